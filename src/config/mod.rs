@@ -1,0 +1,5 @@
+//! Configuration: loading (file + environment), validation of every key at
+//! once, and the validated types the rest of escucha uses.
+
+mod types;
+pub use types::*;

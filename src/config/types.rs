@@ -1,0 +1,214 @@
+//! The validated configuration: what `config::load` returns once every key
+//! has been checked. Nothing after loading checks the config again.
+
+use chrono_tz::Tz;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret read from the environment, a file or (tests only) inline. Its
+/// Debug and Display never show the value, so it cannot leak into a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from (for messages and relative paths).
+    pub path: PathBuf,
+    pub daemon: Daemon,
+    pub brands: Vec<Brand>,
+    pub sources: Sources,
+    pub smtp: Option<Smtp>,
+    pub webhooks: Vec<Webhook>,
+    pub oncall: Vec<Rota>,
+    pub people: Vec<Person>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    /// Absolute path of the SQLite file.
+    pub database: PathBuf,
+    pub http: Option<String>,
+    pub timezone: Tz,
+    pub public_url: Option<String>,
+    pub ack_secret: Option<Secret>,
+    pub group_wait: Duration,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Brand {
+    pub id: String,
+    pub name: String,
+    pub terms: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Handles without `@`, as written.
+    pub executives: Vec<String>,
+    pub respond_within: RespondWithin,
+    /// Id of the `[[oncall]]` rota paged for this brand.
+    pub oncall: Option<String>,
+    pub accounts: Accounts,
+    pub escalate: Escalate,
+    pub backfill: Duration,
+    pub timezone: Tz,
+    pub business_hours: Option<String>,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RespondWithin {
+    pub complaint: Duration,
+    pub escalation: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    /// X username without `@`.
+    pub x: Option<String>,
+    /// `user@instance` or `user` (then on the configured instance).
+    pub mastodon: Option<String>,
+    /// The brand's own Mastodon token, to read its mention notifications.
+    pub mastodon_token: Option<Secret>,
+    pub bluesky: Option<String>,
+    pub reddit: Option<String>,
+    pub hackernews: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Escalate {
+    pub followers: u64,
+    pub reposts: u64,
+    pub repeat: u32,
+    pub window: Duration,
+}
+
+impl Default for Escalate {
+    fn default() -> Self {
+        Escalate { followers: 10_000, reposts: 50, repeat: 3, window: Duration::from_secs(7 * 86_400) }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub x: Option<XSource>,
+    pub mastodon: Option<MastodonSource>,
+}
+
+/// Settings every source takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub every: Duration,
+    pub unhealthy_after: Duration,
+    pub expect_within: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct XSource {
+    /// Without trailing slash, e.g. `https://api.x.com`.
+    pub api_base: String,
+    pub bearer_token: Secret,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct MastodonSource {
+    /// Without trailing slash, e.g. `https://mastodon.social`.
+    pub instance: String,
+    pub access_token: Option<Secret>,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// A mailbox, e.g. `Escucha <alerts@example.com>`.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: String,
+    pub kind: String,
+    pub url: Option<Secret>,
+    pub secret: Option<Secret>,
+    pub routing_key: Option<Secret>,
+    pub send_resolved: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rota {
+    pub id: String,
+    pub overlap_all: bool,
+    pub repeat: u32,
+    pub shifts: Vec<Shift>,
+    pub then: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Shift {
+    /// The cron expression as written (for messages).
+    pub when_text: String,
+    pub when: cron::Schedule,
+    pub timezone: chrono_tz::Tz,
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub after: Duration,
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub address: String,
+    pub timezone: Option<Tz>,
+    pub quiet: Option<String>,
+}
+
+impl Config {
+    pub fn brand(&self, id: &str) -> Option<&Brand> {
+        self.brands.iter().find(|b| b.id == id)
+    }
+    pub fn rota(&self, id: &str) -> Option<&Rota> {
+        self.oncall.iter().find(|r| r.id == id)
+    }
+}

@@ -1,0 +1,176 @@
+//! The types every stage of the flow shares: a normalized post as a source
+//! sees it, and the classes the classifier assigns. No I/O here.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Platforms escucha reads. The string form is the config name (`[source.x]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    X,
+    Mastodon,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::X => "x",
+            Platform::Mastodon => "mastodon",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Platform> {
+        match s {
+            "x" => Some(Platform::X),
+            "mastodon" => Some(Platform::Mastodon),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One post as a source normalized it, before escucha decides whether it is a
+/// mention of some brand. Sources return every post they fetched, including
+/// the brand's own posts: those are how escucha learns that a brand answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Post {
+    pub platform: Platform,
+    /// The platform's own id, as a string (X and Mastodon ids overflow f64).
+    pub platform_id: String,
+    /// The public web address of the post.
+    pub url: String,
+    /// The platform's id of the author (X user id, Mastodon account id).
+    pub author_id: String,
+    /// The author's handle: X `username` (no @); Mastodon `acct` made
+    /// absolute (`user@instance.host`), lowercase.
+    pub author: String,
+    pub author_followers: Option<u64>,
+    /// Plain text (Mastodon HTML already turned into text).
+    pub text: String,
+    pub lang: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The post this one replies to, if any.
+    pub in_reply_to_id: Option<String>,
+    /// The author id of the post this one replies to, if the platform says.
+    pub in_reply_to_author_id: Option<String>,
+    /// The thread root (X `conversation_id`); None where the platform has none.
+    pub conversation_id: Option<String>,
+    /// Handles this post mentions, normalized like `author` (lowercase; for
+    /// Mastodon `user@instance.host`).
+    pub mentions: Vec<String>,
+    /// Reposts/reblogs/retweets (+ quotes) so far, for virality.
+    pub reposts: u64,
+    /// True when the post reached us as a notification addressed to the
+    /// account whose token read it (Mastodon mention notifications).
+    pub addressed_to_token_account: bool,
+}
+
+/// What the classifier decides about a mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    Praise,
+    Complaint,
+    Escalation,
+    Neutral,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Praise => "praise",
+            Class::Complaint => "complaint",
+            Class::Escalation => "escalation",
+            Class::Neutral => "neutral",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Class> {
+        match s {
+            "praise" => Some(Class::Praise),
+            "complaint" => Some(Class::Complaint),
+            "escalation" => Some(Class::Escalation),
+            "neutral" => Some(Class::Neutral),
+            _ => None,
+        }
+    }
+    /// Complaints and escalations are what escucha pages for.
+    pub fn needs_answer(self) -> bool {
+        matches!(self, Class::Complaint | Class::Escalation)
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a stored mention stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Nobody from the brand has answered and nobody acknowledged it.
+    Open,
+    /// The brand's account replied publicly.
+    Answered,
+    /// Someone acknowledged it (`escucha ack`).
+    Acked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Answered => "answered",
+            Status::Acked => "acked",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "open" => Some(Status::Open),
+            "answered" => Some(Status::Answered),
+            "acked" => Some(Status::Acked),
+            _ => None,
+        }
+    }
+}
+
+/// A mention as the store keeps it: one per (platform, platform id, brand).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mention {
+    /// escucha's own id (used by `escucha ack`).
+    pub id: i64,
+    pub brand: String,
+    pub platform: Platform,
+    pub platform_id: String,
+    pub url: String,
+    pub author: String,
+    pub author_id: String,
+    pub author_followers: Option<u64>,
+    pub text: String,
+    pub lang: Option<String>,
+    pub class: Class,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// When escucha first stored it.
+    pub seen_at: DateTime<Utc>,
+    /// created_at + respond_within for its class; None unless it needs an
+    /// answer and is not history.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Found on a source's first poll and older than `backfill`: kept, never
+    /// alerted.
+    pub history: bool,
+    pub status: Status,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub alerted_at: Option<DateTime<Utc>>,
+    pub reposts: u64,
+}

@@ -1,0 +1,146 @@
+//! Sources: one module per platform. A source speaks HTTP and the platform's
+//! JSON, and turns what it reads into [`Post`]s plus an opaque cursor. It holds
+//! no SQL and no alert logic: the daemon commits each [`Page`]'s posts and its
+//! cursor in one store transaction, so a crash never skips or doubles a page.
+
+pub mod http;
+pub mod mastodon;
+pub mod x;
+
+use crate::model::{Platform, Post};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Why a fetch failed, in the terms the scheduler acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The platform asked us to wait (429, or remaining = 0). `until` is when
+    /// the window resets if the platform said so.
+    #[error("rate limited{}", until.map(|u| format!(" until {}", u.to_rfc3339())).unwrap_or_default())]
+    RateLimited { until: Option<DateTime<Utc>> },
+    /// Credentials were refused (401/403). Retrying will not help: the message
+    /// says what the operator must fix. The source is disabled.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Network trouble, timeouts, 5xx: retry with backoff.
+    #[error("{0}")]
+    Transient(String),
+    /// The platform answered something we cannot read (bad JSON, HTML error
+    /// page, truncated body). Logged with a truncated body; retried later.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// What one query reads; each has its own cursor in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// Stable and unique across the config, e.g. `x:search:interjet`,
+    /// `mastodon:tag:interjet`. The store keys cursors by it.
+    pub key: String,
+    /// Brands this query was made for. Posts addressed to the token's account
+    /// (Mastodon notifications) are mentions of exactly these brands; other
+    /// posts are matched against every brand's terms and accounts.
+    pub brands: Vec<String>,
+    pub kind: QueryKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryKind {
+    /// X recent search with this query string.
+    XSearch { query: String },
+    /// Mastodon mention notifications read with this token.
+    MastodonNotifications { token: crate::config::Secret },
+    /// Mastodon public hashtag timeline (tag without `#`).
+    MastodonTag { tag: String },
+    /// Mastodon `/api/v2/search?type=statuses` for this text.
+    MastodonSearch { q: String },
+    /// The brand account's own statuses (to learn its replies); `acct` as in
+    /// config, e.g. `interjet@mastodon.social`.
+    MastodonAccountStatuses { acct: String },
+}
+
+/// One page of a query's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Every post read, including the brand's own (its replies matter).
+    pub posts: Vec<Post>,
+    /// The cursor to persist with these posts. Opaque to everyone but the
+    /// source that wrote it.
+    pub cursor: String,
+    /// More pages are waiting in this poll; fetch again with `cursor`.
+    pub more: bool,
+}
+
+/// A configured source, ready to poll.
+pub enum Source {
+    X(x::XSource),
+    Mastodon(mastodon::MastodonSource),
+}
+
+impl Source {
+    pub fn platform(&self) -> Platform {
+        match self {
+            Source::X(_) => Platform::X,
+            Source::Mastodon(_) => Platform::Mastodon,
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        self.platform().as_str()
+    }
+    /// The queries to poll, derived from the brands at construction.
+    pub fn queries(&self) -> Vec<Query> {
+        match self {
+            Source::X(s) => s.queries(),
+            Source::Mastodon(s) => s.queries(),
+        }
+    }
+    /// Fetch one page of `query`, continuing from `cursor` (None: the query's
+    /// first poll ever, which reads only the newest page and sets the cursor).
+    pub async fn fetch(&self, query: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {
+        match self {
+            Source::X(s) => s.fetch(query, cursor).await,
+            Source::Mastodon(s) => s.fetch(query, cursor).await,
+        }
+    }
+    /// The target interval between polls (`every`).
+    pub fn every(&self) -> Duration {
+        match self {
+            Source::X(s) => s.every(),
+            Source::Mastodon(s) => s.every(),
+        }
+    }
+    /// Earliest moment the platform's published rate limit allows the next
+    /// request, as learnt from the last response's headers.
+    pub fn not_before(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Source::X(s) => s.http().not_before(),
+            Source::Mastodon(s) => s.http().not_before(),
+        }
+    }
+}
+
+/// Compare two numeric id strings (snowflakes overflow f64; compare by length
+/// then lexically). Non-numeric ids compare lexically.
+pub fn id_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if numeric(a) && numeric(b) {
+        let a = a.trim_start_matches('0');
+        let b = b.trim_start_matches('0');
+        a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+    } else {
+        a.cmp(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn snowflake_ids_compare_numerically_not_lexically() {
+        assert_eq!(id_cmp("9", "10"), Ordering::Less);
+        assert_eq!(id_cmp("1204860593741553664", "1204860580630278147"), Ordering::Greater);
+        assert_eq!(id_cmp("21", "21"), Ordering::Equal);
+    }
+}
