@@ -59,6 +59,9 @@ pub struct Post {
     pub in_reply_to_id: Option<String>,
     /// The author id of the post this one replies to, if the platform says.
     pub in_reply_to_author_id: Option<String>,
+    /// The handle of that author (normalized like `author`) when the
+    /// response says it (X `includes.users`, Mastodon `mentions`).
+    pub in_reply_to_author: Option<String>,
     /// The thread root (X `conversation_id`); None where the platform has none.
     pub conversation_id: Option<String>,
     /// Handles this post mentions, normalized like `author` (lowercase; for
