@@ -7,3 +7,5 @@ pub mod config;
 pub mod model;
 pub mod sources;
 pub mod text;
+pub mod clock;
+pub mod store;

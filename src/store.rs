@@ -1,0 +1,896 @@
+//! The store owns every SQL statement and the schema. SQLite in WAL mode with
+//! a busy timeout; the daemon is the one writer, CLI commands (`ack`,
+//! `mentions`, `stats`) open the same file for short transactions.
+//!
+//! Times are stored as Unix milliseconds (UTC) so comparisons are integer
+//! comparisons. Migrations are an append-only list tracked by
+//! `PRAGMA user_version`: never edit a shipped migration, add a new one.
+
+use crate::model::{Class, Mention, Platform, Status};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: mentions, cursors, brand replies, outbox.
+    r#"
+    CREATE TABLE mentions (
+        id INTEGER PRIMARY KEY,
+        brand TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        platform_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        author TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_followers INTEGER,
+        text TEXT NOT NULL,
+        lang TEXT,
+        class TEXT NOT NULL,
+        score REAL NOT NULL,
+        reasons TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL,
+        deadline INTEGER,
+        history INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'open',
+        answered_at INTEGER,
+        answer_id TEXT,
+        acked_by TEXT,
+        acked_at INTEGER,
+        alerted_at INTEGER,
+        page_step INTEGER NOT NULL DEFAULT 0,
+        next_page_at INTEGER,
+        reposts INTEGER NOT NULL DEFAULT 0,
+        conversation_id TEXT,
+        in_reply_to_id TEXT,
+        query_key TEXT NOT NULL,
+        UNIQUE (platform, platform_id, brand)
+    );
+    CREATE INDEX mentions_first_page ON mentions (deadline)
+        WHERE status = 'open' AND alerted_at IS NULL AND deadline IS NOT NULL;
+    CREATE INDEX mentions_next_page ON mentions (next_page_at)
+        WHERE status = 'open' AND next_page_at IS NOT NULL;
+    CREATE INDEX mentions_conversation ON mentions (brand, platform, conversation_id);
+    CREATE INDEX mentions_author ON mentions (brand, platform, author_id, created_at);
+    CREATE INDEX mentions_created ON mentions (created_at);
+
+    CREATE TABLE cursors (
+        query_key TEXT PRIMARY KEY,
+        cursor TEXT NOT NULL,
+        first_polled_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+
+    -- Replies by a brand's own account. Kept so that a mention fetched after
+    -- the brand's answer (other query, later page) is still known answered.
+    CREATE TABLE replies (
+        brand TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        platform_id TEXT NOT NULL,
+        in_reply_to_id TEXT,
+        in_reply_to_author_id TEXT,
+        conversation_id TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (platform, platform_id, brand)
+    );
+    CREATE INDEX replies_target ON replies (brand, platform, in_reply_to_id);
+    CREATE INDEX replies_conversation ON replies (brand, platform, conversation_id);
+
+    -- Alerts are written here before they are sent; a row is marked sent only
+    -- after the server accepted it, so a restart never loses or repeats one.
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        step INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE state = 'pending';
+    CREATE TABLE outbox_mentions (
+        outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+        mention_id INTEGER NOT NULL REFERENCES mentions (id),
+        PRIMARY KEY (outbox_id, mention_id)
+    );
+    CREATE INDEX outbox_mentions_mention ON outbox_mentions (mention_id);
+    "#,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database {path} has schema version {found}, newer than this escucha knows ({known}); upgrade escucha")]
+    TooNew { path: String, found: i64, known: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// A mention ready to insert: everything but the store's own columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMention {
+    pub brand: String,
+    pub platform: Platform,
+    pub platform_id: String,
+    pub url: String,
+    pub author: String,
+    pub author_id: String,
+    pub author_followers: Option<u64>,
+    pub text: String,
+    pub lang: Option<String>,
+    pub class: Class,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub history: bool,
+    pub reposts: u64,
+    pub conversation_id: Option<String>,
+    pub in_reply_to_id: Option<String>,
+}
+
+/// A post by the brand's own account that replies to something.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub brand: String,
+    pub platform: Platform,
+    pub platform_id: String,
+    pub in_reply_to_id: Option<String>,
+    pub in_reply_to_author_id: Option<String>,
+    pub conversation_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorRow {
+    pub cursor: String,
+    pub first_polled_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageOutcome {
+    pub inserted: Vec<i64>,
+    pub duplicates: usize,
+    /// Mentions that this page showed answered (they may have been alerted).
+    pub answered: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acked,
+    AlreadyAcked,
+    AlreadyAnswered,
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub brand: String,
+    pub step: u32,
+    pub created_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub mention_ids: Vec<i64>,
+}
+
+/// One planned page: these mentions go to this recipient as one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedPage {
+    pub recipient: String,
+    pub brand: String,
+    pub step: u32,
+    pub mention_ids: Vec<i64>,
+}
+
+/// After a page, when (if ever) the mention's next chain step is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagedMention {
+    pub id: i64,
+    pub step: u32,
+    pub next_page_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MentionFilter {
+    pub brand: Option<String>,
+    pub class: Option<Class>,
+    pub open_only: bool,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatsRow {
+    pub brand: String,
+    pub platform: String,
+    pub mentions: u64,
+    pub praise: u64,
+    pub complaint: u64,
+    pub escalation: u64,
+    pub neutral: u64,
+    /// Complaints + escalations (history included).
+    pub needing_answer: u64,
+    pub answered: u64,
+    pub acked: u64,
+    pub alerted: u64,
+    /// Seconds from the mention to the brand's first answer.
+    pub median_first_answer_secs: Option<i64>,
+    pub p90_first_answer_secs: Option<i64>,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings the schema up to
+    /// date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let p = path.display().to_string();
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: p.clone(), source })?;
+        Self::setup(conn, &p)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn setup(mut conn: Connection, path: &str) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // journal_mode returns a row, so it cannot go through execute_batch
+        // on every SQLite build.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: path.to_string(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(Store { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (every
+        // write is a transaction), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True when the database answers a trivial query (for the watchdog).
+    pub fn ping(&self) -> bool {
+        self.conn().query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).is_ok()
+    }
+
+    pub fn cursor(&self, query_key: &str) -> Result<Option<CursorRow>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT cursor, first_polled_at FROM cursors WHERE query_key = ?1", [query_key], |r| {
+                Ok(CursorRow { cursor: r.get(0)?, first_polled_at: from_ms(r.get(1)?) })
+            })
+            .optional()?)
+    }
+
+    /// Commits one page: its mentions, the brand replies it showed, and the
+    /// query's new cursor, in one transaction. A mention already stored for
+    /// the same (platform, platform id, brand) is left as it is.
+    pub fn commit_page(
+        &self,
+        query_key: &str,
+        first_polled_at: DateTime<Utc>,
+        mentions: &[NewMention],
+        replies: &[Reply],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut out = PageOutcome::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers,
+                    text, lang, class, score, reasons, created_at, seen_at, deadline, history, reposts,
+                    conversation_id, in_reply_to_id, query_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                 ON CONFLICT (platform, platform_id, brand) DO NOTHING",
+            )?;
+            for m in mentions {
+                let n = insert.execute(params![
+                    m.brand,
+                    m.platform.as_str(),
+                    m.platform_id,
+                    m.url,
+                    m.author,
+                    m.author_id,
+                    m.author_followers.map(|f| f as i64),
+                    m.text,
+                    m.lang,
+                    m.class.as_str(),
+                    m.score,
+                    serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into()),
+                    to_ms(m.created_at),
+                    to_ms(now),
+                    m.deadline.map(to_ms),
+                    m.history,
+                    m.reposts as i64,
+                    m.conversation_id,
+                    m.in_reply_to_id,
+                    query_key,
+                ])?;
+                if n == 1 {
+                    out.inserted.push(tx.last_insert_rowid());
+                } else {
+                    out.duplicates += 1;
+                }
+            }
+            let mut insert_reply = tx.prepare_cached(
+                "INSERT INTO replies (brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            )?;
+            for r in replies {
+                insert_reply.execute(params![
+                    r.brand,
+                    r.platform.as_str(),
+                    r.platform_id,
+                    r.in_reply_to_id,
+                    r.in_reply_to_author_id,
+                    r.conversation_id,
+                    to_ms(r.created_at)
+                ])?;
+            }
+            // Apply every known reply to the mentions this page touched and
+            // to the replies it brought: order of arrival must not matter.
+            let mut answer = tx.prepare_cached(
+                "UPDATE mentions SET status = 'answered', answered_at = ?4, answer_id = ?5
+                 WHERE brand = ?1 AND platform = ?2 AND status != 'answered'
+                   AND (platform_id = ?3
+                        OR (?6 IS NOT NULL AND conversation_id = ?6 AND author_id = ?7 AND created_at < ?4))
+                 RETURNING id",
+            )?;
+            let mut apply = |r: &Reply, out: &mut PageOutcome| -> rusqlite::Result<()> {
+                let rows = answer.query_map(
+                    params![
+                        r.brand,
+                        r.platform.as_str(),
+                        r.in_reply_to_id.as_deref().unwrap_or(""),
+                        to_ms(r.created_at),
+                        r.platform_id,
+                        r.conversation_id,
+                        r.in_reply_to_author_id.as_deref().unwrap_or("")
+                    ],
+                    |row| row.get::<_, i64>(0),
+                )?;
+                for id in rows {
+                    out.answered.push(id?);
+                }
+                Ok(())
+            };
+            for r in replies {
+                apply(r, &mut out)?;
+            }
+            // Replies seen earlier that answer mentions inserted now.
+            if !out.inserted.is_empty() {
+                let mut earlier = tx.prepare_cached(
+                    "SELECT r.brand, r.platform, r.platform_id, r.in_reply_to_id, r.in_reply_to_author_id, r.conversation_id, r.created_at
+                     FROM replies r JOIN mentions m ON m.brand = r.brand AND m.platform = r.platform
+                     WHERE m.id = ?1 AND (r.in_reply_to_id = m.platform_id
+                        OR (r.conversation_id IS NOT NULL AND r.conversation_id = m.conversation_id
+                            AND r.in_reply_to_author_id = m.author_id AND r.created_at > m.created_at))",
+                )?;
+                let mut found = Vec::new();
+                for id in &out.inserted {
+                    let rows = earlier.query_map([id], |row| {
+                        Ok(Reply {
+                            brand: row.get(0)?,
+                            platform: Platform::parse(&row.get::<_, String>(1)?).unwrap_or(Platform::X),
+                            platform_id: row.get(2)?,
+                            in_reply_to_id: row.get(3)?,
+                            in_reply_to_author_id: row.get(4)?,
+                            conversation_id: row.get(5)?,
+                            created_at: from_ms(row.get(6)?),
+                        })
+                    })?;
+                    for r in rows {
+                        found.push(r?);
+                    }
+                }
+                for r in &found {
+                    apply(r, &mut out)?;
+                }
+            }
+            out.answered.sort_unstable();
+            out.answered.dedup();
+            // Answered mentions need no more pages; pending outbox rows made
+            // only of answered or acked mentions are resolved before sending.
+            tx.execute(
+                "UPDATE mentions SET next_page_at = NULL WHERE status = 'answered' AND next_page_at IS NOT NULL",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO cursors (query_key, cursor, first_polled_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (query_key) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                params![query_key, cursor, to_ms(first_polled_at), to_ms(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Complaints (and escalations) by this author about this brand on this
+    /// platform created at or after `since`.
+    pub fn recent_complaints(&self, brand: &str, platform: Platform, author_id: &str, since: DateTime<Utc>) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM mentions WHERE brand = ?1 AND platform = ?2 AND author_id = ?3
+               AND created_at >= ?4 AND class IN ('complaint', 'escalation')",
+            params![brand, platform.as_str(), author_id, to_ms(since)],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Open mentions whose first page or next chain step is due at `now`.
+    pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Mention>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MENTION_COLUMNS} FROM mentions
+             WHERE status = 'open' AND history = 0 AND deadline IS NOT NULL
+               AND ((alerted_at IS NULL AND deadline <= ?1) OR (next_page_at IS NOT NULL AND next_page_at <= ?1))
+             ORDER BY deadline, id"
+        ))?;
+        let rows = stmt.query_map([to_ms(now)], mention_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The earliest moment something will be due: a first page, a chain step
+    /// or an outbox retry. The alert loop sleeps until then.
+    pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
+        let conn = self.conn();
+        let first: Option<i64> = conn.query_row(
+            "SELECT MIN(deadline) FROM mentions WHERE status = 'open' AND alerted_at IS NULL AND deadline IS NOT NULL AND history = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        let step: Option<i64> =
+            conn.query_row("SELECT MIN(next_page_at) FROM mentions WHERE status = 'open' AND next_page_at IS NOT NULL", [], |r| r.get(0))?;
+        let outbox: Option<i64> =
+            conn.query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
+        Ok([first, step, outbox].into_iter().flatten().min().map(from_ms))
+    }
+
+    /// Writes the pages to the outbox and records on each mention that it
+    /// was paged, in one transaction: after this, delivery owns them.
+    pub fn enqueue_pages(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>) -> Result<Vec<i64>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut ids = Vec::new();
+        for p in pages {
+            tx.execute(
+                "INSERT INTO outbox (recipient, brand, step, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![p.recipient, p.brand, p.step, to_ms(now)],
+            )?;
+            let id = tx.last_insert_rowid();
+            for m in &p.mention_ids {
+                tx.execute("INSERT OR IGNORE INTO outbox_mentions (outbox_id, mention_id) VALUES (?1, ?2)", params![id, m])?;
+            }
+            ids.push(id);
+        }
+        for m in paged {
+            tx.execute(
+                "UPDATE mentions SET alerted_at = COALESCE(alerted_at, ?2), page_step = ?3, next_page_at = ?4 WHERE id = ?1",
+                params![m.id, to_ms(now), m.step, m.next_page_at.map(to_ms)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Outbox rows due for a delivery attempt, oldest first.
+    pub fn pending_outbox(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, recipient, brand, step, created_at, attempts FROM outbox
+             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+        )?;
+        let mut rows: Vec<OutboxRow> = stmt
+            .query_map([to_ms(now)], |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    recipient: r.get(1)?,
+                    brand: r.get(2)?,
+                    step: r.get(3)?,
+                    created_at: from_ms(r.get(4)?),
+                    attempts: r.get(5)?,
+                    mention_ids: vec![],
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut ids = conn.prepare_cached("SELECT mention_id FROM outbox_mentions WHERE outbox_id = ?1 ORDER BY mention_id")?;
+        for row in &mut rows {
+            row.mention_ids = ids.query_map([row.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        }
+        Ok(rows)
+    }
+
+    pub fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, to_ms(next_attempt_at)],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox_dead(&self, id: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    /// Nothing left to say in this row: its mentions were answered or acked
+    /// before it could be sent.
+    pub fn outbox_resolved(&self, id: i64) -> Result<()> {
+        self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Counts of outbox rows by state, for tests and `stats`.
+    pub fn outbox_counts(&self) -> Result<Vec<(String, u64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn mentions_by_ids(&self, ids: &[i64]) -> Result<Vec<Mention>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {MENTION_COLUMNS} FROM mentions WHERE id = ?1"))?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(m) = stmt.query_row([id], mention_from_row).optional()? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn mention(&self, id: i64) -> Result<Option<Mention>> {
+        Ok(self.mentions_by_ids(&[id])?.pop())
+    }
+
+    pub fn mentions(&self, filter: &MentionFilter) -> Result<Vec<Mention>> {
+        let conn = self.conn();
+        let mut sql = format!("SELECT {MENTION_COLUMNS} FROM mentions WHERE 1 = 1");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(b) = &filter.brand {
+            args.push(b.clone());
+            sql.push_str(&format!(" AND brand = ?{}", args.len()));
+        }
+        if let Some(c) = filter.class {
+            args.push(c.as_str().to_string());
+            sql.push_str(&format!(" AND class = ?{}", args.len()));
+        }
+        if filter.open_only {
+            sql.push_str(" AND status = 'open'");
+        }
+        sql.push_str(" ORDER BY created_at, id");
+        if let Some(l) = filter.limit {
+            sql.push_str(&format!(" LIMIT {l}"));
+        }
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), mention_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Acknowledges a mention: no further pages for it.
+    pub fn ack(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<AckOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let status: Option<String> = tx.query_row("SELECT status FROM mentions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        let outcome = match status.as_deref() {
+            None => AckOutcome::NotFound,
+            Some("acked") => AckOutcome::AlreadyAcked,
+            Some("answered") => AckOutcome::AlreadyAnswered,
+            Some(_) => {
+                tx.execute(
+                    "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL WHERE id = ?1",
+                    params![id, by, to_ms(now)],
+                )?;
+                AckOutcome::Acked
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Per brand and platform: mentions by class, answers, and time to the
+    /// first answer, for mentions created at or after `since`.
+    pub fn stats(&self, since: DateTime<Utc>) -> Result<Vec<StatsRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT brand, platform, COUNT(*),
+                SUM(class = 'praise'), SUM(class = 'complaint'), SUM(class = 'escalation'), SUM(class = 'neutral'),
+                SUM(class IN ('complaint', 'escalation')),
+                SUM(class IN ('complaint', 'escalation') AND status = 'answered'),
+                SUM(class IN ('complaint', 'escalation') AND status = 'acked'),
+                SUM(alerted_at IS NOT NULL)
+             FROM mentions WHERE created_at >= ?1 GROUP BY brand, platform ORDER BY brand, platform",
+        )?;
+        let mut rows: Vec<StatsRow> = stmt
+            .query_map([to_ms(since)], |r| {
+                let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0) as u64) };
+                Ok(StatsRow {
+                    brand: r.get(0)?,
+                    platform: r.get(1)?,
+                    mentions: n(2)?,
+                    praise: n(3)?,
+                    complaint: n(4)?,
+                    escalation: n(5)?,
+                    neutral: n(6)?,
+                    needing_answer: n(7)?,
+                    answered: n(8)?,
+                    acked: n(9)?,
+                    alerted: n(10)?,
+                    median_first_answer_secs: None,
+                    p90_first_answer_secs: None,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut times = conn.prepare(
+            "SELECT (answered_at - created_at) / 1000 FROM mentions
+             WHERE brand = ?1 AND platform = ?2 AND created_at >= ?3 AND answered_at IS NOT NULL
+               AND class IN ('complaint', 'escalation')
+             ORDER BY 1",
+        )?;
+        for row in &mut rows {
+            let t: Vec<i64> = times
+                .query_map(params![row.brand, row.platform, to_ms(since)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            row.median_first_answer_secs = percentile(&t, 0.5);
+            row.p90_first_answer_secs = percentile(&t, 0.9);
+        }
+        Ok(rows)
+    }
+
+    /// Copies the live database to `dest` with SQLite's online backup.
+    pub fn backup(&self, dest: &Path) -> Result<()> {
+        let conn = self.conn();
+        let mut out = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+        backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
+        Ok(())
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+const MENTION_COLUMNS: &str = "id, brand, platform, platform_id, url, author, author_id, author_followers, text, lang,
+    class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts";
+
+fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
+    let platform: String = r.get(2)?;
+    let class: String = r.get(10)?;
+    let reasons: String = r.get(12)?;
+    let status: String = r.get(17)?;
+    Ok(Mention {
+        id: r.get(0)?,
+        brand: r.get(1)?,
+        platform: Platform::parse(&platform).unwrap_or(Platform::X),
+        platform_id: r.get(3)?,
+        url: r.get(4)?,
+        author: r.get(5)?,
+        author_id: r.get(6)?,
+        author_followers: r.get::<_, Option<i64>>(7)?.map(|f| f as u64),
+        text: r.get(8)?,
+        lang: r.get(9)?,
+        class: Class::parse(&class).unwrap_or(Class::Neutral),
+        score: r.get(11)?,
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        created_at: from_ms(r.get(13)?),
+        seen_at: from_ms(r.get(14)?),
+        deadline: r.get::<_, Option<i64>>(15)?.map(from_ms),
+        history: r.get(16)?,
+        status: Status::parse(&status).unwrap_or(Status::Open),
+        answered_at: r.get::<_, Option<i64>>(18)?.map(from_ms),
+        acked_by: r.get(19)?,
+        acked_at: r.get::<_, Option<i64>>(20)?.map(from_ms),
+        alerted_at: r.get::<_, Option<i64>>(21)?.map(from_ms),
+        reposts: r.get::<_, i64>(22)? as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn mention(id: &str, class: Class, created: i64) -> NewMention {
+        NewMention {
+            brand: "acme".into(),
+            platform: Platform::X,
+            platform_id: id.into(),
+            url: format!("https://x.com/u/status/{id}"),
+            author: "ana".into(),
+            author_id: "100".into(),
+            author_followers: Some(10),
+            text: "no funciona".into(),
+            lang: Some("es".into()),
+            class,
+            score: 0.8,
+            reasons: vec!["complaint:phrase:no funciona".into()],
+            created_at: t(created),
+            deadline: class.needs_answer().then(|| t(created) + Duration::minutes(30)),
+            history: false,
+            reposts: 0,
+            conversation_id: Some(id.into()),
+            in_reply_to_id: None,
+        }
+    }
+
+    fn reply(id: &str, to: &str, at: i64) -> Reply {
+        Reply {
+            brand: "acme".into(),
+            platform: Platform::X,
+            platform_id: id.into(),
+            in_reply_to_id: Some(to.into()),
+            in_reply_to_author_id: Some("100".into()),
+            conversation_id: Some(to.into()),
+            created_at: t(at),
+        }
+    }
+
+    #[test]
+    fn a_mention_fetched_twice_is_stored_once() {
+        let s = Store::open_in_memory().unwrap();
+        let m = mention("1", Class::Complaint, 0);
+        let a = s.commit_page("q", t(0), &[m.clone()], &[], "c1", t(1)).unwrap();
+        let b = s.commit_page("q", t(0), &[m], &[], "c2", t(2)).unwrap();
+        assert_eq!(a.inserted.len(), 1);
+        assert_eq!((b.inserted.len(), b.duplicates), (0, 1));
+        assert_eq!(s.mentions(&MentionFilter::default()).unwrap().len(), 1);
+        assert_eq!(s.cursor("q").unwrap().unwrap().cursor, "c2");
+    }
+
+    #[test]
+    fn the_same_post_is_a_mention_of_each_brand_it_names() {
+        let s = Store::open_in_memory().unwrap();
+        let a = mention("1", Class::Complaint, 0);
+        let mut b = a.clone();
+        b.brand = "other".into();
+        let out = s.commit_page("q", t(0), &[a, b], &[], "c", t(1)).unwrap();
+        assert_eq!(out.inserted.len(), 2);
+    }
+
+    #[test]
+    fn a_reply_answers_the_mention_whichever_arrives_first() {
+        let s = Store::open_in_memory().unwrap();
+        // Reply first, mention later (different query).
+        s.commit_page("brand-timeline", t(0), &[], &[reply("9", "1", 60)], "c", t(61)).unwrap();
+        let out = s.commit_page("search", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(62)).unwrap();
+        assert_eq!(out.answered.len(), 1);
+        let m = s.mention(out.inserted[0]).unwrap().unwrap();
+        assert_eq!(m.status, Status::Answered);
+        assert_eq!(m.answered_at, Some(t(60)));
+        // Mention first, reply later.
+        s.commit_page("search", t(0), &[mention("2", Class::Complaint, 100)], &[], "c", t(101)).unwrap();
+        let out = s.commit_page("brand-timeline", t(0), &[], &[reply("10", "2", 200)], "c", t(201)).unwrap();
+        assert_eq!(out.answered.len(), 1);
+        assert!(s.due(t(100_000)).unwrap().is_empty(), "answered mentions are never due");
+    }
+
+    #[test]
+    fn a_reply_in_the_same_conversation_to_the_same_author_answers() {
+        let s = Store::open_in_memory().unwrap();
+        let mut m = mention("5", Class::Complaint, 0);
+        m.conversation_id = Some("root".into());
+        s.commit_page("q", t(0), &[m], &[], "c", t(1)).unwrap();
+        let mut r = reply("11", "other-post", 30);
+        r.conversation_id = Some("root".into());
+        let out = s.commit_page("q", t(0), &[], &[r.clone()], "c", t(31)).unwrap();
+        assert_eq!(out.answered.len(), 1);
+        // A reply in the conversation posted before the mention does not answer it.
+        let mut m2 = mention("6", Class::Complaint, 50);
+        m2.conversation_id = Some("root".into());
+        let out = s.commit_page("q", t(0), &[m2], &[], "c", t(51)).unwrap();
+        assert!(out.answered.is_empty());
+    }
+
+    #[test]
+    fn due_mentions_follow_their_deadline_and_stop_after_a_page() {
+        let s = Store::open_in_memory().unwrap();
+        s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Praise, 0)], &[], "c", t(1)).unwrap();
+        assert!(s.due(t(60)).unwrap().is_empty());
+        assert_eq!(s.next_wakeup().unwrap(), Some(t(1800)));
+        let due = s.due(t(1800)).unwrap();
+        assert_eq!(due.len(), 1);
+        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![due[0].id] };
+        s.enqueue_pages(&[page], &[PagedMention { id: due[0].id, step: 0, next_page_at: None }], t(1800)).unwrap();
+        assert!(s.due(t(1900)).unwrap().is_empty());
+        let pending = s.pending_outbox(t(1800)).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].mention_ids, vec![due[0].id]);
+        s.outbox_sent(pending[0].id, t(1801)).unwrap();
+        assert!(s.pending_outbox(t(1900)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn acked_mentions_are_not_due_and_ack_is_idempotent() {
+        let s = Store::open_in_memory().unwrap();
+        let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
+        let id = out.inserted[0];
+        assert_eq!(s.ack(id, "ana", t(5)).unwrap(), AckOutcome::Acked);
+        assert_eq!(s.ack(id, "ana", t(6)).unwrap(), AckOutcome::AlreadyAcked);
+        assert_eq!(s.ack(999, "ana", t(6)).unwrap(), AckOutcome::NotFound);
+        assert!(s.due(t(10_000)).unwrap().is_empty());
+        assert_eq!(s.mention(id).unwrap().unwrap().acked_by.as_deref(), Some("ana"));
+    }
+
+    #[test]
+    fn stats_report_median_and_p90_time_to_first_answer() {
+        let s = Store::open_in_memory().unwrap();
+        let ms: Vec<_> = (0..10).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
+        s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap();
+        let replies: Vec<_> = (0..10).map(|i| reply(&format!("r{i}"), &i.to_string(), 60 * (i + 1))).collect();
+        s.commit_page("q", t(0), &[], &replies, "c", t(1000)).unwrap();
+        let st = s.stats(t(-10)).unwrap();
+        assert_eq!(st.len(), 1);
+        assert_eq!(st[0].answered, 10);
+        assert_eq!(st[0].median_first_answer_secs, Some(300));
+        assert_eq!(st[0].p90_first_answer_secs, Some(540));
+    }
+
+    #[test]
+    fn reopening_a_database_keeps_data_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        {
+            let s = Store::open(&path).unwrap();
+            s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.mentions(&MentionFilter::default()).unwrap().len(), 1);
+        assert!(s.ping());
+    }
+}
