@@ -9,3 +9,5 @@ pub mod sources;
 pub mod text;
 pub mod clock;
 pub mod store;
+pub mod alert;
+pub mod matcher;

@@ -189,6 +189,14 @@ pub struct OutboxRow {
     pub mention_ids: Vec<i64>,
 }
 
+/// A mention due for a page. `page_step` is the chain position of its last
+/// page (meaningless until `mention.alerted_at` is set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    pub mention: Mention,
+    pub page_step: u32,
+}
+
 /// One planned page: these mentions go to this recipient as one message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedPage {
@@ -452,15 +460,15 @@ impl Store {
     }
 
     /// Open mentions whose first page or next chain step is due at `now`.
-    pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Mention>> {
+    pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {MENTION_COLUMNS} FROM mentions
+            "SELECT {MENTION_COLUMNS}, page_step FROM mentions
              WHERE status = 'open' AND history = 0 AND deadline IS NOT NULL
                AND ((alerted_at IS NULL AND deadline <= ?1) OR (next_page_at IS NOT NULL AND next_page_at <= ?1))
              ORDER BY deadline, id"
         ))?;
-        let rows = stmt.query_map([to_ms(now)], mention_from_row)?;
+        let rows = stmt.query_map([to_ms(now)], |r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(23)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -845,12 +853,13 @@ mod tests {
         assert_eq!(s.next_wakeup().unwrap(), Some(t(1800)));
         let due = s.due(t(1800)).unwrap();
         assert_eq!(due.len(), 1);
-        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![due[0].id] };
-        s.enqueue_pages(&[page], &[PagedMention { id: due[0].id, step: 0, next_page_at: None }], t(1800)).unwrap();
+        let id = due[0].mention.id;
+        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        s.enqueue_pages(&[page], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
         assert!(s.due(t(1900)).unwrap().is_empty());
         let pending = s.pending_outbox(t(1800)).unwrap();
         assert_eq!(pending.len(), 1);
-        assert_eq!(pending[0].mention_ids, vec![due[0].id]);
+        assert_eq!(pending[0].mention_ids, vec![id]);
         s.outbox_sent(pending[0].id, t(1801)).unwrap();
         assert!(s.pending_outbox(t(1900)).unwrap().is_empty());
     }
