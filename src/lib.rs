@@ -11,3 +11,6 @@ pub mod clock;
 pub mod store;
 pub mod alert;
 pub mod matcher;
+pub mod cli;
+pub mod daemon;
+pub mod ingest;

@@ -3,3 +3,5 @@
 
 mod types;
 pub use types::*;
+mod load;
+pub use load::{default_path, load, ConfigErrors};

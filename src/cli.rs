@@ -1,0 +1,366 @@
+//! The command line (a stable contract, see DESIGN.md): parses arguments,
+//! loads the config, runs one command and returns the process exit code.
+//! Errors are printed once, as `escucha: <what went wrong>`.
+
+use crate::classify::{self, Context};
+use crate::clock::SystemClock;
+use crate::config::{self, Config, LogFormat};
+use crate::model::Class;
+use crate::store::{AckOutcome, MentionFilter, Store};
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Exit status for a configuration error (sysexits EX_CONFIG); the systemd
+/// unit's `RestartPreventExitStatus=78` stops restart loops on a bad config.
+pub const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser, Debug)]
+#[command(name = "escucha", version, about = "Hears every complaint about your brands and makes sure somebody answers it")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the daemon.
+    Run(ConfigArg),
+    /// Validate the config and print what escucha would watch.
+    Check(ConfigArg),
+    /// Classify text: JSON Lines (or plain lines) on stdin, JSON Lines on stdout.
+    Classify(ConfigArg),
+    /// List stored mentions.
+    Mentions {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        brand: Option<String>,
+        /// praise | complaint | escalation | neutral
+        #[arg(long)]
+        class: Option<String>,
+        /// Only mentions nobody answered or acknowledged yet.
+        #[arg(long)]
+        open: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a mention: no further alerts for it.
+    Ack {
+        /// The mention's id (first column of `escucha mentions`).
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who acknowledges (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Response rate and first-response times per brand and platform.
+    Stats {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// How far back to look (humantime, e.g. 7d, 24h).
+        #[arg(long, default_value = "7d")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArg {
+    /// Config file (default: $ESCUCHA_CONFIG, then /etc/escucha/escucha.toml).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// A failure and the exit status it maps to.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure { code: 1, error }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("escucha: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load(arg: &ConfigArg) -> Result<Config, Failure> {
+    let path = config::default_path(arg.config.as_deref());
+    config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
+}
+
+fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run(arg) => {
+            let cfg = load(&arg)?;
+            init_logging(cfg.daemon.log_format);
+            run(cfg)?;
+            Ok(())
+        }
+        Command::Check(arg) => {
+            let cfg = load(&arg)?;
+            check(&cfg, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Classify(arg) => {
+            // A config is optional here: without one, defaults apply.
+            let cfg = if arg.config.is_some() || std::env::var_os("ESCUCHA_CONFIG").is_some() { Some(load(&arg)?) } else { None };
+            classify_stream(cfg.as_ref(), std::io::stdin().lock(), &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Mentions { config, brand, class, open, json } => {
+            let cfg = load(&config)?;
+            let class = match class.as_deref() {
+                None => None,
+                Some(c) => Some(Class::parse(c).ok_or_else(|| anyhow::anyhow!("--class {c}: expected praise, complaint, escalation or neutral"))?),
+            };
+            let store = open_store(&cfg)?;
+            let list = store.mentions(&MentionFilter { brand, class, open_only: open, limit: None }).map_err(anyhow::Error::from)?;
+            let mut out = std::io::stdout().lock();
+            print_mentions(&list, json, &mut out)?;
+            Ok(())
+        }
+        Command::Ack { id, config, by } => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            let by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
+            match store.ack(id, &by, chrono::Utc::now()).map_err(anyhow::Error::from)? {
+                AckOutcome::Acked => println!("mention {id} acknowledged by {by}; no further alerts for it"),
+                AckOutcome::AlreadyAcked => println!("mention {id} was already acknowledged"),
+                AckOutcome::AlreadyAnswered => println!("mention {id} was already answered by the brand"),
+                AckOutcome::NotFound => return Err(anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)").into()),
+            }
+            Ok(())
+        }
+        Command::Stats { config, since, json } => {
+            let cfg = load(&config)?;
+            let d = humantime::parse_duration(&since).map_err(|e| anyhow::anyhow!("--since {since:?}: {e} (try 7d or 24h)"))?;
+            let store = open_store(&cfg)?;
+            let since_t = chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or_default();
+            let rows = store.stats(since_t).map_err(anyhow::Error::from)?;
+            print_stats(&rows, json, &since, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+    }
+}
+
+fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Store::open(&cfg.daemon.database).with_context(|| format!("opening the database {}", cfg.daemon.database.display()))
+}
+
+fn run(cfg: Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let cancel = CancellationToken::new();
+        let signals = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                wait_for_stop_signal().await;
+                cancel.cancel();
+            })
+        };
+        let result = crate::daemon::run(cfg, Arc::new(SystemClock), cancel).await;
+        signals.abort();
+        result
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_stop_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Under journald (JOURNAL_STREAM set) lines carry no timestamp or colour:
+/// the journal adds its own.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ESCUCHA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match (format, journald) {
+        (LogFormat::Json, _) => builder.json().with_current_span(false).try_init(),
+        (LogFormat::Text, true) => builder.without_time().with_ansi(false).try_init(),
+        (LogFormat::Text, false) => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+    };
+}
+
+/// `escucha check`: what the config means, in words.
+pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
+    writeln!(out, "config {} is valid", cfg.path.display())?;
+    writeln!(out, "database: {}", cfg.daemon.database.display())?;
+    for b in &cfg.brands {
+        let rw = &b.respond_within;
+        writeln!(
+            out,
+            "brand {} ({}): terms [{}]; complaint within {}, escalation within {}; rota {}",
+            b.id,
+            b.name,
+            b.terms.join(", "),
+            humantime::format_duration(rw.complaint),
+            humantime::format_duration(rw.escalation),
+            b.oncall.as_deref().unwrap_or("(none: alerts go to the log)")
+        )?;
+    }
+    for s in crate::daemon::sources(cfg) {
+        writeln!(out, "source {} every {}:", s.name(), humantime::format_duration(s.every()))?;
+        for q in s.queries() {
+            writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
+        }
+    }
+    match &cfg.smtp {
+        Some(s) => writeln!(out, "email: via {}:{} from {}", s.host, s.port, s.from)?,
+        None => writeln!(out, "email: no [smtp] section; alerts are written to the log")?,
+    }
+    let now = chrono::Utc::now();
+    for r in &cfg.oncall {
+        let who = crate::alert::oncall::shift_recipients(r, now);
+        writeln!(out, "rota {}: {} shift(s), {} escalation step(s); on duty now: {}", r.id, r.shifts.len(), r.then.len(), who.join(", "))?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ClassifyIn {
+    #[serde(default)]
+    id: serde_json::Value,
+    text: String,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    author_followers: Option<u64>,
+    #[serde(default)]
+    reposts: Option<u64>,
+    #[serde(default)]
+    brand: Option<String>,
+}
+
+/// `escucha classify`: one output line per input line, in order, flushed as
+/// it goes so it can sit in a pipe.
+pub fn classify_stream(cfg: Option<&Config>, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    for line in input.lines() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: Option<ClassifyIn> = if line.trim_start().starts_with('{') { serde_json::from_str(&line).ok() } else { None };
+        let (id, text, mut ctx, brand) = match parsed {
+            Some(p) => (p.id, p.text, Context { lang: p.lang, author_followers: p.author_followers, reposts: p.reposts, ..Default::default() }, p.brand),
+            None => (serde_json::Value::Null, line.clone(), Context::default(), None),
+        };
+        if let (Some(cfg), Some(brand)) = (cfg, brand.as_deref()) {
+            match cfg.brand(brand) {
+                Some(b) => {
+                    ctx.executives = b.executives.clone();
+                    ctx.escalate = b.escalate;
+                }
+                None => bail!("brand {brand:?} is not in the config"),
+            }
+        }
+        let c = classify::classify(&text, &ctx);
+        let v = serde_json::json!({"id": id, "class": c.class, "score": (c.score * 1000.0).round() / 1000.0, "lang": c.lang, "reasons": c.reasons});
+        writeln!(out, "{v}")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    if json {
+        for m in list {
+            let v = serde_json::json!({
+                "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
+                "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
+                "class": m.class, "score": m.score, "reasons": m.reasons, "created_at": m.created_at.to_rfc3339(),
+                "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
+                "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
+                "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
+            });
+            writeln!(out, "{v}")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} TEXT", "ID", "BRAND", "PLATFORM", "CLASS", "STATUS", "CREATED", "AUTHOR")?;
+    for m in list {
+        let text: String = m.text.replace('\n', " ").chars().take(70).collect();
+        writeln!(
+            out,
+            "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} {}",
+            m.id,
+            m.brand,
+            m.platform.as_str(),
+            m.class.as_str(),
+            m.status.as_str(),
+            m.created_at.format("%Y-%m-%d %H:%M:%S"),
+            m.author,
+            text
+        )?;
+    }
+    Ok(())
+}
+
+fn print_stats(rows: &[crate::store::StatsRow], json: bool, since: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    if json {
+        for r in rows {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        }
+        return Ok(());
+    }
+    let secs = |s: Option<i64>| s.map(|s| humantime::format_duration(std::time::Duration::from_secs(s.max(0) as u64)).to_string()).unwrap_or_else(|| "-".into());
+    writeln!(out, "mentions created in the last {since}")?;
+    writeln!(
+        out,
+        "{:<12} {:<9} {:>8} {:>7} {:>9} {:>10} {:>7} {:>9} {:>6} {:>12} {:>12}",
+        "BRAND", "PLATFORM", "MENTIONS", "PRAISE", "COMPLAINT", "ESCALATION", "NEUTRAL", "ANSWERED", "RATE", "MEDIAN", "P90"
+    )?;
+    for r in rows {
+        let rate = if r.needing_answer > 0 { format!("{:.0}%", 100.0 * r.answered as f64 / r.needing_answer as f64) } else { "-".into() };
+        writeln!(
+            out,
+            "{:<12} {:<9} {:>8} {:>7} {:>9} {:>10} {:>7} {:>9} {:>6} {:>12} {:>12}",
+            r.brand,
+            r.platform,
+            r.mentions,
+            r.praise,
+            r.complaint,
+            r.escalation,
+            r.neutral,
+            r.answered,
+            rate,
+            secs(r.median_first_answer_secs),
+            secs(r.p90_first_answer_secs)
+        )?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no mentions yet)")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The daemon wires the flow together: one task per source (poll each query,
+//! commit each page with its cursor, back off on errors), and the alert loop.
+//! It stops when `cancel` fires: a page in flight is either committed whole
+//! or not at all (its transaction never started).
+
+use crate::alert::dispatch::Alerter;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ingest::{self, Matchers, PollState};
+use crate::sources::{mastodon::MastodonSource, x::XSource, Query, Source, SourceError};
+use crate::store::Store;
+use anyhow::Context as _;
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+/// Backoff after failed polls never exceeds this (or `every`, if longer).
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+/// Shared by the daemon's tasks.
+pub struct Shared {
+    pub cfg: Arc<Config>,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Pinged when a page brought new mentions: a deadline may now be nearer.
+    pub wake: Arc<Notify>,
+}
+
+/// Builds the configured sources.
+pub fn sources(cfg: &Config) -> Vec<Source> {
+    let mut out = Vec::new();
+    if let Some(x) = &cfg.sources.x {
+        out.push(Source::X(XSource::new(x, &cfg.brands)));
+    }
+    if let Some(m) = &cfg.sources.mastodon {
+        out.push(Source::Mastodon(MastodonSource::new(m, &cfg.brands)));
+    }
+    out
+}
+
+/// Runs until `cancel` fires. Opening the database is the only fallible
+/// step; after that, failures are logged and retried, never fatal.
+pub async fn run(cfg: Config, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    let cfg = Arc::new(cfg);
+    let shared = Arc::new(Shared { cfg: cfg.clone(), store: store.clone(), clock: clock.clone(), wake: Arc::new(Notify::new()) });
+    let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
+    let mut tasks = JoinSet::new();
+    let sources = sources(&cfg);
+    info!(
+        database = %cfg.daemon.database.display(),
+        brands = cfg.brands.len(),
+        sources = %sources.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+        "escucha started"
+    );
+    for source in sources {
+        let shared = shared.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { run_source(source, shared, cancel).await });
+    }
+    {
+        let wake = shared.wake.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { alerter.run(wake, cancel).await });
+    }
+    cancel.cancelled().await;
+    info!("shutting down");
+    // Tasks stop at their next await; give them a moment, then drop them.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
+    tasks.abort_all();
+    info!("stopped");
+    Ok(())
+}
+
+/// Polls every query of one source, forever. A failing query does not stop
+/// the others; a source whose credentials are refused is disabled.
+pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: CancellationToken) {
+    let name = source.name();
+    let queries = source.queries();
+    let matchers = Matchers::new(&shared.cfg, source.platform());
+    if queries.is_empty() {
+        warn!(source = name, "no brand gives this source anything to read (no terms or accounts); it stays idle");
+        return;
+    }
+    let mut failures: u32 = 0;
+    loop {
+        let mut failed = false;
+        let mut rate_limited_until = None;
+        for q in &queries {
+            match poll_query(&source, q, &matchers, &shared, &cancel).await {
+                Ok(()) => {}
+                Err(SourceError::Unauthorized(msg)) => {
+                    error!(source = name, query = %q.key, "{msg}; source disabled until escucha is restarted");
+                    return;
+                }
+                Err(SourceError::RateLimited { until }) => {
+                    let until = until.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+                    warn!(source = name, query = %q.key, until = %until.to_rfc3339(), "rate limited; waiting for the window to reset");
+                    rate_limited_until = Some(until);
+                    break;
+                }
+                Err(e) => {
+                    warn!(source = name, query = %q.key, error = %e, "poll failed; backing off");
+                    failed = true;
+                }
+            }
+            if cancel.is_cancelled() {
+                return;
+            }
+        }
+        let every = source.every();
+        let delay = if let Some(until) = rate_limited_until {
+            (until - Utc::now()).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
+        } else if failed {
+            failures += 1;
+            backoff(every, failures)
+        } else {
+            failures = 0;
+            every
+        };
+        debug!(source = name, next_in = ?delay, "poll round done");
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// `every` doubled per consecutive failed round, capped, with jitter.
+pub fn backoff(every: Duration, failures: u32) -> Duration {
+    let cap = MAX_BACKOFF.max(every);
+    let d = every.saturating_mul(1u32 << failures.min(16)).min(cap);
+    d.mul_f64(0.8 + fastrand::f64() * 0.4)
+}
+
+/// Reads one query until its source says there is nothing more, committing
+/// every page with its cursor.
+async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, cancel: &CancellationToken) -> Result<(), SourceError> {
+    let store = &shared.store;
+    let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
+    let (mut cursor, mut state) = match row {
+        Some(r) => (Some(r.cursor), PollState { first_poll: false, first_polled_at: r.first_polled_at }),
+        None => (None, PollState { first_poll: true, first_polled_at: shared.clock.now() }),
+    };
+    loop {
+        // Respect the platform's published limit before sending, so that our
+        // own schedule never causes a 429.
+        if let Some(nb) = source.not_before() {
+            if let Ok(wait) = (nb - Utc::now()).to_std() {
+                debug!(source = source.name(), wait = ?wait, "rate limit window spent; waiting");
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        let page = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            page = source.fetch(q, cursor.as_deref()) => page?,
+        };
+        let now = shared.clock.now();
+        let out = ingest::ingest(store, matchers, q, &page, state, now).map_err(|e| SourceError::Transient(format!("storing page: {e}")))?;
+        if !out.inserted.is_empty() || !out.answered.is_empty() {
+            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
+            shared.wake.notify_one();
+        }
+        state.first_poll = false;
+        if !page.more {
+            return Ok(());
+        }
+        cursor = Some(page.cursor);
+    }
+}
