@@ -95,14 +95,13 @@ pub fn contains_phrase(haystack: &str, needle: &str) -> bool {
     false
 }
 
+/// A brand for unit tests across modules.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Accounts, Escalate, RespondWithin};
-    use chrono::Utc;
+pub(crate) mod tests_support {
+    use crate::config::{Accounts, Brand, Escalate, RespondWithin};
     use std::time::Duration;
 
-    fn brand() -> Brand {
+    pub fn brand() -> Brand {
         Brand {
             id: "interjet".into(),
             name: "Interjet".into(),
@@ -119,6 +118,13 @@ mod tests {
             holidays: vec![],
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::brand;
+    use super::*;
+    use chrono::Utc;
 
     fn post(platform: Platform, author: &str, text: &str) -> Post {
         Post {

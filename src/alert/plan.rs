@@ -71,3 +71,112 @@ fn next_step_at(rota: &Rota, step: u32, now: DateTime<Utc>) -> Option<DateTime<U
     };
     Some(now + chrono::Duration::from_std(wait).unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Daemon, LogFormat, Rota, Shift, Sources, Step};
+    use crate::model::{Class, Mention, Platform, Status};
+    use chrono::TimeZone;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    fn cfg(then: Vec<Step>, repeat: u32) -> Config {
+        let shift = Shift {
+            when_text: "* * * * * *".into(),
+            when: cron::Schedule::from_str("* * * * * *").unwrap(),
+            timezone: chrono_tz::UTC,
+            notify: vec!["ana@example.com".into()],
+        };
+        let mut brand = crate::matcher::tests_support::brand();
+        brand.oncall = Some("care".into());
+        Config {
+            path: "escucha.toml".into(),
+            daemon: Daemon {
+                database: "e.db".into(),
+                http: None,
+                timezone: chrono_tz::UTC,
+                public_url: None,
+                ack_secret: None,
+                group_wait: Duration::ZERO,
+                log_format: LogFormat::Text,
+            },
+            brands: vec![brand],
+            sources: Sources::default(),
+            smtp: None,
+            webhooks: vec![],
+            oncall: vec![Rota { id: "care".into(), overlap_all: false, repeat, shifts: vec![shift], then }],
+            people: vec![],
+        }
+    }
+
+    fn due(id: i64, alerted: bool, step: u32) -> Due {
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        Due {
+            mention: Mention {
+                id,
+                brand: "interjet".into(),
+                platform: Platform::X,
+                platform_id: id.to_string(),
+                url: String::new(),
+                author: "ana".into(),
+                author_id: "1".into(),
+                author_followers: None,
+                text: "mal".into(),
+                lang: None,
+                class: Class::Complaint,
+                score: 0.9,
+                reasons: vec![],
+                created_at: t,
+                seen_at: t,
+                deadline: Some(t),
+                history: false,
+                status: Status::Open,
+                answered_at: None,
+                acked_by: None,
+                acked_at: None,
+                alerted_at: alerted.then_some(t),
+                reposts: 0,
+            },
+            page_step: step,
+        }
+    }
+
+    fn step(after_min: u64, who: &str) -> Step {
+        Step { after: Duration::from_secs(after_min * 60), notify: vec![who.into()] }
+    }
+
+    #[test]
+    fn mentions_due_together_for_one_recipient_become_one_message() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
+        let (pages, paged) = plan(&[due(1, false, 0), due(2, false, 0)], &cfg(vec![], 0), now);
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].recipient, "ana@example.com");
+        assert_eq!(pages[0].mention_ids, vec![1, 2]);
+        assert!(paged.iter().all(|p| p.next_page_at.is_none()), "no chain: one page per mention");
+    }
+
+    #[test]
+    fn the_chain_pages_the_next_step_after_its_delay_and_repeats() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap();
+        let c = cfg(vec![step(30, "jefa@example.com")], 1);
+        let (_, paged) = plan(&[due(1, false, 0)], &c, now);
+        assert_eq!(paged[0].next_page_at, Some(now + chrono::Duration::minutes(30)));
+        let (pages, paged) = plan(&[due(1, true, 0)], &c, now);
+        assert_eq!(pages[0].recipient, "jefa@example.com");
+        assert_eq!(paged[0].step, 1);
+        // repeat = 1: back to the shift, then the chief once more, then stop.
+        let (pages, _) = plan(&[due(1, true, 1)], &c, now);
+        assert_eq!(pages[0].recipient, "ana@example.com");
+        let (_, paged) = plan(&[due(1, true, 2)], &c, now);
+        assert_eq!(paged[0].next_page_at, None);
+    }
+
+    #[test]
+    fn a_brand_without_a_rota_is_paged_to_the_log() {
+        let mut c = cfg(vec![], 0);
+        c.brands[0].oncall = None;
+        let (pages, _) = plan(&[due(1, false, 0)], &c, Utc::now());
+        assert_eq!(pages[0].recipient, LOG_RECIPIENT);
+    }
+}
