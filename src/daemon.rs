@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::ingest::{self, Matchers, PollState};
 use crate::sources::{mastodon::MastodonSource, x::XSource, Query, Source, SourceError};
 use crate::store::Store;
+use crate::systemd::{self, Heartbeat};
 use anyhow::Context as _;
 use chrono::Utc;
 use std::sync::Arc;
@@ -17,6 +18,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
+
+/// How long a loop may take for one query before the watchdog calls it stuck
+/// (requests time out after 30 s; a query reads a few pages, and may wait
+/// for a rate-limit window).
+const POLL_PROMISE: Duration = Duration::from_secs(20 * 60);
 
 /// Backoff after failed polls never exceeds this (or `every`, if longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
@@ -28,6 +34,29 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Pinged when a page brought new mentions: a deadline may now be nearer.
     pub wake: Arc<Notify>,
+    /// Every loop's liveness promise, read by the watchdog.
+    pub heartbeats: std::sync::Mutex<Vec<Arc<Heartbeat>>>,
+}
+
+impl Shared {
+    pub fn heartbeat(&self, name: &str) -> Arc<Heartbeat> {
+        let hb = Heartbeat::new(name, self.clock.now());
+        self.heartbeats.lock().unwrap().push(hb.clone());
+        hb
+    }
+    /// True when the database answers and every loop kept its promise.
+    pub fn healthy(&self) -> Result<(), String> {
+        if !self.store.ping() {
+            return Err("the database does not answer".into());
+        }
+        let now = self.clock.now();
+        for hb in self.heartbeats.lock().unwrap().iter() {
+            if !hb.alive(now) {
+                return Err(format!("loop {} is stuck", hb.name));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Builds the configured sources.
@@ -47,7 +76,13 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
 pub async fn run(cfg: Config, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
     let cfg = Arc::new(cfg);
-    let shared = Arc::new(Shared { cfg: cfg.clone(), store: store.clone(), clock: clock.clone(), wake: Arc::new(Notify::new()) });
+    let shared = Arc::new(Shared {
+        cfg: cfg.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        wake: Arc::new(Notify::new()),
+        heartbeats: Default::default(),
+    });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
     let mut tasks = JoinSet::new();
     let sources = sources(&cfg);
@@ -65,15 +100,47 @@ pub async fn run(cfg: Config, clock: Arc<dyn Clock>, cancel: CancellationToken) 
     {
         let wake = shared.wake.clone();
         let cancel = cancel.clone();
-        tasks.spawn(async move { alerter.run(wake, cancel).await });
+        let hb = shared.heartbeat("alerts");
+        tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
     }
+    if let Some(interval) = systemd::watchdog_interval() {
+        let shared = shared.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { watchdog(shared, interval, cancel).await });
+    }
+    // Config, database and migrations are OK: only now are we ready.
+    sd_notify(&format!("READY=1\nSTATUS=watching {} brand(s)", cfg.brands.len()));
     cancel.cancelled().await;
+    sd_notify("STOPPING=1");
     info!("shutting down");
     // Tasks stop at their next await; give them a moment, then drop them.
     let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
     info!("stopped");
     Ok(())
+}
+
+fn sd_notify(state: &str) {
+    if let Err(e) = systemd::notify(state) {
+        warn!(error = %e, state, "could not notify systemd");
+    }
+}
+
+/// Pings systemd's watchdog at half its interval, but only while the
+/// database answers and every loop is alive: a stuck loop gets the process
+/// restarted.
+async fn watchdog(shared: Arc<Shared>, interval: Duration, cancel: CancellationToken) {
+    let period = interval / 2;
+    loop {
+        match shared.healthy() {
+            Ok(()) => sd_notify("WATCHDOG=1"),
+            Err(why) => error!("not pinging the systemd watchdog: {why}"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+    }
 }
 
 /// Polls every query of one source, forever. A failing query does not stop
@@ -86,8 +153,11 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         warn!(source = name, "no brand gives this source anything to read (no terms or accounts); it stays idle");
         return;
     }
+    let hb = shared.heartbeat(&format!("source {name}"));
     let mut failures: u32 = 0;
     loop {
+        // A round of requests: each bounded by the HTTP timeouts.
+        hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(queries.len() as u32 + 1));
         let mut failed = false;
         let mut rate_limited_until = None;
         for q in &queries {
@@ -123,6 +193,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             every
         };
         debug!(source = name, next_in = ?delay, "poll round done");
+        hb.beat(shared.clock.now(), delay + POLL_PROMISE);
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}

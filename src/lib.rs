@@ -14,3 +14,4 @@ pub mod matcher;
 pub mod cli;
 pub mod daemon;
 pub mod ingest;
+pub mod systemd;

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Mention, Status};
 use crate::store::{OutboxRow, Store};
+use crate::systemd::Heartbeat;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,8 +123,10 @@ impl Alerter {
 
     /// Pages and delivers until cancelled, sleeping until the next deadline
     /// or until `wake` says new mentions arrived.
-    pub async fn run(self, wake: Arc<Notify>, cancel: CancellationToken) {
+    pub async fn run(self, wake: Arc<Notify>, hb: Arc<Heartbeat>, cancel: CancellationToken) {
         loop {
+            // Deliveries are bounded by the SMTP timeout per row.
+            hb.beat(self.clock.now(), Duration::from_secs(600));
             if let Err(e) = self.page_due() {
                 error!(error = %format!("{e:#}"), "could not queue due alerts");
             }
@@ -138,6 +141,7 @@ impl Alerter {
                     Duration::from_secs(5)
                 }
             };
+            hb.beat(self.clock.now(), sleep.min(MAX_SLEEP) + Duration::from_secs(60));
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = wake.notified() => {}

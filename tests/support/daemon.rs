@@ -1,0 +1,140 @@
+//! Starting the real `escucha` binary in tests: a temp dir with a config and
+//! a database, the process with its captured log, and polling helpers that
+//! wait for the database to show something (never a bare sleep).
+
+#![allow(dead_code)]
+
+use escucha::model::Mention;
+use escucha::store::{MentionFilter, Store};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_escucha")
+}
+
+pub struct Daemon {
+    pub child: Option<Child>,
+    pub log_path: PathBuf,
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `escucha run --config <config>` with its stderr in a file.
+    pub fn start(dir: &Path, config: &Path, envs: &[(&str, &str)]) -> Daemon {
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let log_path = dir.join(format!("daemon-{n}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("run").arg("--config").arg(config).stdout(Stdio::null()).stderr(log).env("ESCUCHA_LOG", "escucha=debug,info");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("starting escucha");
+        Daemon { child: Some(child), log_path, config: config.to_path_buf(), db: dir.join("escucha.db") }
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log_path) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// True while the process has not exited.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit status code.
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        unsafe_kill(c.id(), 15);
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.code();
+            }
+            if start.elapsed() > within {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!("escucha did not stop within {within:?} after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: i32) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// Polls `f` every 50 ms until it returns Some, or panics after `timeout`
+/// with `what` and the daemon log.
+pub fn wait_for<T>(timeout: Duration, what: &str, log: impl Fn() -> String, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}\n--- daemon log ---\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// All mentions in the database (empty if it does not exist yet).
+pub fn mentions(db: &Path) -> Vec<Mention> {
+    if !db.exists() {
+        return vec![];
+    }
+    match Store::open(db) {
+        Ok(s) => s.mentions(&MentionFilter::default()).unwrap_or_default(),
+        Err(_) => vec![],
+    }
+}
+
+pub fn cursor(db: &Path, key: &str) -> Option<String> {
+    if !db.exists() {
+        return None;
+    }
+    Store::open(db).ok()?.cursor(key).ok()?.map(|c| c.cursor)
+}
+
+/// Runs an `escucha` subcommand to completion: (exit code, stdout, stderr).
+pub fn escucha(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut sin = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            sin.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
