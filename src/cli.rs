@@ -112,7 +112,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Run(arg) => {
             let cfg = load(&arg)?;
             init_logging(cfg.daemon.log_format);
-            run(cfg)?;
+            run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
         Command::Check(arg) => {
@@ -166,7 +166,7 @@ fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     Store::open(&cfg.daemon.database).with_context(|| format!("opening the database {}", cfg.daemon.database.display()))
 }
 
-fn run(cfg: Config) -> anyhow::Result<()> {
+fn run(cfg: Config, path: PathBuf) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
         let cancel = CancellationToken::new();
@@ -177,10 +177,30 @@ fn run(cfg: Config) -> anyhow::Result<()> {
                 cancel.cancel();
             })
         };
-        let result = crate::daemon::run(cfg, Arc::new(SystemClock), cancel).await;
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let hup = tokio::spawn(forward_reload_signals(tx));
+        let reload = crate::daemon::Reload { path, requests: rx };
+        let result = crate::daemon::serve(cfg, Some(reload), Arc::new(SystemClock), cancel).await;
         signals.abort();
+        hup.abort();
         result
     })
+}
+
+/// SIGHUP asks for a reload (`systemctl reload escucha`).
+async fn forward_reload_signals(tx: tokio::sync::mpsc::Sender<()>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP received: reloading the config");
+            // A full channel means a reload is already pending: enough.
+            let _ = tx.try_send(());
+        }
+    }
+    #[cfg(not(unix))]
+    drop(tx);
 }
 
 #[cfg(unix)]

@@ -12,9 +12,10 @@ use crate::store::Store;
 use crate::systemd::{self, Heartbeat};
 use anyhow::Context as _;
 use chrono::Utc;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -71,10 +72,86 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     out
 }
 
-/// Runs until `cancel` fires. Opening the database is the only fallible
-/// step; after that, failures are logged and retried, never fatal.
+/// Runs until `cancel` fires, without reload (tests, embedding).
 pub async fn run(cfg: Config, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
+    serve(cfg, None, clock, cancel).await
+}
+
+/// Where a reload reads the config from, and the channel that asks for one
+/// (SIGHUP).
+pub struct Reload {
+    pub path: PathBuf,
+    pub requests: mpsc::Receiver<()>,
+}
+
+/// Runs until `cancel` fires. Opening the database is the only fatal step;
+/// after that, failures are logged and retried. A reload request re-reads the
+/// config: if it is valid, the running tasks stop (a page in flight is rolled
+/// back) and new ones start from the cursors and outbox in the database; if
+/// not, the old config keeps running and every problem is logged.
+pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    loop {
+        reschedule(&store, &cfg);
+        let generation = cancel.child_token();
+        let mut tasks = start(cfg.clone(), store.clone(), clock.clone(), generation.clone())?;
+        // Config, database and migrations are OK: only now are we ready.
+        sd_notify(&format!("READY=1\nSTATUS=watching {} brand(s)", cfg.brands.len()));
+        loop {
+            let requested = async {
+                match reload.as_mut() {
+                    Some(r) => r.requests.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    sd_notify("STOPPING=1");
+                    info!("shutting down");
+                    stop(&mut tasks).await;
+                    info!("stopped");
+                    return Ok(());
+                }
+                Some(()) = requested => {
+                    sd_notify("RELOADING=1");
+                    let path = reload.as_ref().map(|r| r.path.clone()).unwrap_or_default();
+                    match crate::config::load(&path) {
+                        Ok(mut new) => {
+                            if new.daemon.database != cfg.daemon.database {
+                                warn!(old = %cfg.daemon.database.display(), new = %new.daemon.database.display(),
+                                    "a new database path takes effect only after a restart; keeping the old one");
+                                new.daemon.database = cfg.daemon.database.clone();
+                            }
+                            generation.cancel();
+                            stop(&mut tasks).await;
+                            cfg = new;
+                            info!(config = %path.display(), brands = cfg.brands.len(), "config reloaded");
+                            break;
+                        }
+                        Err(e) => {
+                            error!("reload refused; the running config stays in effect:\n{e}");
+                            sd_notify("READY=1\nSTATUS=reload refused: the config has errors (see the log); running the previous config");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Thresholds from the config apply to open complaints not yet paged, also
+/// after a reload that changed them.
+fn reschedule(store: &Store, cfg: &Config) {
+    for b in &cfg.brands {
+        if let Err(e) = store.reschedule(&b.id, b.respond_within.complaint, b.respond_within.escalation) {
+            error!(brand = %b.id, error = %e, "could not apply the brand's thresholds to open complaints");
+        }
+    }
+}
+
+/// Starts one generation of tasks: a task per source, the alert loop and
+/// the watchdog.
+fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
     let cfg = Arc::new(cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -108,16 +185,14 @@ pub async fn run(cfg: Config, clock: Arc<dyn Clock>, cancel: CancellationToken) 
         let cancel = cancel.clone();
         tasks.spawn(async move { watchdog(shared, interval, cancel).await });
     }
-    // Config, database and migrations are OK: only now are we ready.
-    sd_notify(&format!("READY=1\nSTATUS=watching {} brand(s)", cfg.brands.len()));
-    cancel.cancelled().await;
-    sd_notify("STOPPING=1");
-    info!("shutting down");
-    // Tasks stop at their next await; give them a moment, then drop them.
+    Ok(tasks)
+}
+
+/// Tasks stop at their next await; give them a moment, then drop them.
+async fn stop(tasks: &mut JoinSet<()>) {
     let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
-    info!("stopped");
-    Ok(())
+    while tasks.join_next().await.is_some() {}
 }
 
 fn sd_notify(state: &str) {

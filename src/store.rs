@@ -459,6 +459,18 @@ impl Store {
         )?)
     }
 
+    /// Recomputes the deadlines of a brand's open, not yet paged complaints
+    /// from new thresholds. Returns how many changed.
+    pub fn reschedule(&self, brand: &str, complaint: std::time::Duration, escalation: std::time::Duration) -> Result<usize> {
+        Ok(self.conn().execute(
+            "UPDATE mentions SET deadline = created_at + CASE class WHEN 'escalation' THEN ?3 ELSE ?2 END
+             WHERE brand = ?1 AND status = 'open' AND alerted_at IS NULL AND history = 0
+               AND class IN ('complaint', 'escalation')
+               AND deadline IS NOT created_at + CASE class WHEN 'escalation' THEN ?3 ELSE ?2 END",
+            params![brand, complaint.as_millis() as i64, escalation.as_millis() as i64],
+        )?)
+    }
+
     /// Open mentions whose first page or next chain step is due at `now`.
     pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>> {
         let conn = self.conn();
