@@ -1,0 +1,2 @@
+pub mod email;
+pub mod render;
