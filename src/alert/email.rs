@@ -37,10 +37,9 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(cfg: &Smtp) -> anyhow::Result<Mailer> {
-        let from: Mailbox = cfg
-            .from
-            .parse()
-            .with_context(|| format!("smtp.from: {:?} is not a mailbox (try \"Escucha <alerts@example.com>\")", cfg.from))?;
+        let from: Mailbox = cfg.from.parse().with_context(|| {
+            format!("smtp.from: {:?} is not a mailbox (try \"Escucha <alerts@example.com>\")", cfg.from)
+        })?;
         let builder = match cfg.security {
             SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
             SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
@@ -61,9 +60,8 @@ impl Mailer {
     /// `Message-ID: <{message_id}@escucha>`: the same alert always carries
     /// the same id, so a second copy (at-least-once delivery) can be spotted.
     pub async fn send(&self, to: &str, msg: &Rendered, message_id: &str) -> Result<(), NotifyError> {
-        let to_box: Mailbox = to
-            .parse()
-            .map_err(|e| NotifyError::Rejected(format!("{to:?} is not an email address: {e}")))?;
+        let to_box: Mailbox =
+            to.parse().map_err(|e| NotifyError::Rejected(format!("{to:?} is not an email address: {e}")))?;
         let email = Message::builder()
             .from(self.from.clone())
             .to(to_box)
@@ -84,7 +82,11 @@ fn id_part(id: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) { c } else { '-' })
         .collect();
     let cleaned = cleaned.trim_matches('.').to_string();
-    if cleaned.is_empty() { "-".to_string() } else { cleaned }
+    if cleaned.is_empty() {
+        "-".to_string()
+    } else {
+        cleaned
+    }
 }
 
 /// lettre's messages never carry the credentials, so `e` is safe to show.

@@ -47,9 +47,7 @@ pub fn render_alert(mentions: &[Mention], ctx: &AlertContext) -> Rendered {
     let subject = one_line(&subject(&ordered, ctx));
     let mut text = String::new();
     let mut html = String::new();
-    html.push_str(
-        "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>",
-    );
+    html.push_str("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>");
     html.push_str(&escape_html(&subject));
     html.push_str("</title></head>\n<body style=\"font-family:sans-serif\">\n");
     let _ = writeln!(text, "{subject}\n");
@@ -81,7 +79,11 @@ pub fn format_age(d: chrono::Duration) -> String {
     } else if secs < 3_600 {
         format!("{mins}m")
     } else if secs < 86_400 {
-        if mins == 0 { format!("{hours}h") } else { format!("{hours}h {mins}m") }
+        if mins == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h {mins}m")
+        }
     } else if hours == 0 {
         format!("{days}d")
     } else {
@@ -138,7 +140,11 @@ fn class_rank(c: Class) -> u8 {
 }
 
 fn plural(class: Class, n: usize) -> String {
-    if n == 1 { class.as_str().to_string() } else { format!("{}s", class.as_str()) }
+    if n == 1 {
+        class.as_str().to_string()
+    } else {
+        format!("{}s", class.as_str())
+    }
 }
 
 fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
@@ -165,8 +171,7 @@ fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
             let what = match counts.as_slice() {
                 [(class, n)] => format!("{n} unanswered {}", plural(*class, *n)),
                 _ => {
-                    let parts: Vec<String> =
-                        counts.iter().map(|(c, n)| format!("{n} {}", plural(*c, *n))).collect();
+                    let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", plural(*c, *n))).collect();
                     format!("{} unanswered", join_and(&parts))
                 }
             };
@@ -214,11 +219,7 @@ fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
     let _ = writeln!(out);
     let _ = writeln!(out, "Author:  {} ({})", author(m), followers(m));
     let _ = writeln!(out, "Link:    {}", m.url);
-    let _ = writeln!(
-        out,
-        "Posted:  {} (posted {age} ago)",
-        m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)
-    );
+    let _ = writeln!(out, "Posted:  {} (posted {age} ago)", m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true));
     if m.reasons.is_empty() {
         let _ = writeln!(out, "Reasons: none given");
     } else {
@@ -268,21 +269,12 @@ fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
     } else {
         out.push_str("<ul>");
         for r in &m.reasons {
-            let _ = write!(
-                out,
-                "<li>{} <code>[{}]</code></li>",
-                escape_html(&describe_reason(r)),
-                escape_html(r)
-            );
+            let _ = write!(out, "<li>{} <code>[{}]</code></li>", escape_html(&describe_reason(r)), escape_html(r));
         }
         out.push_str("</ul>");
     }
     out.push_str("</td></tr>\n");
-    let _ = write!(
-        out,
-        "<tr><th align=\"left\">Acknowledge</th><td>run <code>{}</code>",
-        escape_html(&ack.command)
-    );
+    let _ = write!(out, "<tr><th align=\"left\">Acknowledge</th><td>run <code>{}</code>", escape_html(&ack.command));
     if let Some(link) = &ack.link {
         let _ = write!(out, " or open {}", link_html(link));
     }
@@ -293,7 +285,11 @@ fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
 /// platform response must stay inert text.
 fn link_html(url: &str) -> String {
     let e = escape_html(url);
-    if is_web_link(url) { format!("<a href=\"{e}\">{e}</a>") } else { e }
+    if is_web_link(url) {
+        format!("<a href=\"{e}\">{e}</a>")
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]
@@ -395,7 +391,11 @@ mod tests {
             assert!(body.contains("2025-03-01T11:25:00Z"), "{body}");
             assert!(body.contains("posted 35m ago"), "{body}");
             assert!(body.contains("complaint:phrase:sin respuesta"), "{body}");
-            assert!(body.contains("escalation:reach:followers&gt;=10000") || body.contains("escalation:reach:followers>=10000"), "{body}");
+            assert!(
+                body.contains("escalation:reach:followers&gt;=10000")
+                    || body.contains("escalation:reach:followers>=10000"),
+                "{body}"
+            );
             assert!(body.contains("escucha ack 42"), "{body}");
         }
         assert!(r.text.contains("https://escucha.example/ack?t=a&id=42"));
@@ -478,8 +478,14 @@ mod tests {
     #[test]
     fn reasons_read_as_words() {
         assert_eq!(describe_reason("complaint:phrase:sin respuesta"), "complaint: says \"sin respuesta\"");
-        assert_eq!(describe_reason("escalation:executive:@miguelalemanm"), "escalation: mentions executive @miguelalemanm");
-        assert_eq!(describe_reason("escalation:reach:followers>=10000"), "escalation: author's reach (followers>=10000)");
+        assert_eq!(
+            describe_reason("escalation:executive:@miguelalemanm"),
+            "escalation: mentions executive @miguelalemanm"
+        );
+        assert_eq!(
+            describe_reason("escalation:reach:followers>=10000"),
+            "escalation: author's reach (followers>=10000)"
+        );
         assert_eq!(describe_reason("complaint:novel:thing"), "complaint: novel: thing");
         assert_eq!(describe_reason("plain"), "plain");
     }
