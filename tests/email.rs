@@ -245,3 +245,58 @@ async fn a_lone_dot_line_in_a_mention_does_not_end_the_message_early() {
     assert!(body.contains(text), "{body}");
     assert!(got[0].html_body().unwrap().contains("last line"));
 }
+
+fn mailer_with_login(port: u16, user: &str, password: &str) -> Mailer {
+    Mailer::new(&Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: Some(user.into()),
+        password: Some(Secret::new(password)),
+        from: "Escucha <alerts@escucha.test>".into(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn configured_credentials_log_in_before_sending() {
+    let server = SmtpServer::start().await;
+    server.require_auth("alerts@escucha.test", "right-pw");
+
+    mailer_with_login(server.port(), "alerts@escucha.test", "right-pw")
+        .send("a@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1")
+        .await
+        .unwrap();
+
+    let got = server.wait_for(1, WAIT).await;
+    assert_eq!(got[0].auth_user.as_deref(), Some("alerts@escucha.test"));
+}
+
+#[tokio::test]
+async fn a_refused_login_is_retryable_and_its_error_hides_the_password() {
+    let server = SmtpServer::start().await;
+    server.require_auth("alerts@escucha.test", "right-pw");
+
+    let err = mailer_with_login(server.port(), "alerts@escucha.test", "wrong-s3cr3t")
+        .send("a@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1")
+        .await
+        .unwrap_err();
+
+    // Fixing the password must let the pending alert go out: not Rejected.
+    match &err {
+        NotifyError::Retryable(msg) => assert!(msg.contains("535") && msg.contains("smtp.username"), "{msg}"),
+        other => panic!("expected Retryable, got {other:?}"),
+    }
+    assert!(!format!("{err} {err:?}").contains("wrong-s3cr3t"));
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_server_that_wants_a_login_we_lack_is_retryable() {
+    let server = SmtpServer::start().await;
+    server.require_auth("alerts@escucha.test", "right-pw");
+
+    let err = mailer(server.port()).send("a@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1").await;
+
+    assert!(matches!(&err, Err(NotifyError::Retryable(m)) if m.contains("530")), "{err:?}");
+}

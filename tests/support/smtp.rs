@@ -4,7 +4,8 @@
 //! message and can refuse recipients (550) or defer (451) on demand. It also
 //! parses what it received (headers, RFC 2047 subjects, MIME parts in
 //! quoted-printable or base64) so tests assert on content, not encodings.
-//! No TLS and no AUTH: tests use `security = "none"` without credentials.
+//! No TLS: tests use `security = "none"`. AUTH PLAIN and LOGIN are
+//! offered only after `require_auth`, so credentials can be tested too.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
@@ -26,6 +27,8 @@ pub struct Received {
     pub to: Vec<String>,
     /// The message as sent after DATA, dot-unstuffed, CRLF line ends.
     pub data: String,
+    /// The user that authenticated on this connection, if any.
+    pub auth_user: Option<String>,
 }
 
 struct State {
@@ -33,6 +36,8 @@ struct State {
     count: watch::Sender<usize>,
     rejected: Mutex<HashSet<String>>,
     temp_fail: AtomicUsize,
+    /// (user, password) that AUTH must present; None: AUTH not offered.
+    auth: Mutex<Option<(String, String)>>,
 }
 
 pub struct SmtpServer {
@@ -63,6 +68,7 @@ impl SmtpServer {
             count,
             rejected: Mutex::new(HashSet::new()),
             temp_fail: AtomicUsize::new(0),
+            auth: Mutex::new(None),
         });
         let accept_state = state.clone();
         let task = tokio::spawn(async move {
@@ -121,6 +127,12 @@ impl SmtpServer {
         self.state.temp_fail.store(n, Ordering::SeqCst);
     }
 
+    /// Offers AUTH PLAIN/LOGIN and answers `530` to `MAIL FROM` until a
+    /// client logs in with exactly these credentials (`535` otherwise).
+    pub fn require_auth(&self, user: &str, password: &str) {
+        *self.state.auth.lock().unwrap() = Some((user.to_string(), password.to_string()));
+    }
+
     /// Stops listening and drops every open connection. Once this returns
     /// the port refuses connections and may be bound again.
     pub async fn stop(&self) {
@@ -151,6 +163,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     wr.write_all(b"220 escucha-test ESMTP ready\r\n").await?;
     let mut from: Option<String> = None;
     let mut to: Vec<String> = Vec::new();
+    let mut auth_user: Option<String> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -167,7 +180,10 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             "EHLO" => {
                 from = None;
                 to.clear();
-                format!("250-escucha-test greets you\r\n250-8BITMIME\r\n250-SIZE {MAX_SIZE}\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n")
+                let auth = if state.auth.lock().unwrap().is_some() { "250-AUTH PLAIN LOGIN\r\n" } else { "" };
+                format!(
+                    "250-escucha-test greets you\r\n{auth}250-8BITMIME\r\n250-SIZE {MAX_SIZE}\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"
+                )
             }
             "HELO" => {
                 from = None;
@@ -176,6 +192,9 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             }
             "MAIL" => match path_arg(&cmd, "FROM:") {
                 None => "501 5.5.4 syntax: MAIL FROM:<address>\r\n".into(),
+                Some(_) if auth_user.is_none() && state.auth.lock().unwrap().is_some() => {
+                    "530 5.7.0 authentication required\r\n".into()
+                }
                 Some(_) if take_one(&state.temp_fail) => "451 4.3.0 try again later\r\n".into(),
                 Some(addr) => {
                     from = Some(addr);
@@ -200,7 +219,12 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 } else {
                     wr.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n").await?;
                     let Some(data) = read_data(&mut rd).await? else { return Ok(()) };
-                    let msg = Received { from: from.take().unwrap_or_default(), to: std::mem::take(&mut to), data };
+                    let msg = Received {
+                        from: from.take().unwrap_or_default(),
+                        to: std::mem::take(&mut to),
+                        data,
+                        auth_user: auth_user.clone(),
+                    };
                     // Record before answering: once the client sees 250 the
                     // message must be visible to the test.
                     let n = {
@@ -218,6 +242,22 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 "250 2.0.0 OK\r\n".into()
             }
             "NOOP" => "250 2.0.0 OK\r\n".into(),
+            "AUTH" => {
+                let expected = state.auth.lock().unwrap().clone();
+                match (expected, auth_user.is_some()) {
+                    (None, _) => "502 5.5.1 AUTH not offered\r\n".into(),
+                    (Some(_), true) => "503 5.5.1 already authenticated\r\n".into(),
+                    (Some((user, pass)), false) => {
+                        let Some((u, p)) = read_auth(&cmd, &mut rd, &mut wr).await? else { return Ok(()) };
+                        if u == user && p == pass {
+                            auth_user = Some(u);
+                            "235 2.7.0 authentication succeeded\r\n".into()
+                        } else {
+                            "535 5.7.8 authentication credentials invalid\r\n".into()
+                        }
+                    }
+                }
+            }
             "QUIT" => {
                 wr.write_all(b"221 2.0.0 bye\r\n").await?;
                 return Ok(());
@@ -226,6 +266,44 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
         };
         wr.write_all(reply.as_bytes()).await?;
     }
+}
+
+/// Reads the credentials of `AUTH PLAIN [initial]` or `AUTH LOGIN`,
+/// sending the `334` challenges. None if the client hung up.
+async fn read_auth<R, W>(cmd: &str, rd: &mut R, wr: &mut W) -> std::io::Result<Option<(String, String)>>
+where
+    R: AsyncBufReadExt + Unpin,
+    W: AsyncWriteExt + Unpin,
+{
+    let mut words = cmd.split_whitespace().skip(1);
+    let mechanism = words.next().unwrap_or("").to_ascii_uppercase();
+    let initial = words.next().map(str::to_string);
+    let mut next_line = async |prompt: &[u8]| -> std::io::Result<Option<String>> {
+        wr.write_all(prompt).await?;
+        let mut l = Vec::new();
+        if rd.read_until(b'\n', &mut l).await? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8_lossy(&l).trim().to_string()))
+    };
+    let text = |b64: &str| String::from_utf8_lossy(&decode_base64(b64)).into_owned();
+    if mechanism == "LOGIN" {
+        // "Username:" and "Password:" in base64.
+        let Some(user) = next_line(b"334 VXNlcm5hbWU6\r\n").await? else { return Ok(None) };
+        let Some(pass) = next_line(b"334 UGFzc3dvcmQ6\r\n").await? else { return Ok(None) };
+        return Ok(Some((text(&user), text(&pass))));
+    }
+    let response = match initial {
+        Some(r) => r,
+        None => match next_line(b"334 \r\n").await? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+    };
+    // PLAIN: authzid NUL authcid NUL password.
+    let decoded = text(&response);
+    let mut fields = decoded.split('\0').skip(1);
+    Ok(Some((fields.next().unwrap_or("").to_string(), fields.next().unwrap_or("").to_string())))
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
