@@ -2,16 +2,16 @@
 //! brands, classifies them, stores them in SQLite and pages whoever is on
 //! call when a complaint stays unanswered. See DESIGN.md for the flow.
 
-pub mod classify;
-pub mod config;
-pub mod model;
-pub mod sources;
-pub mod text;
-pub mod clock;
-pub mod store;
 pub mod alert;
-pub mod matcher;
+pub mod classify;
 pub mod cli;
+pub mod clock;
+pub mod config;
 pub mod daemon;
 pub mod ingest;
+pub mod matcher;
+pub mod model;
+pub mod sources;
+pub mod store;
 pub mod systemd;
+pub mod text;
