@@ -91,17 +91,17 @@ fn unsafe_kill(pid: u32, sig: i32) {
 }
 
 /// Polls `f` every 50 ms until it returns Some, or panics after `timeout`
-/// with `what` and the daemon log.
-pub fn wait_for<T>(timeout: Duration, what: &str, log: impl Fn() -> String, mut f: impl FnMut() -> Option<T>) -> T {
+/// with `what` and the daemon's log.
+pub async fn wait_for<T>(timeout: Duration, what: &str, daemon: &Daemon, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
         }
         if start.elapsed() > timeout {
-            panic!("timed out after {timeout:?} waiting for {what}\n--- daemon log ---\n{}", log());
+            panic!("timed out after {timeout:?} waiting for {what}\n--- daemon log ---\n{}", daemon.log());
         }
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
