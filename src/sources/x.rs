@@ -120,12 +120,8 @@ impl XSource {
         if let Some(t) = next_token {
             params.push(("next_token", t));
         }
-        let req = self
-            .http
-            .client()
-            .get(format!("{}{SEARCH_PATH}", self.api_base))
-            .query(&params)
-            .bearer_auth(self.token.expose());
+        let req =
+            self.http.client().get(format!("{}{SEARCH_PATH}", self.api_base)).query(&params).bearer_auth(self.token.expose());
         let resp = self.http.exchange(req).await?;
         match resp.status.as_u16() {
             200..=299 => {
@@ -309,10 +305,9 @@ impl Cursor {
         };
         let poll_newest = if prev.next_token.is_some() { prev.pending_newest.clone().or(newest) } else { newest };
         match next_token {
-            Some(token) => (
-                Cursor { since_id: prev.since_id.clone(), next_token: Some(token), pending_newest: poll_newest },
-                true,
-            ),
+            Some(token) => {
+                (Cursor { since_id: prev.since_id.clone(), next_token: Some(token), pending_newest: poll_newest }, true)
+            }
             None => (Cursor { since_id: max_id(prev.since_id.clone(), poll_newest), ..Cursor::default() }, false),
         }
     }
