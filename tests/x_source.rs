@@ -318,6 +318,12 @@ async fn a_refused_token_is_unauthorized_with_a_message_saying_what_to_fix() {
     assert!(msg.contains("bearer_token_env"), "{msg}");
     assert!(msg.contains("/2/tweets/search/recent"), "{msg}");
     assert!(!msg.contains(DEFAULT_TOKEN), "the token never appears in messages");
+
+    // 403 (an app not allowed this endpoint) is the same kind of problem.
+    fake.set_token(DEFAULT_TOKEN);
+    fake.fail_next(Failure::ServerError(403));
+    let err = src.fetch(&q, None).await.unwrap_err();
+    assert!(matches!(err, SourceError::Unauthorized(ref m) if m.contains("403") && m.contains("bearer_token_file")), "{err:?}");
 }
 
 #[tokio::test]

@@ -188,13 +188,10 @@ impl From<SourceError> for SearchError {
 
 fn unauthorized(status: u16, resp: &Response) -> SourceError {
     let problem = Problem::read(resp);
-    let detail = problem
-        .detail
-        .or(problem.title)
-        .map(|d| format!(" (X says: {})", d.chars().take(300).collect::<String>()))
-        .unwrap_or_default();
+    let detail =
+        problem.detail.or(problem.title).map(|d| format!(": {}", d.chars().take(300).collect::<String>())).unwrap_or_default();
     SourceError::Unauthorized(format!(
-        "X rejected the bearer token ({status}){detail}: check [source.x] bearer_token_env/bearer_token_file; \
+        "X rejected the bearer token ({status}{detail}); check [source.x] bearer_token_env/bearer_token_file; \
          the token needs access to {SEARCH_PATH}"
     ))
 }
