@@ -127,6 +127,15 @@ impl Http {
     /// Sends the request and maps the outcome. Never logs the request's
     /// headers (they hold tokens).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Response, SourceError> {
+        let response = self.exchange(req).await?;
+        self.check(response)
+    }
+
+    /// Sends the request and keeps the rate-limit bookkeeping, but returns
+    /// the response whatever its status, for sources that must read an error
+    /// body before deciding (X's usage cap and stale `since_id`). Pass the
+    /// response to [`Http::check`] for the usual status mapping.
+    pub async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Response, SourceError> {
         let name = self.name;
         let resp = req.send().await.map_err(|e| {
             let e = e.without_url();
@@ -154,10 +163,16 @@ impl Http {
             }
         }
         let body = read_bounded(resp, name).await?;
-        let response = Response { status, headers, body, rate };
+        Ok(Response { status, headers, body, rate })
+    }
+
+    /// Maps a response's status to [`SourceError`]; 2xx passes through.
+    pub fn check(&self, response: Response) -> Result<Response, SourceError> {
+        let name = self.name;
+        let status = response.status;
         match status.as_u16() {
             200..=299 => Ok(response),
-            429 => Err(SourceError::RateLimited { until: rate.retry_after.or(rate.reset) }),
+            429 => Err(SourceError::RateLimited { until: response.rate.retry_after.or(response.rate.reset) }),
             401 | 403 => Err(SourceError::Unauthorized(format!(
                 "{name}: the platform refused the credentials ({status}): {}",
                 truncate_body(&response.body)
