@@ -488,3 +488,23 @@ async fn the_fake_context_lists_replies_as_descendants() {
     assert_eq!(body["descendants"][0]["id"], reply.as_str());
     assert_eq!(body["descendants"][0]["in_reply_to_account_id"], w.ana.as_str());
 }
+
+#[tokio::test]
+async fn a_brand_token_alone_reads_that_brands_notifications_and_enables_search() {
+    let fake = FakeMastodon::start().await;
+    let brand_id = fake.add_account("interjet", 10);
+    let ana = fake.add_account("ana", 1);
+    let token = fake.issue_token(&brand_id);
+    let b = brand("interjet", &["Interjet"], Some("interjet"), Some(&token));
+    let source = MastodonSource::new(&config(&fake.base_url(), None), &[b]);
+    let keys: Vec<String> = source.queries().into_iter().map(|q| q.key).collect();
+    assert_eq!(keys, ["mastodon:notifications:interjet", "mastodon:tag:interjet", "mastodon:search:interjet", "mastodon:account:interjet"]);
+
+    let mention = fake.post_status(&ana).text("Interjet, ¿y mi maleta?").mention(&brand_id).send();
+    let page = fetch(&source, "mastodon:notifications:interjet", None).await;
+    assert_eq!(page.posts.iter().map(|p| p.platform_id.clone()).collect::<Vec<_>>(), [mention.clone()]);
+    let page = fetch(&source, "mastodon:search:interjet", None).await;
+    assert_eq!(page.posts.iter().map(|p| p.platform_id.clone()).collect::<Vec<_>>(), [mention]);
+    let auth = fake.requests().pop().unwrap().authorization;
+    assert_eq!(auth, Some(format!("Bearer {token}")));
+}

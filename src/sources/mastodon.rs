@@ -24,8 +24,10 @@ pub const LIMIT: usize = 40;
 pub struct MastodonSource {
     http: Http,
     every: Duration,
-    /// Without trailing slash, as configured.
+    /// Without trailing slash, as configured (for messages).
     instance: String,
+    /// The instance URL; None when the config holds something unparsable.
+    base: Option<Url>,
     /// The instance's domain as it appears in remote `acct`s.
     host: String,
     /// `[source.mastodon] access_token`.
@@ -49,6 +51,7 @@ impl MastodonSource {
             http: Http::new("mastodon"),
             every: cfg.schedule.every,
             host: instance_host(&instance),
+            base: Url::parse(&instance).ok(),
             instance,
             token: cfg.access_token.clone(),
             brand_tokens,
@@ -81,43 +84,53 @@ impl MastodonSource {
         match &q.kind {
             QueryKind::MastodonNotifications { token } => self.fetch_notifications(q, token, min_id).await,
             QueryKind::MastodonTag { tag } => {
-                let url = self.url(&["api", "v1", "timelines", "tag", tag], &[], min_id);
-                let token = self.token.as_ref();
-                let resp = self.get(url, token, Endpoint::Tag { tag, with_token: token.is_some() }).await?;
-                let statuses: Vec<Status> = resp.json("mastodon tag timeline")?;
-                Ok(self.page(&resp, statuses, false, cursor))
+                let (token, brand) = self.any_token();
+                let url = self.url(&["api", "v1", "timelines", "tag", tag], &[], Some(min_id))?;
+                let endpoint = match token {
+                    Some(_) => Endpoint::Token { brand },
+                    None => Endpoint::PublicTag { tag },
+                };
+                let resp = self.get(url, token, endpoint).await?;
+                let statuses = items(&resp, "mastodon tag timeline")?;
+                Ok(self.page(&resp, statuses, min_id))
             }
             QueryKind::MastodonSearch { q: text } => {
-                let token = self.search_token();
-                let url = self.url(&["api", "v2", "search"], &[("q", text), ("type", "statuses")], min_id);
-                let resp = self.get(url, token, Endpoint::Search).await?;
+                let (token, brand) = self.any_token();
+                let url = self.url(&["api", "v2", "search"], &[("q", text), ("type", "statuses")], Some(min_id))?;
+                let resp = self.get(url, token, Endpoint::Token { brand }).await?;
                 let found: SearchResults = resp.json("mastodon search")?;
-                Ok(self.page(&resp, found.statuses, false, cursor))
+                Ok(self.page(&resp, lenient(found.statuses, "mastodon search"), min_id))
             }
             QueryKind::MastodonAccountStatuses { acct } => {
                 let brand = q.brands.first().map(String::as_str).unwrap_or_default();
-                let token = self.brand_tokens.get(brand).or(self.token.as_ref());
-                let id = self.account_id(acct, token, brand).await?;
-                let url = self.url(&["api", "v1", "accounts", &id, "statuses"], &[("exclude_reblogs", "true")], min_id);
-                let resp = self.get(url, token, Endpoint::Token { brand: self.owner(token, brand) }).await?;
-                let statuses: Vec<Status> = resp.json("mastodon account statuses")?;
-                Ok(self.page(&resp, statuses, false, cursor))
+                let (token, owner) = match self.brand_tokens.get(brand) {
+                    Some(own) => (Some(own), Some(brand)),
+                    None => (self.token.as_ref(), None),
+                };
+                let id = self.account_id(acct, token, owner, brand).await?;
+                let url = self.url(&["api", "v1", "accounts", &id, "statuses"], &[("exclude_reblogs", "true")], Some(min_id))?;
+                let resp = self.get(url, token, Endpoint::Token { brand: owner }).await?;
+                let statuses = items(&resp, "mastodon account statuses")?;
+                Ok(self.page(&resp, statuses, min_id))
             }
             QueryKind::XSearch { .. } => Err(SourceError::Malformed(format!("mastodon: query {} is not a Mastodon query", q.key))),
         }
     }
 
     async fn fetch_notifications(&self, q: &Query, token: &Secret, min_id: Option<&str>) -> Result<Page, SourceError> {
-        let url = self.url(&["api", "v1", "notifications"], &[("types[]", "mention")], min_id);
+        let url = self.url(&["api", "v1", "notifications"], &[("types[]", "mention")], Some(min_id))?;
         let brand = q.brands.first().map(String::as_str).unwrap_or_default();
-        let resp = self.get(url, Some(token), Endpoint::Token { brand: self.owner(Some(token), brand) }).await?;
-        let notifications: Vec<Notification> = resp.json("mastodon notifications")?;
+        // Which config key the token came from, for the message if refused.
+        let owner = (self.brand_tokens.get(brand) == Some(token) && self.token.as_ref() != Some(token)).then_some(brand);
+        let resp = self.get(url, Some(token), Endpoint::Token { brand: owner }).await?;
+        let notifications: Vec<Item<Notification>> = items(&resp, "mastodon notifications")?;
         let returned = notifications.len();
         // Notification ids are their own sequence: the cursor follows them,
         // not the ids of the statuses inside.
-        let newest = notifications.iter().map(|n| n.id.as_str()).max_by(|a, b| id_cmp(a, b)).map(str::to_string);
+        let newest = newest_id(&notifications);
         let posts = notifications
             .into_iter()
+            .filter_map(|n| n.value)
             .filter(|n| n.kind == "mention")
             .filter_map(|n| n.status)
             .filter_map(|s| self.post(s, true))
@@ -125,39 +138,33 @@ impl MastodonSource {
         Ok(finish_page(posts, returned, newest, prev_min_id(&resp), min_id))
     }
 
-    fn page(&self, resp: &Response, statuses: Vec<Status>, addressed: bool, cursor: Option<&str>) -> Page {
-        let min_id = cursor.filter(|c| !c.is_empty());
+    fn page(&self, resp: &Response, statuses: Vec<Item<Status>>, min_id: Option<&str>) -> Page {
         let returned = statuses.len();
-        let newest = statuses.iter().map(|s| s.id.as_str()).max_by(|a, b| id_cmp(a, b)).map(str::to_string);
-        let posts = statuses.into_iter().filter_map(|s| self.post(s, addressed)).collect();
+        let newest = newest_id(&statuses);
+        let posts = statuses.into_iter().filter_map(|s| s.value).filter_map(|s| self.post(s, false)).collect();
         finish_page(posts, returned, newest, prev_min_id(resp), min_id)
     }
 
-    /// The token search can use: unauthenticated full-text search returns
-    /// nothing, so search queries exist only when one of these is set.
-    fn search_token(&self) -> Option<&Secret> {
-        self.token.as_ref().or_else(|| {
-            let mut ids: Vec<&String> = self.brand_tokens.keys().collect();
-            ids.sort();
-            ids.first().and_then(|id| self.brand_tokens.get(*id))
-        })
-    }
-
-    /// Which config key a refused token came from: a brand's own token or
-    /// the source's.
-    fn owner<'a>(&self, token: Option<&Secret>, brand: &'a str) -> Option<&'a str> {
-        match (token, self.brand_tokens.get(brand)) {
-            (Some(t), Some(own)) if t == own && self.token.as_ref() != Some(t) => Some(brand),
-            _ => None,
+    /// A token for endpoints any account may read (tags, search), and the
+    /// brand it belongs to when it is a brand's own. Unauthenticated
+    /// full-text search returns nothing, so search queries exist only when
+    /// one of these is set.
+    fn any_token(&self) -> (Option<&Secret>, Option<&str>) {
+        if let Some(token) = &self.token {
+            return (Some(token), None);
+        }
+        match self.brand_tokens.iter().min_by(|a, b| a.0.cmp(b.0)) {
+            Some((brand, token)) => (Some(token), Some(brand.as_str())),
+            None => (None, None),
         }
     }
 
-    async fn account_id(&self, acct: &str, token: Option<&Secret>, brand: &str) -> Result<String, SourceError> {
+    async fn account_id(&self, acct: &str, token: Option<&Secret>, owner: Option<&str>, brand: &str) -> Result<String, SourceError> {
         if let Some(id) = self.account_ids.lock().unwrap().get(acct) {
             return Ok(id.clone());
         }
-        let url = self.url(&["api", "v1", "accounts", "lookup"], &[("acct", acct)], None);
-        let resp = match self.get(url, token, Endpoint::Token { brand: self.owner(token, brand) }).await {
+        let url = self.url(&["api", "v1", "accounts", "lookup"], &[("acct", acct)], None)?;
+        let resp = match self.get(url, token, Endpoint::Token { brand: owner }).await {
             Ok(resp) => resp,
             // Http reports a 404 as an unexpected status; here it has a
             // meaning the operator can act on.
@@ -174,8 +181,14 @@ impl MastodonSource {
         Ok(account.id)
     }
 
-    fn url(&self, path: &[&str], params: &[(&str, &str)], min_id: Option<&str>) -> Url {
-        let mut url = Url::parse(&self.instance).unwrap_or_else(|_| Url::parse("http://invalid.invalid").expect("static url"));
+    /// The URL of an endpoint. `paging` is Some for the paged endpoints:
+    /// they always ask for [`LIMIT`] items, and items newer than the
+    /// cursor when there is one.
+    fn url(&self, path: &[&str], params: &[(&str, &str)], paging: Option<Option<&str>>) -> Result<Url, SourceError> {
+        let mut url = self
+            .base
+            .clone()
+            .ok_or_else(|| SourceError::Malformed(format!("mastodon: instance {:?} is not a URL", self.instance)))?;
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().extend(path);
         }
@@ -184,18 +197,20 @@ impl MastodonSource {
             for (k, v) in params {
                 query.append_pair(k, v);
             }
-            if let Some(min_id) = min_id {
-                query.append_pair("min_id", min_id);
+            if let Some(min_id) = paging {
+                if let Some(min_id) = min_id {
+                    query.append_pair("min_id", min_id);
+                }
+                query.append_pair("limit", &LIMIT.to_string());
             }
-            query.append_pair("limit", &LIMIT.to_string());
         }
-        url
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        Ok(url)
     }
 
     async fn get(&self, url: Url, token: Option<&Secret>, endpoint: Endpoint<'_>) -> Result<Response, SourceError> {
-        if Url::parse(&self.instance).is_err() {
-            return Err(SourceError::Malformed(format!("mastodon: instance {:?} is not a URL", self.instance)));
-        }
         let mut req = self.http.client().get(url).header("accept", "application/json");
         if let Some(token) = token {
             req = req.bearer_auth(token.expose());
@@ -203,8 +218,8 @@ impl MastodonSource {
         let resp = self.http.send(req).await.map_err(|e| self.explain(e, endpoint))?;
         // A proxy or maintenance page can answer 200 with HTML; say so
         // rather than reporting a JSON syntax error.
-        let html = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-        if html {
+        let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+        if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
             return Err(SourceError::Malformed(format!(
                 "mastodon instance {} answered an HTML page instead of JSON: {}",
                 self.instance,
@@ -220,7 +235,7 @@ impl MastodonSource {
         let why = refusal(&m);
         let instance = &self.instance;
         SourceError::Unauthorized(match endpoint {
-            Endpoint::Tag { tag, with_token: false } => format!(
+            Endpoint::PublicTag { tag } => format!(
                 "mastodon instance {instance} refused to show the hashtag timeline #{tag} without a token ({why}): \
                  the instance disabled public timeline preview; set [source.mastodon] access_token_env / access_token_file \
                  (a token with read:statuses)"
@@ -229,7 +244,7 @@ impl MastodonSource {
                 "mastodon instance {instance} refused the access token of brand {brand} ({why}): check [brand.accounts] \
                  mastodon_token_env / mastodon_token_file; the token needs read:notifications and read:search"
             ),
-            _ => format!(
+            Endpoint::Token { brand: None } => format!(
                 "mastodon instance {instance} refused the access token ({why}): check [source.mastodon] access_token_env / \
                  access_token_file; the token needs read:notifications and read:search"
             ),
@@ -278,11 +293,45 @@ impl MastodonSource {
 /// Which request was refused, to say which setting to fix.
 #[derive(Clone, Copy)]
 enum Endpoint<'a> {
-    /// The public hashtag timeline; `with_token` says whether one was sent.
-    Tag { tag: &'a str, with_token: bool },
-    /// An endpoint that used a token; `brand` when it was a brand's own.
+    /// The public hashtag timeline, read without a token.
+    PublicTag { tag: &'a str },
+    /// A request that may carry a token; `brand` when it was a brand's own.
     Token { brand: Option<&'a str> },
-    Search,
+}
+
+/// One element of a list response: parsed when it could be, and its id
+/// either way, so one odd item neither blocks the query forever nor hides
+/// where the cursor should move.
+struct Item<T> {
+    id: Option<String>,
+    value: Option<T>,
+}
+
+/// The response's JSON array, item by item.
+fn items<T: serde::de::DeserializeOwned>(resp: &Response, what: &str) -> Result<Vec<Item<T>>, SourceError> {
+    let values: Vec<serde_json::Value> = resp.json(what)?;
+    Ok(lenient(values, what))
+}
+
+fn lenient<T: serde::de::DeserializeOwned>(values: Vec<serde_json::Value>, what: &str) -> Vec<Item<T>> {
+    values
+        .into_iter()
+        .map(|v| {
+            let id = v.get("id").and_then(|i| i.as_str()).map(str::to_string);
+            let value = match serde_json::from_value::<T>(v) {
+                Ok(value) => Some(value),
+                Err(e) => {
+                    tracing::warn!(id = id.as_deref().unwrap_or("?"), error = %e, "{what}: skipping an item that cannot be read");
+                    None
+                }
+            };
+            Item { id, value }
+        })
+        .collect()
+}
+
+fn newest_id<T>(items: &[Item<T>]) -> Option<String> {
+    items.iter().filter_map(|i| i.id.as_deref()).max_by(|a, b| id_cmp(a, b)).map(str::to_string)
 }
 
 /// Status and error text of an [`Http`] refusal message: "401 The access
@@ -461,7 +510,6 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct Notification {
-    id: String,
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
@@ -471,7 +519,7 @@ struct Notification {
 #[derive(Deserialize)]
 struct SearchResults {
     #[serde(default)]
-    statuses: Vec<Status>,
+    statuses: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -538,10 +586,11 @@ mod tests {
     #[test]
     fn the_recorded_mention_notification_becomes_an_addressed_post() {
         let body = include_str!("../../tests/fixtures/mastodon/notifications_mention.json");
-        let notifications: Vec<Notification> = serde_json::from_str(body).unwrap();
+        let values: Vec<serde_json::Value> = serde_json::from_str(body).unwrap();
+        let notifications: Vec<Item<Notification>> = lenient(values, "test");
+        assert_eq!(newest_id(&notifications).as_deref(), Some("21"));
         let s = source();
-        let n = notifications.into_iter().next().unwrap();
-        assert_eq!(n.id, "21");
+        let n = notifications.into_iter().next().unwrap().value.unwrap();
         let post = s.post(n.status.unwrap(), true).unwrap();
         assert_eq!(post.platform_id, "117020577157693549");
         assert_eq!(post.author, "admin@localhost:3000");
@@ -571,6 +620,17 @@ mod tests {
         assert_eq!(post.author, "ana@other.example");
         assert_eq!(post.text, "aviso\n\nhola");
         assert_eq!(post.reposts, 2);
+    }
+
+    #[test]
+    fn an_unreadable_item_is_skipped_but_still_moves_the_cursor() {
+        let values: Vec<serde_json::Value> =
+            serde_json::from_str(r#"[{"id":"7","created_at":"not a date"},{"id":"6","created_at":"2026-08-01T13:51:42.823Z","account":{"id":"1","acct":"a"}}]"#)
+                .unwrap();
+        let statuses: Vec<Item<Status>> = lenient(values, "test");
+        assert!(statuses[0].value.is_none());
+        assert!(statuses[1].value.is_some());
+        assert_eq!(newest_id(&statuses).as_deref(), Some("7"));
     }
 
     #[test]
