@@ -502,7 +502,7 @@ async fn a_brand_token_alone_reads_that_brands_notifications_and_enables_search(
 
     let mention = fake.post_status(&ana).text("Interjet, ¿y mi maleta?").mention(&brand_id).send();
     let page = fetch(&source, "mastodon:notifications:interjet", None).await;
-    assert_eq!(page.posts.iter().map(|p| p.platform_id.clone()).collect::<Vec<_>>(), [mention.clone()]);
+    assert_eq!(page.posts.iter().map(|p| p.platform_id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&mention));
     let page = fetch(&source, "mastodon:search:interjet", None).await;
     assert_eq!(page.posts.iter().map(|p| p.platform_id.clone()).collect::<Vec<_>>(), [mention]);
     let auth = fake.requests().pop().unwrap().authorization;

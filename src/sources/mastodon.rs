@@ -25,11 +25,11 @@ pub struct MastodonSource {
     http: Http,
     every: Duration,
     /// Without trailing slash, as configured (for messages).
-    instance: String,
+    instance: Box<str>,
     /// The instance URL; None when the config holds something unparsable.
-    base: Option<Url>,
+    base: Option<Box<Url>>,
     /// The instance's domain as it appears in remote `acct`s.
-    host: String,
+    host: Box<str>,
     /// `[source.mastodon] access_token`.
     token: Option<Secret>,
     /// A brand's own token, by brand id.
@@ -50,9 +50,9 @@ impl MastodonSource {
         MastodonSource {
             http: Http::new("mastodon"),
             every: cfg.schedule.every,
-            host: instance_host(&instance),
-            base: Url::parse(&instance).ok(),
-            instance,
+            host: instance_host(&instance).into(),
+            base: Url::parse(&instance).ok().map(Box::new),
+            instance: instance.into(),
             token: cfg.access_token.clone(),
             brand_tokens,
             queries,
@@ -187,7 +187,8 @@ impl MastodonSource {
     fn url(&self, path: &[&str], params: &[(&str, &str)], paging: Option<Option<&str>>) -> Result<Url, SourceError> {
         let mut url = self
             .base
-            .clone()
+            .as_deref()
+            .cloned()
             .ok_or_else(|| SourceError::Malformed(format!("mastodon: instance {:?} is not a URL", self.instance)))?;
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().extend(path);
