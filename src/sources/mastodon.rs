@@ -73,9 +73,9 @@ impl MastodonSource {
     }
 
     /// Fetches one page of `q`. With no cursor (the query's first poll) it
-    /// reads only the newest page; with one it reads the items immediately
-    /// newer than it, oldest first, so a burst larger than a page is read
-    /// over several pages without a gap.
+    /// reads only the newest page; with one it reads the page of items
+    /// immediately newer than it (`min_id`), so a burst larger than a page
+    /// is read over several pages without a gap.
     pub async fn fetch(&self, q: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {
         // An empty cursor means "the first poll found nothing": read the
         // newest page again rather than everything since id 0, which would
