@@ -19,7 +19,7 @@ pub struct Matchers {
 
 impl Matchers {
     pub fn new(cfg: &Config, platform: Platform) -> Matchers {
-        let host = cfg.sources.mastodon.as_ref().and_then(|m| url::Url::parse(&m.instance).ok()).and_then(|u| u.host_str().map(str::to_string));
+        let host = cfg.sources.mastodon.as_ref().map(|m| crate::sources::mastodon::instance_host(&m.instance));
         let list = cfg.brands.iter().map(|b| (BrandMatcher::new(b, platform, host.as_deref()), b.clone())).collect();
         Matchers { platform, list }
     }
