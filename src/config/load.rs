@@ -640,7 +640,7 @@ impl Checker<'_> {
         }
         let from = t.required("from", "\"Escucha <alerts@example.com>\"").and_then(|i| {
             i.parse("\"Escucha <alerts@example.com>\"", |s| match s.parse::<lettre::message::Mailbox>() {
-                Ok(m) if is_email(&m.email.to_string()) => Ok(s.to_string()),
+                Ok(m) if is_email(m.email.as_ref()) => Ok(s.to_string()),
                 _ => Err(format!("{s:?} is not a mailbox (e.g. \"Escucha <alerts@example.com>\" or \"alerts@example.com\")")),
             })
         });

@@ -147,12 +147,12 @@ pub(crate) struct Item<'a> {
 }
 
 impl<'a> Item<'a> {
-    pub(crate) fn from_env(&self) -> Option<String> {
+    pub(crate) fn env_var(&self) -> Option<String> {
         (self.value.origin() == Some(ENV_ORIGIN)).then(|| env_var_for(&self.path))
     }
 
     pub(crate) fn report(&self, message: impl Into<String>) {
-        self.doc.report(&self.path, self.from_env(), message);
+        self.doc.report(&self.path, self.env_var(), message);
     }
 
     fn wrong_type(&self, wanted: &str, example: &str) {
@@ -198,7 +198,7 @@ impl<'a> Item<'a> {
         match &self.value.kind {
             ValueKind::Boolean(b) => Some(*b),
             // The environment only holds strings.
-            ValueKind::String(s) if self.from_env().is_some() => match s.to_ascii_lowercase().as_str() {
+            ValueKind::String(s) if self.env_var().is_some() => match s.to_ascii_lowercase().as_str() {
                 "true" => Some(true),
                 "false" => Some(false),
                 _ => {
@@ -219,7 +219,7 @@ impl<'a> Item<'a> {
             ValueKind::I64(n) => i128::from(*n),
             ValueKind::U64(n) => i128::from(*n),
             ValueKind::I128(n) => *n,
-            ValueKind::String(s) if self.from_env().is_some() => match s.trim().parse::<i128>() {
+            ValueKind::String(s) if self.env_var().is_some() => match s.trim().parse::<i128>() {
                 Ok(n) => n,
                 Err(_) => {
                     self.report(format!("{s:?} is not a whole number"));
