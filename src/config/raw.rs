@@ -231,8 +231,12 @@ impl<'a> Item<'a> {
                 return None;
             }
         };
-        if n < 0 || n > i128::from(max) {
-            self.report(format!("{n} is out of range (0 to {max})"));
+        if n < 0 {
+            self.report(format!("{n} is negative: use 0 or more"));
+            return None;
+        }
+        if n > i128::from(max) {
+            self.report(format!("{n} is too large (at most {max})"));
             return None;
         }
         Some(n as u64)
