@@ -71,7 +71,12 @@ impl Env {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Env {
-        Env { vars: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Env {
+            vars: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 }
 
@@ -198,8 +203,11 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
         return Err(ConfigErrors(errors));
     }
 
-    let overrides: config::Map<String, String> =
-        env.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let overrides: config::Map<String, String> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let merged = config::Config::builder()
         .add_source(config::File::from_str(toml, config::FileFormat::Toml))
         .add_source(
@@ -214,7 +222,11 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
     let doc = Doc::new(path, toml, tree.get_ref());
     let root_value = &merged.cache;
     let config::ValueKind::Table(map) = &root_value.kind else {
-        return Err(ConfigErrors::one(path, None, "the configuration is not a table"));
+        return Err(ConfigErrors::one(
+            path,
+            None,
+            "the configuration is not a table",
+        ));
     };
     let root = Table::new(&doc, String::new(), root_value, map);
 
@@ -260,8 +272,16 @@ impl Checker<'_> {
         let brand_ids = unique_ids(&brand_tables, "brand");
 
         let webhooks = collect(webhook_tables.into_iter().map(|t| self.webhook(t)));
-        let oncall = collect(rota_tables.into_iter().map(|t| self.rota(t, tz, &webhook_ids)));
-        let brands = collect(brand_tables.into_iter().map(|t| self.brand(t, tz, &rota_ids)));
+        let oncall = collect(
+            rota_tables
+                .into_iter()
+                .map(|t| self.rota(t, tz, &webhook_ids)),
+        );
+        let brands = collect(
+            brand_tables
+                .into_iter()
+                .map(|t| self.brand(t, tz, &rota_ids)),
+        );
 
         let sources = self.sources(&root.section("source"), &brand_ids);
         let smtp = root.table("smtp").map(|t| self.smtp(t));
@@ -273,7 +293,10 @@ impl Checker<'_> {
                     root.doc.report(
                         &format!("person[{i}].address"),
                         None,
-                        format!("{:?} already has a [[person]] entry: merge the two", p.address),
+                        format!(
+                            "{:?} already has a [[person]] entry: merge the two",
+                            p.address
+                        ),
                     );
                 }
             }
@@ -311,12 +334,21 @@ impl Checker<'_> {
                 p
             } else {
                 // systemd's StateDirectory= is where a service keeps its data.
-                self.env.dir("STATE_DIRECTORY").unwrap_or_else(|| self.config_dir.clone()).join(p)
+                self.env
+                    .dir("STATE_DIRECTORY")
+                    .unwrap_or_else(|| self.config_dir.clone())
+                    .join(p)
             }
         });
-        let http = t.get("http").and_then(|i| i.parse("\"127.0.0.1:8686\"", parse_listen));
-        let timezone = t.get("timezone").map_or(Some(chrono_tz::UTC), |i| i.parse("\"Europe/Madrid\"", parse_timezone));
-        let public_url = t.get("public_url").and_then(|i| i.parse("\"https://escucha.example.com\"", parse_http_url));
+        let http = t.optional("http", "\"127.0.0.1:8686\"", parse_listen);
+        let timezone = t.get("timezone").map_or(Some(chrono_tz::UTC), |i| {
+            i.parse("\"Europe/Madrid\"", parse_timezone)
+        });
+        let public_url = t.optional(
+            "public_url",
+            "\"https://escucha.example.com\"",
+            parse_http_url,
+        );
         let ack_secret = self.secret(t, "ack_secret", None);
         let group_wait = t.duration("group_wait", Duration::ZERO);
         let log_format = match t.get("log_format") {
@@ -324,15 +356,17 @@ impl Checker<'_> {
             Some(i) => i.parse("\"text\"", |s| match s {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
-                _ => Err(format!("{s:?} is not a log format (use \"text\" or \"json\")")),
+                _ => Err(format!(
+                    "{s:?} is not a log format (use \"text\" or \"json\")"
+                )),
             }),
         };
         t.finish();
         Some(Daemon {
             database: database?,
-            http: if t_has(t, "http") { Some(http?) } else { None },
+            http: http?,
             timezone: timezone?,
-            public_url: if t_has(t, "public_url") { Some(public_url?) } else { None },
+            public_url: public_url?,
             ack_secret: ack_secret?,
             group_wait,
             log_format: log_format?,
@@ -340,7 +374,9 @@ impl Checker<'_> {
     }
 
     fn brand(&self, t: Table, default_tz: Tz, rota_ids: &[String]) -> Option<Brand> {
-        let id = t.required("id", "\"interjet\"").and_then(|i| i.parse("\"interjet\"", parse_id));
+        let id = t
+            .required("id", "\"interjet\"")
+            .and_then(|i| i.parse("\"interjet\"", parse_id));
         let name = t.string("name", "\"Interjet\"");
         let terms = t.strings("terms", "[\"interjet\", \"inter jet\"]");
         let exclude = t.strings("exclude", "[\"interjet jobs\"]");
@@ -357,25 +393,30 @@ impl Checker<'_> {
         };
         rw.finish();
 
-        let oncall = t.get("oncall").and_then(|i| {
-            i.parse("\"care\"", |s| {
-                if rota_ids.iter().any(|r| r == s) {
-                    Ok(s.to_string())
-                } else if rota_ids.is_empty() {
-                    Err(format!("{s:?} names no [[oncall]] rota: add one with id = {s:?}"))
-                } else {
-                    Err(format!("{s:?} names no [[oncall]] rota (defined: {})", rota_ids.join(", ")))
-                }
-            })
+        let oncall = t.optional("oncall", "\"care\"", |s| {
+            if rota_ids.iter().any(|r| r == s) {
+                Ok(s.to_string())
+            } else if rota_ids.is_empty() {
+                Err(format!(
+                    "{s:?} names no [[oncall]] rota: add one with id = {s:?}"
+                ))
+            } else {
+                Err(format!(
+                    "{s:?} names no [[oncall]] rota (defined: {})",
+                    rota_ids.join(", ")
+                ))
+            }
         });
-        let oncall_given = t_has(&t, "oncall");
 
         let accounts = self.accounts(&t.section("accounts"));
         let escalate = self.escalate(&t.section("escalate"));
         let backfill = t.duration("backfill", Duration::ZERO);
-        let timezone = t.get("timezone").map_or(Some(default_tz), |i| i.parse("\"America/Mexico_City\"", parse_timezone));
-        let business_hours =
-            t.get("business_hours").and_then(|i| i.parse("\"MON-FRI 09:00-18:00\"", |s| parse_business_hours(s).map(|_| s.to_string())));
+        let timezone = t.get("timezone").map_or(Some(default_tz), |i| {
+            i.parse("\"America/Mexico_City\"", parse_timezone)
+        });
+        let business_hours = t.optional("business_hours", "\"MON-FRI 09:00-18:00\"", |s| {
+            parse_business_hours(s).map(|_| s.to_string())
+        });
         let holidays: Vec<chrono::NaiveDate> = match t.get("holidays") {
             None => Vec::new(),
             Some(i) => i
@@ -384,8 +425,9 @@ impl Checker<'_> {
                 .iter()
                 .filter_map(|d| {
                     d.parse("\"2026-12-25\"", |s| {
-                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                            .map_err(|_| format!("{s:?} is not a date (write YYYY-MM-DD, e.g. \"2026-12-25\")"))
+                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                            format!("{s:?} is not a date (write YYYY-MM-DD, e.g. \"2026-12-25\")")
+                        })
                     })
                 })
                 .collect(),
@@ -399,7 +441,8 @@ impl Checker<'_> {
                 || a.hackernews.is_some();
             // A term that was reported as bad already explains the emptiness.
             if !has_account && t.peek_len("terms").unwrap_or(0) == 0 {
-                let message = "watches nothing: add terms = [\"...\"] or an account under [brand.accounts]";
+                let message =
+                    "watches nothing: add terms = [\"...\"] or an account under [brand.accounts]";
                 if t_has(&t, "terms") {
                     t.report("terms", message);
                 } else {
@@ -416,12 +459,12 @@ impl Checker<'_> {
             exclude,
             executives,
             respond_within,
-            oncall: if oncall_given { Some(oncall?) } else { None },
+            oncall: oncall?,
             accounts: accounts?,
             escalate: escalate?,
             backfill,
             timezone: timezone?,
-            business_hours: if t_has(&t, "business_hours") { Some(business_hours?) } else { None },
+            business_hours: business_hours?,
             holidays,
         })
     }
@@ -449,16 +492,30 @@ impl Checker<'_> {
         let mastodon = handle("mastodon", "\"interjet@mastodon.social\"", &["@"]);
         if let Some(Some(m)) = &mastodon {
             if m.matches('@').count() > 1 {
-                t.report("mastodon", format!("{m:?} is not user or user@instance (e.g. \"interjet@mastodon.social\")"));
+                t.report(
+                    "mastodon",
+                    format!(
+                        "{m:?} is not user or user@instance (e.g. \"interjet@mastodon.social\")"
+                    ),
+                );
             }
         }
         let bluesky = handle("bluesky", "\"interjet.bsky.social\"", &["@"]);
         let reddit = handle("reddit", "\"interjet_care\"", &["/u/", "u/"]);
         let hackernews = handle("hackernews", "\"interjet\"", &[]);
-        let token_given = ["mastodon_token", "mastodon_token_env", "mastodon_token_file"].iter().any(|k| t_has(t, k));
+        let token_given = [
+            "mastodon_token",
+            "mastodon_token_env",
+            "mastodon_token_file",
+        ]
+        .iter()
+        .any(|k| t_has(t, k));
         let mastodon_token = self.secret(t, "mastodon_token", None);
         if token_given && !t_has(t, "mastodon") {
-            t.report("mastodon_token", "belongs to the brand's Mastodon account: add mastodon = \"user@instance\" too");
+            t.report(
+                "mastodon_token",
+                "belongs to the brand's Mastodon account: add mastodon = \"user@instance\" too",
+            );
         }
         t.finish();
         Some(Accounts {
@@ -473,12 +530,23 @@ impl Checker<'_> {
 
     fn escalate(&self, t: &Table) -> Option<Escalate> {
         let d = Escalate::default();
-        let followers = t.get("followers").map_or(Some(d.followers), |i| i.uint(u64::MAX));
-        let reposts = t.get("reposts").map_or(Some(d.reposts), |i| i.uint(u64::MAX));
-        let repeat = t.get("repeat").map_or(Some(d.repeat), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
+        let followers = t
+            .get("followers")
+            .map_or(Some(d.followers), |i| i.uint(u64::MAX));
+        let reposts = t
+            .get("reposts")
+            .map_or(Some(d.reposts), |i| i.uint(u64::MAX));
+        let repeat = t.get("repeat").map_or(Some(d.repeat), |i| {
+            i.uint(u32::MAX.into()).map(|n| n as u32)
+        });
         let window = t.duration("window", d.window);
         t.finish();
-        Some(Escalate { followers: followers?, reposts: reposts?, repeat: repeat?, window })
+        Some(Escalate {
+            followers: followers?,
+            reposts: reposts?,
+            repeat: repeat?,
+            window,
+        })
     }
 
     fn sources(&self, t: &Table, brand_ids: &[String]) -> Option<Sources> {
@@ -488,12 +556,18 @@ impl Checker<'_> {
             }
             t.get(name); // reported here, not again by `finish`
             if LATER_SOURCES.contains(&name) {
-                t.report(name, format!("source {name:?} is not supported yet: remove this section"));
+                t.report(
+                    name,
+                    format!("source {name:?} is not supported yet: remove this section"),
+                );
             } else {
                 let hint = raw::closest(name, SOURCES.iter().copied())
                     .map(|n| format!("did you mean {n}? "))
                     .unwrap_or_default();
-                t.report(name, format!("unknown source ({hint}known: {})", SOURCES.join(", ")));
+                t.report(
+                    name,
+                    format!("unknown source ({hint}known: {})", SOURCES.join(", ")),
+                );
             }
         }
         let x = t.table("x").map(|t| self.x(t));
@@ -529,7 +603,11 @@ impl Checker<'_> {
             None => Some(None),
             Some(i) => i.duration().map(Some),
         };
-        Some(Schedule { every, unhealthy_after, expect_within: expect_within? })
+        Some(Schedule {
+            every,
+            unhealthy_after,
+            expect_within: expect_within?,
+        })
     }
 
     fn x(&self, t: Table) -> Option<XSource> {
@@ -537,7 +615,11 @@ impl Checker<'_> {
         let bearer_token = self.secret(&t, "bearer_token", Some("X_BEARER_TOKEN"));
         let schedule = self.schedule(&t);
         t.finish();
-        Some(XSource { api_base: api_base?, bearer_token: bearer_token??, schedule: schedule? })
+        Some(XSource {
+            api_base: api_base?,
+            bearer_token: bearer_token??,
+            schedule: schedule?,
+        })
     }
 
     fn mastodon(&self, t: Table) -> Option<MastodonSource> {
@@ -547,18 +629,19 @@ impl Checker<'_> {
         let access_token = self.secret(&t, "access_token", None);
         let schedule = self.schedule(&t);
         t.finish();
-        Some(MastodonSource { instance: instance?, access_token: access_token?, schedule: schedule? })
+        Some(MastodonSource {
+            instance: instance?,
+            access_token: access_token?,
+            schedule: schedule?,
+        })
     }
 
     /// Checked, not kept: the validated `Sources` has no Bluesky yet.
     fn bluesky(&self, t: Table) {
         let _ = url_or_default(&t, "service", "https://bsky.social");
-        let identifier = t.string("identifier", "\"interjet.bsky.social\"");
-        let password = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
-        if identifier.is_none() && !t_has(&t, "identifier") {
-            t.report("identifier", "is missing: add identifier = \"interjet.bsky.social\" (the account that logs in)");
-        }
-        let _ = password;
+        t.required("identifier", "\"interjet.bsky.social\"")
+            .and_then(|i| i.str("\"interjet.bsky.social\""));
+        let _ = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
         self.schedule(&t);
         t.finish();
     }
@@ -566,7 +649,11 @@ impl Checker<'_> {
     /// Checked, not kept: the validated `Sources` has no Reddit yet.
     fn reddit(&self, t: Table) {
         let _ = url_or_default(&t, "api_base", "https://oauth.reddit.com");
-        let _ = url_or_default(&t, "token_url", "https://www.reddit.com/api/v1/access_token");
+        let _ = url_or_default(
+            &t,
+            "token_url",
+            "https://www.reddit.com/api/v1/access_token",
+        );
         let _ = self.secret(&t, "client_id", Some("REDDIT_CLIENT_ID"));
         let _ = self.secret(&t, "client_secret", Some("REDDIT_CLIENT_SECRET"));
         if let Some(ua) = t.string("user_agent", "\"linux:escucha:1.0 (by /u/interjet_care)\"") {
@@ -587,7 +674,10 @@ impl Checker<'_> {
                 if brand_ids.iter().any(|b| b == s) {
                     Ok(())
                 } else {
-                    Err(format!("{s:?} names no [[brand]] (defined: {})", brand_ids.join(", ")))
+                    Err(format!(
+                        "{s:?} names no [[brand]] (defined: {})",
+                        brand_ids.join(", ")
+                    ))
                 }
             })
         });
@@ -601,7 +691,9 @@ impl Checker<'_> {
             i.parse("\"smtp.example.com\"", |s| {
                 let s = s.trim();
                 if s.is_empty() || s.contains(char::is_whitespace) || s.contains(':') {
-                    Err(format!("{s:?} is not a host name (put the port in port = 587)"))
+                    Err(format!(
+                        "{s:?} is not a host name (put the port in port = 587)"
+                    ))
                 } else {
                     Ok(s.to_string())
                 }
@@ -613,7 +705,9 @@ impl Checker<'_> {
                 "none" => Ok(SmtpSecurity::None),
                 "starttls" => Ok(SmtpSecurity::Starttls),
                 "tls" => Ok(SmtpSecurity::Tls),
-                _ => Err(format!("{s:?} is not one of \"none\", \"starttls\", \"tls\"")),
+                _ => Err(format!(
+                    "{s:?} is not one of \"none\", \"starttls\", \"tls\""
+                )),
             }),
         };
         let port = match t.get("port") {
@@ -631,11 +725,17 @@ impl Checker<'_> {
                 SmtpSecurity::Tls => 465,
             }),
         };
-        let username = t.string("username", "\"alerts@example.com\"");
+        let username = t.optional("username", "\"alerts@example.com\"", |s| Ok(s.to_string()));
         let password = self.secret(&t, "password", None);
         match (t_has(&t, "username"), secret_given(&t, "password")) {
-            (false, true) => t.report(&secret_key(&t, "password"), "is set but username is not: add username = \"...\""),
-            (true, false) => t.report("username", "is set but no password: add password_env = \"SMTP_PASSWORD\" (or password_file)"),
+            (false, true) => t.report(
+                &secret_key(&t, "password"),
+                "is set but username is not: add username = \"...\"",
+            ),
+            (true, false) => t.report(
+                "username",
+                "is set but no password: add password_env = \"SMTP_PASSWORD\" (or password_file)",
+            ),
             _ => {}
         }
         let from = t.required("from", "\"Escucha <alerts@example.com>\"").and_then(|i| {
@@ -649,20 +749,25 @@ impl Checker<'_> {
             host: host?,
             port: port?,
             security: security?,
-            username: if t_has(&t, "username") { Some(username?) } else { None },
+            username: username?,
             password: password?,
             from: from?,
         })
     }
 
     fn webhook(&self, t: Table) -> Option<Webhook> {
-        let id = t.required("id", "\"slack-care\"").and_then(|i| i.parse("\"slack-care\"", parse_id));
+        let id = t
+            .required("id", "\"slack-care\"")
+            .and_then(|i| i.parse("\"slack-care\"", parse_id));
         let kind = t.required("kind", "\"slack\"").and_then(|i| {
             i.parse("\"slack\"", |s| {
                 if WEBHOOK_KINDS.contains(&s) {
                     Ok(s.to_string())
                 } else {
-                    Err(format!("{s:?} is not a webhook kind (use one of {})", WEBHOOK_KINDS.join(", ")))
+                    Err(format!(
+                        "{s:?} is not a webhook kind (use one of {})",
+                        WEBHOOK_KINDS.join(", ")
+                    ))
                 }
             })
         });
@@ -680,7 +785,10 @@ impl Checker<'_> {
             }
             Some(None) if pagerduty => Some(Some(Secret::new(PAGERDUTY_ENQUEUE))),
             Some(None) if kind.is_some() => {
-                t.report("url", "is missing: add url_env = \"WEBHOOK_URL\" (or url, url_file)");
+                t.report(
+                    "url",
+                    "is missing: add url_env = \"WEBHOOK_URL\" (or url, url_file)",
+                );
                 None
             }
             other => other,
@@ -692,7 +800,10 @@ impl Checker<'_> {
                 t.report("routing_key", "is missing: PagerDuty needs routing_key_env = \"PAGERDUTY_ROUTING_KEY\" (or routing_key_file)");
             }
         } else if routing_key.is_some() && kind.is_some() && !pagerduty {
-            t.report(&secret_key(&t, "routing_key"), "is only used by kind = \"pagerduty\": remove it");
+            t.report(
+                &secret_key(&t, "routing_key"),
+                "is only used by kind = \"pagerduty\": remove it",
+            );
         }
         let send_resolved = t.bool("send_resolved", false);
         t.finish();
@@ -707,7 +818,9 @@ impl Checker<'_> {
     }
 
     fn rota(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Rota> {
-        let id = t.required("id", "\"care\"").and_then(|i| i.parse("\"care\"", parse_id));
+        let id = t
+            .required("id", "\"care\"")
+            .and_then(|i| i.parse("\"care\"", parse_id));
         let overlap_all = match t.get("overlap") {
             None => Some(false),
             Some(i) => i.parse("\"first\"", |s| match s {
@@ -716,24 +829,38 @@ impl Checker<'_> {
                 _ => Err(format!("{s:?} is not \"first\" or \"all\"")),
             }),
         };
-        let repeat = t.get("repeat").map_or(Some(0), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
+        let repeat = t
+            .get("repeat")
+            .map_or(Some(0), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
         let shift_tables = t.tables("shift");
         if shift_tables.is_empty() && !t_has(&t, "shift") {
             t.report_here("has no shift: add [[oncall.shift]] with when and notify");
         }
         let shifts = collect(shift_tables.into_iter().map(|s| {
-            let when = s.required("when", "\"* * 9-18 * * MON-FRI\"").and_then(|i| i.parse("\"* * 9-18 * * MON-FRI\"", parse_cron));
-            let timezone = s.get("timezone").map_or(Some(default_tz), |i| i.parse("\"Europe/Madrid\"", parse_timezone));
+            let when = s
+                .required("when", "\"* * 9-18 * * MON-FRI\"")
+                .and_then(|i| i.parse("\"* * 9-18 * * MON-FRI\"", parse_cron));
+            let timezone = s.get("timezone").map_or(Some(default_tz), |i| {
+                i.parse("\"Europe/Madrid\"", parse_timezone)
+            });
             let notify = self.notify(&s, "notify", webhooks);
             s.finish();
             let (when_text, when) = when?;
-            Some(Shift { when_text, when, timezone: timezone?, notify: notify? })
+            Some(Shift {
+                when_text,
+                when,
+                timezone: timezone?,
+                notify: notify?,
+            })
         }));
         let then = collect(t.tables("then").into_iter().map(|s| {
             let after = s.required("after", "\"30m\"").and_then(|i| i.duration());
             let notify = self.notify(&s, "notify", webhooks);
             s.finish();
-            Some(Step { after: after?, notify: notify? })
+            Some(Step {
+                after: after?,
+                notify: notify?,
+            })
         }));
         t.finish();
         Some(Rota {
@@ -754,7 +881,11 @@ impl Checker<'_> {
             item.report(format!("is empty: whom to notify? e.g. {example}"));
             return None;
         }
-        let targets = collect(items.iter().map(|i| i.parse("\"ana@example.com\"", |s| parse_target(s, webhooks))));
+        let targets = collect(
+            items
+                .iter()
+                .map(|i| i.parse("\"ana@example.com\"", |s| parse_target(s, webhooks))),
+        );
         targets.into_iter().collect()
     }
 
@@ -764,7 +895,9 @@ impl Checker<'_> {
                 if is_email(s) {
                     Ok(s.to_string())
                 } else {
-                    Err(format!("{s:?} is not an email address (e.g. \"ana@example.com\")"))
+                    Err(format!(
+                        "{s:?} is not an email address (e.g. \"ana@example.com\")"
+                    ))
                 }
             })
         });
@@ -774,15 +907,22 @@ impl Checker<'_> {
         };
         let quiet = match t.get("quiet") {
             None => Some(None),
-            Some(i) => i.parse("\"22:00-08:00\"", |s| parse_quiet(s).map(|_| Some(s.to_string()))),
+            Some(i) => i.parse("\"22:00-08:00\"", |s| {
+                parse_quiet(s).map(|_| Some(s.to_string()))
+            }),
         };
         t.finish();
-        Some(Person { address: address?, timezone: timezone?, quiet: quiet? })
+        Some(Person {
+            address: address?,
+            timezone: timezone?,
+            quiet: quiet?,
+        })
     }
 
     /// Checked, not kept: the validated `Config` has no digest yet.
     fn digest(&self, t: Table, _default_tz: Tz, webhooks: &[String]) {
-        t.required("when", "\"0 0 8 * * *\"").and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
+        t.required("when", "\"0 0 8 * * *\"")
+            .and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
         if let Some(i) = t.get("timezone") {
             i.parse("\"Europe/Madrid\"", parse_timezone);
         }
@@ -800,9 +940,15 @@ impl Checker<'_> {
         let inline = t.get(key);
         let from_env = t.get(&env_key);
         let from_file = t.get(&file_key);
-        let given = [&inline, &from_env, &from_file].iter().filter(|i| i.is_some()).count();
+        let given = [&inline, &from_env, &from_file]
+            .iter()
+            .filter(|i| i.is_some())
+            .count();
         if given > 1 {
-            t.report(key, format!("give only one of {key}, {env_key}, {file_key}"));
+            t.report(
+                key,
+                format!("give only one of {key}, {env_key}, {file_key}"),
+            );
             return None;
         }
         if let Some(i) = inline {
@@ -825,11 +971,15 @@ impl Checker<'_> {
             })?;
             return match self.env.get(&name) {
                 None => {
-                    i.report(format!("environment variable {name} is not set: set it, or use {file_key}"));
+                    i.report(format!(
+                        "environment variable {name} is not set: set it, or use {file_key}"
+                    ));
                     None
                 }
                 Some("") => {
-                    i.report(format!("environment variable {name} is empty: set it, or use {file_key}"));
+                    i.report(format!(
+                        "environment variable {name} is empty: set it, or use {file_key}"
+                    ));
                     None
                 }
                 Some(v) => Some(Some(Secret::new(v))),
@@ -847,7 +997,10 @@ impl Checker<'_> {
                 p
             } else {
                 // systemd's LoadCredential= puts credentials here.
-                self.env.dir("CREDENTIALS_DIRECTORY").unwrap_or_else(|| self.config_dir.clone()).join(p)
+                self.env
+                    .dir("CREDENTIALS_DIRECTORY")
+                    .unwrap_or_else(|| self.config_dir.clone())
+                    .join(p)
             };
             return match std::fs::read_to_string(&full) {
                 Err(e) => {
@@ -855,7 +1008,10 @@ impl Checker<'_> {
                     None
                 }
                 Ok(text) => {
-                    let v = text.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&text);
+                    let v = text
+                        .strip_suffix('\n')
+                        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+                        .unwrap_or(&text);
                     if v.is_empty() {
                         i.report(format!("{} is empty: put the secret in it", full.display()));
                         None
@@ -866,7 +1022,12 @@ impl Checker<'_> {
             };
         }
         if let Some(var) = required {
-            t.report(key, format!("is missing: add {env_key} = \"{var}\" (or {file_key}, or {key} for tests)"));
+            t.report(
+                key,
+                format!(
+                    "is missing: add {env_key} = \"{var}\" (or {file_key}, or {key} for tests)"
+                ),
+            );
             return None;
         }
         Some(None)
@@ -882,7 +1043,9 @@ fn t_has(t: &Table, key: &str) -> bool {
 }
 
 fn secret_given(t: &Table, key: &str) -> bool {
-    [key.to_string(), format!("{key}_env"), format!("{key}_file")].iter().any(|k| t_has(t, k))
+    [key.to_string(), format!("{key}_env"), format!("{key}_file")]
+        .iter()
+        .any(|k| t_has(t, k))
 }
 
 /// The form of a secret that is present, to point messages at it.
@@ -899,9 +1062,14 @@ fn secret_key(t: &Table, key: &str) -> String {
 fn unique_ids(tables: &[Table], section: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for t in tables {
-        let Some(id) = t.peek_str("id").filter(|s| !s.trim().is_empty()) else { continue };
+        let Some(id) = t.peek_str("id").filter(|s| !s.trim().is_empty()) else {
+            continue;
+        };
         if ids.contains(&id) {
-            t.report("id", format!("{id:?} is used twice: each [[{section}]] needs its own id"));
+            t.report(
+                "id",
+                format!("{id:?} is used twice: each [[{section}]] needs its own id"),
+            );
         } else {
             ids.push(id);
         }
@@ -917,7 +1085,8 @@ fn url_or_default(t: &Table, key: &str, default: &str) -> Option<String> {
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|_| format!("{s:?} is not a duration (try {})", duration_hint(s)))
+    humantime::parse_duration(s.trim())
+        .map_err(|_| format!("{s:?} is not a duration (try {})", duration_hint(s)))
 }
 
 /// A guess at what was meant: `"30"` → `"30s" or "30m"`, `"2 horas"` → `"2h"`.
@@ -982,7 +1151,9 @@ pub(crate) fn parse_cron(s: &str) -> Result<(String, cron::Schedule), String> {
 
 /// `local@domain.tld`: one `@`, something before it, a dot inside the domain.
 pub(crate) fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
@@ -997,9 +1168,14 @@ pub(crate) fn parse_target(s: &str, webhooks: &[String]) -> Result<String, Strin
         return if webhooks.iter().any(|w| w == id) {
             Ok(s.to_string())
         } else if webhooks.is_empty() {
-            Err(format!("{s:?} names no [[webhook]]: add one with id = {id:?}"))
+            Err(format!(
+                "{s:?} names no [[webhook]]: add one with id = {id:?}"
+            ))
         } else {
-            Err(format!("{s:?} names no [[webhook]] (defined: {})", webhooks.join(", ")))
+            Err(format!(
+                "{s:?} names no [[webhook]] (defined: {})",
+                webhooks.join(", ")
+            ))
         };
     }
     if is_email(s) {
@@ -1015,7 +1191,9 @@ pub(crate) fn parse_http_url(s: &str) -> Result<String, String> {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
             Ok(s.trim().trim_end_matches('/').to_string())
         }
-        _ => Err(format!("{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")")),
+        _ => Err(format!(
+            "{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")"
+        )),
     }
 }
 
@@ -1034,7 +1212,9 @@ pub(crate) fn parse_id(s: &str) -> Result<String, String> {
     if s.is_empty() {
         Err("is empty: give it a short name, e.g. \"interjet\"".into())
     } else if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        Err(format!("{s:?} contains spaces: use a short name such as \"interjet\" or \"slack-care\""))
+        Err(format!(
+            "{s:?} contains spaces: use a short name such as \"interjet\" or \"slack-care\""
+        ))
     } else {
         Ok(s.to_string())
     }
@@ -1054,24 +1234,35 @@ fn parse_hhmm(s: &str, allow_24: bool) -> Option<u32> {
 }
 
 fn parse_day(s: &str) -> Option<usize> {
-    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"].iter().position(|d| d.eq_ignore_ascii_case(s))
+    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(s))
 }
 
 /// `MON-FRI 09:00-18:00`: days (`MON`, `MON-FRI`, `MON,WED,FRI`) and a
 /// time range within one day.
 pub(crate) fn parse_business_hours(s: &str) -> Result<(), String> {
-    let bad = |why: &str| format!("{s:?} {why} (write days and hours, e.g. \"MON-FRI 09:00-18:00\")");
-    let (days, hours) = s.trim().split_once(char::is_whitespace).ok_or_else(|| bad("is not business hours"))?;
+    let bad =
+        |why: &str| format!("{s:?} {why} (write days and hours, e.g. \"MON-FRI 09:00-18:00\")");
+    let (days, hours) = s
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| bad("is not business hours"))?;
     for part in days.split(',') {
         let ok = match part.split_once('-') {
             Some((a, b)) => parse_day(a).is_some() && parse_day(b).is_some(),
             None => parse_day(part).is_some(),
         };
         if !ok {
-            return Err(bad(&format!("has {part:?}, not a day (MON TUE WED THU FRI SAT SUN)")));
+            return Err(bad(&format!(
+                "has {part:?}, not a day (MON TUE WED THU FRI SAT SUN)"
+            )));
         }
     }
-    let (from, to) = hours.trim().split_once('-').ok_or_else(|| bad("has no HH:MM-HH:MM"))?;
+    let (from, to) = hours
+        .trim()
+        .split_once('-')
+        .ok_or_else(|| bad("has no HH:MM-HH:MM"))?;
     match (parse_hhmm(from, false), parse_hhmm(to, true)) {
         (Some(a), Some(b)) if a < b => Ok(()),
         (Some(_), Some(_)) => Err(bad("ends before it starts")),
@@ -1108,7 +1299,10 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names_and_near_misses_are_suggested() {
-        assert_eq!(parse_timezone("America/Mexico_City"), Ok(chrono_tz::America::Mexico_City));
+        assert_eq!(
+            parse_timezone("America/Mexico_City"),
+            Ok(chrono_tz::America::Mexico_City)
+        );
         assert_eq!(parse_timezone("UTC"), Ok(chrono_tz::UTC));
         let e = parse_timezone("Europe/Madird").unwrap_err();
         assert!(e.contains("did you mean \"Europe/Madrid\""), "{e}");
@@ -1155,8 +1349,14 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_and_lose_their_trailing_slash() {
-        assert_eq!(parse_http_url("https://mastodon.social/"), Ok("https://mastodon.social".into()));
-        assert_eq!(parse_http_url("http://127.0.0.1:9000/x"), Ok("http://127.0.0.1:9000/x".into()));
+        assert_eq!(
+            parse_http_url("https://mastodon.social/"),
+            Ok("https://mastodon.social".into())
+        );
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:9000/x"),
+            Ok("http://127.0.0.1:9000/x".into())
+        );
         assert!(parse_http_url("mastodon.social").is_err());
         assert!(parse_http_url("ftp://example.com").is_err());
     }
@@ -1175,7 +1375,9 @@ mod tests {
         assert!(parse_business_hours("MON-FRI 09:00-18:00").is_ok());
         assert!(parse_business_hours("mon,wed,fri 08:30-24:00").is_ok());
         assert!(parse_business_hours("SAT 10:00-14:00").is_ok());
-        assert!(parse_business_hours("MON-FRI 18:00-09:00").unwrap_err().contains("ends before"));
+        assert!(parse_business_hours("MON-FRI 18:00-09:00")
+            .unwrap_err()
+            .contains("ends before"));
         assert!(parse_business_hours("LUN-VIE 09:00-18:00").is_err());
         assert!(parse_business_hours("MON-FRI 9-18").is_err());
         assert!(parse_business_hours("09:00-18:00").is_err());
@@ -1193,15 +1395,27 @@ mod tests {
     #[test]
     fn the_config_path_comes_from_the_flag_then_the_environment_then_etc() {
         let env = Env::empty().with("ESCUCHA_CONFIG", "/srv/escucha.toml");
-        assert_eq!(default_path_in(Some(Path::new("a.toml")), &env), PathBuf::from("a.toml"));
-        assert_eq!(default_path_in(None, &env), PathBuf::from("/srv/escucha.toml"));
-        assert_eq!(default_path_in(None, &Env::empty()), PathBuf::from(SYSTEM_PATH));
+        assert_eq!(
+            default_path_in(Some(Path::new("a.toml")), &env),
+            PathBuf::from("a.toml")
+        );
+        assert_eq!(
+            default_path_in(None, &env),
+            PathBuf::from("/srv/escucha.toml")
+        );
+        assert_eq!(
+            default_path_in(None, &Env::empty()),
+            PathBuf::from(SYSTEM_PATH)
+        );
     }
 
     #[test]
     fn the_environment_debug_shows_names_not_values() {
         let env = Env::empty().with("SMTP_PASSWORD", "hunter2");
         let shown = format!("{env:?}");
-        assert!(shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

@@ -4,5 +4,8 @@
 mod load;
 mod raw;
 mod types;
-pub use load::{default_path, default_path_in, load, load_str, load_with, ConfigError, ConfigErrors, Env, SYSTEM_PATH};
+pub use load::{
+    default_path, default_path_in, load, load_str, load_with, ConfigError, ConfigErrors, Env,
+    SYSTEM_PATH,
+};
 pub use types::*;

@@ -36,7 +36,11 @@ impl<'a> Doc<'a> {
         let mut lines = HashMap::new();
         let starts = line_starts(text);
         index_table(&starts, "", tree, &mut lines);
-        Doc { file, lines, errors: RefCell::new(Vec::new()) }
+        Doc {
+            file,
+            lines,
+            errors: RefCell::new(Vec::new()),
+        }
     }
 
     /// The line of `path`, or of its nearest ancestor that is in the file
@@ -53,7 +57,11 @@ impl<'a> Doc<'a> {
     }
 
     pub(crate) fn report(&self, path: &str, env_var: Option<String>, message: impl Into<String>) {
-        let line = if env_var.is_some() { None } else { self.line_of(path) };
+        let line = if env_var.is_some() {
+            None
+        } else {
+            self.line_of(path)
+        };
         self.errors.borrow_mut().push(ConfigError {
             file: self.file.to_path_buf(),
             line,
@@ -74,14 +82,21 @@ impl<'a> Doc<'a> {
 
 /// Byte offset of the start of each line, to turn spans into line numbers.
 pub(crate) fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 pub(crate) fn line_at(starts: &[usize], offset: usize) -> usize {
     starts.partition_point(|&s| s <= offset)
 }
 
-fn index_table(starts: &[usize], path: &str, table: &toml::de::DeTable<'_>, out: &mut HashMap<String, usize>) {
+fn index_table(
+    starts: &[usize],
+    path: &str,
+    table: &toml::de::DeTable<'_>,
+    out: &mut HashMap<String, usize>,
+) {
     for (key, value) in table {
         let p = join(path, key.get_ref());
         out.insert(p.clone(), line_at(starts, key.span().start));
@@ -131,7 +146,9 @@ fn kind_name(v: &ValueKind) -> &'static str {
     match v {
         ValueKind::Nil => "nothing",
         ValueKind::Boolean(_) => "a boolean",
-        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => "a number",
+        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => {
+            "a number"
+        }
         ValueKind::Float(_) => "a number",
         ValueKind::String(_) => "a string",
         ValueKind::Table(_) => "a table",
@@ -156,7 +173,10 @@ impl<'a> Item<'a> {
     }
 
     fn wrong_type(&self, wanted: &str, example: &str) {
-        self.report(format!("must be {wanted} (e.g. {example}), not {}", kind_name(&self.value.kind)));
+        self.report(format!(
+            "must be {wanted} (e.g. {example}), not {}",
+            kind_name(&self.value.kind)
+        ));
     }
 
     /// The value as a string; anything else is reported. `example` shows
@@ -173,7 +193,11 @@ impl<'a> Item<'a> {
 
     /// A string turned into `T` by `parse`, whose error is the whole message
     /// (it decides whether the value may be echoed).
-    pub(crate) fn parse<T>(&self, example: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    pub(crate) fn parse<T>(
+        &self,
+        example: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let s = self.str(example)?;
         match parse(s) {
             Ok(v) => Some(v),
@@ -198,14 +222,16 @@ impl<'a> Item<'a> {
         match &self.value.kind {
             ValueKind::Boolean(b) => Some(*b),
             // The environment only holds strings.
-            ValueKind::String(s) if self.env_var().is_some() => match s.to_ascii_lowercase().as_str() {
-                "true" => Some(true),
-                "false" => Some(false),
-                _ => {
-                    self.report(format!("{s:?} is not true or false"));
-                    None
+            ValueKind::String(s) if self.env_var().is_some() => {
+                match s.to_ascii_lowercase().as_str() {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => {
+                        self.report(format!("{s:?} is not true or false"));
+                        None
+                    }
                 }
-            },
+            }
             _ => {
                 self.wrong_type("true or false", "true");
                 None
@@ -258,7 +284,11 @@ impl<'a> Item<'a> {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, value)| Item { doc: self.doc, path: format!("{}[{i}]", self.path), value })
+                    .map(|(i, value)| Item {
+                        doc: self.doc,
+                        path: format!("{}[{i}]", self.path),
+                        value,
+                    })
                     .collect(),
             ),
             _ => {
@@ -270,7 +300,9 @@ impl<'a> Item<'a> {
 
     /// A list of non-empty strings; bad elements are reported and skipped.
     pub(crate) fn strings(&self, example: &str) -> Vec<String> {
-        let Some(items) = self.array(example) else { return Vec::new() };
+        let Some(items) = self.array(example) else {
+            return Vec::new();
+        };
         items
             .iter()
             .filter_map(|item| {
@@ -297,8 +329,19 @@ pub(crate) struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    pub(crate) fn new(doc: &'a Doc<'a>, path: String, value: &'a Value, map: &'a Map<String, Value>) -> Table<'a> {
-        Table { doc, path, value, map, asked: RefCell::new(Vec::new()) }
+    pub(crate) fn new(
+        doc: &'a Doc<'a>,
+        path: String,
+        value: &'a Value,
+        map: &'a Map<String, Value>,
+    ) -> Table<'a> {
+        Table {
+            doc,
+            path,
+            value,
+            map,
+            asked: RefCell::new(Vec::new()),
+        }
     }
 
     pub(crate) fn key_path(&self, key: &str) -> String {
@@ -308,7 +351,11 @@ impl<'a> Table<'a> {
     pub(crate) fn get(&self, key: &str) -> Option<Item<'a>> {
         self.asked.borrow_mut().push(key.to_string());
         let value = self.map.get(key)?;
-        Some(Item { doc: self.doc, path: self.key_path(key), value })
+        Some(Item {
+            doc: self.doc,
+            path: self.key_path(key),
+            value,
+        })
     }
 
     /// Reports a problem with `key` (present or not) at this table.
@@ -334,20 +381,40 @@ impl<'a> Table<'a> {
         item
     }
 
+    /// An optional string key parsed by `parse`: `None` means a problem
+    /// was reported, `Some(None)` that the key is absent.
+    pub(crate) fn optional<T>(
+        &self,
+        key: &str,
+        example: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.get(key) {
+            None => Some(None),
+            Some(item) => item.parse(example, parse).map(Some),
+        }
+    }
+
     pub(crate) fn string(&self, key: &str, example: &str) -> Option<String> {
         self.get(key)?.str(example).map(str::to_string)
     }
 
     pub(crate) fn duration(&self, key: &str, default: Duration) -> Duration {
-        self.get(key).map_or(Some(default), |i| i.duration()).unwrap_or(default)
+        self.get(key)
+            .map_or(Some(default), |i| i.duration())
+            .unwrap_or(default)
     }
 
     pub(crate) fn bool(&self, key: &str, default: bool) -> bool {
-        self.get(key).map_or(Some(default), |i| i.bool()).unwrap_or(default)
+        self.get(key)
+            .map_or(Some(default), |i| i.bool())
+            .unwrap_or(default)
     }
 
     pub(crate) fn strings(&self, key: &str, example: &str) -> Vec<String> {
-        self.get(key).map(|i| i.strings(example)).unwrap_or_default()
+        self.get(key)
+            .map(|i| i.strings(example))
+            .unwrap_or_default()
     }
 
     pub(crate) fn table(&self, key: &str) -> Option<Table<'a>> {
@@ -363,7 +430,9 @@ impl<'a> Table<'a> {
         }
         .unwrap_or_else(|| {
             let empty: &'static Value = &EMPTY;
-            let ValueKind::Table(map) = &empty.kind else { unreachable!("EMPTY is a table") };
+            let ValueKind::Table(map) = &empty.kind else {
+                unreachable!("EMPTY is a table")
+            };
             Table::new(self.doc, self.key_path(key), empty, map)
         })
     }
@@ -371,12 +440,19 @@ impl<'a> Table<'a> {
     /// An array of tables (`[[brand]]`); a single `[brand]` table is
     /// reported with the fix.
     pub(crate) fn tables(&self, key: &str) -> Vec<Table<'a>> {
-        let Some(item) = self.get(key) else { return Vec::new() };
+        let Some(item) = self.get(key) else {
+            return Vec::new();
+        };
         if let ValueKind::Table(_) = item.value.kind {
-            item.report(format!("must be written [[{}]] (an array of tables), not [{}]", item.path, item.path));
+            item.report(format!(
+                "must be written [[{}]] (an array of tables), not [{}]",
+                item.path, item.path
+            ));
             return Vec::new();
         }
-        let Some(items) = item.array(&format!("[[{}]]", item.path)) else { return Vec::new() };
+        let Some(items) = item.array(&format!("[[{}]]", item.path)) else {
+            return Vec::new();
+        };
         items.iter().filter_map(Item::table).collect()
     }
 
@@ -431,7 +507,10 @@ impl<'a> Table<'a> {
 }
 
 /// The candidate within a small edit distance of `word`, if any.
-pub(crate) fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn closest<'c>(
+    word: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
@@ -448,7 +527,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
             prev = cur;
         }
     }
@@ -471,7 +554,10 @@ mod tests {
     #[test]
     fn a_key_path_names_the_environment_variable_that_sets_it() {
         assert_eq!(env_var_for("smtp.host"), "ESCUCHA__SMTP__HOST");
-        assert_eq!(env_var_for("source.x.bearer_token"), "ESCUCHA__SOURCE__X__BEARER_TOKEN");
+        assert_eq!(
+            env_var_for("source.x.bearer_token"),
+            "ESCUCHA__SOURCE__X__BEARER_TOKEN"
+        );
     }
 
     #[test]
