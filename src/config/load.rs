@@ -1,8 +1,1421 @@
-//! STUB until the config branch lands.
-use super::Config;
+//! Loading the configuration: the TOML file, then `ESCUCHA__SECTION__KEY`
+//! environment variables on top (the `config` crate merges them; the
+//! environment is added last so it wins), then every key checked at once and
+//! turned into the validated types of `types.rs`. Nothing after `load`
+//! checks the configuration again.
+//!
+//! Conventions of the messages and defaults (documented in
+//! `config/escucha.example.toml` too):
+//! - array elements are counted from 0, like the TOML array: the first
+//!   `[[brand]]` is `brand[0]`;
+//! - each message names the file, the line when the key is in the file (or
+//!   the variable when it came from the environment), the key path, and
+//!   what to do;
+//! - `respond_within` defaults to complaint "30m", escalation "5m";
+//!   `[smtp] security` to "starttls", its port to 25 / 587 / 465 for
+//!   none / starttls / tls; every source's `every` to "1m" and
+//!   `unhealthy_after` to "30m".
+//!
+//! Every environment lookup (secrets' `_env`, `$CREDENTIALS_DIRECTORY`,
+//! `$STATE_DIRECTORY`, the `ESCUCHA__` overrides) goes through [`Env`], so
+//! tests never depend on the process environment.
+
+use super::raw::{self, Doc, Table};
+use super::types::*;
+use chrono_tz::Tz;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
-#[derive(Debug)]
-pub struct ConfigErrors(pub Vec<String>);
-impl std::fmt::Display for ConfigErrors { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { write!(f, "{}", self.0.join("\n")) } }
-pub fn load(_p: &Path) -> Result<Config, ConfigErrors> { Err(ConfigErrors(vec!["stub".into()])) }
-pub fn default_path(cli: Option<&Path>) -> PathBuf { cli.map(Path::to_path_buf).unwrap_or_else(|| "/etc/escucha/escucha.toml".into()) }
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where `escucha` looks when neither `--config` nor `$ESCUCHA_CONFIG` says.
+pub const SYSTEM_PATH: &str = "/etc/escucha/escucha.toml";
+
+/// The environment a configuration is loaded in: a snapshot of variables.
+/// Its `Debug` lists names only, since values may be secrets.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    /// The process environment (variables that are not UTF-8 are skipped).
+    pub fn process() -> Env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    }
+
+    /// An empty environment, for tests.
+    pub fn empty() -> Env {
+        Env::default()
+    }
+
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<String>) -> Env {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// A directory variable such as `$STATE_DIRECTORY`: unset and empty are
+    /// the same. systemd may list several, separated by `:`; the first wins.
+    fn dir(&self, name: &str) -> Option<PathBuf> {
+        let v = self.get(name)?.split(':').next()?;
+        (!v.is_empty()).then(|| PathBuf::from(v))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Env {
+        Env {
+            vars: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
+}
+
+/// One problem with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The config file, as it was named.
+    pub file: PathBuf,
+    /// 1-based line of the key in the file, when it is there.
+    pub line: Option<usize>,
+    /// Key path, e.g. `brand[0].respond_within.complaint`; empty when the
+    /// problem is the file itself (unreadable, TOML syntax).
+    pub key: String,
+    /// Set when the value came from an `ESCUCHA__…` variable.
+    pub env_var: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        f.write_str(": ")?;
+        if !self.key.is_empty() {
+            f.write_str(&self.key)?;
+            if let Some(var) = &self.env_var {
+                write!(f, " (set by {var})")?;
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Every problem found in one configuration, in file order. Displayed one
+/// problem per line; the CLI prints it and exits 78.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl ConfigErrors {
+    fn one(file: &Path, line: Option<usize>, message: impl Into<String>) -> ConfigErrors {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_path_buf(),
+            line,
+            key: String::new(),
+            env_var: None,
+            message: message.into(),
+        }])
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The config file to use: `--config`, else `$ESCUCHA_CONFIG`, else
+/// `/etc/escucha/escucha.toml`.
+pub fn default_path(cli: Option<&Path>) -> PathBuf {
+    default_path_in(cli, &Env::process())
+}
+
+pub fn default_path_in(cli: Option<&Path>, env: &Env) -> PathBuf {
+    match (cli, env.get("ESCUCHA_CONFIG")) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(p)) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(SYSTEM_PATH),
+    }
+}
+
+/// Loads and checks `path` in the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, &Env::process())
+}
+
+/// Loads and checks `path` in the environment `env`.
+pub fn load_with(path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors::one(
+            path,
+            None,
+            format!("cannot read the config file: {e} (pass --config FILE or set ESCUCHA_CONFIG)"),
+        )
+    })?;
+    load_str(&text, path, env)
+}
+
+/// Checks `toml` as if it were the contents of `path` (which names it in
+/// messages and anchors relative paths; it need not exist).
+pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
+    // The same parser the `config` crate uses, for the line of every key.
+    let (tree, syntax) = toml::de::DeTable::parse_recoverable(toml);
+    if !syntax.is_empty() {
+        let starts = raw::line_starts(toml);
+        let mut errors: Vec<ConfigError> = syntax
+            .iter()
+            .map(|e| ConfigError {
+                file: path.to_path_buf(),
+                line: e.span().map(|s| raw::line_at(&starts, s.start)),
+                key: String::new(),
+                env_var: None,
+                message: format!("TOML syntax: {}", e.message().replace('\n', "; ")),
+            })
+            .collect();
+        errors.sort_by_key(|e| e.line);
+        return Err(ConfigErrors(errors));
+    }
+
+    let overrides: config::Map<String, String> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let merged = config::Config::builder()
+        .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        .add_source(
+            config::Environment::with_prefix(raw::ENV_PREFIX)
+                .prefix_separator(raw::ENV_SEPARATOR)
+                .separator(raw::ENV_SEPARATOR)
+                .source(Some(overrides)),
+        )
+        .build()
+        .map_err(|e| ConfigErrors::one(path, None, e.to_string()))?;
+
+    let doc = Doc::new(path, toml, tree.get_ref());
+    let root_value = &merged.cache;
+    let config::ValueKind::Table(map) = &root_value.kind else {
+        return Err(ConfigErrors::one(
+            path,
+            None,
+            "the configuration is not a table",
+        ));
+    };
+    let root = Table::new(&doc, String::new(), root_value, map);
+
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let checker = Checker {
+        env,
+        config_dir: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let config = checker.config(path, &root);
+    root.finish();
+
+    if doc.has_errors() {
+        let mut errors = doc.into_errors();
+        // File order reads best; what came from the environment goes last.
+        errors.sort_by_key(|e| (e.line.is_none(), e.line));
+        return Err(ConfigErrors(errors));
+    }
+    // Every builder returns None only after reporting why.
+    config.ok_or_else(|| ConfigErrors::one(path, None, "invalid configuration"))
+}
+
+struct Checker<'e> {
+    env: &'e Env,
+    config_dir: PathBuf,
+}
+
+const SOURCES: [&str; 6] = ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed"];
+const LATER_SOURCES: [&str; 2] = ["facebook", "youtube"];
+const WEBHOOK_KINDS: [&str; 6] = ["slack", "discord", "teams", "ntfy", "pagerduty", "json"];
+const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
+
+impl Checker<'_> {
+    fn config(&self, path: &Path, root: &Table) -> Option<Config> {
+        let daemon = self.daemon(&root.section("daemon"));
+        let tz = daemon.as_ref().map_or(chrono_tz::UTC, |d| d.timezone);
+
+        // Ids first: notify lists, brands and feeds refer to them.
+        let webhook_tables = root.tables("webhook");
+        let webhook_ids = unique_ids(&webhook_tables, "webhook");
+        let rota_tables = root.tables("oncall");
+        let rota_ids = unique_ids(&rota_tables, "oncall");
+        let brand_tables = root.tables("brand");
+        let brand_ids = unique_ids(&brand_tables, "brand");
+
+        let webhooks = collect(webhook_tables.into_iter().map(|t| self.webhook(t)));
+        let oncall = collect(
+            rota_tables
+                .into_iter()
+                .map(|t| self.rota(t, tz, &webhook_ids)),
+        );
+        let brands = collect(
+            brand_tables
+                .into_iter()
+                .map(|t| self.brand(t, tz, &rota_ids)),
+        );
+
+        let sources = self.sources(&root.section("source"), &brand_ids);
+        let smtp = root.table("smtp").map(|t| self.smtp(t));
+        let people = collect(root.tables("person").into_iter().map(|t| self.person(t)));
+        let mut seen = HashSet::new();
+        for (i, p) in people.iter().enumerate() {
+            if let Some(p) = p {
+                if !seen.insert(p.address.to_lowercase()) {
+                    root.doc.report(
+                        &format!("person[{i}].address"),
+                        None,
+                        format!(
+                            "{:?} already has a [[person]] entry: merge the two",
+                            p.address
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(t) = root.table("digest") {
+            self.digest(t, tz, &webhook_ids);
+        }
+
+        Some(Config {
+            path: path.to_path_buf(),
+            daemon: daemon?,
+            brands: brands.into_iter().collect::<Option<_>>()?,
+            sources: sources?,
+            smtp: smtp.map_or(Some(None), |s| s.map(Some))?,
+            webhooks: webhooks.into_iter().collect::<Option<_>>()?,
+            oncall: oncall.into_iter().collect::<Option<_>>()?,
+            people: people.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    fn daemon(&self, t: &Table) -> Option<Daemon> {
+        let database = match t.get("database") {
+            Some(item) => item.parse("\"escucha.db\"", |s| {
+                if s.trim().is_empty() {
+                    Err("is empty: name the SQLite file, e.g. \"escucha.db\"".into())
+                } else {
+                    Ok(s.to_string())
+                }
+            }),
+            None => Some("escucha.db".to_string()),
+        }
+        .map(|s| {
+            let p = PathBuf::from(s);
+            if p.is_absolute() {
+                p
+            } else {
+                // systemd's StateDirectory= is where a service keeps its data.
+                self.env
+                    .dir("STATE_DIRECTORY")
+                    .unwrap_or_else(|| self.config_dir.clone())
+                    .join(p)
+            }
+        });
+        let http = t.optional("http", "\"127.0.0.1:8686\"", parse_listen);
+        let timezone = t.get("timezone").map_or(Some(chrono_tz::UTC), |i| {
+            i.parse("\"Europe/Madrid\"", parse_timezone)
+        });
+        let public_url = t.optional(
+            "public_url",
+            "\"https://escucha.example.com\"",
+            parse_http_url,
+        );
+        let ack_secret = self.secret(t, "ack_secret", None);
+        let group_wait = t.duration("group_wait", Duration::ZERO);
+        let log_format = match t.get("log_format") {
+            None => Some(LogFormat::Text),
+            Some(i) => i.parse("\"text\"", |s| match s {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err(format!(
+                    "{s:?} is not a log format (use \"text\" or \"json\")"
+                )),
+            }),
+        };
+        t.finish();
+        Some(Daemon {
+            database: database?,
+            http: http?,
+            timezone: timezone?,
+            public_url: public_url?,
+            ack_secret: ack_secret?,
+            group_wait,
+            log_format: log_format?,
+        })
+    }
+
+    fn brand(&self, t: Table, default_tz: Tz, rota_ids: &[String]) -> Option<Brand> {
+        let id = t
+            .required("id", "\"interjet\"")
+            .and_then(|i| i.parse("\"interjet\"", parse_id));
+        let name = t.string("name", "\"Interjet\"");
+        let terms = t.strings("terms", "[\"interjet\", \"inter jet\"]");
+        let exclude = t.strings("exclude", "[\"interjet jobs\"]");
+        let executives: Vec<String> = t
+            .strings("executives", "[\"miguelalemanm\"]")
+            .into_iter()
+            .map(|h| h.trim_start_matches('@').to_string())
+            .collect();
+
+        let rw = t.section("respond_within");
+        let respond_within = RespondWithin {
+            complaint: rw.duration("complaint", Duration::from_secs(30 * 60)),
+            escalation: rw.duration("escalation", Duration::from_secs(5 * 60)),
+        };
+        rw.finish();
+
+        let oncall = t.optional("oncall", "\"care\"", |s| {
+            if rota_ids.iter().any(|r| r == s) {
+                Ok(s.to_string())
+            } else if rota_ids.is_empty() {
+                Err(format!(
+                    "{s:?} names no [[oncall]] rota: add one with id = {s:?}"
+                ))
+            } else {
+                Err(format!(
+                    "{s:?} names no [[oncall]] rota (defined: {})",
+                    rota_ids.join(", ")
+                ))
+            }
+        });
+
+        let accounts = self.accounts(&t.section("accounts"));
+        let escalate = self.escalate(&t.section("escalate"));
+        let backfill = t.duration("backfill", Duration::ZERO);
+        let timezone = t.get("timezone").map_or(Some(default_tz), |i| {
+            i.parse("\"America/Mexico_City\"", parse_timezone)
+        });
+        let business_hours = t.optional("business_hours", "\"MON-FRI 09:00-18:00\"", |s| {
+            parse_business_hours(s).map(|_| s.to_string())
+        });
+        let holidays: Vec<chrono::NaiveDate> = match t.get("holidays") {
+            None => Vec::new(),
+            Some(i) => i
+                .array("[\"2026-12-25\"]")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|d| {
+                    d.parse("\"2026-12-25\"", |s| {
+                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                            format!("{s:?} is not a date (write YYYY-MM-DD, e.g. \"2026-12-25\")")
+                        })
+                    })
+                })
+                .collect(),
+        };
+
+        if let Some(a) = &accounts {
+            let has_account = a.x.is_some()
+                || a.mastodon.is_some()
+                || a.bluesky.is_some()
+                || a.reddit.is_some()
+                || a.hackernews.is_some();
+            // A term that was reported as bad already explains the emptiness.
+            if !has_account && t.peek_len("terms").unwrap_or(0) == 0 {
+                let message =
+                    "watches nothing: add terms = [\"...\"] or an account under [brand.accounts]";
+                if t_has(&t, "terms") {
+                    t.report("terms", message);
+                } else {
+                    t.report_here(message);
+                }
+            }
+        }
+        t.finish();
+        let id = id?;
+        Some(Brand {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+            terms,
+            exclude,
+            executives,
+            respond_within,
+            oncall: oncall?,
+            accounts: accounts?,
+            escalate: escalate?,
+            backfill,
+            timezone: timezone?,
+            business_hours: business_hours?,
+            holidays,
+        })
+    }
+
+    fn accounts(&self, t: &Table) -> Option<Accounts> {
+        let handle = |key: &str, example: &str, strip: &[&str]| -> Option<Option<String>> {
+            match t.get(key) {
+                None => Some(None),
+                Some(i) => i
+                    .parse(example, |s| {
+                        let mut h = s.trim();
+                        for p in strip {
+                            h = h.strip_prefix(p).unwrap_or(h);
+                        }
+                        if h.is_empty() || h.contains(char::is_whitespace) {
+                            Err(format!("{s:?} is not an account name (e.g. {example})"))
+                        } else {
+                            Ok(h.to_string())
+                        }
+                    })
+                    .map(Some),
+            }
+        };
+        let x = handle("x", "\"Interjet_mx\"", &["@"]);
+        let mastodon = handle("mastodon", "\"interjet@mastodon.social\"", &["@"]);
+        if let Some(Some(m)) = &mastodon {
+            if m.matches('@').count() > 1 {
+                t.report(
+                    "mastodon",
+                    format!(
+                        "{m:?} is not user or user@instance (e.g. \"interjet@mastodon.social\")"
+                    ),
+                );
+            }
+        }
+        let bluesky = handle("bluesky", "\"interjet.bsky.social\"", &["@"]);
+        let reddit = handle("reddit", "\"interjet_care\"", &["/u/", "u/"]);
+        let hackernews = handle("hackernews", "\"interjet\"", &[]);
+        let token_given = [
+            "mastodon_token",
+            "mastodon_token_env",
+            "mastodon_token_file",
+        ]
+        .iter()
+        .any(|k| t_has(t, k));
+        let mastodon_token = self.secret(t, "mastodon_token", None);
+        if token_given && !t_has(t, "mastodon") {
+            t.report(
+                "mastodon_token",
+                "belongs to the brand's Mastodon account: add mastodon = \"user@instance\" too",
+            );
+        }
+        t.finish();
+        Some(Accounts {
+            x: x?,
+            mastodon: mastodon?,
+            mastodon_token: mastodon_token?,
+            bluesky: bluesky?,
+            reddit: reddit?,
+            hackernews: hackernews?,
+        })
+    }
+
+    fn escalate(&self, t: &Table) -> Option<Escalate> {
+        let d = Escalate::default();
+        let followers = t
+            .get("followers")
+            .map_or(Some(d.followers), |i| i.uint(u64::MAX));
+        let reposts = t
+            .get("reposts")
+            .map_or(Some(d.reposts), |i| i.uint(u64::MAX));
+        let repeat = t.get("repeat").map_or(Some(d.repeat), |i| {
+            i.uint(u32::MAX.into()).map(|n| n as u32)
+        });
+        let window = t.duration("window", d.window);
+        t.finish();
+        Some(Escalate {
+            followers: followers?,
+            reposts: reposts?,
+            repeat: repeat?,
+            window,
+        })
+    }
+
+    fn sources(&self, t: &Table, brand_ids: &[String]) -> Option<Sources> {
+        for name in t.keys() {
+            if SOURCES.contains(&name) {
+                continue;
+            }
+            t.get(name); // reported here, not again by `finish`
+            if LATER_SOURCES.contains(&name) {
+                t.report(
+                    name,
+                    format!("source {name:?} is not supported yet: remove this section"),
+                );
+            } else {
+                let hint = raw::closest(name, SOURCES.iter().copied())
+                    .map(|n| format!("did you mean {n}? "))
+                    .unwrap_or_default();
+                t.report(
+                    name,
+                    format!("unknown source ({hint}known: {})", SOURCES.join(", ")),
+                );
+            }
+        }
+        let x = t.table("x").map(|t| self.x(t));
+        let mastodon = t.table("mastodon").map(|t| self.mastodon(t));
+        if let Some(b) = t.table("bluesky") {
+            self.bluesky(b);
+        }
+        if let Some(r) = t.table("reddit") {
+            self.reddit(r);
+        }
+        if let Some(h) = t.table("hackernews") {
+            let _ = url_or_default(&h, "api_base", "https://hn.algolia.com");
+            self.schedule(&h);
+            h.finish();
+        }
+        for f in t.tables("feed") {
+            self.feed(f, brand_ids);
+        }
+        t.finish();
+        Some(Sources {
+            x: x.map_or(Some(None), |s| s.map(Some))?,
+            mastodon: mastodon.map_or(Some(None), |s| s.map(Some))?,
+        })
+    }
+
+    fn schedule(&self, t: &Table) -> Option<Schedule> {
+        let every = t.duration("every", Duration::from_secs(60));
+        if every.is_zero() && t_has(t, "every") {
+            t.report("every", "must be more than 0s (e.g. \"1m\")");
+        }
+        let unhealthy_after = t.duration("unhealthy_after", Duration::from_secs(30 * 60));
+        let expect_within = match t.get("expect_within") {
+            None => Some(None),
+            Some(i) => i.duration().map(Some),
+        };
+        Some(Schedule {
+            every,
+            unhealthy_after,
+            expect_within: expect_within?,
+        })
+    }
+
+    fn x(&self, t: Table) -> Option<XSource> {
+        let api_base = url_or_default(&t, "api_base", "https://api.x.com");
+        let bearer_token = self.secret(&t, "bearer_token", Some("X_BEARER_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(XSource {
+            api_base: api_base?,
+            bearer_token: bearer_token??,
+            schedule: schedule?,
+        })
+    }
+
+    fn mastodon(&self, t: Table) -> Option<MastodonSource> {
+        let instance = t
+            .required("instance", "\"https://mastodon.social\"")
+            .and_then(|i| i.parse("\"https://mastodon.social\"", parse_http_url));
+        let access_token = self.secret(&t, "access_token", None);
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(MastodonSource {
+            instance: instance?,
+            access_token: access_token?,
+            schedule: schedule?,
+        })
+    }
+
+    /// Checked, not kept: the validated `Sources` has no Bluesky yet.
+    fn bluesky(&self, t: Table) {
+        let _ = url_or_default(&t, "service", "https://bsky.social");
+        t.required("identifier", "\"interjet.bsky.social\"")
+            .and_then(|i| i.str("\"interjet.bsky.social\""));
+        let _ = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
+        self.schedule(&t);
+        t.finish();
+    }
+
+    /// Checked, not kept: the validated `Sources` has no Reddit yet.
+    fn reddit(&self, t: Table) {
+        let _ = url_or_default(&t, "api_base", "https://oauth.reddit.com");
+        let _ = url_or_default(
+            &t,
+            "token_url",
+            "https://www.reddit.com/api/v1/access_token",
+        );
+        let _ = self.secret(&t, "client_id", Some("REDDIT_CLIENT_ID"));
+        let _ = self.secret(&t, "client_secret", Some("REDDIT_CLIENT_SECRET"));
+        if let Some(ua) = t.string("user_agent", "\"linux:escucha:1.0 (by /u/interjet_care)\"") {
+            if ua.trim().is_empty() {
+                t.report("user_agent", "is empty: Reddit asks for a descriptive one, e.g. \"linux:escucha:1.0 (by /u/interjet_care)\"");
+            }
+        }
+        self.schedule(&t);
+        t.finish();
+    }
+
+    /// Checked, not kept: the validated `Sources` has no feeds yet.
+    fn feed(&self, t: Table, brand_ids: &[String]) {
+        t.required("url", "\"https://example.com/comments/feed\"")
+            .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_http_url));
+        t.required("brand", "\"interjet\"").and_then(|i| {
+            i.parse("\"interjet\"", |s| {
+                if brand_ids.iter().any(|b| b == s) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{s:?} names no [[brand]] (defined: {})",
+                        brand_ids.join(", ")
+                    ))
+                }
+            })
+        });
+        t.strings("terms", "[\"interjet\"]");
+        self.schedule(&t);
+        t.finish();
+    }
+
+    fn smtp(&self, t: Table) -> Option<Smtp> {
+        let host = t.required("host", "\"smtp.example.com\"").and_then(|i| {
+            i.parse("\"smtp.example.com\"", |s| {
+                let s = s.trim();
+                if s.is_empty() || s.contains(char::is_whitespace) || s.contains(':') {
+                    Err(format!(
+                        "{s:?} is not a host name (put the port in port = 587)"
+                    ))
+                } else {
+                    Ok(s.to_string())
+                }
+            })
+        });
+        let security = match t.get("security") {
+            None => Some(SmtpSecurity::Starttls),
+            Some(i) => i.parse("\"starttls\"", |s| match s {
+                "none" => Ok(SmtpSecurity::None),
+                "starttls" => Ok(SmtpSecurity::Starttls),
+                "tls" => Ok(SmtpSecurity::Tls),
+                _ => Err(format!(
+                    "{s:?} is not one of \"none\", \"starttls\", \"tls\""
+                )),
+            }),
+        };
+        let port = match t.get("port") {
+            Some(i) => i.uint(u16::MAX.into()).and_then(|p| {
+                if p == 0 {
+                    i.report("0 is not a port (e.g. 587)");
+                    None
+                } else {
+                    Some(p as u16)
+                }
+            }),
+            None => security.map(|s| match s {
+                SmtpSecurity::None => 25,
+                SmtpSecurity::Starttls => 587,
+                SmtpSecurity::Tls => 465,
+            }),
+        };
+        let username = t.optional("username", "\"alerts@example.com\"", |s| Ok(s.to_string()));
+        let password = self.secret(&t, "password", None);
+        match (t_has(&t, "username"), secret_given(&t, "password")) {
+            (false, true) => t.report(
+                &secret_key(&t, "password"),
+                "is set but username is not: add username = \"...\"",
+            ),
+            (true, false) => t.report(
+                "username",
+                "is set but no password: add password_env = \"SMTP_PASSWORD\" (or password_file)",
+            ),
+            _ => {}
+        }
+        let from = t.required("from", "\"Escucha <alerts@example.com>\"").and_then(|i| {
+            i.parse("\"Escucha <alerts@example.com>\"", |s| match s.parse::<lettre::message::Mailbox>() {
+                Ok(m) if is_email(m.email.as_ref()) => Ok(s.to_string()),
+                _ => Err(format!("{s:?} is not a mailbox (e.g. \"Escucha <alerts@example.com>\" or \"alerts@example.com\")")),
+            })
+        });
+        t.finish();
+        Some(Smtp {
+            host: host?,
+            port: port?,
+            security: security?,
+            username: username?,
+            password: password?,
+            from: from?,
+        })
+    }
+
+    fn webhook(&self, t: Table) -> Option<Webhook> {
+        let id = t
+            .required("id", "\"slack-care\"")
+            .and_then(|i| i.parse("\"slack-care\"", parse_id));
+        let kind = t.required("kind", "\"slack\"").and_then(|i| {
+            i.parse("\"slack\"", |s| {
+                if WEBHOOK_KINDS.contains(&s) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!(
+                        "{s:?} is not a webhook kind (use one of {})",
+                        WEBHOOK_KINDS.join(", ")
+                    ))
+                }
+            })
+        });
+        let pagerduty = kind.as_deref() == Some("pagerduty");
+        let url = self.secret(&t, "url", None);
+        let url = match url {
+            Some(Some(u)) => {
+                // The URL may carry a token (Slack, Discord): never echo it.
+                if parse_http_url(u.expose()).is_err() {
+                    t.report(&secret_key(&t, "url"), "is not an http(s) URL");
+                    None
+                } else {
+                    Some(Some(u))
+                }
+            }
+            Some(None) if pagerduty => Some(Some(Secret::new(PAGERDUTY_ENQUEUE))),
+            Some(None) if kind.is_some() => {
+                t.report(
+                    "url",
+                    "is missing: add url_env = \"WEBHOOK_URL\" (or url, url_file)",
+                );
+                None
+            }
+            other => other,
+        };
+        let secret = self.secret(&t, "secret", None);
+        let routing_key = self.secret(&t, "routing_key", None);
+        if let Some(None) = &routing_key {
+            if pagerduty {
+                t.report("routing_key", "is missing: PagerDuty needs routing_key_env = \"PAGERDUTY_ROUTING_KEY\" (or routing_key_file)");
+            }
+        } else if routing_key.is_some() && kind.is_some() && !pagerduty {
+            t.report(
+                &secret_key(&t, "routing_key"),
+                "is only used by kind = \"pagerduty\": remove it",
+            );
+        }
+        let send_resolved = t.bool("send_resolved", false);
+        t.finish();
+        Some(Webhook {
+            id: id?,
+            kind: kind?,
+            url: url?,
+            secret: secret?,
+            routing_key: routing_key?,
+            send_resolved,
+        })
+    }
+
+    fn rota(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Rota> {
+        let id = t
+            .required("id", "\"care\"")
+            .and_then(|i| i.parse("\"care\"", parse_id));
+        let overlap_all = match t.get("overlap") {
+            None => Some(false),
+            Some(i) => i.parse("\"first\"", |s| match s {
+                "first" => Ok(false),
+                "all" => Ok(true),
+                _ => Err(format!("{s:?} is not \"first\" or \"all\"")),
+            }),
+        };
+        let repeat = t
+            .get("repeat")
+            .map_or(Some(0), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
+        let shift_tables = t.tables("shift");
+        if shift_tables.is_empty() && !t_has(&t, "shift") {
+            t.report_here("has no shift: add [[oncall.shift]] with when and notify");
+        }
+        let shifts = collect(shift_tables.into_iter().map(|s| {
+            let when = s
+                .required("when", "\"* * 9-18 * * MON-FRI\"")
+                .and_then(|i| i.parse("\"* * 9-18 * * MON-FRI\"", parse_cron));
+            let timezone = s.get("timezone").map_or(Some(default_tz), |i| {
+                i.parse("\"Europe/Madrid\"", parse_timezone)
+            });
+            let notify = self.notify(&s, "notify", webhooks);
+            s.finish();
+            let (when_text, when) = when?;
+            Some(Shift {
+                when_text,
+                when,
+                timezone: timezone?,
+                notify: notify?,
+            })
+        }));
+        let then = collect(t.tables("then").into_iter().map(|s| {
+            let after = s.required("after", "\"30m\"").and_then(|i| i.duration());
+            let notify = self.notify(&s, "notify", webhooks);
+            s.finish();
+            Some(Step {
+                after: after?,
+                notify: notify?,
+            })
+        }));
+        t.finish();
+        Some(Rota {
+            id: id?,
+            overlap_all: overlap_all?,
+            repeat: repeat?,
+            shifts: shifts.into_iter().collect::<Option<_>>()?,
+            then: then.into_iter().collect::<Option<_>>()?,
+        })
+    }
+
+    /// A required, non-empty list of email addresses and `webhook:<id>`s.
+    fn notify(&self, t: &Table, key: &str, webhooks: &[String]) -> Option<Vec<String>> {
+        let example = "[\"ana@example.com\", \"webhook:slack-care\"]";
+        let item = t.required(key, example)?;
+        let items = item.array(example)?;
+        if items.is_empty() {
+            item.report(format!("is empty: whom to notify? e.g. {example}"));
+            return None;
+        }
+        let targets = collect(
+            items
+                .iter()
+                .map(|i| i.parse("\"ana@example.com\"", |s| parse_target(s, webhooks))),
+        );
+        targets.into_iter().collect()
+    }
+
+    fn person(&self, t: Table) -> Option<Person> {
+        let address = t.required("address", "\"ana@example.com\"").and_then(|i| {
+            i.parse("\"ana@example.com\"", |s| {
+                if is_email(s) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!(
+                        "{s:?} is not an email address (e.g. \"ana@example.com\")"
+                    ))
+                }
+            })
+        });
+        let timezone = match t.get("timezone") {
+            None => Some(None),
+            Some(i) => i.parse("\"Europe/Madrid\"", parse_timezone).map(Some),
+        };
+        let quiet = match t.get("quiet") {
+            None => Some(None),
+            Some(i) => i.parse("\"22:00-08:00\"", |s| {
+                parse_quiet(s).map(|_| Some(s.to_string()))
+            }),
+        };
+        t.finish();
+        Some(Person {
+            address: address?,
+            timezone: timezone?,
+            quiet: quiet?,
+        })
+    }
+
+    /// Checked, not kept: the validated `Config` has no digest yet.
+    fn digest(&self, t: Table, _default_tz: Tz, webhooks: &[String]) {
+        t.required("when", "\"0 0 8 * * *\"")
+            .and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
+        if let Some(i) = t.get("timezone") {
+            i.parse("\"Europe/Madrid\"", parse_timezone);
+        }
+        self.notify(&t, "to", webhooks);
+        t.bool("send_resolved", false);
+        t.finish();
+    }
+
+    /// A secret given as exactly one of `key`, `key_env`, `key_file`.
+    /// `None`: a problem was reported. `Some(None)`: not given; if
+    /// `required` (an example variable name), that is reported too.
+    fn secret(&self, t: &Table, key: &str, required: Option<&str>) -> Option<Option<Secret>> {
+        let env_key = format!("{key}_env");
+        let file_key = format!("{key}_file");
+        let inline = t.get(key);
+        let from_env = t.get(&env_key);
+        let from_file = t.get(&file_key);
+        let given = [&inline, &from_env, &from_file]
+            .iter()
+            .filter(|i| i.is_some())
+            .count();
+        if given > 1 {
+            t.report(
+                key,
+                format!("give only one of {key}, {env_key}, {file_key}"),
+            );
+            return None;
+        }
+        if let Some(i) = inline {
+            // Never echo the value: it is a secret.
+            let s = i.str(&format!("\"...\" (better: {env_key} = \"VARIABLE\")"))?;
+            if s.is_empty() {
+                i.report(format!("is empty: set it, or use {env_key}"));
+                return None;
+            }
+            return Some(Some(Secret::new(s)));
+        }
+        if let Some(i) = from_env {
+            let name = i.parse("\"MY_SECRET\"", |s| {
+                let s = s.trim();
+                if s.is_empty() || s.contains(['=', ' ', '\0']) {
+                    Err(format!("{s:?} is not an environment variable name"))
+                } else {
+                    Ok(s.to_string())
+                }
+            })?;
+            return match self.env.get(&name) {
+                None => {
+                    i.report(format!(
+                        "environment variable {name} is not set: set it, or use {file_key}"
+                    ));
+                    None
+                }
+                Some("") => {
+                    i.report(format!(
+                        "environment variable {name} is empty: set it, or use {file_key}"
+                    ));
+                    None
+                }
+                Some(v) => Some(Some(Secret::new(v))),
+            };
+        }
+        if let Some(i) = from_file {
+            let p = i.parse("\"/run/credentials/escucha.service/token\"", |s| {
+                if s.trim().is_empty() {
+                    Err("is empty: name the file that holds the secret".to_string())
+                } else {
+                    Ok(PathBuf::from(s))
+                }
+            })?;
+            let full = if p.is_absolute() {
+                p
+            } else {
+                // systemd's LoadCredential= puts credentials here.
+                self.env
+                    .dir("CREDENTIALS_DIRECTORY")
+                    .unwrap_or_else(|| self.config_dir.clone())
+                    .join(p)
+            };
+            return match std::fs::read_to_string(&full) {
+                Err(e) => {
+                    i.report(format!("cannot read {}: {e}", full.display()));
+                    None
+                }
+                Ok(text) => {
+                    let v = text
+                        .strip_suffix('\n')
+                        .map(|v| v.strip_suffix('\r').unwrap_or(v))
+                        .unwrap_or(&text);
+                    if v.is_empty() {
+                        i.report(format!("{} is empty: put the secret in it", full.display()));
+                        None
+                    } else {
+                        Some(Some(Secret::new(v)))
+                    }
+                }
+            };
+        }
+        if let Some(var) = required {
+            t.report(
+                key,
+                format!(
+                    "is missing: add {env_key} = \"{var}\" (or {file_key}, or {key} for tests)"
+                ),
+            );
+            return None;
+        }
+        Some(None)
+    }
+}
+
+fn collect<T>(items: impl Iterator<Item = Option<T>>) -> Vec<Option<T>> {
+    items.collect()
+}
+
+fn t_has(t: &Table, key: &str) -> bool {
+    t.keys().contains(&key)
+}
+
+fn secret_given(t: &Table, key: &str) -> bool {
+    [key.to_string(), format!("{key}_env"), format!("{key}_file")]
+        .iter()
+        .any(|k| t_has(t, k))
+}
+
+/// The form of a secret that is present, to point messages at it.
+fn secret_key(t: &Table, key: &str) -> String {
+    [format!("{key}_env"), format!("{key}_file")]
+        .into_iter()
+        .find(|k| t_has(t, k))
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// The ids of `[[section]]` elements, which other sections refer to; a
+/// repeated id is reported. Read without making `id` known: each element's
+/// own walker reads and checks it.
+fn unique_ids(tables: &[Table], section: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for t in tables {
+        let Some(id) = t.peek_str("id").filter(|s| !s.trim().is_empty()) else {
+            continue;
+        };
+        if ids.contains(&id) {
+            t.report(
+                "id",
+                format!("{id:?} is used twice: each [[{section}]] needs its own id"),
+            );
+        } else {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+fn url_or_default(t: &Table, key: &str, default: &str) -> Option<String> {
+    match t.get(key) {
+        None => Some(default.to_string()),
+        Some(i) => i.parse(&format!("\"{default}\""), parse_http_url),
+    }
+}
+
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|_| format!("{s:?} is not a duration (try {})", duration_hint(s)))
+}
+
+/// A guess at what was meant: `"30"` → `"30s" or "30m"`, `"2 horas"` → `"2h"`.
+fn duration_hint(s: &str) -> String {
+    let s = s.trim();
+    let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+    let rest = s[digits.len()..].trim_start().to_lowercase();
+    if !digits.is_empty() {
+        if rest.is_empty() {
+            return format!("\"{digits}s\" or \"{digits}m\"");
+        }
+        if let Some(unit) = rest.chars().next().filter(|c| "smhdw".contains(*c)) {
+            return format!("\"{digits}{unit}\"");
+        }
+    }
+    "\"90s\", \"30m\", \"2h\" or \"7d\"".to_string()
+}
+
+pub(crate) fn parse_timezone(s: &str) -> Result<Tz, String> {
+    Tz::from_str(s.trim()).map_err(|_| {
+        let near = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .find(|n| n.eq_ignore_ascii_case(s.trim()))
+            .or_else(|| raw::closest(s.trim(), chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())));
+        match near {
+            Some(n) => format!("{s:?} is not a time zone (did you mean {n:?}?)"),
+            None => format!("{s:?} is not a time zone (use an IANA name, e.g. \"Europe/Madrid\", \"America/Mexico_City\" or \"UTC\")"),
+        }
+    })
+}
+
+/// A cron expression in the `cron` crate's dialect: seconds first, 6 or 7
+/// fields, weekdays Quartz-style (Sunday = 1). Weekday numbers are refused
+/// because `1-5` there means Sunday to Thursday.
+pub(crate) fn parse_cron(s: &str) -> Result<(String, cron::Schedule), String> {
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    match fields.len() {
+        5 => {
+            return Err(format!(
+                "{s:?} has 5 fields, but escucha's cron starts with seconds (sec min hour day month weekday): try \"0 {s}\""
+            ))
+        }
+        6 | 7 => {}
+        _ => {
+            return Err(format!(
+                "{s:?} is not a cron expression: it needs 6 or 7 fields, seconds first (sec min hour day month weekday), e.g. \"* * 9-18 * * MON-FRI\""
+            ))
+        }
+    }
+    if fields[5].chars().any(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "{s:?}: write weekdays by name (e.g. MON-FRI): in this cron dialect 1 is Sunday, so numbers are easy to get wrong"
+        ));
+    }
+    cron::Schedule::from_str(s).map(|c| (s.to_string(), c)).map_err(|e| {
+        let detail = e.to_string();
+        let detail = detail.lines().last().unwrap_or("").trim().to_string();
+        format!("{s:?} is not a valid cron expression: {detail} (6-7 fields, seconds first; weekdays by name, e.g. MON-FRI)")
+    })
+}
+
+/// `local@domain.tld`: one `@`, something before it, a dot inside the domain.
+pub(crate) fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(|c: char| c.is_whitespace() || "<>,;\"".contains(c))
+}
+
+/// An email address or `webhook:<id>` of a defined webhook.
+pub(crate) fn parse_target(s: &str, webhooks: &[String]) -> Result<String, String> {
+    if let Some(id) = s.strip_prefix("webhook:") {
+        return if webhooks.iter().any(|w| w == id) {
+            Ok(s.to_string())
+        } else if webhooks.is_empty() {
+            Err(format!(
+                "{s:?} names no [[webhook]]: add one with id = {id:?}"
+            ))
+        } else {
+            Err(format!(
+                "{s:?} names no [[webhook]] (defined: {})",
+                webhooks.join(", ")
+            ))
+        };
+    }
+    if is_email(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not an email address or webhook:<id> (e.g. \"ana@example.com\" or \"webhook:slack-care\")"))
+    }
+}
+
+/// An http(s) URL, returned without its trailing `/`.
+pub(crate) fn parse_http_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(s.trim().trim_end_matches('/').to_string())
+        }
+        _ => Err(format!(
+            "{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")"
+        )),
+    }
+}
+
+/// `host:port`, e.g. `127.0.0.1:8686` or `[::1]:8686`.
+pub(crate) fn parse_listen(s: &str) -> Result<String, String> {
+    let bad = || format!("{s:?} is not host:port (e.g. \"127.0.0.1:8686\")");
+    let (host, port) = s.trim().rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(s.trim().to_string())
+}
+
+/// Brand, rota and webhook ids appear in messages, URLs and `--brand`.
+pub(crate) fn parse_id(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("is empty: give it a short name, e.g. \"interjet\"".into())
+    } else if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        Err(format!(
+            "{s:?} contains spaces: use a short name such as \"interjet\" or \"slack-care\""
+        ))
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+fn parse_hhmm(s: &str, allow_24: bool) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    if m < 60 && (h < 24 || (allow_24 && h == 24 && m == 0)) {
+        Some(h * 60 + m)
+    } else {
+        None
+    }
+}
+
+fn parse_day(s: &str) -> Option<usize> {
+    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+        .iter()
+        .position(|d| d.eq_ignore_ascii_case(s))
+}
+
+/// `MON-FRI 09:00-18:00`: days (`MON`, `MON-FRI`, `MON,WED,FRI`) and a
+/// time range within one day.
+pub(crate) fn parse_business_hours(s: &str) -> Result<(), String> {
+    let bad =
+        |why: &str| format!("{s:?} {why} (write days and hours, e.g. \"MON-FRI 09:00-18:00\")");
+    let (days, hours) = s
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| bad("is not business hours"))?;
+    for part in days.split(',') {
+        let ok = match part.split_once('-') {
+            Some((a, b)) => parse_day(a).is_some() && parse_day(b).is_some(),
+            None => parse_day(part).is_some(),
+        };
+        if !ok {
+            return Err(bad(&format!(
+                "has {part:?}, not a day (MON TUE WED THU FRI SAT SUN)"
+            )));
+        }
+    }
+    let (from, to) = hours
+        .trim()
+        .split_once('-')
+        .ok_or_else(|| bad("has no HH:MM-HH:MM"))?;
+    match (parse_hhmm(from, false), parse_hhmm(to, true)) {
+        (Some(a), Some(b)) if a < b => Ok(()),
+        (Some(_), Some(_)) => Err(bad("ends before it starts")),
+        _ => Err(bad("has a time that is not HH:MM")),
+    }
+}
+
+/// `22:00-08:00`: quiet hours, which may run past midnight.
+pub(crate) fn parse_quiet(s: &str) -> Result<(), String> {
+    let bad = || format!("{s:?} is not a time range (e.g. \"22:00-08:00\")");
+    let (from, to) = s.trim().split_once('-').ok_or_else(bad)?;
+    match (parse_hhmm(from, false), parse_hhmm(to, true)) {
+        (Some(a), Some(b)) if a != b => Ok(()),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_with_a_unit_parse_and_bare_numbers_get_a_hint() {
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        let e = parse_duration("30").unwrap_err();
+        assert!(e.contains("\"30s\" or \"30m\""), "{e}");
+        let e = parse_duration("2 horas").unwrap_err();
+        assert!(e.contains("(try \"2h\")"), "{e}");
+        let e = parse_duration("soon").unwrap_err();
+        assert!(e.contains("\"soon\" is not a duration"), "{e}");
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_and_near_misses_are_suggested() {
+        assert_eq!(
+            parse_timezone("America/Mexico_City"),
+            Ok(chrono_tz::America::Mexico_City)
+        );
+        assert_eq!(parse_timezone("UTC"), Ok(chrono_tz::UTC));
+        let e = parse_timezone("Europe/Madird").unwrap_err();
+        assert!(e.contains("did you mean \"Europe/Madrid\""), "{e}");
+        let e = parse_timezone("europe/madrid").unwrap_err();
+        assert!(e.contains("did you mean \"Europe/Madrid\""), "{e}");
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn cron_needs_seconds_first_and_weekday_names() {
+        assert!(parse_cron("* * 9-18 * * Mon-Fri").is_ok());
+        assert!(parse_cron("0 0 8 * * *").is_ok());
+        assert!(parse_cron("0 0 8 * * * 2030").is_ok());
+        let e = parse_cron("0 9 * * MON-FRI").unwrap_err();
+        assert!(e.contains("try \"0 0 9 * * MON-FRI\""), "{e}");
+        let e = parse_cron("* * 9-18 * * 1-5").unwrap_err();
+        assert!(e.contains("MON-FRI") && e.contains("1 is Sunday"), "{e}");
+        let e = parse_cron("* * 25 * * *").unwrap_err();
+        assert!(e.contains("Hours"), "{e}");
+        assert!(parse_cron("every day").is_err());
+    }
+
+    #[test]
+    fn email_addresses_need_one_at_and_a_dotted_domain() {
+        assert!(is_email("ana@example.com"));
+        assert!(is_email("ana.b+care@mail.example.mx"));
+        assert!(!is_email("ana"));
+        assert!(!is_email("ana@localhost"));
+        assert!(!is_email("a@b@example.com"));
+        assert!(!is_email("@example.com"));
+        assert!(!is_email("ana@example."));
+        assert!(!is_email("Ana <ana@example.com>"));
+    }
+
+    #[test]
+    fn notify_targets_are_emails_or_defined_webhooks() {
+        let hooks = vec!["slack-care".to_string()];
+        assert!(parse_target("ana@example.com", &hooks).is_ok());
+        assert!(parse_target("webhook:slack-care", &hooks).is_ok());
+        let e = parse_target("webhook:teams", &hooks).unwrap_err();
+        assert!(e.contains("defined: slack-care"), "{e}");
+        assert!(parse_target("ana", &hooks).is_err());
+    }
+
+    #[test]
+    fn urls_must_be_http_and_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_http_url("https://mastodon.social/"),
+            Ok("https://mastodon.social".into())
+        );
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:9000/x"),
+            Ok("http://127.0.0.1:9000/x".into())
+        );
+        assert!(parse_http_url("mastodon.social").is_err());
+        assert!(parse_http_url("ftp://example.com").is_err());
+    }
+
+    #[test]
+    fn listen_addresses_are_host_and_port() {
+        assert!(parse_listen("127.0.0.1:8686").is_ok());
+        assert!(parse_listen("[::1]:8686").is_ok());
+        assert!(parse_listen("localhost:8686").is_ok());
+        assert!(parse_listen("8686").is_err());
+        assert!(parse_listen("127.0.0.1:99999").is_err());
+    }
+
+    #[test]
+    fn business_hours_are_days_and_a_time_range() {
+        assert!(parse_business_hours("MON-FRI 09:00-18:00").is_ok());
+        assert!(parse_business_hours("mon,wed,fri 08:30-24:00").is_ok());
+        assert!(parse_business_hours("SAT 10:00-14:00").is_ok());
+        assert!(parse_business_hours("MON-FRI 18:00-09:00")
+            .unwrap_err()
+            .contains("ends before"));
+        assert!(parse_business_hours("LUN-VIE 09:00-18:00").is_err());
+        assert!(parse_business_hours("MON-FRI 9-18").is_err());
+        assert!(parse_business_hours("09:00-18:00").is_err());
+    }
+
+    #[test]
+    fn quiet_hours_may_cross_midnight() {
+        assert!(parse_quiet("22:00-08:00").is_ok());
+        assert!(parse_quiet("13:00-14:30").is_ok());
+        assert!(parse_quiet("22:00").is_err());
+        assert!(parse_quiet("08:00-08:00").is_err());
+        assert!(parse_quiet("25:00-08:00").is_err());
+    }
+
+    #[test]
+    fn the_config_path_comes_from_the_flag_then_the_environment_then_etc() {
+        let env = Env::empty().with("ESCUCHA_CONFIG", "/srv/escucha.toml");
+        assert_eq!(
+            default_path_in(Some(Path::new("a.toml")), &env),
+            PathBuf::from("a.toml")
+        );
+        assert_eq!(
+            default_path_in(None, &env),
+            PathBuf::from("/srv/escucha.toml")
+        );
+        assert_eq!(
+            default_path_in(None, &Env::empty()),
+            PathBuf::from(SYSTEM_PATH)
+        );
+    }
+
+    #[test]
+    fn the_environment_debug_shows_names_not_values() {
+        let env = Env::empty().with("SMTP_PASSWORD", "hunter2");
+        let shown = format!("{env:?}");
+        assert!(
+            shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}

@@ -1,7 +1,11 @@
 //! Configuration: loading (file + environment), validation of every key at
 //! once, and the validated types the rest of escucha uses.
 
-mod types;
-pub use types::*;
 mod load;
-pub use load::{default_path, load, ConfigErrors};
+mod raw;
+mod types;
+pub use load::{
+    default_path, default_path_in, load, load_str, load_with, ConfigError, ConfigErrors, Env,
+    SYSTEM_PATH,
+};
+pub use types::*;
