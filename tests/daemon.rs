@@ -394,7 +394,7 @@ database = "e.db"
 id = "interjet"
 name = "Interjet"
 terms = ["interjet"]
-respond_within = { complaint = "30 minutes", escalation = "5m" }
+respond_within = { complaint = "half an hour", escalation = "5m" }
 oncall = "nobody"
 colour = "blue"
 
