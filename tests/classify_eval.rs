@@ -28,3 +28,27 @@ fn evaluation_of_the_file_in_escucha_eval_file() {
         assert!(report.total > 0, "{path} has no rows");
     }
 }
+
+/// With `ESCUCHA_EVAL_DUMP=OUT.jsonl` as well, writes every prediction next
+/// to its gold label, for reading the mistakes outside the repository.
+#[test]
+fn predictions_are_dumped_when_asked() {
+    let (Ok(input), Ok(out)) = (std::env::var("ESCUCHA_EVAL_FILE"), std::env::var("ESCUCHA_EVAL_DUMP")) else {
+        println!("ESCUCHA_EVAL_FILE and ESCUCHA_EVAL_DUMP are not both set: nothing dumped");
+        return;
+    };
+    use std::io::{BufRead, Write};
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
+    let mut n = 0;
+    for path in input.split(',') {
+        for line in BufReader::new(std::fs::File::open(path).unwrap()).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let ctx = escucha::classify::Context { lang: v["lang"].as_str().map(String::from), ..Default::default() };
+            let c = escucha::classify::classify(v["text"].as_str().unwrap_or(""), &ctx);
+            let row = serde_json::json!({"text": v["text"], "label": v["label"], "class": c.class, "score": c.score, "reasons": c.reasons, "lang": c.lang});
+            writeln!(w, "{row}").unwrap();
+            n += 1;
+        }
+    }
+    assert!(n > 0);
+}

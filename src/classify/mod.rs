@@ -50,6 +50,15 @@ const PRAISE_MIN: f32 = 0.7;
 /// Unhappy customers often soften a complaint with thanks; mixed evidence
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
 const COMPLAINT_BIAS: f32 = 1.25;
+const NEGATOR_WEIGHT: f32 = 0.3;
+/// Negative words whose negation is praise ("not bad", "nunca me ha
+/// fallado"); negating other negative words ("don't believe their lies")
+/// only weakens them.
+const FLIPPABLE: &[&str] = &[
+    "bad", "mal", "malo", "mala", "fail", "falla", "fallo", "fall", "problem", "complain", "queja", "quej",
+    "disappoint", "decepcion", "worse", "peor", "terrible", "horrible", "awful", "late", "tarde", "delay", "retras",
+    "issue", "wrong", "worry", "lost", "perdi", "regret", "arrepent", "sucks", "pesim", "hate", "odio",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Polarity {
@@ -134,6 +143,14 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         }
         let matches = lex.matches_at(tokens, i, lang);
         let Some(longest) = matches.first().map(|m| m.end - m.start) else {
+            if t.kind == Kind::Hashtag && t.text.len() >= 6 {
+                // "#worstservice", "#pesimoservicio": one lowercase word.
+                if HASHTAG_NEG.iter().any(|s| t.text.contains(s)) {
+                    a.hits.push(hit(Polarity::Neg, 1.2, format!("complaint:hashtag:#{}", t.text), sentence, i));
+                } else if HASHTAG_POS.iter().any(|s| t.text.contains(s)) {
+                    a.hits.push(hit(Polarity::Pos, 1.0, format!("praise:hashtag:#{}", t.text), sentence, i));
+                }
+            }
             if t.is_wordlike() {
                 negated = negated.and_then(|(n, at)| (n > 1).then(|| (n - 1, at)));
                 concession = concession.saturating_sub(1);
@@ -156,13 +173,18 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                 w *= 0.3;
             }
             match e.cue {
-                Cue::Negator => next_negated = Some((3, i)),
+                Cue::Negator => {
+                    next_negated = Some((3, i));
+                    // Service failures are told with negations ("didn't
+                    // arrive", "no llegó"); a bare negator leans negative.
+                    a.hits.push(hit(Polarity::Neg, NEGATOR_WEIGHT, format!("complaint:negation:{phrase}"), sentence, i));
+                }
                 Cue::Intensifier => boost = Some((e.weight, 2)),
                 Cue::Contrast => {
                     a.contrasts.push((sentence, i));
                     next_negated = None;
                 }
-                Cue::Concessive => concession = 5,
+                Cue::Concessive => concession = 8,
                 Cue::ThirdParty => third_party = 4,
                 Cue::Request => a.request = true,
                 Cue::Ad => a.ad = true,
@@ -204,10 +226,13 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                     if let Some((_, at)) = scope_before {
                         // "no está mal", "never failed me", "not happy".
                         let whole = span_text(tokens, at, m.end);
-                        if pol == Polarity::Neg {
+                        if pol == Polarity::Neg && FLIPPABLE.iter().any(|f| e.phrase.starts_with(f)) {
                             pol = Polarity::Pos;
                             w *= 0.7;
                             reason = Some(format!("praise:negated:{whole}"));
+                        } else if pol == Polarity::Neg {
+                            // "don't believe their lies": still negative.
+                            w *= 0.5;
                         } else {
                             pol = Polarity::Neg;
                             w *= 0.9;
@@ -309,6 +334,15 @@ fn confidence(margin: f32) -> f64 {
     let m = f64::from(margin.max(0.0));
     (0.55 + 0.44 * (1.0 - (-0.8 * m).exp())).min(0.99)
 }
+
+/// Pieces of run-together hashtags that carry a grievance or praise.
+const HASHTAG_NEG: &[&str] = &[
+    "fail", "worst", "bad", "suck", "never", "fraud", "scam", "disappoint", "shame", "nothelp", "ruin", "lost", "delay",
+    "cancel", "missed", "greed", "unhappy", "angry", "terrible", "horrible", "awful", "boycott", "pesim", "peor",
+    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "robo", "abuso", "queja", "reclam",
+    "harto", "retras", "demora", "mierda", "asco",
+];
+const HASHTAG_POS: &[&str] = &["love", "best", "great", "thank", "happy", "awesome", "gracias", "mejor", "feliz", "encanta", "excelente"];
 
 /// Media handles: tagging the press is a public campaign.
 const PRESS: &[&str] = &[
