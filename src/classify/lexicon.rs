@@ -229,7 +229,7 @@ const TABLES: &[Table] = &[
             ("good job", 1.3), ("great job", 1.4), ("way to go", 1.1), ("rock", 0.8), ("rocks", 1.2), ("rockstar*", 1.2),
             ("hero*", 1.1), ("above and beyond", 1.6), ("first class", 0.5), ("quick", 0.6), ("fast", 0.5),
             ("excited", 1.0), ("cant wait", 1.0), ("looking forward", 0.9), ("safe", 0.5), ("resolved", 0.9),
-            ("sorted", 0.7), ("worked out", 0.8), ("fixed", 0.6), ("made my day", 1.5), ("cant complain", 1.0), ("no complaints", 1.2), ("not your fault", 0.6), ("glad to hear", 0.6), ("beautiful", 1.1),
+            ("sorted", 0.7), ("worked out", 0.8), ("fixed", 0.6), ("made my day", 1.5), ("cant complain", 1.0), ("nobody was hurt", 0.8), ("nobody got hurt", 0.8), ("no one was hurt", 0.8), ("no complaints", 1.2), ("not your fault", 0.6), ("glad to hear", 0.6), ("beautiful", 1.1),
             ("gorgeous", 1.1), ("fabulous", 1.3), ("terrific", 1.3), ("incredible", 1.2), ("blessed", 1.0), ("win", 0.6),
             ("lol", 0.2), ("haha*", 0.5), ("😍", 1.4), ("🥰", 1.4), ("❤", 1.3), ("♥", 1.2), ("💙", 1.2), ("💕", 1.2),
             ("💖", 1.2), ("😊", 1.2), ("🙂", 0.8), ("😀", 1.0), ("😁", 1.0), ("😃", 1.0), ("😄", 1.0), ("☺", 1.0),
@@ -257,7 +257,7 @@ const TABLES: &[Table] = &[
             ("enhorabuena", 1.3), ("bravo", 1.2), ("gran", 0.6), ("grandes", 0.6), ("top", 0.8), ("crack*", 1.0),
             ("bonito", 0.9), ("hermos*", 1.1), ("rapid*", 0.6), ("eficien*", 1.1), ("solucion*", 0.7),
             ("resuelto", 0.9), ("resolvieron", 1.0), ("ayudaron", 0.8), ("lo maximo", 1.4), ("los amo", 1.4),
-            ("sin problema*", 1.0), ("sin quejas", 1.2), ("no me quejo", 1.0), ("no hay queja*", 1.0), ("un placer", 1.2), ("placer", 0.8), ("encantador*", 1.2), ("jaja*", 0.5),
+            ("sin problema*", 1.0), ("sin quejas", 1.2), ("nadie salio herido", 0.8), ("no hubo heridos", 0.8), ("no me quejo", 1.0), ("no hay queja*", 1.0), ("un placer", 1.2), ("placer", 0.8), ("encantador*", 1.2), ("jaja*", 0.5),
             ("jeje*", 0.4), ("ole", 0.9), ("viva", 0.6), ("ganas de", 0.5), ("seguro", 0.2), ("gracia", 0.6),
         ],
     ),
@@ -327,7 +327,7 @@ const TABLES: &[Table] = &[
             ("cancelar mi cuenta", 2.0), ("cancelar mi contrato", 2.0), ("cancelar mi suscripcion", 2.0),
             ("dar de baja", 1.6), ("darme de baja", 1.8), ("me doy de baja", 1.8), ("baja del servicio", 1.6),
             ("portabilidad", 1.6), ("ultima vez que", 1.6), ("perdieron un cliente", 2.0), ("han perdido un cliente", 2.0),
-            ("perdieron a un cliente", 2.0), ("acaban de perder", 1.6), ("la competencia", 1.0), ("otra aerolinea", 1.0),
+            ("perdieron a un cliente", 2.0), ("acaban de perder", 1.6), ("me voy a la competencia", 1.8), ("otra aerolinea", 1.0),
             ("otra compania", 1.0), ("otro banco", 1.0), ("otra empresa", 0.9),
         ],
     ),
@@ -521,7 +521,9 @@ pub fn lexicon() -> &'static Lexicon {
                 let pats = compile_pattern(phrase);
                 let ironic = *cue == Cue::Pos && IRONIC_STARTS.iter().any(|s| phrase.starts_with(s));
                 let polite = *cue == Cue::Pos && POLITE_STARTS.iter().any(|s| phrase.starts_with(s));
-                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang: *lang, ironic, polite };
+                // Emoji and emoticons are the same in every language.
+                let lang = if phrase.starts_with(|c: char| c.is_alphanumeric()) { *lang } else { Lang::Any };
+                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite };
                 match &entry.pats[0] {
                     Pat::Word(w) => by_word.entry(w.clone()).or_default().push(entry),
                     _ => by_prefix.push(entry),

@@ -45,7 +45,7 @@ pub struct Classification {
 }
 
 /// Evidence below this is too thin to call a complaint or praise.
-const COMPLAINT_MIN: f32 = 0.75;
+const COMPLAINT_MIN: f32 = 0.55;
 const PRAISE_MIN: f32 = 0.7;
 /// Unhappy customers often soften a complaint with thanks; mixed evidence
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
@@ -127,6 +127,8 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
     let mut concession = 0usize;
     let mut third_party = 0usize;
     let mut boost: Option<(f32, usize)> = None;
+    // The bare-negation hit of the current scope, dropped if it flips a word.
+    let mut negator_hit: Option<usize> = None;
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -175,6 +177,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
             match e.cue {
                 Cue::Negator => {
                     next_negated = Some((3, i));
+                    negator_hit = Some(a.hits.len());
                     // Service failures are told with negations ("didn't
                     // arrive", "no llegó"); a bare negator leans negative.
                     a.hits.push(hit(Polarity::Neg, NEGATOR_WEIGHT, format!("complaint:negation:{phrase}"), sentence, i));
@@ -228,7 +231,9 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                         let whole = span_text(tokens, at, m.end);
                         if pol == Polarity::Neg && FLIPPABLE.iter().any(|f| e.phrase.starts_with(f)) {
                             pol = Polarity::Pos;
-                            w *= 0.7;
+                            if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
+                                h.weight = 0.0;
+                            }
                             reason = Some(format!("praise:negated:{whole}"));
                         } else if pol == Polarity::Neg {
                             // "don't believe their lies": still negative.
@@ -236,6 +241,9 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                         } else {
                             pol = Polarity::Neg;
                             w *= 0.9;
+                            if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
+                                h.weight = 0.0;
+                            }
                             reason = Some(format!("complaint:negated:{whole}"));
                         }
                     }
@@ -406,6 +414,9 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
         let mut reasons = top_reasons(&a.hits, Polarity::Neg, 3);
+        if a.shouting && !reasons.iter().any(|r| r == "complaint:shouting") {
+            reasons.push("complaint:shouting".into());
+        }
         let escalations = escalation_reasons(&tokens, &a, ctx);
         let mut score = confidence(neg - pos / COMPLAINT_BIAS - COMPLAINT_MIN + 0.3);
         let class = if escalations.is_empty() {

@@ -142,7 +142,8 @@ fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
     if folded.is_empty() {
         return;
     }
-    let (two, elongated) = squeeze(&folded, 2);
+    // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
+    let (two, elongated) = if folded.chars().count() > 3 { squeeze(&folded, 2) } else { (folded.clone(), false) };
     let one = if elongated { Some(squeeze(&folded, 1).0) } else { None };
     if let Some(words) = expand(&two).or_else(|| one.as_deref().and_then(expand)) {
         for w in words {
