@@ -51,6 +51,7 @@ const PRAISE_MIN: f32 = 0.7;
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
 const COMPLAINT_BIAS: f32 = 1.25;
 const NEGATOR_WEIGHT: f32 = 0.3;
+const NEGATION_CAP: f32 = 0.9;
 /// Negative words whose negation is praise ("not bad", "nunca me ha
 /// fallado"); negating other negative words ("don't believe their lies")
 /// only weakens them.
@@ -301,6 +302,12 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
         if a.again.contains(&s) && neg_here >= 0.7 {
             a.hits.push(hit(Polarity::Neg, 0.6, "complaint:again".into(), s, 0));
         }
+    }
+    // Negations alone ("no", "ni", "not") hint at a problem but never make one.
+    let mut negation = 0.0;
+    for h in a.hits.iter_mut().filter(|h| h.reason.starts_with("complaint:negation:")) {
+        h.weight = h.weight.min((NEGATION_CAP - negation).max(0.0));
+        negation += h.weight;
     }
     let has_real_praise = a.hits.iter().any(|h| h.polarity == Polarity::Pos && !h.polite);
     let mut neg = 0.0;
