@@ -7,7 +7,7 @@
 //! words separated by spaces; `word*` matches any word starting with `word`;
 //! `...` skips 0 to 3 words within the same sentence.
 
-use super::normalize::{Kind, Token};
+use super::normalize::Token;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -514,15 +514,15 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
 pub struct Lexicon {
     /// Entries whose first pattern is a whole word, by that word.
     by_word: HashMap<String, Vec<Entry>>,
-    /// Entries whose first pattern is a prefix, scanned per token.
-    by_prefix: Vec<Entry>,
+    /// Entries whose first pattern is a prefix, by the prefix's first letter.
+    by_prefix: HashMap<char, Vec<Entry>>,
 }
 
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         let mut by_word: HashMap<String, Vec<Entry>> = HashMap::new();
-        let mut by_prefix = Vec::new();
+        let mut by_prefix: HashMap<char, Vec<Entry>> = HashMap::new();
         for (cue, lang, rows) in TABLES {
             for (phrase, weight) in rows.iter() {
                 let pats = compile_pattern(phrase);
@@ -533,7 +533,8 @@ pub fn lexicon() -> &'static Lexicon {
                 let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite };
                 match &entry.pats[0] {
                     Pat::Word(w) => by_word.entry(w.clone()).or_default().push(entry),
-                    _ => by_prefix.push(entry),
+                    Pat::Prefix(p) => by_prefix.entry(p.chars().next().unwrap_or(' ')).or_default().push(entry),
+                    Pat::Gap => {}
                 }
             }
         }
@@ -550,12 +551,12 @@ pub struct Match<'a> {
 }
 
 fn token_fits(t: &Token, p: &Pat) -> bool {
-    if !t.is_wordlike() && !(t.kind == Kind::Handle && matches!(p, Pat::Word(_))) {
+    if !t.is_wordlike() {
         return false;
     }
     match p {
-        Pat::Word(w) => t.matches(w) && t.kind != Kind::Handle,
-        Pat::Prefix(pre) => t.kind != Kind::Handle && t.starts_with(pre),
+        Pat::Word(w) => t.matches(w),
+        Pat::Prefix(pre) => t.starts_with(pre),
         Pat::Gap => true,
     }
 }
@@ -612,10 +613,11 @@ impl Lexicon {
                 v.iter().for_each(&mut consider);
             }
         }
-        for e in &self.by_prefix {
-            consider(e);
+        // `alt` only drops repeated letters, so it starts like `text`.
+        if let Some(v) = t.text.chars().next().and_then(|c| self.by_prefix.get(&c)) {
+            v.iter().for_each(&mut consider);
         }
-        out.sort_by(|a, b| (b.end - b.start).cmp(&(a.end - a.start)));
+        out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
         out
     }
 }
