@@ -212,7 +212,7 @@ const TABLES: &[Table] = &[
             ("quitan", 0.7), ("quitaron", 0.9), ("olvid*", 0.8), ("tener que", 0.4), ("tuve que", 0.7),
             ("tuvimos que", 0.7), ("nos hicieron", 0.7), ("me hicieron", 0.7), ("colapsad*", 1.2), ("saturad*", 1.0),
             ("hacinad*", 1.2), ("cero", 0.6), ("vaya", 0.5), ("madre mia", 0.9), ("uf", 0.7), ("ufff", 0.9),
-            ("agotad*", 0.6), ("cansad*", 0.9), ("estres*", 0.9), ("miedo", 0.9), ("pesadez", 1.0),
+            ("agotad*", 0.6), ("cansad*", 0.9), ("hora", 0.3), ("minutos", 0.4), ("estres*", 0.9), ("miedo", 0.9), ("pesadez", 1.0),
             ("ojala", 0.5), ("en fin", 0.8), ("menuda", 0.9), ("menudo", 0.9), ("vaya servicio", 1.5),
             ("que servicio", 0.8), ("encima", 0.8), ("ademas", 0.2), ("sinceramente", 0.5), ("lo siento", 0.3),
             ("mal rollo", 1.2), ("no se puede", 0.9), ("no pueden", 0.9), ("no es", 0.3),
