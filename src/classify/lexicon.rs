@@ -413,7 +413,7 @@ const TABLES: &[Table] = &[
         Lang::Any,
         &[
             ("despite", 1.0), ("in spite of", 1.0), ("even though", 1.0), ("even with", 1.0), ("regardless of", 1.0),
-            ("a pesar de", 1.0), ("pese a", 1.0), ("aun con", 1.0), ("sorry for", 1.0), ("sorry to hear", 1.0),
+            ("a pesar de", 1.0), ("a pesar del", 1.0), ("pese a", 1.0), ("pese al", 1.0), ("aun con", 1.0), ("sorry for", 1.0), ("sorry to hear", 1.0),
             ("siento", 1.0), ("lamento", 1.0), ("no matter", 1.0),
         ],
     ),
