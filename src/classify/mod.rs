@@ -138,9 +138,10 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         if t.is_break() {
             if t.is_sentence_end() || t.kind == Kind::Punct('?') {
                 sentence += 1;
-                concession = 0;
                 third_party = 0;
             }
+            // "despite X, Y": the concession ends with its clause.
+            concession = 0;
             negated = None;
             boost = None;
             i += 1;
