@@ -92,7 +92,7 @@ sandbox_down() {
   SB_NSPID=
   for d in "${SB_CGDIRS[@]}"; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null; done
   rmdir "/run/systemd/nspawn/propagate/$SB_NAME" 2>/dev/null
-  [ -n "${SB_KEEP:-}" ] || rm -rf --one-file-system "$SB_ROOT"
+  [ -n "${SB_KEEP:-}" ] || rm -rf --one-file-system "$SB_ROOT" "$SB_WORK/$SB_NAME.console.log"
   return 0
 }
 
