@@ -9,6 +9,8 @@
 
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/fake_mastodon.rs"]
+mod fake_mastodon;
 
 use daemon::Daemon;
 use std::io::{BufRead, BufReader};
@@ -398,17 +400,41 @@ impl Drop for Sandbox {
 
 const TOKEN: &str = "sandbox-x-token-0123456789";
 
-#[test]
-fn the_unit_runs_under_a_real_systemd() {
+/// The sandbox's config: Mastodon is a fake instance on the host's loopback
+/// (the container shares the host's network), read with the brand's token
+/// from a credential; X points where nothing listens, its token from
+/// another credential.
+fn sandbox_config(brands: &[&str], mastodon: &str) -> String {
+    let mut s = String::from("[daemon]\ndatabase = \"escucha.db\"\ntimezone = \"UTC\"\n\n");
+    for b in brands {
+        s += &format!("[[brand]]\nid = \"{b}\"\nterms = [\"{b}\"]\n[brand.accounts]\nmastodon = \"{b}\"\n\n");
+    }
+    s += &format!("[source.mastodon]\ninstance = \"{mastodon}\"\naccess_token_file = \"mastodon-token\"\nevery = \"1s\"\n\n");
+    s += "[source.x]\napi_base = \"http://127.0.0.1:9\"\nbearer_token_file = \"x-token\"\nevery = \"1m\"\n";
+    s
+}
+
+// Multi-threaded: the fake Mastodon serves on the workers while the test
+// thread blocks on the sandbox's commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unit_runs_under_a_real_systemd() {
     let Some(sb) = Sandbox::boot() else { return };
     let started = Instant::now();
-    let x = "[source.x]\napi_base = \"http://127.0.0.1:9\"\nbearer_token_file = \"x-token\"\nevery = \"1m\"\n";
+    let mastodon = fake_mastodon::FakeMastodon::start().await;
+    let brand = mastodon.add_account("interjet", 5000);
+    let mastodon_token = mastodon.issue_token(&brand);
+    let url = mastodon.base_url();
     sb.put("/usr/local/bin/escucha", &std::fs::read(env!("CARGO_BIN_EXE_escucha")).unwrap(), 0o755);
     sb.put("/etc/systemd/system/escucha.service", &std::fs::read(UNIT).unwrap(), 0o644);
-    sb.put("/etc/escucha/escucha.toml", config(&["interjet"], x).as_bytes(), 0o644);
+    sb.put("/etc/escucha/escucha.toml", sandbox_config(&["interjet"], &url).as_bytes(), 0o644);
     // The secret is root-only: the dynamic user reads it only as a credential.
     sb.put("/etc/escucha/x-token", format!("{TOKEN}\n").as_bytes(), 0o600);
-    sb.put("/etc/systemd/system/escucha.service.d/credentials.conf", b"[Service]\nLoadCredential=x-token:/etc/escucha/x-token\n", 0o644);
+    sb.put("/etc/escucha/mastodon-token", format!("{mastodon_token}\n").as_bytes(), 0o600);
+    sb.put(
+        "/etc/systemd/system/escucha.service.d/credentials.conf",
+        b"[Service]\nLoadCredential=x-token:/etc/escucha/x-token\nLoadCredential=mastodon-token:/etc/escucha/mastodon-token\n",
+        0o644,
+    );
     sb.ok(&["systemctl", "daemon-reload"]);
 
     // Type=notify: `systemctl start` returns once READY=1 arrived.
@@ -430,11 +456,16 @@ fn the_unit_runs_under_a_real_systemd() {
     let sources = journal.split("sources=").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("");
     assert!(sources.split(',').any(|s| s == "x"), "the X source did not start:\n{journal}");
     sb.ok(&["test", "-f", "/run/credentials/escucha.service/x-token"]);
-    assert!(!sb.journal().contains(TOKEN), "the token is in the journal");
+    // Outbound TCP through the hardening, with the credential's token (the
+    // fake refuses any other): a mention posted now is stored.
+    let fan = mastodon.add_account("viajera", 10);
+    mastodon.post_status(&fan).text("@interjet llevo dos horas sin respuesta").mention(&brand).send();
+    sb.wait("the mention to be stored (\"page stored\")", Duration::from_secs(30), || sb.journal().contains("page stored"));
+    assert!(!sb.journal().contains(TOKEN) && !sb.journal().contains(&mastodon_token), "a token is in the journal");
 
     // Reload with a new brand: taken.
     let mark = sb.journal().lines().count();
-    sb.put("/etc/escucha/escucha.toml", config(&["interjet", "aeromexico"], x).as_bytes(), 0o644);
+    sb.put("/etc/escucha/escucha.toml", sandbox_config(&["interjet", "aeromexico"], &url).as_bytes(), 0o644);
     sb.ok(&["systemctl", "reload", "escucha.service"]);
     sb.wait("\"config reloaded\" in the journal", Duration::from_secs(20), || sb.journal_since(mark).contains("config reloaded"));
     assert!(sb.journal_since(mark).contains("brands=2"), "{}", sb.journal_since(mark));
@@ -450,7 +481,7 @@ fn the_unit_runs_under_a_real_systemd() {
     assert_eq!(sb.show("MainPID"), pid);
 
     // Clean stop: exit 0, "stopped" in the journal.
-    sb.put("/etc/escucha/escucha.toml", config(&["interjet"], x).as_bytes(), 0o644);
+    sb.put("/etc/escucha/escucha.toml", sandbox_config(&["interjet"], &url).as_bytes(), 0o644);
     sb.ok(&["systemctl", "stop", "escucha.service"]);
     assert_eq!(sb.show("ActiveState"), "inactive", "{}", sb.journal());
     assert_eq!((sb.show("ExecMainStatus"), sb.show("Result")), ("0".into(), "success".into()));
@@ -466,7 +497,7 @@ fn the_unit_runs_under_a_real_systemd() {
     sb.ok(&["systemctl", "reset-failed", "escucha.service"]);
 
     // Watchdog: a loop that hangs stops the pings; systemd restarts escucha.
-    sb.put("/etc/escucha/escucha.toml", config(&["interjet"], x).as_bytes(), 0o644);
+    sb.put("/etc/escucha/escucha.toml", sandbox_config(&["interjet"], &url).as_bytes(), 0o644);
     sb.put(
         "/etc/systemd/system/escucha.service.d/hang.conf",
         b"[Service]\nWatchdogSec=2s\nRestartSec=1s\nEnvironment=ESCUCHA_TEST_HANG_AFTER=2\n",
