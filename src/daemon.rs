@@ -7,7 +7,7 @@ use crate::alert::dispatch::Alerter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ingest::{self, Matchers, PollState};
-use crate::sources::{mastodon::MastodonSource, x::XSource, Query, Source, SourceError};
+use crate::sources::{self, Query, Source, SourceError};
 use crate::store::Store;
 use crate::systemd::{self, Heartbeat};
 use anyhow::Context as _;
@@ -63,11 +63,24 @@ impl Shared {
 /// Builds the configured sources.
 pub fn sources(cfg: &Config) -> Vec<Source> {
     let mut out = Vec::new();
-    if let Some(x) = &cfg.sources.x {
-        out.push(Source::X(XSource::new(x, &cfg.brands)));
+    let s = &cfg.sources;
+    if let Some(x) = &s.x {
+        out.push(Source::X(sources::x::XSource::new(x, &cfg.brands)));
     }
-    if let Some(m) = &cfg.sources.mastodon {
-        out.push(Source::Mastodon(MastodonSource::new(m, &cfg.brands)));
+    if let Some(m) = &s.mastodon {
+        out.push(Source::Mastodon(sources::mastodon::MastodonSource::new(m, &cfg.brands)));
+    }
+    if let Some(b) = &s.bluesky {
+        out.push(Source::Bluesky(sources::bluesky::BlueskySource::new(b, &cfg.brands)));
+    }
+    if let Some(r) = &s.reddit {
+        out.push(Source::Reddit(sources::reddit::RedditSource::new(r, &cfg.brands)));
+    }
+    if let Some(h) = &s.hackernews {
+        out.push(Source::HackerNews(sources::hackernews::HackerNewsSource::new(h, &cfg.brands)));
+    }
+    if !s.feeds.is_empty() {
+        out.push(Source::Feed(sources::feed::FeedSource::new(&s.feeds, &cfg.brands)));
     }
     out
 }

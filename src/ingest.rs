@@ -40,6 +40,9 @@ pub fn ingest(store: &Store, matchers: &Matchers, query: &Query, page: &Page, st
     let mut replies = Vec::new();
     for post in &page.posts {
         for (matcher, brand) in &matchers.list {
+            if query.exclusive && !query.brands.contains(&brand.id) {
+                continue;
+            }
             let addressed = post.addressed_to_token_account && query.brands.iter().any(|b| *b == brand.id);
             match matcher.role(post, addressed) {
                 Some(Role::Mention) => mentions.push(new_mention(store, brand, post, state, now)?),

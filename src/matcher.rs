@@ -26,7 +26,9 @@ pub struct BrandMatcher {
 }
 
 /// Normalizes a handle as sources do: lowercase, no leading `@`; Mastodon
-/// accounts without a domain live on the configured instance.
+/// accounts without a domain live on the configured instance. Sources must
+/// produce `Post::author` in the same form (Bluesky: the handle; Reddit:
+/// the user name without `u/`; Hacker News: the user name).
 pub fn normalize_account(platform: Platform, handle: &str, mastodon_host: Option<&str>) -> String {
     let h = handle.trim().trim_start_matches('@').to_lowercase();
     match (platform, mastodon_host) {
@@ -40,6 +42,10 @@ impl BrandMatcher {
         let account = match platform {
             Platform::X => brand.accounts.x.as_deref(),
             Platform::Mastodon => brand.accounts.mastodon.as_deref(),
+            Platform::Bluesky => brand.accounts.bluesky.as_deref(),
+            Platform::Reddit => brand.accounts.reddit.as_deref().map(|a| a.trim_start_matches("/u/").trim_start_matches("u/")),
+            Platform::HackerNews => brand.accounts.hackernews.as_deref(),
+            Platform::Feed => None,
         }
         .map(|a| normalize_account(platform, a, mastodon_host));
         BrandMatcher {

@@ -11,6 +11,11 @@ use std::fmt;
 pub enum Platform {
     X,
     Mastodon,
+    Bluesky,
+    Reddit,
+    #[serde(rename = "hackernews")]
+    HackerNews,
+    Feed,
 }
 
 impl Platform {
@@ -18,12 +23,20 @@ impl Platform {
         match self {
             Platform::X => "x",
             Platform::Mastodon => "mastodon",
+            Platform::Bluesky => "bluesky",
+            Platform::Reddit => "reddit",
+            Platform::HackerNews => "hackernews",
+            Platform::Feed => "feed",
         }
     }
     pub fn parse(s: &str) -> Option<Platform> {
         match s {
             "x" => Some(Platform::X),
             "mastodon" => Some(Platform::Mastodon),
+            "bluesky" => Some(Platform::Bluesky),
+            "reddit" => Some(Platform::Reddit),
+            "hackernews" => Some(Platform::HackerNews),
+            "feed" => Some(Platform::Feed),
             _ => None,
         }
     }
@@ -69,8 +82,9 @@ pub struct Post {
     pub mentions: Vec<String>,
     /// Reposts/reblogs/retweets (+ quotes) so far, for virality.
     pub reposts: u64,
-    /// True when the post reached us as a notification addressed to the
-    /// account whose token read it (Mastodon mention notifications).
+    /// True when the post is a mention of the query's brands whatever its
+    /// text says: a notification addressed to the account whose token read
+    /// it (Mastodon, Bluesky), or an entry of a brand's own feed.
     pub addressed_to_token_account: bool,
 }
 

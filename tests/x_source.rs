@@ -448,7 +448,7 @@ async fn other_400s_are_malformed_with_the_platforms_explanation() {
     let fake = FakeX::start().await;
     let (src, _) = source_for(&fake);
     let bad =
-        Query { key: "x:search:bad".into(), brands: vec!["interjet".into()], kind: QueryKind::XSearch { query: String::new() } };
+        Query { exclusive: false, key: "x:search:bad".into(), brands: vec!["interjet".into()], kind: QueryKind::XSearch { query: String::new() } };
     let err = src.fetch(&bad, None).await.unwrap_err();
     let SourceError::Malformed(msg) = err else { panic!("expected Malformed, got {err:?}") };
     assert!(msg.contains("The `query` query parameter can not be empty"), "{msg}");

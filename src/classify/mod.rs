@@ -1,8 +1,21 @@
 //! The classifier: a pure function from a mention's text and context to a
 //! class, a score and reasons a person can read. No I/O.
+//!
+//! Rule-based on purpose: every decision can be explained by the phrase
+//! that made it, and nothing was fitted to a data set. The text is tokenized
+//! (`normalize`), matched against a bilingual lexicon (`lexicon`), and the
+//! hits are weighed here with negation scope, contrast ("but"), concession
+//! ("despite"), sarcasm, competitor comparison and third-party problems.
+
+pub mod eval;
+pub mod lang;
+pub mod lexicon;
+pub mod normalize;
 
 use crate::config::Escalate;
 use crate::model::Class;
+use lexicon::{lexicon, Cue};
+use normalize::{Kind, Token};
 use serde::Serialize;
 
 /// What the classifier knows besides the text.
@@ -31,7 +44,424 @@ pub struct Classification {
     pub reasons: Vec<String>,
 }
 
-pub fn classify(text: &str, ctx: &Context) -> Classification {
-    let _ = (text, ctx);
-    Classification { class: Class::Neutral, score: 0.5, lang: ctx.lang.clone().unwrap_or_else(|| "und".into()), reasons: vec![] }
+/// Evidence below this is too thin to call a complaint or praise.
+const COMPLAINT_MIN: f32 = 0.55;
+const PRAISE_MIN: f32 = 0.7;
+/// Unhappy customers often soften a complaint with thanks; mixed evidence
+/// leans to complaint, which is also the cheaper mistake (a page, not silence).
+const COMPLAINT_BIAS: f32 = 1.25;
+/// Negative evidence in a sentence that makes its "thanks" or "great" ironic.
+const IRONY_MIN: f32 = 0.5;
+const NEGATOR_WEIGHT: f32 = 0.3;
+const NEGATION_CAP: f32 = 0.9;
+/// Negative words whose negation is praise ("not bad", "nunca me ha
+/// fallado"); negating other negative words ("don't believe their lies")
+/// only weakens them.
+const FLIPPABLE: &[&str] = &[
+    "bad", "mal", "malo", "mala", "fail", "falla", "fallo", "fall", "problem", "complain", "queja", "quej",
+    "disappoint", "decepcion", "worse", "peor", "terrible", "horrible", "awful", "late", "tarde", "delay", "retras",
+    "issue", "wrong", "worry", "lost", "perdi", "regret", "arrepent", "sucks", "pesim", "hate", "odio",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Polarity {
+    Neg,
+    Pos,
 }
+
+#[derive(Debug, Clone)]
+struct Hit {
+    polarity: Polarity,
+    weight: f32,
+    reason: String,
+    sentence: usize,
+    at: usize,
+    ironic: bool,
+    polite: bool,
+}
+
+#[derive(Debug, Default)]
+struct Analysis {
+    hits: Vec<Hit>,
+    /// (kind, phrase) of legal/churn/safety/campaign wording.
+    signals: Vec<(&'static str, String)>,
+    questions: Vec<bool>,
+    /// Sentences that compare the brand with someone else.
+    comparisons: Vec<(usize, String)>,
+    again: Vec<usize>,
+    contrasts: Vec<(usize, usize)>,
+    request: bool,
+    ad: bool,
+    shouting: bool,
+}
+
+/// Readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
+fn span_text(tokens: &[Token], start: usize, end: usize) -> String {
+    let words: Vec<&str> = tokens[start..end.min(tokens.len())]
+        .iter()
+        .filter(|t| !t.is_break())
+        .map(|t| t.alt.as_deref().unwrap_or(&t.text))
+        .collect();
+    words.join(" ")
+}
+
+fn question_flags(tokens: &[Token]) -> Vec<bool> {
+    let mut flags = vec![false];
+    for t in tokens {
+        match t.kind {
+            Kind::Punct('¿') => *flags.last_mut().unwrap() = true,
+            Kind::Punct('?') => {
+                *flags.last_mut().unwrap() = true;
+                flags.push(false);
+            }
+            _ if t.is_sentence_end() => flags.push(false),
+            _ => {}
+        }
+    }
+    flags
+}
+
+fn analyze(tokens: &[Token], lang: &str) -> Analysis {
+    let lex = lexicon();
+    let mut a = Analysis { questions: question_flags(tokens), ..Default::default() };
+    let mut sentence = 0;
+    // Words left in the current negation / concession / third-party scope.
+    let mut negated: Option<(usize, usize)> = None; // (words left, negator index)
+    let mut concession = 0usize;
+    let mut third_party = 0usize;
+    let mut boost: Option<(f32, usize)> = None;
+    // The bare-negation hit of the current scope, dropped if it flips a word.
+    let mut negator_hit: Option<usize> = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if t.is_break() {
+            if t.is_sentence_end() || t.kind == Kind::Punct('?') {
+                sentence += 1;
+                third_party = 0;
+            }
+            // "despite X, Y": the concession ends with its clause.
+            concession = 0;
+            negated = None;
+            boost = None;
+            i += 1;
+            continue;
+        }
+        let matches = lex.matches_at(tokens, i, lang);
+        let Some(longest) = matches.first().map(|m| m.end - m.start) else {
+            if t.kind == Kind::Hashtag && t.text.len() >= 6 {
+                // "#worstservice", "#pesimoservicio": one lowercase word.
+                if HASHTAG_NEG.iter().any(|s| t.text.contains(s)) {
+                    a.hits.push(hit(Polarity::Neg, 1.2, format!("complaint:hashtag:#{}", t.text), sentence, i));
+                } else if HASHTAG_POS.iter().any(|s| t.text.contains(s)) {
+                    a.hits.push(hit(Polarity::Pos, 1.0, format!("praise:hashtag:#{}", t.text), sentence, i));
+                }
+            }
+            if t.is_wordlike() {
+                negated = negated.and_then(|(n, at)| (n > 1).then(|| (n - 1, at)));
+                concession = concession.saturating_sub(1);
+                third_party = third_party.saturating_sub(1);
+                boost = boost.and_then(|(b, n)| (n > 1).then(|| (b, n - 1)));
+            }
+            i += 1;
+            continue;
+        };
+        let scope_before = negated;
+        let mut next_negated = negated.and_then(|(n, at)| (n > longest).then(|| (n - longest, at)));
+        for m in matches.iter().take_while(|m| m.end - m.start == longest) {
+            let e = m.entry;
+            let phrase = span_text(tokens, m.start, m.end);
+            let mut w = e.weight * boost.map_or(1.0, |b| b.0);
+            if tokens[m.start..m.end].iter().any(|t| t.elongated || t.caps) {
+                w *= 1.2;
+            }
+            if concession > 0 {
+                w *= 0.3;
+            }
+            match e.cue {
+                Cue::Negator => {
+                    next_negated = Some((3, i));
+                    negator_hit = Some(a.hits.len());
+                    // Service failures are told with negations ("didn't
+                    // arrive", "no llegó"); a bare negator leans negative.
+                    a.hits.push(hit(Polarity::Neg, NEGATOR_WEIGHT, format!("complaint:negation:{phrase}"), sentence, i));
+                }
+                Cue::Intensifier => boost = Some((e.weight, 2)),
+                Cue::Contrast => {
+                    a.contrasts.push((sentence, i));
+                    next_negated = None;
+                }
+                Cue::Concessive => concession = 8,
+                Cue::ThirdParty => third_party = 4,
+                Cue::Request => a.request = true,
+                Cue::Ad => a.ad = true,
+                Cue::Again => a.again.push(sentence),
+                Cue::Comparison => {
+                    a.comparisons.push((sentence, phrase.clone()));
+                    a.hits.push(hit(Polarity::Neg, e.weight, format!("complaint:comparison:{phrase}"), sentence, i));
+                }
+                Cue::ComplaintQuestion => {
+                    let q = a.questions.get(sentence).copied().unwrap_or(false);
+                    let w = if q { e.weight } else if e.weight >= 1.0 { e.weight * 0.4 } else { 0.0 };
+                    if w > 0.0 {
+                        a.hits.push(hit(Polarity::Neg, w, format!("complaint:question:{phrase}"), sentence, i));
+                    }
+                }
+                Cue::Sarcasm => {
+                    if e.weight > 0.0 {
+                        a.hits.push(hit(Polarity::Neg, w, format!("complaint:sarcasm:{phrase}"), sentence, i));
+                    }
+                }
+                Cue::Legal | Cue::Churn | Cue::Safety | Cue::Campaign => {
+                    // "nobody was hurt", "no voy a demandar": negated threats are not threats.
+                    if scope_before.is_none() {
+                        let kind = match e.cue {
+                            Cue::Legal => "legal",
+                            Cue::Churn => "churn",
+                            Cue::Safety => "safety",
+                            _ => "campaign",
+                        };
+                        if e.weight >= 1.0 {
+                            a.signals.push((kind, phrase.clone()));
+                        }
+                        a.hits.push(hit(Polarity::Neg, w * 0.8, format!("escalation:{kind}:{phrase}"), sentence, i));
+                    }
+                }
+                Cue::Neg | Cue::Pos => {
+                    let mut pol = if e.cue == Cue::Neg { Polarity::Neg } else { Polarity::Pos };
+                    let mut reason = None;
+                    if let Some((_, at)) = scope_before {
+                        // "no está mal", "never failed me", "not happy".
+                        let whole = span_text(tokens, at, m.end);
+                        if pol == Polarity::Neg && FLIPPABLE.iter().any(|f| e.phrase.starts_with(f)) {
+                            pol = Polarity::Pos;
+                            if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
+                                h.weight = 0.0;
+                            }
+                            reason = Some(format!("praise:negated:{whole}"));
+                        } else if pol == Polarity::Neg {
+                            // "don't believe their lies": still negative.
+                            w *= 0.5;
+                        } else {
+                            pol = Polarity::Neg;
+                            w *= 0.9;
+                            if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
+                                h.weight = 0.0;
+                            }
+                            reason = Some(format!("complaint:negated:{whole}"));
+                        }
+                    }
+                    if pol == Polarity::Neg && third_party > 0 {
+                        w *= 0.4;
+                    }
+                    let reason = reason.unwrap_or_else(|| match pol {
+                        Polarity::Neg => format!("complaint:phrase:{phrase}"),
+                        Polarity::Pos => format!("praise:phrase:{phrase}"),
+                    });
+                    let mut h = hit(pol, w, reason, sentence, i);
+                    h.ironic = e.ironic && scope_before.is_none();
+                    h.polite = e.polite;
+                    a.hits.push(h);
+                    boost = None;
+                }
+            }
+        }
+        negated = next_negated;
+        i += longest;
+    }
+    let words: Vec<&Token> = tokens.iter().filter(|t| t.kind == Kind::Word && t.text.len() >= 3).collect();
+    let caps = words.iter().filter(|t| t.caps && t.text.len() >= 4).count();
+    a.shouting = caps >= 2 && caps * 2 >= words.len();
+    a
+}
+
+fn hit(polarity: Polarity, weight: f32, reason: String, sentence: usize, at: usize) -> Hit {
+    Hit { polarity, weight, reason, sentence, at, ironic: false, polite: false }
+}
+
+/// Folds hits into the final weights, after the rules that need the whole
+/// post: contrast, sarcasm, comparison, politeness, repetition, shouting.
+fn weigh(a: &mut Analysis) -> (f32, f32) {
+    for &(s, at) in &a.contrasts {
+        for h in a.hits.iter_mut().filter(|h| h.sentence == s) {
+            h.weight *= if h.at < at { 0.6 } else { 1.2 };
+        }
+    }
+    let sentences = a.hits.iter().map(|h| h.sentence).max().map_or(0, |m| m + 1);
+    for s in 0..sentences {
+        let neg_here: f32 = a.hits.iter().filter(|h| h.sentence == s && h.polarity == Polarity::Neg).map(|h| h.weight).sum();
+        let compared = a.comparisons.iter().any(|(cs, _)| *cs == s);
+        for h in a.hits.iter_mut().filter(|h| h.sentence == s && h.polarity == Polarity::Pos) {
+            let contrast_between = a.contrasts.iter().any(|&(cs, at)| cs == s && at > h.at.min(at) && at < h.at.max(at));
+            if compared {
+                // Praise for a competitor is a complaint about us.
+                h.polarity = Polarity::Neg;
+                h.reason = h.reason.replacen("praise:phrase:", "complaint:competitor-praise:", 1);
+            } else if h.ironic && neg_here >= IRONY_MIN && !contrast_between {
+                h.polarity = Polarity::Neg;
+                h.reason = h.reason.replacen("praise:phrase:", "complaint:sarcasm:", 1);
+            }
+        }
+        if a.again.contains(&s) && neg_here >= 0.7 {
+            a.hits.push(hit(Polarity::Neg, 0.6, "complaint:again".into(), s, 0));
+        }
+    }
+    // Negations alone ("no", "ni", "not") hint at a problem but never make one.
+    let mut negation = 0.0;
+    for h in a.hits.iter_mut().filter(|h| h.reason.starts_with("complaint:negation:")) {
+        h.weight = h.weight.min((NEGATION_CAP - negation).max(0.0));
+        negation += h.weight;
+    }
+    let has_real_praise = a.hits.iter().any(|h| h.polarity == Polarity::Pos && !h.polite);
+    let mut neg = 0.0;
+    let mut pos = 0.0;
+    for h in &mut a.hits {
+        if h.polarity == Polarity::Pos && h.polite && a.request && !has_real_praise {
+            // "can you help me? thanks": politeness, not praise.
+            h.weight *= 0.35;
+        }
+        match h.polarity {
+            Polarity::Neg => neg += h.weight,
+            Polarity::Pos => pos += h.weight,
+        }
+    }
+    if a.shouting && neg > 0.0 {
+        neg = neg * 1.3 + 0.3;
+        a.hits.push(hit(Polarity::Neg, 0.3, "complaint:shouting".into(), 0, 0));
+    }
+    (neg, pos)
+}
+
+fn top_reasons(hits: &[Hit], polarity: Polarity, n: usize) -> Vec<String> {
+    let mut hs: Vec<&Hit> = hits.iter().filter(|h| h.polarity == polarity && h.weight > 0.05).collect();
+    hs.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let mut out: Vec<String> = Vec::new();
+    for h in hs {
+        if !out.contains(&h.reason) && !h.reason.starts_with("escalation:") {
+            out.push(h.reason.clone());
+        }
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+/// 0.5 at the threshold, approaching 1 as the margin grows.
+fn confidence(margin: f32) -> f64 {
+    let m = f64::from(margin.max(0.0));
+    (0.55 + 0.44 * (1.0 - (-0.8 * m).exp())).min(0.99)
+}
+
+/// Pieces of run-together hashtags that carry a grievance or praise.
+const HASHTAG_NEG: &[&str] = &[
+    "fail", "worst", "bad", "suck", "never", "fraud", "scam", "disappoint", "shame", "nothelp", "ruin", "lost", "delay",
+    "cancel", "missed", "greed", "unhappy", "angry", "terrible", "horrible", "awful", "boycott", "pesim", "peor",
+    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "robo", "abuso", "queja", "reclam",
+    "harto", "retras", "demora", "mierda", "asco",
+];
+const HASHTAG_POS: &[&str] = &["love", "best", "great", "thank", "happy", "awesome", "gracias", "mejor", "feliz", "encanta", "excelente"];
+
+/// Media handles: tagging the press is a public campaign.
+const PRESS: &[&str] = &[
+    "noticias", "news", "prensa", "press", "periodico", "diario", "cnn", "bbc", "telemundo", "univision", "reuters",
+    "nytimes", "wsj", "elpais", "el_pais", "elmundo", "milenio", "eluniversal", "reforma", "latimes", "nbc", "cbs",
+    "foxnews", "abc7", "televisa", "tvazteca", "rtve", "antena3", "telecinco", "lasexta", "infobae", "clarin",
+];
+
+fn window_text(w: std::time::Duration) -> String {
+    let s = w.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |r: String| {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    };
+    for (kind, phrase) in &a.signals {
+        push(format!("escalation:{kind}:{phrase}"));
+    }
+    for t in tokens.iter().filter(|t| t.kind == Kind::Handle) {
+        if PRESS.iter().any(|p| t.text.contains(p)) {
+            push(format!("escalation:campaign:@{}", t.text));
+        }
+    }
+    for exec in &ctx.executives {
+        let folded = crate::text::fold(exec.trim_start_matches('@'));
+        if !folded.is_empty() && tokens.iter().any(|t| matches!(t.kind, Kind::Handle | Kind::Word | Kind::Hashtag) && t.text == folded) {
+            push(format!("escalation:executive:@{}", exec.trim_start_matches('@')));
+        }
+    }
+    let esc = &ctx.escalate;
+    if ctx.author_followers.is_some_and(|f| esc.followers > 0 && f >= esc.followers) {
+        push(format!("escalation:reach:followers>={}", esc.followers));
+    }
+    if ctx.reposts.is_some_and(|r| esc.reposts > 0 && r >= esc.reposts) {
+        push(format!("escalation:reposts>={}", esc.reposts));
+    }
+    let total = ctx.recent_complaints.saturating_add(1);
+    if esc.repeat > 0 && total >= esc.repeat {
+        push(format!("escalation:repeat:{total} complaints in {}", window_text(esc.window)));
+    }
+    out
+}
+
+pub fn classify(text: &str, ctx: &Context) -> Classification {
+    let tokens = normalize::tokenize(text);
+    let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens));
+    let mut a = analyze(&tokens, &lang);
+    let (neg, pos) = weigh(&mut a);
+    let is_question = a.questions.iter().any(|q| *q);
+
+    if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
+        let mut reasons = top_reasons(&a.hits, Polarity::Neg, 3);
+        if a.shouting && !reasons.iter().any(|r| r == "complaint:shouting") {
+            reasons.push("complaint:shouting".into());
+        }
+        let escalations = escalation_reasons(&tokens, &a, ctx);
+        let mut score = confidence(neg - pos / COMPLAINT_BIAS - COMPLAINT_MIN + 0.3);
+        let class = if escalations.is_empty() {
+            Class::Complaint
+        } else {
+            score = (score.max(0.6) + 0.05 * escalations.len() as f64).min(0.99);
+            Class::Escalation
+        };
+        if reasons.is_empty() {
+            // Only escalation wording made it a complaint.
+            reasons.push("complaint:threat".into());
+        }
+        reasons.extend(escalations);
+        return Classification { class, score, lang, reasons };
+    }
+    if pos >= PRAISE_MIN && pos > neg {
+        let reasons = top_reasons(&a.hits, Polarity::Pos, 3);
+        let score = confidence(pos - neg - PRAISE_MIN + 0.3);
+        return Classification { class: Class::Praise, score, lang, reasons };
+    }
+    let mut reasons = Vec::new();
+    if is_question {
+        reasons.push("neutral:question".to_string());
+    }
+    if a.ad {
+        reasons.push("neutral:announcement".to_string());
+    }
+    if reasons.is_empty() {
+        reasons.push(if neg + pos > 0.0 { "neutral:weak-signal" } else { "neutral:no-signal" }.to_string());
+    }
+    // Nearer the thresholds, less sure it is neutral.
+    let nearest = (neg / COMPLAINT_MIN).max(pos / PRAISE_MIN).min(1.0);
+    let score = f64::from(0.8 - 0.3 * nearest);
+    Classification { class: Class::Neutral, score, lang, reasons }
+}
+
+#[cfg(test)]
+mod tests;

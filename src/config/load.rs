@@ -572,24 +572,23 @@ impl Checker<'_> {
         }
         let x = t.table("x").map(|t| self.x(t));
         let mastodon = t.table("mastodon").map(|t| self.mastodon(t));
-        if let Some(b) = t.table("bluesky") {
-            self.bluesky(b);
-        }
-        if let Some(r) = t.table("reddit") {
-            self.reddit(r);
-        }
-        if let Some(h) = t.table("hackernews") {
-            let _ = url_or_default(&h, "api_base", "https://hn.algolia.com");
-            self.schedule(&h);
+        let bluesky = t.table("bluesky").map(|b| self.bluesky(b));
+        let reddit = t.table("reddit").map(|r| self.reddit(r));
+        let hackernews = t.table("hackernews").map(|h| {
+            let api_base = url_or_default(&h, "api_base", "https://hn.algolia.com");
+            let schedule = self.schedule(&h);
             h.finish();
-        }
-        for f in t.tables("feed") {
-            self.feed(f, brand_ids);
-        }
+            Some(HackerNewsSource { api_base: api_base?, schedule: schedule? })
+        });
+        let feeds: Vec<Option<FeedSource>> = t.tables("feed").into_iter().map(|f| self.feed(f, brand_ids)).collect();
         t.finish();
         Some(Sources {
             x: x.map_or(Some(None), |s| s.map(Some))?,
             mastodon: mastodon.map_or(Some(None), |s| s.map(Some))?,
+            bluesky: bluesky.map_or(Some(None), |s| s.map(Some))?,
+            reddit: reddit.map_or(Some(None), |s| s.map(Some))?,
+            hackernews: hackernews.map_or(Some(None), |s| s.map(Some))?,
+            feeds: feeds.into_iter().collect::<Option<Vec<_>>>()?,
         })
     }
 
@@ -636,54 +635,61 @@ impl Checker<'_> {
         })
     }
 
-    /// Checked, not kept: the validated `Sources` has no Bluesky yet.
-    fn bluesky(&self, t: Table) {
-        let _ = url_or_default(&t, "service", "https://bsky.social");
-        t.required("identifier", "\"interjet.bsky.social\"")
-            .and_then(|i| i.str("\"interjet.bsky.social\""));
-        let _ = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
-        self.schedule(&t);
+    fn bluesky(&self, t: Table) -> Option<BlueskySource> {
+        let service = url_or_default(&t, "service", "https://bsky.social");
+        let identifier = t
+            .required("identifier", "\"interjet.bsky.social\"")
+            .and_then(|i| i.str("\"interjet.bsky.social\"").map(|s| s.trim().trim_start_matches('@').to_string()));
+        let app_password = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
+        let schedule = self.schedule(&t);
         t.finish();
+        Some(BlueskySource { service: service?, identifier: identifier?, app_password: app_password??, schedule: schedule? })
     }
 
-    /// Checked, not kept: the validated `Sources` has no Reddit yet.
-    fn reddit(&self, t: Table) {
-        let _ = url_or_default(&t, "api_base", "https://oauth.reddit.com");
-        let _ = url_or_default(
-            &t,
-            "token_url",
-            "https://www.reddit.com/api/v1/access_token",
-        );
-        let _ = self.secret(&t, "client_id", Some("REDDIT_CLIENT_ID"));
-        let _ = self.secret(&t, "client_secret", Some("REDDIT_CLIENT_SECRET"));
-        if let Some(ua) = t.string("user_agent", "\"linux:escucha:1.0 (by /u/interjet_care)\"") {
-            if ua.trim().is_empty() {
-                t.report("user_agent", "is empty: Reddit asks for a descriptive one, e.g. \"linux:escucha:1.0 (by /u/interjet_care)\"");
-            }
-        }
-        self.schedule(&t);
+    fn reddit(&self, t: Table) -> Option<RedditSource> {
+        let api_base = url_or_default(&t, "api_base", "https://oauth.reddit.com");
+        let token_url = url_or_default(&t, "token_url", "https://www.reddit.com/api/v1/access_token");
+        let client_id = self.secret(&t, "client_id", Some("REDDIT_CLIENT_ID"));
+        let client_secret = self.secret(&t, "client_secret", Some("REDDIT_CLIENT_SECRET"));
+        let user_agent = match t.get("user_agent") {
+            None => Some(format!("linux:escucha:{} (self-hosted social listening)", env!("CARGO_PKG_VERSION"))),
+            Some(_) => match t.string("user_agent", "\"linux:escucha:1.0 (by /u/interjet_care)\"") {
+                Some(ua) if ua.trim().is_empty() => {
+                    t.report("user_agent", "is empty: Reddit asks for a descriptive one, e.g. \"linux:escucha:1.0 (by /u/interjet_care)\"");
+                    None
+                }
+                other => other,
+            },
+        };
+        let schedule = self.schedule(&t);
         t.finish();
+        Some(RedditSource {
+            api_base: api_base?,
+            token_url: token_url?,
+            client_id: client_id??,
+            client_secret: client_secret??,
+            user_agent: user_agent?,
+            schedule: schedule?,
+        })
     }
 
-    /// Checked, not kept: the validated `Sources` has no feeds yet.
-    fn feed(&self, t: Table, brand_ids: &[String]) {
-        t.required("url", "\"https://example.com/comments/feed\"")
+    fn feed(&self, t: Table, brand_ids: &[String]) -> Option<FeedSource> {
+        let url = t
+            .required("url", "\"https://example.com/comments/feed\"")
             .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_http_url));
-        t.required("brand", "\"interjet\"").and_then(|i| {
+        let brand = t.required("brand", "\"interjet\"").and_then(|i| {
             i.parse("\"interjet\"", |s| {
                 if brand_ids.iter().any(|b| b == s) {
-                    Ok(())
+                    Ok(s.to_string())
                 } else {
-                    Err(format!(
-                        "{s:?} names no [[brand]] (defined: {})",
-                        brand_ids.join(", ")
-                    ))
+                    Err(format!("{s:?} names no [[brand]] (defined: {})", brand_ids.join(", ")))
                 }
             })
         });
-        t.strings("terms", "[\"interjet\"]");
-        self.schedule(&t);
+        let terms = t.bool("terms", false);
+        let schedule = self.schedule(&t);
         t.finish();
+        Some(FeedSource { url: Secret::new(url?), brand: brand?, terms, schedule: schedule? })
     }
 
     fn smtp(&self, t: Table) -> Option<Smtp> {

@@ -119,6 +119,10 @@ impl Default for Escalate {
 pub struct Sources {
     pub x: Option<XSource>,
     pub mastodon: Option<MastodonSource>,
+    pub bluesky: Option<BlueskySource>,
+    pub reddit: Option<RedditSource>,
+    pub hackernews: Option<HackerNewsSource>,
+    pub feeds: Vec<FeedSource>,
 }
 
 /// Settings every source takes.
@@ -142,6 +146,48 @@ pub struct MastodonSource {
     /// Without trailing slash, e.g. `https://mastodon.social`.
     pub instance: String,
     pub access_token: Option<Secret>,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct BlueskySource {
+    /// Where the account logs in and requests go, e.g. `https://bsky.social`.
+    pub service: String,
+    /// The brand account's handle or DID.
+    pub identifier: String,
+    pub app_password: Secret,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedditSource {
+    /// e.g. `https://oauth.reddit.com`.
+    pub api_base: String,
+    /// e.g. `https://www.reddit.com/api/v1/access_token`.
+    pub token_url: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    /// Sent on every request, as Reddit requires.
+    pub user_agent: String,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct HackerNewsSource {
+    /// e.g. `https://hn.algolia.com`.
+    pub api_base: String,
+    pub schedule: Schedule,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedSource {
+    /// The feed's address. Kept secret-like: Google Alerts feed URLs carry
+    /// a private token.
+    pub url: Secret,
+    /// Every entry of the feed belongs to this brand...
+    pub brand: String,
+    /// ...unless `terms = true`: then the brand's terms must match too.
+    pub terms: bool,
     pub schedule: Schedule,
 }
 

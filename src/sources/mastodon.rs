@@ -113,7 +113,7 @@ impl MastodonSource {
                 let statuses = items(&resp, "mastodon account statuses")?;
                 Ok(self.page(&resp, statuses, min_id))
             }
-            QueryKind::XSearch { .. } => Err(SourceError::Malformed(format!("mastodon: query {} is not a Mastodon query", q.key))),
+            _ => Err(SourceError::Malformed(format!("mastodon: query {} is not a Mastodon query", q.key))),
         }
     }
 
@@ -384,7 +384,7 @@ fn build_queries(source_token: Option<&Secret>, brands: &[Brand]) -> Vec<Query> 
             Some(brand) => format!("mastodon:notifications:{brand}"),
             None => "mastodon:notifications".to_string(),
         };
-        queries.push(Query { key, brands, kind: QueryKind::MastodonNotifications { token } });
+        queries.push(Query { exclusive: false, key, brands, kind: QueryKind::MastodonNotifications { token } });
     }
 
     let mut tags: Vec<(String, Vec<String>)> = Vec::new();
@@ -407,13 +407,13 @@ fn build_queries(source_token: Option<&Secret>, brands: &[Brand]) -> Vec<Query> 
         }
     }
     for (tag, brands) in tags {
-        queries.push(Query { key: format!("mastodon:tag:{tag}"), brands, kind: QueryKind::MastodonTag { tag } });
+        queries.push(Query { exclusive: false, key: format!("mastodon:tag:{tag}"), brands, kind: QueryKind::MastodonTag { tag } });
     }
 
     let any_token = source_token.is_some() || brands.iter().any(|b| b.accounts.mastodon_token.is_some());
     if any_token {
         for (folded, term, brands) in terms {
-            queries.push(Query { key: format!("mastodon:search:{folded}"), brands, kind: QueryKind::MastodonSearch { q: term } });
+            queries.push(Query { exclusive: false, key: format!("mastodon:search:{folded}"), brands, kind: QueryKind::MastodonSearch { q: term } });
         }
     }
 
@@ -421,6 +421,7 @@ fn build_queries(source_token: Option<&Secret>, brands: &[Brand]) -> Vec<Query> 
         if let Some(acct) = &b.accounts.mastodon {
             let acct = acct.trim().trim_start_matches('@').to_string();
             queries.push(Query {
+                exclusive: false,
                 key: format!("mastodon:account:{}", b.id),
                 brands: vec![b.id.clone()],
                 kind: QueryKind::MastodonAccountStatuses { acct },

@@ -3,8 +3,12 @@
 //! no SQL and no alert logic: the daemon commits each [`Page`]'s posts and its
 //! cursor in one store transaction, so a crash never skips or doubles a page.
 
+pub mod bluesky;
+pub mod feed;
+pub mod hackernews;
 pub mod http;
 pub mod mastodon;
+pub mod reddit;
 pub mod x;
 
 use crate::model::{Platform, Post};
@@ -41,6 +45,9 @@ pub struct Query {
     /// (Mastodon notifications) are mentions of exactly these brands; other
     /// posts are matched against every brand's terms and accounts.
     pub brands: Vec<String>,
+    /// Posts of this query belong only to `brands` (a brand's own feed):
+    /// other brands' terms are not matched against them.
+    pub exclusive: bool,
     pub kind: QueryKind,
 }
 
@@ -57,6 +64,15 @@ pub enum QueryKind {
     /// The brand account's own statuses (to learn its replies); `acct` as in
     /// config, e.g. `interjet@mastodon.social`.
     MastodonAccountStatuses { acct: String },
+    /// A full-text search for `q` on the source's platform (Bluesky
+    /// searchPosts, Reddit search, Hacker News search_by_date).
+    Search { q: String },
+    /// Mention/reply notifications of the logged-in brand account.
+    Notifications,
+    /// What this account posted (its replies answer mentions).
+    AccountActivity { account: String },
+    /// One `[[source.feed]]`, by its position in the config.
+    Feed { index: usize },
 }
 
 /// One page of a query's results.
@@ -75,6 +91,24 @@ pub struct Page {
 pub enum Source {
     X(x::XSource),
     Mastodon(mastodon::MastodonSource),
+    Bluesky(bluesky::BlueskySource),
+    Reddit(reddit::RedditSource),
+    HackerNews(hackernews::HackerNewsSource),
+    Feed(feed::FeedSource),
+}
+
+/// Dispatches a method call to whichever source this is.
+macro_rules! each_source {
+    ($self:expr, $s:ident => $e:expr) => {
+        match $self {
+            Source::X($s) => $e,
+            Source::Mastodon($s) => $e,
+            Source::Bluesky($s) => $e,
+            Source::Reddit($s) => $e,
+            Source::HackerNews($s) => $e,
+            Source::Feed($s) => $e,
+        }
+    };
 }
 
 impl Source {
@@ -82,6 +116,10 @@ impl Source {
         match self {
             Source::X(_) => Platform::X,
             Source::Mastodon(_) => Platform::Mastodon,
+            Source::Bluesky(_) => Platform::Bluesky,
+            Source::Reddit(_) => Platform::Reddit,
+            Source::HackerNews(_) => Platform::HackerNews,
+            Source::Feed(_) => Platform::Feed,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -89,33 +127,21 @@ impl Source {
     }
     /// The queries to poll, derived from the brands at construction.
     pub fn queries(&self) -> Vec<Query> {
-        match self {
-            Source::X(s) => s.queries(),
-            Source::Mastodon(s) => s.queries(),
-        }
+        each_source!(self, s => s.queries())
     }
     /// Fetch one page of `query`, continuing from `cursor` (None: the query's
     /// first poll ever, which reads only the newest page and sets the cursor).
     pub async fn fetch(&self, query: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {
-        match self {
-            Source::X(s) => s.fetch(query, cursor).await,
-            Source::Mastodon(s) => s.fetch(query, cursor).await,
-        }
+        each_source!(self, s => s.fetch(query, cursor).await)
     }
     /// The target interval between polls (`every`).
     pub fn every(&self) -> Duration {
-        match self {
-            Source::X(s) => s.every(),
-            Source::Mastodon(s) => s.every(),
-        }
+        each_source!(self, s => s.every())
     }
     /// Earliest moment the platform's published rate limit allows the next
     /// request, as learnt from the last response's headers.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
-        match self {
-            Source::X(s) => s.http().not_before(),
-            Source::Mastodon(s) => s.http().not_before(),
-        }
+        each_source!(self, s => s.http().not_before())
     }
 }
 

@@ -47,6 +47,7 @@ impl XSource {
                 );
             }
             queries.push(Query {
+                exclusive: false,
                 key: format!("x:search:{}", brand.id),
                 brands: vec![brand.id.clone()],
                 kind: QueryKind::XSearch { query: built.query },

@@ -138,3 +138,12 @@ pub fn escucha(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
+
+/// How many outbox rows are in `state` (pending, sent, dead, resolved).
+pub fn outbox(db: &Path, state: &str) -> u64 {
+    if !db.exists() {
+        return 0;
+    }
+    let Ok(s) = Store::open(db) else { return 0 };
+    s.outbox_counts().unwrap_or_default().into_iter().find(|(k, _)| k == state).map(|(_, n)| n).unwrap_or(0)
+}

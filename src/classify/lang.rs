@@ -1,0 +1,106 @@
+//! Language of a post: the platform's tag when it gave one (`es-MX` → `es`),
+//! otherwise a vote of very common words. Spanish and English are what the
+//! lexicon knows; a few other languages are recognised so they are not
+//! mislabelled, anything else is `und`.
+
+use super::normalize::{Kind, Token};
+
+/// Words frequent in one language and rare in the others (folded, so
+/// accents are gone). Words shared by es/pt/en ("a", "me", "no") are left out.
+const STOPWORDS: &[(&str, &[&str])] = &[
+    (
+        "es",
+        &[
+            "el", "la", "los", "las", "del", "que", "y", "en", "por", "para", "con", "una", "un", "es", "muy", "pero",
+            "mas", "porque", "esta", "estoy", "este", "hay", "ya", "sin", "su", "sus", "mi", "mis", "lo", "le", "les",
+            "nos", "al", "como", "cuando", "donde", "gracias", "hola", "vuelo", "nada", "nunca", "todo", "todos",
+            "tambien", "siempre", "ustedes", "vuestro", "vuestra", "os", "sois", "son", "fue", "ser", "tengo", "hace",
+            "solo", "bien", "mal", "desde", "hasta", "otra", "vez", "aun", "todavia", "ni", "si", "mucho", "dia",
+            "horas", "servicio", "pues", "eso", "esto", "ahora", "quiero", "puedo", "pueden", "favor",
+        ],
+    ),
+    (
+        "en",
+        &[
+            "the", "and", "to", "of", "is", "it", "you", "that", "for", "on", "my", "with", "this", "was", "have", "be",
+            "are", "not", "your", "at", "but", "i", "so", "just", "can", "what", "flight", "thanks", "thank", "please",
+            "get", "why", "do", "dont", "been", "from", "will", "an", "we", "they", "all", "about", "would", "when",
+            "how", "hours", "again", "never", "customer", "service", "still", "did", "has", "had", "there", "am",
+            "its", "cant", "out", "now", "time", "our", "us", "by", "if", "or", "no",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "voce", "voces", "nao", "obrigado", "obrigada", "muito", "uma", "isso", "esse", "essa", "meu", "minha",
+            "estou", "tem", "ate", "nos", "pra", "mais", "ja", "foi", "ser", "com", "sem", "ainda", "agora", "voo",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "les", "des", "est", "et", "je", "vous", "pas", "merci", "avec", "pour", "mon", "une", "sur", "dans",
+            "mais", "tres", "vol", "ce", "cette", "qui", "nous", "ne", "au", "aux", "du", "suis", "bonjour",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "die", "das", "und", "ist", "nicht", "ich", "sie", "mit", "ein", "eine", "danke", "fur", "auf", "den",
+            "dem", "zu", "von", "wir", "sehr", "flug", "auch", "noch", "bitte",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "il", "che", "non", "per", "sono", "della", "grazie", "molto", "gli", "una", "questo", "volo", "anche",
+            "ancora", "mio", "mia", "sempre", "ho", "hanno", "perche",
+        ],
+    ),
+];
+
+/// `es-MX` → `es`, `EN_us` → `en`; empty or odd tags give None.
+pub fn normalize_tag(tag: &str) -> Option<String> {
+    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    (primary.len() >= 2 && primary.len() <= 3 && primary.chars().all(|c| c.is_ascii_alphabetic())).then_some(primary)
+}
+
+pub fn detect(tokens: &[Token]) -> String {
+    let mut best = ("und", 0usize);
+    let mut second = 0usize;
+    for (lang, words) in STOPWORDS {
+        let n = tokens.iter().filter(|t| t.kind == Kind::Word && words.contains(&t.text.as_str())).count();
+        if n > best.1 {
+            second = best.1;
+            best = (lang, n);
+        } else if n > second {
+            second = n;
+        }
+    }
+    // A tie means we cannot tell.
+    if best.1 == 0 || best.1 == second {
+        return "und".into();
+    }
+    best.0.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::normalize::tokenize;
+    use super::*;
+
+    #[test]
+    fn region_tags_reduce_to_the_language() {
+        assert_eq!(normalize_tag("es-MX").as_deref(), Some("es"));
+        assert_eq!(normalize_tag("en_US").as_deref(), Some("en"));
+        assert_eq!(normalize_tag("").as_deref(), None);
+    }
+
+    #[test]
+    fn spanish_and_english_are_told_apart_without_accents() {
+        assert_eq!(detect(&tokenize("no me han devuelto el dinero y nadie contesta")), "es");
+        assert_eq!(detect(&tokenize("my bag never showed up and nobody answers the phone")), "en");
+        assert_eq!(detect(&tokenize("vielen Dank für den Flug, sehr gut")), "de");
+        assert_eq!(detect(&tokenize("👍")), "und");
+    }
+}

@@ -1,0 +1,304 @@
+//! Turns a post's raw text into tokens the lexicon can match: folded case and
+//! accents, apostrophes dropped, letter runs shortened, chat abbreviations
+//! expanded, hashtags split, emoji and emoticons kept as tokens, URLs kept
+//! only as a marker. Owns no judgement about what a token means.
+
+use crate::text::fold;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Word,
+    /// `@name`; `text` is the folded name without `@`.
+    Handle,
+    /// A word that came from a hashtag (split at case changes).
+    Hashtag,
+    /// One emoji or an ASCII emoticon; `text` is the symbol itself.
+    Symbol,
+    Url,
+    /// Sentence end (`.` `!` `?` newline) or clause break (`,` `;` `:`).
+    Punct(char),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub kind: Kind,
+    /// Folded form, runs of 3+ equal letters cut to 2 ("goood" → "good").
+    pub text: String,
+    /// Runs cut to 1 ("pesimooo" → "pesimo"), when that differs from `text`.
+    pub alt: Option<String>,
+    /// Written in capitals (at least 3 letters), e.g. "NEVER".
+    pub caps: bool,
+    /// Had a letter repeated 3+ times, a sign of emphasis.
+    pub elongated: bool,
+}
+
+impl Token {
+    fn new(kind: Kind, text: String) -> Token {
+        Token { kind, text, alt: None, caps: false, elongated: false }
+    }
+    pub fn is_wordlike(&self) -> bool {
+        matches!(self.kind, Kind::Word | Kind::Hashtag | Kind::Symbol)
+    }
+    pub fn is_sentence_end(&self) -> bool {
+        matches!(self.kind, Kind::Punct('.' | '!' | '?' | '\n'))
+    }
+    pub fn is_break(&self) -> bool {
+        matches!(self.kind, Kind::Punct(_))
+    }
+    /// The token as a lexicon word would be compared to it.
+    pub fn matches(&self, word: &str) -> bool {
+        self.text == word || self.alt.as_deref() == Some(word)
+    }
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        self.text.starts_with(prefix) || self.alt.as_deref().is_some_and(|a| a.starts_with(prefix))
+    }
+}
+
+/// ASCII emoticons, longest first so ":-((" is not read as ":-(" + "(".
+const EMOTICONS: &[&str] = &[
+    ">:-(", ">:(", ":'-(", ":'(", ":-((", ":((", ":-))", ":))", ":-)", ":-(", ":-D", ":-P", ":-p", ":-/", ":-|", ":-o",
+    ":-O", ";-)", ":)", ":(", ":D", ":P", ":p", ":/", ":|", ":o", ":O", ";)", "<3", "</3", "-_-", "^^", "^_^", "xD", "XD",
+    "D:",
+];
+
+/// Chat abbreviations and spellings without apostrophes, after folding.
+fn expand(word: &str) -> Option<&'static [&'static str]> {
+    Some(match word {
+        "q" | "k" | "ke" | "qe" => &["que"],
+        "xq" | "pq" | "xk" | "pk" | "porq" | "pork" | "xke" | "xque" => &["porque"],
+        "tb" | "tmb" | "tbn" | "tmbn" | "tambn" => &["tambien"],
+        "pls" | "plz" | "plis" | "pleas" | "plss" => &["please"],
+        "porfa" | "porfis" | "xfa" | "xfavor" | "pf" | "porfavor" => &["por", "favor"],
+        "thx" | "thnx" | "thanx" | "tnx" | "tks" | "thks" | "thnks" | "tx" | "thankyou" => &["thanks"],
+        "ty" | "tyvm" => &["thank", "you"],
+        "grax" | "grcs" | "grs" | "grasias" | "gracas" => &["gracias"],
+        "u" => &["you"],
+        "ur" => &["your"],
+        "r" => &["are"],
+        "bc" | "cuz" | "coz" | "bcuz" | "bcoz" | "becuz" | "bcs" => &["because"],
+        "dnt" => &["dont"],
+        "b4" => &["before"],
+        "2day" => &["today"],
+        "2nite" | "tonite" => &["tonight"],
+        "hrs" | "hr" => &["hours"],
+        "mins" | "min" => &["minutes"],
+        "hs" => &["horas"],
+        "msg" => &["message"],
+        "d" => &["de"],
+        "bn" => &["bien"],
+        "dsd" => &["desde"],
+        "xa" => &["para"],
+        "tmp" => &["tampoco"],
+        "nd" => &["nada"],
+        "cs" => &["customer", "service"],
+        "srsly" => &["seriously"],
+        "w" => &["with"],
+        "wo" => &["without"],
+        "n" => &["and"],
+        "luv" => &["love"],
+        "gr8" => &["great"],
+        "thks4" => &["thanks", "for"],
+        "im" => &["i", "am"],
+        _ => return None,
+    })
+}
+
+/// Cuts runs of one letter: `max` 2 gives "goood" → "good", 1 gives "god".
+fn squeeze(word: &str, max: usize) -> (String, bool) {
+    let mut out = String::with_capacity(word.len());
+    let mut last = None;
+    let mut run = 0;
+    let mut squeezed = false;
+    for c in word.chars() {
+        if Some(c) == last && c.is_alphabetic() {
+            run += 1;
+        } else {
+            run = 1;
+            last = Some(c);
+        }
+        if run <= max {
+            out.push(c);
+        } else {
+            squeezed = true;
+        }
+    }
+    (out, squeezed)
+}
+
+fn is_emoji(c: char) -> bool {
+    let u = c as u32;
+    matches!(u, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
+        && !matches!(u, 0x1F3FB..=0x1F3FF)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '\'' || c == '’'
+}
+
+fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
+    let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
+    let caps = letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase());
+    let folded: String = fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect();
+    if folded.is_empty() {
+        return;
+    }
+    // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
+    let (two, elongated) = if folded.chars().count() > 3 { squeeze(&folded, 2) } else { (folded.clone(), false) };
+    let one = if elongated { Some(squeeze(&folded, 1).0) } else { None };
+    if let Some(words) = expand(&two).or_else(|| one.as_deref().and_then(expand)) {
+        for w in words {
+            out.push(Token { kind, text: (*w).to_string(), alt: None, caps, elongated });
+        }
+        return;
+    }
+    out.push(Token { kind, text: two, alt: one, caps, elongated });
+}
+
+/// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
+/// an all-lower or all-upper tag stays one word.
+fn push_hashtag(out: &mut Vec<Token>, body: &str) {
+    let chars: Vec<char> = body.chars().collect();
+    let mut start = 0;
+    for i in 1..chars.len() {
+        let split = (chars[i].is_uppercase() && chars[i - 1].is_lowercase())
+            || (chars[i].is_alphabetic() != chars[i - 1].is_alphabetic())
+            || chars[i] == '_';
+        if split {
+            let part: String = chars[start..i].iter().filter(|c| **c != '_').collect();
+            if !part.is_empty() {
+                push_word(out, &part, Kind::Hashtag);
+            }
+            start = i;
+        }
+    }
+    let part: String = chars[start..].iter().filter(|c| **c != '_').collect();
+    if !part.is_empty() {
+        push_word(out, &part, Kind::Hashtag);
+    }
+}
+
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut out = Vec::with_capacity(text.len() / 4 + 4);
+    // HTML entities as X delivers them.
+    let text = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+    for chunk in text.split_inclusive(char::is_whitespace) {
+        let has_newline = chunk.ends_with('\n');
+        let chunk = chunk.trim_end();
+        let lower = chunk.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") {
+            out.push(Token::new(Kind::Url, "url".into()));
+        } else {
+            scan_chunk(&mut out, chunk);
+        }
+        if has_newline && !matches!(out.last(), Some(t) if t.is_sentence_end()) {
+            out.push(Token::new(Kind::Punct('\n'), "\n".into()));
+        }
+    }
+    out
+}
+
+fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
+    let chars: Vec<(usize, char)> = chunk.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        let rest = &chunk[pos..];
+        // Emoticons only where they cannot be part of a word ("D:" in "AND:").
+        let prev_is_word = i > 0 && chars[i - 1].1.is_alphanumeric();
+        if !prev_is_word {
+            if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
+                let end = pos + e.len();
+                let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
+                if !next_is_word || e.starts_with(':') || e.starts_with(';') {
+                    out.push(Token::new(Kind::Symbol, (*e).to_string()));
+                    while i < chars.len() && chars[i].0 < end {
+                        i += 1;
+                    }
+                    continue;
+                }
+            }
+        }
+        if (c == '@' || c == '#') && i + 1 < chars.len() && is_word_char(chars[i + 1].1) {
+            let mut j = i + 1;
+            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
+            let body = &chunk[chars[i + 1].0..end];
+            if c == '@' {
+                out.push(Token::new(Kind::Handle, fold(body)));
+            } else {
+                push_hashtag(out, body);
+            }
+            i = j;
+            continue;
+        }
+        if is_word_char(c) && c != '\'' && c != '’' {
+            let mut j = i;
+            while j < chars.len() && is_word_char(chars[j].1) {
+                j += 1;
+            }
+            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
+            push_word(out, &chunk[pos..end], Kind::Word);
+            i = j;
+            continue;
+        }
+        if is_emoji(c) {
+            out.push(Token::new(Kind::Symbol, c.to_string()));
+        } else if matches!(c, '.' | '!' | '?' | '¿' | '¡' | ',' | ';' | ':' | '…') {
+            let p = match c {
+                '…' => '.',
+                '¡' => '!',
+                other => other,
+            };
+            // "!!!" and "..." are one break each.
+            if !matches!(out.last(), Some(Token { kind: Kind::Punct(q), .. }) if *q == p) {
+                out.push(Token::new(Kind::Punct(p), p.to_string()));
+            }
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<String> {
+        tokenize(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn accents_case_and_apostrophes_fold_away() {
+        assert_eq!(texts("PÉSIMO servicio, don't"), ["pesimo", "servicio", ",", "dont"]);
+    }
+
+    #[test]
+    fn repeated_letters_keep_a_one_letter_alternative() {
+        let t = tokenize("pésimooo");
+        assert_eq!(t[0].text, "pesimoo");
+        assert_eq!(t[0].alt.as_deref(), Some("pesimo"));
+        assert!(t[0].elongated);
+        assert!(t[0].matches("pesimo"));
+    }
+
+    #[test]
+    fn chat_abbreviations_expand() {
+        assert_eq!(texts("xq no me contestan? thx"), ["porque", "no", "me", "contestan", "?", "thanks"]);
+    }
+
+    #[test]
+    fn hashtags_split_at_case_changes_and_handles_stay_whole() {
+        let t = tokenize("@Interjet_mx #NeverAgain http://t.co/x :(");
+        assert_eq!(t[0].kind, Kind::Handle);
+        assert_eq!(t[0].text, "interjet_mx");
+        assert_eq!(texts("#NeverAgain")[..], ["never", "again"]);
+        assert_eq!(t.last().unwrap().text, ":(");
+        assert!(t.iter().any(|x| x.kind == Kind::Url));
+    }
+
+    #[test]
+    fn emoji_are_tokens_of_their_own() {
+        assert_eq!(texts("gracias😍😍"), ["gracias", "😍", "😍"]);
+    }
+}

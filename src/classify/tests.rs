@@ -1,0 +1,198 @@
+//! Hand-written bilingual examples (our own sentences, not from any data
+//! set) for each behaviour the classifier promises: the class, and a reason
+//! that shows what decided it.
+
+use super::*;
+use std::time::Duration;
+
+fn ctx() -> Context {
+    Context::default()
+}
+
+/// Asserts the class and that some reason starts with `reason`.
+#[track_caller]
+fn check(text: &str, class: Class, reason: &str) {
+    check_with(text, &ctx(), class, reason);
+}
+
+#[track_caller]
+fn check_with(text: &str, ctx: &Context, class: Class, reason: &str) {
+    let c = classify(text, ctx);
+    assert_eq!(c.class, class, "{text:?} → {c:?}");
+    assert!(c.reasons.iter().any(|r| r.starts_with(reason)), "{text:?}: no reason starting {reason:?} in {:?}", c.reasons);
+    assert!((0.0..=1.0).contains(&c.score), "{text:?}: score {}", c.score);
+}
+
+#[test]
+fn plain_complaints_name_the_phrase_in_both_languages() {
+    check("Llevo una semana sin respuesta de soporte", Class::Complaint, "complaint:phrase:sin respuesta");
+    check("My order never arrived and the tracking page is broken", Class::Complaint, "complaint:phrase:never arrived");
+    check("El módem no funciona desde el lunes", Class::Complaint, "complaint:phrase:no funciona");
+    check("Worst customer service I have ever had", Class::Complaint, "complaint:phrase:worst");
+}
+
+#[test]
+fn plain_praise_names_the_phrase_in_both_languages() {
+    check("Gracias @Interjet_mx, trato excelente", Class::Praise, "praise:phrase:");
+    check("Thank you so much, the crew was wonderful", Class::Praise, "praise:phrase:thank you so much");
+    check("Me encantó el servicio, muy amables todos", Class::Praise, "praise:phrase:");
+}
+
+#[test]
+fn text_without_accents_and_with_chat_abbreviations_is_understood() {
+    check("pesimo servicio, xq nadie contesta??", Class::Complaint, "complaint:phrase:pesimo");
+    check("q verguenza, tb me cobraron doble", Class::Complaint, "complaint:phrase:verguenza");
+    check("thx so much, u guys r awesome", Class::Praise, "praise:phrase:");
+    check("pls fix the app, it doesnt work", Class::Complaint, "complaint:phrase:doesnt work");
+}
+
+#[test]
+fn latin_american_and_spain_variants_are_both_known() {
+    check("Ya me tienen hasta la madre con sus retrasos", Class::Complaint, "complaint:phrase:hasta la madre");
+    check("Menuda chapuza de reparación, vaya tela", Class::Complaint, "complaint:phrase:");
+    check("El servicio estuvo bien chido, gracias", Class::Praise, "praise:phrase:chido");
+    check("La app mola mucho, enhorabuena al equipo", Class::Praise, "praise:phrase:");
+}
+
+#[test]
+fn repeated_letters_shouting_and_emoji_count() {
+    check("pésimooo servicio", Class::Complaint, "complaint:phrase:pesimo");
+    check("MY PACKAGE IS STILL MISSING AND NOBODY CARES", Class::Complaint, "complaint:shouting");
+    check("el pedido llegó tarde otra vez 😡", Class::Complaint, "complaint:phrase:😡");
+    check("new seats are great 😍", Class::Praise, "praise:phrase:");
+    check("refund still pending :(", Class::Complaint, "complaint:phrase::(");
+}
+
+#[test]
+fn hashtags_handles_and_urls_do_not_confuse_it() {
+    check("@SomeBrand #NeverAgain lost my suitcase https://example.com/x", Class::Escalation, "escalation:churn:never again");
+    check("Otra vez sin luz en casa #PesimoServicio @LuzCo", Class::Complaint, "complaint:");
+    check("Check out our new route to Lima! https://example.com/promo", Class::Neutral, "neutral:");
+}
+
+#[test]
+fn negation_of_a_negative_is_praise() {
+    check("La comida no está mal", Class::Praise, "praise:negated:no esta mal");
+    check("not bad at all, the upgrade was worth it", Class::Praise, "praise:negated:not bad");
+    check("En diez años nunca me han fallado", Class::Praise, "praise:negated:nunca me han fallado");
+}
+
+#[test]
+fn negation_of_a_positive_is_a_complaint() {
+    check("I'm not happy with the new billing system", Class::Complaint, "complaint:phrase:not happy");
+    check("La atención no fue buena para nada", Class::Complaint, "complaint:negated:");
+}
+
+#[test]
+fn sarcasm_turns_thanks_into_a_complaint() {
+    check("Gracias por nada, @Brand", Class::Complaint, "complaint:sarcasm:gracias por nada");
+    check("thanks for nothing", Class::Complaint, "complaint:sarcasm:thanks for nothing");
+    check("Genial, otra vez cancelado", Class::Complaint, "complaint:sarcasm:genial");
+    check("Great, my card was charged twice again", Class::Complaint, "complaint:sarcasm:great");
+}
+
+#[test]
+fn neutral_questions_are_not_complaints() {
+    check("¿A qué hora abre el mostrador en la T1?", Class::Neutral, "neutral:question");
+    check("Do you ship to Canada?", Class::Neutral, "neutral:question");
+    check("Can you tell me the baggage allowance please? thanks", Class::Neutral, "neutral:question");
+}
+
+#[test]
+fn questions_that_carry_a_grievance_are_complaints() {
+    check("¿Por qué nadie me contesta?", Class::Complaint, "complaint:");
+    check("Why is my refund taking three weeks?", Class::Complaint, "complaint:question:why");
+    check("Where is my package??", Class::Complaint, "complaint:question:where is my");
+}
+
+#[test]
+fn praise_of_a_competitor_inside_a_complaint_is_a_complaint() {
+    check("Unlike you, the other bank answered in five minutes and was super helpful", Class::Complaint, "complaint:");
+    check("Deberían aprender de la competencia, allí sí son amables", Class::Complaint, "complaint:");
+}
+
+#[test]
+fn complaints_about_a_third_party_that_only_mention_the_brand_are_not_complaints() {
+    check("Despite the awful weather, @Brand got us home on time. Thank you!", Class::Praise, "praise:");
+    check("A pesar del tráfico horrible, el repartidor llegó puntual, gracias", Class::Praise, "praise:");
+}
+
+#[test]
+fn legal_threats_escalate() {
+    check("Si no me devuelven el dinero pondré una demanda", Class::Escalation, "escalation:legal:demanda");
+    check("Voy a ir a PROFECO, esto es un abuso", Class::Escalation, "escalation:legal:profeco");
+    check("Talking to my lawyer about these charges, unacceptable", Class::Escalation, "escalation:legal:lawyer");
+    check("Filing with the BBB if this is not fixed today", Class::Escalation, "escalation:legal:bbb");
+}
+
+#[test]
+fn churn_threats_escalate() {
+    check("Nunca más vuelvo a comprar con ustedes", Class::Escalation, "escalation:churn:nunca mas");
+    check("Me cambio a otra compañía, harto de los cortes", Class::Escalation, "escalation:churn:me cambio a");
+    check("I want to cancel my account, this is ridiculous", Class::Escalation, "escalation:churn:cancel my account");
+    check("Never flying with you again", Class::Escalation, "escalation:churn:never flying");
+}
+
+#[test]
+fn safety_problems_escalate() {
+    check("Mi hijo salió herido por una puerta rota en su tienda", Class::Escalation, "escalation:safety:herido");
+    check("Got food poisoning from your salad, terrible", Class::Escalation, "escalation:safety:food poisoning");
+    check("Intoxicación después de comer ahí, qué asco", Class::Escalation, "escalation:safety:intoxicacion");
+}
+
+#[test]
+fn negated_danger_is_not_a_safety_signal() {
+    let c = classify("Nobody was hurt, thanks to the quick crew", &ctx());
+    assert!(c.reasons.iter().all(|r| !r.starts_with("escalation:safety")), "{c:?}");
+}
+
+#[test]
+fn public_campaigns_escalate() {
+    check("Los invito a difundir: @Interjet_mx nos dejó sin luna de miel", Class::Escalation, "escalation:campaign:difundir");
+    check("Spread the word, they lost my luggage and won't refund", Class::Escalation, "escalation:campaign:spread the word");
+    check("@noticias mi vuelo lleva 6 horas de retraso", Class::Escalation, "escalation:campaign:@noticias");
+}
+
+#[test]
+fn mentioning_an_executive_escalates_a_complaint_but_not_praise() {
+    let mut c = ctx();
+    c.executives = vec!["miguelalemanm".into()];
+    check_with("Pésimo servicio @miguelalemanm", &c, Class::Escalation, "escalation:executive:@miguelalemanm");
+    check_with("Gracias @MiguelAlemanM, excelente vuelo", &c, Class::Praise, "praise:");
+}
+
+#[test]
+fn reach_reposts_and_repeat_escalate_a_complaint() {
+    let mut c = ctx();
+    c.author_followers = Some(25_000);
+    check_with("My internet is down again, unacceptable", &c, Class::Escalation, "escalation:reach:followers>=10000");
+    let mut c = ctx();
+    c.reposts = Some(80);
+    check_with("Cobro indebido en mi tarjeta", &c, Class::Escalation, "escalation:reposts>=50");
+    let mut c = ctx();
+    c.recent_complaints = 2;
+    check_with("Sigo esperando el reembolso", &c, Class::Escalation, "escalation:repeat:3 complaints in 7d");
+    c.escalate.window = Duration::from_secs(2 * 3600);
+    check_with("Sigo esperando el reembolso", &c, Class::Escalation, "escalation:repeat:3 complaints in 2h");
+}
+
+#[test]
+fn reach_alone_does_not_make_praise_an_escalation() {
+    let mut c = ctx();
+    c.author_followers = Some(1_000_000);
+    check_with("Loved the new menu, great job", &c, Class::Praise, "praise:");
+}
+
+#[test]
+fn language_comes_from_the_context_or_is_detected() {
+    let mut c = ctx();
+    c.lang = Some("es-MX".into());
+    assert_eq!(classify("ok", &c).lang, "es");
+    assert_eq!(classify("el vuelo llegó tarde y nadie nos dio información", &ctx()).lang, "es");
+    assert_eq!(classify("the flight was late and nobody told us anything", &ctx()).lang, "en");
+}
+
+#[test]
+fn an_empty_post_is_neutral() {
+    check("", Class::Neutral, "neutral:");
+}
