@@ -37,6 +37,8 @@ pub struct Shared {
     pub wake: Arc<Notify>,
     /// Every loop's liveness promise, read by the watchdog.
     pub heartbeats: std::sync::Mutex<Vec<Arc<Heartbeat>>>,
+    /// Sources disabled until restart (name → why), for `/healthz`.
+    pub disabled: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Shared {
@@ -57,6 +59,11 @@ impl Shared {
             }
         }
         Ok(())
+    }
+    /// Sources disabled until restart, with why. Not part of `healthy()`:
+    /// a restart by the watchdog would not fix refused credentials.
+    pub fn disabled_sources(&self) -> Vec<(String, String)> {
+        self.disabled.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -172,9 +179,16 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         clock: clock.clone(),
         wake: Arc::new(Notify::new()),
         heartbeats: Default::default(),
+        disabled: Default::default(),
     });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
+    let listener = cfg.daemon.http.as_deref().map(crate::http::bind).transpose()?;
     let mut tasks = JoinSet::new();
+    if let Some(listener) = listener {
+        let shared = shared.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { crate::http::serve(listener, shared, cancel).await });
+    }
     let sources = sources(&cfg);
     info!(
         database = %cfg.daemon.database.display(),
@@ -281,16 +295,20 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             match poll_query(&source, q, &matchers, &shared, &cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
+                    crate::metrics::global().inc("escucha_poll_errors_total", name);
+                    shared.disabled.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), msg.clone());
                     error!(source = name, query = %q.key, "{msg}; source disabled until escucha is restarted");
                     return;
                 }
                 Err(SourceError::RateLimited { until }) => {
+                    crate::metrics::global().inc("escucha_rate_limit_waits_total", name);
                     let until = until.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
                     warn!(source = name, query = %q.key, until = %until.to_rfc3339(), "rate limited; waiting for the window to reset");
                     rate_limited_until = Some(until);
                     break;
                 }
                 Err(e) => {
+                    crate::metrics::global().inc("escucha_poll_errors_total", name);
                     warn!(source = name, query = %q.key, error = %e, "poll failed; backing off");
                     failed = true;
                 }
@@ -340,6 +358,7 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
         if let Some(nb) = source.not_before() {
             if let Ok(wait) = (nb - Utc::now()).to_std() {
                 debug!(source = source.name(), wait = ?wait, "rate limit window spent; waiting");
+                crate::metrics::global().inc("escucha_rate_limit_waits_total", source.name());
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(wait) => {}
@@ -350,6 +369,7 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
             _ = cancel.cancelled() => return Ok(()),
             page = source.fetch(q, cursor.as_deref()) => page?,
         };
+        crate::metrics::global().inc("escucha_polls_total", source.name());
         let now = shared.clock.now();
         let out = ingest::ingest(store, matchers, q, &page, state, now).map_err(|e| SourceError::Transient(format!("storing page: {e}")))?;
         if !out.inserted.is_empty() || !out.answered.is_empty() {

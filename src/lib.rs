@@ -2,14 +2,17 @@
 //! brands, classifies them, stores them in SQLite and pages whoever is on
 //! call when a complaint stays unanswered. See DESIGN.md for the flow.
 
+pub mod ack;
 pub mod alert;
 pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod http;
 pub mod ingest;
 pub mod matcher;
+pub mod metrics;
 pub mod model;
 pub mod sources;
 pub mod store;

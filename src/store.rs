@@ -99,6 +99,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_mentions_mention ON outbox_mentions (mention_id);
     "#,
+    // 2: what an outbox row says: an alert, or a notice that its mention was
+    // acknowledged or resolved (PagerDuty, webhooks with send_resolved).
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -178,9 +183,38 @@ pub enum AckOutcome {
     NotFound,
 }
 
+/// What an outbox row announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// A page: these mentions are waiting for an answer.
+    Alert,
+    /// Someone acknowledged the mention (PagerDuty `acknowledge`).
+    Ack,
+    /// The brand answered the mention (PagerDuty `resolve`).
+    Resolve,
+}
+
+impl OutboxKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxKind::Alert => "alert",
+            OutboxKind::Ack => "ack",
+            OutboxKind::Resolve => "resolve",
+        }
+    }
+    fn parse(s: &str) -> OutboxKind {
+        match s {
+            "ack" => OutboxKind::Ack,
+            "resolve" => OutboxKind::Resolve,
+            _ => OutboxKind::Alert,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
     pub id: i64,
+    pub kind: OutboxKind,
     pub recipient: String,
     pub brand: String,
     pub step: u32,
@@ -432,6 +466,7 @@ impl Store {
             }
             out.answered.sort_unstable();
             out.answered.dedup();
+            enqueue_notices(&tx, &out.answered, OutboxKind::Resolve, now)?;
             // Answered mentions need no more pages; pending outbox rows made
             // only of answered or acked mentions are resolved before sending.
             tx.execute(
@@ -531,13 +566,14 @@ impl Store {
     pub fn pending_outbox(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, recipient, brand, step, created_at, attempts FROM outbox
+            "SELECT id, recipient, brand, step, created_at, attempts, kind FROM outbox
              WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
         )?;
         let mut rows: Vec<OutboxRow> = stmt
             .query_map([to_ms(now)], |r| {
                 Ok(OutboxRow {
                     id: r.get(0)?,
+                    kind: OutboxKind::parse(&r.get::<_, String>(6)?),
                     recipient: r.get(1)?,
                     brand: r.get(2)?,
                     step: r.get(3)?,
@@ -583,6 +619,39 @@ impl Store {
     pub fn outbox_resolved(&self, id: i64) -> Result<()> {
         self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id])?;
         Ok(())
+    }
+
+    /// True when an alert about `mention_id` was delivered to `recipient`:
+    /// an ack or resolve notice only makes sense after a page.
+    pub fn alert_delivered(&self, recipient: &str, mention_id: i64) -> Result<bool> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox o JOIN outbox_mentions om ON om.outbox_id = o.id
+              WHERE om.mention_id = ?2 AND o.recipient = ?1 AND o.kind = 'alert' AND o.state = 'sent')",
+            params![recipient, mention_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Stored mentions by (brand, platform, class), for `/metrics`.
+    pub fn mention_counts(&self) -> Result<Vec<(String, String, String, u64)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT brand, platform, class, COUNT(*) FROM mentions GROUP BY brand, platform, class ORDER BY 1, 2, 3")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Per brand, when its oldest unanswered complaint or escalation (open
+    /// or acknowledged, not history) was posted, for `/metrics`.
+    pub fn oldest_unanswered(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT brand, MIN(created_at) FROM mentions
+             WHERE status != 'answered' AND history = 0 AND class IN ('complaint', 'escalation')
+             GROUP BY brand ORDER BY brand",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, from_ms(r.get(1)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Counts of outbox rows by state, for tests and `stats`.
@@ -647,6 +716,7 @@ impl Store {
                     "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL WHERE id = ?1",
                     params![id, by, to_ms(now)],
                 )?;
+                enqueue_notices(&tx, &[id], OutboxKind::Ack, now)?;
                 AckOutcome::Acked
             }
         };
@@ -711,6 +781,32 @@ impl Store {
         backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
         Ok(())
     }
+}
+
+/// After `mention_ids` were acknowledged or answered: a notice row for each
+/// webhook that was paged about them (sent, or still pending and maybe in
+/// flight). Whether a webhook wants the notice is the config's business and
+/// is decided at delivery; email is never told. Runs inside the caller's
+/// transaction, so the notice exists exactly when the state change does.
+fn enqueue_notices(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    let mut paged = tx.prepare_cached(
+        "SELECT DISTINCT o.recipient, o.brand FROM outbox o JOIN outbox_mentions om ON om.outbox_id = o.id
+         WHERE om.mention_id = ?1 AND o.kind = 'alert' AND o.recipient LIKE 'webhook:%' AND o.state IN ('sent', 'pending')
+         ORDER BY o.recipient",
+    )?;
+    for id in mention_ids {
+        let targets: Vec<(String, String)> =
+            paged.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        for (recipient, brand) in targets {
+            tx.execute(
+                "INSERT INTO outbox (recipient, brand, step, created_at, next_attempt_at, kind) VALUES (?1, ?2, 0, ?3, ?3, ?4)",
+                params![recipient, brand, to_ms(now), kind.as_str()],
+            )?;
+            let outbox_id = tx.last_insert_rowid();
+            tx.execute("INSERT INTO outbox_mentions (outbox_id, mention_id) VALUES (?1, ?2)", params![outbox_id, id])?;
+        }
+    }
+    Ok(())
 }
 
 /// Nearest-rank percentile of sorted values.

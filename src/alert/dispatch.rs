@@ -6,10 +6,12 @@
 use super::email::{Mailer, NotifyError};
 use super::plan::{self, LOG_RECIPIENT};
 use super::render::{render_alert, AckHow, AlertContext, Rendered};
+use super::webhook::{self, Item, Message, Webhooks};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics;
 use crate::model::{Mention, Status};
-use crate::store::{OutboxRow, Store};
+use crate::store::{OutboxKind, OutboxRow, Store};
 use crate::systemd::Heartbeat;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -30,6 +32,7 @@ pub struct Alerter {
     store: Arc<Store>,
     cfg: Arc<Config>,
     mailer: Option<Mailer>,
+    webhooks: Webhooks,
     clock: Arc<dyn Clock>,
 }
 
@@ -46,7 +49,7 @@ impl Alerter {
             Some(s) => Some(Mailer::new(s)?),
             None => None,
         };
-        Ok(Alerter { store, cfg, mailer, clock })
+        Ok(Alerter { store, cfg, mailer, webhooks: Webhooks::new()?, clock })
     }
 
     /// Writes the pages due now to the outbox. Returns how many messages.
@@ -77,48 +80,133 @@ impl Alerter {
         Ok(sent)
     }
 
+    /// How `recipient` acknowledges `m`: the command always, and a signed
+    /// link when the daemon serves them (`http`, `public_url`, `ack_secret`).
+    fn ack_how(&self, m: &Mention, recipient: &str, now: DateTime<Utc>) -> AckHow {
+        let d = &self.cfg.daemon;
+        let link = match (&d.http, &d.public_url, &d.ack_secret) {
+            (Some(_), Some(base), Some(key)) => {
+                let t = crate::ack::token(m.id, recipient, now + crate::ack::VALIDITY, key.expose().as_bytes());
+                Some(crate::ack::link(base, &t))
+            }
+            _ => None,
+        };
+        AckHow { command: format!("escucha ack {}", m.id), link }
+    }
+
     async fn deliver(&self, row: &OutboxRow) -> anyhow::Result<bool> {
-        let mentions: Vec<Mention> =
-            self.store.mentions_by_ids(&row.mention_ids)?.into_iter().filter(|m| m.status == Status::Open).collect();
-        if mentions.is_empty() {
-            // Answered or acknowledged while waiting: nothing left to say.
-            debug!(outbox = row.id, "alert no longer needed; resolved");
-            self.store.outbox_resolved(row.id)?;
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        let brand_name = self.cfg.brand(&row.brand).map(|b| b.name.clone()).unwrap_or_else(|| row.brand.clone());
-        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
-        let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack });
-        let result = if row.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !row.recipient.starts_with("webhook:")) {
-            log_alert(row, &rendered);
-            Ok(())
-        } else if let Some(id) = row.recipient.strip_prefix("webhook:") {
-            Err(NotifyError::Rejected(format!("webhook {id}: webhook delivery is not available in this version of escucha")))
-        } else {
-            let mailer = self.mailer.as_ref().expect("checked above");
-            mailer.send(&row.recipient, &rendered, &format!("escucha-outbox-{}", row.id)).await
+        let (result, subject) = match row.kind {
+            OutboxKind::Alert => match self.alert(row).await? {
+                Some(r) => r,
+                None => return Ok(false),
+            },
+            OutboxKind::Ack | OutboxKind::Resolve => match self.notice(row).await? {
+                Some(r) => r,
+                None => return Ok(false),
+            },
         };
         let now = self.clock.now();
+        let channel = channel(&row.recipient);
         match result {
             Ok(()) => {
                 self.store.outbox_sent(row.id, now)?;
-                info!(outbox = row.id, recipient = %row.recipient, subject = %rendered.subject, "alert sent");
+                metrics::global().inc("escucha_alerts_sent_total", &channel);
+                info!(outbox = row.id, kind = row.kind.as_str(), recipient = %row.recipient, subject = %subject, "alert sent");
                 Ok(true)
             }
             Err(NotifyError::Retryable(e)) => {
                 let delay = retry_delay(row.attempts + 1);
                 let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                metrics::global().inc("escucha_alerts_failed_total", &channel);
                 warn!(outbox = row.id, recipient = %row.recipient, attempt = row.attempts + 1, error = %e, retry_in = ?delay, "alert delivery failed; will retry");
                 self.store.outbox_retry(row.id, &e, at)?;
                 Ok(false)
             }
             Err(NotifyError::Rejected(e)) => {
+                metrics::global().inc("escucha_alerts_dead_lettered_total", &channel);
                 error!(outbox = row.id, recipient = %row.recipient, error = %e, "alert rejected and will not be retried; fix the recipient or the channel");
                 self.store.outbox_dead(row.id, &e)?;
                 Ok(false)
             }
         }
+    }
+
+    /// Delivers a page. None: nothing left to say (all its mentions were
+    /// answered or acknowledged while it waited).
+    async fn alert(&self, row: &OutboxRow) -> anyhow::Result<Option<(Result<(), NotifyError>, String)>> {
+        let mentions: Vec<Mention> =
+            self.store.mentions_by_ids(&row.mention_ids)?.into_iter().filter(|m| m.status == Status::Open).collect();
+        if mentions.is_empty() {
+            debug!(outbox = row.id, "alert no longer needed; resolved");
+            self.store.outbox_resolved(row.id)?;
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let brand_name = self.brand_name(&row.brand);
+        let ack = |m: &Mention| self.ack_how(m, &row.recipient, now);
+        let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack });
+        let result = if row.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !row.recipient.starts_with("webhook:")) {
+            log_alert(row, &rendered);
+            Ok(())
+        } else if let Some(id) = row.recipient.strip_prefix("webhook:") {
+            let items: Vec<Item> = mentions.into_iter().map(|m| Item { ack: ack(&m), mention: m }).collect();
+            self.send_webhook(id, row, &brand_name, &rendered.subject, &items, now).await
+        } else {
+            let mailer = self.mailer.as_ref().expect("checked above");
+            mailer.send(&row.recipient, &rendered, &format!("escucha-outbox-{}", row.id)).await
+        };
+        Ok(Some((result, rendered.subject)))
+    }
+
+    /// Delivers an ack or resolve notice, if the channel wants it:
+    /// PagerDuty always, other webhooks with `send_resolved`, email never,
+    /// and only about mentions this channel was actually paged about.
+    async fn notice(&self, row: &OutboxRow) -> anyhow::Result<Option<(Result<(), NotifyError>, String)>> {
+        let hook = row.recipient.strip_prefix("webhook:").and_then(|id| self.cfg.webhooks.iter().find(|w| w.id == id));
+        let wanted = hook.is_some_and(|h| h.kind == "pagerduty" || h.send_resolved);
+        let mut mentions = Vec::new();
+        if wanted {
+            for m in self.store.mentions_by_ids(&row.mention_ids)? {
+                if self.store.alert_delivered(&row.recipient, m.id)? {
+                    mentions.push(m);
+                }
+            }
+        }
+        let Some(hook) = hook.filter(|_| !mentions.is_empty()) else {
+            debug!(outbox = row.id, kind = row.kind.as_str(), recipient = %row.recipient, "notice not wanted by this channel; skipped");
+            self.store.outbox_resolved(row.id)?;
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let brand_name = self.brand_name(&row.brand);
+        let items: Vec<Item> = mentions
+            .into_iter()
+            .map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), link: None }, mention: m })
+            .collect();
+        let title = webhook::notice_title(row.kind, &brand_name, &items);
+        let result = self.send_webhook(&hook.id, row, &brand_name, &title, &items, now).await;
+        Ok(Some((result, title)))
+    }
+
+    async fn send_webhook(
+        &self,
+        id: &str,
+        row: &OutboxRow,
+        brand_name: &str,
+        title: &str,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> Result<(), NotifyError> {
+        let Some(hook) = self.cfg.webhooks.iter().find(|w| w.id == id) else {
+            return Err(NotifyError::Rejected(format!("webhook {id} is not in the config (removed by a reload?)")));
+        };
+        let msg = Message { outbox_id: row.id, event: row.kind, brand_id: &row.brand, brand_name, title, items, now };
+        let reqs = webhook::requests(hook, &msg).map_err(NotifyError::Rejected)?;
+        self.webhooks.send(hook, &reqs).await
+    }
+
+    fn brand_name(&self, brand: &str) -> String {
+        self.cfg.brand(brand).map(|b| b.name.clone()).unwrap_or_else(|| brand.to_string())
     }
 
     /// Pages and delivers until cancelled, sleeping until the next deadline
@@ -148,6 +236,18 @@ impl Alerter {
                 _ = tokio::time::sleep(sleep.min(MAX_SLEEP)) => {}
             }
         }
+    }
+}
+
+/// The `channel` label of the delivery metrics: `email`, `log` or the
+/// recipient `webhook:<id>`.
+fn channel(recipient: &str) -> String {
+    if recipient == LOG_RECIPIENT {
+        "log".into()
+    } else if recipient.starts_with("webhook:") {
+        recipient.to_string()
+    } else {
+        "email".into()
     }
 }
 

@@ -1,0 +1,678 @@
+//! Webhook channels: one pure payload builder per `[[webhook]] kind`, and a
+//! sender that POSTs them and sorts failures into "retry" and "never". The
+//! outbox, retries and backoff belong to `alert::dispatch`.
+//!
+//! Shapes follow each service's documentation:
+//! - `slack`: incoming webhook, `{"text", "blocks"}` (Block Kit; the text is
+//!   the notification fallback).
+//! - `discord`: execute webhook, `{"content", "embeds": [...]}` with
+//!   `allowed_mentions` empty so a quoted `@everyone` pings nobody.
+//! - `teams`: incoming webhook / Workflows, a `message` with one Adaptive
+//!   Card attachment.
+//! - `ntfy`: JSON publishing, POSTed to the server root with the topic in the
+//!   body; the configured URL is the topic URL (`https://ntfy.sh/care`).
+//! - `pagerduty`: Events API v2, one event per mention, `dedup_key` the
+//!   mention's key (`escucha:<brand>:<platform>:<platform id>`), so a later
+//!   `acknowledge`/`resolve` closes the same incident.
+//! - `json`: escucha's own body, documented in `docs/webhooks.md`:
+//!
+//! ```json
+//! {"version": 1, "event": "alert" | "ack" | "resolve", "id": 17,
+//!  "brand": {"id": "interjet", "name": "Interjet"}, "title": "...", "sent_at": "RFC 3339",
+//!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
+//!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
+//!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command"}]}
+//! ```
+//!
+//! with `Idempotency-Key: <outbox row id>` (the same on every retry) and,
+//! when the webhook has a `secret`, `X-Escucha-Signature: sha256=<hex
+//! HMAC-SHA256 of the exact body bytes>`.
+
+use super::email::NotifyError;
+use super::render::{describe_reason, format_age, AckHow};
+use crate::config::{Secret, Webhook};
+use crate::model::{Class, Mention};
+use crate::store::OutboxKind;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Per request, connect to last byte.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One mention in a message, with how to acknowledge it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub mention: Mention,
+    pub ack: AckHow,
+}
+
+/// What one outbox row says, ready to be shaped for a channel.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    pub outbox_id: i64,
+    pub event: OutboxKind,
+    pub brand_id: &'a str,
+    pub brand_name: &'a str,
+    /// The alert's subject, or the notice's one-line summary.
+    pub title: &'a str,
+    pub items: &'a [Item],
+    pub now: DateTime<Utc>,
+}
+
+/// One HTTP request to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The title of an ack or resolve notice.
+pub fn notice_title(event: OutboxKind, brand_name: &str, items: &[Item]) -> String {
+    let what = match items {
+        [i] => format!("{} about {brand_name} on {}", i.mention.class, i.mention.platform),
+        many => format!("{} mentions of {brand_name}", many.len()),
+    };
+    match event {
+        OutboxKind::Ack => {
+            let by = items.iter().find_map(|i| i.mention.acked_by.clone()).unwrap_or_else(|| "someone".into());
+            format!("[escucha] acknowledged by {by}: {what}")
+        }
+        OutboxKind::Resolve => format!("[escucha] resolved, the brand answered: {what}"),
+        OutboxKind::Alert => format!("[escucha] {what}"),
+    }
+}
+
+/// PagerDuty's `dedup_key` for a mention: stable across restarts and
+/// databases, unique like the store's (platform, platform id, brand).
+pub fn dedup_key(m: &Mention) -> String {
+    format!("escucha:{}:{}:{}", m.brand, m.platform, m.platform_id)
+}
+
+/// The requests that deliver `msg` to `hook`. Errors are config problems
+/// that no retry fixes.
+pub fn requests(hook: &Webhook, msg: &Message) -> Result<Vec<Outgoing>, String> {
+    let url = hook.url.as_ref().map(Secret::expose).ok_or_else(|| format!("webhook {} has no url", hook.id))?;
+    let single = |body: Value| -> Vec<Outgoing> { vec![post(url, &body, vec![])] };
+    Ok(match hook.kind.as_str() {
+        "slack" => single(slack(msg)),
+        "discord" => single(discord(msg)),
+        "teams" => single(teams(msg)),
+        "ntfy" => {
+            let (root, topic) = ntfy_split(url)?;
+            vec![post(&root, &ntfy(msg, &topic), vec![])]
+        }
+        "pagerduty" => {
+            let key = hook.routing_key.as_ref().ok_or_else(|| format!("webhook {}: pagerduty needs routing_key", hook.id))?;
+            pagerduty(msg, key.expose()).iter().map(|b| post(url, b, vec![])).collect()
+        }
+        "json" => {
+            let body = serde_json::to_vec(&generic(msg)).expect("JSON values serialize");
+            let mut headers = vec![("Idempotency-Key", msg.outbox_id.to_string())];
+            if let Some(secret) = &hook.secret {
+                headers.push(("X-Escucha-Signature", signature(&body, secret.expose().as_bytes())));
+            }
+            headers.push(("Content-Type", "application/json".into()));
+            vec![Outgoing { url: url.to_string(), headers, body }]
+        }
+        other => return Err(format!("webhook {}: unknown kind {other:?}", hook.id)),
+    })
+}
+
+/// `sha256=<hex HMAC-SHA256 of body>`.
+pub fn signature(body: &[u8], key: &[u8]) -> String {
+    format!("sha256={}", crate::ack::hex(&crate::ack::sign(body, key)))
+}
+
+fn post(url: &str, body: &Value, mut headers: Vec<(&'static str, String)>) -> Outgoing {
+    headers.push(("Content-Type", "application/json".into()));
+    Outgoing { url: url.to_string(), headers, body: serde_json::to_vec(body).expect("JSON values serialize") }
+}
+
+fn class_word(m: &Mention, event: OutboxKind) -> &'static str {
+    match event {
+        OutboxKind::Ack => "acknowledged",
+        OutboxKind::Resolve => "resolved",
+        OutboxKind::Alert => m.class.as_str(),
+    }
+}
+
+fn followers(m: &Mention) -> String {
+    m.author_followers.map_or_else(|| "unknown".into(), |f| f.to_string())
+}
+
+fn handle(m: &Mention) -> String {
+    format!("@{}", m.author.trim_start_matches('@'))
+}
+
+fn reasons(m: &Mention) -> String {
+    if m.reasons.is_empty() {
+        return "none recorded".into();
+    }
+    m.reasons.iter().map(|r| format!("{} ({r})", describe_reason(r))).collect::<Vec<_>>().join("; ")
+}
+
+/// At most `max` characters, with an ellipsis when cut: every service
+/// rejects (4xx) a field over its limit, and that would dead-letter a page.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn is_web_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// Slack mrkdwn: only `&`, `<` and `>` are control characters.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Slack: a header, then per mention a section (who, what, why) and the
+/// buttons. Block Kit allows 50 blocks; 3 per mention keeps 15 mentions.
+pub fn slack(msg: &Message) -> Value {
+    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": clip(msg.title, 150), "emoji": false}})];
+    for it in msg.items.iter().take(15) {
+        let m = &it.mention;
+        let who = if is_web_url(&m.url) {
+            format!("<{}|{}>", m.url, slack_escape(&handle(m)))
+        } else {
+            slack_escape(&handle(m))
+        };
+        let quoted: String = slack_escape(&m.text).lines().map(|l| format!(">{l}\n")).collect();
+        let text = format!(
+            "*{}* by {who} on {} ({} followers, {} old)\n{quoted}*Why:* {}",
+            class_word(m, msg.event),
+            m.platform,
+            followers(m),
+            format_age(msg.now - m.created_at),
+            slack_escape(&reasons(m))
+        );
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, 3000)}}));
+        let mut buttons = Vec::new();
+        if is_web_url(&m.url) {
+            buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open post"}, "url": m.url}));
+        }
+        if msg.event == OutboxKind::Alert {
+            if let Some(link) = &it.ack.link {
+                buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "I'm on it"}, "url": link, "style": "primary"}));
+            }
+        }
+        if !buttons.is_empty() {
+            blocks.push(json!({"type": "actions", "elements": buttons}));
+        }
+        if msg.event == OutboxKind::Alert {
+            blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("or run `{}`", it.ack.command)}]}));
+        }
+    }
+    json!({"text": clip(msg.title, 3000), "blocks": blocks})
+}
+
+fn color(m: &Mention, event: OutboxKind) -> u32 {
+    match (event, m.class) {
+        (OutboxKind::Resolve, _) => 0x2E7D32,
+        (OutboxKind::Ack, _) => 0x1976D2,
+        (_, Class::Escalation) => 0xD32F2F,
+        _ => 0xF57C00,
+    }
+}
+
+/// Discord: the title as content, one embed per mention (10 at most).
+pub fn discord(msg: &Message) -> Value {
+    let embeds: Vec<Value> = msg
+        .items
+        .iter()
+        .take(10)
+        .map(|it| {
+            let m = &it.mention;
+            let mut fields = vec![
+                json!({"name": "Author", "value": clip(&handle(m), 1024), "inline": true}),
+                json!({"name": "Followers", "value": followers(m), "inline": true}),
+                json!({"name": "Age", "value": format_age(msg.now - m.created_at), "inline": true}),
+                json!({"name": "Reasons", "value": clip(&reasons(m), 1024), "inline": false}),
+            ];
+            if msg.event == OutboxKind::Alert {
+                let how = match &it.ack.link {
+                    Some(l) => format!("[I'm on it]({l}) or `{}`", it.ack.command),
+                    None => format!("`{}`", it.ack.command),
+                };
+                fields.push(json!({"name": "Acknowledge", "value": clip(&how, 1024), "inline": false}));
+            }
+            let mut e = json!({
+                "title": clip(&format!("{} by {} on {}", class_word(m, msg.event), handle(m), m.platform), 256),
+                "description": clip(&m.text, 4096),
+                "color": color(m, msg.event),
+                "fields": fields,
+                "timestamp": m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            });
+            if is_web_url(&m.url) {
+                e["url"] = json!(m.url);
+            }
+            e
+        })
+        .collect();
+    json!({"content": clip(msg.title, 2000), "embeds": embeds, "allowed_mentions": {"parse": []}})
+}
+
+/// Teams: an Adaptive Card (1.4) inside a `message` attachment, as the
+/// incoming-webhook and Workflows docs show.
+pub fn teams(msg: &Message) -> Value {
+    let mut body = vec![json!({"type": "TextBlock", "text": msg.title, "weight": "Bolder", "size": "Medium", "wrap": true})];
+    for it in msg.items.iter().take(20) {
+        let m = &it.mention;
+        body.push(json!({"type": "TextBlock", "text": m.text, "wrap": true, "separator": true}));
+        body.push(json!({"type": "FactSet", "facts": [
+            {"title": "Class", "value": class_word(m, msg.event)},
+            {"title": "Author", "value": handle(m)},
+            {"title": "Followers", "value": followers(m)},
+            {"title": "Platform", "value": m.platform.as_str()},
+            {"title": "Age", "value": format_age(msg.now - m.created_at)},
+            {"title": "Reasons", "value": reasons(m)},
+        ]}));
+        let mut actions = Vec::new();
+        if is_web_url(&m.url) {
+            actions.push(json!({"type": "Action.OpenUrl", "title": "Open post", "url": m.url}));
+        }
+        if msg.event == OutboxKind::Alert {
+            if let Some(l) = &it.ack.link {
+                actions.push(json!({"type": "Action.OpenUrl", "title": "I'm on it", "url": l}));
+            }
+            body.push(json!({"type": "TextBlock", "text": format!("or run `{}`", it.ack.command), "isSubtle": true, "wrap": true}));
+        }
+        if !actions.is_empty() {
+            body.push(json!({"type": "ActionSet", "actions": actions}));
+        }
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "contentUrl": null,
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+            }
+        }]
+    })
+}
+
+/// `https://ntfy.sh/care` → (`https://ntfy.sh/`, `care`); a server under a
+/// path prefix keeps it.
+pub fn ntfy_split(topic_url: &str) -> Result<(String, String), String> {
+    let mut u = url::Url::parse(topic_url).map_err(|e| format!("ntfy url is not a URL: {e}"))?;
+    let path = u.path().trim_end_matches('/').to_string();
+    let (prefix, topic) = path.rsplit_once('/').unwrap_or(("", ""));
+    if topic.is_empty() {
+        return Err("ntfy url must name the topic, e.g. https://ntfy.sh/care".into());
+    }
+    u.set_path(&format!("{prefix}/"));
+    u.set_query(None);
+    Ok((u.to_string(), topic.to_string()))
+}
+
+/// ntfy JSON publishing: priority 5 (max) for escalations, 4 (high) for
+/// complaints, 3 for notices; a tap opens the post.
+pub fn ntfy(msg: &Message, topic: &str) -> Value {
+    let escalation = msg.items.iter().any(|i| i.mention.class == Class::Escalation);
+    let priority = match msg.event {
+        OutboxKind::Alert if escalation => 5,
+        OutboxKind::Alert => 4,
+        _ => 3,
+    };
+    let tags: Vec<&str> = match msg.event {
+        OutboxKind::Alert if escalation => vec!["rotating_light", "escalation"],
+        OutboxKind::Alert => vec!["warning", "complaint"],
+        OutboxKind::Ack => vec!["eyes", "acknowledged"],
+        OutboxKind::Resolve => vec!["white_check_mark", "resolved"],
+    };
+    let mut text = String::new();
+    for it in msg.items {
+        let m = &it.mention;
+        text.push_str(&format!(
+            "{} by {} on {} ({} followers, {} old): {}\n",
+            class_word(m, msg.event),
+            handle(m),
+            m.platform,
+            followers(m),
+            format_age(msg.now - m.created_at),
+            m.text
+        ));
+        if msg.event == OutboxKind::Alert {
+            text.push_str(&format!("Why: {}\nAck: {}\n", reasons(m), it.ack.command));
+        }
+    }
+    let mut v = json!({
+        "topic": topic,
+        "title": clip(msg.title, 250),
+        "message": clip(text.trim_end(), 3500),
+        "priority": priority,
+        "tags": tags,
+    });
+    if let Some(first) = msg.items.first() {
+        if is_web_url(&first.mention.url) {
+            v["click"] = json!(first.mention.url);
+        }
+        if msg.event == OutboxKind::Alert {
+            if let Some(l) = &first.ack.link {
+                v["actions"] = json!([{"action": "view", "label": "I'm on it", "url": l, "clear": true}]);
+            }
+        }
+    }
+    v
+}
+
+/// PagerDuty Events API v2: one event per mention.
+pub fn pagerduty(msg: &Message, routing_key: &str) -> Vec<Value> {
+    msg.items
+        .iter()
+        .map(|it| {
+            let m = &it.mention;
+            let action = match msg.event {
+                OutboxKind::Alert => "trigger",
+                OutboxKind::Ack => "acknowledge",
+                OutboxKind::Resolve => "resolve",
+            };
+            if msg.event != OutboxKind::Alert {
+                // acknowledge/resolve need only the key (Events API v2).
+                return json!({"routing_key": routing_key, "event_action": action, "dedup_key": dedup_key(m)});
+            }
+            let summary = format!("{} about {} on {} by {}: {}", m.class, msg.brand_name, m.platform, handle(m), m.text);
+            let mut links = Vec::new();
+            if is_web_url(&m.url) {
+                links.push(json!({"href": m.url, "text": "The post"}));
+            }
+            if let Some(l) = &it.ack.link {
+                links.push(json!({"href": l, "text": "I'm on it (acknowledge in escucha)"}));
+            }
+            json!({
+                "routing_key": routing_key,
+                "event_action": action,
+                "dedup_key": dedup_key(m),
+                "client": "escucha",
+                "payload": {
+                    "summary": clip(&summary, 1024),
+                    "source": "escucha",
+                    "severity": if m.class == Class::Escalation { "critical" } else { "warning" },
+                    "timestamp": m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    "component": m.platform.as_str(),
+                    "group": msg.brand_id,
+                    "class": m.class.as_str(),
+                    "custom_details": {
+                        "text": m.text,
+                        "author": handle(m),
+                        "author_followers": m.author_followers,
+                        "url": m.url,
+                        "reasons": m.reasons,
+                        "mention_id": m.id,
+                        "ack_command": it.ack.command,
+                    }
+                },
+                "links": links,
+            })
+        })
+        .collect()
+}
+
+/// The generic `json` body (see the module docs).
+pub fn generic(msg: &Message) -> Value {
+    let mentions: Vec<Value> = msg
+        .items
+        .iter()
+        .map(|it| {
+            let m = &it.mention;
+            let t = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true));
+            json!({
+                "id": m.id,
+                "dedup_key": dedup_key(m),
+                "platform": m.platform.as_str(),
+                "platform_id": m.platform_id,
+                "url": m.url,
+                "author": m.author,
+                "author_followers": m.author_followers,
+                "text": m.text,
+                "lang": m.lang,
+                "class": m.class.as_str(),
+                "score": m.score,
+                "reasons": m.reasons,
+                "created_at": t(Some(m.created_at)),
+                "status": m.status.as_str(),
+                "acked_by": m.acked_by,
+                "acked_at": t(m.acked_at),
+                "answered_at": t(m.answered_at),
+                "ack_url": it.ack.link,
+                "ack_command": it.ack.command,
+            })
+        })
+        .collect();
+    json!({
+        "version": 1,
+        "event": msg.event.as_str(),
+        "id": msg.outbox_id,
+        "brand": {"id": msg.brand_id, "name": msg.brand_name},
+        "title": msg.title,
+        "sent_at": msg.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "mentions": mentions,
+    })
+}
+
+/// Sends webhook requests. One client (connection pool) for the process.
+pub struct Webhooks {
+    client: reqwest::Client,
+}
+
+impl Webhooks {
+    pub fn new() -> anyhow::Result<Webhooks> {
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .user_agent(concat!("escucha/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Webhooks { client })
+    }
+
+    /// Sends the requests in order; the first failure stops and is returned
+    /// (a retry resends all: every service here is idempotent on its key or
+    /// tolerates a repeated message, which at-least-once allows).
+    pub async fn send(&self, hook: &Webhook, reqs: &[Outgoing]) -> Result<(), NotifyError> {
+        for r in reqs {
+            let mut b = self.client.post(&r.url).body(r.body.clone());
+            for (k, v) in &r.headers {
+                b = b.header(*k, v);
+            }
+            // without_url: Slack and Discord URLs carry their token.
+            let resp = b.send().await.map_err(|e| {
+                NotifyError::Retryable(format!("webhook {} ({}): {}", hook.id, hook.kind, e.without_url()))
+            })?;
+            let status = resp.status();
+            if status.is_success() {
+                continue;
+            }
+            let body = resp.text().await.unwrap_or_default();
+            let what = format!("webhook {} ({}) answered {status}: {}", hook.id, hook.kind, clip(body.trim(), 200));
+            return Err(classify(status.as_u16(), what));
+        }
+        Ok(())
+    }
+}
+
+/// 408, 429 and 5xx may pass later; any other answer will not.
+pub fn classify(status: u16, what: String) -> NotifyError {
+    match status {
+        408 | 429 | 500..=599 => NotifyError::Retryable(what),
+        _ => NotifyError::Rejected(what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Platform, Status};
+    use chrono::TimeZone;
+
+    fn mention(class: Class) -> Mention {
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
+        Mention {
+            id: 42,
+            brand: "interjet".into(),
+            platform: Platform::X,
+            platform_id: "1799".into(),
+            url: "https://x.com/maria/status/1799".into(),
+            author: "maria".into(),
+            author_id: "7".into(),
+            author_followers: Some(120),
+            text: "@Interjet_mx perdieron mi maleta <y> nadie responde & @everyone".into(),
+            lang: Some("es".into()),
+            class,
+            score: 0.9,
+            reasons: vec!["complaint:phrase:nadie responde".into()],
+            created_at: t,
+            seen_at: t,
+            deadline: Some(t),
+            history: false,
+            status: Status::Open,
+            answered_at: None,
+            acked_by: None,
+            acked_at: None,
+            alerted_at: None,
+            reposts: 0,
+        }
+    }
+
+    fn items(class: Class) -> Vec<Item> {
+        vec![Item {
+            mention: mention(class),
+            ack: AckHow { command: "escucha ack 42".into(), link: Some("https://e.example.com/ack/ab.cd".into()) },
+        }]
+    }
+
+    fn msg<'a>(items: &'a [Item], event: OutboxKind) -> Message<'a> {
+        Message {
+            outbox_id: 17,
+            event,
+            brand_id: "interjet",
+            brand_name: "Interjet",
+            title: "[escucha] complaint about Interjet on x, unanswered for 30m",
+            items,
+            now: Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap(),
+        }
+    }
+
+    fn hook(kind: &str, url: &str) -> Webhook {
+        Webhook { id: "h".into(), kind: kind.into(), url: Some(Secret::new(url)), secret: None, routing_key: None, send_resolved: false }
+    }
+
+    #[test]
+    fn slack_is_block_kit_with_fallback_text_escaped_mrkdwn_and_both_buttons() {
+        let it = items(Class::Complaint);
+        let v = slack(&msg(&it, OutboxKind::Alert));
+        assert_eq!(v["text"], "[escucha] complaint about Interjet on x, unanswered for 30m");
+        assert_eq!(v["blocks"][0]["type"], "header");
+        let section = v["blocks"][1]["text"]["text"].as_str().unwrap();
+        assert!(section.contains("&lt;y&gt; nadie responde &amp;"), "{section}");
+        assert!(section.contains("<https://x.com/maria/status/1799|@maria>"), "{section}");
+        assert!(section.contains("complaint:phrase:nadie responde"), "{section}");
+        let buttons = &v["blocks"][2]["elements"];
+        assert_eq!(buttons[0]["url"], "https://x.com/maria/status/1799");
+        assert_eq!(buttons[1]["url"], "https://e.example.com/ack/ab.cd");
+        assert_eq!(buttons[1]["text"]["text"], "I'm on it");
+        assert!(v["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains("escucha ack 42"));
+    }
+
+    #[test]
+    fn discord_has_one_embed_per_mention_and_pings_nobody() {
+        let it = items(Class::Escalation);
+        let v = discord(&msg(&it, OutboxKind::Alert));
+        assert_eq!(v["allowed_mentions"]["parse"], json!([]));
+        let e = &v["embeds"][0];
+        assert_eq!(e["url"], "https://x.com/maria/status/1799");
+        assert_eq!(e["color"], 0xD32F2F);
+        assert!(e["description"].as_str().unwrap().contains("perdieron mi maleta"));
+        let names: Vec<&str> = e["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Author", "Followers", "Age", "Reasons", "Acknowledge"]);
+        assert!(e["fields"][4]["value"].as_str().unwrap().contains("(https://e.example.com/ack/ab.cd)"));
+    }
+
+    #[test]
+    fn teams_is_an_adaptive_card_in_a_message_attachment() {
+        let it = items(Class::Complaint);
+        let v = teams(&msg(&it, OutboxKind::Alert));
+        assert_eq!(v["type"], "message");
+        let a = &v["attachments"][0];
+        assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(a["content"]["type"], "AdaptiveCard");
+        let body = a["content"]["body"].as_array().unwrap();
+        let set = body.iter().find(|b| b["type"] == "ActionSet").unwrap();
+        assert_eq!(set["actions"][1]["url"], "https://e.example.com/ack/ab.cd");
+    }
+
+    #[test]
+    fn ntfy_posts_to_the_server_root_with_the_topic_and_high_priority() {
+        assert_eq!(ntfy_split("https://ntfy.sh/care").unwrap(), ("https://ntfy.sh/".into(), "care".into()));
+        assert_eq!(ntfy_split("https://h.example/ntfy/care/").unwrap(), ("https://h.example/ntfy/".into(), "care".into()));
+        assert!(ntfy_split("https://ntfy.sh/").is_err());
+        let it = items(Class::Complaint);
+        let v = ntfy(&msg(&it, OutboxKind::Alert), "care");
+        assert_eq!((v["topic"].as_str(), v["priority"].as_u64()), (Some("care"), Some(4)));
+        assert_eq!(v["click"], "https://x.com/maria/status/1799");
+        assert_eq!(v["actions"][0]["url"], "https://e.example.com/ack/ab.cd");
+        let esc = items(Class::Escalation);
+        assert_eq!(ntfy(&msg(&esc, OutboxKind::Alert), "care")["priority"], 5);
+    }
+
+    #[test]
+    fn pagerduty_triggers_with_the_mentions_key_and_resolves_the_same_key() {
+        let it = items(Class::Escalation);
+        let t = pagerduty(&msg(&it, OutboxKind::Alert), "RK");
+        assert_eq!(t[0]["event_action"], "trigger");
+        assert_eq!(t[0]["routing_key"], "RK");
+        assert_eq!(t[0]["dedup_key"], "escucha:interjet:x:1799");
+        assert_eq!(t[0]["payload"]["severity"], "critical");
+        assert_eq!(t[0]["payload"]["source"], "escucha");
+        assert_eq!(t[0]["links"][1]["href"], "https://e.example.com/ack/ab.cd");
+        let r = pagerduty(&msg(&it, OutboxKind::Resolve), "RK");
+        assert_eq!(r[0], json!({"routing_key": "RK", "event_action": "resolve", "dedup_key": "escucha:interjet:x:1799"}));
+        let c = items(Class::Complaint);
+        assert_eq!(pagerduty(&msg(&c, OutboxKind::Alert), "RK")[0]["payload"]["severity"], "warning");
+    }
+
+    #[test]
+    fn json_webhook_signs_the_exact_body_and_carries_the_outbox_id() {
+        let it = items(Class::Complaint);
+        let mut h = hook("json", "https://hooks.example/escucha");
+        h.secret = Some(Secret::new("s3cret"));
+        let out = requests(&h, &msg(&it, OutboxKind::Alert)).unwrap();
+        let r = &out[0];
+        let header = |k: &str| r.headers.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        assert_eq!(header("Idempotency-Key").as_deref(), Some("17"));
+        assert_eq!(header("X-Escucha-Signature"), Some(signature(&r.body, b"s3cret")));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!((v["version"].as_u64(), v["event"].as_str(), v["id"].as_i64()), (Some(1), Some("alert"), Some(17)));
+        assert_eq!(v["mentions"][0]["ack_url"], "https://e.example.com/ack/ab.cd");
+        assert_eq!(v["mentions"][0]["status"], "open");
+    }
+
+    #[test]
+    fn statuses_sort_into_retry_and_never() {
+        for s in [408, 429, 500, 502, 503] {
+            assert!(matches!(classify(s, String::new()), NotifyError::Retryable(_)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 413] {
+            assert!(matches!(classify(s, String::new()), NotifyError::Rejected(_)), "{s}");
+        }
+    }
+
+    #[test]
+    fn long_texts_are_clipped_to_the_services_limits() {
+        let mut it = items(Class::Complaint);
+        it[0].mention.text = "a".repeat(5000);
+        let v = discord(&msg(&it, OutboxKind::Alert));
+        assert_eq!(v["embeds"][0]["description"].as_str().unwrap().chars().count(), 4096);
+    }
+}
