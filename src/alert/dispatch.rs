@@ -82,11 +82,13 @@ impl Alerter {
 
     /// How `recipient` acknowledges `m`: the command always, and a signed
     /// link when the daemon serves them (`http`, `public_url`, `ack_secret`).
-    fn ack_how(&self, m: &Mention, recipient: &str, now: DateTime<Utc>) -> AckHow {
+    /// Links expire 7 days after the row was queued, so a retry carries the
+    /// very same link (and a `json` retry the very same body).
+    fn ack_how(&self, m: &Mention, recipient: &str, queued: DateTime<Utc>) -> AckHow {
         let d = &self.cfg.daemon;
         let link = match (&d.http, &d.public_url, &d.ack_secret) {
             (Some(_), Some(base), Some(key)) => {
-                let t = crate::ack::token(m.id, recipient, now + crate::ack::VALIDITY, key.expose().as_bytes());
+                let t = crate::ack::token(m.id, recipient, queued + crate::ack::VALIDITY, key.expose().as_bytes());
                 Some(crate::ack::link(base, &t))
             }
             _ => None,
@@ -143,7 +145,7 @@ impl Alerter {
         }
         let now = self.clock.now();
         let brand_name = self.brand_name(&row.brand);
-        let ack = |m: &Mention| self.ack_how(m, &row.recipient, now);
+        let ack = |m: &Mention| self.ack_how(m, &row.recipient, row.created_at);
         let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack });
         let result = if row.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !row.recipient.starts_with("webhook:")) {
             log_alert(row, &rendered);
