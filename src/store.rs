@@ -985,6 +985,29 @@ mod tests {
     }
 
     #[test]
+    fn ack_and_answer_queue_notices_only_for_webhooks_that_were_paged() {
+        let s = Store::open_in_memory().unwrap();
+        let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
+        let id = out.inserted[0];
+        let page = |to: &str| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: None }], t(1800))
+            .unwrap();
+        for row in s.pending_outbox(t(1800)).unwrap() {
+            s.outbox_sent(row.id, t(1801)).unwrap();
+        }
+        assert!(s.alert_delivered("webhook:pd", id).unwrap());
+        assert!(!s.alert_delivered("webhook:other", id).unwrap());
+        s.ack(id, "ana", t(1900)).unwrap();
+        s.commit_page("q", t(0), &[], &[reply("9", "1", 2000)], "c", t(2001)).unwrap();
+        let notices: Vec<(OutboxKind, String)> =
+            s.pending_outbox(t(3000)).unwrap().into_iter().map(|r| (r.kind, r.recipient)).collect();
+        assert_eq!(notices, vec![(OutboxKind::Ack, "webhook:pd".into()), (OutboxKind::Resolve, "webhook:pd".into())]);
+        // A second ack changes nothing and queues nothing.
+        s.ack(id, "beto", t(3000)).unwrap();
+        assert_eq!(s.pending_outbox(t(4000)).unwrap().len(), 2);
+    }
+
+    #[test]
     fn stats_report_median_and_p90_time_to_first_answer() {
         let s = Store::open_in_memory().unwrap();
         let ms: Vec<_> = (0..10).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
