@@ -22,13 +22,18 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 /// Binds `addr` (host:port). Done before the tasks start, so that a taken
-/// port is reported at startup, not lost in a task.
+/// port is reported at startup, not lost in a task. SO_REUSEADDR: after a
+/// reload the old server's closed connections linger in TIME_WAIT on this
+/// port, and must not stop the new server from binding it.
 pub fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
     use anyhow::Context as _;
-    let l = std::net::TcpListener::bind(addr)
-        .with_context(|| format!("daemon.http: cannot listen on {addr:?} (is another process using the port?)"))?;
-    l.set_nonblocking(true)?;
-    Ok(tokio::net::TcpListener::from_std(l)?)
+    use std::net::ToSocketAddrs as _;
+    let what = || format!("daemon.http: cannot listen on {addr:?}");
+    let sa = addr.to_socket_addrs().with_context(what)?.next().with_context(what)?;
+    let socket = if sa.is_ipv4() { tokio::net::TcpSocket::new_v4() } else { tokio::net::TcpSocket::new_v6() }.with_context(what)?;
+    socket.set_reuseaddr(true).with_context(what)?;
+    socket.bind(sa).with_context(|| format!("{} (is another process using the port?)", what()))?;
+    socket.listen(1024).with_context(what)
 }
 
 /// The routes, over the daemon's shared state.

@@ -258,3 +258,19 @@ async fn an_ack_link_for_an_answered_mention_says_so_and_changes_nothing() {
     assert!(page.contains("already answered"), "{page}");
     assert_eq!(app.shared.store.mention(id).unwrap().unwrap().acked_by, None);
 }
+
+#[tokio::test]
+async fn the_port_binds_again_right_after_the_server_stops_as_a_reload_needs() {
+    let app = App::start().await;
+    let listener = escucha::http::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    let server = tokio::spawn(escucha::http::serve(listener, app.shared.clone(), cancel.clone()));
+    // A served connection leaves the port in TIME_WAIT once closed.
+    let r = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    cancel.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server).await.expect("server stops when cancelled").unwrap();
+    let again = escucha::http::bind(&addr.to_string()).expect("rebinding the same port");
+    assert_eq!(again.local_addr().unwrap(), addr);
+}
