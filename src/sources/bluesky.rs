@@ -870,3 +870,202 @@ struct Feature {
     kind: String,
     did: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const SEARCH: &str = include_str!("../../tests/fixtures/bluesky/app.bsky.feed.searchPosts.json");
+    const NOTIFICATIONS: &str = include_str!("../../tests/fixtures/bluesky/app.bsky.notification.listNotifications.json");
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    fn item(uri: &str, at: DateTime<Utc>) -> Item {
+        Item { uri: uri.into(), at, post: Some(post(uri, at)) }
+    }
+
+    fn post(uri: &str, at: DateTime<Utc>) -> Post {
+        Post {
+            platform: Platform::Bluesky,
+            platform_id: uri.into(),
+            url: String::new(),
+            author_id: "did:plc:a".into(),
+            author: "a.bsky.social".into(),
+            author_followers: None,
+            text: String::new(),
+            lang: None,
+            created_at: at,
+            in_reply_to_id: None,
+            in_reply_to_author_id: None,
+            in_reply_to_author: None,
+            conversation_id: None,
+            mentions: vec![],
+            reposts: 0,
+            addressed_to_token_account: false,
+        }
+    }
+
+    fn ids(posts: &[Post]) -> Vec<&str> {
+        posts.iter().map(|p| p.platform_id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_documented_search_results_become_posts_keyed_by_at_uri_with_reply_linkage() {
+        let body: SearchPosts = serde_json::from_str(SEARCH).unwrap();
+        assert_eq!(body.cursor.as_deref(), Some("25"));
+        let items: Vec<Item> = body.posts.into_iter().filter_map(|p| post_item(p, false)).collect();
+        assert_eq!(items.len(), 2);
+        let reply = items[0].post.clone().unwrap();
+        assert_eq!(reply.platform, Platform::Bluesky);
+        assert_eq!(reply.platform_id, "at://did:plc:afrpek5fwfirkccf5yubhika/app.bsky.feed.post/3lr4labajecj5");
+        assert_eq!(reply.url, "https://bsky.app/profile/devon.example.com/post/3lr4labajecj5");
+        assert_eq!(reply.author, "devon.example.com");
+        assert_eq!(reply.author_id, "did:plc:afrpek5fwfirkccf5yubhika");
+        assert_eq!(reply.text, "@acmecoffee.bsky.social is the oat milk version vegan?");
+        assert_eq!(reply.lang.as_deref(), Some("en"));
+        assert_eq!(reply.mentions, ["acmecoffee.bsky.social"]);
+        let maria = "at://did:plc:ke3ucked3mvhawg5ray5sld5/app.bsky.feed.post/3lcndhnyqlv53";
+        assert_eq!(reply.in_reply_to_id.as_deref(), Some(maria));
+        assert_eq!(reply.in_reply_to_author_id.as_deref(), Some("did:plc:ke3ucked3mvhawg5ray5sld5"));
+        assert_eq!(reply.conversation_id.as_deref(), Some(maria));
+        assert_eq!(reply.created_at.to_rfc3339(), "2024-11-20T15:40:02.118+00:00");
+        assert!(!reply.addressed_to_token_account);
+
+        let original = items[1].post.clone().unwrap();
+        assert_eq!(original.in_reply_to_id, None);
+        assert_eq!(original.conversation_id.as_deref(), Some(maria), "a thread root is its own conversation");
+        assert_eq!(original.reposts, 1);
+        assert_eq!(original.mentions, ["acmecoffee.bsky.social"], "the facet's byte span, after a multi-byte-free prefix");
+    }
+
+    #[test]
+    fn mention_and_reply_notifications_are_addressed_and_other_reasons_only_move_the_watermark() {
+        let mut body: Notifications = serde_json::from_str(NOTIFICATIONS).unwrap();
+        body.notifications[1].reason = "like".into();
+        let items: Vec<Item> = body.notifications.into_iter().map(notification_item).collect();
+        let reply = items[0].post.as_ref().unwrap();
+        assert!(reply.addressed_to_token_account);
+        assert_eq!(reply.in_reply_to_author_id.as_deref(), Some("did:plc:ej3cqeew6l4kokiuesjcoz2y"));
+        assert!(items[1].post.is_none());
+        assert_eq!(items[1].at.to_rfc3339(), "2024-11-20T14:03:11.902+00:00");
+    }
+
+    #[test]
+    fn a_client_time_in_the_future_or_without_offset_is_handled() {
+        assert_eq!(sort_time(Some("2099-01-01T00:00:00Z"), Some("2024-11-20T15:40:02.930Z")).unwrap().to_rfc3339(), "2024-11-20T15:40:02.930+00:00");
+        assert_eq!(parse_time("2023-08-07T05:49:40.501974").unwrap().to_rfc3339(), "2023-08-07T05:49:40.501974+00:00");
+        assert_eq!(sort_time(Some("yesterday"), None), None);
+    }
+
+    #[test]
+    fn facet_offsets_are_utf8_bytes() {
+        let author = Author { did: "did:plc:a".into(), handle: "Ana.bsky.social".into() };
+        let text = "¡Qué mal! @interjet.bsky.social";
+        let start = text.find('@').unwrap();
+        let record = serde_json::json!({"text": text, "createdAt": "2026-01-01T00:00:00Z", "facets": [
+            {"index": {"byteStart": start, "byteEnd": text.len()}, "features": [{"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:b"}]},
+            {"index": {"byteStart": 0, "byteEnd": 2}, "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://x"}]}]});
+        let p = to_post("at://did:plc:a/app.bsky.feed.post/3k".into(), &author, &record, None, (0, 0), false).unwrap();
+        assert_eq!(p.mentions, ["interjet.bsky.social"]);
+        assert_eq!(p.author, "ana.bsky.social");
+    }
+
+    #[test]
+    fn a_handle_that_does_not_resolve_links_by_did() {
+        assert_eq!(post_url("handle.invalid", "did:plc:x", "at://did:plc:x/app.bsky.feed.post/3abc"), "https://bsky.app/profile/did:plc:x/post/3abc");
+    }
+
+    #[test]
+    fn the_first_poll_keeps_its_page_and_sets_the_watermark_to_its_newest_item() {
+        let (w, posts, more) = Watch::step(None, vec![item("b", t(20)), item("a", t(10))], Some("older".into()), t(100));
+        assert_eq!(ids(&posts), ["b", "a"]);
+        assert!(!more, "the first poll never pages back into history");
+        assert_eq!(w.newest, Some(t(20)));
+        assert_eq!(w.seen.iter().map(|s| s.uri.as_str()).collect::<Vec<_>>(), ["b", "a"]);
+        let (empty, _, _) = Watch::step(None, vec![], None, t(100));
+        assert_eq!(empty.newest, Some(t(100)), "nothing yet: start from now");
+    }
+
+    #[test]
+    fn later_polls_return_only_unseen_items_and_an_unchanged_list_keeps_the_cursor() {
+        let (w, _, _) = Watch::step(None, vec![item("b", t(20)), item("a", t(10))], None, t(100));
+        let (w2, posts, more) = Watch::step(Some(&w), vec![item("c", t(30)), item("b", t(20)), item("a", t(10))], None, t(200));
+        assert_eq!(ids(&posts), ["c"]);
+        assert!(!more);
+        assert_eq!(w2.newest, Some(t(30)));
+        let (w3, posts, _) = Watch::step(Some(&w2), vec![item("c", t(30)), item("b", t(20))], None, t(300));
+        assert!(posts.is_empty());
+        assert_eq!(w3, w2);
+    }
+
+    #[test]
+    fn a_post_indexed_late_within_the_lookback_is_still_read_once() {
+        let (w, _, _) = Watch::step(None, vec![item("b", t(100))], None, t(100));
+        let late = item("late", t(100 - 60));
+        let (w2, posts, _) = Watch::step(Some(&w), vec![item("b", t(100)), late.clone()], None, t(200));
+        assert_eq!(ids(&posts), ["late"]);
+        let (_, posts, _) = Watch::step(Some(&w2), vec![item("b", t(100)), late], None, t(300));
+        assert!(posts.is_empty());
+    }
+
+    #[test]
+    fn paging_stops_at_the_lookback_and_moves_the_watermark_only_after_the_last_page() {
+        let (w, _, _) = Watch::step(None, vec![item("a", t(0))], None, t(0));
+        let (mid, p1, more) = Watch::step(Some(&w), vec![item("e", t(1000)), item("d", t(900))], Some("p2".into()), t(1000));
+        assert!(more);
+        assert_eq!(ids(&p1), ["e", "d"]);
+        assert_eq!(mid.newest, w.newest, "not yet: a crash here must resume page 2");
+        assert_eq!(mid.page.as_deref(), Some("p2"));
+        let resumed: Watch = serde_json::from_str(&encode(&mid)).unwrap();
+        assert_eq!(resumed, mid);
+        // Page 2 repeats d (new posts shifted the pages) and reaches the old a.
+        let (end, p2, more) =
+            Watch::step(Some(&resumed), vec![item("d", t(900)), item("c", t(800)), item("a", t(0)), item("z", t(-1000))], Some("p3".into()), t(1000));
+        assert!(!more, "items before the lookback end the poll");
+        assert_eq!(ids(&p2), ["c"]);
+        assert_eq!(end.newest, Some(t(1000)));
+        assert_eq!(end.page, None);
+        assert_eq!(end.pending, None);
+        assert!(end.seen.iter().all(|s| s.at >= t(1000) - LOOKBACK));
+    }
+
+    #[test]
+    fn terms_are_quoted_when_they_are_not_one_plain_word() {
+        assert_eq!(term_clause("interjet"), "interjet");
+        assert_eq!(term_clause("inter jet"), "\"inter jet\"");
+        assert_eq!(term_clause("-jet"), "\"-jet\"");
+        assert_eq!(term_clause("o2.com"), "o2.com");
+    }
+
+    #[test]
+    fn queries_are_a_search_per_brand_notifications_of_the_logged_in_brand_and_each_account_feed() {
+        let mut a = crate::matcher::tests_support::brand();
+        a.accounts.bluesky = Some("@Interjet.bsky.social".into());
+        let mut b = crate::matcher::tests_support::brand();
+        b.id = "aero".into();
+        b.terms = vec!["Aeroméxico".into(), "aeroméxico".into()];
+        b.accounts.bluesky = Some("aeromexico.com".into());
+        let mut c = crate::matcher::tests_support::brand();
+        c.id = "quiet".into();
+        c.terms = vec![];
+        let (queries, terms) = build_queries("interjet.bsky.social", &[a, b, c]);
+        let keys: Vec<&str> = queries.iter().map(|q| q.key.as_str()).collect();
+        assert_eq!(keys, ["bluesky:search:interjet", "bluesky:search:aero", "bluesky:notifications", "bluesky:account:interjet", "bluesky:account:aero"]);
+        assert_eq!(terms["bluesky:search:interjet"], ["interjet", "inter jet"]);
+        assert_eq!(terms["bluesky:search:aero"], ["Aeroméxico"], "case duplicates are sent once");
+        assert_eq!(queries[2].brands, ["interjet"]);
+        assert_eq!(queries[3].kind, QueryKind::AccountActivity { account: "interjet.bsky.social".into() });
+        assert!(queries.iter().all(|q| !q.exclusive));
+    }
+
+    #[test]
+    fn xrpc_errors_are_described_without_more_than_the_platform_said() {
+        let e: XrpcError = serde_json::from_str(r#"{"error":"ExpiredToken","message":"Token has expired"}"#).unwrap();
+        assert!(e.is_expired());
+        assert_eq!(e.describe(400), "400 ExpiredToken: Token has expired");
+        assert_eq!(XrpcError::default().describe(502), "502");
+    }
+}
