@@ -252,7 +252,7 @@ async fn the_brands_reply_is_returned_from_its_feed_with_in_reply_to_id_and_repo
     let reply = w.fake.post(&w.brand).text("Lo sentimos, escríbenos por DM").reply_to(&complaint).send();
 
     let page = fetch(&w, ACCOUNT, Some(&first.cursor)).await;
-    assert_eq!(ids(&page), [reply.clone()], "only the reply: no repost");
+    assert_eq!(ids(&page), std::slice::from_ref(&reply), "only the reply: no repost");
     let p = &page.posts[0];
     assert_eq!(p.author, "interjet.bsky.social");
     assert_eq!(p.in_reply_to_id.as_deref(), Some(complaint.as_str()));
@@ -324,6 +324,23 @@ async fn a_forbidden_search_is_unauthorized_and_points_at_the_service() {
     assert!(m.contains("forbids app.bsky.feed.searchPosts"), "{m}");
     assert!(m.contains("[source.bluesky] service"), "{m}");
     assert!(!m.contains("access-"), "never show a token: {m}");
+}
+
+#[tokio::test]
+async fn an_unknown_brand_account_is_malformed_and_names_the_setting() {
+    let fake = FakeBluesky::start().await;
+    fake.add_account("interjet.bsky.social", PASSWORD, 1);
+    let mut b = interjet();
+    b.accounts.bluesky = Some("interjet.bsky.social".into());
+    let mut other = brand(&["aero"], Some("nobody.bsky.social"));
+    other.id = "aero".into();
+    let source = BlueskySource::new(&config(&fake.base_url(), PASSWORD), &[b, other]);
+    let err = source.fetch(&query(&source, "bluesky:account:aero"), None).await.unwrap_err();
+    let SourceError::Malformed(m) = err else { panic!("expected Malformed, got {err:?}") };
+    assert!(m.contains("Profile not found"), "{m}");
+    assert!(m.contains("[brand.accounts] bluesky of brand aero"), "{m}");
+    let notifications = query(&source, NOTIFICATIONS);
+    assert_eq!(notifications.brands, ["interjet"], "only the logged-in brand's notifications");
 }
 
 #[tokio::test]

@@ -439,6 +439,14 @@ fn build_queries(identifier: &str, brands: &[Brand]) -> (Vec<Query>, HashMap<Str
         .filter(|b| b.accounts.bluesky.as_deref().map(handle).is_some_and(|h| h == me))
         .map(|b| b.id.clone())
         .collect();
+    if owners.is_empty() && brands.iter().any(|b| b.accounts.bluesky.is_some()) {
+        // A DID or an email as identifier cannot be matched to a brand
+        // before logging in; search and the brand feeds still run.
+        tracing::warn!(
+            identifier = %identifier,
+            "no brand's [brand.accounts] bluesky equals [source.bluesky] identifier; Bluesky notifications are not read"
+        );
+    }
     if !owners.is_empty() {
         queries.push(Query { key: "bluesky:notifications".into(), brands: owners, exclusive: false, kind: QueryKind::Notifications });
     }
