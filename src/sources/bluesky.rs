@@ -1076,4 +1076,15 @@ mod tests {
         assert_eq!(e.describe(400), "400 ExpiredToken: Token has expired");
         assert_eq!(XrpcError::default().describe(502), "502");
     }
+
+    #[test]
+    fn the_documented_session_and_profile_shapes_are_read() {
+        let session: SessionBody = serde_json::from_str(include_str!("../../tests/fixtures/bluesky/com.atproto.server.createSession.json")).unwrap();
+        assert_eq!(session.did, "did:plc:ej3cqeew6l4kokiuesjcoz2y");
+        assert_eq!(session.handle, "acmecoffee.bsky.social");
+        assert!(session.access_jwt.starts_with("eyJ") && session.refresh_jwt.starts_with("eyJ"));
+        let profile: ProfileView = serde_json::from_str(include_str!("../../tests/fixtures/bluesky/app.bsky.actor.getProfile.json")).unwrap();
+        assert_eq!(profile.followers_count, Some(1843));
+        assert_eq!(profile.handle, "acmecoffee.bsky.social");
+    }
 }
