@@ -96,12 +96,16 @@ fn queries_are_a_search_per_brand_with_terms_and_a_comment_read_per_account() {
     };
     let src = RedditSource::new(&cfg, &brands);
     let keys: Vec<String> = src.queries().into_iter().map(|q| q.key).collect();
-    assert_eq!(keys, vec!["reddit:search:interjet", "reddit:account:interjet", "reddit:account:acct_only"]);
-    let last = src.queries().pop().unwrap();
-    assert_eq!(last.kind, QueryKind::AccountActivity { account: "AcmeCare".into() });
-    // Three queries fit in a second's worth of the published limit only if
-    // `every` is stretched: 3 requests at 60 a minute need 3 s.
-    assert_eq!(src.every(), Duration::from_secs(3));
+    assert_eq!(
+        keys,
+        vec!["reddit:search:interjet", "reddit:account:interjet", "reddit:search:acct_only", "reddit:account:acct_only"]
+    );
+    let qs = src.queries();
+    assert_eq!(qs[2].kind, QueryKind::Search { q: "AcmeCare".into() }, "the user name is searched even without terms");
+    assert_eq!(qs[3].kind, QueryKind::AccountActivity { account: "AcmeCare".into() });
+    // Four single-page polls every second would be 240 a minute: `every`
+    // stretches to keep them at the planned 60 a minute.
+    assert_eq!(src.every(), Duration::from_secs(4));
 }
 
 #[tokio::test]
@@ -127,7 +131,7 @@ async fn first_poll_reads_only_the_newest_page_with_the_documented_parameters() 
     assert_eq!(s.path, "/search");
     assert!(s.authorized);
     assert_eq!(s.user_agent.as_deref(), Some(USER_AGENT));
-    for (k, v) in [("q", "interjet"), ("sort", "new"), ("type", "link"), ("limit", "100"), ("raw_json", "1")] {
+    for (k, v) in [("q", "interjet_care OR interjet"), ("sort", "new"), ("type", "link"), ("limit", "100"), ("raw_json", "1")] {
         assert_eq!(s.param(k), Some(v), "{k}");
     }
     assert_eq!(s.param("after"), None);
@@ -436,7 +440,7 @@ async fn unreadable_bodies_are_malformed_and_the_cursor_still_works_afterwards()
 async fn an_unknown_brand_user_is_reported_with_the_key_to_fix() {
     let fake = FakeReddit::start().await;
     let src = RedditSource::new(&config(&fake, CLIENT_SECRET), &[brand("acme", &[], Some("nobody_here"))]);
-    let q = src.queries().remove(0);
+    let q = src.queries().into_iter().find(|q| q.key == "reddit:account:acme").unwrap();
     let err = src.fetch(&q, None).await.unwrap_err();
     assert!(matches!(err, SourceError::Malformed(ref m) if m.contains("[brand.accounts] reddit of brand acme")), "{err:?}");
 }

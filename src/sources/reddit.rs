@@ -374,7 +374,8 @@ fn status_error(http: &Http, resp: Response) -> SourceError {
 pub fn build_queries(brands: &[Brand]) -> Vec<Query> {
     let mut out = Vec::new();
     for brand in brands {
-        if let Some(built) = build_search(&brand.terms) {
+        let account = brand.accounts.reddit.as_deref().map(account_name).filter(|a| !a.is_empty());
+        if let Some(built) = build_search(&brand.terms, account.as_deref()) {
             if !built.dropped.is_empty() {
                 tracing::warn!(
                     brand = %brand.id,
@@ -389,7 +390,7 @@ pub fn build_queries(brands: &[Brand]) -> Vec<Query> {
                 kind: QueryKind::Search { q: built.query },
             });
         }
-        if let Some(account) = brand.accounts.reddit.as_deref().map(account_name).filter(|a| !a.is_empty()) {
+        if let Some(account) = account {
             out.push(Query {
                 key: format!("reddit:account:{}", brand.id),
                 brands: vec![brand.id.clone()],
@@ -415,11 +416,14 @@ pub struct BuiltQuery {
     pub dropped: Vec<String>,
 }
 
-/// `term OR "two words"` under [`MAX_QUERY_LEN`]; None without terms.
-pub fn build_search(terms: &[String]) -> Option<BuiltQuery> {
+/// `account OR term OR "two words"` under [`MAX_QUERY_LEN`]; None with
+/// nothing to search. The brand's user name is searched too (posts that
+/// write `u/<name>` mention the brand even without a term) and goes first,
+/// so it is never the clause cut.
+pub fn build_search(terms: &[String], account: Option<&str>) -> Option<BuiltQuery> {
     let mut clauses: Vec<String> = Vec::new();
     let mut dropped = Vec::new();
-    for term in terms {
+    for term in account.into_iter().chain(terms.iter().map(String::as_str)) {
         let cleaned: String = term.chars().filter(|c| *c != '"').collect();
         let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
         if cleaned.is_empty() || clauses.iter().any(|c| c.trim_matches('"').eq_ignore_ascii_case(&cleaned)) {
@@ -430,7 +434,7 @@ pub fn build_search(terms: &[String]) -> Option<BuiltQuery> {
         let clause = if plain { cleaned } else { format!("\"{cleaned}\"") };
         let len = clauses.iter().map(|c| c.chars().count() + 4).sum::<usize>() + clause.chars().count();
         if len > MAX_QUERY_LEN {
-            dropped.push(term.clone());
+            dropped.push(term.to_string());
         } else {
             clauses.push(clause);
         }
@@ -523,7 +527,7 @@ fn finish(newest: Option<i64>, seen: Vec<Seen>, read: Vec<Seen>, now: DateTime<U
             all.push(s);
         }
     }
-    all.sort_by(|a, b| b.1.cmp(&a.1));
+    all.sort_by_key(|s| std::cmp::Reverse(s.1));
     all.truncate(MAX_SEEN);
     Cursor { newest: Some(newest), seen: all, after: None, reading: Vec::new() }
 }
@@ -879,13 +883,15 @@ mod tests {
     #[test]
     fn search_ors_terms_and_quotes_phrases_within_512_characters() {
         let t = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let q = build_search(&t(&["interjet", "Inter Jet", "INTERJET", "say \"hi\"", "o2.com", "OR"])).unwrap();
+        let q = build_search(&t(&["interjet", "Inter Jet", "INTERJET", "say \"hi\"", "o2.com", "OR"]), None).unwrap();
         assert_eq!(q.query, "interjet OR \"Inter Jet\" OR \"say hi\" OR \"o2.com\" OR \"OR\"");
-        assert_eq!(build_search(&t(&["  ", "\"\""])), None);
+        assert_eq!(build_search(&t(&["  ", "\"\""]), None), None);
+        assert_eq!(build_search(&[], Some("Interjet_Care")).unwrap().query, "Interjet_Care");
         let many: Vec<String> = (0..100).map(|i| format!("longbrandterm{i:03}")).collect();
-        let q = build_search(&many).unwrap();
+        let q = build_search(&many, Some("acme_care")).unwrap();
         assert!(q.query.chars().count() <= MAX_QUERY_LEN);
-        assert_eq!(q.dropped.len() + q.query.matches(" OR ").count() + 1, 100);
+        assert!(q.query.starts_with("acme_care OR longbrandterm000"));
+        assert_eq!(q.dropped.len() + q.query.matches(" OR ").count() + 1, 101);
     }
 
     #[test]
@@ -896,9 +902,9 @@ mod tests {
         quiet.id = "quiet".into();
         quiet.terms.clear();
         let qs = build_queries(&[b, quiet]);
-        assert_eq!(qs.len(), 2);
+        assert_eq!(qs.len(), 2, "the brand without terms or account has nothing to read");
         assert_eq!(qs[0].key, "reddit:search:interjet");
-        assert_eq!(qs[0].kind, QueryKind::Search { q: "interjet OR \"inter jet\"".into() });
+        assert_eq!(qs[0].kind, QueryKind::Search { q: "Interjet_Care OR interjet OR \"inter jet\"".into() });
         assert_eq!(qs[1].key, "reddit:account:interjet");
         assert_eq!(qs[1].kind, QueryKind::AccountActivity { account: "Interjet_Care".into() });
         assert!(qs.iter().all(|q| !q.exclusive && q.brands == vec!["interjet".to_string()]));

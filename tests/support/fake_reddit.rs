@@ -619,7 +619,7 @@ fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(Stri
     // sort=new (the only order escucha asks for): newest first, ties by
     // the order added (later first).
     items.reverse();
-    items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    items.sort_by_key(|t| std::cmp::Reverse(t.created_at));
     let (page, after) = match (get("after"), get("before")) {
         (Some(after), _) => match items.iter().position(|t| t.name == after) {
             Some(i) => {
