@@ -60,6 +60,14 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Measure the classifier on a labelled JSON Lines file (`text`, `label`,
+    /// optional `lang`): per-class precision/recall/F1, macro F1, confusion
+    /// matrix and the worst mistakes.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Response rate and first-response times per brand and platform.
     Stats {
         #[command(flatten)]
@@ -147,6 +155,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 AckOutcome::AlreadyAcked => println!("mention {id} was already acknowledged"),
                 AckOutcome::AlreadyAnswered => println!("mention {id} was already answered by the brand"),
                 AckOutcome::NotFound => return Err(anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)").into()),
+            }
+            Ok(())
+        }
+        Command::Eval { file, json } => {
+            let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let report = classify::eval::evaluate(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?).map_err(anyhow::Error::from)?;
+            } else {
+                write!(out, "{}", report.render_text()).map_err(anyhow::Error::from)?;
             }
             Ok(())
         }

@@ -193,6 +193,12 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         let hb = shared.heartbeat("alerts");
         tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
     }
+    if let Some(after) = test_hang_after() {
+        let hb = shared.heartbeat("test-hang");
+        let clock = clock.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { hang_after(after, hb, clock, cancel).await });
+    }
     if let Some(interval) = systemd::watchdog_interval() {
         let shared = shared.clone();
         let cancel = cancel.clone();
@@ -212,6 +218,29 @@ fn sd_notify(state: &str) {
     if let Err(e) = systemd::notify(state) {
         warn!(error = %e, state, "could not notify systemd");
     }
+}
+
+/// Test hook: `ESCUCHA_TEST_HANG_AFTER=<seconds>` adds a loop that keeps a
+/// one-second promise and then hangs, so tests can prove that a hung loop
+/// stops the watchdog pings and gets the process restarted (real loops
+/// promise minutes, too long for a test). Unset in production.
+fn test_hang_after() -> Option<Duration> {
+    let secs: f64 = std::env::var("ESCUCHA_TEST_HANG_AFTER").ok()?.trim().parse().ok()?;
+    warn!(after_secs = secs, "ESCUCHA_TEST_HANG_AFTER is set: a test loop will hang on purpose");
+    Some(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+async fn hang_after(after: Duration, hb: Arc<Heartbeat>, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+    let until = tokio::time::Instant::now() + after;
+    while tokio::time::Instant::now() < until {
+        hb.beat(clock.now(), Duration::from_secs(1));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+    warn!("test loop hanging now (ESCUCHA_TEST_HANG_AFTER)");
+    cancel.cancelled().await;
 }
 
 /// Pings systemd's watchdog at half its interval, but only while the
