@@ -959,7 +959,7 @@ mod tests {
     fn a_mention_fetched_twice_is_stored_once() {
         let s = Store::open_in_memory().unwrap();
         let m = mention("1", Class::Complaint, 0);
-        let a = s.commit_page("q", t(0), &[m.clone()], &[], "c1", t(1)).unwrap();
+        let a = s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c1", t(1)).unwrap();
         let b = s.commit_page("q", t(0), &[m], &[], "c2", t(2)).unwrap();
         assert_eq!(a.inserted.len(), 1);
         assert_eq!((b.inserted.len(), b.duplicates), (0, 1));
