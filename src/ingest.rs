@@ -43,23 +43,20 @@ pub fn ingest(store: &Store, matchers: &Matchers, query: &Query, page: &Page, st
             if query.exclusive && !query.brands.contains(&brand.id) {
                 continue;
             }
-            let addressed = post.addressed_to_token_account && query.brands.iter().any(|b| *b == brand.id);
+            let addressed = post.addressed_to_token_account && query.brands.contains(&brand.id);
             match matcher.role(post, addressed) {
                 Some(Role::Mention) => mentions.push(new_mention(store, brand, post, state, now)?),
-                Some(Role::Own) => {
-                    if post.in_reply_to_id.is_some() {
-                        replies.push(Reply {
-                            brand: brand.id.clone(),
-                            platform: matchers.platform,
-                            platform_id: post.platform_id.clone(),
-                            in_reply_to_id: post.in_reply_to_id.clone(),
-                            in_reply_to_author_id: post.in_reply_to_author_id.clone(),
-                            conversation_id: post.conversation_id.clone(),
-                            created_at: post.created_at,
-                        });
-                    }
-                }
-                None => {}
+                // The brand's replies answer mentions; its other posts are nothing.
+                Some(Role::Own) if post.in_reply_to_id.is_some() => replies.push(Reply {
+                    brand: brand.id.clone(),
+                    platform: matchers.platform,
+                    platform_id: post.platform_id.clone(),
+                    in_reply_to_id: post.in_reply_to_id.clone(),
+                    in_reply_to_author_id: post.in_reply_to_author_id.clone(),
+                    conversation_id: post.conversation_id.clone(),
+                    created_at: post.created_at,
+                }),
+                Some(Role::Own) | None => {}
             }
         }
     }

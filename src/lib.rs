@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod health;
 pub mod http;
 pub mod ingest;
 pub mod matcher;

@@ -99,8 +99,33 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_mentions_mention ON outbox_mentions (mention_id);
     "#,
-    // 2: what an outbox row says: an alert, or a notice that its mention was
-    // acknowledged or resolved (PagerDuty, webhooks with send_resolved).
+    // 2: source health, and notices (messages rendered when enqueued, such
+    // as "source x is not working"), delivered like alerts.
+    r#"
+    CREATE TABLE source_health (
+        source TEXT PRIMARY KEY,
+        failing_since INTEGER,
+        last_error TEXT,
+        last_success INTEGER,
+        alerted_at INTEGER
+    );
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX notices_pending ON notices (next_attempt_at) WHERE state = 'pending';
+    "#,
+    // 3: what an outbox row says: an alert, or a resolution (its mention was
+    // acknowledged or answered) for PagerDuty and webhooks with send_resolved.
     r#"
     ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';
     "#,
@@ -466,7 +491,7 @@ impl Store {
             }
             out.answered.sort_unstable();
             out.answered.dedup();
-            enqueue_notices(&tx, &out.answered, OutboxKind::Resolve, now)?;
+            enqueue_resolutions(&tx, &out.answered, OutboxKind::Resolve, now)?;
             // Answered mentions need no more pages; pending outbox rows made
             // only of answered or acked mentions are resolved before sending.
             tx.execute(
@@ -532,7 +557,9 @@ impl Store {
             conn.query_row("SELECT MIN(next_page_at) FROM mentions WHERE status = 'open' AND next_page_at IS NOT NULL", [], |r| r.get(0))?;
         let outbox: Option<i64> =
             conn.query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
-        Ok([first, step, outbox].into_iter().flatten().min().map(from_ms))
+        drop(conn);
+        let notice = self.next_notice_at()?;
+        Ok([first, step, outbox, notice].into_iter().flatten().min().map(from_ms))
     }
 
     /// Writes the pages to the outbox and records on each mention that it
@@ -716,7 +743,7 @@ impl Store {
                     "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL WHERE id = ?1",
                     params![id, by, to_ms(now)],
                 )?;
-                enqueue_notices(&tx, &[id], OutboxKind::Ack, now)?;
+                enqueue_resolutions(&tx, &[id], OutboxKind::Ack, now)?;
                 AckOutcome::Acked
             }
         };
@@ -783,12 +810,12 @@ impl Store {
     }
 }
 
-/// After `mention_ids` were acknowledged or answered: a notice row for each
+/// After `mention_ids` were acknowledged or answered: a resolution row for each
 /// webhook that was paged about them (sent, or still pending and maybe in
 /// flight). Whether a webhook wants the notice is the config's business and
 /// is decided at delivery; email is never told. Runs inside the caller's
 /// transaction, so the notice exists exactly when the state change does.
-fn enqueue_notices(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
+fn enqueue_resolutions(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
     let mut paged = tx.prepare_cached(
         "SELECT DISTINCT o.recipient, o.brand FROM outbox o JOIN outbox_mentions om ON om.outbox_id = o.id
          WHERE om.mention_id = ?1 AND o.kind = 'alert' AND o.recipient LIKE 'webhook:%' AND o.state IN ('sent', 'pending')
@@ -807,6 +834,133 @@ fn enqueue_notices(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: 
         }
     }
     Ok(())
+}
+
+/// A source's health as the store remembers it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceHealth {
+    /// The first failure after the last success; None while healthy.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// When the "not working" notice went out for this failure.
+    pub alerted_at: Option<DateTime<Utc>>,
+}
+
+/// A message rendered when it was enqueued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub attempts: u32,
+}
+
+impl Store {
+    pub fn source_health(&self, source: &str) -> Result<SourceHealth> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT failing_since, last_error, last_success, alerted_at FROM source_health WHERE source = ?1",
+                [source],
+                |r| {
+                    Ok(SourceHealth {
+                        failing_since: r.get::<_, Option<i64>>(0)?.map(from_ms),
+                        last_error: r.get(1)?,
+                        last_success: r.get::<_, Option<i64>>(2)?.map(from_ms),
+                        alerted_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records a failed round; the failure clock starts at the first one.
+    pub fn source_failed(&self, source: &str, error: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+        self.conn().execute(
+            "INSERT INTO source_health (source, failing_since, last_error) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET failing_since = COALESCE(failing_since, excluded.failing_since),
+                last_error = excluded.last_error",
+            params![source, to_ms(now), error],
+        )?;
+        self.source_health(source)
+    }
+
+    /// Records a good round. Returns the health before it, so the caller can
+    /// tell whether a "recovered" notice is due.
+    pub fn source_succeeded(&self, source: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+        let before = self.source_health(source)?;
+        self.conn().execute(
+            "INSERT INTO source_health (source, last_success) VALUES (?1, ?2)
+             ON CONFLICT (source) DO UPDATE SET failing_since = NULL, alerted_at = NULL, last_success = excluded.last_success",
+            params![source, to_ms(now)],
+        )?;
+        Ok(before)
+    }
+
+    /// Enqueues notices and, in the same transaction, records that the
+    /// source's failure was announced (`alerted = Some(now)`) or that its
+    /// recovery was (`alerted = None`): a restart never repeats either.
+    pub fn enqueue_health_notices(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (to, subject, text, html) in notices {
+            tx.execute(
+                "INSERT INTO notices (recipient, subject, text, html, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![to, subject, text, html, to_ms(now)],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO source_health (source, alerted_at) VALUES (?1, ?2)
+             ON CONFLICT (source) DO UPDATE SET alerted_at = excluded.alerted_at",
+            params![source, alerted.map(to_ms)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn pending_notices(&self, now: DateTime<Utc>) -> Result<Vec<Notice>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, recipient, subject, text, html, attempts FROM notices
+             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([to_ms(now)], |r| {
+            Ok(Notice { id: r.get(0)?, recipient: r.get(1)?, subject: r.get(2)?, text: r.get(3)?, html: r.get(4)?, attempts: r.get(5)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn notice_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn notice_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, to_ms(next_attempt_at)],
+        )?;
+        Ok(())
+    }
+
+    pub fn notice_dead(&self, id: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    fn next_notice_at(&self) -> Result<Option<i64>> {
+        Ok(self.conn().query_row("SELECT MIN(next_attempt_at) FROM notices WHERE state = 'pending'", [], |r| r.get(0))?)
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -901,7 +1055,7 @@ mod tests {
     fn a_mention_fetched_twice_is_stored_once() {
         let s = Store::open_in_memory().unwrap();
         let m = mention("1", Class::Complaint, 0);
-        let a = s.commit_page("q", t(0), &[m.clone()], &[], "c1", t(1)).unwrap();
+        let a = s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c1", t(1)).unwrap();
         let b = s.commit_page("q", t(0), &[m], &[], "c2", t(2)).unwrap();
         assert_eq!(a.inserted.len(), 1);
         assert_eq!((b.inserted.len(), b.duplicates), (0, 1));
@@ -985,7 +1139,7 @@ mod tests {
     }
 
     #[test]
-    fn ack_and_answer_queue_notices_only_for_webhooks_that_were_paged() {
+    fn ack_and_answer_queue_resolutions_only_for_webhooks_that_were_paged() {
         let s = Store::open_in_memory().unwrap();
         let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
         let id = out.inserted[0];

@@ -6,12 +6,12 @@
 use super::email::{Mailer, NotifyError};
 use super::plan::{self, LOG_RECIPIENT};
 use super::render::{render_alert, AckHow, AlertContext, Rendered};
-use super::webhook::{self, Item, Message, Webhooks};
+use super::webhook::{self, Event, Item, Message, Webhooks};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics;
 use crate::model::{Mention, Status};
-use crate::store::{OutboxKind, OutboxRow, Store};
+use crate::store::{Notice, OutboxKind, OutboxRow, Store};
 use crate::systemd::Heartbeat;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -77,6 +77,11 @@ impl Alerter {
                 sent += 1;
             }
         }
+        for notice in self.store.pending_notices(now)? {
+            if self.deliver_notice(&notice).await? {
+                sent += 1;
+            }
+        }
         Ok(sent)
     }
 
@@ -94,6 +99,44 @@ impl Alerter {
             _ => None,
         };
         AckHow { command: format!("escucha ack {}", m.id), link }
+    }
+
+    /// Sends a message rendered at enqueue time (source health notices).
+    async fn deliver_notice(&self, n: &Notice) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        let rendered = Rendered { subject: n.subject.clone(), text: n.text.clone(), html: n.html.clone() };
+        let result = if n.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !n.recipient.starts_with("webhook:")) {
+            warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
+            Ok(())
+        } else if let Some(id) = n.recipient.strip_prefix("webhook:") {
+            let out = Outbound { id: n.id, kind: Event::Notice, brand: "" };
+            self.send_webhook(id, &out, "", &n.subject, &[], &n.text, now).await
+        } else {
+            let mailer = self.mailer.as_ref().expect("checked above");
+            mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await
+        };
+        let now = self.clock.now();
+        match result {
+            Ok(()) => {
+                metrics::global().inc("escucha_alerts_sent_total", &channel(&n.recipient));
+                self.store.notice_sent(n.id, now)?;
+                info!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "notice sent");
+                Ok(true)
+            }
+            Err(NotifyError::Retryable(e)) => {
+                let delay = retry_delay(n.attempts + 1);
+                metrics::global().inc("escucha_alerts_failed_total", &channel(&n.recipient));
+                warn!(notice = n.id, recipient = %n.recipient, error = %e, retry_in = ?delay, "notice delivery failed; will retry");
+                self.store.notice_retry(n.id, &e, now + chrono::Duration::from_std(delay).unwrap_or_default())?;
+                Ok(false)
+            }
+            Err(NotifyError::Rejected(e)) => {
+                metrics::global().inc("escucha_alerts_dead_lettered_total", &channel(&n.recipient));
+                error!(notice = n.id, recipient = %n.recipient, error = %e, "notice rejected and will not be retried");
+                self.store.notice_dead(n.id, &e)?;
+                Ok(false)
+            }
+        }
     }
 
     async fn deliver(&self, row: &OutboxRow) -> anyhow::Result<bool> {
@@ -152,7 +195,8 @@ impl Alerter {
             Ok(())
         } else if let Some(id) = row.recipient.strip_prefix("webhook:") {
             let items: Vec<Item> = mentions.into_iter().map(|m| Item { ack: ack(&m), mention: m }).collect();
-            self.send_webhook(id, row, &brand_name, &rendered.subject, &items, now).await
+            let out = Outbound { id: row.id, kind: Event::Alert, brand: &row.brand };
+            self.send_webhook(id, &out, &brand_name, &rendered.subject, &items, "", now).await
         } else {
             let mailer = self.mailer.as_ref().expect("checked above");
             mailer.send(&row.recipient, &rendered, &format!("escucha-outbox-{}", row.id)).await
@@ -185,24 +229,33 @@ impl Alerter {
             .into_iter()
             .map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), link: None }, mention: m })
             .collect();
-        let title = webhook::notice_title(row.kind, &brand_name, &items);
-        let result = self.send_webhook(&hook.id, row, &brand_name, &title, &items, now).await;
+        let title = webhook::notice_title(row.kind.into(), &brand_name, &items);
+        let out = Outbound { id: row.id, kind: row.kind.into(), brand: &row.brand };
+        let result = self.send_webhook(&hook.id, &out, &brand_name, &title, &items, "", now).await;
         Ok(Some((result, title)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn send_webhook(
         &self,
         id: &str,
-        row: &OutboxRow,
+        out: &Outbound<'_>,
         brand_name: &str,
         title: &str,
         items: &[Item],
+        text: &str,
         now: DateTime<Utc>,
     ) -> Result<(), NotifyError> {
         let Some(hook) = self.cfg.webhooks.iter().find(|w| w.id == id) else {
             return Err(NotifyError::Rejected(format!("webhook {id} is not in the config (removed by a reload?)")));
         };
-        let msg = Message { outbox_id: row.id, event: row.kind, brand_id: &row.brand, brand_name, title, items, now };
+        if items.is_empty() && out.kind == Event::Notice && hook.kind == "pagerduty" {
+            // PagerDuty incidents are about mentions; escucha's own health
+            // is for /healthz and the other channels.
+            debug!(notice = out.id, webhook = %hook.id, "health notices are not sent to PagerDuty");
+            return Ok(());
+        }
+        let msg = Message { outbox_id: out.id, event: out.kind, brand_id: out.brand, brand_name, title, items, text, now };
         let reqs = webhook::requests(hook, &msg).map_err(NotifyError::Rejected)?;
         self.webhooks.send(hook, &reqs).await
     }
@@ -239,6 +292,14 @@ impl Alerter {
             }
         }
     }
+}
+
+/// The row a webhook message comes from: its id (the `json` kind's
+/// `Idempotency-Key`), what it announces and the brand it is about.
+struct Outbound<'a> {
+    id: i64,
+    kind: Event,
+    brand: &'a str,
 }
 
 /// The `channel` label of the delivery metrics: `email`, `log` or the

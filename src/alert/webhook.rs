@@ -17,14 +17,16 @@
 //! - `json`: escucha's own body, documented in `docs/webhooks.md`:
 //!
 //! ```json
-//! {"version": 1, "event": "alert" | "ack" | "resolve", "id": 17,
-//!  "brand": {"id": "interjet", "name": "Interjet"}, "title": "...", "sent_at": "RFC 3339",
+//! {"version": 1, "event": "alert" | "ack" | "resolve" | "notice", "id": 17,
+//!  "brand": {"id": "interjet", "name": "Interjet"} | null, "title": "...", "text": "...",
+//!  "sent_at": "RFC 3339",
 //!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
 //!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
 //!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command"}]}
 //! ```
 //!
-//! with `Idempotency-Key: <outbox row id>` (the same on every retry) and,
+//! with `Idempotency-Key: <outbox row id>` (the same on every retry;
+//! `notice-<id>` for health notices, which have no mentions) and,
 //! when the webhook has a `secret`, `X-Escucha-Signature: sha256=<hex
 //! HMAC-SHA256 of the exact body bytes>`.
 
@@ -40,6 +42,41 @@ use std::time::Duration;
 /// Per request, connect to last byte.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a message announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A page about mentions waiting for an answer.
+    Alert,
+    /// Someone acknowledged the mentions.
+    Ack,
+    /// The brand answered the mentions.
+    Resolve,
+    /// A message about escucha itself (a source stopped working or
+    /// recovered): a title and a text, no mentions.
+    Notice,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Alert => "alert",
+            Event::Ack => "ack",
+            Event::Resolve => "resolve",
+            Event::Notice => "notice",
+        }
+    }
+}
+
+impl From<OutboxKind> for Event {
+    fn from(k: OutboxKind) -> Event {
+        match k {
+            OutboxKind::Alert => Event::Alert,
+            OutboxKind::Ack => Event::Ack,
+            OutboxKind::Resolve => Event::Resolve,
+        }
+    }
+}
+
 /// One mention in a message, with how to acknowledge it.
 #[derive(Debug, Clone)]
 pub struct Item {
@@ -51,12 +88,14 @@ pub struct Item {
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
     pub outbox_id: i64,
-    pub event: OutboxKind,
+    pub event: Event,
     pub brand_id: &'a str,
     pub brand_name: &'a str,
     /// The alert's subject, or the notice's one-line summary.
     pub title: &'a str,
     pub items: &'a [Item],
+    /// Free text for `Event::Notice` (empty otherwise).
+    pub text: &'a str,
     pub now: DateTime<Utc>,
 }
 
@@ -69,18 +108,18 @@ pub struct Outgoing {
 }
 
 /// The title of an ack or resolve notice.
-pub fn notice_title(event: OutboxKind, brand_name: &str, items: &[Item]) -> String {
+pub fn notice_title(event: Event, brand_name: &str, items: &[Item]) -> String {
     let what = match items {
         [i] => format!("{} about {brand_name} on {}", i.mention.class, i.mention.platform),
         many => format!("{} mentions of {brand_name}", many.len()),
     };
     match event {
-        OutboxKind::Ack => {
+        Event::Ack => {
             let by = items.iter().find_map(|i| i.mention.acked_by.clone()).unwrap_or_else(|| "someone".into());
             format!("[escucha] acknowledged by {by}: {what}")
         }
-        OutboxKind::Resolve => format!("[escucha] resolved, the brand answered: {what}"),
-        OutboxKind::Alert => format!("[escucha] {what}"),
+        Event::Resolve => format!("[escucha] resolved, the brand answered: {what}"),
+        Event::Alert | Event::Notice => format!("[escucha] {what}"),
     }
 }
 
@@ -109,7 +148,12 @@ pub fn requests(hook: &Webhook, msg: &Message) -> Result<Vec<Outgoing>, String> 
         }
         "json" => {
             let body = serde_json::to_vec(&generic(msg)).expect("JSON values serialize");
-            let mut headers = vec![("Idempotency-Key", msg.outbox_id.to_string())];
+            // Health notices live in their own table: keep their keys apart.
+            let key = match msg.event {
+                Event::Notice => format!("notice-{}", msg.outbox_id),
+                _ => msg.outbox_id.to_string(),
+            };
+            let mut headers = vec![("Idempotency-Key", key)];
             if let Some(secret) = &hook.secret {
                 headers.push(("X-Escucha-Signature", signature(&body, secret.expose().as_bytes())));
             }
@@ -130,11 +174,11 @@ fn post(url: &str, body: &Value, mut headers: Vec<(&'static str, String)>) -> Ou
     Outgoing { url: url.to_string(), headers, body: serde_json::to_vec(body).expect("JSON values serialize") }
 }
 
-fn class_word(m: &Mention, event: OutboxKind) -> &'static str {
+fn class_word(m: &Mention, event: Event) -> &'static str {
     match event {
-        OutboxKind::Ack => "acknowledged",
-        OutboxKind::Resolve => "resolved",
-        OutboxKind::Alert => m.class.as_str(),
+        Event::Ack => "acknowledged",
+        Event::Resolve => "resolved",
+        Event::Alert | Event::Notice => m.class.as_str(),
     }
 }
 
@@ -177,6 +221,9 @@ fn slack_escape(s: &str) -> String {
 /// buttons. Block Kit allows 50 blocks; 3 per mention keeps 15 mentions.
 pub fn slack(msg: &Message) -> Value {
     let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": clip(msg.title, 150), "emoji": false}})];
+    if !msg.text.is_empty() {
+        blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&slack_escape(msg.text), 3000)}}));
+    }
     for it in msg.items.iter().take(15) {
         let m = &it.mention;
         let who = if is_web_url(&m.url) {
@@ -198,7 +245,7 @@ pub fn slack(msg: &Message) -> Value {
         if is_web_url(&m.url) {
             buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open post"}, "url": m.url}));
         }
-        if msg.event == OutboxKind::Alert {
+        if msg.event == Event::Alert {
             if let Some(link) = &it.ack.link {
                 buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "I'm on it"}, "url": link, "style": "primary"}));
             }
@@ -206,17 +253,17 @@ pub fn slack(msg: &Message) -> Value {
         if !buttons.is_empty() {
             blocks.push(json!({"type": "actions", "elements": buttons}));
         }
-        if msg.event == OutboxKind::Alert {
+        if msg.event == Event::Alert {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("or run `{}`", it.ack.command)}]}));
         }
     }
     json!({"text": clip(msg.title, 3000), "blocks": blocks})
 }
 
-fn color(m: &Mention, event: OutboxKind) -> u32 {
+fn color(m: &Mention, event: Event) -> u32 {
     match (event, m.class) {
-        (OutboxKind::Resolve, _) => 0x2E7D32,
-        (OutboxKind::Ack, _) => 0x1976D2,
+        (Event::Resolve, _) => 0x2E7D32,
+        (Event::Ack, _) => 0x1976D2,
         (_, Class::Escalation) => 0xD32F2F,
         _ => 0xF57C00,
     }
@@ -236,7 +283,7 @@ pub fn discord(msg: &Message) -> Value {
                 json!({"name": "Age", "value": format_age(msg.now - m.created_at), "inline": true}),
                 json!({"name": "Reasons", "value": clip(&reasons(m), 1024), "inline": false}),
             ];
-            if msg.event == OutboxKind::Alert {
+            if msg.event == Event::Alert {
                 let how = match &it.ack.link {
                     Some(l) => format!("[I'm on it]({l}) or `{}`", it.ack.command),
                     None => format!("`{}`", it.ack.command),
@@ -256,6 +303,10 @@ pub fn discord(msg: &Message) -> Value {
             e
         })
         .collect();
+    let mut embeds = embeds;
+    if !msg.text.is_empty() {
+        embeds.insert(0, json!({"title": clip(msg.title, 256), "description": clip(msg.text, 4096), "color": 0x757575}));
+    }
     json!({"content": clip(msg.title, 2000), "embeds": embeds, "allowed_mentions": {"parse": []}})
 }
 
@@ -263,6 +314,9 @@ pub fn discord(msg: &Message) -> Value {
 /// incoming-webhook and Workflows docs show.
 pub fn teams(msg: &Message) -> Value {
     let mut body = vec![json!({"type": "TextBlock", "text": msg.title, "weight": "Bolder", "size": "Medium", "wrap": true})];
+    if !msg.text.is_empty() {
+        body.push(json!({"type": "TextBlock", "text": msg.text, "wrap": true}));
+    }
     for it in msg.items.iter().take(20) {
         let m = &it.mention;
         body.push(json!({"type": "TextBlock", "text": m.text, "wrap": true, "separator": true}));
@@ -278,7 +332,7 @@ pub fn teams(msg: &Message) -> Value {
         if is_web_url(&m.url) {
             actions.push(json!({"type": "Action.OpenUrl", "title": "Open post", "url": m.url}));
         }
-        if msg.event == OutboxKind::Alert {
+        if msg.event == Event::Alert {
             if let Some(l) = &it.ack.link {
                 actions.push(json!({"type": "Action.OpenUrl", "title": "I'm on it", "url": l}));
             }
@@ -322,17 +376,19 @@ pub fn ntfy_split(topic_url: &str) -> Result<(String, String), String> {
 pub fn ntfy(msg: &Message, topic: &str) -> Value {
     let escalation = msg.items.iter().any(|i| i.mention.class == Class::Escalation);
     let priority = match msg.event {
-        OutboxKind::Alert if escalation => 5,
-        OutboxKind::Alert => 4,
+        Event::Alert if escalation => 5,
+        Event::Alert => 4,
+        Event::Notice => 4,
         _ => 3,
     };
     let tags: Vec<&str> = match msg.event {
-        OutboxKind::Alert if escalation => vec!["rotating_light", "escalation"],
-        OutboxKind::Alert => vec!["warning", "complaint"],
-        OutboxKind::Ack => vec!["eyes", "acknowledged"],
-        OutboxKind::Resolve => vec!["white_check_mark", "resolved"],
+        Event::Alert if escalation => vec!["rotating_light", "escalation"],
+        Event::Alert => vec!["warning", "complaint"],
+        Event::Ack => vec!["eyes", "acknowledged"],
+        Event::Resolve => vec!["white_check_mark", "resolved"],
+        Event::Notice => vec!["gear", "escucha"],
     };
-    let mut text = String::new();
+    let mut text = msg.text.to_string();
     for it in msg.items {
         let m = &it.mention;
         text.push_str(&format!(
@@ -344,7 +400,7 @@ pub fn ntfy(msg: &Message, topic: &str) -> Value {
             format_age(msg.now - m.created_at),
             m.text
         ));
-        if msg.event == OutboxKind::Alert {
+        if msg.event == Event::Alert {
             text.push_str(&format!("Why: {}\nAck: {}\n", reasons(m), it.ack.command));
         }
     }
@@ -359,7 +415,7 @@ pub fn ntfy(msg: &Message, topic: &str) -> Value {
         if is_web_url(&first.mention.url) {
             v["click"] = json!(first.mention.url);
         }
-        if msg.event == OutboxKind::Alert {
+        if msg.event == Event::Alert {
             if let Some(l) = &first.ack.link {
                 v["actions"] = json!([{"action": "view", "label": "I'm on it", "url": l, "clear": true}]);
             }
@@ -375,11 +431,11 @@ pub fn pagerduty(msg: &Message, routing_key: &str) -> Vec<Value> {
         .map(|it| {
             let m = &it.mention;
             let action = match msg.event {
-                OutboxKind::Alert => "trigger",
-                OutboxKind::Ack => "acknowledge",
-                OutboxKind::Resolve => "resolve",
+                Event::Alert | Event::Notice => "trigger",
+                Event::Ack => "acknowledge",
+                Event::Resolve => "resolve",
             };
-            if msg.event != OutboxKind::Alert {
+            if msg.event != Event::Alert {
                 // acknowledge/resolve need only the key (Events API v2).
                 return json!({"routing_key": routing_key, "event_action": action, "dedup_key": dedup_key(m)});
             }
@@ -455,8 +511,9 @@ pub fn generic(msg: &Message) -> Value {
         "version": 1,
         "event": msg.event.as_str(),
         "id": msg.outbox_id,
-        "brand": {"id": msg.brand_id, "name": msg.brand_name},
+        "brand": if msg.brand_id.is_empty() { Value::Null } else { json!({"id": msg.brand_id, "name": msg.brand_name}) },
         "title": msg.title,
+        "text": msg.text,
         "sent_at": msg.now.to_rfc3339_opts(SecondsFormat::Secs, true),
         "mentions": mentions,
     })
@@ -552,7 +609,7 @@ mod tests {
         }]
     }
 
-    fn msg<'a>(items: &'a [Item], event: OutboxKind) -> Message<'a> {
+    fn msg<'a>(items: &'a [Item], event: Event) -> Message<'a> {
         Message {
             outbox_id: 17,
             event,
@@ -560,6 +617,7 @@ mod tests {
             brand_name: "Interjet",
             title: "[escucha] complaint about Interjet on x, unanswered for 30m",
             items,
+            text: "",
             now: Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap(),
         }
     }
@@ -571,7 +629,7 @@ mod tests {
     #[test]
     fn slack_is_block_kit_with_fallback_text_escaped_mrkdwn_and_both_buttons() {
         let it = items(Class::Complaint);
-        let v = slack(&msg(&it, OutboxKind::Alert));
+        let v = slack(&msg(&it, Event::Alert));
         assert_eq!(v["text"], "[escucha] complaint about Interjet on x, unanswered for 30m");
         assert_eq!(v["blocks"][0]["type"], "header");
         let section = v["blocks"][1]["text"]["text"].as_str().unwrap();
@@ -588,7 +646,7 @@ mod tests {
     #[test]
     fn discord_has_one_embed_per_mention_and_pings_nobody() {
         let it = items(Class::Escalation);
-        let v = discord(&msg(&it, OutboxKind::Alert));
+        let v = discord(&msg(&it, Event::Alert));
         assert_eq!(v["allowed_mentions"]["parse"], json!([]));
         let e = &v["embeds"][0];
         assert_eq!(e["url"], "https://x.com/maria/status/1799");
@@ -602,7 +660,7 @@ mod tests {
     #[test]
     fn teams_is_an_adaptive_card_in_a_message_attachment() {
         let it = items(Class::Complaint);
-        let v = teams(&msg(&it, OutboxKind::Alert));
+        let v = teams(&msg(&it, Event::Alert));
         assert_eq!(v["type"], "message");
         let a = &v["attachments"][0];
         assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
@@ -618,28 +676,28 @@ mod tests {
         assert_eq!(ntfy_split("https://h.example/ntfy/care/").unwrap(), ("https://h.example/ntfy/".into(), "care".into()));
         assert!(ntfy_split("https://ntfy.sh/").is_err());
         let it = items(Class::Complaint);
-        let v = ntfy(&msg(&it, OutboxKind::Alert), "care");
+        let v = ntfy(&msg(&it, Event::Alert), "care");
         assert_eq!((v["topic"].as_str(), v["priority"].as_u64()), (Some("care"), Some(4)));
         assert_eq!(v["click"], "https://x.com/maria/status/1799");
         assert_eq!(v["actions"][0]["url"], "https://e.example.com/ack/ab.cd");
         let esc = items(Class::Escalation);
-        assert_eq!(ntfy(&msg(&esc, OutboxKind::Alert), "care")["priority"], 5);
+        assert_eq!(ntfy(&msg(&esc, Event::Alert), "care")["priority"], 5);
     }
 
     #[test]
     fn pagerduty_triggers_with_the_mentions_key_and_resolves_the_same_key() {
         let it = items(Class::Escalation);
-        let t = pagerduty(&msg(&it, OutboxKind::Alert), "RK");
+        let t = pagerduty(&msg(&it, Event::Alert), "RK");
         assert_eq!(t[0]["event_action"], "trigger");
         assert_eq!(t[0]["routing_key"], "RK");
         assert_eq!(t[0]["dedup_key"], "escucha:interjet:x:1799");
         assert_eq!(t[0]["payload"]["severity"], "critical");
         assert_eq!(t[0]["payload"]["source"], "escucha");
         assert_eq!(t[0]["links"][1]["href"], "https://e.example.com/ack/ab.cd");
-        let r = pagerduty(&msg(&it, OutboxKind::Resolve), "RK");
+        let r = pagerduty(&msg(&it, Event::Resolve), "RK");
         assert_eq!(r[0], json!({"routing_key": "RK", "event_action": "resolve", "dedup_key": "escucha:interjet:x:1799"}));
         let c = items(Class::Complaint);
-        assert_eq!(pagerduty(&msg(&c, OutboxKind::Alert), "RK")[0]["payload"]["severity"], "warning");
+        assert_eq!(pagerduty(&msg(&c, Event::Alert), "RK")[0]["payload"]["severity"], "warning");
     }
 
     #[test]
@@ -647,7 +705,7 @@ mod tests {
         let it = items(Class::Complaint);
         let mut h = hook("json", "https://hooks.example/escucha");
         h.secret = Some(Secret::new("s3cret"));
-        let out = requests(&h, &msg(&it, OutboxKind::Alert)).unwrap();
+        let out = requests(&h, &msg(&it, Event::Alert)).unwrap();
         let r = &out[0];
         let header = |k: &str| r.headers.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
         assert_eq!(header("Idempotency-Key").as_deref(), Some("17"));
@@ -669,10 +727,25 @@ mod tests {
     }
 
     #[test]
+    fn a_health_notice_carries_its_text_and_gives_pagerduty_nothing() {
+        let mut m = msg(&[], Event::Notice);
+        m.title = "[escucha] source x is not working";
+        m.text = "since 10:00 UTC: 401 Unauthorized. Check the bearer token.";
+        let out = requests(&hook("slack", "https://hooks.slack.com/services/T/B/X"), &m).unwrap();
+        let v: Value = serde_json::from_slice(&out[0].body).unwrap();
+        assert!(v["blocks"][1]["text"]["text"].as_str().unwrap().contains("401 Unauthorized"), "{v}");
+        let j: Value = serde_json::from_slice(&requests(&hook("json", "https://h.example/"), &m).unwrap()[0].body).unwrap();
+        assert_eq!((j["event"].as_str(), j["text"].as_str()), (Some("notice"), Some(m.text)));
+        let mut pd = hook("pagerduty", "https://events.pagerduty.com/v2/enqueue");
+        pd.routing_key = Some(Secret::new("RK"));
+        assert!(requests(&pd, &m).unwrap().is_empty());
+    }
+
+    #[test]
     fn long_texts_are_clipped_to_the_services_limits() {
         let mut it = items(Class::Complaint);
         it[0].mention.text = "a".repeat(5000);
-        let v = discord(&msg(&it, OutboxKind::Alert));
+        let v = discord(&msg(&it, Event::Alert));
         assert_eq!(v["embeds"][0]["description"].as_str().unwrap().chars().count(), 4096);
     }
 }
