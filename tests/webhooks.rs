@@ -470,3 +470,22 @@ notify = ["webhook:pd"]
     let health = http.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn a_source_health_notice_reaches_chat_webhooks_but_not_pagerduty() {
+    let r = Receivers::start().await;
+    let w = World::new(&r, &["webhook:slack"], false).await;
+    let now = escucha::clock::Clock::now(&w.clock);
+    let notice = |to: &str| {
+        (to.to_string(), "[escucha] source x is not working".to_string(), "Since 10:00 UTC: 401 Unauthorized.".to_string(), String::new())
+    };
+    w.store.enqueue_health_notices("x", Some(now), &[notice("webhook:slack"), notice("webhook:pd"), notice("webhook:ops")], now).unwrap();
+    w.step().await;
+    let v = r.slack.received()[0].json();
+    assert_eq!(v["text"], "[escucha] source x is not working");
+    assert!(v.to_string().contains("401 Unauthorized"), "{v}");
+    let j = &r.json.received()[0];
+    assert_eq!(j.json()["event"], "notice");
+    assert!(j.header("idempotency-key").unwrap().starts_with("notice-"));
+    assert!(r.pd.received().is_empty(), "PagerDuty incidents are about mentions");
+}
