@@ -126,7 +126,7 @@ async fn new_mentions_after_the_cursor_are_returned_exactly_once() {
 
     let new = fake.comment("dana", &story, "AcmeCoffee broke my grinder and support never answered");
     let (ids, cursor, pages) = poll(&s, SEARCH, &cursor).await;
-    assert_eq!(ids, [new.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&new));
     assert_eq!(pages, 1);
     let (ids, _, _) = poll(&s, SEARCH, &cursor).await;
     assert!(ids.is_empty(), "returned once: {ids:?}");
@@ -202,7 +202,7 @@ async fn the_brands_reply_comes_through_its_account_query_with_in_reply_to_set()
     let reply = fake.comment("AcmeCoffeeHQ", &complaint, "Sorry Dana, we refunded the second charge.");
     fake.comment("someone", &story, "not the brand");
     let (ids, _, _) = poll(&s, ACCOUNT, &first.cursor).await;
-    assert_eq!(ids, [reply.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&reply));
     let req = fake.requests().pop().unwrap();
     assert_eq!(req.param("tags").as_deref(), Some("comment,author_AcmeCoffeeHQ"));
     assert_eq!(req.param("query"), None);

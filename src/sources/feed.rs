@@ -117,11 +117,16 @@ impl FeedSource {
                 req = req.header("if-modified-since", lm);
             }
         }
-        let resp = self.http.exchange(req).await.map_err(|e| self.explain(e, feed, index))?;
+        let mut resp = self.http.exchange(req).await.map_err(|e| self.explain(e, feed, index))?;
         self.fetched.lock().unwrap().insert(index, Instant::now());
         if resp.status.as_u16() == 304 {
             let cursor = prev.unwrap_or_default();
             return Ok(Page { posts: Vec::new(), cursor: cursor.encode(), more: false });
+        }
+        if !resp.status.is_success() {
+            // Error pages may echo the address; scrub before any message
+            // quotes the body.
+            resp.body = excerpt(&resp.body, feed.url.expose()).into_bytes();
         }
         let resp = self.http.check(resp).map_err(|e| self.explain(e, feed, index))?;
         let parsed = parse(&resp, feed)?;
@@ -156,9 +161,12 @@ impl FeedSource {
         }
     }
 
-    /// Says which feed failed by its host and position, never its URL.
+    /// Says which feed failed by its host and position, never its URL: an
+    /// error page or a broken feed may echo the address (Google's 404 page
+    /// does, a feed's self link does), so that is scrubbed too.
     fn explain(&self, e: SourceError, feed: &Feed, index: usize) -> SourceError {
         let which = format!("feed #{} of brand {} at {}", index + 1, feed.brand, feed.host);
+        let clean = |m: &str| redact(strip_name(m), feed.url.expose());
         match e {
             SourceError::Unauthorized(m) => SourceError::Unauthorized(format!(
                 "{which} refused access ({}): the feed's private address may have been revoked or changed; \
@@ -166,11 +174,44 @@ impl FeedSource {
                 status_of(&m),
                 feed.brand
             )),
-            SourceError::Transient(m) => SourceError::Transient(format!("{which}: {}", strip_name(&m))),
-            SourceError::Malformed(m) => SourceError::Malformed(format!("{which}: {}", strip_name(&m))),
+            SourceError::Transient(m) => SourceError::Transient(format!("{which}: {}", clean(&m))),
+            SourceError::Malformed(m) => SourceError::Malformed(format!("{which}: {}", clean(&m))),
             rate @ SourceError::RateLimited { .. } => rate,
         }
     }
+}
+
+/// The start of a body for a message, with the feed's URL scrubbed before
+/// cutting (a URL cut in half would escape the scrubbing).
+fn excerpt(body: &[u8], url: &str) -> String {
+    let head = &body[..body.len().min(300 + 2 * url.len())];
+    truncate_body(redact(&String::from_utf8_lossy(head), url).as_bytes())
+}
+
+/// `message` with the feed's URL, and its path and query, replaced by
+/// `***`. Also catches the percent-decoded and XML-escaped forms.
+pub fn redact(message: &str, url: &str) -> String {
+    let mut secrets: Vec<String> = vec![url.to_string(), url.replace('&', "&amp;")];
+    if let Ok(u) = Url::parse(url) {
+        let mut tail = u.path().to_string();
+        if let Some(q) = u.query() {
+            tail = format!("{tail}?{q}");
+        }
+        if u.path().len() > 1 {
+            secrets.push(tail.replace('&', "&amp;"));
+            secrets.push(tail);
+            secrets.push(u.path().to_string());
+        } else if let Some(q) = u.query() {
+            secrets.push(q.to_string());
+        }
+    }
+    // Longest first, so a full URL is replaced before its path.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = message.to_string();
+    for secret in secrets.iter().filter(|s| s.len() > 1) {
+        out = out.replace(secret.as_str(), "***");
+    }
+    out
 }
 
 /// `feed:<brand>:<hash of the url>`: stable across restarts and reordering
@@ -250,7 +291,7 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
         return Err(SourceError::Malformed(format!(
             "feed at {} answered an HTML page instead of RSS or Atom: {}",
             feed.host,
-            truncate_body(&resp.body)
+            excerpt(&resp.body, feed.url.expose())
         )));
     }
     if body.is_empty() {
@@ -264,7 +305,8 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
         .build()
         .parse(body)
         .map_err(|e| {
-            SourceError::Malformed(format!("feed at {} is not RSS or Atom ({e}); body starts: {}", feed.host, truncate_body(&resp.body)))
+            let body = excerpt(&resp.body, feed.url.expose());
+            SourceError::Malformed(format!("feed at {} is not RSS or Atom ({e}); body starts: {body}", feed.host))
         })
 }
 
@@ -443,6 +485,18 @@ mod tests {
         assert_eq!(&seen[..2], ["new", "old3"]);
         let many: Vec<String> = (0..SEEN_LIMIT + 10).map(|i| format!("e{i}")).collect();
         assert_eq!(remember(many.clone(), vec!["x".into()]), many, "entries still in the feed are never dropped");
+    }
+
+    #[test]
+    fn the_url_its_path_and_its_escaped_forms_are_redacted() {
+        let url = "https://www.google.com/alerts/feeds/041/442?a=1&b=2";
+        let m = format!("<link href=\"https://www.google.com/alerts/feeds/041/442?a=1&amp;b=2\"/> requested URL /alerts/feeds/041/442 not found; {url}");
+        let r = redact(&m, url);
+        assert!(!r.contains("041") && !r.contains("442"), "{r}");
+        assert_eq!(redact("nothing here", url), "nothing here");
+        assert_eq!(redact("token=abc was refused", "https://r.example/?token=abc"), "*** was refused");
+        let long = format!("{}{url}", "x".repeat(280));
+        assert!(!excerpt(long.as_bytes(), url).contains("alerts/f"), "a URL across the cut is scrubbed whole");
     }
 
     #[test]

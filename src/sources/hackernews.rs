@@ -125,8 +125,8 @@ impl HackerNewsSource {
             params.push(("query", query.clone()));
         }
         params.push(("tags", sub.tags.clone()));
-        if let Some(filters) = state.and_then(SubCursor::numeric_filters) {
-            params.push(("numericFilters", filters));
+        if let Some(state) = state {
+            params.push(("numericFilters", state.numeric_filters()));
         }
         params.push(("hitsPerPage", HITS_PER_PAGE.to_string()));
         params.push(("page", state.map_or(0, |s| s.page).to_string()));
@@ -281,12 +281,12 @@ impl SubCursor {
     }
 
     /// `created_at_i>=<t - overlap>`, plus the poll's upper bound once paging.
-    fn numeric_filters(&self) -> Option<String> {
+    fn numeric_filters(&self) -> String {
         let mut f = vec![format!("created_at_i>={}", (self.t - OVERLAP_SECS).max(0))];
         if let Some(upper) = self.upper {
             f.push(format!("created_at_i<={upper}"));
         }
-        Some(f.join(","))
+        f.join(",")
     }
 
     /// Takes one page of a later poll: returns the posts not read before
@@ -324,7 +324,7 @@ impl SubCursor {
         self.recent.retain(|(_, at)| *at >= floor);
         let mut ids = HashSet::new();
         self.recent.retain(|(id, _)| ids.insert(id.clone()));
-        self.recent.sort_by(|a, b| b.1.cmp(&a.1));
+        self.recent.sort_by_key(|r| std::cmp::Reverse(r.1));
         self.recent.truncate(MAX_RECENT);
     }
 }
@@ -488,7 +488,7 @@ mod tests {
         let empty: SearchResponse = serde_json::from_str(r#"{"hits":[],"nbPages":0,"nbHits":0}"#).unwrap();
         let (c, posts) = SubCursor::first(&empty, 2_000_000_000);
         assert_eq!((c.t, posts.len()), (2_000_000_000, 0));
-        assert_eq!(c.numeric_filters().unwrap(), format!("created_at_i>={}", 2_000_000_000 - OVERLAP_SECS));
+        assert_eq!(c.numeric_filters(), format!("created_at_i>={}", 2_000_000_000 - OVERLAP_SECS));
     }
 
     #[test]
@@ -501,7 +501,7 @@ mod tests {
         assert_eq!(posts.iter().map(|p| p.platform_id.as_str()).collect::<Vec<_>>(), ["3", "2"]);
         assert!(!done);
         assert_eq!((c.page, c.upper, c.t), (1, Some(120), 100), "t moves only when the poll is done");
-        assert_eq!(c.numeric_filters().unwrap(), "created_at_i>=0,created_at_i<=120", "the overlap never goes below 0");
+        assert_eq!(c.numeric_filters(), "created_at_i>=0,created_at_i<=120", "the overlap never goes below 0");
         let page1: SearchResponse = serde_json::from_str(&format!(r#"{{"hits":[{}],"nbPages":2,"nbHits":4}}"#, hit("0", 99))).unwrap();
         let (posts, done) = c.advance(&page1);
         assert_eq!(posts.len(), 1);

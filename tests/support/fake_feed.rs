@@ -311,7 +311,7 @@ fn html(status: StatusCode, body: &str) -> Response {
     Response::builder().status(status).header("content-type", "text/html; charset=UTF-8").body(Body::from(body.to_string())).unwrap()
 }
 
-fn failure_response(f: &Failure) -> Response {
+fn failure_response(f: &Failure, base: &str, path: &str) -> Response {
     match f {
         Failure::RateLimited { retry_after } => {
             let mut r = html(StatusCode::TOO_MANY_REQUESTS, "<html><title>Error 429 (Too Many Requests)!!1</title></html>");
@@ -324,7 +324,8 @@ fn failure_response(f: &Failure) -> Response {
         Failure::MalformedXml => Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "application/atom+xml")
-            .body(Body::from(r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry><id>x</id><title>cut"#))
+            // Cut short after the self link, which holds the private URL.
+            .body(Body::from(format!(r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><link href="{base}{path}" rel="self"/><entry><id>x</id><title>cut"#)))
             .unwrap(),
         Failure::EmptyBody => Response::builder().status(StatusCode::OK).header("content-type", "application/rss+xml").body(Body::empty()).unwrap(),
         Failure::Delay(_) => unreachable!("handled before answering"),
@@ -346,11 +347,16 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
     if let Some(Failure::Delay(d)) = failure {
         tokio::time::sleep(d).await;
     } else if let Some(f) = failure {
-        return failure_response(&f);
+        let base = state.lock().unwrap().base_url.clone();
+        return failure_response(&f, &base, uri.path());
     }
     let s = state.lock().unwrap();
     let Some(feed) = s.feeds.get(uri.path()) else {
-        return html(StatusCode::NOT_FOUND, "<html><title>Error 404 (Not Found)!!1</title></html>");
+        // Google's 404 page echoes the requested path.
+        return html(
+            StatusCode::NOT_FOUND,
+            &format!("<html><title>Error 404 (Not Found)!!1</title><p>The requested URL <code>{}</code> was not found on this server.", uri.path()),
+        );
     };
     let etag = format!("\"v{}\"", feed.version);
     // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
