@@ -31,7 +31,14 @@ pub enum Command {
     /// Run the daemon.
     Run(ConfigArg),
     /// Validate the config and print what escucha would watch.
-    Check(ConfigArg),
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also call each configured source once and print OK or the exact
+        /// problem (bad token, unreachable, rate-limited until HH:MM).
+        #[arg(long)]
+        probe: bool,
+    },
     /// Classify text: JSON Lines (or plain lines) on stdin, JSON Lines on stdout.
     Classify(ConfigArg),
     /// List stored mentions.
@@ -59,6 +66,14 @@ pub enum Command {
         /// Who acknowledges (default: $USER).
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Measure the classifier on a labelled JSON Lines file (`text`, `label`,
+    /// optional `lang`): per-class precision/recall/F1, macro F1, confusion
+    /// matrix and the worst mistakes.
+    Eval {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
     },
     /// Response rate and first-response times per brand and platform.
     Stats {
@@ -115,9 +130,16 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
-        Command::Check(arg) => {
-            let cfg = load(&arg)?;
+        Command::Check { config, probe } => {
+            let cfg = load(&config)?;
             check(&cfg, &mut std::io::stdout().lock())?;
+            if probe {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
+                let failed = rt.block_on(probe_sources(&cfg, &mut std::io::stdout()))?;
+                if failed > 0 {
+                    return Err(anyhow::anyhow!("{failed} source quer{} failed the probe", if failed == 1 { "y" } else { "ies" }).into());
+                }
+            }
             Ok(())
         }
         Command::Classify(arg) => {
@@ -147,6 +169,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 AckOutcome::AlreadyAcked => println!("mention {id} was already acknowledged"),
                 AckOutcome::AlreadyAnswered => println!("mention {id} was already answered by the brand"),
                 AckOutcome::NotFound => return Err(anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)").into()),
+            }
+            Ok(())
+        }
+        Command::Eval { file, json } => {
+            let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let report = classify::eval::evaluate(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?).map_err(anyhow::Error::from)?;
+            } else {
+                write!(out, "{}", report.render_text()).map_err(anyhow::Error::from)?;
             }
             Ok(())
         }
@@ -266,6 +299,31 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
         writeln!(out, "rota {}: {} shift(s), {} escalation step(s); on duty now: {}", r.id, r.shifts.len(), r.then.len(), who.join(", "))?;
     }
     Ok(())
+}
+
+/// `escucha check --probe`: one request per query, nothing stored.
+/// Returns how many failed.
+async fn probe_sources(cfg: &Config, out: &mut impl Write) -> anyhow::Result<usize> {
+    use crate::sources::SourceError;
+    let mut failed = 0;
+    for source in crate::daemon::sources(cfg) {
+        for q in source.queries() {
+            let verdict = match source.fetch(&q, None).await {
+                Ok(page) => format!("OK ({} post(s) on the newest page)", page.posts.len()),
+                Err(e) => {
+                    failed += 1;
+                    match e {
+                        SourceError::RateLimited { until: Some(t) } => {
+                            format!("rate-limited until {} UTC", t.format("%H:%M"))
+                        }
+                        other => format!("FAILED: {other}"),
+                    }
+                }
+            };
+            writeln!(out, "probe {} {}: {verdict}", source.name(), q.key)?;
+        }
+    }
+    Ok(failed)
 }
 
 #[derive(serde::Deserialize)]

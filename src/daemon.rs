@@ -193,6 +193,12 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         let hb = shared.heartbeat("alerts");
         tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
     }
+    if let Some(after) = test_hang_after() {
+        let hb = shared.heartbeat("test-hang");
+        let clock = clock.clone();
+        let cancel = cancel.clone();
+        tasks.spawn(async move { hang_after(after, hb, clock, cancel).await });
+    }
     if let Some(interval) = systemd::watchdog_interval() {
         let shared = shared.clone();
         let cancel = cancel.clone();
@@ -212,6 +218,29 @@ fn sd_notify(state: &str) {
     if let Err(e) = systemd::notify(state) {
         warn!(error = %e, state, "could not notify systemd");
     }
+}
+
+/// Test hook: `ESCUCHA_TEST_HANG_AFTER=<seconds>` adds a loop that keeps a
+/// one-second promise and then hangs, so tests can prove that a hung loop
+/// stops the watchdog pings and gets the process restarted (real loops
+/// promise minutes, too long for a test). Unset in production.
+fn test_hang_after() -> Option<Duration> {
+    let secs: f64 = std::env::var("ESCUCHA_TEST_HANG_AFTER").ok()?.trim().parse().ok()?;
+    warn!(after_secs = secs, "ESCUCHA_TEST_HANG_AFTER is set: a test loop will hang on purpose");
+    Some(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+async fn hang_after(after: Duration, hb: Arc<Heartbeat>, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+    let until = tokio::time::Instant::now() + after;
+    while tokio::time::Instant::now() < until {
+        hb.beat(clock.now(), Duration::from_secs(1));
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
+    }
+    warn!("test loop hanging now (ESCUCHA_TEST_HANG_AFTER)");
+    cancel.cancelled().await;
 }
 
 /// Pings systemd's watchdog at half its interval, but only while the
@@ -241,19 +270,26 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         warn!(source = name, "no brand gives this source anything to read (no terms or accounts); it stays idle");
         return;
     }
+    let mut brands: Vec<String> = queries.iter().flat_map(|q| q.brands.iter().cloned()).collect();
+    brands.sort();
+    brands.dedup();
+    let unhealthy_after = shared.cfg.source_schedule(name).map_or(Duration::from_secs(1800), |s| s.unhealthy_after);
     let hb = shared.heartbeat(&format!("source {name}"));
     let mut failures: u32 = 0;
+    let mut disabled: Option<String> = None;
     loop {
         // A round of requests: each bounded by the HTTP timeouts.
         hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(queries.len() as u32 + 1));
-        let mut failed = false;
+        let mut failed: Option<String> = disabled.clone();
         let mut rate_limited_until = None;
-        for q in &queries {
+        for q in queries.iter().filter(|_| disabled.is_none()) {
             match poll_query(&source, q, &matchers, &shared, &cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
-                    error!(source = name, query = %q.key, "{msg}; source disabled until escucha is restarted");
-                    return;
+                    error!(source = name, query = %q.key, "{msg}; source disabled until escucha is reloaded or restarted");
+                    disabled = Some(msg.clone());
+                    failed = Some(msg);
+                    break;
                 }
                 Err(SourceError::RateLimited { until }) => {
                     let until = until.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
@@ -263,23 +299,37 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
                 }
                 Err(e) => {
                     warn!(source = name, query = %q.key, error = %e, "poll failed; backing off");
-                    failed = true;
+                    failed = Some(e.to_string());
                 }
             }
             if cancel.is_cancelled() {
                 return;
             }
         }
+        let now = shared.clock.now();
         let every = source.every();
-        let delay = if let Some(until) = rate_limited_until {
+        let mut delay = if let Some(until) = rate_limited_until {
             (until - Utc::now()).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
-        } else if failed {
+        } else if failed.is_some() {
             failures += 1;
             backoff(every, failures)
         } else {
             failures = 0;
             every
         };
+        // A rate-limited round neither proves nor disproves health.
+        if rate_limited_until.is_none() {
+            if let Some(wake_at) = track_health(&shared, name, &brands, failed.as_deref(), unhealthy_after, now) {
+                // Do not sleep past the moment the failure must be announced.
+                delay = delay.min((wake_at - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(50));
+            }
+        }
+        if disabled.is_some() && shared.store.source_health(name).map(|h| h.alerted_at.is_some()).unwrap_or(false) {
+            // Announced; nothing left to do until a reload brings new credentials.
+            hb.beat(now, Duration::from_secs(365 * 86_400));
+            cancel.cancelled().await;
+            return;
+        }
         debug!(source = name, next_in = ?delay, "poll round done");
         hb.beat(shared.clock.now(), delay + POLL_PROMISE);
         tokio::select! {
@@ -287,6 +337,43 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             _ = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// Records the round's outcome and enqueues a "not working" or "recovered"
+/// notice when one is due. Returns when the failure will need announcing,
+/// if it has not been yet.
+fn track_health(shared: &Shared, name: &str, brands: &[String], failed: Option<&str>, unhealthy_after: Duration, now: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+    let store = &shared.store;
+    let result = match failed {
+        None => store.source_succeeded(name, now).and_then(|before| {
+            if before.alerted_at.is_some() {
+                info!(source = name, "source recovered");
+                let notices = crate::health::recovered(&shared.cfg, name, brands, before.failing_since, now);
+                store.enqueue_health_notices(name, None, &notices, now)?;
+                shared.wake.notify_one();
+            }
+            Ok(None)
+        }),
+        Some(err) => store.source_failed(name, err, now).and_then(|h| {
+            let since = h.failing_since.unwrap_or(now);
+            let due = since + chrono::Duration::from_std(unhealthy_after).unwrap_or_default();
+            if h.alerted_at.is_some() {
+                Ok(None)
+            } else if now >= due {
+                error!(source = name, since = %since.to_rfc3339(), error = err, "source is not working; notifying the on-call people");
+                let notices = crate::health::not_working(&shared.cfg, name, brands, since, err, now);
+                store.enqueue_health_notices(name, Some(now), &notices, now)?;
+                shared.wake.notify_one();
+                Ok(None)
+            } else {
+                Ok(Some(due))
+            }
+        }),
+    };
+    result.unwrap_or_else(|e| {
+        error!(source = name, error = %e, "could not record the source's health");
+        None
+    })
 }
 
 /// `every` doubled per consecutive failed round, capped, with jitter.

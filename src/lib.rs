@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod health;
 pub mod ingest;
 pub mod matcher;
 pub mod model;

@@ -99,6 +99,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_mentions_mention ON outbox_mentions (mention_id);
     "#,
+    // 2: source health, and notices (messages rendered when enqueued, such
+    // as "source x is not working"), delivered like alerts.
+    r#"
+    CREATE TABLE source_health (
+        source TEXT PRIMARY KEY,
+        failing_since INTEGER,
+        last_error TEXT,
+        last_success INTEGER,
+        alerted_at INTEGER
+    );
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX notices_pending ON notices (next_attempt_at) WHERE state = 'pending';
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -497,7 +522,9 @@ impl Store {
             conn.query_row("SELECT MIN(next_page_at) FROM mentions WHERE status = 'open' AND next_page_at IS NOT NULL", [], |r| r.get(0))?;
         let outbox: Option<i64> =
             conn.query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
-        Ok([first, step, outbox].into_iter().flatten().min().map(from_ms))
+        drop(conn);
+        let notice = self.next_notice_at()?;
+        Ok([first, step, outbox, notice].into_iter().flatten().min().map(from_ms))
     }
 
     /// Writes the pages to the outbox and records on each mention that it
@@ -710,6 +737,133 @@ impl Store {
         let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
         backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
         Ok(())
+    }
+}
+
+/// A source's health as the store remembers it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceHealth {
+    /// The first failure after the last success; None while healthy.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// When the "not working" notice went out for this failure.
+    pub alerted_at: Option<DateTime<Utc>>,
+}
+
+/// A message rendered when it was enqueued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub attempts: u32,
+}
+
+impl Store {
+    pub fn source_health(&self, source: &str) -> Result<SourceHealth> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT failing_since, last_error, last_success, alerted_at FROM source_health WHERE source = ?1",
+                [source],
+                |r| {
+                    Ok(SourceHealth {
+                        failing_since: r.get::<_, Option<i64>>(0)?.map(from_ms),
+                        last_error: r.get(1)?,
+                        last_success: r.get::<_, Option<i64>>(2)?.map(from_ms),
+                        alerted_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Records a failed round; the failure clock starts at the first one.
+    pub fn source_failed(&self, source: &str, error: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+        self.conn().execute(
+            "INSERT INTO source_health (source, failing_since, last_error) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET failing_since = COALESCE(failing_since, excluded.failing_since),
+                last_error = excluded.last_error",
+            params![source, to_ms(now), error],
+        )?;
+        self.source_health(source)
+    }
+
+    /// Records a good round. Returns the health before it, so the caller can
+    /// tell whether a "recovered" notice is due.
+    pub fn source_succeeded(&self, source: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
+        let before = self.source_health(source)?;
+        self.conn().execute(
+            "INSERT INTO source_health (source, last_success) VALUES (?1, ?2)
+             ON CONFLICT (source) DO UPDATE SET failing_since = NULL, alerted_at = NULL, last_success = excluded.last_success",
+            params![source, to_ms(now)],
+        )?;
+        Ok(before)
+    }
+
+    /// Enqueues notices and, in the same transaction, records that the
+    /// source's failure was announced (`alerted = Some(now)`) or that its
+    /// recovery was (`alerted = None`): a restart never repeats either.
+    pub fn enqueue_health_notices(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (to, subject, text, html) in notices {
+            tx.execute(
+                "INSERT INTO notices (recipient, subject, text, html, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![to, subject, text, html, to_ms(now)],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO source_health (source, alerted_at) VALUES (?1, ?2)
+             ON CONFLICT (source) DO UPDATE SET alerted_at = excluded.alerted_at",
+            params![source, alerted.map(to_ms)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn pending_notices(&self, now: DateTime<Utc>) -> Result<Vec<Notice>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, recipient, subject, text, html, attempts FROM notices
+             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([to_ms(now)], |r| {
+            Ok(Notice { id: r.get(0)?, recipient: r.get(1)?, subject: r.get(2)?, text: r.get(3)?, html: r.get(4)?, attempts: r.get(5)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn notice_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![id, to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    pub fn notice_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+            params![id, error, to_ms(next_attempt_at)],
+        )?;
+        Ok(())
+    }
+
+    pub fn notice_dead(&self, id: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE notices SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    fn next_notice_at(&self) -> Result<Option<i64>> {
+        Ok(self.conn().query_row("SELECT MIN(next_attempt_at) FROM notices WHERE state = 'pending'", [], |r| r.get(0))?)
     }
 }
 

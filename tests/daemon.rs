@@ -38,11 +38,13 @@ struct Settings {
     complaint: &'static str,
     escalation: &'static str,
     smtp_port: Option<u16>,
+    unhealthy_after: &'static str,
+    x_token: Option<&'static str>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { complaint: "3s", escalation: "2s", smtp_port: None }
+        Settings { complaint: "3s", escalation: "2s", smtp_port: None, unhealthy_after: "30m", x_token: None }
     }
 }
 
@@ -85,6 +87,7 @@ mastodon = "interjet"
 api_base = "{x}"
 bearer_token = "{x_token}"
 every = "1s"
+unhealthy_after = "{unhealthy_after}"
 
 [source.mastodon]
 instance = "{mastodon}"
@@ -110,7 +113,8 @@ notify = ["guardia@example.com"]
             complaint = s.complaint,
             escalation = s.escalation,
             x = self.x.base_url(),
-            x_token = fake_x::DEFAULT_TOKEN,
+            x_token = s.x_token.unwrap_or(fake_x::DEFAULT_TOKEN),
+            unhealthy_after = s.unhealthy_after,
             mastodon = self.mastodon.base_url(),
             m_token = self.mastodon_token,
         );
@@ -449,4 +453,51 @@ fn classify_answers_one_line_per_input_in_order() {
         assert!(l["reasons"].is_array());
         assert_eq!(l["lang"], "es");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_source_sends_one_not_working_notice_and_one_recovery() {
+    let w = World::new().await;
+    let cfg = w.config(&Settings { unhealthy_after: "1s", ..Default::default() });
+    let d = w.start(&cfg);
+    w.first_polls_done(&d).await;
+    // Three failing rounds in a row (each round is one X request), then X works again.
+    w.x.fail_next(fake_x::Failure::ServerError(500));
+    w.x.fail_next(fake_x::Failure::Unavailable { retry_after: 1 });
+    w.x.fail_next(fake_x::Failure::HtmlErrorPage);
+    let mail = w.smtp.wait_for(2, Duration::from_secs(60)).await;
+    let subjects: Vec<String> = mail.iter().map(|m| m.subject().unwrap()).collect();
+    assert_eq!(subjects[0], "[escucha] source x is not working", "{subjects:?}");
+    assert_eq!(subjects[1], "[escucha] source x recovered", "{subjects:?}");
+    assert_eq!(mail[0].to, vec!["guardia@example.com".to_string()]);
+    let body = mail[0].text_body().unwrap();
+    assert!(body.contains("since") && body.contains("Last error") && body.contains("What to check"), "{body}");
+    // More healthy polls: nothing more is sent.
+    let n = w.x.requests().len();
+    wait_for(LONG, "two more X polls", &d, || (w.x.requests().len() >= n + 2).then_some(())).await;
+    assert_eq!(w.smtp.messages().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_disable_the_source_and_say_what_to_fix_once() {
+    let w = World::new().await;
+    let cfg = w.config(&Settings { unhealthy_after: "1s", x_token: Some("wrong-token"), ..Default::default() });
+    let mut d = w.start(&cfg);
+    let mail = w.smtp.wait_for(1, LONG).await;
+    assert_eq!(mail[0].subject().unwrap(), "[escucha] source x is not working");
+    let body = mail[0].text_body().unwrap();
+    assert!(body.contains("bearer_token_env"), "says which key to fix:\n{body}");
+    assert!(!body.contains("wrong-token"), "never shows the token");
+    let log = d.log();
+    assert!(log.contains("source disabled"), "{log}");
+    assert!(!log.contains("wrong-token"), "the token never appears in the log");
+    // Disabled: no more requests to X, but Mastodon keeps working.
+    let n = w.x.requests().len();
+    let author = w.mastodon.add_account("lola", 10);
+    let status = w.mastodon.post_status(&author).text("@interjet hola").mention(&w.brand_mastodon_id).send();
+    let db = w.db();
+    wait_for(LONG, "the Mastodon mention", &d, || mentions(&db).into_iter().find(|m| m.platform_id == status)).await;
+    assert_eq!(w.x.requests().len(), n, "a disabled source sends nothing");
+    assert_eq!(w.smtp.messages().len(), 1);
+    assert!(d.running());
 }

@@ -9,7 +9,7 @@ use super::render::{render_alert, AckHow, AlertContext, Rendered};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::model::{Mention, Status};
-use crate::store::{OutboxRow, Store};
+use crate::store::{Notice, OutboxRow, Store};
 use crate::systemd::Heartbeat;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -74,7 +74,45 @@ impl Alerter {
                 sent += 1;
             }
         }
+        for notice in self.store.pending_notices(now)? {
+            if self.deliver_notice(&notice).await? {
+                sent += 1;
+            }
+        }
         Ok(sent)
+    }
+
+    /// Sends a message rendered at enqueue time (source health notices).
+    async fn deliver_notice(&self, n: &Notice) -> anyhow::Result<bool> {
+        let rendered = Rendered { subject: n.subject.clone(), text: n.text.clone(), html: n.html.clone() };
+        let result = if n.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !n.recipient.starts_with("webhook:")) {
+            warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
+            Ok(())
+        } else if let Some(id) = n.recipient.strip_prefix("webhook:") {
+            Err(NotifyError::Rejected(format!("webhook {id}: webhook delivery is not available in this version of escucha")))
+        } else {
+            let mailer = self.mailer.as_ref().expect("checked above");
+            mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await
+        };
+        let now = self.clock.now();
+        match result {
+            Ok(()) => {
+                self.store.notice_sent(n.id, now)?;
+                info!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "notice sent");
+                Ok(true)
+            }
+            Err(NotifyError::Retryable(e)) => {
+                let delay = retry_delay(n.attempts + 1);
+                warn!(notice = n.id, recipient = %n.recipient, error = %e, retry_in = ?delay, "notice delivery failed; will retry");
+                self.store.notice_retry(n.id, &e, now + chrono::Duration::from_std(delay).unwrap_or_default())?;
+                Ok(false)
+            }
+            Err(NotifyError::Rejected(e)) => {
+                error!(notice = n.id, recipient = %n.recipient, error = %e, "notice rejected and will not be retried");
+                self.store.notice_dead(n.id, &e)?;
+                Ok(false)
+            }
+        }
     }
 
     async fn deliver(&self, row: &OutboxRow) -> anyhow::Result<bool> {

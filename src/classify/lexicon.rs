@@ -212,7 +212,7 @@ const TABLES: &[Table] = &[
             ("quitan", 0.7), ("quitaron", 0.9), ("olvid*", 0.8), ("tener que", 0.4), ("tuve que", 0.7),
             ("tuvimos que", 0.7), ("nos hicieron", 0.7), ("me hicieron", 0.7), ("colapsad*", 1.2), ("saturad*", 1.0),
             ("hacinad*", 1.2), ("cero", 0.6), ("vaya", 0.5), ("madre mia", 0.9), ("uf", 0.7), ("ufff", 0.9),
-            ("agotad*", 0.6), ("cansad*", 0.9), ("estres*", 0.9), ("miedo", 0.9), ("pesadez", 1.0),
+            ("agotad*", 0.6), ("cansad*", 0.9), ("hora", 0.3), ("minutos", 0.4), ("estres*", 0.9), ("miedo", 0.9), ("pesadez", 1.0),
             ("ojala", 0.5), ("en fin", 0.8), ("menuda", 0.9), ("menudo", 0.9), ("vaya servicio", 1.5),
             ("que servicio", 0.8), ("encima", 0.8), ("ademas", 0.2), ("sinceramente", 0.5), ("lo siento", 0.3),
             ("mal rollo", 1.2), ("no se puede", 0.9), ("no pueden", 0.9), ("no es", 0.3),
@@ -413,7 +413,7 @@ const TABLES: &[Table] = &[
         Lang::Any,
         &[
             ("despite", 1.0), ("in spite of", 1.0), ("even though", 1.0), ("even with", 1.0), ("regardless of", 1.0),
-            ("a pesar de", 1.0), ("pese a", 1.0), ("aun con", 1.0), ("sorry for", 1.0), ("sorry to hear", 1.0),
+            ("a pesar de", 1.0), ("a pesar del", 1.0), ("pese a", 1.0), ("pese al", 1.0), ("aun con", 1.0), ("sorry for", 1.0), ("sorry to hear", 1.0),
             ("siento", 1.0), ("lamento", 1.0), ("no matter", 1.0),
         ],
     ),

@@ -50,6 +50,8 @@ const PRAISE_MIN: f32 = 0.7;
 /// Unhappy customers often soften a complaint with thanks; mixed evidence
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
 const COMPLAINT_BIAS: f32 = 1.25;
+/// Negative evidence in a sentence that makes its "thanks" or "great" ironic.
+const IRONY_MIN: f32 = 0.5;
 const NEGATOR_WEIGHT: f32 = 0.3;
 const NEGATION_CAP: f32 = 0.9;
 /// Negative words whose negation is praise ("not bad", "nunca me ha
@@ -136,9 +138,10 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         if t.is_break() {
             if t.is_sentence_end() || t.kind == Kind::Punct('?') {
                 sentence += 1;
-                concession = 0;
                 third_party = 0;
             }
+            // "despite X, Y": the concession ends with its clause.
+            concession = 0;
             negated = None;
             boost = None;
             i += 1;
@@ -294,7 +297,7 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
                 // Praise for a competitor is a complaint about us.
                 h.polarity = Polarity::Neg;
                 h.reason = h.reason.replacen("praise:phrase:", "complaint:competitor-praise:", 1);
-            } else if h.ironic && neg_here >= 0.7 && !contrast_between {
+            } else if h.ironic && neg_here >= IRONY_MIN && !contrast_between {
                 h.polarity = Polarity::Neg;
                 h.reason = h.reason.replacen("praise:phrase:", "complaint:sarcasm:", 1);
             }

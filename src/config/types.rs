@@ -257,4 +257,18 @@ impl Config {
     pub fn rota(&self, id: &str) -> Option<&Rota> {
         self.oncall.iter().find(|r| r.id == id)
     }
+    /// The schedule of the source with this config name (`feed`: the first
+    /// feed's).
+    pub fn source_schedule(&self, name: &str) -> Option<Schedule> {
+        let s = &self.sources;
+        match name {
+            "x" => s.x.as_ref().map(|x| x.schedule),
+            "mastodon" => s.mastodon.as_ref().map(|x| x.schedule),
+            "bluesky" => s.bluesky.as_ref().map(|x| x.schedule),
+            "reddit" => s.reddit.as_ref().map(|x| x.schedule),
+            "hackernews" => s.hackernews.as_ref().map(|x| x.schedule),
+            "feed" => s.feeds.first().map(|x| x.schedule),
+            _ => None,
+        }
+    }
 }
