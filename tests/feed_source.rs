@@ -168,6 +168,19 @@ async fn wordpress_comments_carry_their_author_guid_date_and_language() {
 }
 
 #[tokio::test]
+async fn an_unreadable_cursor_never_turns_the_whole_feed_into_new_mentions() {
+    let fake = FakeFeed::start().await;
+    let url = fake.add_feed(Kind::WordPress, "Brewing Notes");
+    fake.publish(&url, NewEntry::new("Comment by Sam", "old comment").author("Sam"));
+    let (s, q) = one(&url);
+    let page = fetch(&s, &q, Some("not a cursor")).await;
+    assert!(page.posts.is_empty());
+    let new = fake.publish(&url, NewEntry::new("Comment by Ana", "new comment").author("Ana"));
+    let next = fetch(&s, &q, Some(&page.cursor)).await;
+    assert_eq!(ids(&next), [new]);
+}
+
+#[tokio::test]
 async fn a_feed_with_terms_leaves_matching_to_the_brands_terms() {
     let fake = FakeFeed::start().await;
     let url = fake.add_feed(Kind::WordPress, "Reviews");

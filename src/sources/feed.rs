@@ -97,9 +97,13 @@ impl FeedSource {
             .feeds
             .get(index)
             .ok_or_else(|| SourceError::Malformed(format!("feed: query {} names feed #{index}, which is not configured", q.key)))?;
+        // A cursor we cannot read (hand-edited, foreign) must not turn the
+        // whole feed into new mentions: its entries are taken as seen.
+        let mut unreadable = false;
         let prev = cursor.map(|c| {
             Cursor::parse(c).unwrap_or_else(|| {
-                tracing::warn!(query = %q.key, "unreadable feed cursor; treating every entry as seen again from now on");
+                tracing::warn!(query = %q.key, "unreadable feed cursor; taking the feed's current entries as seen");
+                unreadable = true;
                 Cursor::default()
             })
         });
@@ -139,7 +143,7 @@ impl FeedSource {
         for entry in &parsed.entries {
             let Some(post) = to_post(entry, &parsed, feed) else { continue };
             let key = seen_key(&post.platform_id);
-            if first || !seen.contains(key.as_str()) {
+            if first || (!unreadable && !seen.contains(key.as_str())) {
                 posts.push(post);
             }
             ids.push(key);

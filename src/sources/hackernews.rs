@@ -151,12 +151,15 @@ impl HackerNewsSource {
     /// between (a proxy, a firewall) or a wrong address.
     fn explain(&self, e: SourceError) -> SourceError {
         match e {
-            SourceError::Unauthorized(m) => SourceError::Unauthorized(format!(
-                "hackernews: {} refused the request ({}); the Algolia HN API needs no credentials: check [source.hackernews] \
-                 api_base (default https://hn.algolia.com) and any proxy in between",
-                self.api_base,
-                m.split_once("credentials ").map_or(m.as_str(), |(_, rest)| rest)
-            )),
+            SourceError::Unauthorized(m) => {
+                // "... (403 Forbidden): body" → "403 Forbidden"
+                let status = m.split_once('(').and_then(|(_, r)| r.split_once(')')).map_or("refused", |(s, _)| s);
+                SourceError::Unauthorized(format!(
+                    "hackernews: {} refused the request ({status}); the Algolia HN API needs no credentials: check \
+                     [source.hackernews] api_base (default https://hn.algolia.com) and any proxy in between",
+                    self.api_base
+                ))
+            }
             other => other,
         }
     }
