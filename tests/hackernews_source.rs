@@ -166,6 +166,25 @@ async fn a_burst_larger_than_a_page_is_read_over_pages_without_gaps_or_duplicate
 }
 
 #[tokio::test]
+async fn a_burst_past_algolias_thousand_hit_cap_is_still_read_whole() {
+    let fake = FakeHackerNews::start().await;
+    let story = fake.story_at("pg", "AcmeCoffee megathread", now() - 4000);
+    let s = source(&fake.base_url(), &[acme()]);
+    let first = fetch(&s, SEARCH, None).await;
+    let base = now() - 2000;
+    let burst: Vec<String> =
+        (0..1150).map(|i| fake.comment_at("u", &story, &format!("AcmeCoffee comment {i}"), base + i)).collect();
+    let (ids, cursor, pages) = poll(&s, SEARCH, &first.cursor).await;
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no duplicates");
+    assert_eq!(unique, burst.iter().collect::<HashSet<_>>(), "no gaps past the cap");
+    assert!(pages >= 12, "{pages}");
+    assert!(fake.requests().iter().all(|r| r.param("page").is_none_or(|p| p.parse::<u32>().unwrap() < 10)));
+    let (again, _, _) = poll(&s, SEARCH, &cursor).await;
+    assert!(again.is_empty());
+}
+
+#[tokio::test]
 async fn a_restart_between_pages_resumes_without_gaps_or_duplicates() {
     let fake = FakeHackerNews::start().await;
     let story = fake.story_at("pg", "AcmeCoffee megathread", now() - 1000);

@@ -262,10 +262,14 @@ pub struct SubCursor {
     /// During a poll of several pages: the next page to read...
     #[serde(default, skip_serializing_if = "is_zero")]
     pub page: u32,
-    /// ...and the newest `created_at_i` of its first page, an upper bound
-    /// that keeps pages stable while new items arrive.
+    /// ...the upper bound of the pages (the newest `created_at_i` of the
+    /// poll's first page, lowered past Algolia's 1000-hit cap), which keeps
+    /// pages stable while new items arrive...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper: Option<i64>,
+    /// ...and the newest `created_at_i` of the poll, the next `t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<i64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -298,28 +302,42 @@ impl SubCursor {
         let seen: HashSet<&str> = self.recent.iter().map(|(id, _)| id.as_str()).collect();
         let fresh: Vec<&Hit> = body.hits.iter().filter(|h| !seen.contains(h.object_id.as_str())).collect();
         let posts = fresh.iter().filter_map(|h| to_post(h)).collect();
-        let newest = body.hits.iter().map(|h| h.created_at_i).max();
         self.recent.extend(fresh.iter().map(|h| (h.object_id.clone(), h.created_at_i)));
-        if self.page == 0 {
-            self.upper = newest;
+        if self.newest.is_none() {
+            // The first page of this poll: its newest hit is where the
+            // cursor lands once the poll is done, and bounds later pages.
+            self.newest = body.hits.iter().map(|h| h.created_at_i).max();
+            self.upper = self.newest;
         }
         let next = self.page + 1;
-        let more = !body.hits.is_empty() && next < body.nb_pages && next * HITS_PER_PAGE < MAX_RETRIEVABLE;
-        if !more && next < body.nb_pages {
+        if !body.hits.is_empty() && next < body.nb_pages && next * HITS_PER_PAGE < MAX_RETRIEVABLE {
+            self.page = next;
+            return (posts, false);
+        }
+        // `nbPages` stops at the cap; `nbHits` says what lies beyond it.
+        let capped = !body.hits.is_empty() && next * HITS_PER_PAGE >= MAX_RETRIEVABLE && body.nb_hits > u64::from(next * HITS_PER_PAGE);
+        if capped {
+            // Algolia serves only the first 1000 hits of a query: narrow the
+            // window to what is older than this page and start again at
+            // page 0. Hits at the boundary second are read twice and
+            // skipped by `recent`.
+            let oldest = body.hits.iter().map(|h| h.created_at_i).min();
+            if let Some(oldest) = oldest.filter(|o| Some(*o) < self.upper) {
+                self.upper = Some(oldest);
+                self.page = 0;
+                return (posts, false);
+            }
             tracing::warn!(
                 hits = body.nb_hits,
-                "more Hacker News hits since the last poll than Algolia serves for one query; the oldest are skipped (poll more often)"
+                "more Hacker News hits in one second than Algolia serves for one query; the rest are skipped"
             );
         }
-        if more {
-            self.page = next;
-        } else {
-            self.t = self.t.max(self.upper.unwrap_or(self.t));
-            self.page = 0;
-            self.upper = None;
-            self.prune();
-        }
-        (posts, !more)
+        self.t = self.t.max(self.newest.unwrap_or(self.t));
+        self.page = 0;
+        self.upper = None;
+        self.newest = None;
+        self.prune();
+        (posts, true)
     }
 
     fn prune(&mut self) {
