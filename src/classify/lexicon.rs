@@ -305,6 +305,10 @@ const TABLES: &[Table] = &[
             ("no refund", 1.4), ("refuse to", 1.3), ("refusing to", 1.3), ("wont refund", 1.5), ("wont let me", 1.2),
             ("doesnt let me", 1.1), ("wont even", 1.1), ("cold food", 1.1), ("food was cold", 1.3), ("soggy", 1.1),
             ("stale", 1.0), ("spoiled", 1.0), ("expired", 0.7), ("leaking", 1.0), ("leak", 0.7),
+            ("gross", 1.3), ("nasty", 1.3), ("forced to", 1.0), ("unavailable", 0.8), ("automated", 0.6),
+            ("a human", 0.8), ("real person", 0.9), ("live person", 0.9), ("cannot", 0.5), ("wont", 0.5),
+            ("clearly", 0.5), ("i paid", 0.6), ("we paid", 0.6), ("paid for", 0.6), ("keeps", 0.6),
+            ("no solution", 1.3), ("killing me", 1.0), ("nothappy", 1.3), ("kept", 0.5),
         ],
     ),
     (
@@ -349,7 +353,8 @@ const TABLES: &[Table] = &[
             ("robando", 1.4), ("nos roban", 1.5), ("me robaron", 1.5),
             ("sin verguenza", 1.5), ("vergonzos*", 1.5), ("lentitud", 1.1), ("tardan", 0.9), ("tardanza", 1.1),
             ("no llegan", 1.2), ("no aparece", 0.9), ("desaparec*", 0.9), ("me tienen", 0.6), ("ya no se que hacer", 1.4),
-            ("no se que hacer", 1.0), ("que onda con", 0.8), ("podrido*", 1.2), ("caducad*", 0.9), ("vencid*", 0.5),
+            ("no se que hacer", 1.0), ("que onda con", 0.8), ("les da igual", 1.5), ("le da igual", 1.3),
+            ("da igual", 0.8), ("hacen lo que quieren", 1.4), ("obligad*", 0.9), ("una persona real", 0.9), ("podrido*", 1.2), ("caducad*", 0.9), ("vencid*", 0.5),
         ],
     ),
     (

@@ -50,8 +50,14 @@ const PRAISE_MIN: f32 = 0.7;
 /// Unhappy customers often soften a complaint with thanks; mixed evidence
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
 const COMPLAINT_BIAS: f32 = 1.25;
-/// Negative evidence in a sentence that makes its "thanks" or "great" ironic.
-const IRONY_MIN: f32 = 0.5;
+/// Negative evidence in a sentence that makes its "thanks" or "great" ironic;
+/// one mild word ("late", "retraso") is not enough: "thanks for the update,
+/// the technician is running late" is plain thanks.
+const IRONY_MIN: f32 = 1.0;
+/// How much of a headline's negative wording still counts.
+const BROADCAST_DAMPING: f32 = 0.45;
+/// Hits this heavy are judgements, not reported facts.
+const JUDGEMENT_MIN: f32 = 1.4;
 const NEGATOR_WEIGHT: f32 = 0.3;
 const NEGATION_CAP: f32 = 0.9;
 /// Negative words whose negation is praise ("not bad", "nunca me ha
@@ -357,8 +363,8 @@ fn confidence(margin: f32) -> f64 {
 const HASHTAG_NEG: &[&str] = &[
     "fail", "worst", "bad", "suck", "never", "fraud", "scam", "disappoint", "shame", "nothelp", "ruin", "lost", "delay",
     "cancel", "missed", "greed", "unhappy", "angry", "terrible", "horrible", "awful", "boycott", "pesim", "peor",
-    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "robo", "abuso", "queja", "reclam",
-    "harto", "retras", "demora", "mierda", "asco",
+    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "abuso", "queja", "reclam",
+    "harto", "retras", "demora", "mierda", "queasco",
 ];
 const HASHTAG_POS: &[&str] = &["love", "best", "great", "thank", "happy", "awesome", "gracias", "mejor", "feliz", "encanta", "excelente"];
 
@@ -415,11 +421,39 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
     out
 }
 
+/// Words that put a person in the post: the writer or the one addressed.
+const PERSONAL: &[&str] = &[
+    "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre",
+    "yours", "u", "ur", "yo", "mi", "mis", "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te",
+    "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra", "vuestros", "vuestras", "estoy",
+    "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
+];
+
+/// A headline with a link and nobody in it ("Airline X cancels 300
+/// flights https://…") reports news; its bad words are not a customer's
+/// complaint. A reply (starts with a handle) or a question is a person
+/// talking, so it never counts.
+fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
+    let has_url = tokens.iter().any(|t| t.kind == Kind::Url);
+    let reply = tokens.first().is_some_and(|t| t.kind == Kind::Handle);
+    let personal = tokens.iter().any(|t| t.kind == Kind::Word && PERSONAL.contains(&t.text.as_str()));
+    let exclaims = tokens.iter().any(|t| t.kind == Kind::Punct('!'));
+    has_url && !reply && !personal && !exclaims && !a.questions.iter().any(|q| *q)
+}
+
 pub fn classify(text: &str, ctx: &Context) -> Classification {
     let tokens = normalize::tokenize(text);
     let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens));
     let mut a = analyze(&tokens, &lang);
-    let (neg, pos) = weigh(&mut a);
+    let (mut neg, pos) = weigh(&mut a);
+    let broadcast = is_broadcast(&tokens, &a);
+    if broadcast {
+        // Headlines report events ("strike", "cancels", "delay"); a judgement
+        // ("shameful", "pésimo") is still somebody's complaint.
+        let judged: f32 = a.hits.iter().filter(|h| h.polarity == Polarity::Neg && h.weight >= JUDGEMENT_MIN).map(|h| h.weight).sum();
+        let judged = judged.min(neg);
+        neg = judged + (neg - judged) * BROADCAST_DAMPING;
+    }
     let is_question = a.questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
@@ -451,7 +485,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
     if is_question {
         reasons.push("neutral:question".to_string());
     }
-    if a.ad {
+    if a.ad || broadcast {
         reasons.push("neutral:announcement".to_string());
     }
     if reasons.is_empty() {

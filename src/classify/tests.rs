@@ -259,3 +259,24 @@ fn hospitality_is_not_a_hospital() {
     assert_eq!(c.class, Class::Praise, "{c:?}");
     assert!(c.reasons.iter().all(|r| !r.starts_with("escalation:")), "{c:?}");
 }
+
+#[test]
+fn news_headlines_with_a_link_report_events_rather_than_complain() {
+    check("Bank workers call a strike for Friday https://example.com/news", Class::Neutral, "neutral:announcement");
+    check("La operadora retrasa hasta enero la subida de tarifas https://example.com/n", Class::Neutral, "neutral:announcement");
+    // A judgement is still a complaint, and a reply is a person talking.
+    check("Vergonzoso lo de esta eléctrica con los cortes https://example.com/x", Class::Complaint, "complaint:phrase:vergonzoso");
+    check("@Telco your outage again https://example.com/screenshot", Class::Complaint, "complaint:phrase:outage");
+}
+
+#[test]
+fn a_run_together_hashtag_must_not_match_inside_a_place_name() {
+    let c = classify("Vacaciones en el #PaisVasco", &ctx());
+    assert_ne!(c.class, Class::Complaint, "{c:?}");
+}
+
+#[test]
+fn thanks_next_to_one_mild_word_is_still_thanks() {
+    check("Thanks for the update, the technician is running late", Class::Praise, "praise:phrase:thanks");
+    check("Gracias por avisar, el técnico llega un poco tarde", Class::Praise, "praise:phrase:gracias");
+}
