@@ -280,3 +280,13 @@ fn thanks_next_to_one_mild_word_is_still_thanks() {
     check("Thanks for the update, the technician is running late", Class::Praise, "praise:phrase:thanks");
     check("Gracias por avisar, el técnico llega un poco tarde", Class::Praise, "praise:phrase:gracias");
 }
+
+#[test]
+fn understated_and_everyday_complaints_are_complaints() {
+    check("Less than stellar support from the phone company today", Class::Complaint, "complaint:phrase:less than stellar");
+    check("The checkout page never loads on my phone", Class::Complaint, "complaint:phrase:never loads");
+    check("Les da igual que lleve sin agua caliente desde el martes", Class::Complaint, "complaint:phrase:les da igual");
+    check("Tiene narices que cobren por enviar la factura", Class::Complaint, "complaint:phrase:tiene narices");
+    check("La web del banco no carga desde esta mañana", Class::Complaint, "complaint:phrase:no carga");
+    check("Qué falta de respeto del repartidor", Class::Complaint, "complaint:phrase:falta de respeto");
+}
