@@ -45,6 +45,9 @@ pub enum Cue {
     Comparison,
     /// Advertising and news wording: the post is probably not a customer's.
     Ad,
+    /// "how do I", "¿cómo puedo…?": a question asking how something works;
+    /// the problem nouns in it ("refund", "reclamación") are its topic.
+    HowTo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -616,6 +619,16 @@ const TABLES: &[Table] = &[
             ("unlike you", 1.4), ("unlike", 0.8), ("learn from", 1.2), ("should learn", 1.3), ("take notes", 1.2),
             ("at least", 0.6), ("a diferencia de", 1.0), ("aprendan de", 1.4), ("deberian aprender", 1.4),
             ("al menos", 0.6), ("por lo menos", 0.6), ("no como", 0.8), ("not like you", 1.2), ("ojala fueran", 1.0),
+        ],
+    ),
+    (
+        Cue::HowTo,
+        Lang::Any,
+        &[
+            ("how do i", 1.0), ("how can i", 1.0), ("how to", 1.0), ("who do i", 1.0), ("who should i", 1.0),
+            ("what is your policy", 1.0), ("whats your policy", 1.0), ("what is the policy", 1.0), ("is there a way", 1.0),
+            ("como puedo", 1.0), ("como hago", 1.0), ("como se hace", 1.0), ("donde puedo", 1.0), ("a quien", 1.0),
+            ("cual es la politica", 1.0), ("que debo hacer", 1.0), ("como solicito", 1.0), ("como pido", 1.0),
         ],
     ),
     (

@@ -56,6 +56,8 @@ const COMPLAINT_BIAS: f32 = 1.25;
 const IRONY_MIN: f32 = 1.0;
 /// How much of a headline's negative wording still counts.
 const BROADCAST_DAMPING: f32 = 0.45;
+/// How much of a how-to question's problem wording still counts.
+const HOW_TO_DAMPING: f32 = 0.5;
 /// Hits this heavy are judgements, not reported facts.
 const JUDGEMENT_MIN: f32 = 1.4;
 const NEGATOR_WEIGHT: f32 = 0.3;
@@ -98,6 +100,8 @@ struct Analysis {
     contrasts: Vec<(usize, usize)>,
     request: bool,
     ad: bool,
+    /// Sentences that ask how to do something.
+    how_to: Vec<usize>,
     shouting: bool,
 }
 
@@ -201,6 +205,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                 Cue::ThirdParty => third_party = 4,
                 Cue::Request => a.request = true,
                 Cue::Ad => a.ad = true,
+                Cue::HowTo => a.how_to.push(sentence),
                 Cue::Again => a.again.push(sentence),
                 Cue::Comparison => {
                     a.comparisons.push((sentence, phrase.clone()));
@@ -310,6 +315,15 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
         }
         if a.again.contains(&s) && neg_here >= 0.7 {
             a.hits.push(hit(Polarity::Neg, 0.6, "complaint:again".into(), s, 0));
+        }
+    }
+    // "How do I claim a refund?" asks about refunds; only a judgement in it
+    // ("how do I get my money back from these thieves?") still counts fully.
+    for &s in &a.how_to {
+        if a.questions.get(s).copied().unwrap_or(false) {
+            for h in a.hits.iter_mut().filter(|h| h.sentence == s && h.polarity == Polarity::Neg && h.weight < JUDGEMENT_MIN) {
+                h.weight *= HOW_TO_DAMPING;
+            }
         }
     }
     // Negations alone ("no", "ni", "not") hint at a problem but never make one.

@@ -290,3 +290,12 @@ fn understated_and_everyday_complaints_are_complaints() {
     check("La web del banco no carga desde esta mañana", Class::Complaint, "complaint:phrase:no carga");
     check("Qué falta de respeto del repartidor", Class::Complaint, "complaint:phrase:falta de respeto");
 }
+
+#[test]
+fn how_to_questions_about_refunds_or_claims_are_neutral() {
+    check("How do I request a refund for an unused gift card?", Class::Neutral, "neutral:question");
+    check("¿Cómo puedo poner una reclamación en la tienda online?", Class::Neutral, "neutral:question");
+    check("¿Dónde puedo pedir el reembolso de un cargo?", Class::Neutral, "neutral:question");
+    // A judgement inside the question still makes it a complaint.
+    check("How do I get my money back from these scammers?", Class::Complaint, "complaint:phrase:scammers");
+}
