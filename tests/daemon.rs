@@ -265,6 +265,16 @@ async fn a_second_poll_sends_one_request_per_query_with_the_cursor_and_finds_not
     })
     .await;
     let stored = mentions(&db).len();
+    // The status may be found by search first; wait until the notifications
+    // query has read it too, so its cursor is past it.
+    let newest_notification = w.mastodon.notification_ids().last().cloned().unwrap();
+    wait_for(LONG, "the notifications cursor to pass the mention", &d, || {
+        ["mastodon:notifications", "mastodon:notifications:interjet"]
+            .iter()
+            .find_map(|k| cursor(&db, k))
+            .filter(|c| c.contains(newest_notification.as_str()))
+    })
+    .await;
 
     w.x.clear_requests();
     w.mastodon.clear_requests();
@@ -276,7 +286,6 @@ async fn a_second_poll_sends_one_request_per_query_with_the_cursor_and_finds_not
     }
     let notif: Vec<_> = w.mastodon.requests().into_iter().filter(|r| r.path == "/api/v1/notifications").collect();
     assert!(!notif.is_empty());
-    let newest_notification = w.mastodon.notification_ids().last().cloned().unwrap();
     for r in &notif {
         assert_eq!(r.param("min_id"), Some(newest_notification.clone()), "notifications continue from the cursor");
     }

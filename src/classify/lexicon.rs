@@ -45,6 +45,9 @@ pub enum Cue {
     Comparison,
     /// Advertising and news wording: the post is probably not a customer's.
     Ad,
+    /// "how do I", "¿cómo puedo…?": a question asking how something works;
+    /// the problem nouns in it ("refund", "reclamación") are its topic.
+    HowTo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +133,7 @@ const TABLES: &[Table] = &[
             ("forgotten", 1.0), ("sigh", 1.0), ("rough", 0.8), ("crazy", 0.8), ("insane", 1.0), ("money back", 1.1),
             ("no clue", 1.2), ("difficult", 0.8), ("impossible", 1.0), ("disconnect*", 1.1), ("busy", 0.5),
             ("fault", 0.9), ("responsib*", 0.6), ("messed", 1.1), ("screwed", 1.3), ("terribly", 1.3), ("minutes", 0.4),
-            ("not enough", 1.0), ("not sure why", 0.8), ("no one", 1.1), ("need help", 0.8), ("trouble", 0.9),
+            ("not enough", 1.0), ("not sure why", 0.8), ("need help", 0.8), ("trouble", 0.9),
             ("had to", 0.5), ("should have", 0.8), ("shouldnt", 0.8), ("should be", 0.5), ("oops", 0.6),
             ("silence", 0.8), ("attitude", 0.8), ("clue", 0.6), ("hostage", 1.3), ("greed*", 1.3),
             ("loss", 0.7), ("another airline", 1.0), ("again", 0.3), ("gave away", 1.0),
@@ -140,7 +143,7 @@ const TABLES: &[Table] = &[
             ("ran out", 0.9), ("strongly worded", 1.3), ("do better", 1.2), ("wonder why", 0.9), ("lack", 0.9),
             ("headache*", 1.0), ("so long", 0.8), ("repeatedly", 0.9), ("no internet", 1.1), ("no wifi", 1.1),
             ("no food", 1.0), ("no luggage", 1.1), ("no seats", 0.9), ("desperate*", 1.0), ("worried", 0.8),
-            ("terrified", 1.2), ("awful", 1.5), ("left behind", 1.1), ("left on", 0.6),
+            ("terrified", 1.2), ("left behind", 1.1), ("left on", 0.6),
             ("denies", 1.0), ("charging", 0.6), ("bs", 1.2), ("👎", 1.3), ("😡", 1.5), ("😠", 1.4),
             ("🤬", 1.6), ("😤", 1.1), ("😒", 1.1), ("🙄", 1.2), ("😩", 1.2), ("😫", 1.2), ("😭", 0.9), ("😢", 1.0),
             ("😞", 1.2), ("😔", 1.0), ("😕", 1.0), ("😑", 0.9), ("😖", 1.1), ("💩", 1.4), ("🤦", 1.2), ("😣", 1.0),
@@ -154,8 +157,8 @@ const TABLES: &[Table] = &[
         Lang::Es,
         &[
             ("pesimo*", 1.6), ("pesima*", 1.6), ("terrible*", 1.5), ("horrible*", 1.5), ("malisimo*", 1.6),
-            ("malisima*", 1.6), ("fatal", 1.3), ("asco", 1.5), ("asqueroso*", 1.5), ("vergonzoso*", 1.5),
-            ("verguenza", 1.5), ("vergonzoso", 1.5), ("lamentable*", 1.5), ("deplorable*", 1.5), ("penoso*", 1.4),
+            ("malisima*", 1.6), ("fatal", 1.3), ("asco", 1.5), ("asqueroso*", 1.5), ("vergonz*", 1.5),
+            ("verguenza", 1.5), ("lamentable*", 1.5), ("deplorable*", 1.5), ("penoso*", 1.4),
             ("patetico*", 1.5), ("inaceptable", 1.6), ("intolerable", 1.5), ("ridicul*", 1.3), ("absurd*", 1.2),
             ("indignante", 1.6), ("indignad*", 1.5), ("indignacion", 1.5), ("decepcion*", 1.4), ("decepcionad*", 1.4),
             ("decepcionante", 1.4), ("frustra*", 1.3), ("molest*", 1.2), ("enojad*", 1.4), ("enojo", 1.3),
@@ -168,9 +171,9 @@ const TABLES: &[Table] = &[
             ("mala", 1.0), ("malo", 1.0), ("malos", 1.0), ("malas", 1.0), ("peor", 1.4), ("peores", 1.4),
             ("mal servicio", 1.6), ("mala atencion", 1.6), ("mal trato", 1.5), ("maltrato", 1.5), ("pesimo servicio", 1.8),
             ("retras*", 1.2), ("demora*", 1.2), ("demorad*", 1.2), ("cancela*", 1.1), ("perdi", 0.9), ("perdieron", 1.3),
-            ("perdida", 0.9), ("perdido", 0.9), ("extravi*", 1.3), ("roto", 1.2), ("rota", 1.2), ("rotas", 1.2),
+            ("perdid*", 0.9), ("extravi*", 1.3), ("roto", 1.2), ("rota", 1.2), ("rotas", 1.2),
             ("danad*", 1.2), ("sucio*", 1.1), ("sucia*", 1.1), ("sobreventa", 1.3), ("overbooking", 1.3),
-            ("reembolso", 0.8), ("devolucion", 0.7), ("devuelvan", 1.1), ("me cobraron", 1.1), ("cobraron", 1.0),
+            ("reembolso", 0.8), ("devolucion", 0.7), ("devuelvan*", 1.1), ("me cobraron", 1.1), ("cobraron", 1.0),
             ("cobro", 0.7), ("cobrar", 0.6), ("doble cargo", 1.4), ("cargo indebido", 1.5), ("cobro indebido", 1.5),
             ("en espera", 1.0), ("esperando", 0.9), ("espera", 0.5), ("esperar", 0.6), ("sigo esperando", 1.6),
             ("seguimos esperando", 1.6), ("sigo sin", 1.5), ("seguimos sin", 1.5), ("todavia no", 1.3),
@@ -185,7 +188,7 @@ const TABLES: &[Table] = &[
             ("falla*", 1.1), ("fallan", 1.1), ("caido", 1.0), ("caida", 1.0), ("se cayo", 1.0), ("problema*", 0.8),
             ("error*", 0.8), ("queja*", 1.1), ("quejar*", 1.1), ("reclam*", 1.0), ("inconvenien*", 0.9),
             ("incompeten*", 1.5), ("inutil*", 1.4), ("grosero*", 1.4), ("grosera*", 1.4), ("maleducad*", 1.4),
-            ("prepotente*", 1.4), ("déspota", 1.4), ("despota*", 1.4), ("negligen*", 1.4), ("ignor*", 1.2),
+            ("prepotente*", 1.4), ("despota*", 1.4), ("negligen*", 1.4), ("ignor*", 1.2),
             ("tirad*", 0.8), ("varad*", 1.4), ("atrapad*", 1.2), ("pierdo", 0.9), ("perder", 0.7), ("horas", 0.6),
             ("dias", 0.3), ("semanas", 0.5), ("meses", 0.5), ("tarde", 0.6), ("lento*", 0.9), ("caro", 0.8),
             ("carisimo", 1.2), ("que pena", 1.0), ("pena", 0.6), ("triste", 0.9), ("lastima", 1.0), ("desastre*", 1.5),
@@ -262,10 +265,154 @@ const TABLES: &[Table] = &[
             ("amable*", 1.1), ("atent*", 0.9), ("puntual*", 1.0), ("a tiempo", 0.8), ("comod*", 1.0),
             ("recomiend*", 1.0), ("recomendable", 1.1), ("felicidades", 1.2), ("felicito", 1.3), ("felicitar*", 1.2),
             ("enhorabuena", 1.3), ("bravo", 1.2), ("gran", 0.6), ("grandes", 0.6), ("top", 0.8), ("crack*", 1.0),
-            ("bonito", 0.9), ("hermos*", 1.1), ("rapid*", 0.6), ("eficien*", 1.1), ("solucion*", 0.7),
+            ("bonito", 0.9), ("hermos*", 1.1), ("rapid*", 0.6), ("eficien*", 1.1), ("solucionad*", 0.9), ("solucionaron", 1.0),
             ("resuelto", 0.9), ("resolvieron", 1.0), ("ayudaron", 0.8), ("lo maximo", 1.4), ("los amo", 1.4),
             ("sin problema*", 1.0), ("sin quejas", 1.2), ("nadie salio herido", 0.8), ("no hubo heridos", 0.8), ("no me quejo", 1.0), ("no hay queja*", 1.0), ("un placer", 1.2), ("placer", 0.8), ("encantador*", 1.2), ("jaja*", 0.5),
             ("jeje*", 0.4), ("ole", 0.9), ("viva", 0.6), ("ganas de", 0.5), ("seguro", 0.2), ("gracia", 0.6),
+        ],
+    ),
+    // Service failures in other industries (telecom, banking, retail, food
+    // delivery, utilities) and the everyday wording of an exhausted
+    // customer, beyond travel.
+    (
+        Cue::Neg,
+        Lang::En,
+        &[
+            ("no signal", 1.3), ("no service", 1.2), ("no power", 1.2), ("power outage", 1.3), ("is down", 1.0),
+            ("are down", 1.0), ("been down", 1.2), ("site is down", 1.4), ("app is down", 1.4), ("internet is down", 1.5),
+            ("keeps crashing", 1.5), ("keeps dropping", 1.4), ("keeps freezing", 1.4), ("dropped calls", 1.3),
+            ("dropped call", 1.2), ("charged twice", 1.6), ("charged me", 1.0), ("double charge", 1.4),
+            ("unauthorized", 1.3), ("declined", 0.8), ("locked out", 1.2), ("froze my", 1.2), ("frozen", 0.6),
+            ("wrong order", 1.4), ("wrong item", 1.3), ("missing items", 1.3), ("missing item", 1.3),
+            ("never delivered", 1.5), ("not delivered", 1.3), ("wasnt delivered", 1.3), ("hasnt arrived", 1.4),
+            ("didnt arrive", 1.3), ("still hasnt", 1.4), ("still waiting for", 1.6),
+            ("hanging up", 1.3), ("hangs up", 1.3), ("hung up on", 1.5), ("unusable", 1.4), ("irresponsible", 1.3),
+            ("screwing", 1.3), ("screw up", 1.2), ("screwed up", 1.4), ("cranky", 1.0), ("vanished", 1.0),
+            ("troubling", 1.0), ("please fix", 1.1), ("fix your", 1.1), ("fix this", 0.9), ("fix it", 0.7),
+            ("too long", 1.0), ("way too", 0.9), ("too often", 1.0), ("any better", 0.6), ("not addressed", 1.2),
+            ("been addressed", 0.6), ("not fixed", 1.3), ("been fixed", 0.4), ("a joke", 1.2), ("what a joke", 1.6),
+            ("laughable", 1.3), ("appalling", 1.6), ("appalled", 1.6), ("outrageous", 1.5), ("outraged", 1.5),
+            ("shocking", 1.2), ("disgusted", 1.5), ("horrid", 1.4), ("abysmal", 1.6), ("dreadful", 1.5),
+            ("subpar", 1.2), ("sub par", 1.2), ("mediocre", 1.0), ("shoddy", 1.3), ("sloppy", 1.1),
+            ("a mess", 1.2), ("ridiculously", 1.0), ("fuming", 1.4), ("ghosted", 1.3), ("runaround", 1.3),
+            ("run around", 1.1), ("transferred", 0.6), ("get this resolved", 0.6), ("get it resolved", 0.6),
+            ("get this sorted", 0.6), ("get it sorted", 0.6), ("get this fixed", 0.7), ("get it fixed", 0.7),
+            ("not resolved", 1.3), ("unresolved", 1.3), ("ripping", 1.0), ("scammers", 1.6), ("thieves", 1.5),
+            ("nobody answers", 1.5), ("no one answers", 1.5), ("nobody responds", 1.5), ("no one responds", 1.5),
+            ("no one cares", 1.5), ("nobody cares", 1.5), ("dont care", 1.1), ("doesnt care", 1.2),
+            ("dont even", 0.8), ("never answer", 1.4), ("never respond", 1.4), ("keep getting", 0.8),
+            ("days now", 1.0), ("weeks now", 1.2), ("months now", 1.2), ("for days", 0.9), ("for weeks", 1.1),
+            ("for months", 1.1), ("sick and tired", 1.7), ("had enough", 1.3), ("enough is enough", 1.6),
+            ("jokers", 1.3), ("clowns", 1.3), ("amateur*", 1.1), ("greedy", 1.4),
+            ("nickel and dime*", 1.3), ("price gouging", 1.5), ("gouging", 1.3), ("hidden charges", 1.4),
+            ("no refund", 1.4), ("refuse to", 1.3), ("refusing to", 1.3), ("wont refund", 1.5), ("wont let me", 1.2),
+            ("doesnt let me", 1.1), ("wont even", 1.1), ("cold food", 1.1), ("food was cold", 1.3), ("soggy", 1.1),
+            ("stale", 1.0), ("spoiled", 1.0), ("expired", 0.7), ("leaking", 1.0), ("leak", 0.7),
+            ("gross", 1.3), ("nasty", 1.3), ("forced to", 1.0), ("unavailable", 0.8), ("automated", 0.6),
+            ("a human", 0.8), ("real person", 0.9), ("live person", 0.9), ("cannot", 0.5), ("wont", 0.5),
+            ("clearly", 0.5), ("i paid", 0.6), ("we paid", 0.6), ("paid for", 0.6), ("keeps", 0.6),
+            ("no solution", 1.3), ("killing me", 1.0), ("nothappy", 1.3), ("kept", 0.5),
+            ("screw you", 1.6), ("less than stellar", 1.4), ("less than ideal", 1.1), ("less than helpful", 1.3),
+            ("not a fan", 1.2), ("notafan", 1.2), ("not fine", 1.2), ("substandard", 1.3), ("impolite", 1.3),
+            ("never loads", 1.3), ("wont load", 1.3), ("doesnt load", 1.3), ("not loading", 1.3), ("jacked", 1.0),
+            ("no choice", 0.9), ("what have you done", 1.2), ("inconceivable", 1.2), ("wth", 1.2), ("be honest", 0.6),
+        ],
+    ),
+    (
+        Cue::Neg,
+        Lang::Es,
+        &[
+            ("quilombo", 1.2), ("discrimin*", 1.3), ("desastros*", 1.5), ("puto", 1.2), ("putos", 1.2),
+            ("caca", 0.9), ("boludo*", 1.1), ("pelotud*", 1.2), ("que morro", 1.3), ("morro", 0.6), ("cara dura", 1.3),
+            ("caradura*", 1.3), ("surrealista", 1.0), ("tomando el pelo", 1.5), ("tomandome el pelo", 1.6),
+            ("tomandonos el pelo", 1.6), ("toman el pelo", 1.5), ("tomar el pelo", 1.3), ("no dan informacion", 1.4),
+            ("no da informacion", 1.3), ("sin informacion", 1.2), ("ninguna informacion", 1.3), ("no informan", 1.3),
+            ("a ver si", 0.5), ("otro dia mas", 1.0), ("otra semana", 0.6), ("llevo ... esperando", 1.5),
+            ("llevamos ... esperando", 1.5), ("llevo ... dias", 1.2), ("llevo ... semanas", 1.3), ("llevo ... meses", 1.3),
+            ("llevo ... horas", 1.2), ("ya van ... dias", 1.3), ("ya van ... semanas", 1.3), ("me cuelgan", 1.5),
+            ("me colgaron", 1.5), ("cuelgan", 1.1), ("colgaron", 1.1), ("nadie me atiende", 1.6), ("nadie atiende", 1.5),
+            ("no atienden", 1.4), ("no me atienden", 1.5), ("nadie contesta", 1.5), ("nadie responde", 1.5),
+            ("nadie me responde", 1.6), ("nadie me contesta", 1.6), ("nadie da la cara", 1.6), ("dando vueltas", 1.1),
+            ("me tienen dando vueltas", 1.6), ("pelotean", 1.3), ("peloteando", 1.3), ("no me resuelven", 1.6),
+            ("no resuelven", 1.4), ("no solucionan", 1.4), ("no me solucionan", 1.5), ("ninguna solucion", 1.4),
+            ("sigue sin", 1.4), ("siguen sin", 1.4), ("sigue igual", 1.0), ("sigue fallando", 1.5), ("una burla", 1.6),
+            ("burla", 1.2), ("sin agua", 1.2), ("sin gas", 1.1), ("sin linea", 1.3), ("sin cobertura", 1.3),
+            ("no tengo internet", 1.5), ("no tengo senal", 1.5), ("no tengo luz", 1.4), ("no hay luz", 1.3),
+            ("no hay internet", 1.4), ("no hay senal", 1.4), ("se fue la luz", 1.2), ("corte de luz", 1.2),
+            ("cortes", 0.9), ("cortaron", 0.9), ("apagon", 1.2), ("intermitente", 1.0), ("se corta", 1.0),
+            ("se cae", 0.9), ("cobro doble", 1.6), ("cobraron doble", 1.6), ("me cobraron doble", 1.7), ("doble cobro", 1.6), ("no reconozco", 1.2),
+            ("cargo no reconocido", 1.6), ("cargos no reconocidos", 1.6), ("bloquearon", 1.1), ("bloquead*", 0.8),
+            ("me descontaron", 1.1), ("descontaron", 0.9), ("comision*", 0.5), ("mi pedido no", 1.4),
+            ("pedido incompleto", 1.5), ("incomplet*", 1.0), ("equivocad*", 0.9), ("llego frio", 1.2),
+            ("llego fria", 1.2), ("me cancelaron", 1.3), ("no me devuelven", 1.6), ("no devuelven", 1.4),
+            ("no me han devuelto", 1.6), ("quiero mi dinero", 1.5), ("mi dinero", 0.6), ("inadmisible", 1.6),
+            ("impresentable*", 1.5), ("indecente*", 1.4), ("tercermundista", 1.4), ("de risa", 1.0), ("de chiste", 1.2),
+            ("un chiste", 1.0), ("payasada*", 1.3), ("circo", 0.9), ("cinico*", 1.2), ("descaro", 1.4),
+            ("descarad*", 1.4), ("abusan", 1.4), ("abusivo", 1.4), ("mala onda", 1.2), ("gacho", 1.1), ("ni madres", 1.2),
+            ("hdp", 1.4), ("ptm", 1.2), ("no mames", 0.6), ("cansado de", 1.2), ("cansada de", 1.2),
+            ("cansados de", 1.2), ("estoy hasta", 0.8), ("ya estoy harto", 1.7), ("ya estoy harta", 1.7),
+            ("no sirven para nada", 1.7), ("no sirve para nada", 1.7), ("no hacen nada", 1.4), ("no hacen caso", 1.4),
+            ("no me hacen caso", 1.5), ("ni una llamada", 1.4), ("ni un correo", 1.3), ("ni un mensaje", 1.3),
+            ("sin resolver", 1.4), ("sin arreglar", 1.3), ("no lo arreglan", 1.4), ("no arreglan", 1.4),
+            ("nunca contestan", 1.5), ("nunca responden", 1.5), ("jamas contestan", 1.5), ("atencion pesima", 1.8),
+            ("servicio pesimo", 1.8), ("arreglad", 1.0), ("solucionen", 1.1), ("pongan solucion", 1.3),
+            ("den solucion", 1.2), ("necesito una solucion", 1.2), ("necesito solucion*", 1.2), ("mentirosos", 1.5),
+            ("robando", 1.4), ("nos roban", 1.5), ("me robaron", 1.5),
+            ("sin verguenza", 1.5), ("vergonzos*", 1.5), ("lentitud", 1.1), ("tardan", 0.9), ("tardanza", 1.1),
+            ("no llegan", 1.2), ("no aparece", 0.9), ("desaparec*", 0.9), ("me tienen", 0.6), ("ya no se que hacer", 1.4),
+            ("no se que hacer", 1.0), ("que onda con", 0.8), ("les da igual", 1.5), ("le da igual", 1.3),
+            ("da igual", 0.8), ("hacen lo que quieren", 1.4), ("obligad*", 0.9), ("una persona real", 0.9),
+            ("no carga", 1.2), ("no cargan", 1.2), ("no abre", 1.0), ("no entra", 0.8), ("tiene narices", 1.4), ("tienen narices", 1.4), ("explotador*", 1.3), ("desagradable*", 1.3),
+            ("deprime", 1.0), ("deprimente", 1.2), ("culebron", 1.0), ("falso", 0.8), ("falsa", 0.8),
+            ("arreglais", 0.9), ("solucionais", 0.9), ("niegan", 0.9), ("negaron", 1.1), ("se niegan", 1.3),
+            ("desprestigio", 1.0), ("desatencion", 1.4), ("dejadez", 1.3), ("informalidad", 1.2), ("irresponsab*", 1.4),
+            ("irrespetuos*", 1.4), ("falta de respeto", 1.6), ("sin respeto", 1.3), ("podrido*", 1.2), ("caducad*", 0.9), ("vencid*", 0.5),
+        ],
+    ),
+    (
+        Cue::Pos,
+        Lang::En,
+        &[
+            ("10 10", 1.3), ("five stars", 1.3), ("5 stars", 1.3), ("highly recommend", 1.6), ("top notch", 1.5),
+            ("on point", 1.0), ("the best", 1.3), ("best service", 1.6), ("great service", 1.6), ("excellent service", 1.7),
+            ("life saver", 1.4), ("lifesaver", 1.4), ("saved the day", 1.5), ("saved my", 1.1), ("legend*", 1.0),
+            ("stellar", 1.4), ("phenomenal", 1.5), ("exceptional", 1.4), ("impeccable", 1.4), ("seamless", 1.2),
+            ("hassle free", 1.2), ("painless", 1.1), ("flawless", 1.3), ("attentive", 1.1), ("gracious", 1.1),
+            ("cant get any better", 1.5), ("couldnt be better", 1.5), ("couldnt be happier", 1.6), ("cant thank you enough", 1.8),
+            ("thanks for fixing", 1.5), ("thank you for fixing", 1.5), ("thanks for resolving", 1.5),
+            ("thank you for resolving", 1.5), ("thanks for the help", 1.3), ("thank you for the help", 1.3),
+            ("thanks for helping", 1.3), ("thank you for helping", 1.3), ("thanks for the quick", 1.4),
+            ("quick response", 1.1), ("fast response", 1.1), ("quickly resolved", 1.4), ("problem solved", 1.2),
+            ("all good now", 1.3), ("works great", 1.4), ("working again", 1.0), ("back up and running", 1.1),
+            ("love you guys", 1.5), ("you guys rock", 1.5), ("you rock", 1.4), ("keep it up", 1.2), ("cheers", 0.6),
+        ],
+    ),
+    (
+        Cue::Pos,
+        Lang::Es,
+        &[
+            ("gracias por resolver", 1.6), ("gracias por solucionar", 1.6), ("gracias por la ayuda", 1.4),
+            ("gracias por su ayuda", 1.4), ("gracias por tu ayuda", 1.4), ("gracias por la atencion", 1.3),
+            ("gracias por su atencion", 1.3), ("gracias por la rapidez", 1.5), ("10 de 10", 1.3), ("de 10", 1.2),
+            ("de diez", 1.2), ("cinco estrellas", 1.3), ("5 estrellas", 1.3), ("lo recomiendo", 1.3),
+            ("recomendad*", 1.1), ("me salvaron", 1.4), ("impecable*", 1.4), ("inmejorable*", 1.5), ("buenazo", 1.2),
+            ("buenaza", 1.2), ("que buena onda", 1.3), ("buena onda", 1.1), ("a toda madre", 1.3), ("genios", 1.1),
+            ("idolos", 1.0), ("lo mejor", 1.1), ("atencion de primera", 1.5), ("de primera", 1.1),
+            ("excelente atencion", 1.7), ("excelente servicio", 1.7), ("muy buen servicio", 1.6),
+            ("buen servicio", 1.3), ("buena atencion", 1.3), ("rapidisim*", 1.2), ("ya funciona", 1.0),
+            ("ya quedo", 0.9), ("ya me llego", 1.0), ("sigan asi", 1.3), ("un lujo", 1.2), ("increibles", 1.1),
+        ],
+    ),
+    (
+        Cue::ComplaintQuestion,
+        Lang::Any,
+        &[
+            ("when will i get", 1.0), ("when will i receive", 1.0), ("when will my", 0.9), ("how is it possible", 1.4),
+            ("how is this possible", 1.4), ("how hard is it", 1.5), ("is it too much to ask", 1.6),
+            ("why does it take", 1.3), ("why do i have to", 1.3), ("why cant", 1.2), ("why is it so", 1.3),
+            ("por que siempre", 1.4), ("como puede ser", 1.3), ("cuando me van a", 1.3), ("de que sirve", 1.3),
+            ("que onda con", 1.0), ("alguien me puede ayudar", 0.6), ("no les da", 1.0), ("cuanto mas", 1.2),
+            ("cuantos dias", 1.0), ("how many more", 1.3), ("how much longer", 1.4), ("anyone else", 0.8),
         ],
     ),
     (
@@ -344,7 +491,7 @@ const TABLES: &[Table] = &[
         &[
             ("injur*", 2.0), ("hurt", 1.0), ("bleeding", 1.8), ("blood", 1.0), ("fire", 1.2), ("caught fire", 2.0),
             ("smoke", 1.2), ("food poisoning", 2.2), ("poison*", 1.6), ("allergic reaction", 2.0), ("unsafe", 1.8),
-            ("dangerous", 1.8), ("danger", 1.4), ("emergency landing", 1.8), ("emergency", 0.8), ("hospital*", 1.4),
+            ("dangerous", 1.8), ("danger", 1.4), ("emergency landing", 1.8), ("emergency", 0.8), ("hospital", 1.4), ("hospitalized", 1.6), ("hospitalised", 1.6),
             ("ambulance", 1.8), ("paramedic*", 1.8), ("assault*", 1.8), ("harass*", 1.6), ("electrocut*", 2.0),
             ("burned", 1.0), ("burns", 1.0), ("exploded", 1.8), ("explosion", 1.8), ("gas leak", 2.0),
             ("carbon monoxide", 2.0), ("safety hazard", 2.0), ("hazard*", 1.4), ("safety", 0.8), ("choking", 1.6),
@@ -358,7 +505,7 @@ const TABLES: &[Table] = &[
             ("herid*", 2.0), ("lesion*", 1.8), ("lastim*", 1.4), ("sangr*", 1.2), ("incendio", 2.0), ("fuego", 1.4),
             ("humo", 1.2), ("intoxica*", 2.2), ("envenen*", 2.0), ("reaccion alergica", 2.0), ("peligro", 1.8),
             ("peligros*", 1.8), ("inseguro", 1.4), ("insegura", 1.4), ("aterrizaje de emergencia", 1.8),
-            ("emergencia", 0.8), ("hospital*", 1.4), ("ambulancia", 1.8), ("agredi*", 1.8), ("agresion", 1.8),
+            ("emergencia", 0.8), ("hospital", 1.4), ("hospitaliz*", 1.6), ("ambulancia", 1.8), ("agredi*", 1.8), ("agresion", 1.8),
             ("acoso", 1.6), ("acosad*", 1.6), ("electrocut*", 2.0), ("quemadura*", 1.6), ("exploto", 1.8),
             ("explosion", 1.8), ("fuga de gas", 2.0), ("accidente", 1.4), ("seguridad", 0.5), ("cucaracha*", 1.0),
             ("moho", 1.0), ("ratas", 0.8), ("me enferme", 1.4),
@@ -373,7 +520,7 @@ const TABLES: &[Table] = &[
             ("spread the word", 2.0), ("share this", 1.4), ("please share", 1.6), ("que se haga viral", 2.0),
             ("hagamos viral", 2.0), ("hagan viral", 2.0), ("viraliz*", 1.8), ("go viral", 1.6), ("boicot", 2.0),
             ("boycott*", 2.0), ("exponer", 1.2), ("expose", 1.2), ("everyone should know", 1.6),
-            ("que todos sepan", 1.6), ("que lo sepan todos", 1.6), ("no vuelen con", 1.8), ("dont fly", 1.4),
+            ("que todos sepan", 1.6), ("que lo sepan todos", 1.6), ("no vuelen con", 1.8), ("dont fly with", 1.4),
             ("avoid", 1.0), ("eviten", 1.6), ("no compren", 1.6), ("dont buy", 1.4), ("warning", 0.8),
             ("cuidado con", 1.2), ("aguas con", 1.2), ("los invito a", 1.0),
         ],
@@ -396,7 +543,7 @@ const TABLES: &[Table] = &[
             ("very", 1.4), ("so", 1.3), ("really", 1.3), ("extremely", 1.6), ("super", 1.4), ("totally", 1.4),
             ("absolutely", 1.5), ("completely", 1.4), ("incredibly", 1.5), ("truly", 1.3), ("most", 1.2),
             ("muy", 1.4), ("tan", 1.3), ("re", 1.2), ("realmente", 1.3), ("totalmente", 1.4),
-            ("completamente", 1.4), ("demasiado", 1.3), ("sumamente", 1.5), ("super", 1.4), ("mas", 1.1),
+            ("completamente", 1.4), ("demasiado", 1.3), ("sumamente", 1.5), ("mas", 1.1),
             ("extremadamente", 1.6), ("bastante", 1.2),
         ],
     ),
@@ -472,6 +619,16 @@ const TABLES: &[Table] = &[
             ("unlike you", 1.4), ("unlike", 0.8), ("learn from", 1.2), ("should learn", 1.3), ("take notes", 1.2),
             ("at least", 0.6), ("a diferencia de", 1.0), ("aprendan de", 1.4), ("deberian aprender", 1.4),
             ("al menos", 0.6), ("por lo menos", 0.6), ("no como", 0.8), ("not like you", 1.2), ("ojala fueran", 1.0),
+        ],
+    ),
+    (
+        Cue::HowTo,
+        Lang::Any,
+        &[
+            ("how do i", 1.0), ("how can i", 1.0), ("how to", 1.0), ("who do i", 1.0), ("who should i", 1.0),
+            ("what is your policy", 1.0), ("whats your policy", 1.0), ("what is the policy", 1.0), ("is there a way", 1.0),
+            ("como puedo", 1.0), ("como hago", 1.0), ("como se hace", 1.0), ("donde puedo", 1.0), ("a quien", 1.0),
+            ("cual es la politica", 1.0), ("que debo hacer", 1.0), ("como solicito", 1.0), ("como pido", 1.0),
         ],
     ),
     (
@@ -635,6 +792,29 @@ mod tests {
         let toks = tokenize("never. I will fly again");
         let m = lexicon().matches_at(&toks, 0, "en");
         assert!(!m.iter().any(|m| m.entry.cue == Cue::Churn && m.entry.phrase.contains("...")));
+    }
+
+    #[test]
+    fn no_phrase_is_listed_twice_for_the_same_cue_and_language() {
+        // A duplicate would match at the same length and count twice.
+        let mut seen = std::collections::HashSet::new();
+        for (cue, lang, rows) in TABLES {
+            for (phrase, _) in rows.iter() {
+                assert!(seen.insert((format!("{cue:?}"), format!("{lang:?}"), *phrase)), "{phrase:?} listed twice as {cue:?}/{lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn phrases_are_written_folded_so_they_can_match() {
+        // Tokens are lowercased and lose their accents; "vergüenza" in the
+        // table would never match anything.
+        for (_, _, rows) in TABLES {
+            for (phrase, _) in rows.iter() {
+                let word_like = phrase.starts_with(|c: char| c.is_alphanumeric());
+                assert!(!word_like || crate::text::fold(phrase) == *phrase, "{phrase:?} is not folded");
+            }
+        }
     }
 
     #[test]

@@ -50,8 +50,16 @@ const PRAISE_MIN: f32 = 0.7;
 /// Unhappy customers often soften a complaint with thanks; mixed evidence
 /// leans to complaint, which is also the cheaper mistake (a page, not silence).
 const COMPLAINT_BIAS: f32 = 1.25;
-/// Negative evidence in a sentence that makes its "thanks" or "great" ironic.
-const IRONY_MIN: f32 = 0.5;
+/// Negative evidence in a sentence that makes its "thanks" or "great" ironic;
+/// one mild word ("late", "retraso") is not enough: "thanks for the update,
+/// the technician is running late" is plain thanks.
+const IRONY_MIN: f32 = 1.0;
+/// How much of a headline's negative wording still counts.
+const BROADCAST_DAMPING: f32 = 0.45;
+/// How much of a how-to question's problem wording still counts.
+const HOW_TO_DAMPING: f32 = 0.5;
+/// Hits this heavy are judgements, not reported facts.
+const JUDGEMENT_MIN: f32 = 1.4;
 const NEGATOR_WEIGHT: f32 = 0.3;
 const NEGATION_CAP: f32 = 0.9;
 /// Negative words whose negation is praise ("not bad", "nunca me ha
@@ -92,6 +100,8 @@ struct Analysis {
     contrasts: Vec<(usize, usize)>,
     request: bool,
     ad: bool,
+    /// Sentences that ask how to do something.
+    how_to: Vec<usize>,
     shouting: bool,
 }
 
@@ -195,6 +205,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                 Cue::ThirdParty => third_party = 4,
                 Cue::Request => a.request = true,
                 Cue::Ad => a.ad = true,
+                Cue::HowTo => a.how_to.push(sentence),
                 Cue::Again => a.again.push(sentence),
                 Cue::Comparison => {
                     a.comparisons.push((sentence, phrase.clone()));
@@ -306,6 +317,15 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
             a.hits.push(hit(Polarity::Neg, 0.6, "complaint:again".into(), s, 0));
         }
     }
+    // "How do I claim a refund?" asks about refunds; only a judgement in it
+    // ("how do I get my money back from these thieves?") still counts fully.
+    for &s in &a.how_to {
+        if a.questions.get(s).copied().unwrap_or(false) {
+            for h in a.hits.iter_mut().filter(|h| h.sentence == s && h.polarity == Polarity::Neg && h.weight < JUDGEMENT_MIN) {
+                h.weight *= HOW_TO_DAMPING;
+            }
+        }
+    }
     // Negations alone ("no", "ni", "not") hint at a problem but never make one.
     let mut negation = 0.0;
     for h in a.hits.iter_mut().filter(|h| h.reason.starts_with("complaint:negation:")) {
@@ -357,8 +377,8 @@ fn confidence(margin: f32) -> f64 {
 const HASHTAG_NEG: &[&str] = &[
     "fail", "worst", "bad", "suck", "never", "fraud", "scam", "disappoint", "shame", "nothelp", "ruin", "lost", "delay",
     "cancel", "missed", "greed", "unhappy", "angry", "terrible", "horrible", "awful", "boycott", "pesim", "peor",
-    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "robo", "abuso", "queja", "reclam",
-    "harto", "retras", "demora", "mierda", "asco",
+    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "abuso", "queja", "reclam",
+    "harto", "retras", "demora", "mierda", "queasco",
 ];
 const HASHTAG_POS: &[&str] = &["love", "best", "great", "thank", "happy", "awesome", "gracias", "mejor", "feliz", "encanta", "excelente"];
 
@@ -415,11 +435,39 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
     out
 }
 
+/// Words that put a person in the post: the writer or the one addressed.
+const PERSONAL: &[&str] = &[
+    "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre",
+    "yours", "u", "ur", "yo", "mi", "mis", "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te",
+    "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra", "vuestros", "vuestras", "estoy",
+    "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
+];
+
+/// A headline with a link and nobody in it ("Airline X cancels 300
+/// flights https://…") reports news; its bad words are not a customer's
+/// complaint. A reply (starts with a handle) or a question is a person
+/// talking, so it never counts.
+fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
+    let has_url = tokens.iter().any(|t| t.kind == Kind::Url);
+    let reply = tokens.first().is_some_and(|t| t.kind == Kind::Handle);
+    let personal = tokens.iter().any(|t| t.kind == Kind::Word && PERSONAL.contains(&t.text.as_str()));
+    let exclaims = tokens.iter().any(|t| t.kind == Kind::Punct('!'));
+    has_url && !reply && !personal && !exclaims && !a.questions.iter().any(|q| *q)
+}
+
 pub fn classify(text: &str, ctx: &Context) -> Classification {
     let tokens = normalize::tokenize(text);
     let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens));
     let mut a = analyze(&tokens, &lang);
-    let (neg, pos) = weigh(&mut a);
+    let (mut neg, pos) = weigh(&mut a);
+    let broadcast = is_broadcast(&tokens, &a);
+    if broadcast {
+        // Headlines report events ("strike", "cancels", "delay"); a judgement
+        // ("shameful", "pésimo") is still somebody's complaint.
+        let judged: f32 = a.hits.iter().filter(|h| h.polarity == Polarity::Neg && h.weight >= JUDGEMENT_MIN).map(|h| h.weight).sum();
+        let judged = judged.min(neg);
+        neg = judged + (neg - judged) * BROADCAST_DAMPING;
+    }
     let is_question = a.questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
@@ -451,7 +499,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
     if is_question {
         reasons.push("neutral:question".to_string());
     }
-    if a.ad {
+    if a.ad || broadcast {
         reasons.push("neutral:announcement".to_string());
     }
     if reasons.is_empty() {

@@ -196,3 +196,106 @@ fn language_comes_from_the_context_or_is_detected() {
 fn an_empty_post_is_neutral() {
     check("", Class::Neutral, "neutral:");
 }
+
+#[test]
+fn service_failures_in_telecom_banking_delivery_and_utilities_are_complaints() {
+    check("Three days with no signal in my neighbourhood", Class::Complaint, "complaint:phrase:no signal");
+    check("The banking app is down again and I need to pay rent", Class::Complaint, "complaint:phrase:");
+    check("I was charged twice for the same order", Class::Complaint, "complaint:phrase:charged twice");
+    check("Got the wrong order and the fries were soggy", Class::Complaint, "complaint:phrase:wrong order");
+    check("Otra vez no tengo internet, ya van tres días así", Class::Complaint, "complaint:phrase:no tengo internet");
+    check("Me cobraron doble la mensualidad del gimnasio", Class::Complaint, "complaint:phrase:me cobraron doble");
+    check("Mi pedido no llegó y la app dice entregado", Class::Complaint, "complaint:phrase:mi pedido no");
+    check("Cuarto apagón de la semana en el barrio", Class::Complaint, "complaint:phrase:apagon");
+}
+
+#[test]
+fn being_ignored_or_passed_around_is_a_complaint_in_both_languages() {
+    check("Llevo dos semanas esperando que me devuelvan el dinero", Class::Complaint, "complaint:phrase:llevo");
+    check("Nadie me atiende en la sucursal", Class::Complaint, "complaint:phrase:nadie me atiende");
+    check("Me cuelgan cada vez que llamo al banco", Class::Complaint, "complaint:phrase:me cuelgan");
+    check("Me tienen dando vueltas entre sucursal y call center", Class::Complaint, "complaint:phrase:me tienen dando vueltas");
+    check("El router sigue sin funcionar y no me resuelven nada", Class::Complaint, "complaint:phrase:");
+    check("Your support line keeps hanging up on me", Class::Complaint, "complaint:phrase:hanging up");
+    check("Sick and tired of waiting for a technician", Class::Complaint, "complaint:phrase:sick and tired");
+}
+
+#[test]
+fn strong_judgements_from_spain_and_latin_america_are_complaints() {
+    check("Lo de esta compañía eléctrica es una burla", Class::Complaint, "complaint:phrase:una burla");
+    check("Qué morro tienen, cobrar por una factura en papel", Class::Complaint, "complaint:phrase:que morro");
+    check("Un quilombo el envío, nadie sabe dónde está", Class::Complaint, "complaint:phrase:quilombo");
+    check("Atención inadmisible en la tienda del centro", Class::Complaint, "complaint:phrase:inadmisible");
+    check("Appalling service from the courier today", Class::Complaint, "complaint:phrase:appalling");
+}
+
+#[test]
+fn complaint_questions_from_other_industries_are_complaints() {
+    check("How is it possible that my package went to another city?", Class::Complaint, "complaint:question:how is it possible");
+    check("¿Por qué siempre se corta la luz cuando llueve?", Class::Complaint, "complaint:question:por que siempre");
+    check("¿Cuándo me van a devolver lo que me cobraron de más?", Class::Complaint, "complaint:question:cuando me van a");
+}
+
+#[test]
+fn thanks_for_a_fix_and_strong_recommendations_are_praise() {
+    check("Gracias por resolver lo de mi factura tan rápido", Class::Praise, "praise:phrase:gracias por resolver");
+    check("Excelente atención en la sucursal, 10 de 10", Class::Praise, "praise:phrase:");
+    check("Thanks for fixing my connection so quickly, top notch", Class::Praise, "praise:phrase:");
+    check("Highly recommend this bank, the app is seamless", Class::Praise, "praise:phrase:highly recommend");
+    check("La app del banco es inmejorable", Class::Praise, "praise:phrase:inmejorable");
+}
+
+#[test]
+fn asking_to_get_something_resolved_is_not_praise() {
+    let c = classify("I need to speak to a real person to get this resolved", &ctx());
+    assert_ne!(c.class, Class::Praise, "{c:?}");
+    let c = classify("@Banco podrían responder mi DM, necesito solucionarlo", &ctx());
+    assert_ne!(c.class, Class::Praise, "{c:?}");
+}
+
+#[test]
+fn hospitality_is_not_a_hospital() {
+    let c = classify("Amazing hospitality from the hotel staff", &ctx());
+    assert_eq!(c.class, Class::Praise, "{c:?}");
+    assert!(c.reasons.iter().all(|r| !r.starts_with("escalation:")), "{c:?}");
+}
+
+#[test]
+fn news_headlines_with_a_link_report_events_rather_than_complain() {
+    check("Bank workers call a strike for Friday https://example.com/news", Class::Neutral, "neutral:announcement");
+    check("La operadora retrasa hasta enero la subida de tarifas https://example.com/n", Class::Neutral, "neutral:announcement");
+    // A judgement is still a complaint, and a reply is a person talking.
+    check("Vergonzoso lo de esta eléctrica con los cortes https://example.com/x", Class::Complaint, "complaint:phrase:vergonzoso");
+    check("@Telco your outage again https://example.com/screenshot", Class::Complaint, "complaint:phrase:outage");
+}
+
+#[test]
+fn a_run_together_hashtag_must_not_match_inside_a_place_name() {
+    let c = classify("Vacaciones en el #PaisVasco", &ctx());
+    assert_ne!(c.class, Class::Complaint, "{c:?}");
+}
+
+#[test]
+fn thanks_next_to_one_mild_word_is_still_thanks() {
+    check("Thanks for the update, the technician is running late", Class::Praise, "praise:phrase:thanks");
+    check("Gracias por avisar, el técnico llega un poco tarde", Class::Praise, "praise:phrase:gracias");
+}
+
+#[test]
+fn understated_and_everyday_complaints_are_complaints() {
+    check("Less than stellar support from the phone company today", Class::Complaint, "complaint:phrase:less than stellar");
+    check("The checkout page never loads on my phone", Class::Complaint, "complaint:phrase:never loads");
+    check("Les da igual que lleve sin agua caliente desde el martes", Class::Complaint, "complaint:phrase:les da igual");
+    check("Tiene narices que cobren por enviar la factura", Class::Complaint, "complaint:phrase:tiene narices");
+    check("La web del banco no carga desde esta mañana", Class::Complaint, "complaint:phrase:no carga");
+    check("Qué falta de respeto del repartidor", Class::Complaint, "complaint:phrase:falta de respeto");
+}
+
+#[test]
+fn how_to_questions_about_refunds_or_claims_are_neutral() {
+    check("How do I request a refund for an unused gift card?", Class::Neutral, "neutral:question");
+    check("¿Cómo puedo poner una reclamación en la tienda online?", Class::Neutral, "neutral:question");
+    check("¿Dónde puedo pedir el reembolso de un cargo?", Class::Neutral, "neutral:question");
+    // A judgement inside the question still makes it a complaint.
+    check("How do I get my money back from these scammers?", Class::Complaint, "complaint:phrase:scammers");
+}
