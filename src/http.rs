@@ -90,7 +90,7 @@ async fn metrics_text(State(s): State<Arc<Shared>>) -> Response {
 fn gauges(s: &Shared) -> crate::store::Result<Vec<Gauge>> {
     let now = s.clock.now();
     let mentions = s.store.mention_counts()?;
-    let depth = s.store.outbox_counts()?.into_iter().find(|(k, _)| k == "pending").map_or(0, |(_, n)| n);
+    let depth = s.store.outbox_depth()?;
     let oldest = s.store.oldest_unanswered()?;
     Ok(vec![
         Gauge {

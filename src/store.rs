@@ -662,6 +662,16 @@ impl Store {
         )?)
     }
 
+    /// Alerts, resolutions and health notices waiting to be delivered
+    /// (whether due now or backing off), for `/metrics`.
+    pub fn outbox_depth(&self) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending') + (SELECT COUNT(*) FROM notices WHERE state = 'pending')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// Stored mentions by (brand, platform, class), for `/metrics`.
     pub fn mention_counts(&self) -> Result<Vec<(String, String, String, u64)>> {
         let conn = self.conn();

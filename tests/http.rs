@@ -137,6 +137,8 @@ async fn metrics_are_prometheus_text_with_the_expected_series() {
     app.mention("2", Class::Complaint, 60);
     app.mention("3", Class::Praise, 60);
     escucha::metrics::global().inc("escucha_polls_total", "x");
+    let notice = ("ana@example.com".to_string(), "[escucha] source x is not working".to_string(), "t".to_string(), "h".to_string());
+    app.shared.store.enqueue_health_notices("x", Some(app.clock.now()), &[notice], app.clock.now()).unwrap();
     let r = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
@@ -157,7 +159,8 @@ async fn metrics_are_prometheus_text_with_the_expected_series() {
     }
     assert_eq!(samples.get(r#"escucha_mentions{brand="interjet",platform="x",class="complaint"}"#), Some(&2.0), "{text}");
     assert_eq!(samples.get(r#"escucha_mentions{brand="interjet",platform="x",class="praise"}"#), Some(&1.0), "{text}");
-    assert_eq!(samples.get("escucha_outbox_depth"), Some(&0.0), "{text}");
+    // One pending health notice counts in the depth.
+    assert_eq!(samples.get("escucha_outbox_depth"), Some(&1.0), "{text}");
     assert_eq!(samples.get(r#"escucha_oldest_unanswered_complaint_age_seconds{brand="interjet"}"#), Some(&600.0), "{text}");
     assert!(samples.get(r#"escucha_polls_total{source="x"}"#).is_some_and(|v| *v >= 1.0), "{text}");
     for family in ["escucha_poll_errors_total", "escucha_rate_limit_waits_total", "escucha_alerts_sent_total", "escucha_alerts_failed_total", "escucha_alerts_dead_lettered_total"] {
