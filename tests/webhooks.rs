@@ -489,3 +489,21 @@ async fn a_source_health_notice_reaches_chat_webhooks_but_not_pagerduty() {
     assert!(j.header("idempotency-key").unwrap().starts_with("notice-"));
     assert!(r.pd.received().is_empty(), "PagerDuty incidents are about mentions");
 }
+
+#[tokio::test]
+async fn an_unreachable_receiver_is_retried_not_dead_lettered() {
+    let r = Receivers::start().await;
+    // Point the json hook at a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &r, &["webhook:ops"], false);
+    let hook = cfg.webhooks.iter_mut().find(|h| h.id == "ops").unwrap();
+    hook.url = Some(escucha::config::Secret::new(format!("http://127.0.0.1:{closed}/escucha")));
+    let cfg = Arc::new(cfg);
+    let store = Arc::new(Store::open(&cfg.daemon.database).unwrap());
+    let clock = ManualClock::new(chrono::Utc::now());
+    let w = World { _dir: dir, store: store.clone(), clock: clock.clone(), alerter: Alerter::new(store, cfg, Arc::new(clock)).unwrap() };
+    w.complaint("1807", Class::Complaint);
+    assert_eq!(w.step().await, 0);
+    assert_eq!((w.outbox("pending"), w.outbox("dead")), (1, 0));
+}
