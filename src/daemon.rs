@@ -287,7 +287,10 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
     let mut brands: Vec<String> = queries.iter().flat_map(|q| q.brands.iter().cloned()).collect();
     brands.sort();
     brands.dedup();
-    let unhealthy_after = shared.cfg.source_schedule(name).map_or(Duration::from_secs(1800), |s| s.unhealthy_after);
+    let schedule = shared.cfg.source_schedule(name);
+    let unhealthy_after = schedule.map_or(Duration::from_secs(1800), |s| s.unhealthy_after);
+    let expect_within = schedule.and_then(|s| s.expect_within);
+    let started = shared.clock.now();
     let hb = shared.heartbeat(&format!("source {name}"));
     let mut failures: u32 = 0;
     let mut disabled: Option<String> = None;
@@ -335,6 +338,16 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             failures = 0;
             every
         };
+        // A source that answers but has found nothing for longer than
+        // `expect_within` is as suspicious as one that fails.
+        // The silence already lasted `expect_within`: announce it at once.
+        let mut unhealthy_after = unhealthy_after;
+        if let (None, Some(expect)) = (&failed, expect_within) {
+            failed = silent_too_long(&shared, source.platform(), started, expect, now);
+            if failed.is_some() {
+                unhealthy_after = Duration::ZERO;
+            }
+        }
         // A rate-limited round neither proves nor disproves health.
         if rate_limited_until.is_none() {
             if let Some(wake_at) = track_health(&shared, name, &brands, failed.as_deref(), unhealthy_after, now) {
@@ -355,6 +368,20 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             _ = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// The "error" to report when nothing was stored from `platform` for longer
+/// than `expect` (counted from the daemon's start at the earliest).
+fn silent_too_long(shared: &Shared, platform: crate::model::Platform, started: chrono::DateTime<Utc>, expect: Duration, now: chrono::DateTime<Utc>) -> Option<String> {
+    let last = shared.store.newest_seen(platform).ok().flatten().map_or(started, |t| t.max(started));
+    let expect_c = chrono::Duration::from_std(expect).unwrap_or_default();
+    (now - last > expect_c).then(|| {
+        format!(
+            "no new mention from {platform} since {} although expect_within = {}: the source answers but finds nothing (check the brand's terms and accounts, and whether the platform still returns results)",
+            last.to_rfc3339(),
+            humantime::format_duration(expect)
+        )
+    })
 }
 
 /// Records the round's outcome and enqueues a "not working" or "recovered"

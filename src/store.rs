@@ -891,6 +891,12 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// When escucha last stored a mention from this platform.
+    pub fn newest_seen(&self, platform: Platform) -> Result<Option<DateTime<Utc>>> {
+        let ms: Option<i64> = self.conn().query_row("SELECT MAX(seen_at) FROM mentions WHERE platform = ?1", [platform.as_str()], |r| r.get(0))?;
+        Ok(ms.map(from_ms))
+    }
+
     /// Records a failed round; the failure clock starts at the first one.
     pub fn source_failed(&self, source: &str, error: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
         self.conn().execute(

@@ -40,11 +40,13 @@ struct Settings {
     smtp_port: Option<u16>,
     unhealthy_after: &'static str,
     x_token: Option<&'static str>,
+    /// Extra lines for [source.x].
+    x_extra: &'static str,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { complaint: "3s", escalation: "2s", smtp_port: None, unhealthy_after: "30m", x_token: None }
+        Settings { complaint: "3s", escalation: "2s", smtp_port: None, unhealthy_after: "30m", x_token: None, x_extra: "" }
     }
 }
 
@@ -88,6 +90,7 @@ api_base = "{x}"
 bearer_token = "{x_token}"
 every = "1s"
 unhealthy_after = "{unhealthy_after}"
+{x_extra}
 
 [source.mastodon]
 instance = "{mastodon}"
@@ -115,6 +118,7 @@ notify = ["guardia@example.com"]
             x = self.x.base_url(),
             x_token = s.x_token.unwrap_or(fake_x::DEFAULT_TOKEN),
             unhealthy_after = s.unhealthy_after,
+            x_extra = s.x_extra,
             mastodon = self.mastodon.base_url(),
             m_token = self.mastodon_token,
         );
@@ -509,4 +513,18 @@ async fn refused_credentials_disable_the_source_and_say_what_to_fix_once() {
     assert_eq!(w.x.requests().len(), n, "a disabled source sends nothing");
     assert_eq!(w.smtp.messages().len(), 1);
     assert!(d.running());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_silent_longer_than_expect_within_is_announced_and_recovers_with_the_next_mention() {
+    let w = World::new().await;
+    let cfg = w.config(&Settings { x_extra: "expect_within = \"2s\"", ..Default::default() });
+    let d = w.start(&cfg);
+    let mail = w.smtp.wait_for(1, LONG).await;
+    assert_eq!(mail[0].subject().unwrap(), "[escucha] source x is not working");
+    assert!(mail[0].text_body().unwrap().contains("expect_within"), "says why");
+    w.x.add_tweet(NewTweet::new("nora", "Interjet hoy sale puntual").lang(Some("es")));
+    let mail = w.smtp.wait_for(2, LONG).await;
+    assert_eq!(mail[1].subject().unwrap(), "[escucha] source x recovered");
+    assert!(d.log().contains("source recovered"));
 }
