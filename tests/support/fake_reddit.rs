@@ -16,6 +16,10 @@
 //! `#[path = "support/fake_reddit.rs"] mod fake_reddit;`.
 #![allow(dead_code)]
 
+#[path = "relay.rs"]
+mod relay;
+use relay::{relay, TRUNCATE_MARK};
+
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -35,7 +39,6 @@ pub const TOKEN_PATH: &str = "/api/v1/access_token";
 /// Reddit's published limit: 100 requests a minute per client id.
 pub const DEFAULT_RATE_LIMIT: u32 = 100;
 const WINDOW_SECS: i64 = 60;
-const TRUNCATE_MARK: &str = "x-fake-truncate";
 const JSON: &str = "application/json; charset=UTF-8";
 
 /// What the next API request gets instead of a normal answer (one per
@@ -353,52 +356,6 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// One request per connection, relayed to the API server with
-/// `connection: close`, its answer relayed back whole, or cut halfway
-/// through the body when the handler marked it.
-async fn relay(mut client: tokio::net::TcpStream, upstream: std::net::SocketAddr) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = Vec::new();
-    let head_end = loop {
-        match client.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > 64 * 1024 {
-            return;
-        }
-    };
-    // API requests are GETs: the head is the whole request.
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut request: String =
-        head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
-    request.push_str("connection: close\r\n\r\n");
-    let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else { return };
-    let mut response = Vec::new();
-    if up.write_all(request.as_bytes()).await.is_err() || up.read_to_end(&mut response).await.is_err() {
-        return;
-    }
-    let mark = format!("\r\n{TRUNCATE_MARK}: 1");
-    let out = match find(&response, b"\r\n\r\n") {
-        Some(he) if find(&response[..he], mark.as_bytes()).is_some() => {
-            let head = String::from_utf8_lossy(&response[..he]).replace(&mark, "");
-            let body = &response[he + 4..];
-            let mut out = format!("{head}\r\n\r\n").into_bytes();
-            out.extend_from_slice(&body[..body.len() / 2]);
-            out
-        }
-        _ => response,
-    };
-    let _ = client.write_all(&out).await;
-    let _ = client.shutdown().await;
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
 
 fn respond(status: u16, content_type: &str, body: impl Into<Body>) -> Response {
     Response::builder()

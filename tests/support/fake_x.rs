@@ -11,6 +11,10 @@
 //! binary can include it with `#[path = "support/fake_x.rs"] mod fake_x;`.
 #![allow(dead_code)]
 
+#[path = "relay.rs"]
+mod relay;
+use relay::{relay, TRUNCATE_MARK};
+
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -53,7 +57,6 @@ const KNOWN_PARAMS: &[&str] = &[
     "post.fields",
 ];
 /// Response header by which the handler asks the TCP front to cut the body.
-const TRUNCATE_MARK: &str = "x-fake-truncate";
 const JSON: &str = "application/json; charset=utf-8";
 const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -354,53 +357,6 @@ impl FakeX {
     }
 }
 
-/// The TCP front: one request per connection, relayed to the axum server
-/// with `connection: close`, its answer relayed back whole, or cut halfway
-/// through the body when the handler marked it. (Hyper will not send a body
-/// shorter than its content-length itself.)
-async fn relay(mut client: tokio::net::TcpStream, upstream: std::net::SocketAddr) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = Vec::new();
-    let head_end = loop {
-        match client.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > 64 * 1024 {
-            return;
-        }
-    };
-    // A GET has no body: the head is the whole request.
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut request: String =
-        head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
-    request.push_str("connection: close\r\n\r\n");
-    let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else { return };
-    let mut response = Vec::new();
-    if up.write_all(request.as_bytes()).await.is_err() || up.read_to_end(&mut response).await.is_err() {
-        return;
-    }
-    let mark = format!("\r\n{TRUNCATE_MARK}: 1");
-    let out = match find(&response, b"\r\n\r\n") {
-        Some(he) if find(&response[..he], mark.as_bytes()).is_some() => {
-            let head = String::from_utf8_lossy(&response[..he]).replace(&mark, "");
-            let body = &response[he + 4..];
-            let mut out = format!("{head}\r\n\r\n").into_bytes();
-            out.extend_from_slice(&body[..body.len() / 2]);
-            out
-        }
-        _ => response,
-    };
-    let _ = client.write_all(&out).await;
-    let _ = client.shutdown().await;
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
 
 fn user_index(s: &mut Inner, username: &str, followers: Option<u64>) -> Option<usize> {
     let username = username.trim_start_matches('@');
