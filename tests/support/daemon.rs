@@ -147,3 +147,30 @@ pub fn outbox(db: &Path, state: &str) -> u64 {
     let Ok(s) = Store::open(db) else { return 0 };
     s.outbox_counts().unwrap_or_default().into_iter().find(|(k, _)| k == state).map(|(_, n)| n).unwrap_or(0)
 }
+
+/// Like [`escucha`] without stdin, but kills the process after `limit`
+/// (exit code -9 then), so a command that should have failed cannot hang.
+pub fn escucha_within(args: &[&str], limit: Duration) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let code = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break -9;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, std::fs::read_to_string(&out_path).unwrap_or_default(), std::fs::read_to_string(&err_path).unwrap_or_default())
+}
