@@ -27,6 +27,9 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// another process (`escucha ack`) or a clock jump is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How soon the loop looks again while a silence is in force.
+const SILENCE_RECHECK: Duration = Duration::from_secs(2);
+
 pub struct Alerter {
     store: Arc<Store>,
     cfg: Arc<Config>,
@@ -218,16 +221,16 @@ impl Alerter {
     /// Pages and delivers until cancelled, sleeping until the next deadline
     /// or until `wake` says new mentions arrived.
     pub async fn run(self, wake: Arc<Notify>, hb: Arc<Heartbeat>, cancel: CancellationToken) {
-        self.on_start();
         // Fire times missed while the daemon was down are skipped: the next
         // digest is the first one after now, and covers the time since the
-        // previous one sent.
+        // previous one sent (or since the very first start).
         let mut next_digest = self.cfg.digest.as_ref().and_then(|d| {
             if let Err(e) = self.store.digest_last_fire(digest::KEY, self.clock.now()) {
                 error!(error = %e, "could not read the digest state");
             }
             digest::next_fire(d, self.clock.now())
         });
+        self.on_start();
         loop {
             // Deliveries are bounded by the SMTP timeout per row.
             hb.beat(self.clock.now(), Duration::from_secs(600));
@@ -246,6 +249,12 @@ impl Alerter {
                     error!(error = %e, "could not read the next deadline");
                     Duration::from_secs(5)
                 }
+            };
+            // `escucha unsilence` (another process) may release held alerts
+            // at any moment: look again soon while a silence is in force.
+            let sleep = match self.store.active_silences(self.clock.now()) {
+                Ok(s) if !s.is_empty() => sleep.min(SILENCE_RECHECK),
+                _ => sleep,
             };
             hb.beat(self.clock.now(), sleep.min(MAX_SLEEP) + Duration::from_secs(60));
             tokio::select! {
