@@ -301,6 +301,19 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_section_is_loaded_into_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.toml");
+        let base = "[daemon]\ntimezone = \"America/Mexico_City\"\n[[brand]]\nid = \"a\"\nterms = [\"a\"]\n";
+        std::fs::write(&path, format!("{base}[digest]\nwhen = \"0 0 8 * * *\"\nto = [\"equipo@example.com\"]\nsend_resolved = true\n")).unwrap();
+        let cfg = crate::config::load(&path).unwrap();
+        let d = cfg.digest.expect("digest kept");
+        assert_eq!((d.when_text.as_str(), d.timezone, d.to.clone(), d.send_resolved), ("0 0 8 * * *", chrono_tz::America::Mexico_City, vec!["equipo@example.com".to_string()], true));
+        std::fs::write(&path, base).unwrap();
+        assert!(crate::config::load(&path).unwrap().digest.is_none());
+    }
+
+    #[test]
     fn the_next_fire_time_is_computed_in_the_digest_timezone() {
         // 08:00 Madrid is 07:00 UTC in November.
         let d = digest("0 0 8 * * *");

@@ -266,6 +266,40 @@ mod tests {
     }
 
     #[test]
+    fn reschedule_moves_unpaged_complaints_to_business_hours() {
+        let store = Store::open_in_memory().unwrap();
+        let mut cfg = crate::alert::plan::tests_support::config();
+        let sat = utc(2026, 11, 28, 18, 0);
+        let m = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            platform: crate::model::Platform::X,
+            platform_id: "1".into(),
+            url: String::new(),
+            author: "ana".into(),
+            author_id: "1".into(),
+            author_followers: None,
+            text: "mal".into(),
+            lang: None,
+            class: Class::Complaint,
+            score: 0.9,
+            reasons: vec![],
+            created_at: sat,
+            deadline: mention_deadline(&cfg.brands[0], Class::Complaint, sat),
+            history: false,
+            reposts: 0,
+            conversation_id: None,
+            in_reply_to_id: None,
+        };
+        let id = store.commit_page("q", sat, &[m], &[], "c", sat).unwrap().inserted[0];
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "nothing changed yet");
+        cfg.brands[0].business_hours = Some("MON-FRI 09:00-18:00".into());
+        cfg.brands[0].timezone = chrono_tz::UTC;
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 1);
+        let within = Duration::from_std(cfg.brands[0].respond_within.complaint).unwrap();
+        assert_eq!(store.mention(id).unwrap().unwrap().deadline, Some(utc(2026, 11, 30, 9, 0) + within));
+    }
+
+    #[test]
     fn quiet_hours_across_midnight_end_the_next_morning() {
         let q = Quiet::parse("22:00-08:00").unwrap();
         // 23:00 Madrid (CET, UTC+1) on 2026-11-24 → ends 08:00 on the 25th = 07:00 UTC.
