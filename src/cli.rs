@@ -57,15 +57,57 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Acknowledge a mention: no further alerts for it.
+    /// Acknowledge a mention (or, with --all --brand ID, every open mention
+    /// of a brand): no further alerts for it.
     Ack {
         /// The mention's id (first column of `escucha mentions`).
-        id: i64,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<i64>,
         #[command(flatten)]
         config: ConfigArg,
         /// Who acknowledges (default: $USER).
         #[arg(long)]
         by: Option<String>,
+        /// Every open mention of the brand given with --brand.
+        #[arg(long, requires = "brand")]
+        all: bool,
+        #[arg(long)]
+        brand: Option<String>,
+    },
+    /// Silence alerts for a brand (optionally one platform or author) for a
+    /// while; silenced alerts are recorded and go out when the silence ends
+    /// if the mentions are still open.
+    Silence {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        brand: String,
+        /// x | mastodon | bluesky | reddit | hackernews | feed
+        #[arg(long)]
+        platform: Option<String>,
+        /// The author's handle (with or without @).
+        #[arg(long)]
+        author: Option<String>,
+        /// How long (humantime, e.g. 2h, 30m).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        #[arg(long)]
+        reason: String,
+        /// Who silences (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List the silences in force.
+    Silences {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// End a silence now.
+    Unsilence {
+        /// The silence's id (see `escucha silences`).
+        id: i64,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// Measure the classifier on a labelled JSON Lines file (`text`, `label`,
     /// optional `lang`): per-class precision/recall/F1, macro F1, confusion
@@ -160,7 +202,65 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             print_mentions(&list, json, &mut out)?;
             Ok(())
         }
-        Command::Ack { id, config, by } => {
+        Command::Ack { id: None, config, by, brand, .. } => {
+            let cfg = load(&config)?;
+            let brand = brand.unwrap_or_default();
+            if cfg.brand(&brand).is_none() {
+                return Err(anyhow::anyhow!("--brand {brand}: no such brand in {}", cfg.path.display()).into());
+            }
+            let store = open_store(&cfg)?;
+            let by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
+            let ids = store.ack_all(&brand, &by, chrono::Utc::now()).map_err(anyhow::Error::from)?;
+            println!("{} open mention(s) of {brand} acknowledged by {by}; no further alerts for them", ids.len());
+            Ok(())
+        }
+        Command::Silence { config, brand, platform, author, duration, reason, by } => {
+            let cfg = load(&config)?;
+            if cfg.brand(&brand).is_none() {
+                return Err(anyhow::anyhow!("--brand {brand}: no such brand in {}", cfg.path.display()).into());
+            }
+            if let Some(p) = &platform {
+                if crate::model::Platform::parse(p).is_none() {
+                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews or feed").into());
+                }
+            }
+            let d = humantime::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for {duration:?}: {e} (try 2h or 30m)"))?;
+            if d.is_zero() {
+                return Err(anyhow::anyhow!("--for {duration:?}: a silence must last longer than 0s").into());
+            }
+            if reason.trim().is_empty() {
+                return Err(anyhow::anyhow!("--reason: say why, so the others know").into());
+            }
+            let by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
+            let now = chrono::Utc::now();
+            let until = now + chrono::Duration::from_std(d).unwrap_or_default();
+            let author = author.map(|a| a.trim_start_matches('@').to_string());
+            let store = open_store(&cfg)?;
+            let id = store
+                .add_silence(&brand, platform.as_deref(), author.as_deref(), until, &reason, &by, now)
+                .map_err(anyhow::Error::from)?;
+            let s = crate::store::Silence { id, brand, platform, author, starts_at: now, until, reason, created_by: by };
+            println!("silence {id}: {} until {}; end it early with `escucha unsilence {id}`", crate::alert::silence::scope(&s), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            Ok(())
+        }
+        Command::Silences { config } => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            let list = store.active_silences(chrono::Utc::now()).map_err(anyhow::Error::from)?;
+            print_silences(&store, &list, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Unsilence { id, config } => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            if store.end_silence(id, chrono::Utc::now()).map_err(anyhow::Error::from)? {
+                println!("silence {id} ended; alerts it held go out with the next message");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("no active silence with id {id} (see `escucha silences`)").into())
+            }
+        }
+        Command::Ack { id: Some(id), config, by, .. } => {
             let cfg = load(&config)?;
             let store = open_store(&cfg)?;
             let by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "cli".into());
@@ -297,6 +397,52 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     for r in &cfg.oncall {
         let who = crate::alert::oncall::shift_recipients(r, now);
         writeln!(out, "rota {}: {} shift(s), {} escalation step(s); on duty now: {}", r.id, r.shifts.len(), r.then.len(), who.join(", "))?;
+        let tz = cfg.daemon.timezone;
+        writeln!(out, "  coverage this week ({tz}; cell = shift index, - = no shift, ~ = partly):")?;
+        for (i, s) in r.shifts.iter().enumerate() {
+            writeln!(out, "  shift {i}: {} ({}) → {}", s.when_text, s.timezone, s.notify.join(", "))?;
+        }
+        for line in crate::alert::oncall::coverage_table(r, now, tz).lines() {
+            writeln!(out, "  {line}")?;
+        }
+        let gaps = crate::alert::oncall::uncovered(r, now, tz);
+        if let Some((from, to)) = gaps.first() {
+            let fmt = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%a %H:%M").to_string();
+            writeln!(
+                out,
+                "  warning: {} stretch(es) of the week have no shift (first {} to {}); pages then go to the last shift",
+                gaps.len(),
+                fmt(*from),
+                fmt(*to)
+            )?;
+        }
+    }
+    if let Some(d) = &cfg.digest {
+        let next = crate::alert::digest::next_fire(d, now).map(|t| t.with_timezone(&d.timezone).to_string()).unwrap_or_else(|| "never".into());
+        writeln!(out, "digest: \"{}\" ({}) to {}; next {next}", d.when_text, d.timezone, d.to.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `escucha silences`: one line per silence in force.
+fn print_silences(store: &Store, list: &[crate::store::Silence], out: &mut impl Write) -> anyhow::Result<()> {
+    if list.is_empty() {
+        writeln!(out, "no active silences")?;
+        return Ok(());
+    }
+    writeln!(out, "{:<5} {:<40} {:<21} {:<6} {:<12} reason", "id", "scope", "until", "held", "who")?;
+    for s in list {
+        let held = store.held_count(s.id)?;
+        writeln!(
+            out,
+            "{:<5} {:<40} {:<21} {:<6} {:<12} {}",
+            s.id,
+            crate::alert::silence::scope(s),
+            s.until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            held,
+            s.created_by,
+            s.reason
+        )?;
     }
     Ok(())
 }

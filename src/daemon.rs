@@ -162,10 +162,8 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
 /// Thresholds from the config apply to open complaints not yet paged, also
 /// after a reload that changed them.
 fn reschedule(store: &Store, cfg: &Config) {
-    for b in &cfg.brands {
-        if let Err(e) = store.reschedule(&b.id, b.respond_within.complaint, b.respond_within.escalation) {
-            error!(brand = %b.id, error = %e, "could not apply the brand's thresholds to open complaints");
-        }
+    if let Err(e) = crate::alert::hours::reschedule(store, cfg) {
+        error!(error = %e, "could not apply the brands' thresholds to open complaints");
     }
 }
 

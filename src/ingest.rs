@@ -77,15 +77,8 @@ fn new_mention(store: &Store, brand: &Brand, post: &Post, state: PollState, now:
     let c = classify::classify(&post.text, &ctx);
     let backfill = chrono::Duration::from_std(brand.backfill).unwrap_or_default();
     let history = state.first_poll && post.created_at < state.first_polled_at && now - post.created_at > backfill;
-    let deadline = if c.class.needs_answer() && !history {
-        let within = match c.class {
-            crate::model::Class::Escalation => brand.respond_within.escalation,
-            _ => brand.respond_within.complaint,
-        };
-        Some(post.created_at + chrono::Duration::from_std(within).unwrap_or_default())
-    } else {
-        None
-    };
+    // Business hours (if the brand has them) stretch complaint deadlines.
+    let deadline = if history { None } else { crate::alert::hours::mention_deadline(brand, c.class, post.created_at) };
     Ok(NewMention {
         brand: brand.id.clone(),
         platform: post.platform,

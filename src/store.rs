@@ -129,6 +129,28 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert';
     "#,
+    // 4 (on-call): silences; mentions held back by a silence until it ends
+    // (so they go out in the next message, not as a burst); digest state so
+    // that a digest is never sent twice, also across a restart.
+    r#"
+    CREATE TABLE silences (
+        id INTEGER PRIMARY KEY,
+        brand TEXT NOT NULL,
+        platform TEXT,
+        author TEXT,
+        starts_at INTEGER NOT NULL,
+        until INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        ended_at INTEGER
+    );
+    ALTER TABLE mentions ADD COLUMN held_until INTEGER;
+    ALTER TABLE mentions ADD COLUMN held_by INTEGER;
+    CREATE TABLE digest_state (
+        key TEXT PRIMARY KEY,
+        last_fire INTEGER NOT NULL
+    );
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -263,7 +285,25 @@ pub struct PlannedPage {
     pub brand: String,
     pub step: u32,
     pub mention_ids: Vec<i64>,
+    /// Not before this (the end of the recipient's quiet hours).
+    pub not_before: Option<DateTime<Utc>>,
 }
+
+/// A silence: no pages for matching mentions of `brand` until `until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub id: i64,
+    pub brand: String,
+    pub platform: Option<String>,
+    pub author: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+    pub created_by: String,
+}
+
+/// An open complaint not yet paged: id, class, created_at, deadline.
+pub type Unpaged = (i64, Class, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// After a page, when (if ever) the mention's next chain step is due.
 #[derive(Debug, Clone, PartialEq)]
@@ -522,18 +562,6 @@ impl Store {
         )?)
     }
 
-    /// Recomputes the deadlines of a brand's open, not yet paged complaints
-    /// from new thresholds. Returns how many changed.
-    pub fn reschedule(&self, brand: &str, complaint: std::time::Duration, escalation: std::time::Duration) -> Result<usize> {
-        Ok(self.conn().execute(
-            "UPDATE mentions SET deadline = created_at + CASE class WHEN 'escalation' THEN ?3 ELSE ?2 END
-             WHERE brand = ?1 AND status = 'open' AND alerted_at IS NULL AND history = 0
-               AND class IN ('complaint', 'escalation')
-               AND deadline IS NOT created_at + CASE class WHEN 'escalation' THEN ?3 ELSE ?2 END",
-            params![brand, complaint.as_millis() as i64, escalation.as_millis() as i64],
-        )?)
-    }
-
     /// Open mentions whose first page or next chain step is due at `now`.
     pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>> {
         let conn = self.conn();
@@ -541,6 +569,7 @@ impl Store {
             "SELECT {MENTION_COLUMNS}, page_step FROM mentions
              WHERE status = 'open' AND history = 0 AND deadline IS NOT NULL
                AND ((alerted_at IS NULL AND deadline <= ?1) OR (next_page_at IS NOT NULL AND next_page_at <= ?1))
+               AND (held_until IS NULL OR held_until <= ?1)
              ORDER BY deadline, id"
         ))?;
         let rows = stmt.query_map([to_ms(now)], |r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(23)? }))?;
@@ -552,12 +581,16 @@ impl Store {
     pub fn next_wakeup(&self) -> Result<Option<DateTime<Utc>>> {
         let conn = self.conn();
         let first: Option<i64> = conn.query_row(
-            "SELECT MIN(deadline) FROM mentions WHERE status = 'open' AND alerted_at IS NULL AND deadline IS NOT NULL AND history = 0",
+            "SELECT MIN(MAX(deadline, COALESCE(held_until, 0))) FROM mentions
+             WHERE status = 'open' AND alerted_at IS NULL AND deadline IS NOT NULL AND history = 0",
             [],
             |r| r.get(0),
         )?;
-        let step: Option<i64> =
-            conn.query_row("SELECT MIN(next_page_at) FROM mentions WHERE status = 'open' AND next_page_at IS NOT NULL", [], |r| r.get(0))?;
+        let step: Option<i64> = conn.query_row(
+            "SELECT MIN(MAX(next_page_at, COALESCE(held_until, 0))) FROM mentions WHERE status = 'open' AND next_page_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
         let outbox: Option<i64> =
             conn.query_row("SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
         drop(conn);
@@ -568,15 +601,41 @@ impl Store {
     /// Writes the pages to the outbox and records on each mention that it
     /// was paged, in one transaction: after this, delivery owns them.
     pub fn enqueue_pages(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>) -> Result<Vec<i64>> {
+        self.enqueue_pages_grouped(pages, paged, now, std::time::Duration::ZERO)
+    }
+
+    /// `enqueue_pages` with `[daemon] group_wait`: a new message waits
+    /// `group_wait` after it may go out, and a page for the same recipient
+    /// and brand that may go out within that window joins it (one message,
+    /// not one per mention). Returns the outbox ids, one per page.
+    pub fn enqueue_pages_grouped(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>, group_wait: std::time::Duration) -> Result<Vec<i64>> {
+        let wait = group_wait.as_millis() as i64;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut ids = Vec::new();
         for p in pages {
-            tx.execute(
-                "INSERT INTO outbox (recipient, brand, step, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![p.recipient, p.brand, p.step, to_ms(now)],
-            )?;
-            let id = tx.last_insert_rowid();
+            let send_at = to_ms(p.not_before.map_or(now, |t| t.max(now)));
+            // Only rows never attempted: a row being retried has gone out
+            // (or tried to) with its own content.
+            let open: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM outbox WHERE state = 'pending' AND attempts = 0 AND recipient = ?1 AND brand = ?2
+                       AND next_attempt_at >= ?3 AND next_attempt_at <= ?4
+                     ORDER BY next_attempt_at, id LIMIT 1",
+                    params![p.recipient, p.brand, send_at, send_at + wait],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match open {
+                Some(id) => id,
+                None => {
+                    tx.execute(
+                        "INSERT INTO outbox (recipient, brand, step, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![p.recipient, p.brand, p.step, to_ms(now), send_at + wait],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
             for m in &p.mention_ids {
                 tx.execute("INSERT OR IGNORE INTO outbox_mentions (outbox_id, mention_id) VALUES (?1, ?2)", params![id, m])?;
             }
@@ -584,7 +643,8 @@ impl Store {
         }
         for m in paged {
             tx.execute(
-                "UPDATE mentions SET alerted_at = COALESCE(alerted_at, ?2), page_step = ?3, next_page_at = ?4 WHERE id = ?1",
+                "UPDATE mentions SET alerted_at = COALESCE(alerted_at, ?2), page_step = ?3, next_page_at = ?4,
+                    held_until = NULL, held_by = NULL WHERE id = ?1",
                 params![m.id, to_ms(now), m.step, m.next_page_at.map(to_ms)],
             )?;
         }
@@ -982,6 +1042,180 @@ impl Store {
     }
 }
 
+/// On-call: business-hours deadlines, silences, bulk acks, digests.
+impl Store {
+    /// A brand's open complaints and escalations not yet paged (their
+    /// deadline may still move).
+    pub fn open_unpaged(&self, brand: &str) -> Result<Vec<Unpaged>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, class, created_at, deadline FROM mentions
+             WHERE brand = ?1 AND status = 'open' AND alerted_at IS NULL AND history = 0
+               AND class IN ('complaint', 'escalation') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([brand], |r| {
+            let class: String = r.get(1)?;
+            Ok((r.get(0)?, Class::parse(&class).unwrap_or(Class::Complaint), from_ms(r.get(2)?), r.get::<_, Option<i64>>(3)?.map(from_ms)))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Sets deadlines of mentions not yet paged. Returns how many changed.
+    pub fn set_deadlines(&self, deadlines: &[(i64, DateTime<Utc>)]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        for (id, d) in deadlines {
+            n += tx.execute("UPDATE mentions SET deadline = ?2 WHERE id = ?1 AND alerted_at IS NULL", params![id, to_ms(*d)])?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Stores a silence; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_silence(&self, brand: &str, platform: Option<&str>, author: Option<&str>, until: DateTime<Utc>, reason: &str, by: &str, now: DateTime<Utc>) -> Result<i64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO silences (brand, platform, author, starts_at, until, reason, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![brand, platform, author, to_ms(now), to_ms(until), reason, by],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Silences in force at `now`, oldest first.
+    pub fn active_silences(&self, now: DateTime<Utc>) -> Result<Vec<Silence>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, brand, platform, author, starts_at, until, reason, created_by FROM silences
+             WHERE ended_at IS NULL AND starts_at <= ?1 AND until > ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([to_ms(now)], |r| {
+            Ok(Silence {
+                id: r.get(0)?,
+                brand: r.get(1)?,
+                platform: r.get(2)?,
+                author: r.get(3)?,
+                starts_at: from_ms(r.get(4)?),
+                until: from_ms(r.get(5)?),
+                reason: r.get(6)?,
+                created_by: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Ends a silence now: the mentions it held are due at once (and go out
+    /// together in the next message). False if no such active silence.
+    pub fn end_silence(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE silences SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL AND until > ?2",
+            params![id, to_ms(now)],
+        )?;
+        tx.execute("UPDATE mentions SET held_until = NULL, held_by = NULL WHERE held_by = ?1", [id])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Records that a silence holds these mentions back until it ends.
+    pub fn hold(&self, held: &[(i64, i64, DateTime<Utc>)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (mention, silence, until) in held {
+            tx.execute("UPDATE mentions SET held_until = ?2, held_by = ?3 WHERE id = ?1", params![mention, to_ms(*until), silence])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many mentions a silence holds back right now.
+    pub fn held_count(&self, silence: i64) -> Result<u64> {
+        Ok(self.conn().query_row("SELECT COUNT(*) FROM mentions WHERE held_by = ?1 AND status = 'open'", [silence], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Acknowledges every open mention of a brand. Returns their ids.
+    pub fn ack_all(&self, brand: &str, by: &str, now: DateTime<Utc>) -> Result<Vec<i64>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL
+             WHERE brand = ?1 AND status = 'open' RETURNING id",
+        )?;
+        let mut ids: Vec<i64> = stmt.query_map(params![brand, by, to_ms(now)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Enqueues pre-rendered messages: (recipient, subject, text, html).
+    pub fn enqueue_notices(&self, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        insert_notices(&tx, notices, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// When the digest `key` last fired; the first call records `now` (the
+    /// first digest covers the time since the daemon first started).
+    pub fn digest_last_fire(&self, key: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let conn = self.conn();
+        conn.execute("INSERT OR IGNORE INTO digest_state (key, last_fire) VALUES (?1, ?2)", params![key, to_ms(now)])?;
+        Ok(from_ms(conn.query_row("SELECT last_fire FROM digest_state WHERE key = ?1", [key], |r| r.get(0))?))
+    }
+
+    /// Enqueues a digest for the fire time `fire` and records it, in one
+    /// transaction, unless a digest at or after `fire` was already recorded:
+    /// returns false then, and enqueues nothing.
+    pub fn enqueue_digest(&self, key: &str, fire: DateTime<Utc>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO digest_state (key, last_fire) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET last_fire = excluded.last_fire WHERE last_fire < excluded.last_fire",
+            params![key, to_ms(fire)],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        insert_notices(&tx, notices, now)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// A brand's mentions created in `[from, to)`, oldest first.
+    pub fn mentions_between(&self, brand: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Mention>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![brand, to_ms(from), to_ms(to)], mention_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Mentions of a brand answered or acknowledged in `[from, to)`.
+    pub fn resolved_between(&self, brand: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Mention>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = ?1
+               AND COALESCE(answered_at, acked_at) >= ?2 AND COALESCE(answered_at, acked_at) < ?3
+               AND class IN ('complaint', 'escalation') ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map(params![brand, to_ms(from), to_ms(to)], mention_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn insert_notices(tx: &rusqlite::Transaction<'_>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+    for (to, subject, text, html) in notices {
+        tx.execute(
+            "INSERT INTO notices (recipient, subject, text, html, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![to, subject, text, html, to_ms(now)],
+        )?;
+    }
+    Ok(())
+}
+
 /// Nearest-rank percentile of sorted values.
 pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     if sorted.is_empty() {
@@ -1135,7 +1369,7 @@ mod tests {
         let due = s.due(t(1800)).unwrap();
         assert_eq!(due.len(), 1);
         let id = due[0].mention.id;
-        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
         s.enqueue_pages(&[page], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
         assert!(s.due(t(1900)).unwrap().is_empty());
         let pending = s.pending_outbox(t(1800)).unwrap();
@@ -1162,7 +1396,7 @@ mod tests {
         let s = Store::open_in_memory().unwrap();
         let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
         let id = out.inserted[0];
-        let page = |to: &str| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        let page = |to: &str| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
         s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: None }], t(1800))
             .unwrap();
         for row in s.pending_outbox(t(1800)).unwrap() {
@@ -1192,6 +1426,90 @@ mod tests {
         assert_eq!(st[0].answered, 10);
         assert_eq!(st[0].median_first_answer_secs, Some(300));
         assert_eq!(st[0].p90_first_answer_secs, Some(540));
+    }
+
+    fn page(ids: &[i64], not_before: Option<DateTime<Utc>>) -> PlannedPage {
+        PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: ids.to_vec(), not_before }
+    }
+
+    fn paged(ids: &[i64]) -> Vec<PagedMention> {
+        ids.iter().map(|&id| PagedMention { id, step: 0, next_page_at: None }).collect()
+    }
+
+    #[test]
+    fn pages_due_within_group_wait_join_one_message() {
+        let s = Store::open_in_memory().unwrap();
+        let ms: Vec<_> = (0..3).map(|i| mention(&i.to_string(), Class::Complaint, i)).collect();
+        let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
+        let wait = std::time::Duration::from_secs(30);
+        let a = s.enqueue_pages_grouped(&[page(&ids[0..1], None)], &paged(&ids[0..1]), t(1800), wait).unwrap();
+        let b = s.enqueue_pages_grouped(&[page(&ids[1..2], None)], &paged(&ids[1..2]), t(1810), wait).unwrap();
+        assert_eq!(a, b, "the second page joins the waiting message");
+        assert!(s.pending_outbox(t(1829)).unwrap().is_empty(), "the message waits group_wait");
+        let rows = s.pending_outbox(t(1830)).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].mention_ids, ids[0..2].to_vec());
+        // Once sent, a later page starts a new message.
+        s.outbox_sent(rows[0].id, t(1830)).unwrap();
+        let c = s.enqueue_pages_grouped(&[page(&ids[2..3], None)], &paged(&ids[2..3]), t(1835), wait).unwrap();
+        assert_ne!(c, a);
+    }
+
+    #[test]
+    fn a_page_for_after_quiet_hours_waits_and_an_urgent_one_does_not_join_it() {
+        let s = Store::open_in_memory().unwrap();
+        let ms: Vec<_> = (0..2).map(|i| mention(&i.to_string(), Class::Complaint, i)).collect();
+        let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
+        let morning = t(36_000);
+        let late = s.enqueue_pages(&[page(&ids[0..1], Some(morning))], &paged(&ids[0..1]), t(1800)).unwrap();
+        let now = s.enqueue_pages(&[page(&ids[1..2], None)], &paged(&ids[1..2]), t(1800)).unwrap();
+        assert_ne!(late, now);
+        assert_eq!(s.pending_outbox(t(1800)).unwrap().len(), 1);
+        assert_eq!(s.next_wakeup().unwrap(), Some(t(1800)));
+        assert_eq!(s.pending_outbox(morning).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_silence_holds_a_mention_until_it_ends_or_is_lifted() {
+        let s = Store::open_in_memory().unwrap();
+        let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
+        let sil = s.add_silence("acme", Some("x"), None, t(7200), "outage", "ana", t(0)).unwrap();
+        assert_eq!(s.active_silences(t(1800)).unwrap().len(), 1);
+        assert!(s.active_silences(t(7200)).unwrap().is_empty(), "ended at `until`");
+        s.hold(&[(id, sil, t(7200))]).unwrap();
+        assert!(s.due(t(1800)).unwrap().is_empty());
+        assert_eq!(s.next_wakeup().unwrap(), Some(t(7200)), "wake when the silence ends, not now");
+        assert_eq!(s.held_count(sil).unwrap(), 1);
+        assert_eq!(s.due(t(7200)).unwrap().len(), 1);
+        // Lifted early: due at once.
+        assert!(s.end_silence(sil, t(1900)).unwrap());
+        assert!(!s.end_silence(sil, t(1901)).unwrap(), "already ended");
+        assert_eq!(s.due(t(1900)).unwrap().len(), 1);
+        assert!(s.active_silences(t(1900)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn ack_all_acknowledges_only_the_brand_s_open_mentions() {
+        let s = Store::open_in_memory().unwrap();
+        let mut other = mention("3", Class::Complaint, 0);
+        other.brand = "other".into();
+        let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Escalation, 0), other], &[], "c", t(1)).unwrap().inserted;
+        assert_eq!(s.ack(ids[0], "bo", t(2)).unwrap(), AckOutcome::Acked);
+        assert_eq!(s.ack_all("acme", "ana", t(3)).unwrap(), vec![ids[1]]);
+        assert_eq!(s.mention(ids[0]).unwrap().unwrap().acked_by.as_deref(), Some("bo"), "already acked stays as it was");
+        assert_eq!(s.mention(ids[2]).unwrap().unwrap().status, Status::Open);
+        assert!(s.ack_all("acme", "ana", t(4)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deadlines_of_unpaged_complaints_can_be_moved() {
+        let s = Store::open_in_memory().unwrap();
+        let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
+        let list = s.open_unpaged("acme").unwrap();
+        assert_eq!(list, vec![(id, Class::Complaint, t(0), Some(t(1800)))]);
+        assert_eq!(s.set_deadlines(&[(id, t(90_000))]).unwrap(), 1);
+        assert!(s.due(t(1800)).unwrap().is_empty());
+        assert_eq!(s.next_wakeup().unwrap(), Some(t(90_000)));
     }
 
     #[test]

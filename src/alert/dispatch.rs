@@ -5,6 +5,7 @@
 
 use super::email::{Mailer, NotifyError};
 use super::plan::{self, LOG_RECIPIENT};
+use super::{digest, hours, oncall, silence};
 use super::render::{render_alert, AckHow, AlertContext, Rendered};
 use super::webhook::{self, Event, Item, Message, Webhooks};
 use crate::clock::Clock;
@@ -27,6 +28,9 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// The loop never sleeps longer than this, so that a database changed by
 /// another process (`escucha ack`) or a clock jump is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// How soon the loop looks again while a silence is in force.
+const SILENCE_RECHECK: Duration = Duration::from_secs(2);
 
 pub struct Alerter {
     store: Arc<Store>,
@@ -59,12 +63,67 @@ impl Alerter {
         if due.is_empty() {
             return Ok(0);
         }
+        // Silenced mentions are recorded as held until the silence ends,
+        // then they are due again and go out together.
+        let (due, held) = silence::partition(due, &self.store.active_silences(now)?, now);
+        if !held.is_empty() {
+            self.store.hold(&held)?;
+            for (mention, silence, until) in &held {
+                info!(mention, silence, until = %until.to_rfc3339(), "alert silenced; held until the silence ends");
+            }
+        }
+        if due.is_empty() {
+            return Ok(0);
+        }
         let (pages, paged) = plan::plan(&due, &self.cfg, now);
-        self.store.enqueue_pages(&pages, &paged, now)?;
+        self.store.enqueue_pages_grouped(&pages, &paged, now, self.cfg.daemon.group_wait)?;
         for p in &pages {
-            info!(recipient = %p.recipient, brand = %p.brand, mentions = p.mention_ids.len(), step = p.step, "alert queued");
+            match p.not_before {
+                Some(t) if t > now => {
+                    info!(recipient = %p.recipient, brand = %p.brand, mentions = p.mention_ids.len(), step = p.step, at = %t.to_rfc3339(), "alert queued for the end of the recipient's quiet hours")
+                }
+                _ => info!(recipient = %p.recipient, brand = %p.brand, mentions = p.mention_ids.len(), step = p.step, "alert queued"),
+            }
         }
         Ok(pages.len())
+    }
+
+    /// Once per start (and reload): deadlines follow the current business
+    /// hours, and rotas with uncovered minutes are reported.
+    fn on_start(&self) {
+        match hours::reschedule(&self.store, &self.cfg) {
+            Ok(0) => {}
+            Ok(n) => info!(mentions = n, "deadlines recomputed from the brands' thresholds and business hours"),
+            Err(e) => error!(error = %e, "could not apply the brands' business hours to open complaints"),
+        }
+        let now = self.clock.now();
+        for r in &self.cfg.oncall {
+            let gaps = oncall::uncovered(r, now, self.cfg.daemon.timezone);
+            if let Some((from, to)) = gaps.first() {
+                let fallback = r.shifts.last().map(|s| s.notify.join(", ")).unwrap_or_default();
+                warn!(rota = %r.id, gaps = gaps.len(), first_from = %from.to_rfc3339(), first_to = %to.to_rfc3339(), fallback = %fallback,
+                    "some minutes of the week are covered by no shift; pages then go to the last shift (see `escucha check`)");
+            }
+        }
+    }
+
+    /// Enqueues the digest if its fire time has come. Returns the next one.
+    fn digest_tick(&self, next: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+        let d = self.cfg.digest.as_ref()?;
+        let now = self.clock.now();
+        let fire = next?;
+        if now < fire {
+            return Some(fire);
+        }
+        match digest::fire(&self.store, &self.cfg, fire, now) {
+            Ok(true) => info!(fire = %fire.to_rfc3339(), recipients = d.to.len(), "digest queued"),
+            Ok(false) => debug!(fire = %fire.to_rfc3339(), "digest already sent for this fire time"),
+            Err(e) => {
+                error!(error = %e, "could not build the digest; retrying shortly");
+                return Some(fire);
+            }
+        }
+        digest::next_fire(d, now)
     }
 
     /// Tries every outbox row whose time has come. Returns how many were sent.
@@ -267,22 +326,40 @@ impl Alerter {
     /// Pages and delivers until cancelled, sleeping until the next deadline
     /// or until `wake` says new mentions arrived.
     pub async fn run(self, wake: Arc<Notify>, hb: Arc<Heartbeat>, cancel: CancellationToken) {
+        // Fire times missed while the daemon was down are skipped: the next
+        // digest is the first one after now, and covers the time since the
+        // previous one sent (or since the very first start).
+        let mut next_digest = self.cfg.digest.as_ref().and_then(|d| {
+            if let Err(e) = self.store.digest_last_fire(digest::KEY, self.clock.now()) {
+                error!(error = %e, "could not read the digest state");
+            }
+            digest::next_fire(d, self.clock.now())
+        });
+        self.on_start();
         loop {
             // Deliveries are bounded by the SMTP timeout per row.
             hb.beat(self.clock.now(), Duration::from_secs(600));
+            next_digest = self.digest_tick(next_digest);
             if let Err(e) = self.page_due() {
                 error!(error = %format!("{e:#}"), "could not queue due alerts");
             }
             if let Err(e) = self.deliver_pending().await {
                 error!(error = %format!("{e:#}"), "could not deliver alerts");
             }
+            let digest_in = next_digest.map_or(MAX_SLEEP, |at| until(at, self.clock.now()));
             let sleep = match self.store.next_wakeup() {
-                Ok(Some(at)) => until(at, self.clock.now()),
-                Ok(None) => MAX_SLEEP,
+                Ok(Some(at)) => until(at, self.clock.now()).min(digest_in),
+                Ok(None) => digest_in,
                 Err(e) => {
                     error!(error = %e, "could not read the next deadline");
                     Duration::from_secs(5)
                 }
+            };
+            // `escucha unsilence` (another process) may release held alerts
+            // at any moment: look again soon while a silence is in force.
+            let sleep = match self.store.active_silences(self.clock.now()) {
+                Ok(s) if !s.is_empty() => sleep.min(SILENCE_RECHECK),
+                _ => sleep,
             };
             hb.beat(self.clock.now(), sleep.min(MAX_SLEEP) + Duration::from_secs(60));
             tokio::select! {

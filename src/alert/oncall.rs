@@ -1,9 +1,13 @@
 //! Who is on duty: a rota's shifts are cron expressions over the minutes
 //! they cover, each in its own timezone. Pure functions of the rota and an
-//! instant.
+//! instant, including the week's coverage (`escucha check` and the startup
+//! warning about minutes no shift covers).
 
+use super::hours;
 use crate::config::{Rota, Shift};
-use chrono::{DateTime, DurationRound, Utc};
+use chrono::{DateTime, Datelike, DurationRound, NaiveDate, NaiveTime, Timelike, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
 
 /// True when `shift` covers the minute that contains `at`.
 pub fn covers(shift: &Shift, at: DateTime<Utc>) -> bool {
@@ -42,6 +46,88 @@ pub fn shift_recipients(rota: &Rota, at: DateTime<Utc>) -> Vec<String> {
                 out.push(a.clone());
             }
         }
+    }
+    out
+}
+
+/// The first shift (index into `rota.shifts`) covering the minute of `at`,
+/// or `None` when no shift covers it.
+pub fn covering(rota: &Rota, at: DateTime<Utc>) -> Option<usize> {
+    rota.shifts.iter().position(|s| covers(s, at))
+}
+
+/// Monday 00:00 (in `tz`) of the week that contains `now`, and the Monday
+/// after: the week `escucha check` and the startup warning look at.
+pub fn week_of(now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let local = now.with_timezone(&tz).date_naive();
+    let monday = local - chrono::Duration::days(local.weekday().num_days_from_monday() as i64);
+    let start = hours::local_to_utc(tz, monday.and_time(NaiveTime::MIN));
+    let end = hours::local_to_utc(tz, (monday + chrono::Duration::days(7)).and_time(NaiveTime::MIN));
+    (start, end)
+}
+
+/// Who covers each minute of the week containing `now`, in minute order.
+pub fn week_coverage(rota: &Rota, now: DateTime<Utc>, tz: Tz) -> Vec<(DateTime<Utc>, Option<usize>)> {
+    let (mut at, end) = week_of(now, tz);
+    let mut out = Vec::with_capacity(7 * 24 * 60);
+    while at < end {
+        out.push((at, covering(rota, at)));
+        at += chrono::Duration::minutes(1);
+    }
+    out
+}
+
+/// The stretches `[from, to)` of the week containing `now` that no shift
+/// covers (pages then fall back to the last shift).
+pub fn uncovered(rota: &Rota, now: DateTime<Utc>, tz: Tz) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut gaps: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for (at, who) in week_coverage(rota, now, tz) {
+        if who.is_some() {
+            continue;
+        }
+        let end = at + chrono::Duration::minutes(1);
+        match gaps.last_mut() {
+            Some(g) if g.1 == at => g.1 = end,
+            _ => gaps.push((at, end)),
+        }
+    }
+    gaps
+}
+
+fn shift_mark(i: usize) -> char {
+    char::from_digit(i as u32, 36).unwrap_or('#')
+}
+
+/// The week as a table: a row per day, a column per hour (in `tz`); a cell
+/// is the shift index covering the whole hour, `-` when no shift covers any
+/// of it, `~` when it is mixed or partly uncovered.
+pub fn coverage_table(rota: &Rota, now: DateTime<Utc>, tz: Tz) -> String {
+    let mut cells: BTreeMap<(NaiveDate, u32), Vec<Option<usize>>> = BTreeMap::new();
+    for (at, who) in week_coverage(rota, now, tz) {
+        let local = at.with_timezone(&tz);
+        cells.entry((local.date_naive(), local.hour())).or_default().push(who);
+    }
+    let (start, _) = week_of(now, tz);
+    let monday = start.with_timezone(&tz).date_naive();
+    let mut out = String::from("           ");
+    for h in 0..24 {
+        out.push_str(&format!("{h:>3}"));
+    }
+    out.push('\n');
+    for d in 0..7 {
+        let date = monday + chrono::Duration::days(d);
+        out.push_str(&format!("{} {}", date.format("%a"), date.format("%m-%d")));
+        out.push(' ');
+        for h in 0..24 {
+            let mark = match cells.get(&(date, h)) {
+                None => ' ',
+                Some(v) if v.iter().all(|w| w.is_none()) => '-',
+                Some(v) if v.iter().all(|w| *w == v[0]) => shift_mark(v[0].unwrap_or(0)),
+                Some(_) => '~',
+            };
+            out.push_str(&format!("{mark:>3}"));
+        }
+        out.push('\n');
     }
     out
 }
@@ -86,6 +172,43 @@ mod tests {
     fn overlap_all_pages_every_shift_on_duty() {
         let at = Utc.with_ymd_and_hms(2026, 11, 24, 16, 30, 45).unwrap();
         assert_eq!(shift_recipients(&rota(true), at), vec!["ana@example.com", "guardia@example.com"]);
+    }
+
+    #[test]
+    fn a_weekday_only_rota_reports_the_weekend_and_nights_as_uncovered() {
+        let mut r = rota(false);
+        r.shifts.truncate(1);
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let gaps = uncovered(&r, now, chrono_tz::America::Mexico_City);
+        // Monday 00:00-09:00 is the first gap; Friday 19:00 to Monday 00:00 the last.
+        assert_eq!(gaps[0], (Utc.with_ymd_and_hms(2026, 11, 23, 6, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()));
+        assert_eq!(
+            *gaps.last().unwrap(),
+            (Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap())
+        );
+        assert_eq!(gaps.len(), 6);
+        assert!(uncovered(&rota(false), now, chrono_tz::UTC).is_empty(), "the catch-all shift covers everything");
+    }
+
+    #[test]
+    fn the_coverage_table_shows_each_hour_s_shift_or_a_gap() {
+        let mut r = rota(false);
+        r.shifts.truncate(1);
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let table = coverage_table(&r, now, chrono_tz::America::Mexico_City);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 8, "{table}");
+        let monday: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(monday[0], "Mon");
+        assert_eq!(&monday[2..], &["-", "-", "-", "-", "-", "-", "-", "-", "-", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "-", "-", "-", "-", "-"]);
+        assert!(lines[6].starts_with("Sat") && !lines[6][10..].contains('0'), "{table}");
+        // Seen from UTC, the Mexico City shift runs 15:00-00:59 and the
+        // catch-all covers the rest.
+        let full = coverage_table(&rota(false), now, chrono_tz::UTC);
+        let sat: Vec<&str> = full.lines().nth(6).unwrap().split_whitespace().collect();
+        assert_eq!(sat[2], "0", "Friday 18:00 in Mexico City\n{full}");
+        assert!(sat[3..].iter().all(|c| *c == "1"), "{full}");
+        assert!(full.lines().skip(1).all(|l| !l.split_whitespace().skip(2).any(|c| c == "-")), "{full}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! groups mentions per recipient and brand into one message, and says when
 //! each mention's next chain step falls due.
 
-use super::oncall;
+use super::{hours, oncall};
 use crate::config::{Config, Rota};
+use crate::model::Class;
 use crate::store::{Due, PagedMention, PlannedPage};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -13,32 +14,38 @@ use std::collections::BTreeMap;
 /// an alert is never silently dropped.
 pub const LOG_RECIPIENT: &str = "log:";
 
-/// Plans the pages for `due` at `now`.
+/// Plans the pages for `due` at `now`. A page to a person in their quiet
+/// hours waits until they end (`not_before`), unless it is an escalation.
 pub fn plan(due: &[Due], cfg: &Config, now: DateTime<Utc>) -> (Vec<PlannedPage>, Vec<PagedMention>) {
     // BTreeMap: messages come out in a stable order.
-    let mut groups: BTreeMap<(String, String), (u32, Vec<i64>)> = BTreeMap::new();
+    type Key = (String, String, Option<DateTime<Utc>>);
+    let mut groups: BTreeMap<Key, (u32, Vec<i64>)> = BTreeMap::new();
     let mut paged = Vec::new();
     for d in due {
         let m = &d.mention;
         let rota = cfg.brand(&m.brand).and_then(|b| b.oncall.as_deref()).and_then(|r| cfg.rota(r));
         let step = if m.alerted_at.is_none() { 0 } else { d.page_step + 1 };
-        let (mut recipients, next) = match rota {
-            Some(r) => (recipients_at(r, step, now), next_step_at(r, step, now)),
-            None => (vec![], None),
-        };
+        let mut recipients = rota.map(|r| recipients_at(r, step, now)).unwrap_or_default();
         if recipients.is_empty() {
             recipients.push(LOG_RECIPIENT.to_string());
         }
+        // The chain's next step counts from when this page first reaches
+        // somebody, which quiet hours may put off.
+        let mut sent_at: Option<DateTime<Utc>> = None;
         for to in recipients {
-            let g = groups.entry((to, m.brand.clone())).or_insert((step, Vec::new()));
+            let not_before = if m.class == Class::Escalation { None } else { hours::quiet_until(cfg, &to, now) };
+            let at = not_before.unwrap_or(now);
+            sent_at = Some(sent_at.map_or(at, |s| s.min(at)));
+            let g = groups.entry((to, m.brand.clone(), not_before)).or_insert((step, Vec::new()));
             g.0 = g.0.min(step);
             g.1.push(m.id);
         }
+        let next = rota.and_then(|r| next_step_at(r, step, sent_at.unwrap_or(now)));
         paged.push(PagedMention { id: m.id, step, next_page_at: next });
     }
     let pages = groups
         .into_iter()
-        .map(|((recipient, brand), (step, mention_ids))| PlannedPage { recipient, brand, step, mention_ids })
+        .map(|((recipient, brand, not_before), (step, mention_ids))| PlannedPage { recipient, brand, step, mention_ids, not_before })
         .collect();
     (pages, paged)
 }
@@ -73,15 +80,14 @@ fn next_step_at(rota: &Rota, step: u32, now: DateTime<Utc>) -> Option<DateTime<U
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{Config, Daemon, LogFormat, Rota, Shift, Sources, Step};
-    use crate::model::{Class, Mention, Platform, Status};
-    use chrono::TimeZone;
+pub(crate) mod tests_support {
+    use crate::config::{Config, Daemon, LogFormat, Rota, Shift, Sources};
     use std::str::FromStr;
     use std::time::Duration;
 
-    fn cfg(then: Vec<Step>, repeat: u32) -> Config {
+    /// One brand (`interjet`) paged to rota `care`, whose one shift is
+    /// always on duty and notifies ana@example.com.
+    pub fn config() -> Config {
         let shift = Shift {
             when_text: "* * * * * *".into(),
             when: cron::Schedule::from_str("* * * * * *").unwrap(),
@@ -105,9 +111,26 @@ mod tests {
             sources: Sources::default(),
             smtp: None,
             webhooks: vec![],
-            oncall: vec![Rota { id: "care".into(), overlap_all: false, repeat, shifts: vec![shift], then }],
+            oncall: vec![Rota { id: "care".into(), overlap_all: false, repeat: 0, shifts: vec![shift], then: vec![] }],
             people: vec![],
+            digest: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Step};
+    use crate::model::{Class, Mention, Platform, Status};
+    use chrono::TimeZone;
+    use std::time::Duration;
+
+    fn cfg(then: Vec<Step>, repeat: u32) -> Config {
+        let mut c = tests_support::config();
+        c.oncall[0].then = then;
+        c.oncall[0].repeat = repeat;
+        c
     }
 
     fn due(id: i64, alerted: bool, step: u32) -> Due {
@@ -170,6 +193,34 @@ mod tests {
         assert_eq!(pages[0].recipient, "ana@example.com");
         let (_, paged) = plan(&[due(1, true, 2)], &c, now);
         assert_eq!(paged[0].next_page_at, None);
+    }
+
+    #[test]
+    fn a_complaint_for_a_person_in_quiet_hours_waits_until_they_end_but_an_escalation_does_not() {
+        let mut c = cfg(vec![step(30, "jefa@example.com")], 0);
+        c.people.push(crate::config::Person {
+            address: "ana@example.com".into(),
+            timezone: Some(chrono_tz::Europe::Madrid),
+            quiet: Some("22:00-08:00".into()),
+        });
+        // 23:00 in Madrid (UTC+1 in November).
+        let night = Utc.with_ymd_and_hms(2026, 11, 24, 22, 0, 0).unwrap();
+        let morning = Utc.with_ymd_and_hms(2026, 11, 25, 7, 0, 0).unwrap();
+        let mut esc = due(2, false, 0);
+        esc.mention.class = Class::Escalation;
+        let (pages, paged) = plan(&[due(1, false, 0), esc], &c, night);
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        let now_page = pages.iter().find(|p| p.not_before.is_none()).unwrap();
+        assert_eq!(now_page.mention_ids, vec![2]);
+        let later = pages.iter().find(|p| p.not_before.is_some()).unwrap();
+        assert_eq!((later.mention_ids.clone(), later.not_before), (vec![1], Some(morning)));
+        // The chain counts from when the page goes out, not from now.
+        let p1 = paged.iter().find(|p| p.id == 1).unwrap();
+        assert_eq!(p1.next_page_at, Some(morning + chrono::Duration::minutes(30)));
+        // At noon nothing waits.
+        let noon = Utc.with_ymd_and_hms(2026, 11, 25, 11, 0, 0).unwrap();
+        let (pages, _) = plan(&[due(1, false, 0)], &c, noon);
+        assert_eq!(pages[0].not_before, None);
     }
 
     #[test]

@@ -301,9 +301,10 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(t) = root.table("digest") {
-            self.digest(t, tz, &webhook_ids);
-        }
+        let digest = match root.table("digest") {
+            Some(t) => self.digest(t, tz, &webhook_ids).map(Some),
+            None => Some(None),
+        };
 
         Some(Config {
             path: path.to_path_buf(),
@@ -314,6 +315,7 @@ impl Checker<'_> {
             webhooks: webhooks.into_iter().collect::<Option<_>>()?,
             oncall: oncall.into_iter().collect::<Option<_>>()?,
             people: people.into_iter().collect::<Option<_>>()?,
+            digest: digest?,
         })
     }
 
@@ -925,16 +927,19 @@ impl Checker<'_> {
         })
     }
 
-    /// Checked, not kept: the validated `Config` has no digest yet.
-    fn digest(&self, t: Table, _default_tz: Tz, webhooks: &[String]) {
-        t.required("when", "\"0 0 8 * * *\"")
+    fn digest(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Digest> {
+        let when = t
+            .required("when", "\"0 0 8 * * *\"")
             .and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
-        if let Some(i) = t.get("timezone") {
-            i.parse("\"Europe/Madrid\"", parse_timezone);
-        }
-        self.notify(&t, "to", webhooks);
-        t.bool("send_resolved", false);
+        let timezone = match t.get("timezone") {
+            None => Some(default_tz),
+            Some(i) => i.parse("\"Europe/Madrid\"", parse_timezone),
+        };
+        let to = self.notify(&t, "to", webhooks);
+        let send_resolved = t.bool("send_resolved", false);
         t.finish();
+        let (when_text, when) = when?;
+        Some(Digest { when, when_text, timezone: timezone?, to: to?, send_resolved })
     }
 
     /// A secret given as exactly one of `key`, `key_env`, `key_file`.

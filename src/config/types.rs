@@ -43,6 +43,7 @@ pub struct Config {
     pub webhooks: Vec<Webhook>,
     pub oncall: Vec<Rota>,
     pub people: Vec<Person>,
+    pub digest: Option<Digest>,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +249,18 @@ pub struct Person {
     pub address: String,
     pub timezone: Option<Tz>,
     pub quiet: Option<String>,
+}
+
+/// `[digest]`: a periodic summary email.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub when: cron::Schedule,
+    /// The cron expression as written (for messages).
+    pub when_text: String,
+    pub timezone: Tz,
+    pub to: Vec<String>,
+    /// Also list what was resolved in the period, one line each.
+    pub send_resolved: bool,
 }
 
 impl Config {
