@@ -562,6 +562,17 @@ impl Store {
         )?)
     }
 
+    /// Open complaints and escalations of a brand that still await an answer
+    /// (history excluded).
+    pub fn open_complaints(&self, brand: &str) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM mentions WHERE brand = ?1 AND status = 'open' AND history = 0
+               AND class IN ('complaint', 'escalation')",
+            [brand],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// Open mentions whose first page or next chain step is due at `now`.
     pub fn due(&self, now: DateTime<Utc>) -> Result<Vec<Due>> {
         let conn = self.conn();

@@ -48,7 +48,7 @@ fn mention(id: i64, text: &str) -> Mention {
 
 fn render(brand: &str, ms: &[Mention]) -> Rendered {
     let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
-    render_alert(ms, &AlertContext { brand_name: brand, now: now(), ack: &ack })
+    render_alert(ms, &AlertContext { brand_name: brand, now: now(), ack: &ack, pending: 0 })
 }
 
 fn mailer(port: u16) -> Mailer {

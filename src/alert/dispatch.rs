@@ -248,7 +248,9 @@ impl Alerter {
         let now = self.clock.now();
         let brand_name = self.brand_name(&row.brand);
         let ack = |m: &Mention| self.ack_how(m, &row.recipient, row.created_at);
-        let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack });
+        let open = self.store.open_complaints(&row.brand)? as usize;
+        let pending = open.saturating_sub(mentions.iter().filter(|m| m.class.needs_answer()).count());
+        let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack, pending });
         let result = if row.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !row.recipient.starts_with("webhook:")) {
             log_alert(row, &rendered);
             Ok(())

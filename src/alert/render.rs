@@ -26,6 +26,9 @@ pub struct AlertContext<'a> {
     pub now: DateTime<Utc>,
     /// How the recipient acknowledges one mention.
     pub ack: &'a dyn Fn(&Mention) -> AckHow,
+    /// Other open complaints of this brand not in this message (a storm
+    /// grouped into a few messages says how much is still waiting).
+    pub pending: usize,
 }
 
 /// How to acknowledge one mention.
@@ -62,6 +65,18 @@ pub fn render_alert(mentions: &[Mention], ctx: &AlertContext) -> Rendered {
         render_html(&mut html, m, ctx);
     }
 
+    if ctx.pending > 0 {
+        let more = format!(
+            "{} more open complaint{} about {} {} waiting (escucha mentions --open --brand {}).",
+            ctx.pending,
+            if ctx.pending == 1 { "" } else { "s" },
+            ctx.brand_name,
+            if ctx.pending == 1 { "is" } else { "are" },
+            mentions.first().map(|m| m.brand.as_str()).unwrap_or_default()
+        );
+        let _ = writeln!(text, "\n{more}");
+        let _ = writeln!(html, "<p><b>{}</b></p>", escape_html(&more));
+    }
     text.push_str("\n-- \nescucha: you receive this because you are on call for this brand.\n");
     html.push_str(
         "<p style=\"color:#666;font-size:small\">escucha: you receive this because you are on call for this brand.</p>\n</body>\n</html>\n",
@@ -339,7 +354,7 @@ mod tests {
     }
 
     fn render(ms: &[Mention]) -> Rendered {
-        render_alert(ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack })
+        render_alert(ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 0 })
     }
 
     #[test]
@@ -453,7 +468,7 @@ mod tests {
         let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
         let r = render_alert(
             &[mention(9, Class::Complaint, Platform::X, 1, "t")],
-            &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link },
+            &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link, pending: 0 },
         );
         assert!(r.text.contains("escucha ack 9"));
         assert!(!r.text.contains("or open"));
@@ -470,7 +485,7 @@ mod tests {
     fn subject_never_spans_lines() {
         let r = render_alert(
             &[mention(7, Class::Complaint, Platform::X, 1, "t")],
-            &AlertContext { brand_name: "Inter\r\nBcc: x@y", now: now(), ack: &ack },
+            &AlertContext { brand_name: "Inter\r\nBcc: x@y", now: now(), ack: &ack, pending: 0 },
         );
         assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
     }
@@ -508,5 +523,16 @@ mod tests {
         for (secs, want) in table {
             assert_eq!(format_age(Duration::seconds(secs)), want, "{secs}s");
         }
+    }
+
+    #[test]
+    fn a_grouped_message_says_how_many_more_are_waiting() {
+        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
+        let ms = [mention(1, Class::Complaint, Platform::X, 60, "nadie responde")];
+        let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 7 });
+        assert!(r.text.contains("7 more open complaints about Interjet are waiting"), "{}", r.text);
+        assert!(r.html.contains("7 more open complaints"));
+        let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 0 });
+        assert!(!r.text.contains("more open complaint"));
     }
 }
