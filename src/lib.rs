@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod health;
+pub mod housekeeping;
 pub mod ingest;
 pub mod matcher;
 pub mod model;

@@ -330,7 +330,8 @@ impl Store {
 
     /// Commits one page: its mentions, the brand replies it showed, and the
     /// query's new cursor, in one transaction. A mention already stored for
-    /// the same (platform, platform id, brand) is left as it is.
+    /// the same (platform, platform id, brand) is a duplicate: only its
+    /// text, followers and reposts are refreshed (an edited post).
     pub fn commit_page(
         &self,
         query_key: &str,
@@ -350,6 +351,16 @@ impl Store {
                     conversation_id, in_reply_to_id, query_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
                  ON CONFLICT (platform, platform_id, brand) DO NOTHING",
+            )?;
+            // A post fetched again may have been edited since: keep its
+            // newest text and reach, but never its class, deadline or status
+            // (it was judged and maybe paged already; an edit is not news).
+            let mut refresh = tx.prepare_cached(
+                "UPDATE mentions SET text = ?4,
+                    author_followers = COALESCE(?5, author_followers),
+                    reposts = MAX(reposts, ?6)
+                 WHERE platform = ?1 AND platform_id = ?2 AND brand = ?3
+                   AND (text != ?4 OR author_followers IS NOT COALESCE(?5, author_followers) OR reposts < ?6)",
             )?;
             for m in mentions {
                 let n = insert.execute(params![
@@ -377,6 +388,14 @@ impl Store {
                 if n == 1 {
                     out.inserted.push(tx.last_insert_rowid());
                 } else {
+                    refresh.execute(params![
+                        m.platform.as_str(),
+                        m.platform_id,
+                        m.brand,
+                        m.text,
+                        m.author_followers.map(|f| f as i64),
+                        m.reposts as i64
+                    ])?;
                     out.duplicates += 1;
                 }
             }
@@ -730,6 +749,56 @@ impl Store {
         Ok(rows)
     }
 
+    /// Deletes what is older than `cutoff` (by the platform's `created_at`):
+    /// mentions, their outbox links, outbox rows and notices that are done
+    /// (sent, resolved, dead) and the brand's old replies. A mention with an
+    /// alert still to go is kept whatever its age: an open complaint not yet
+    /// paged, with a chain step ahead, or in a pending outbox row. Works in
+    /// batches of `batch` mentions, each its own short transaction, so the
+    /// daemon's writers wait milliseconds, not the whole pass. No VACUUM:
+    /// SQLite reuses the freed pages.
+    pub fn purge_before(&self, cutoff: DateTime<Utc>, batch: usize) -> Result<Purged> {
+        let cutoff = to_ms(cutoff);
+        let mut out = Purged::default();
+        loop {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            let ids: Vec<i64> = {
+                let mut pick = tx.prepare_cached(
+                    "SELECT id FROM mentions m WHERE created_at < ?1
+                       AND NOT (status = 'open' AND history = 0 AND deadline IS NOT NULL
+                                AND (alerted_at IS NULL OR next_page_at IS NOT NULL))
+                       AND NOT EXISTS (SELECT 1 FROM outbox_mentions om JOIN outbox o ON o.id = om.outbox_id
+                                       WHERE om.mention_id = m.id AND o.state = 'pending')
+                     LIMIT ?2",
+                )?;
+                let rows = pick.query_map(params![cutoff, batch.max(1) as i64], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            if ids.is_empty() {
+                break;
+            }
+            {
+                let mut unlink = tx.prepare_cached("DELETE FROM outbox_mentions WHERE mention_id = ?1")?;
+                let mut delete = tx.prepare_cached("DELETE FROM mentions WHERE id = ?1")?;
+                for id in &ids {
+                    unlink.execute([id])?;
+                    out.mentions += delete.execute([id])?;
+                }
+            }
+            tx.commit()?;
+        }
+        let conn = self.conn();
+        out.outbox = conn.execute(
+            "DELETE FROM outbox WHERE state IN ('sent', 'resolved', 'dead') AND created_at < ?1
+               AND NOT EXISTS (SELECT 1 FROM outbox_mentions om WHERE om.outbox_id = outbox.id)",
+            [cutoff],
+        )?;
+        out.notices = conn.execute("DELETE FROM notices WHERE state != 'pending' AND created_at < ?1", [cutoff])?;
+        out.replies = conn.execute("DELETE FROM replies WHERE created_at < ?1", [cutoff])?;
+        Ok(out)
+    }
+
     /// Copies the live database to `dest` with SQLite's online backup.
     pub fn backup(&self, dest: &Path) -> Result<()> {
         let conn = self.conn();
@@ -738,6 +807,15 @@ impl Store {
         backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
         Ok(())
     }
+}
+
+/// What a housekeeping pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub mentions: usize,
+    pub outbox: usize,
+    pub notices: usize,
+    pub replies: usize,
 }
 
 /// A source's health as the store remembers it.
@@ -965,6 +1043,56 @@ mod tests {
         assert_eq!((b.inserted.len(), b.duplicates), (0, 1));
         assert_eq!(s.mentions(&MentionFilter::default()).unwrap().len(), 1);
         assert_eq!(s.cursor("q").unwrap().unwrap().cursor, "c2");
+    }
+
+    #[test]
+    fn an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status() {
+        let s = Store::open_in_memory().unwrap();
+        let first = mention("1", Class::Complaint, 0);
+        let id = s.commit_page("q", t(0), &[first.clone()], &[], "c1", t(1)).unwrap().inserted[0];
+        // Paged, then acknowledged: the edit must change neither.
+        let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        s.enqueue_pages(&[page], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
+        s.ack(id, "ana", t(1900)).unwrap();
+        let mut edited = first.clone();
+        edited.text = "no funciona (editado: ya lo arreglaron, gracias)".into();
+        edited.class = Class::Praise;
+        edited.author_followers = Some(20_000);
+        edited.reposts = 7;
+        edited.deadline = None;
+        let out = s.commit_page("q", t(0), &[edited], &[], "c2", t(2000)).unwrap();
+        assert_eq!((out.inserted.len(), out.duplicates), (0, 1), "an edit is a duplicate, not a new mention");
+        let m = s.mention(id).unwrap().unwrap();
+        assert_eq!(m.text, "no funciona (editado: ya lo arreglaron, gracias)");
+        assert_eq!((m.author_followers, m.reposts), (Some(20_000), 7));
+        assert_eq!(m.class, Class::Complaint, "the class it was judged and paged by stays");
+        assert_eq!(m.status, Status::Acked);
+        assert_eq!(m.alerted_at, Some(t(1800)));
+        assert_eq!(s.pending_outbox(t(100_000)).unwrap().len(), 1, "only the one page from before the edit");
+        assert!(s.due(t(100_000)).unwrap().is_empty(), "the edit is never paged again");
+        // An older copy fetched later (another query, a stale cache) keeps
+        // the newest reach; the text is what the platform shows now.
+        let mut stale = first;
+        stale.author_followers = None;
+        stale.reposts = 2;
+        s.commit_page("q", t(0), &[stale], &[], "c3", t(2100)).unwrap();
+        let m = s.mention(id).unwrap().unwrap();
+        assert_eq!((m.author_followers, m.reposts), (Some(20_000), 7));
+    }
+
+    #[test]
+    fn an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once() {
+        let s = Store::open_in_memory().unwrap();
+        let m = mention("1", Class::Complaint, 0);
+        s.commit_page("q", t(0), &[m.clone()], &[], "c1", t(1)).unwrap();
+        let mut edited = m;
+        edited.text = "no funciona, y ahora tampoco la app".into();
+        edited.deadline = Some(t(99_999));
+        s.commit_page("q", t(0), &[edited], &[], "c2", t(60)).unwrap();
+        let due = s.due(t(1800)).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].mention.text, "no funciona, y ahora tampoco la app");
+        assert_eq!(due[0].mention.deadline, Some(t(1800)));
     }
 
     #[test]

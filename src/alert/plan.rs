@@ -100,6 +100,7 @@ mod tests {
                 ack_secret: None,
                 group_wait: Duration::ZERO,
                 log_format: LogFormat::Text,
+                retention: None,
             },
             brands: vec![brand],
             sources: Sources::default(),
