@@ -573,12 +573,19 @@ impl Store {
         Ok(ids)
     }
 
-    /// Outbox rows due for a delivery attempt, oldest first.
+    /// Outbox rows due for a delivery attempt, oldest first. When a row for
+    /// a recipient is due, that recipient's older pending rows come too,
+    /// whatever their own retry time: after an outage the server gets the
+    /// alerts in the order they fell due (older rows failed more often, so
+    /// their jittered backoff alone would send them last).
     pub fn pending_outbox(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, recipient, brand, step, created_at, attempts FROM outbox
-             WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id",
+            "SELECT id, recipient, brand, step, created_at, attempts FROM outbox o
+             WHERE state = 'pending'
+               AND id <= (SELECT MAX(id) FROM outbox d
+                          WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND d.recipient = o.recipient)
+             ORDER BY created_at, id",
         )?;
         let mut rows: Vec<OutboxRow> = stmt
             .query_map([to_ms(now)], |r| {
@@ -1156,6 +1163,22 @@ mod tests {
         assert_eq!(pending[0].mention_ids, vec![id]);
         s.outbox_sent(pending[0].id, t(1801)).unwrap();
         assert!(s.pending_outbox(t(1900)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_due_retry_brings_the_recipients_older_pending_rows_first() {
+        let s = Store::open_in_memory().unwrap();
+        let ms: Vec<_> = (0..3).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
+        let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
+        let page = |to: &str, id: i64| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
+        let rows = s.enqueue_pages(&[page("a@x.org", ids[0]), page("a@x.org", ids[1]), page("b@x.org", ids[2])], &[], t(10)).unwrap();
+        // The oldest row failed more often: its retry is the latest.
+        s.outbox_retry(rows[0], "down", t(100)).unwrap();
+        s.outbox_retry(rows[1], "down", t(50)).unwrap();
+        s.outbox_retry(rows[2], "down", t(200)).unwrap();
+        assert!(s.pending_outbox(t(40)).unwrap().is_empty());
+        let due: Vec<i64> = s.pending_outbox(t(50)).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(due, vec![rows[0], rows[1]], "a@x.org's rows in due order; b@x.org waits for its own retry");
     }
 
     #[test]
