@@ -615,6 +615,12 @@ impl Store {
         Ok(())
     }
 
+    /// True while the row still waits for delivery.
+    pub fn outbox_pending(&self, id: i64) -> Result<bool> {
+        let state: Option<String> = self.conn().query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+        Ok(state.as_deref() == Some("pending"))
+    }
+
     pub fn outbox_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
         self.conn().execute(
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
