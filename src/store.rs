@@ -311,7 +311,13 @@ impl Store {
             return Err(StoreError::TooNew { path: path.to_string(), found: version, known });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
+            // Another process may be migrating the same file right now: take
+            // the write lock first, then re-read the version under it.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -1259,6 +1265,25 @@ mod tests {
         assert_eq!(st[0].answered, 10);
         assert_eq!(st[0].median_first_answer_secs, Some(300));
         assert_eq!(st[0].p90_first_answer_secs, Some(540));
+    }
+
+    #[test]
+    fn processes_opening_a_new_database_at_once_migrate_it_once() {
+        // The daemon and a CLI command (or a test watching the file) may
+        // both open a database that does not exist yet.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("e.db");
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || Store::open(&p).map(|s| s.ping()))
+                })
+                .collect();
+            for t in opened {
+                assert!(t.join().unwrap().unwrap());
+            }
+        }
     }
 
     #[test]
