@@ -1,6 +1,7 @@
 //! Database housekeeping through the real binary: `[daemon] retention`
 //! deletes old mentions when the daemon starts (and daily after), keeping an
-//! open complaint that still has an alert to go; `escucha backup` copies the
+//! open complaint that still has an alert to go (here: its page waits for an
+//! SMTP server that is down, or it is not paged yet); `escucha backup` copies the
 //! live database while the daemon runs.
 
 #[path = "support/daemon.rs"]
@@ -37,12 +38,37 @@ fn mention(id: &str, class: Class, age_days: i64) -> NewMention {
     }
 }
 
+/// Alerts go to an SMTP port where nothing listens: a paged complaint keeps
+/// a pending outbox row for as long as the test runs.
 fn write_config(dir: &Path, retention: Option<&str>) -> std::path::PathBuf {
     let retention = retention.map(|r| format!("retention = \"{r}\"\n")).unwrap_or_default();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let path = dir.join("escucha.toml");
     std::fs::write(
         &path,
-        format!("[daemon]\ndatabase = \"escucha.db\"\n{retention}\n[[brand]]\nid = \"interjet\"\nname = \"Interjet\"\nterms = [\"interjet\"]\n"),
+        format!(
+            r#"[daemon]
+database = "escucha.db"
+{retention}
+[[brand]]
+id = "interjet"
+name = "Interjet"
+terms = ["interjet"]
+oncall = "care"
+
+[smtp]
+host = "127.0.0.1"
+port = {closed}
+security = "none"
+from = "alerts@example.com"
+
+[[oncall]]
+id = "care"
+[[oncall.shift]]
+when = "* * * * * *"
+notify = ["guardia@example.com"]
+"#
+        ),
     )
     .unwrap();
     path
