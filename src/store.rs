@@ -1116,7 +1116,7 @@ mod tests {
     fn an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status() {
         let s = Store::open_in_memory().unwrap();
         let first = mention("1", Class::Complaint, 0);
-        let id = s.commit_page("q", t(0), &[first.clone()], &[], "c1", t(1)).unwrap().inserted[0];
+        let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[], "c1", t(1)).unwrap().inserted[0];
         // Paged, then acknowledged: the edit must change neither.
         let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id] };
         s.enqueue_pages(&[page], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
@@ -1151,7 +1151,7 @@ mod tests {
     fn an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once() {
         let s = Store::open_in_memory().unwrap();
         let m = mention("1", Class::Complaint, 0);
-        s.commit_page("q", t(0), &[m.clone()], &[], "c1", t(1)).unwrap();
+        s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c1", t(1)).unwrap();
         let mut edited = m;
         edited.text = "no funciona, y ahora tampoco la app".into();
         edited.deadline = Some(t(99_999));
