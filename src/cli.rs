@@ -117,6 +117,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the live database to FILE with SQLite's online backup (safe
+    /// while the daemon runs).
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Response rate and first-response times per brand and platform.
     Stats {
         #[command(flatten)]
@@ -283,6 +290,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Backup { file, config } => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            backup(&store, &file)?;
+            println!("backed up {} to {}", cfg.daemon.database.display(), file.display());
+            Ok(())
+        }
         Command::Stats { config, since, json } => {
             let cfg = load(&config)?;
             let d = humantime::parse_duration(&since).map_err(|e| anyhow::anyhow!("--since {since:?}: {e} (try 7d or 24h)"))?;
@@ -297,6 +311,18 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
 
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     Store::open(&cfg.daemon.database).with_context(|| format!("opening the database {}", cfg.daemon.database.display()))
+}
+
+/// Writes the copy next to `file` and renames it into place, so `file` is
+/// never a half-written database, even if the backup is interrupted.
+fn backup(store: &Store, file: &std::path::Path) -> anyhow::Result<()> {
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    store.backup(&partial).with_context(|| format!("backing up to {}", partial.display()))?;
+    std::fs::rename(&partial, file).with_context(|| format!("moving {} to {}", partial.display(), file.display()))?;
+    Ok(())
 }
 
 fn run(cfg: Config, path: PathBuf) -> anyhow::Result<()> {

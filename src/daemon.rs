@@ -205,6 +205,10 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         let hb = shared.heartbeat("alerts");
         tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
     }
+    if let Some(retention) = cfg.daemon.retention {
+        let (store, clock, cancel) = (store.clone(), clock.clone(), cancel.clone());
+        tasks.spawn(async move { crate::housekeeping::run(store, clock, retention, cancel).await });
+    }
     if let Some(after) = test_hang_after() {
         let hb = shared.heartbeat("test-hang");
         let clock = clock.clone();

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod health;
+pub mod housekeeping;
 pub mod http;
 pub mod ingest;
 pub mod matcher;

@@ -131,9 +131,17 @@ impl Alerter {
         let now = self.clock.now();
         let rows = self.store.pending_outbox(now)?;
         let mut sent = 0;
+        let mut failing = std::collections::HashSet::new();
         for row in rows {
+            // Keep each recipient's alerts in due order: once one fails, its
+            // later rows wait and go out behind it (see `pending_outbox`).
+            if failing.contains(&row.recipient) {
+                continue;
+            }
             if self.deliver(&row).await? {
                 sent += 1;
+            } else if self.store.outbox_pending(row.id)? {
+                failing.insert(row.recipient.clone());
             }
         }
         for notice in self.store.pending_notices(now)? {

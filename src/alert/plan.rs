@@ -106,6 +106,7 @@ pub(crate) mod tests_support {
                 ack_secret: None,
                 group_wait: Duration::ZERO,
                 log_format: LogFormat::Text,
+                retention: None,
             },
             brands: vec![brand],
             sources: Sources::default(),

@@ -363,6 +363,20 @@ impl Checker<'_> {
                 )),
             }),
         };
+        let retention = match t.get("retention") {
+            None => Some(None),
+            Some(i) => match i.duration() {
+                Some(d) if d < Duration::from_secs(86_400) => {
+                    i.report(format!(
+                        "{} keeps less than a day; housekeeping runs daily (try \"180d\")",
+                        humantime::format_duration(d)
+                    ));
+                    None
+                }
+                Some(d) => Some(Some(d)),
+                None => None,
+            },
+        };
         t.finish();
         Some(Daemon {
             database: database?,
@@ -372,6 +386,7 @@ impl Checker<'_> {
             ack_secret: ack_secret?,
             group_wait,
             log_format: log_format?,
+            retention: retention?,
         })
     }
 

@@ -56,6 +56,9 @@ pub struct Daemon {
     pub ack_secret: Option<Secret>,
     pub group_wait: Duration,
     pub log_format: LogFormat,
+    /// Mentions older than this are deleted by the daily housekeeping pass
+    /// (never an open complaint with an alert still to go); None keeps all.
+    pub retention: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,408 @@
+//! Production benchmarks (a plain binary, `harness = false`): ingest rate
+//! against raw SQLite, alert latency from deadline to SMTP 250, daemon memory
+//! and startup with 50 brands and 1,000,000 stored mentions, and `escucha
+//! stats` over them. Prints one line per figure; BENCHMARKS.md records them.
+//!
+//!     cargo bench --bench production                 # everything
+//!     cargo bench --bench production -- ingest       # one section
+//!
+//! Sections: ingest, alerts, memory (includes startup), stats. The 1M-mention
+//! database is generated once into target/bench-data/ and reused.
+
+#[path = "../tests/support/smtp.rs"]
+mod smtp;
+
+use chrono::{DateTime, Duration as CDuration, Utc};
+use escucha::alert::dispatch::Alerter;
+use escucha::clock::SystemClock;
+use escucha::ingest::{self, Matchers, PollState};
+use escucha::model::{Class, Platform, Post};
+use escucha::sources::{Page, Query, QueryKind};
+use escucha::store::{NewMention, Store};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let want = |s: &str| filter.is_empty() || filter.iter().any(|f| s.contains(f.as_str()));
+    if want("ingest") {
+        ingest_vs_raw();
+    }
+    if want("alerts") {
+        alert_latency();
+    }
+    if want("memory") || want("startup") {
+        memory_and_startup();
+    }
+    if want("stats") {
+        stats();
+    }
+}
+
+fn data_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A config with `brands` brands and no sources, over `db`.
+fn config(dir: &Path, db: &Path, brands: usize, smtp_port: Option<u16>) -> PathBuf {
+    let mut toml = format!("[daemon]\ndatabase = {:?}\n\n", db.display().to_string());
+    for b in 0..brands {
+        let oncall = if smtp_port.is_some() { "oncall = \"care\"\n" } else { "" };
+        toml.push_str(&format!(
+            "[[brand]]\nid = \"brand{b}\"\nname = \"Brand {b}\"\nterms = [\"brand{b}\"]\nrespond_within = {{ complaint = \"30m\", escalation = \"5m\" }}\n{oncall}[brand.accounts]\nx = \"brand{b}_care\"\n\n"
+        ));
+    }
+    if let Some(port) = smtp_port {
+        toml.push_str(&format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"none\"\nfrom = \"alerts@example.com\"\n\n[[oncall]]\nid = \"care\"\n[[oncall.shift]]\nwhen = \"* * * * * *\"\nnotify = [\"guardia@example.com\"]\n"
+        ));
+    }
+    let path = dir.join("escucha.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+const TEXTS: &[&str] = &[
+    "@brand0_care perdieron mi maleta y nadie responde, pésimo servicio",
+    "Gracias @brand0_care, el trato de la tripulación fue excelente",
+    "¿A qué hora abre el mostrador de brand0 en la T1?",
+    "brand0 cancelled my flight again and nobody answers the phone, terrible",
+    "Flying brand0 today, see you in Madrid",
+];
+
+fn post(i: usize, now: DateTime<Utc>) -> Post {
+    Post {
+        platform: Platform::X,
+        platform_id: (1_000_000_000 + i).to_string(),
+        url: format!("https://x.com/user{i}/status/{}", 1_000_000_000 + i),
+        author_id: (i % 5000).to_string(),
+        author: format!("user{}", i % 5000),
+        author_followers: Some((i % 3000) as u64),
+        text: format!("{} #{i}", TEXTS[i % TEXTS.len()]),
+        lang: None,
+        created_at: now - CDuration::seconds(100_000 - (i % 100_000) as i64),
+        in_reply_to_id: None,
+        in_reply_to_author_id: None,
+        in_reply_to_author: None,
+        conversation_id: Some((1_000_000_000 + i).to_string()),
+        mentions: vec![],
+        reposts: (i % 7) as u64,
+        addressed_to_token_account: false,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn ingest_vs_raw() {
+    const N: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = escucha::config::load(&config(dir.path(), &dir.path().join("unused.db"), 1, None)).unwrap();
+    let matchers = Matchers::new(&cfg, Platform::X);
+    let query = Query { key: "x:search:brand0".into(), brands: vec!["brand0".into()], exclusive: false, kind: QueryKind::XSearch { query: "brand0".into() } };
+    let now = Utc::now();
+    let posts: Vec<Post> = (0..N).map(|i| post(i, now)).collect();
+
+    let store = Store::open(&dir.path().join("ingest.db")).unwrap();
+    let state = PollState { first_poll: false, first_polled_at: now - CDuration::days(2) };
+    let start = Instant::now();
+    let mut stored = 0;
+    for (n, chunk) in posts.chunks(100).enumerate() {
+        let page = Page { posts: chunk.to_vec(), cursor: format!("c{n}"), more: false };
+        stored += ingest::ingest(&store, &matchers, &query, &page, state, now).unwrap().inserted.len();
+    }
+    let pipeline = start.elapsed();
+    assert_eq!(stored, N, "every post is a mention of brand0");
+
+    // The same rows, already classified, straight into SQLite: same schema,
+    // same pragmas, one transaction per 100 rows.
+    let rows: Vec<NewMention> = store
+        .mentions(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|m| NewMention {
+            brand: m.brand,
+            platform: m.platform,
+            platform_id: m.platform_id,
+            url: m.url,
+            author: m.author,
+            author_id: format!("{}", m.id % 5000),
+            author_followers: m.author_followers,
+            text: m.text,
+            lang: m.lang,
+            class: m.class,
+            score: m.score,
+            reasons: m.reasons,
+            created_at: m.created_at,
+            deadline: m.deadline,
+            history: m.history,
+            reposts: m.reposts,
+            conversation_id: None,
+            in_reply_to_id: None,
+        })
+        .collect();
+    drop(store);
+    let raw_path = dir.path().join("raw.db");
+    drop(Store::open(&raw_path).unwrap()); // schema
+    let mut conn = rusqlite::Connection::open(&raw_path).unwrap();
+    let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL;").unwrap();
+    let start = Instant::now();
+    for chunk in rows.chunks(100) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers, text, lang, class, score,
+                        reasons, created_at, seen_at, deadline, history, reposts, query_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                )
+                .unwrap();
+            for m in chunk {
+                ins.execute(rusqlite::params![
+                    m.brand,
+                    m.platform.as_str(),
+                    m.platform_id,
+                    m.url,
+                    m.author,
+                    m.author_id,
+                    m.author_followers.map(|f| f as i64),
+                    m.text,
+                    m.lang,
+                    m.class.as_str(),
+                    m.score,
+                    serde_json::to_string(&m.reasons).unwrap(),
+                    m.created_at.timestamp_millis(),
+                    now.timestamp_millis(),
+                    m.deadline.map(|d| d.timestamp_millis()),
+                    m.history,
+                    m.reposts as i64,
+                    "x:search:brand0"
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let raw = start.elapsed();
+    let rate = |d: Duration| N as f64 / d.as_secs_f64();
+    println!(
+        "ingest: {N} mentions normalize→classify→store in {:.2} s = {:.0}/s; raw batched insert {:.2} s = {:.0}/s; ratio {:.2}x (goal >= 0.5x)",
+        pipeline.as_secs_f64(),
+        rate(pipeline),
+        raw.as_secs_f64(),
+        rate(raw),
+        rate(pipeline) / rate(raw)
+    );
+}
+
+fn complaint(i: usize, created: DateTime<Utc>, deadline: DateTime<Utc>) -> NewMention {
+    NewMention {
+        brand: "brand0".into(),
+        platform: Platform::X,
+        platform_id: format!("c{i}"),
+        url: format!("https://x.com/u/status/c{i}"),
+        author: format!("user{i}"),
+        author_id: format!("a{i}"),
+        author_followers: Some(10),
+        text: format!("perdieron mi maleta y nadie responde LAT{i:05}X"),
+        lang: Some("es".into()),
+        class: Class::Complaint,
+        score: 0.8,
+        reasons: vec!["complaint:phrase:nadie responde".into()],
+        created_at: created,
+        deadline: Some(deadline),
+        history: false,
+        reposts: 0,
+        conversation_id: None,
+        in_reply_to_id: None,
+    }
+}
+
+fn alert_latency() {
+    const N: usize = 1000;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let server = smtp::SmtpServer::start().await;
+        let db = dir.path().join("alerts.db");
+        let cfg = Arc::new(escucha::config::load(&config(dir.path(), &db, 1, Some(server.port()))).unwrap());
+        let store = Arc::new(Store::open(&db).unwrap());
+        // Deadlines 2 s from now, one every 5 ms: 1,000 over 5 s.
+        let t0 = Utc::now() + CDuration::seconds(2);
+        let deadlines: Vec<DateTime<Utc>> = (0..N).map(|i| t0 + CDuration::milliseconds(5 * i as i64)).collect();
+        let page: Vec<NewMention> = (0..N).map(|i| complaint(i, deadlines[i] - CDuration::minutes(30), deadlines[i])).collect();
+        store.commit_page("bench", Utc::now(), &page, &[], "c", Utc::now()).unwrap();
+        let alerter = Alerter::new(store.clone(), cfg, Arc::new(SystemClock)).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let hb = escucha::systemd::Heartbeat::new("alerts", Utc::now());
+        let task = tokio::spawn(alerter.run(Arc::new(tokio::sync::Notify::new()), hb, cancel.clone()));
+        let mut latency_ms = vec![None; N];
+        let mut seen = 0;
+        let mut messages = 0;
+        while seen < N {
+            let all = server.wait_for(messages + 1, Duration::from_secs(60)).await;
+            let arrived = Utc::now();
+            for m in &all[messages..] {
+                let body = m.text_body().unwrap_or_default();
+                for part in body.split("LAT").skip(1) {
+                    let Some(i) = part.get(..5).and_then(|d| d.parse::<usize>().ok()) else { continue };
+                    if latency_ms[i].is_none() {
+                        latency_ms[i] = Some((arrived - deadlines[i]).num_microseconds().unwrap() as f64 / 1000.0);
+                        seen += 1;
+                    }
+                }
+            }
+            messages = all.len();
+        }
+        cancel.cancel();
+        let _ = task.await;
+        let mut l: Vec<f64> = latency_ms.into_iter().map(|x| x.unwrap()).collect();
+        l.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let p = |q: f64| l[((q * N as f64).ceil() as usize).clamp(1, N) - 1];
+        println!(
+            "alerts: {N} complaints, deadline → SMTP 250: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms in {messages} message(s) (goal p99 <= 1000 ms)",
+            p(0.5),
+            p(0.99),
+            l[N - 1]
+        );
+    });
+}
+
+/// 1,000,000 mentions over 50 brands and two platforms, 180 days, written
+/// with the store API in pages of 1,000; then their lives are simulated in
+/// one UPDATE (complaints answered or paged) so the daemon starts with
+/// nothing due, as a long-running install would.
+fn big_db() -> PathBuf {
+    let path = data_dir().join("1m.db");
+    if path.exists() {
+        return path;
+    }
+    let partial = data_dir().join("1m.db.partial");
+    let _ = std::fs::remove_file(&partial);
+    let start = Instant::now();
+    let store = Store::open(&partial).unwrap();
+    let now = Utc::now();
+    let classes = [Class::Neutral, Class::Praise, Class::Complaint, Class::Neutral, Class::Escalation, Class::Neutral];
+    for p in 0..1000 {
+        let page: Vec<NewMention> = (0..1000)
+            .map(|j| {
+                let i = p * 1000 + j;
+                let class = classes[i % classes.len()];
+                let created = now - CDuration::seconds(180 * 86_400 - (i as i64 * 15));
+                NewMention {
+                    brand: format!("brand{}", i % 50),
+                    platform: if i % 3 == 0 { Platform::Mastodon } else { Platform::X },
+                    platform_id: i.to_string(),
+                    url: format!("https://x.com/u/status/{i}"),
+                    author: format!("user{}", i % 20_000),
+                    author_id: (i % 20_000).to_string(),
+                    author_followers: Some((i % 5000) as u64),
+                    text: format!("{} #{i}", TEXTS[i % TEXTS.len()]),
+                    lang: Some("es".into()),
+                    class,
+                    score: 0.7,
+                    reasons: vec!["complaint:phrase:nadie responde".into()],
+                    created_at: created,
+                    deadline: class.needs_answer().then(|| created + CDuration::minutes(30)),
+                    history: false,
+                    reposts: 0,
+                    conversation_id: Some(i.to_string()),
+                    in_reply_to_id: None,
+                }
+            })
+            .collect();
+        store.commit_page(&format!("q{}", p % 100), now, &page, &[], "c", now).unwrap();
+    }
+    drop(store);
+    let conn = rusqlite::Connection::open(&partial).unwrap();
+    conn.execute_batch(
+        "UPDATE mentions SET status = 'answered', answered_at = created_at + 600000 + (id % 7200) * 1000, answer_id = 'r' || id
+           WHERE class IN ('complaint', 'escalation') AND id % 10 != 0;
+         UPDATE mentions SET alerted_at = deadline WHERE class IN ('complaint', 'escalation') AND id % 10 = 0;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::rename(&partial, &path).unwrap();
+    let _ = std::fs::remove_file(data_dir().join("1m.db.partial-wal"));
+    let _ = std::fs::remove_file(data_dir().join("1m.db.partial-shm"));
+    println!("generated {} (1,000,000 mentions) in {:.1} s", path.display(), start.elapsed().as_secs_f64());
+    path
+}
+
+fn memory_and_startup() {
+    use std::os::unix::net::UnixDatagram;
+    let db = big_db();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db, 50, None);
+    let mut startup_ms = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..5 {
+        let sock_path = dir.path().join("notify.sock");
+        let _ = std::fs::remove_file(&sock_path);
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let start = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_escucha"))
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("ESCUCHA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut buf = [0u8; 512];
+        loop {
+            let n = sock.recv(&mut buf).expect("READY=1 within 30 s");
+            if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") {
+                break;
+            }
+        }
+        startup_ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        // Let the alert loop and the first housekeeping-free second settle.
+        std::thread::sleep(Duration::from_secs(2));
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+        let kb = |name: &str| -> f64 {
+            status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse::<f64>().unwrap()
+        };
+        rss.push((kb("VmRSS:"), kb("VmHWM:")));
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+    let (r, h) = rss[rss.len() / 2];
+    println!(
+        "memory: 50 brands, 1,000,000 mentions: VmRSS {:.1} MB, VmHWM {:.1} MB after READY (goal <= 25 MB)",
+        r / 1024.0,
+        h / 1024.0
+    );
+    println!(
+        "startup: exec → READY=1 with that database: median {:.0} ms of 5 (min {:.0}, max {:.0}) (goal <= 200 ms)",
+        median(&mut startup_ms.clone()),
+        startup_ms.iter().cloned().fold(f64::MAX, f64::min),
+        startup_ms.iter().cloned().fold(0.0, f64::max)
+    );
+}
+
+fn stats() {
+    let db = big_db();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db, 50, None);
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_escucha")).args(["stats", "--since", "365d", "--json", "--config"]).arg(&cfg).output().unwrap();
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        rows = String::from_utf8_lossy(&out.stdout).lines().count();
+    }
+    println!("stats: escucha stats --since 365d over 1,000,000 mentions ({rows} brand/platform rows): median {:.0} ms of 5 (goal <= 1000 ms)", median(&mut times));
+}
