@@ -117,12 +117,10 @@ mod tests {
         // One page already sent, one still waiting for the SMTP server.
         let sent = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id("old-paged-complaint")], not_before: None };
         let waiting = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id("old-pending-outbox")], not_before: None };
-        let paged = [
-            PagedMention { id: id("old-paged-complaint"), step: 0, next_page_at: None },
-            PagedMention { id: id("old-pending-outbox"), step: 0, next_page_at: None },
-        ];
-        let outbox = s.enqueue_pages(&[sent, waiting], &paged, t(old + 1800)).unwrap();
-        s.outbox_sent(outbox[0], t(old + 1801)).unwrap();
+        // Enqueued at different moments: pages due together would share a row.
+        let sent_row = s.enqueue_pages(&[sent], &[PagedMention { id: id("old-paged-complaint"), step: 0, next_page_at: None }], t(old + 1800)).unwrap();
+        s.enqueue_pages(&[waiting], &[PagedMention { id: id("old-pending-outbox"), step: 0, next_page_at: None }], t(old + 1900)).unwrap();
+        s.outbox_sent(sent_row[0], t(old + 1801)).unwrap();
 
         let purged = pass(&s, Duration::from_secs(180 * DAY as u64), t(0)).unwrap();
 

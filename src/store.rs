@@ -693,15 +693,16 @@ impl Store {
     }
 
     /// Outbox rows due for a delivery attempt, oldest first. When a row for
-    /// a recipient is due, that recipient's older pending rows come too,
-    /// whatever their own retry time: after an outage the server gets the
+    /// a recipient is due, that recipient's older rows that already failed
+    /// come too, whatever their own retry time (rows never tried wait for
+    /// their time: quiet hours, grouping): after an outage the server gets the
     /// alerts in the order they fell due (older rows failed more often, so
     /// their jittered backoff alone would send them last).
     pub fn pending_outbox(&self, now: DateTime<Utc>) -> Result<Vec<OutboxRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT id, recipient, brand, step, created_at, attempts, kind FROM outbox o
-             WHERE state = 'pending'
+             WHERE state = 'pending' AND (next_attempt_at <= ?1 OR attempts > 0)
                AND id <= (SELECT MAX(id) FROM outbox d
                           WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND d.recipient = o.recipient)
              ORDER BY created_at, id",
@@ -1582,7 +1583,11 @@ mod tests {
         let ms: Vec<_> = (0..3).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
         let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
         let page = |to: &str, id: i64| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
-        let rows = s.enqueue_pages(&[page("a@x.org", ids[0]), page("a@x.org", ids[1]), page("b@x.org", ids[2])], &[], t(10)).unwrap();
+        // Enqueued at different moments: pages due together would share a row.
+        let rows: Vec<i64> = [("a@x.org", 0, 10), ("a@x.org", 1, 11), ("b@x.org", 2, 12)]
+            .iter()
+            .map(|(to, i, at)| s.enqueue_pages(&[page(to, ids[*i])], &[], t(*at)).unwrap()[0])
+            .collect();
         // The oldest row failed more often: its retry is the latest.
         s.outbox_retry(rows[0], "down", t(100)).unwrap();
         s.outbox_retry(rows[1], "down", t(50)).unwrap();
