@@ -75,6 +75,9 @@ pub struct Entry {
     pub ironic: bool,
     /// Gratitude, which in a request is only politeness.
     pub polite: bool,
+    /// Position in the tables: matches of equal length are weighed in this
+    /// order, as they were when every entry was tried in turn.
+    order: u32,
 }
 
 type Table = (Cue, Lang, &'static [(&'static str, f32)]);
@@ -670,16 +673,46 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
 
 pub struct Lexicon {
     /// Entries whose first pattern is a whole word, by that word.
-    by_word: HashMap<String, Vec<Entry>>,
-    /// Entries whose first pattern is a prefix, by the prefix's first letter.
-    by_prefix: HashMap<char, Vec<Entry>>,
+    by_word: FastMap<&'static str, Vec<Entry>>,
+    /// Entries whose first pattern is a prefix, by that prefix; a token looks
+    /// up each of its own prefixes, a few hash probes instead of comparing it
+    /// with every prefix entry.
+    by_prefix: FastMap<&'static str, Vec<Entry>>,
+    /// Length in bytes of the longest prefix pattern.
+    longest_prefix: usize,
 }
+
+/// FNV-1a: lexicon keys are short words, for which SipHash's setup costs more
+/// than the hashing; the keys are our own, so flooding is no concern.
+#[derive(Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut by_word: HashMap<String, Vec<Entry>> = HashMap::new();
-        let mut by_prefix: HashMap<char, Vec<Entry>> = HashMap::new();
+        let mut by_word: FastMap<&'static str, Vec<Entry>> = FastMap::default();
+        let mut by_prefix: FastMap<&'static str, Vec<Entry>> = FastMap::default();
+        let mut longest_prefix = 0;
+        let mut order = 0;
         for (cue, lang, rows) in TABLES {
             for (phrase, weight) in rows.iter() {
                 let pats = compile_pattern(phrase);
@@ -687,15 +720,21 @@ pub fn lexicon() -> &'static Lexicon {
                 let polite = *cue == Cue::Pos && POLITE_STARTS.iter().any(|s| phrase.starts_with(s));
                 // Emoji and emoticons are the same in every language.
                 let lang = if phrase.starts_with(|c: char| c.is_alphanumeric()) { *lang } else { Lang::Any };
-                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite };
+                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, order };
+                order += 1;
+                // The key borrows the phrase itself, which is 'static.
+                let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(w) => by_word.entry(w.clone()).or_default().push(entry),
-                    Pat::Prefix(p) => by_prefix.entry(p.chars().next().unwrap_or(' ')).or_default().push(entry),
+                    Pat::Word(_) => by_word.entry(first).or_default().push(entry),
+                    Pat::Prefix(p) => {
+                        longest_prefix = longest_prefix.max(p.len());
+                        by_prefix.entry(first.trim_end_matches('*')).or_default().push(entry);
+                    }
                     Pat::Gap => {}
                 }
             }
         }
-        Lexicon { by_word, by_prefix }
+        Lexicon { by_word, by_prefix, longest_prefix }
     })
 }
 
@@ -751,10 +790,16 @@ fn lang_ok(entry: Lang, text: &str) -> bool {
 }
 
 impl Lexicon {
-    /// Every entry matching at `i`, longest first.
+    /// Every entry matching at `i`, longest first; among equally long ones,
+    /// whole-word entries for `text`, then for `alt`, then prefix entries in
+    /// table order.
     pub fn matches_at<'a>(&'a self, tokens: &[Token], i: usize, lang: &str) -> Vec<Match<'a>> {
         let t = &tokens[i];
         let mut out = Vec::new();
+        // No entry starts with a gap, and only word-like tokens fit a word or prefix.
+        if !t.is_wordlike() {
+            return out;
+        }
         let mut consider = |e: &'a Entry| {
             if lang_ok(e.lang, lang) {
                 if let Some(end) = match_at(tokens, i, &e.pats) {
@@ -762,17 +807,32 @@ impl Lexicon {
                 }
             }
         };
-        if let Some(v) = self.by_word.get(&t.text) {
+        if let Some(v) = self.by_word.get(t.text.as_str()) {
             v.iter().for_each(&mut consider);
         }
         if let Some(alt) = &t.alt {
-            if let Some(v) = self.by_word.get(alt) {
+            if let Some(v) = self.by_word.get(alt.as_str()) {
                 v.iter().for_each(&mut consider);
             }
         }
-        // `alt` only drops repeated letters, so it starts like `text`.
-        if let Some(v) = t.text.chars().next().and_then(|c| self.by_prefix.get(&c)) {
-            v.iter().for_each(&mut consider);
+        // Prefix entries that `text` or `alt` starts with, gathered then put
+        // back in table order. Both are short; at most a handful match.
+        let mut prefixed: Vec<&'a Entry> = Vec::new();
+        for word in std::iter::once(t.text.as_str()).chain(t.alt.as_deref()) {
+            for (end, c) in word.char_indices() {
+                let end = end + c.len_utf8();
+                if end > self.longest_prefix {
+                    break;
+                }
+                if let Some(v) = self.by_prefix.get(&word[..end]) {
+                    prefixed.extend(v.iter());
+                }
+            }
+        }
+        if !prefixed.is_empty() {
+            prefixed.sort_by_key(|e| e.order);
+            prefixed.dedup_by_key(|e| e.order);
+            prefixed.into_iter().for_each(&mut consider);
         }
         out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
         out

@@ -125,6 +125,34 @@ fn squeeze(word: &str, max: usize) -> (String, bool) {
     (out, squeezed)
 }
 
+/// Whether `squeeze(word, max)` would cut anything, without building it.
+fn has_run_over(word: &str, max: usize) -> bool {
+    let mut last = None;
+    let mut run = 0;
+    for c in word.chars() {
+        if Some(c) == last && c.is_alphabetic() {
+            run += 1;
+            if run > max {
+                return true;
+            }
+        } else {
+            run = 1;
+            last = Some(c);
+        }
+    }
+    false
+}
+
+/// `crate::text::fold` without apostrophes; ASCII, by far the common case,
+/// needs no Unicode decomposition.
+fn fold_word(raw: &str) -> String {
+    if raw.is_ascii() {
+        raw.bytes().filter(|b| *b != b'\'').map(|b| char::from(b.to_ascii_lowercase())).collect()
+    } else {
+        fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect()
+    }
+}
+
 fn is_emoji(c: char) -> bool {
     let u = c as u32;
     matches!(u, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
@@ -136,15 +164,19 @@ fn is_word_char(c: char) -> bool {
 }
 
 fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
-    let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
-    let caps = letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase());
-    let folded: String = fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect();
+    let (mut letters, mut upper) = (0usize, 0usize);
+    for c in raw.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        upper += usize::from(c.is_uppercase());
+    }
+    let caps = letters >= 3 && upper == letters;
+    let folded = fold_word(raw);
     if folded.is_empty() {
         return;
     }
     // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-    let (two, elongated) = if folded.chars().count() > 3 { squeeze(&folded, 2) } else { (folded.clone(), false) };
-    let one = if elongated { Some(squeeze(&folded, 1).0) } else { None };
+    let elongated = folded.chars().nth(3).is_some() && has_run_over(&folded, 2);
+    let (two, one) = if elongated { (squeeze(&folded, 2).0, Some(squeeze(&folded, 1).0)) } else { (folded, None) };
     if let Some(words) = expand(&two).or_else(|| one.as_deref().and_then(expand)) {
         for w in words {
             out.push(Token { kind, text: (*w).to_string(), alt: None, caps, elongated });
@@ -180,15 +212,24 @@ fn push_hashtag(out: &mut Vec<Token>, body: &str) {
 pub fn tokenize(text: &str) -> Vec<Token> {
     let mut out = Vec::with_capacity(text.len() / 4 + 4);
     // HTML entities as X delivers them.
-    let text = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+    let decoded;
+    let text = if text.contains('&') {
+        decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+        decoded.as_str()
+    } else {
+        text
+    };
+    let mut chars = Vec::new();
     for chunk in text.split_inclusive(char::is_whitespace) {
         let has_newline = chunk.ends_with('\n');
         let chunk = chunk.trim_end();
-        let lower = chunk.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") {
+        if starts_with_ignore_ascii_case(chunk, "http://")
+            || starts_with_ignore_ascii_case(chunk, "https://")
+            || starts_with_ignore_ascii_case(chunk, "www.")
+        {
             out.push(Token::new(Kind::Url, "url".into()));
         } else {
-            scan_chunk(&mut out, chunk);
+            scan_chunk(&mut out, chunk, &mut chars);
         }
         if has_newline && !matches!(out.last(), Some(t) if t.is_sentence_end()) {
             out.push(Token::new(Kind::Punct('\n'), "\n".into()));
@@ -197,15 +238,26 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     out
 }
 
-fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
-    let chars: Vec<(usize, char)> = chunk.char_indices().collect();
+fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Characters an emoticon can start with; most positions are none of them.
+fn may_start_emoticon(c: char) -> bool {
+    matches!(c, '>' | ':' | ';' | '<' | '-' | '^' | 'x' | 'X' | 'D')
+}
+
+/// `chars` is scratch space, reused across chunks to save an allocation each.
+fn scan_chunk(out: &mut Vec<Token>, chunk: &str, chars: &mut Vec<(usize, char)>) {
+    chars.clear();
+    chars.extend(chunk.char_indices());
     let mut i = 0;
     while i < chars.len() {
         let (pos, c) = chars[i];
         let rest = &chunk[pos..];
         // Emoticons only where they cannot be part of a word ("D:" in "AND:").
         let prev_is_word = i > 0 && chars[i - 1].1.is_alphanumeric();
-        if !prev_is_word {
+        if !prev_is_word && may_start_emoticon(c) {
             if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
