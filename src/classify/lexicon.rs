@@ -674,12 +674,52 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
 pub struct Lexicon {
     /// Entries whose first pattern is a whole word, by that word.
     by_word: FastMap<&'static str, Vec<Entry>>,
-    /// Entries whose first pattern is a prefix, by that prefix; a token looks
-    /// up each of its own prefixes, a few hash probes instead of comparing it
-    /// with every prefix entry.
-    by_prefix: FastMap<&'static str, Vec<Entry>>,
-    /// Length in bytes of the longest prefix pattern.
-    longest_prefix: usize,
+    /// Entries whose first pattern is a prefix, in a byte trie of those
+    /// prefixes: one walk along a token finds every prefix it starts with,
+    /// instead of comparing it with every prefix entry.
+    by_prefix: Vec<TrieNode>,
+    /// The root's children by byte (0: none; node 0 is the root itself).
+    prefix_roots: [u32; 256],
+}
+
+#[derive(Default)]
+struct TrieNode {
+    /// (byte, child node), few per node.
+    next: Vec<(u8, u32)>,
+    /// Entries whose prefix ends here.
+    entries: Vec<Entry>,
+}
+
+impl Lexicon {
+    fn trie_insert(&mut self, prefix: &str, entry: Entry) {
+        let mut node = 0usize;
+        for b in prefix.bytes() {
+            node = match self.by_prefix[node].next.iter().find(|(k, _)| *k == b) {
+                Some(&(_, child)) => child as usize,
+                None => {
+                    let child = self.by_prefix.len();
+                    self.by_prefix.push(TrieNode::default());
+                    self.by_prefix[node].next.push((b, child as u32));
+                    child
+                }
+            };
+        }
+        self.by_prefix[node].entries.push(entry);
+    }
+
+    /// Entries whose prefix `word` starts with, shortest prefix first.
+    fn prefixes_of<'a>(&'a self, word: &str, out: &mut Vec<&'a Entry>) {
+        let mut bytes = word.bytes();
+        // The root has a child for most first bytes: a table, not a search.
+        let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return };
+        let mut node = &self.by_prefix[child as usize];
+        out.extend(node.entries.iter());
+        for b in bytes {
+            let Some(&(_, child)) = node.next.iter().find(|(k, _)| *k == b) else { return };
+            node = &self.by_prefix[child as usize];
+            out.extend(node.entries.iter());
+        }
+    }
 }
 
 /// FNV-1a: lexicon keys are short words, for which SipHash's setup costs more
@@ -709,9 +749,7 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut by_word: FastMap<&'static str, Vec<Entry>> = FastMap::default();
-        let mut by_prefix: FastMap<&'static str, Vec<Entry>> = FastMap::default();
-        let mut longest_prefix = 0;
+        let mut lex = Lexicon { by_word: FastMap::default(), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
         let mut order = 0;
         for (cue, lang, rows) in TABLES {
             for (phrase, weight) in rows.iter() {
@@ -725,16 +763,19 @@ pub fn lexicon() -> &'static Lexicon {
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(_) => by_word.entry(first).or_default().push(entry),
+                    Pat::Word(_) => lex.by_word.entry(first).or_default().push(entry),
                     Pat::Prefix(p) => {
-                        longest_prefix = longest_prefix.max(p.len());
-                        by_prefix.entry(first.trim_end_matches('*')).or_default().push(entry);
+                        let p = p.clone();
+                        lex.trie_insert(&p, entry);
                     }
                     Pat::Gap => {}
                 }
             }
         }
-        Lexicon { by_word, by_prefix, longest_prefix }
+        for &(b, child) in &lex.by_prefix[0].next {
+            lex.prefix_roots[usize::from(b)] = child;
+        }
+        lex
     })
 }
 
@@ -818,16 +859,9 @@ impl Lexicon {
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
         let mut prefixed: Vec<&'a Entry> = Vec::new();
-        for word in std::iter::once(t.text.as_str()).chain(t.alt.as_deref()) {
-            for (end, c) in word.char_indices() {
-                let end = end + c.len_utf8();
-                if end > self.longest_prefix {
-                    break;
-                }
-                if let Some(v) = self.by_prefix.get(&word[..end]) {
-                    prefixed.extend(v.iter());
-                }
-            }
+        self.prefixes_of(&t.text, &mut prefixed);
+        if let Some(alt) = &t.alt {
+            self.prefixes_of(alt, &mut prefixed);
         }
         if !prefixed.is_empty() {
             prefixed.sort_by_key(|e| e.order);

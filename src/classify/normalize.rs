@@ -3,7 +3,9 @@
 //! expanded, hashtags split, emoji and emoticons kept as tokens, URLs kept
 //! only as a marker. Owns no judgement about what a token means.
 
+use super::lexicon::FastMap;
 use crate::text::fold;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -62,7 +64,7 @@ const EMOTICONS: &[&str] = &[
 ];
 
 /// Chat abbreviations and spellings without apostrophes, after folding.
-fn expand(word: &str) -> Option<&'static [&'static str]> {
+fn expansion(word: &str) -> Option<&'static [&'static str]> {
     Some(match word {
         "q" | "k" | "ke" | "qe" => &["que"],
         "xq" | "pq" | "xk" | "pk" | "porq" | "pork" | "xke" | "xque" => &["porque"],
@@ -101,6 +103,18 @@ fn expand(word: &str) -> Option<&'static [&'static str]> {
         "im" => &["i", "am"],
         _ => return None,
     })
+}
+
+/// `expansion` as a table built once: a `match` on strings compares the
+/// word with the patterns one by one, and this runs for every word.
+fn expand(word: &str) -> Option<&'static [&'static str]> {
+    static MAP: OnceLock<FastMap<&'static str, &'static [&'static str]>> = OnceLock::new();
+    // Every key of `expansion`, which `match` cannot enumerate; a test checks the two agree.
+    const KEYS: &[&str] = &["q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas", "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm", "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite", "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im"];
+    if word.len() > 8 {
+        return None;
+    }
+    MAP.get_or_init(|| KEYS.iter().filter_map(|k| Some((*k, expansion(k)?))).collect()).get(word).copied()
 }
 
 /// Cuts runs of one letter: `max` 2 gives "goood" → "good", 1 gives "god".
@@ -147,7 +161,11 @@ fn has_run_over(word: &str, max: usize) -> bool {
 /// needs no Unicode decomposition.
 fn fold_word(raw: &str) -> String {
     if raw.is_ascii() {
-        raw.bytes().filter(|b| *b != b'\'').map(|b| char::from(b.to_ascii_lowercase())).collect()
+        let mut s = raw.to_ascii_lowercase();
+        if s.contains('\'') {
+            s.retain(|c| c != '\'');
+        }
+        s
     } else {
         fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect()
     }
@@ -165,9 +183,16 @@ fn is_word_char(c: char) -> bool {
 
 fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
     let (mut letters, mut upper) = (0usize, 0usize);
-    for c in raw.chars().filter(|c| c.is_alphabetic()) {
-        letters += 1;
-        upper += usize::from(c.is_uppercase());
+    if raw.is_ascii() {
+        for b in raw.bytes().filter(u8::is_ascii_alphabetic) {
+            letters += 1;
+            upper += usize::from(b.is_ascii_uppercase());
+        }
+    } else {
+        for c in raw.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            upper += usize::from(c.is_uppercase());
+        }
     }
     let caps = letters >= 3 && upper == letters;
     let folded = fold_word(raw);
@@ -219,7 +244,6 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     } else {
         text
     };
-    let mut chars = Vec::new();
     for chunk in text.split_inclusive(char::is_whitespace) {
         let has_newline = chunk.ends_with('\n');
         let chunk = chunk.trim_end();
@@ -229,7 +253,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         {
             out.push(Token::new(Kind::Url, "url".into()));
         } else {
-            scan_chunk(&mut out, chunk, &mut chars);
+            scan_chunk(&mut out, chunk);
         }
         if has_newline && !matches!(out.last(), Some(t) if t.is_sentence_end()) {
             out.push(Token::new(Kind::Punct('\n'), "\n".into()));
@@ -247,52 +271,39 @@ fn may_start_emoticon(c: char) -> bool {
     matches!(c, '>' | ':' | ';' | '<' | '-' | '^' | 'x' | 'X' | 'D')
 }
 
-/// `chars` is scratch space, reused across chunks to save an allocation each.
-fn scan_chunk(out: &mut Vec<Token>, chunk: &str, chars: &mut Vec<(usize, char)>) {
-    chars.clear();
-    chars.extend(chunk.char_indices());
-    let mut i = 0;
-    while i < chars.len() {
-        let (pos, c) = chars[i];
+fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
+    let mut pos = 0;
+    while let Some(c) = chunk[pos..].chars().next() {
         let rest = &chunk[pos..];
         // Emoticons only where they cannot be part of a word ("D:" in "AND:").
-        let prev_is_word = i > 0 && chars[i - 1].1.is_alphanumeric();
+        let prev_is_word = chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric);
         if !prev_is_word && may_start_emoticon(c) {
             if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
                 if !next_is_word || e.starts_with(':') || e.starts_with(';') {
                     out.push(Token::new(Kind::Symbol, (*e).to_string()));
-                    while i < chars.len() && chars[i].0 < end {
-                        i += 1;
-                    }
+                    pos = end;
                     continue;
                 }
             }
         }
-        if (c == '@' || c == '#') && i + 1 < chars.len() && is_word_char(chars[i + 1].1) {
-            let mut j = i + 1;
-            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
-            let body = &chunk[chars[i + 1].0..end];
+        let after = pos + c.len_utf8();
+        if (c == '@' || c == '#') && chunk[after..].chars().next().is_some_and(is_word_char) {
+            let end = word_end(chunk, after, |c| c.is_alphanumeric() || c == '_');
+            let body = &chunk[after..end];
             if c == '@' {
                 out.push(Token::new(Kind::Handle, fold(body)));
             } else {
                 push_hashtag(out, body);
             }
-            i = j;
+            pos = end;
             continue;
         }
         if is_word_char(c) && c != '\'' && c != '’' {
-            let mut j = i;
-            while j < chars.len() && is_word_char(chars[j].1) {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
+            let end = word_end(chunk, pos, is_word_char);
             push_word(out, &chunk[pos..end], Kind::Word);
-            i = j;
+            pos = end;
             continue;
         }
         if is_emoji(c) {
@@ -308,8 +319,13 @@ fn scan_chunk(out: &mut Vec<Token>, chunk: &str, chars: &mut Vec<(usize, char)>)
                 out.push(Token::new(Kind::Punct(p), p.to_string()));
             }
         }
-        i += 1;
+        pos = after;
     }
+}
+
+/// Byte index of the first character from `start` on that is not `part` of the word.
+fn word_end(chunk: &str, start: usize, part: impl Fn(char) -> bool) -> usize {
+    chunk[start..].char_indices().find(|(_, c)| !part(*c)).map_or(chunk.len(), |(i, _)| start + i)
 }
 
 #[cfg(test)]
@@ -347,6 +363,22 @@ mod tests {
         assert_eq!(texts("#NeverAgain")[..], ["never", "again"]);
         assert_eq!(t.last().unwrap().text, ":(");
         assert!(t.iter().any(|x| x.kind == Kind::Url));
+    }
+
+    #[test]
+    fn the_abbreviation_table_knows_every_abbreviation() {
+        // `expand` looks words up in KEYS; a key added to `expansion` only
+        // would silently never expand.
+        for w in ["q", "xq", "tb", "pls", "porfa", "thx", "ty", "grax", "u", "bc", "im", "thks4", "hs", "cs", "xyz", "porfavor"] {
+            assert_eq!(expand(w), expansion(w), "{w}");
+        }
+        let src = include_str!("normalize.rs");
+        let body = &src[src.find("Some(match word {").unwrap()..src.find("_ => return None").unwrap()];
+        for line in body.lines().filter(|l| l.contains("=>")) {
+            for key in line.split("=>").next().unwrap().split('"').skip(1).step_by(2) {
+                assert!(expand(key).is_some(), "{key} is in `expansion` but not in KEYS");
+            }
+        }
     }
 
     #[test]
