@@ -107,12 +107,14 @@ struct Analysis {
 
 /// Readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
 fn span_text(tokens: &[Token], start: usize, end: usize) -> String {
-    let words: Vec<&str> = tokens[start..end.min(tokens.len())]
-        .iter()
-        .filter(|t| !t.is_break())
-        .map(|t| t.alt.as_deref().unwrap_or(&t.text))
-        .collect();
-    words.join(" ")
+    let mut out = String::new();
+    for t in tokens[start..end.min(tokens.len())].iter().filter(|t| !t.is_break()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(t.alt.as_deref().unwrap_or(&t.text));
+    }
+    out
 }
 
 fn question_flags(tokens: &[Token]) -> Vec<bool> {
