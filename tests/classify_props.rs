@@ -43,7 +43,7 @@ fn random_text(rng: &mut Rng) -> String {
     let n = rng.below(40);
     for _ in 0..n {
         match rng.below(4) {
-            0 => s.push_str(*rng.pick(PIECES)),
+            0 => s.push_str(rng.pick::<&str>(PIECES)),
             // Any scalar value, including unassigned and private-use ones.
             1 => s.push(char::from_u32(rng.next() as u32 % 0x11_0000).unwrap_or('\u{fffd}')),
             2 => s.push(char::from(rng.below(128) as u8)),
