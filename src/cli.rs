@@ -9,7 +9,7 @@ use crate::model::Class;
 use crate::store::{AckOutcome, MentionFilter, Store};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -194,7 +194,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Classify(arg) => {
             // A config is optional here: without one, defaults apply.
             let cfg = if arg.config.is_some() || std::env::var_os("ESCUCHA_CONFIG").is_some() { Some(load(&arg)?) } else { None };
-            classify_stream(cfg.as_ref(), std::io::stdin().lock(), &mut std::io::stdout().lock())?;
+            classify_stream(cfg.as_ref(), std::io::stdin().lock(), &mut std::io::BufWriter::new(std::io::stdout().lock()))?;
             Ok(())
         }
         Command::Mentions { config, brand, class, open, json } => {
@@ -513,33 +513,67 @@ struct ClassifyIn {
     brand: Option<String>,
 }
 
-/// `escucha classify`: one output line per input line, in order, flushed as
-/// it goes so it can sit in a pipe.
-pub fn classify_stream(cfg: Option<&Config>, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
-    for line in input.lines() {
-        let line = line.context("reading stdin")?;
-        if line.trim().is_empty() {
-            continue;
+/// `escucha classify`: one output line per input line, in order. Output is
+/// flushed whenever the input has no complete line left, i.e. before
+/// waiting for more, and at the end: a pipe sees each answer as soon as it
+/// can be waiting for the next question, and a file streams through without
+/// a write per line (give `out` a `BufWriter`).
+pub fn classify_stream(cfg: Option<&Config>, mut input: impl Read, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut start = 0;
+    let mut eof = false;
+    loop {
+        while let Some(n) = buf[start..].iter().position(|b| *b == b'\n') {
+            classify_line(cfg, &buf[start..start + n], out)?;
+            start += n + 1;
         }
-        let parsed: Option<ClassifyIn> = if line.trim_start().starts_with('{') { serde_json::from_str(&line).ok() } else { None };
-        let (id, text, mut ctx, brand) = match parsed {
-            Some(p) => (p.id, p.text, Context { lang: p.lang, author_followers: p.author_followers, reposts: p.reposts, ..Default::default() }, p.brand),
-            None => (serde_json::Value::Null, line.clone(), Context::default(), None),
-        };
-        if let (Some(cfg), Some(brand)) = (cfg, brand.as_deref()) {
-            match cfg.brand(brand) {
-                Some(b) => {
-                    ctx.executives = b.executives.clone();
-                    ctx.escalate = b.escalate;
-                }
-                None => bail!("brand {brand:?} is not in the config"),
+        if eof {
+            if start < buf.len() {
+                classify_line(cfg, &buf[start..], out)?;
             }
+            out.flush()?;
+            return Ok(());
         }
-        let c = classify::classify(&text, &ctx);
-        let v = serde_json::json!({"id": id, "class": c.class, "score": (c.score * 1000.0).round() / 1000.0, "lang": c.lang, "reasons": c.reasons});
-        writeln!(out, "{v}")?;
+        // No whole line left: answer what we have before waiting for more.
         out.flush()?;
+        buf.drain(..start);
+        start = 0;
+        let filled = buf.len();
+        buf.resize(filled.max(32 * 1024) * 2, 0);
+        let got = loop {
+            match input.read(&mut buf[filled..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other.context("reading stdin")?,
+            }
+        };
+        buf.truncate(filled + got);
+        eof = got == 0;
     }
+}
+
+fn classify_line(cfg: Option<&Config>, line: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
+    let line = std::str::from_utf8(line).context("reading stdin: stream did not contain valid UTF-8")?;
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.trim().is_empty() {
+        return Ok(());
+    }
+    let parsed: Option<ClassifyIn> = if line.trim_start().starts_with('{') { serde_json::from_str(line).ok() } else { None };
+    let (id, text, mut ctx, brand) = match parsed {
+        Some(p) => (p.id, p.text, Context { lang: p.lang, author_followers: p.author_followers, reposts: p.reposts, ..Default::default() }, p.brand),
+        None => (serde_json::Value::Null, line.to_string(), Context::default(), None),
+    };
+    if let (Some(cfg), Some(brand)) = (cfg, brand.as_deref()) {
+        match cfg.brand(brand) {
+            Some(b) => {
+                ctx.executives = b.executives.clone();
+                ctx.escalate = b.escalate;
+            }
+            None => bail!("brand {brand:?} is not in the config"),
+        }
+    }
+    let c = classify::classify(&text, &ctx);
+    let v = serde_json::json!({"id": id, "class": c.class, "score": (c.score * 1000.0).round() / 1000.0, "lang": c.lang, "reasons": c.reasons});
+    writeln!(out, "{v}")?;
     Ok(())
 }
 

@@ -3,7 +3,9 @@
 //! lexicon knows; a few other languages are recognised so they are not
 //! mislabelled, anything else is `und`.
 
+use super::lexicon::FastMap;
 use super::normalize::{Kind, Token};
+use std::sync::OnceLock;
 
 /// Words frequent in one language and rare in the others (folded, so
 /// accents are gone). Words shared by es/pt/en ("a", "me", "no") are left out.
@@ -65,11 +67,34 @@ pub fn normalize_tag(tag: &str) -> Option<String> {
     (primary.len() >= 2 && primary.len() <= 3 && primary.chars().all(|c| c.is_ascii_alphabetic())).then_some(primary)
 }
 
+/// Each stopword with a bit per `STOPWORDS` language it belongs to, built
+/// once: one lookup per token instead of a scan of every list.
+fn stopword_langs() -> &'static FastMap<&'static str, u8> {
+    static MAP: OnceLock<FastMap<&'static str, u8>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map: FastMap<&'static str, u8> = FastMap::default();
+        for (k, (_, words)) in STOPWORDS.iter().enumerate() {
+            for w in words.iter() {
+                *map.entry(w).or_default() |= 1 << k;
+            }
+        }
+        map
+    })
+}
+
 pub fn detect(tokens: &[Token]) -> String {
+    let map = stopword_langs();
+    let mut counts = [0usize; STOPWORDS.len()];
+    for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
+        if let Some(bits) = map.get(t.text.as_str()) {
+            for (k, n) in counts.iter_mut().enumerate() {
+                *n += usize::from(bits & (1 << k) != 0);
+            }
+        }
+    }
     let mut best = ("und", 0usize);
     let mut second = 0usize;
-    for (lang, words) in STOPWORDS {
-        let n = tokens.iter().filter(|t| t.kind == Kind::Word && words.contains(&t.text.as_str())).count();
+    for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
         if n > best.1 {
             second = best.1;
             best = (lang, n);

@@ -75,6 +75,9 @@ pub struct Entry {
     pub ironic: bool,
     /// Gratitude, which in a request is only politeness.
     pub polite: bool,
+    /// Position in the tables: matches of equal length are weighed in this
+    /// order, as they were when every entry was tried in turn.
+    order: u32,
 }
 
 type Table = (Cue, Lang, &'static [(&'static str, f32)]);
@@ -670,16 +673,84 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
 
 pub struct Lexicon {
     /// Entries whose first pattern is a whole word, by that word.
-    by_word: HashMap<String, Vec<Entry>>,
-    /// Entries whose first pattern is a prefix, by the prefix's first letter.
-    by_prefix: HashMap<char, Vec<Entry>>,
+    by_word: FastMap<&'static str, Vec<Entry>>,
+    /// Entries whose first pattern is a prefix, in a byte trie of those
+    /// prefixes: one walk along a token finds every prefix it starts with,
+    /// instead of comparing it with every prefix entry.
+    by_prefix: Vec<TrieNode>,
+    /// The root's children by byte (0: none; node 0 is the root itself).
+    prefix_roots: [u32; 256],
 }
+
+#[derive(Default)]
+struct TrieNode {
+    /// (byte, child node), few per node.
+    next: Vec<(u8, u32)>,
+    /// Entries whose prefix ends here.
+    entries: Vec<Entry>,
+}
+
+impl Lexicon {
+    fn trie_insert(&mut self, prefix: &str, entry: Entry) {
+        let mut node = 0usize;
+        for b in prefix.bytes() {
+            node = match self.by_prefix[node].next.iter().find(|(k, _)| *k == b) {
+                Some(&(_, child)) => child as usize,
+                None => {
+                    let child = self.by_prefix.len();
+                    self.by_prefix.push(TrieNode::default());
+                    self.by_prefix[node].next.push((b, child as u32));
+                    child
+                }
+            };
+        }
+        self.by_prefix[node].entries.push(entry);
+    }
+
+    /// Entries whose prefix `word` starts with, shortest prefix first.
+    fn prefixes_of<'a>(&'a self, word: &str, out: &mut Vec<&'a Entry>) {
+        let mut bytes = word.bytes();
+        // The root has a child for most first bytes: a table, not a search.
+        let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return };
+        let mut node = &self.by_prefix[child as usize];
+        out.extend(node.entries.iter());
+        for b in bytes {
+            let Some(&(_, child)) = node.next.iter().find(|(k, _)| *k == b) else { return };
+            node = &self.by_prefix[child as usize];
+            out.extend(node.entries.iter());
+        }
+    }
+}
+
+/// FNV-1a: lexicon keys are short words, for which SipHash's setup costs more
+/// than the hashing; the keys are our own, so flooding is no concern.
+#[derive(Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut by_word: HashMap<String, Vec<Entry>> = HashMap::new();
-        let mut by_prefix: HashMap<char, Vec<Entry>> = HashMap::new();
+        let mut lex = Lexicon { by_word: FastMap::default(), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
+        let mut order = 0;
         for (cue, lang, rows) in TABLES {
             for (phrase, weight) in rows.iter() {
                 let pats = compile_pattern(phrase);
@@ -687,15 +758,24 @@ pub fn lexicon() -> &'static Lexicon {
                 let polite = *cue == Cue::Pos && POLITE_STARTS.iter().any(|s| phrase.starts_with(s));
                 // Emoji and emoticons are the same in every language.
                 let lang = if phrase.starts_with(|c: char| c.is_alphanumeric()) { *lang } else { Lang::Any };
-                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite };
+                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, order };
+                order += 1;
+                // The key borrows the phrase itself, which is 'static.
+                let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(w) => by_word.entry(w.clone()).or_default().push(entry),
-                    Pat::Prefix(p) => by_prefix.entry(p.chars().next().unwrap_or(' ')).or_default().push(entry),
+                    Pat::Word(_) => lex.by_word.entry(first).or_default().push(entry),
+                    Pat::Prefix(p) => {
+                        let p = p.clone();
+                        lex.trie_insert(&p, entry);
+                    }
                     Pat::Gap => {}
                 }
             }
         }
-        Lexicon { by_word, by_prefix }
+        for &(b, child) in &lex.by_prefix[0].next {
+            lex.prefix_roots[usize::from(b)] = child;
+        }
+        lex
     })
 }
 
@@ -751,10 +831,16 @@ fn lang_ok(entry: Lang, text: &str) -> bool {
 }
 
 impl Lexicon {
-    /// Every entry matching at `i`, longest first.
+    /// Every entry matching at `i`, longest first; among equally long ones,
+    /// whole-word entries for `text`, then for `alt`, then prefix entries in
+    /// table order.
     pub fn matches_at<'a>(&'a self, tokens: &[Token], i: usize, lang: &str) -> Vec<Match<'a>> {
         let t = &tokens[i];
         let mut out = Vec::new();
+        // No entry starts with a gap, and only word-like tokens fit a word or prefix.
+        if !t.is_wordlike() {
+            return out;
+        }
         let mut consider = |e: &'a Entry| {
             if lang_ok(e.lang, lang) {
                 if let Some(end) = match_at(tokens, i, &e.pats) {
@@ -762,17 +848,25 @@ impl Lexicon {
                 }
             }
         };
-        if let Some(v) = self.by_word.get(&t.text) {
+        if let Some(v) = self.by_word.get(t.text.as_str()) {
             v.iter().for_each(&mut consider);
         }
         if let Some(alt) = &t.alt {
-            if let Some(v) = self.by_word.get(alt) {
+            if let Some(v) = self.by_word.get(alt.as_str()) {
                 v.iter().for_each(&mut consider);
             }
         }
-        // `alt` only drops repeated letters, so it starts like `text`.
-        if let Some(v) = t.text.chars().next().and_then(|c| self.by_prefix.get(&c)) {
-            v.iter().for_each(&mut consider);
+        // Prefix entries that `text` or `alt` starts with, gathered then put
+        // back in table order. Both are short; at most a handful match.
+        let mut prefixed: Vec<&'a Entry> = Vec::new();
+        self.prefixes_of(&t.text, &mut prefixed);
+        if let Some(alt) = &t.alt {
+            self.prefixes_of(alt, &mut prefixed);
+        }
+        if !prefixed.is_empty() {
+            prefixed.sort_by_key(|e| e.order);
+            prefixed.dedup_by_key(|e| e.order);
+            prefixed.into_iter().for_each(&mut consider);
         }
         out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
         out

@@ -107,12 +107,14 @@ struct Analysis {
 
 /// Readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
 fn span_text(tokens: &[Token], start: usize, end: usize) -> String {
-    let words: Vec<&str> = tokens[start..end.min(tokens.len())]
-        .iter()
-        .filter(|t| !t.is_break())
-        .map(|t| t.alt.as_deref().unwrap_or(&t.text))
-        .collect();
-    words.join(" ")
+    let mut out = String::new();
+    for t in tokens[start..end.min(tokens.len())].iter().filter(|t| !t.is_break()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(t.alt.as_deref().unwrap_or(&t.text));
+    }
+    out
 }
 
 fn question_flags(tokens: &[Token]) -> Vec<bool> {
@@ -443,16 +445,23 @@ const PERSONAL: &[&str] = &[
     "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
 ];
 
+fn personal_words() -> &'static std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| PERSONAL.iter().copied().collect())
+}
+
 /// A headline with a link and nobody in it ("Airline X cancels 300
 /// flights https://…") reports news; its bad words are not a customer's
 /// complaint. A reply (starts with a handle) or a question is a person
 /// talking, so it never counts.
 fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
-    let has_url = tokens.iter().any(|t| t.kind == Kind::Url);
-    let reply = tokens.first().is_some_and(|t| t.kind == Kind::Handle);
-    let personal = tokens.iter().any(|t| t.kind == Kind::Word && PERSONAL.contains(&t.text.as_str()));
-    let exclaims = tokens.iter().any(|t| t.kind == Kind::Punct('!'));
-    has_url && !reply && !personal && !exclaims && !a.questions.iter().any(|q| *q)
+    let has_url = || tokens.iter().any(|t| t.kind == Kind::Url);
+    let reply = || tokens.first().is_some_and(|t| t.kind == Kind::Handle);
+    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && personal_words().contains(t.text.as_str()));
+    let exclaims = || tokens.iter().any(|t| t.kind == Kind::Punct('!'));
+    // Cheapest and most often false first.
+    has_url() && !reply() && !exclaims() && !a.questions.iter().any(|q| *q) && !personal()
 }
 
 pub fn classify(text: &str, ctx: &Context) -> Classification {

@@ -3,7 +3,9 @@
 //! expanded, hashtags split, emoji and emoticons kept as tokens, URLs kept
 //! only as a marker. Owns no judgement about what a token means.
 
+use super::lexicon::FastMap;
 use crate::text::fold;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -62,7 +64,7 @@ const EMOTICONS: &[&str] = &[
 ];
 
 /// Chat abbreviations and spellings without apostrophes, after folding.
-fn expand(word: &str) -> Option<&'static [&'static str]> {
+fn expansion(word: &str) -> Option<&'static [&'static str]> {
     Some(match word {
         "q" | "k" | "ke" | "qe" => &["que"],
         "xq" | "pq" | "xk" | "pk" | "porq" | "pork" | "xke" | "xque" => &["porque"],
@@ -103,6 +105,18 @@ fn expand(word: &str) -> Option<&'static [&'static str]> {
     })
 }
 
+/// `expansion` as a table built once: a `match` on strings compares the
+/// word with the patterns one by one, and this runs for every word.
+fn expand(word: &str) -> Option<&'static [&'static str]> {
+    static MAP: OnceLock<FastMap<&'static str, &'static [&'static str]>> = OnceLock::new();
+    // Every key of `expansion`, which `match` cannot enumerate; a test checks the two agree.
+    const KEYS: &[&str] = &["q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas", "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm", "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite", "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im"];
+    if word.len() > 8 {
+        return None;
+    }
+    MAP.get_or_init(|| KEYS.iter().filter_map(|k| Some((*k, expansion(k)?))).collect()).get(word).copied()
+}
+
 /// Cuts runs of one letter: `max` 2 gives "goood" → "good", 1 gives "god".
 fn squeeze(word: &str, max: usize) -> (String, bool) {
     let mut out = String::with_capacity(word.len());
@@ -125,6 +139,38 @@ fn squeeze(word: &str, max: usize) -> (String, bool) {
     (out, squeezed)
 }
 
+/// Whether `squeeze(word, max)` would cut anything, without building it.
+fn has_run_over(word: &str, max: usize) -> bool {
+    let mut last = None;
+    let mut run = 0;
+    for c in word.chars() {
+        if Some(c) == last && c.is_alphabetic() {
+            run += 1;
+            if run > max {
+                return true;
+            }
+        } else {
+            run = 1;
+            last = Some(c);
+        }
+    }
+    false
+}
+
+/// `crate::text::fold` without apostrophes; ASCII, by far the common case,
+/// needs no Unicode decomposition.
+fn fold_word(raw: &str) -> String {
+    if raw.is_ascii() {
+        let mut s = raw.to_ascii_lowercase();
+        if s.contains('\'') {
+            s.retain(|c| c != '\'');
+        }
+        s
+    } else {
+        fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect()
+    }
+}
+
 fn is_emoji(c: char) -> bool {
     let u = c as u32;
     matches!(u, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
@@ -136,15 +182,26 @@ fn is_word_char(c: char) -> bool {
 }
 
 fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
-    let letters: Vec<char> = raw.chars().filter(|c| c.is_alphabetic()).collect();
-    let caps = letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase());
-    let folded: String = fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect();
+    let (mut letters, mut upper) = (0usize, 0usize);
+    if raw.is_ascii() {
+        for b in raw.bytes().filter(u8::is_ascii_alphabetic) {
+            letters += 1;
+            upper += usize::from(b.is_ascii_uppercase());
+        }
+    } else {
+        for c in raw.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            upper += usize::from(c.is_uppercase());
+        }
+    }
+    let caps = letters >= 3 && upper == letters;
+    let folded = fold_word(raw);
     if folded.is_empty() {
         return;
     }
     // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-    let (two, elongated) = if folded.chars().count() > 3 { squeeze(&folded, 2) } else { (folded.clone(), false) };
-    let one = if elongated { Some(squeeze(&folded, 1).0) } else { None };
+    let elongated = folded.chars().nth(3).is_some() && has_run_over(&folded, 2);
+    let (two, one) = if elongated { (squeeze(&folded, 2).0, Some(squeeze(&folded, 1).0)) } else { (folded, None) };
     if let Some(words) = expand(&two).or_else(|| one.as_deref().and_then(expand)) {
         for w in words {
             out.push(Token { kind, text: (*w).to_string(), alt: None, caps, elongated });
@@ -180,12 +237,20 @@ fn push_hashtag(out: &mut Vec<Token>, body: &str) {
 pub fn tokenize(text: &str) -> Vec<Token> {
     let mut out = Vec::with_capacity(text.len() / 4 + 4);
     // HTML entities as X delivers them.
-    let text = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+    let decoded;
+    let text = if text.contains('&') {
+        decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+        decoded.as_str()
+    } else {
+        text
+    };
     for chunk in text.split_inclusive(char::is_whitespace) {
         let has_newline = chunk.ends_with('\n');
         let chunk = chunk.trim_end();
-        let lower = chunk.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") {
+        if starts_with_ignore_ascii_case(chunk, "http://")
+            || starts_with_ignore_ascii_case(chunk, "https://")
+            || starts_with_ignore_ascii_case(chunk, "www.")
+        {
             out.push(Token::new(Kind::Url, "url".into()));
         } else {
             scan_chunk(&mut out, chunk);
@@ -197,50 +262,48 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     out
 }
 
+fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Characters an emoticon can start with; most positions are none of them.
+fn may_start_emoticon(c: char) -> bool {
+    matches!(c, '>' | ':' | ';' | '<' | '-' | '^' | 'x' | 'X' | 'D')
+}
+
 fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
-    let chars: Vec<(usize, char)> = chunk.char_indices().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let (pos, c) = chars[i];
+    let mut pos = 0;
+    while let Some(c) = chunk[pos..].chars().next() {
         let rest = &chunk[pos..];
         // Emoticons only where they cannot be part of a word ("D:" in "AND:").
-        let prev_is_word = i > 0 && chars[i - 1].1.is_alphanumeric();
-        if !prev_is_word {
+        let prev_is_word = chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric);
+        if !prev_is_word && may_start_emoticon(c) {
             if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
                 if !next_is_word || e.starts_with(':') || e.starts_with(';') {
                     out.push(Token::new(Kind::Symbol, (*e).to_string()));
-                    while i < chars.len() && chars[i].0 < end {
-                        i += 1;
-                    }
+                    pos = end;
                     continue;
                 }
             }
         }
-        if (c == '@' || c == '#') && i + 1 < chars.len() && is_word_char(chars[i + 1].1) {
-            let mut j = i + 1;
-            while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
-            let body = &chunk[chars[i + 1].0..end];
+        let after = pos + c.len_utf8();
+        if (c == '@' || c == '#') && chunk[after..].chars().next().is_some_and(is_word_char) {
+            let end = word_end(chunk, after, |c| c.is_alphanumeric() || c == '_');
+            let body = &chunk[after..end];
             if c == '@' {
                 out.push(Token::new(Kind::Handle, fold(body)));
             } else {
                 push_hashtag(out, body);
             }
-            i = j;
+            pos = end;
             continue;
         }
         if is_word_char(c) && c != '\'' && c != '’' {
-            let mut j = i;
-            while j < chars.len() && is_word_char(chars[j].1) {
-                j += 1;
-            }
-            let end = chars.get(j).map_or(chunk.len(), |x| x.0);
+            let end = word_end(chunk, pos, is_word_char);
             push_word(out, &chunk[pos..end], Kind::Word);
-            i = j;
+            pos = end;
             continue;
         }
         if is_emoji(c) {
@@ -256,8 +319,13 @@ fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
                 out.push(Token::new(Kind::Punct(p), p.to_string()));
             }
         }
-        i += 1;
+        pos = after;
     }
+}
+
+/// Byte index of the first character from `start` on that is not `part` of the word.
+fn word_end(chunk: &str, start: usize, part: impl Fn(char) -> bool) -> usize {
+    chunk[start..].char_indices().find(|(_, c)| !part(*c)).map_or(chunk.len(), |(i, _)| start + i)
 }
 
 #[cfg(test)]
@@ -295,6 +363,22 @@ mod tests {
         assert_eq!(texts("#NeverAgain")[..], ["never", "again"]);
         assert_eq!(t.last().unwrap().text, ":(");
         assert!(t.iter().any(|x| x.kind == Kind::Url));
+    }
+
+    #[test]
+    fn the_abbreviation_table_knows_every_abbreviation() {
+        // `expand` looks words up in KEYS; a key added to `expansion` only
+        // would silently never expand.
+        for w in ["q", "xq", "tb", "pls", "porfa", "thx", "ty", "grax", "u", "bc", "im", "thks4", "hs", "cs", "xyz", "porfavor"] {
+            assert_eq!(expand(w), expansion(w), "{w}");
+        }
+        let src = include_str!("normalize.rs");
+        let body = &src[src.find("Some(match word {").unwrap()..src.find("_ => return None").unwrap()];
+        for line in body.lines().filter(|l| l.contains("=>")) {
+            for key in line.split("=>").next().unwrap().split('"').skip(1).step_by(2) {
+                assert!(expand(key).is_some(), "{key} is in `expansion` but not in KEYS");
+            }
+        }
     }
 
     #[test]
