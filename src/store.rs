@@ -377,7 +377,21 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // journal_mode returns a row, so it cannot go through execute_batch
         // on every SQLite build.
-        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // Switching a new file to WAL takes an exclusive lock and SQLite does
+        // not call the busy handler for it: retry while another process
+        // (the daemon and a CLI command opening the same new file) holds it.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < std::time::Duration::from_secs(10) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         // IMMEDIATE: the version is read under the write lock, so two
         // processes opening a new file at once (the daemon and a CLI command)
