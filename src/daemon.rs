@@ -111,10 +111,24 @@ pub struct Reload {
 /// not, the old config keeps running and every problem is logged.
 pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    // The config that ran before a reload: if the new one cannot start (its
+    // HTTP address is taken, say), the old one runs again rather than the
+    // daemon exiting.
+    let mut previous: Option<Config> = None;
     loop {
         reschedule(&store, &cfg);
         let generation = cancel.child_token();
-        let mut tasks = start(cfg.clone(), store.clone(), clock.clone(), generation.clone())?;
+        let mut tasks = match start(cfg.clone(), store.clone(), clock.clone(), generation.clone()) {
+            Ok(tasks) => tasks,
+            Err(e) => match previous.take() {
+                Some(old) => {
+                    error!("the reloaded config could not start ({e:#}); running the previous config again");
+                    cfg = old;
+                    continue;
+                }
+                None => return Err(e),
+            },
+        };
         // Config, database and migrations are OK: only now are we ready.
         sd_notify(&format!("READY=1\nSTATUS=watching {} brand(s)", cfg.brands.len()));
         loop {
@@ -144,7 +158,7 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                             }
                             generation.cancel();
                             stop(&mut tasks).await;
-                            cfg = new;
+                            previous = Some(std::mem::replace(&mut cfg, new));
                             info!(config = %path.display(), brands = cfg.brands.len(), "config reloaded");
                             break;
                         }

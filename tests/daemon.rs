@@ -528,3 +528,22 @@ async fn a_source_silent_longer_than_expect_within_is_announced_and_recovers_wit
     assert_eq!(mail[1].subject().unwrap(), "[escucha] source x recovered");
     assert!(d.log().contains("source recovered"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_config_that_cannot_start_gives_way_to_the_previous_one() {
+    let w = World::new().await;
+    let cfg = w.config(&Settings::default());
+    let mut d = w.start(&cfg);
+    w.first_polls_done(&d).await;
+    // Valid config, but its HTTP address is taken by someone else.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let with_http = text.replacen("timezone = \"UTC\"", &format!("timezone = \"UTC\"\nhttp = \"{}\"", taken.local_addr().unwrap()), 1);
+    std::fs::write(&cfg, with_http).unwrap();
+    let _ = std::process::Command::new("kill").args(["-HUP", &d.pid().to_string()]).status();
+    wait_for(LONG, "the failed start to be logged", &d, || d.log().contains("running the previous config again").then_some(())).await;
+    let n = w.x.requests().len();
+    wait_for(LONG, "X polls to go on", &d, || (w.x.requests().len() >= n + 2).then_some(())).await;
+    assert!(d.running());
+    assert_eq!(d.terminate(Duration::from_secs(10)), Some(0));
+}
