@@ -120,7 +120,7 @@ mod tests {
         // Enqueued at different moments: pages due together would share a row.
         let sent_row = s.enqueue_pages(&[sent], &[PagedMention { id: id("old-paged-complaint"), step: 0, next_page_at: None }], t(old + 1800)).unwrap();
         s.enqueue_pages(&[waiting], &[PagedMention { id: id("old-pending-outbox"), step: 0, next_page_at: None }], t(old + 1900)).unwrap();
-        s.outbox_sent(sent_row[0], t(old + 1801)).unwrap();
+        s.delivered(crate::store::Queue::Outbox, sent_row[0], t(old + 1801)).unwrap();
 
         let purged = pass(&s, Duration::from_secs(180 * DAY as u64), t(0)).unwrap();
 

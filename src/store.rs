@@ -184,6 +184,23 @@ pub fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
+/// The two delivery queues, which share their delivery states: pages about
+/// mentions (`outbox`) and messages rendered when enqueued (`notices`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Outbox,
+    Notices,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Outbox => "outbox",
+            Queue::Notices => "notices",
+        }
+    }
+}
+
 /// A mention ready to insert: everything but the store's own columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMention {
@@ -742,10 +759,29 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn outbox_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+    /// A delivery attempt succeeded: the row is never sent again.
+    pub fn delivered(&self, q: Queue, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.conn().execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            &format!("UPDATE {} SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", q.table()),
             params![id, to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    /// A delivery attempt failed in a way worth retrying at `next_attempt_at`.
+    pub fn retry(&self, q: Queue, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
+        self.conn().execute(
+            &format!("UPDATE {} SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1", q.table()),
+            params![id, error, to_ms(next_attempt_at)],
+        )?;
+        Ok(())
+    }
+
+    /// The channel refused the row for good: dead-lettered, kept for the record.
+    pub fn dead(&self, q: Queue, id: i64, error: &str) -> Result<()> {
+        self.conn().execute(
+            &format!("UPDATE {} SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", q.table()),
+            params![id, error],
         )?;
         Ok(())
     }
@@ -754,22 +790,6 @@ impl Store {
     pub fn outbox_pending(&self, id: i64) -> Result<bool> {
         let state: Option<String> = self.conn().query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0)).optional()?;
         Ok(state.as_deref() == Some("pending"))
-    }
-
-    pub fn outbox_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            params![id, error, to_ms(next_attempt_at)],
-        )?;
-        Ok(())
-    }
-
-    pub fn outbox_dead(&self, id: i64, error: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id, error],
-        )?;
-        Ok(())
     }
 
     /// Nothing left to say in this row: its mentions were answered or acked
@@ -1175,30 +1195,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn notice_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE notices SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-            params![id, to_ms(now)],
-        )?;
-        Ok(())
-    }
-
-    pub fn notice_retry(&self, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE notices SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-            params![id, error, to_ms(next_attempt_at)],
-        )?;
-        Ok(())
-    }
-
-    pub fn notice_dead(&self, id: i64, error: &str) -> Result<()> {
-        self.conn().execute(
-            "UPDATE notices SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-            params![id, error],
-        )?;
-        Ok(())
-    }
-
     fn next_notice_at(&self) -> Result<Option<i64>> {
         Ok(self.conn().query_row("SELECT MIN(next_attempt_at) FROM notices WHERE state = 'pending'", [], |r| r.get(0))?)
     }
@@ -1587,7 +1583,7 @@ mod tests {
         let pending = s.pending_outbox(t(1800)).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].mention_ids, vec![id]);
-        s.outbox_sent(pending[0].id, t(1801)).unwrap();
+        s.delivered(Queue::Outbox, pending[0].id, t(1801)).unwrap();
         assert!(s.pending_outbox(t(1900)).unwrap().is_empty());
     }
 
@@ -1603,9 +1599,9 @@ mod tests {
             .map(|(to, i, at)| s.enqueue_pages(&[page(to, ids[*i])], &[], t(*at)).unwrap()[0])
             .collect();
         // The oldest row failed more often: its retry is the latest.
-        s.outbox_retry(rows[0], "down", t(100)).unwrap();
-        s.outbox_retry(rows[1], "down", t(50)).unwrap();
-        s.outbox_retry(rows[2], "down", t(200)).unwrap();
+        s.retry(Queue::Outbox, rows[0], "down", t(100)).unwrap();
+        s.retry(Queue::Outbox, rows[1], "down", t(50)).unwrap();
+        s.retry(Queue::Outbox, rows[2], "down", t(200)).unwrap();
         assert!(s.pending_outbox(t(40)).unwrap().is_empty());
         let due: Vec<i64> = s.pending_outbox(t(50)).unwrap().iter().map(|r| r.id).collect();
         assert_eq!(due, vec![rows[0], rows[1]], "a@x.org's rows in due order; b@x.org waits for its own retry");
@@ -1632,7 +1628,7 @@ mod tests {
         s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: None }], t(1800))
             .unwrap();
         for row in s.pending_outbox(t(1800)).unwrap() {
-            s.outbox_sent(row.id, t(1801)).unwrap();
+            s.delivered(Queue::Outbox, row.id, t(1801)).unwrap();
         }
         assert!(s.alert_delivered("webhook:pd", id).unwrap());
         assert!(!s.alert_delivered("webhook:other", id).unwrap());
@@ -1682,7 +1678,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].mention_ids, ids[0..2].to_vec());
         // Once sent, a later page starts a new message.
-        s.outbox_sent(rows[0].id, t(1830)).unwrap();
+        s.delivered(Queue::Outbox, rows[0].id, t(1830)).unwrap();
         let c = s.enqueue_pages_grouped(&[page(&ids[2..3], None)], &paged(&ids[2..3]), t(1835), wait).unwrap();
         assert_ne!(c, a);
     }

@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics;
 use crate::model::{Mention, Status};
-use crate::store::{Notice, OutboxKind, OutboxRow, Store};
+use crate::store::{Notice, OutboxKind, OutboxRow, Queue, Store};
 use crate::systemd::Heartbeat;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -172,35 +172,57 @@ impl Alerter {
     async fn deliver_notice(&self, n: &Notice) -> anyhow::Result<bool> {
         let now = self.clock.now();
         let rendered = Rendered { subject: n.subject.clone(), text: n.text.clone(), html: n.html.clone() };
-        let result = if n.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !n.recipient.starts_with("webhook:")) {
-            warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
-            Ok(())
-        } else if let Some(id) = n.recipient.strip_prefix("webhook:") {
-            let out = Outbound { id: n.id, kind: Event::Notice, brand: "" };
-            self.send_webhook(id, &out, "", &n.subject, &[], &n.text, now).await
-        } else {
-            let mailer = self.mailer.as_ref().expect("checked above");
-            mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await
+        let result = match self.route(&n.recipient) {
+            Route::Log => {
+                warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
+                Ok(())
+            }
+            Route::Webhook(id) => {
+                let out = Outbound { id: n.id, kind: Event::Notice, brand: "" };
+                self.send_webhook(id, &out, "", &n.subject, &[], &n.text, now).await
+            }
+            Route::Email(mailer) => mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await,
         };
+        let sent = Attempt { queue: Queue::Notices, id: n.id, attempts: n.attempts, recipient: &n.recipient, what: "notice", subject: &n.subject };
+        self.settle(&sent, result)
+    }
+
+    /// Where a message to `recipient` goes: the log (no rota, or no
+    /// `[smtp]` for an email address), a webhook, or email.
+    fn route<'a>(&'a self, recipient: &'a str) -> Route<'a> {
+        if let Some(id) = recipient.strip_prefix("webhook:") {
+            return Route::Webhook(id);
+        }
+        match (&self.mailer, recipient == LOG_RECIPIENT) {
+            (Some(mailer), false) => Route::Email(mailer),
+            _ => Route::Log,
+        }
+    }
+
+    /// Records the outcome of one delivery attempt, the same way for both
+    /// queues: sent, retried with backoff, or dead-lettered.
+    fn settle(&self, a: &Attempt<'_>, result: Result<(), NotifyError>) -> anyhow::Result<bool> {
         let now = self.clock.now();
+        let channel = channel(a.recipient);
         match result {
             Ok(()) => {
-                metrics::global().inc("escucha_alerts_sent_total", &channel(&n.recipient));
-                self.store.notice_sent(n.id, now)?;
-                info!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "notice sent");
+                self.store.delivered(a.queue, a.id, now)?;
+                metrics::global().inc("escucha_alerts_sent_total", &channel);
+                info!(id = a.id, recipient = %a.recipient, subject = %a.subject, "{} sent", a.what);
                 Ok(true)
             }
             Err(NotifyError::Retryable(e)) => {
-                let delay = retry_delay(n.attempts + 1);
-                metrics::global().inc("escucha_alerts_failed_total", &channel(&n.recipient));
-                warn!(notice = n.id, recipient = %n.recipient, error = %e, retry_in = ?delay, "notice delivery failed; will retry");
-                self.store.notice_retry(n.id, &e, now + chrono::Duration::from_std(delay).unwrap_or_default())?;
+                let delay = retry_delay(a.attempts + 1);
+                let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                metrics::global().inc("escucha_alerts_failed_total", &channel);
+                warn!(id = a.id, recipient = %a.recipient, attempt = a.attempts + 1, error = %e, retry_in = ?delay, "{} delivery failed; will retry", a.what);
+                self.store.retry(a.queue, a.id, &e, at)?;
                 Ok(false)
             }
             Err(NotifyError::Rejected(e)) => {
-                metrics::global().inc("escucha_alerts_dead_lettered_total", &channel(&n.recipient));
-                error!(notice = n.id, recipient = %n.recipient, error = %e, "notice rejected and will not be retried");
-                self.store.notice_dead(n.id, &e)?;
+                metrics::global().inc("escucha_alerts_dead_lettered_total", &channel);
+                error!(id = a.id, recipient = %a.recipient, error = %e, "{} rejected and will not be retried; fix the recipient or the channel", a.what);
+                self.store.dead(a.queue, a.id, &e)?;
                 Ok(false)
             }
         }
@@ -217,30 +239,8 @@ impl Alerter {
                 None => return Ok(false),
             },
         };
-        let now = self.clock.now();
-        let channel = channel(&row.recipient);
-        match result {
-            Ok(()) => {
-                self.store.outbox_sent(row.id, now)?;
-                metrics::global().inc("escucha_alerts_sent_total", &channel);
-                info!(outbox = row.id, kind = row.kind.as_str(), recipient = %row.recipient, subject = %subject, "alert sent");
-                Ok(true)
-            }
-            Err(NotifyError::Retryable(e)) => {
-                let delay = retry_delay(row.attempts + 1);
-                let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                metrics::global().inc("escucha_alerts_failed_total", &channel);
-                warn!(outbox = row.id, recipient = %row.recipient, attempt = row.attempts + 1, error = %e, retry_in = ?delay, "alert delivery failed; will retry");
-                self.store.outbox_retry(row.id, &e, at)?;
-                Ok(false)
-            }
-            Err(NotifyError::Rejected(e)) => {
-                metrics::global().inc("escucha_alerts_dead_lettered_total", &channel);
-                error!(outbox = row.id, recipient = %row.recipient, error = %e, "alert rejected and will not be retried; fix the recipient or the channel");
-                self.store.outbox_dead(row.id, &e)?;
-                Ok(false)
-            }
-        }
+        let attempt = Attempt { queue: Queue::Outbox, id: row.id, attempts: row.attempts, recipient: &row.recipient, what: "alert", subject: &subject };
+        self.settle(&attempt, result)
     }
 
     /// Delivers a page. None: nothing left to say (all its mentions were
@@ -259,16 +259,17 @@ impl Alerter {
         let open = self.store.open_complaints(&row.brand)? as usize;
         let pending = open.saturating_sub(mentions.iter().filter(|m| m.class.needs_answer()).count());
         let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack, pending });
-        let result = if row.recipient == LOG_RECIPIENT || (self.mailer.is_none() && !row.recipient.starts_with("webhook:")) {
-            log_alert(row, &rendered);
-            Ok(())
-        } else if let Some(id) = row.recipient.strip_prefix("webhook:") {
-            let items: Vec<Item> = mentions.into_iter().map(|m| Item { ack: ack(&m), mention: m }).collect();
-            let out = Outbound { id: row.id, kind: Event::Alert, brand: &row.brand };
-            self.send_webhook(id, &out, &brand_name, &rendered.subject, &items, "", now).await
-        } else {
-            let mailer = self.mailer.as_ref().expect("checked above");
-            mailer.send(&row.recipient, &rendered, &format!("escucha-outbox-{}", row.id)).await
+        let result = match self.route(&row.recipient) {
+            Route::Log => {
+                log_alert(row, &rendered);
+                Ok(())
+            }
+            Route::Webhook(id) => {
+                let items: Vec<Item> = mentions.into_iter().map(|m| Item { ack: ack(&m), mention: m }).collect();
+                let out = Outbound { id: row.id, kind: Event::Alert, brand: &row.brand };
+                self.send_webhook(id, &out, &brand_name, &rendered.subject, &items, "", now).await
+            }
+            Route::Email(mailer) => mailer.send(&row.recipient, &rendered, &format!("escucha-outbox-{}", row.id)).await,
         };
         Ok(Some((result, rendered.subject)))
     }
@@ -391,6 +392,24 @@ struct Outbound<'a> {
 
 /// The `channel` label of the delivery metrics: `email`, `log` or the
 /// recipient `webhook:<id>`.
+/// Where one message goes.
+enum Route<'a> {
+    Log,
+    Webhook(&'a str),
+    Email(&'a Mailer),
+}
+
+/// One delivery attempt, as `settle` records it.
+struct Attempt<'a> {
+    queue: Queue,
+    id: i64,
+    attempts: u32,
+    recipient: &'a str,
+    /// "alert" or "notice", for the log lines.
+    what: &'a str,
+    subject: &'a str,
+}
+
 fn channel(recipient: &str) -> String {
     if recipient == LOG_RECIPIENT {
         "log".into()
