@@ -116,7 +116,6 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
     // daemon exiting.
     let mut previous: Option<Config> = None;
     loop {
-        reschedule(&store, &cfg);
         let generation = cancel.child_token();
         let mut tasks = match start(cfg.clone(), store.clone(), clock.clone(), generation.clone()) {
             Ok(tasks) => tasks,
@@ -170,14 +169,6 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                 }
             }
         }
-    }
-}
-
-/// Thresholds from the config apply to open complaints not yet paged, also
-/// after a reload that changed them.
-fn reschedule(store: &Store, cfg: &Config) {
-    if let Err(e) = crate::alert::hours::reschedule(store, cfg) {
-        error!(error = %e, "could not apply the brands' thresholds to open complaints");
     }
 }
 
