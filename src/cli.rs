@@ -594,7 +594,9 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
     }
     writeln!(out, "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} TEXT", "ID", "BRAND", "PLATFORM", "CLASS", "STATUS", "CREATED", "AUTHOR")?;
     for m in list {
-        let text: String = m.text.replace('\n', " ").chars().take(70).collect();
+        // Mention text and author names come from strangers: nothing they
+        // contain may break the row or drive the terminal (JSON escapes them).
+        let text: String = crate::text::for_terminal(&m.text).chars().take(70).collect();
         writeln!(
             out,
             "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} {}",
@@ -604,7 +606,7 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
             m.class.as_str(),
             m.status.as_str(),
             m.created_at.format("%Y-%m-%d %H:%M:%S"),
-            m.author,
+            crate::text::for_terminal(&m.author),
             text
         )?;
     }

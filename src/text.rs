@@ -1,5 +1,6 @@
-//! Text helpers shared by sources and matching: accent/case folding and
-//! HTML to plain text. Pure functions.
+//! Text helpers shared by sources, matching and output: accent/case
+//! folding, HTML to plain text, and text made safe for a terminal. Pure
+//! functions.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -173,9 +174,31 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
     Some((c, end + 1))
 }
 
+/// `s` made safe to print on one line of a terminal: line breaks and tabs
+/// become spaces, and every other control character (C0 including NUL and
+/// ESC, DEL, C1) and every bidirectional override or isolate becomes U+FFFD,
+/// so a mention can neither move the cursor, recolour the screen, nor
+/// visually reorder the columns after it (RTL override, "Trojan Source").
+pub fn for_terminal(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_has_no_control_or_bidi_characters() {
+        assert_eq!(for_terminal("a\r\nb\tc\x1b[31md\0e\u{7f}\u{9b}f\u{202e}g\u{2066}h"), "a  b c\u{fffd}[31md\u{fffd}e\u{fffd}\u{fffd}f\u{fffd}g\u{fffd}h");
+        assert_eq!(for_terminal("Señor ÁVILA z̷̢a̶l̵g̸o"), "Señor ÁVILA z̷̢a̶l̵g̸o");
+    }
 
     #[test]
     fn a_mention_keeps_its_link_text() {

@@ -129,6 +129,20 @@ pub fn describe_reason(reason: &str) -> String {
     format!("{class}: {what}")
 }
 
+/// How much of one mention's text an alert quotes, in characters. The
+/// store keeps the whole text (a feed comment has no platform limit); a page
+/// is read on a phone, and a megabyte quote would bury the link and the ack.
+pub const MAX_QUOTED_CHARS: usize = 20_000;
+
+/// The mention's text as an alert quotes it: whole, or cut at
+/// [`MAX_QUOTED_CHARS`] with a line saying how much was left out and where
+/// to read it.
+pub fn quoted_text(m: &Mention) -> std::borrow::Cow<'_, str> {
+    let Some((cut, _)) = m.text.char_indices().nth(MAX_QUOTED_CHARS) else { return m.text.as_str().into() };
+    let rest = m.text[cut..].chars().count();
+    format!("{}\n[… {rest} more characters not shown: escucha mentions --json --brand {}]", &m.text[..cut], m.brand).into()
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -230,7 +244,7 @@ fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
     let age = format_age(ctx.now - m.created_at);
     let _ = writeln!(out, "{} on {} (mention #{})", m.class.as_str().to_uppercase(), m.platform, m.id);
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", m.text);
+    let _ = writeln!(out, "{}", quoted_text(m));
     let _ = writeln!(out);
     let _ = writeln!(out, "Author:  {} ({})", author(m), followers(m));
     let _ = writeln!(out, "Link:    {}", m.url);
@@ -262,7 +276,7 @@ fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
     let _ = writeln!(
         out,
         "<blockquote style=\"white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>",
-        escape_html(&m.text)
+        escape_html(&quoted_text(m))
     );
     out.push_str("<table>\n");
     let _ = writeln!(
@@ -436,6 +450,16 @@ mod tests {
         assert!(!r.html.contains("<b>"));
         assert!(r.html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;hi&quot;"));
         assert!(r.html.contains("@evil&lt;img&gt;"));
+    }
+
+    #[test]
+    fn a_huge_mention_is_quoted_up_to_the_cap_with_a_marker() {
+        let text = format!("{}{}", "é".repeat(MAX_QUOTED_CHARS), "z".repeat(5));
+        let r = render(&[mention(7, Class::Complaint, Platform::X, 1, &text)]);
+        assert!(r.text.contains(&format!("{}\n[… 5 more characters not shown", "é".repeat(MAX_QUOTED_CHARS))), "{}", &r.text[..200]);
+        assert!(!r.text.contains("zzzzz"));
+        let exact = "é".repeat(MAX_QUOTED_CHARS);
+        assert!(!render(&[mention(8, Class::Complaint, Platform::X, 1, &exact)]).text.contains("more characters not shown"));
     }
 
     #[test]

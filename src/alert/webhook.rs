@@ -217,6 +217,27 @@ fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// A URL as Slack may put it inside `<url|label>` and in a button: the
+/// platform built it from a stranger's handle, so `<`, `>`, `|`, spaces,
+/// line breaks and anything else outside printable ASCII are
+/// percent-encoded. Otherwise `>` or `|` would end the link early and a
+/// `<!channel>` after it would ping everyone; Slack refuses (400) a button
+/// whose URL holds a line break, and that would dead-letter the page.
+fn slack_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        if c.is_ascii_graphic() && !matches!(c, '<' | '>' | '|' | '"') {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
 /// Slack: a header, then per mention a section (who, what, why) and the
 /// buttons. Block Kit allows 50 blocks; 3 per mention keeps 15 mentions.
 pub fn slack(msg: &Message) -> Value {
@@ -227,7 +248,7 @@ pub fn slack(msg: &Message) -> Value {
     for it in msg.items.iter().take(15) {
         let m = &it.mention;
         let who = if is_web_url(&m.url) {
-            format!("<{}|{}>", m.url, slack_escape(&handle(m)))
+            format!("<{}|{}>", slack_url(&m.url), slack_escape(&handle(m)))
         } else {
             slack_escape(&handle(m))
         };
@@ -243,7 +264,7 @@ pub fn slack(msg: &Message) -> Value {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, 3000)}}));
         let mut buttons = Vec::new();
         if is_web_url(&m.url) {
-            buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open post"}, "url": m.url}));
+            buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open post"}, "url": slack_url(&m.url)}));
         }
         if msg.event == Event::Alert {
             if let Some(link) = &it.ack.link {
@@ -257,7 +278,8 @@ pub fn slack(msg: &Message) -> Value {
             blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("or run `{}`", it.ack.command)}]}));
         }
     }
-    json!({"text": clip(msg.title, 3000), "blocks": blocks})
+    // The fallback text is mrkdwn too (an acker's name is in some titles).
+    json!({"text": clip(&slack_escape(msg.title), 3000), "blocks": blocks})
 }
 
 fn color(m: &Mention, event: Event) -> u32 {
@@ -319,7 +341,8 @@ pub fn teams(msg: &Message) -> Value {
     }
     for it in msg.items.iter().take(20) {
         let m = &it.mention;
-        body.push(json!({"type": "TextBlock", "text": m.text, "wrap": true, "separator": true}));
+        // Teams refuses cards over 28 KB: a long mention is cut, not the page.
+        body.push(json!({"type": "TextBlock", "text": clip(&m.text, 3000), "wrap": true, "separator": true}));
         body.push(json!({"type": "FactSet", "facts": [
             {"title": "Class", "value": class_word(m, msg.event)},
             {"title": "Author", "value": handle(m)},
@@ -461,7 +484,8 @@ pub fn pagerduty(msg: &Message, routing_key: &str) -> Vec<Value> {
                     "group": msg.brand_id,
                     "class": m.class.as_str(),
                     "custom_details": {
-                        "text": m.text,
+                        // Events over 512 KB are refused (400): keep what an alert quotes.
+                        "text": clip(&m.text, super::render::MAX_QUOTED_CHARS),
                         "author": handle(m),
                         "author_followers": m.author_followers,
                         "url": m.url,
@@ -624,6 +648,12 @@ mod tests {
 
     fn hook(kind: &str, url: &str) -> Webhook {
         Webhook { id: "h".into(), kind: kind.into(), url: Some(Secret::new(url)), secret: None, routing_key: None, send_resolved: false }
+    }
+
+    #[test]
+    fn a_slack_link_cannot_be_closed_early_by_the_url() {
+        assert_eq!(slack_url("https://x.com/a|<!channel>/status/1"), "https://x.com/a%7C%3C!channel%3E/status/1");
+        assert_eq!(slack_url("https://x.com/eve\r\nbcc: é/s"), "https://x.com/eve%0D%0Abcc:%20%C3%A9/s");
     }
 
     #[test]

@@ -301,6 +301,8 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
     if body.is_empty() {
         return Err(SourceError::Malformed(format!("feed at {} answered an empty body", feed.host)));
     }
+    let repaired = repair_utf8(body);
+    let body: &[u8] = repaired.as_deref().unwrap_or(body);
     feed_rs::parser::Builder::new()
         .id_generator(|links, title, _| match links.first() {
             Some(link) => link.href.clone(),
@@ -312,6 +314,29 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
             let body = excerpt(&resp.body, feed.url.expose());
             SourceError::Malformed(format!("feed at {} is not RSS or Atom ({e}); body starts: {body}", feed.host))
         })
+}
+
+/// A feed that is (or defaults to) UTF-8 but carries invalid bytes, as
+/// hand-rolled and mis-transcoded feeds do, with each bad sequence replaced
+/// by U+FFFD: feed-rs refuses the whole document otherwise, and one broken
+/// comment would hide every other entry. None when the body is valid UTF-8
+/// or declares another encoding (feed-rs decodes that itself).
+fn repair_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    // UTF-16 (with its byte order mark) is for feed-rs to decode.
+    if std::str::from_utf8(body).is_ok() || body.starts_with(&[0xff, 0xfe]) || body.starts_with(&[0xfe, 0xff]) {
+        return None;
+    }
+    if body.starts_with(b"<?xml") {
+        let end = body.iter().position(|&b| b == b'>').unwrap_or(body.len().min(200));
+        let prolog = String::from_utf8_lossy(&body[..end]).to_ascii_lowercase().replace(' ', "").replace('\'', "\"");
+        if let Some((_, rest)) = prolog.split_once("encoding=\"") {
+            let declared = rest.split('"').next().unwrap_or("");
+            if !matches!(declared, "utf-8" | "utf8") {
+                return None;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(body).into_owned().into_bytes())
 }
 
 /// An entry as a post of the feed's brand.
@@ -407,6 +432,27 @@ mod tests {
             terms,
             every: Duration::from_secs(600),
         }
+    }
+
+    fn parse_bytes(body: &[u8]) -> Result<feed_rs::model::Feed, SourceError> {
+        let resp = Response { status: reqwest::StatusCode::OK, headers: Default::default(), body: body.to_vec(), rate: Default::default() };
+        parse(&resp, &feed(false))
+    }
+
+    #[test]
+    fn invalid_utf8_in_one_entry_becomes_replacement_characters_and_keeps_the_feed() {
+        let xml = b"<?xml version='1.0' encoding='UTF-8'?><rss version=\"2.0\"><channel><title>t</title>\
+            <item><guid>a</guid><title>bad \xff\xfe here \xc3 end</title></item><item><guid>b</guid><title>fine</title></item></channel></rss>";
+        let f = parse_bytes(xml).unwrap();
+        assert_eq!(f.entries.len(), 2);
+        assert_eq!(f.entries[0].title.as_ref().unwrap().content, "bad \u{fffd}\u{fffd} here \u{fffd} end");
+    }
+
+    #[test]
+    fn a_declared_latin1_feed_is_decoded_not_repaired() {
+        let xml = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>t</title>\
+            <item><guid>a</guid><title>caf\xe9 \xf1</title></item></channel></rss>";
+        assert_eq!(parse_bytes(xml).unwrap().entries[0].title.as_ref().unwrap().content, "caf\u{e9} \u{f1}");
     }
 
     fn parse_str(xml: &str) -> feed_rs::model::Feed {
