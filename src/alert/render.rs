@@ -222,8 +222,10 @@ fn one_line(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
+/// One line whatever the platform sent: a line break in a handle would
+/// make the next line of the body look like something escucha wrote.
 fn author(m: &Mention) -> String {
-    format!("@{}", m.author.trim_start_matches('@'))
+    one_line(&format!("@{}", m.author.trim_start_matches('@')))
 }
 
 fn followers(m: &Mention) -> String {

@@ -186,8 +186,9 @@ fn followers(m: &Mention) -> String {
     m.author_followers.map_or_else(|| "unknown".into(), |f| f.to_string())
 }
 
+/// On one line: chat titles and link labels break on a line break.
 fn handle(m: &Mention) -> String {
-    format!("@{}", m.author.trim_start_matches('@'))
+    format!("@{}", m.author.trim_start_matches('@')).chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 fn reasons(m: &Mention) -> String {

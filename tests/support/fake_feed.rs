@@ -4,8 +4,8 @@
 //! RSS 2.0 comment feeds (`dc:creator`, RFC 822 `pubDate`, non-URL guids),
 //! with the media types `application/atom+xml` / `application/rss+xml`,
 //! `ETag` / `Last-Modified` validators answered with 304, a window of the
-//! latest entries only (feeds keep no history), raw bodies for recorded
-//! samples, and injected failures. Self-contained (REFERENCE.md section 6).
+//! latest entries only (feeds keep no history), raw bodies (any bytes) for
+//! recorded samples and broken encodings, and injected failures. Self-contained (REFERENCE.md section 6).
 #![allow(dead_code)]
 
 use axum::body::Body;
@@ -115,7 +115,7 @@ struct FeedRec {
     version: u64,
     changed: DateTime<Utc>,
     /// Raw body served instead of rendering, with its content type.
-    raw: Option<(String, String)>,
+    raw: Option<(String, Vec<u8>)>,
 }
 
 struct State {
@@ -190,7 +190,31 @@ impl FakeFeed {
                 entries: Vec::new(),
                 version: 1,
                 changed: second(Utc::now()),
-                raw: Some((content_type.to_string(), body.to_string())),
+                raw: Some((content_type.to_string(), body.as_bytes().to_vec())),
+            },
+        );
+        format!("{}{path}", s.base_url)
+    }
+
+    /// Serves these exact bytes (which need not be UTF-8) at `path`,
+    /// replacing what was there as a new version (new ETag and
+    /// Last-Modified); returns its URL.
+    pub fn set_raw_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> String {
+        let mut s = self.state.lock().unwrap();
+        let (version, changed) = match s.feeds.get(path) {
+            Some(f) => (f.version + 1, f.changed + chrono::Duration::seconds(1)),
+            None => (1, second(Utc::now())),
+        };
+        let changed = changed.max(second(Utc::now()));
+        s.feeds.insert(
+            path.to_string(),
+            FeedRec {
+                kind: Kind::WordPress,
+                title: String::new(),
+                entries: Vec::new(),
+                version,
+                changed,
+                raw: Some((content_type.to_string(), body.to_vec())),
             },
         );
         format!("{}{path}", s.base_url)
@@ -372,7 +396,10 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
     } else {
         let (ct, body) = match &feed.raw {
             Some((ct, body)) => (ct.clone(), body.clone()),
-            None => render(feed, &s.base_url, uri.path()),
+            None => {
+                let (ct, body) = render(feed, &s.base_url, uri.path());
+                (ct, body.into_bytes())
+            }
         };
         Response::builder().status(StatusCode::OK).header("content-type", ct).body(Body::from(body)).unwrap()
     };

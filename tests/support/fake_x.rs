@@ -223,6 +223,9 @@ struct Inner {
     rate_limit: u32,
     remaining: u32,
     window_reset: i64,
+    /// Serve `&`, `<` and `>` in tweet text as `&amp;`, `&lt;`, `&gt;`, as
+    /// the real v2 API does (off by default: most tests write plain text).
+    escape_text: bool,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -251,6 +254,7 @@ impl FakeX {
             rate_limit: DEFAULT_RATE_LIMIT,
             remaining: DEFAULT_RATE_LIMIT,
             window_reset: 0,
+            escape_text: false,
         }));
         let app = Router::new().route(SEARCH_PATH, get(search)).fallback(not_found).with_state(inner.clone());
         let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
@@ -298,6 +302,12 @@ impl FakeX {
 
     pub fn clear_requests(&self) {
         self.inner.lock().unwrap().requests.clear();
+    }
+
+    /// Tweet text served HTML-escaped (`&amp;`, `&lt;`, `&gt;`) like the
+    /// real API v2, or as stored.
+    pub fn set_html_escaped_text(&self, on: bool) {
+        self.inner.lock().unwrap().escape_text = on;
     }
 
     /// The user id the fake uses for `username` (created if new).
@@ -706,7 +716,8 @@ fn results(s: &Inner, params: &[(String, String)], now: DateTime<Utc>) -> Result
 fn tweet_json(s: &Inner, t: &StoredTweet, fields: &[&str]) -> Value {
     let mut o = Map::new();
     o.insert("id".into(), json!(t.id));
-    o.insert("text".into(), json!(t.text));
+    let shown = |text: &str| if s.escape_text { text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;") } else { text.to_string() };
+    o.insert("text".into(), json!(shown(&t.text)));
     o.insert("edit_history_tweet_ids".into(), json!([t.id]));
     let want = |f: &str| fields.contains(&f);
     if want("author_id") {
@@ -761,7 +772,7 @@ fn tweet_json(s: &Inner, t: &StoredTweet, fields: &[&str]) -> Value {
     }
     if want("note_tweet") {
         if let Some(full) = &t.note_text {
-            o.insert("note_tweet".into(), json!({ "text": full }));
+            o.insert("note_tweet".into(), json!({ "text": shown(full) }));
         }
     }
     Value::Object(o)
