@@ -60,8 +60,8 @@ use std::time::Duration;
 const LONG: Duration = Duration::from_secs(40);
 const ACK_SECRET: &str = "hostile-ack-secret";
 const COMPLAINT: &str = "perdieron mi equipaje y nadie responde, pésimo servicio";
-const UTF8_FEED: &str = "/blog/comments/feed/";
-const LATIN1_FEED: &str = "/resenas/feed/";
+const UTF8_FEED: &str = "/blog/comments/feed";
+const LATIN1_FEED: &str = "/resenas/feed";
 
 fn rss(items: &[u8], encoding: &str) -> Vec<u8> {
     let mut x = format!(
@@ -223,7 +223,8 @@ notify = ["guardia@example.com", "webhook:slack", "webhook:ops"]
     let mastodon_author = mastodon.add_account("\r\nSubject: pwned", 3);
     let toot_text = format!("<script>alert(\"m\")</script> &amp; &lt;b&gt; {COMPLAINT}");
     let toot = mastodon.post_status(&mastodon_author).text(&toot_text).mention(&brand_mastodon).language("es").send();
-    want.push((toot, format!("\r\nsubject: pwned@{}", mastodon.host()), format!("@interjet {toot_text}")));
+    // The source trims and lowercases an acct and adds the instance's domain.
+    want.push((toot, format!("subject: pwned@{}", mastodon.host()), format!("@interjet {toot_text}")));
 
     // Feeds: invalid UTF-8 bytes, a CRLF author, SQL, raw NUL and ESC.
     let mut items = item("bad-utf8", b"Comentario", b"Luis", b"Mi pedido \xff\xfe lleg\xc3\xb3 roto \xc3 y nadie responde, p\xc3\xa9simo servicio");
@@ -232,7 +233,8 @@ notify = ["guardia@example.com", "webhook:slack", "webhook:ops"]
     items.extend(old);
     feeds.set_raw_bytes(UTF8_FEED, "application/rss+xml; charset=UTF-8", &rss(&items, "UTF-8"));
     want.push(("bad-utf8".into(), "luis".into(), "Comentario\n\nMi pedido \u{fffd}\u{fffd} llegó roto \u{fffd} y nadie responde, pésimo servicio".into()));
-    want.push(("crlf-author".into(), "eve\r\nbcc: attacker@example.com".into(), "Queja\n\n<script>alert(3)</script> nadie responde, pésimo servicio".into()));
+    // feed-rs reads an RSS author as "name email" and keeps the name part.
+    want.push(("crlf-author".into(), "eve\r\nbcc:".into(), "Queja\n\n<script>alert(3)</script> nadie responde, pésimo servicio".into()));
     want.push(("sql".into(), "x".into(), "Robert'); DROP TABLE mentions;--\n\nnul \0 esc \x1b[31m nadie responde, pésimo servicio".into()));
     feeds.set_raw_bytes(LATIN1_FEED, "application/rss+xml", &rss(&item("latin1", b"Rese\xf1a", b"Jos\xe9", b"El caf\xe9 lleg\xf3 fr\xedo y nadie responde, p\xe9simo servicio"), "ISO-8859-1"));
     want.push(("latin1".into(), "josé".into(), "Reseña\n\nEl café llegó frío y nadie responde, pésimo servicio".into()));
@@ -313,7 +315,7 @@ notify = ["guardia@example.com", "webhook:slack", "webhook:ops"]
     let dot = mail_for(&want[1].0).text_body().unwrap();
     assert!(dot.replace("\r\n", "\n").contains(&dotted.replace("\r\n", "\n")), "text after the lone dot arrived: {dot}");
     assert!(dot.contains("Author:  @eve  bcc: attacker@example.com"), "the handle on one line: {dot}");
-    let big_mail = mail_for(&want[4].0).text_body().unwrap();
+    let big_mail = mail_for(&want[4].0).text_body().unwrap().replace("\r\n", "\n");
     let shown: String = big.chars().take(escucha::alert::render::MAX_QUOTED_CHARS).collect();
     assert!(big_mail.contains(&format!("{shown}\n[… {} more characters not shown", big.chars().count() - shown.chars().count())), "the 100 KB quote is cut with a marker");
     assert!(mail_for(&want[5].0).text_body().unwrap().len() < 100_000, "the 1 MB mention is not mailed whole");
