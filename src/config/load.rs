@@ -693,7 +693,7 @@ impl Checker<'_> {
     fn feed(&self, t: Table, brand_ids: &[String]) -> Option<FeedSource> {
         let url = t
             .required("url", "\"https://example.com/comments/feed\"")
-            .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_http_url));
+            .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url));
         let brand = t.required("brand", "\"interjet\"").and_then(|i| {
             i.parse("\"interjet\"", |s| {
                 if brand_ids.iter().any(|b| b == s) {
@@ -1223,6 +1223,12 @@ pub(crate) fn parse_http_url(s: &str) -> Result<String, String> {
     }
 }
 
+/// A feed is fetched at exactly the address given: `/feed/` and `/feed` can
+/// be different resources, so unlike a base URL nothing is trimmed.
+pub(crate) fn parse_feed_url(s: &str) -> Result<String, String> {
+    parse_http_url(s).map(|_| s.trim().to_string())
+}
+
 /// `host:port`, e.g. `127.0.0.1:8686` or `[::1]:8686`.
 pub(crate) fn parse_listen(s: &str) -> Result<String, String> {
     let bad = || format!("{s:?} is not host:port (e.g. \"127.0.0.1:8686\")");
@@ -1385,6 +1391,15 @@ mod tests {
         );
         assert!(parse_http_url("mastodon.social").is_err());
         assert!(parse_http_url("ftp://example.com").is_err());
+    }
+
+    #[test]
+    fn feed_urls_keep_their_trailing_slash() {
+        assert_eq!(
+            parse_feed_url("https://blog.example/comments/feed/"),
+            Ok("https://blog.example/comments/feed/".into())
+        );
+        assert!(parse_feed_url("blog.example/feed/").is_err());
     }
 
     #[test]
