@@ -25,6 +25,13 @@ use tracing::{debug, error, info, warn};
 /// for a rate-limit window).
 const POLL_PROMISE: Duration = Duration::from_secs(20 * 60);
 
+/// How long the daemon's writes wait for another process's lock.
+const STORE_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often a fetched page that the database could not take (locked, disk
+/// full) is offered again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
 /// Backoff after failed polls never exceeds this (or `every`, if longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
@@ -111,6 +118,10 @@ pub struct Reload {
 /// not, the old config keeps running and every problem is logged.
 pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    // A write blocked by another process's lock holds a runtime thread while
+    // it waits: fail fast and retry instead (pages are kept and retried,
+    // see `poll_query`), so that `/healthz` and the other loops keep going.
+    store.set_busy_timeout(STORE_BUSY_TIMEOUT)?;
     // The config that ran before a reload: if the new one cannot start (its
     // HTTP address is taken, say), the old one runs again rather than the
     // daemon exiting.
@@ -462,8 +473,27 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
             page = source.fetch(q, cursor.as_deref()) => page?,
         };
         crate::metrics::global().inc("escucha_polls_total", source.name());
-        let now = shared.clock.now();
-        let out = ingest::ingest(store, matchers, q, &page, state, now).map_err(|e| SourceError::Transient(format!("storing page: {e}")))?;
+        // A database that cannot take writes (locked by another process,
+        // disk full) keeps this page here, and its cursor with it, until it
+        // can: refetching would cost the platform's rate limit, and moving
+        // on would lose the page. The store logs the outage's start and end.
+        let mut warned: Option<std::time::Instant> = None;
+        let out = loop {
+            match ingest::ingest(store, matchers, q, &page, state, shared.clock.now()) {
+                Ok(out) => break out,
+                Err(e) if e.is_unavailable() => {
+                    if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                        warn!(source = source.name(), query = %q.key, error = %e, "cannot store the page; keeping it and retrying");
+                        warned = Some(std::time::Instant::now());
+                    }
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(STORE_RETRY) => {}
+                    }
+                }
+                Err(e) => return Err(SourceError::Transient(format!("storing page: {e}"))),
+            }
+        };
         if !out.inserted.is_empty() || !out.answered.is_empty() {
             info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
             shared.wake.notify_one();

@@ -1,0 +1,404 @@
+//! Storage fault tests: the real daemon, fed by fake X and Mastodon servers
+//! and paging through a real SMTP server, while its SQLite file misbehaves
+//! under it.
+//!
+//! - Another process (the `sqlite3` shell, else Python's sqlite3) holds an
+//!   exclusive write lock on the database for 30 s. Reads still work (WAL),
+//!   every write fails with SQLITE_BUSY once the busy timeout runs out.
+//! - The filesystem holding the database fills up (a small tmpfs, so this
+//!   variant needs root; it skips with a message otherwise). Every write that
+//!   needs a new block fails with SQLITE_FULL.
+//!
+//! In both the daemon must stay up, say in an ERROR line which file and what
+//! is wrong, answer `/healthz` 503 with the same reason (and 200 again
+//! afterwards), and lose nothing: a page that cannot be committed is kept
+//! and committed when the database takes writes again (its cursor moves
+//! only with it), due complaints are paged once, and an alert that the SMTP
+//! server accepted while the database could not record it is not sent again.
+
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "support/fake_mastodon.rs"]
+mod fake_mastodon;
+#[path = "support/fake_x.rs"]
+mod fake_x;
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use daemon::{wait_for, Daemon};
+use fake_mastodon::FakeMastodon;
+use fake_x::{FakeX, NewTweet};
+use smtp::{Received, SmtpServer};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LONG: Duration = Duration::from_secs(30);
+const ENV: &[(&str, &str)] = &[("ESCUCHA_HTTP_TIMEOUT_MS", "1000")];
+
+/// Fake platforms, an SMTP server, and a config whose database may live
+/// elsewhere than the config and the log (on a tmpfs that will fill up).
+struct World {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    x: FakeX,
+    mastodon: FakeMastodon,
+    smtp: SmtpServer,
+    brand_mastodon_id: String,
+    http: String,
+}
+
+impl World {
+    async fn new(db: Option<PathBuf>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db.unwrap_or_else(|| dir.path().join("escucha.db"));
+        let x = FakeX::start().await;
+        let mastodon = FakeMastodon::start().await;
+        mastodon.set_rate_limit_remaining(100_000);
+        let brand_mastodon_id = mastodon.add_account("interjet", 5000);
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let http = free.local_addr().unwrap().to_string();
+        drop(free);
+        World { dir, db, x, mastodon, smtp: SmtpServer::start().await, brand_mastodon_id, http }
+    }
+
+    /// Complaints fall due `complaint` after they were posted.
+    fn config(&self, complaint: &str) -> PathBuf {
+        let toml = format!(
+            r#"
+[daemon]
+database = "{db}"
+http = "{http}"
+
+[[brand]]
+id = "interjet"
+name = "Interjet"
+terms = ["interjet"]
+respond_within = {{ complaint = "{complaint}", escalation = "{complaint}" }}
+oncall = "care"
+[brand.accounts]
+x = "Interjet_mx"
+mastodon = "interjet"
+
+[source.x]
+api_base = "{x}"
+bearer_token = "{x_token}"
+every = "1s"
+
+[source.mastodon]
+instance = "{mastodon}"
+access_token = "{m_token}"
+every = "1s"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "Escucha <alerts@example.com>"
+
+[[oncall]]
+id = "care"
+[[oncall.shift]]
+when = "* * * * * *"
+notify = ["guardia@example.com"]
+"#,
+            db = self.db.display(),
+            http = self.http,
+            x = self.x.base_url(),
+            x_token = fake_x::DEFAULT_TOKEN,
+            mastodon = self.mastodon.base_url(),
+            m_token = self.mastodon.issue_token(&self.brand_mastodon_id),
+            smtp_port = self.smtp.port(),
+        );
+        let path = self.dir.path().join("escucha.toml");
+        std::fs::write(&path, toml).unwrap();
+        path
+    }
+
+    fn start(&self, config: &Path) -> Daemon {
+        Daemon::start(self.dir.path(), config, ENV)
+    }
+
+    /// Both sources finished a first round: later posts are live, not history.
+    async fn first_polls_done(&self, d: &Daemon) {
+        wait_for(LONG, "the first X poll", d, || cursor(&self.db, "x:search:interjet")).await;
+        wait_for(LONG, "the first Mastodon poll", d, || self.mastodon_notifications_cursor()).await;
+    }
+
+    fn mastodon_notifications_cursor(&self) -> Option<String> {
+        ["mastodon:notifications", "mastodon:notifications:interjet"].iter().find_map(|k| cursor(&self.db, k))
+    }
+
+    fn x_complaint(&self, code: &str) -> String {
+        self.x.add_tweet(
+            NewTweet::new(&format!("u{}", code.to_lowercase()), &format!("@Interjet_mx {code} perdieron mi equipaje y nadie responde, pésimo servicio"))
+                .lang(Some("es")),
+        )
+    }
+
+    fn x_neutral(&self, code: &str) -> String {
+        // Long enough that a few dozen of them need more than the WAL's slack.
+        let filler = "el vuelo salió a tiempo y la sala de espera estaba tranquila; ".repeat(6);
+        self.x.add_tweet(NewTweet::new(&format!("n{}", code.to_lowercase()), &format!("viajando con Interjet hoy {code} {filler}")).lang(Some("es")))
+    }
+
+    fn mastodon_complaint(&self, code: &str) -> String {
+        let author = self.mastodon.add_account(&format!("a{}", code.to_lowercase().replace('-', "")), 10);
+        self.mastodon
+            .post_status(&author)
+            .text(&format!("@interjet {code} perdieron mi equipaje y nadie responde, pésimo servicio"))
+            .mention(&self.brand_mastodon_id)
+            .language("es")
+            .send()
+    }
+
+    /// `/healthz`: (status, body); None when the daemon does not answer
+    /// within 5 s.
+    async fn healthz(&self) -> Option<(u16, String)> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+        let r = client.get(format!("http://{}/healthz", self.http)).send().await.ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.text().await.unwrap_or_default()))
+    }
+}
+
+/// Reads straight from the file (a plain connection, no migration, no write),
+/// so it works while another process holds the write lock or the disk is full.
+fn query<T>(db: &Path, f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<T> {
+    if !db.exists() {
+        return None;
+    }
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+    conn.busy_timeout(Duration::from_secs(2)).ok()?;
+    f(&conn).ok()
+}
+
+fn cursor(db: &Path, key: &str) -> Option<String> {
+    query(db, |c| c.query_row("SELECT cursor FROM cursors WHERE query_key = ?1", [key], |r| r.get(0)))
+}
+
+/// platform id → how many rows store it.
+fn stored_ids(db: &Path) -> BTreeMap<String, u64> {
+    query(db, |c| {
+        let mut st = c.prepare("SELECT platform_id, COUNT(*) FROM mentions GROUP BY platform_id")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        rows.collect::<rusqlite::Result<BTreeMap<_, _>>>()
+    })
+    .unwrap_or_default()
+}
+
+fn outbox_state(db: &Path, state: &str) -> u64 {
+    query(db, |c| c.query_row("SELECT COUNT(*) FROM outbox WHERE state = ?1", [state], |r| r.get::<_, i64>(0))).unwrap_or(0) as u64
+}
+
+fn integrity(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<String> = conn.prepare("PRAGMA integrity_check").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    rows.join("\n")
+}
+
+/// The mention codes (`L1-3`, `D0-x`...) an email is about.
+fn codes(mail: &Received) -> Vec<String> {
+    let body = mail.text_body().unwrap_or_default();
+    let mut out = Vec::new();
+    for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+        let b = word.as_bytes();
+        if b.len() >= 4 && matches!(b[0], b'L' | b'P' | b'D' | b'F' | b'B') && b[1].is_ascii_digit() && word.contains('-') && !out.contains(&word.to_string()) {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
+
+/// Each due code is in exactly one email, and no email came twice.
+fn assert_paged_once(mail: &[Received], due: &BTreeSet<String>) {
+    let mut emails_of: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ids = BTreeSet::new();
+    for m in mail {
+        let id = m.header("Message-ID").expect("every alert has a Message-ID");
+        assert!(ids.insert(id.clone()), "the alert {id} was sent twice:\n{mail:#?}");
+        for c in codes(m) {
+            *emails_of.entry(c).or_default() += 1;
+        }
+    }
+    for code in due {
+        assert_eq!(emails_of.get(code), Some(&1), "{code} is paged exactly once: {emails_of:?}");
+    }
+}
+
+/// Another process holding the database's write lock: `BEGIN EXCLUSIVE` and
+/// a write, until [`LockHolder::release`].
+struct LockHolder {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: BufReader<std::process::ChildStdout>,
+    tool: &'static str,
+}
+
+impl LockHolder {
+    fn take(db: &Path) -> LockHolder {
+        let sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok_and(|o| o.status.success());
+        let (mut cmd, tool, script) = if sqlite3 {
+            let mut cmd = Command::new("sqlite3");
+            cmd.arg(db);
+            let script = ".timeout 20000\nBEGIN EXCLUSIVE;\nCREATE TABLE IF NOT EXISTS operator_scratch (note TEXT);\nINSERT INTO operator_scratch VALUES ('held by a test');\nSELECT 'locked';\n";
+            (cmd, "sqlite3", script)
+        } else {
+            let mut cmd = Command::new("python3");
+            cmd.arg("-c").arg(
+                "import sqlite3, sys\n\
+                 c = sqlite3.connect(sys.argv[1], timeout=20, isolation_level=None)\n\
+                 c.execute('BEGIN EXCLUSIVE')\n\
+                 c.execute('CREATE TABLE IF NOT EXISTS operator_scratch (note TEXT)')\n\
+                 c.execute(\"INSERT INTO operator_scratch VALUES ('held by a test')\")\n\
+                 print('locked', flush=True)\n\
+                 sys.stdin.readline()\n\
+                 c.execute('COMMIT')\n\
+                 print('released', flush=True)\n",
+            );
+            cmd.arg(db);
+            (cmd, "python3", "")
+        };
+        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("starting the lock holder");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(script.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "locked", "{tool} took the exclusive lock");
+        LockHolder { child, stdin: Some(stdin), out, tool }
+    }
+
+    fn release(mut self) {
+        let mut stdin = self.stdin.take().unwrap();
+        let script = if self.tool == "sqlite3" { "COMMIT;\nSELECT 'released';\n.quit\n" } else { "go\n" };
+        stdin.write_all(script.as_bytes()).unwrap();
+        drop(stdin);
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "released", "{} committed and let go", self.tool);
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        if self.stdin.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_locked_by_another_process_for_30_s_loses_nothing_and_pages_each_complaint_once() {
+    let w = World::new(None).await;
+    let cfg = w.config("4s");
+    let mut d = w.start(&cfg);
+    let db = w.db.clone();
+    w.first_polls_done(&d).await;
+    assert_eq!(w.healthz().await.map(|h| h.0), Some(200), "healthy before the lock");
+    let mut posted: Vec<String> = Vec::new();
+    let mut due: BTreeSet<String> = BTreeSet::new();
+
+    // D0-r: paged before the lock, but the SMTP server refuses it three
+    // times (451), so its fourth attempt (after ~1+2+4 s of backoff) lands
+    // while the lock is held: the server accepts it and the daemon cannot
+    // record it as sent. It must not be sent again.
+    w.smtp.temp_fail_next(3);
+    posted.push(w.x_complaint("D0-r"));
+    due.insert("D0-r".into());
+    // B0-d: stored before the lock, falls due (4 s) while it is held: its
+    // page cannot be queued until the lock goes, then goes out once.
+    posted.push(w.x_complaint("B0-d"));
+    due.insert("B0-d".into());
+    wait_for(LONG, "B0-d and D0-r stored", &d, || (stored_ids(&db).len() >= 2).then_some(())).await;
+    wait_for(LONG, "D0-r refused three times", &d, || {
+        query(&db, |c| c.query_row("SELECT MAX(attempts) FROM outbox", [], |r| r.get::<_, Option<i64>>(0))).flatten().filter(|n| *n >= 3)
+    })
+    .await;
+    let x_cursor_before = cursor(&db, "x:search:interjet").unwrap();
+
+    let lock = tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || LockHolder::take(&db)
+    })
+    .await
+    .unwrap();
+    let locked_at = Instant::now();
+
+    // While the lock is held the sources keep serving mentions, a few of
+    // them complaints that are due at once when stored.
+    let mut unhealthy: Option<String> = None;
+    let mut round = 0;
+    while locked_at.elapsed() < Duration::from_secs(30) {
+        posted.push(w.x_neutral(&format!("N{round}-x")));
+        if round % 3 == 0 {
+            let code = format!("L{round}-x");
+            posted.push(w.x_complaint(&code));
+            due.insert(code);
+            let code = format!("L{round}-m");
+            posted.push(w.mastodon_complaint(&code));
+            due.insert(code);
+        }
+        if unhealthy.is_none() && locked_at.elapsed() > Duration::from_secs(3) {
+            // The daemon answers, and says why it is not doing its job.
+            if let Some((503, body)) = w.healthz().await {
+                unhealthy = Some(body);
+            }
+        }
+        assert!(d.running(), "the daemon stays up while the database is locked:\n{}", d.log());
+        round += 1;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let unhealthy = unhealthy.unwrap_or_else(|| panic!("/healthz said 503 during the lock\n{}", d.log()));
+    assert!(unhealthy.contains("locked") && unhealthy.contains(&db.display().to_string()), "/healthz names the database and the lock: {unhealthy}");
+    // Nothing got in while the lock was held: the cursor did not move past
+    // what was not stored.
+    assert_eq!(cursor(&db, "x:search:interjet").as_deref(), Some(x_cursor_before.as_str()), "the X cursor stays while nothing can be stored");
+    tokio::task::spawn_blocking(move || lock.release()).await.unwrap();
+
+    let log = d.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("locked") && l.contains(&db.display().to_string()))
+        .unwrap_or_else(|| panic!("an ERROR line names the database and the lock:\n{log}"));
+    eprintln!("the daemon said: {line}");
+    assert!(!log.contains("panicked"), "no panic:\n{log}");
+
+    // After the lock: every served mention stored exactly once, cursors at
+    // the newest post, every due complaint paged once.
+    wait_for(LONG, "every mention served during the lock stored", &d, || {
+        let have = stored_ids(&db);
+        posted.iter().all(|id| have.contains_key(id)).then_some(())
+    })
+    .await;
+    let have = stored_ids(&db);
+    assert_eq!(have.len(), posted.len(), "nothing else was stored");
+    assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");
+    let newest_tweet = posted.iter().filter(|id| w.x.tweet(id).is_some()).max_by_key(|id| id.parse::<u64>().unwrap()).unwrap().clone();
+    wait_for(LONG, "the X cursor at the newest tweet", &d, || {
+        let c = escucha::sources::x::Cursor::parse(&cursor(&db, "x:search:interjet")?)?;
+        (c.since_id.as_deref() == Some(newest_tweet.as_str()) && c.next_token.is_none()).then_some(())
+    })
+    .await;
+    let newest_notification = w.mastodon.notification_ids().last().cloned().unwrap();
+    wait_for(LONG, "the Mastodon notifications cursor at the newest one", &d, || {
+        w.mastodon_notifications_cursor().filter(|c| c.contains(&newest_notification)).map(|_| ())
+    })
+    .await;
+    wait_for(LONG, "every due complaint paged and every page sent", &d, || {
+        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
+        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
+    })
+    .await;
+    assert_paged_once(&w.smtp.messages(), &due);
+    assert_eq!(outbox_state(&db, "dead"), 0);
+    assert_eq!(w.healthz().await, Some((200, "ok\n".to_string())), "/healthz is 200 once the lock is gone\n{}", d.log());
+    assert!(d.log().contains("database takes writes again"), "the recovery is logged:\n{}", d.log());
+    assert_eq!(d.terminate(Duration::from_secs(10)), Some(0));
+    assert_eq!(integrity(&db), "ok");
+}
