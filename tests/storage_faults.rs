@@ -397,8 +397,201 @@ async fn database_locked_by_another_process_for_30_s_loses_nothing_and_pages_eac
     .await;
     assert_paged_once(&w.smtp.messages(), &due);
     assert_eq!(outbox_state(&db, "dead"), 0);
+    // D0-r really took the path it was set up for.
+    assert!(d.log().contains("sent but not recorded"), "D0-r's delivery fell inside the lock:\n{}", d.log());
     assert_eq!(w.healthz().await, Some((200, "ok\n".to_string())), "/healthz is 200 once the lock is gone\n{}", d.log());
     assert!(d.log().contains("database takes writes again"), "the recovery is logged:\n{}", d.log());
     assert_eq!(d.terminate(Duration::from_secs(10)), Some(0));
     assert_eq!(integrity(&db), "ok");
+}
+
+/// A tmpfs of a given size, mounted for one test and unmounted when dropped.
+/// Needs root (CI runs as root); `None` when it cannot be mounted.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Result<Tmpfs, String> {
+        let uid = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+        if uid != "0" {
+            return Err(format!("not root (uid {uid}): a tmpfs cannot be mounted"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"]).arg(dir.path()).output().map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("mount -t tmpfs failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Gives the filesystem a new size (more room: space comes back).
+    fn resize(&self, size: &str) {
+        let out = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(self.path()).output().unwrap();
+        assert!(out.status.success(), "remount: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Writes `name` until the filesystem has no block left.
+    fn fill(&self, name: &str) -> u64 {
+        let mut f = std::fs::File::create(self.path().join(name)).unwrap();
+        let mut written = 0u64;
+        for chunk in [64 * 1024, 4096, 512, 1] {
+            let buf = vec![0u8; chunk];
+            loop {
+                match f.write(&buf) {
+                    Ok(0) => break,
+                    Ok(n) => written += n as u64,
+                    Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                    Err(e) => panic!("filling the tmpfs: {e}"),
+                }
+            }
+        }
+        let _ = f.sync_all();
+        written
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy: a daemon still holding files open must not keep it mounted.
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// Posts a burst of mentions (long neutral ones and complaints, on both
+/// platforms) every 300 ms for `secs` seconds; returns their ids.
+async fn post_during(w: &World, phase: &str, secs: u64, due: &mut BTreeSet<String>) -> Vec<String> {
+    let start = Instant::now();
+    let mut ids = Vec::new();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_secs(secs) {
+        ids.push(w.x_neutral(&format!("N{i}-{phase}")));
+        if i % 4 == 0 {
+            let code = format!("F{i}-{phase}x");
+            ids.push(w.x_complaint(&code));
+            due.insert(code);
+            let code = format!("F{i}-{phase}m");
+            ids.push(w.mastodon_complaint(&code));
+            due.insert(code);
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    ids
+}
+
+/// Polls `/healthz` until it answers 503 (returns the body) or 200, as
+/// `want`; panics with the daemon's log after `LONG`.
+async fn healthz_until(w: &World, d: &Daemon, want: u16) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some((status, body)) = w.healthz().await {
+            if status == want {
+                return body;
+            }
+        }
+        assert!(start.elapsed() < LONG, "/healthz never answered {want}: {:?}\n{}", w.healthz().await, d.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_full_while_ingesting_and_alerting_loses_nothing_and_recovers_when_space_returns() {
+    // The database lives on a 4 MB tmpfs; the config and the daemon's log
+    // live elsewhere (a full disk must not also silence the log).
+    let fs = match Tmpfs::mount("4m") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("SKIPPED disk_full_while_ingesting_and_alerting_loses_nothing_and_recovers_when_space_returns: {why}; run the tests as root (as CI does) to cover a full disk");
+            return;
+        }
+    };
+    let w = World::new(Some(fs.path().join("escucha.db"))).await;
+    let cfg = w.config("5s");
+    let db = w.db.clone();
+    let mut d = w.start(&cfg);
+    w.first_polls_done(&d).await;
+    assert_eq!(w.healthz().await.map(|h| h.0), Some(200), "healthy before the disk fills");
+    let mut posted = Vec::new();
+    let mut due = BTreeSet::new();
+
+    // Phase 1: the disk fills while the daemon runs, and space comes back
+    // (the tmpfs grows) while it still runs.
+    // B0-f is stored before, falls due during the outage: its page cannot be
+    // queued then, and goes out once afterwards.
+    posted.push(w.x_complaint("B0-f"));
+    due.insert("B0-f".into());
+    wait_for(LONG, "B0-f stored", &d, || stored_ids(&db).contains_key(&posted[0]).then_some(())).await;
+    let x_cursor = cursor(&db, "x:search:interjet").unwrap();
+    let mastodon_cursor = w.mastodon_notifications_cursor().unwrap();
+    let filled = fs.fill("filler");
+    eprintln!("filled the tmpfs with {filled} bytes");
+    let stored_before = stored_ids(&db).len();
+    posted.extend(post_during(&w, "a", 6, &mut due).await);
+    // Every write needs a new block of the WAL, and there is none: the
+    // daemon says so, keeps the pages it fetched, and does not move its
+    // cursors past them.
+    let body = healthz_until(&w, &d, 503).await;
+    assert!(body.contains("full") && body.contains(&db.display().to_string()), "/healthz names the full disk and the database: {body}");
+    let log = d.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("disk") && l.contains("full") && l.contains(&db.display().to_string()))
+        .unwrap_or_else(|| panic!("an ERROR line says the disk holding the database is full:\n{log}"));
+    eprintln!("the daemon said: {line}");
+    assert!(d.running(), "the daemon stays up on a full disk:\n{log}");
+    assert_eq!(stored_ids(&db).len(), stored_before, "nothing could be stored");
+    assert_eq!(cursor(&db, "x:search:interjet"), Some(x_cursor), "the X cursor did not move past unstored mentions");
+    assert_eq!(w.mastodon_notifications_cursor(), Some(mastodon_cursor), "the Mastodon cursor did not move past unstored mentions");
+    assert!(w.smtp.messages().is_empty(), "B0-f could not be queued yet: {:?}", w.smtp.messages());
+
+    fs.resize("64m");
+    wait_for(LONG, "everything served during the outage stored", &d, || {
+        let have = stored_ids(&db);
+        posted.iter().all(|id| have.contains_key(id)).then_some(())
+    })
+    .await;
+    wait_for(LONG, "every due complaint paged and sent", &d, || {
+        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
+        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
+    })
+    .await;
+    assert_eq!(healthz_until(&w, &d, 200).await, "ok\n");
+    assert!(d.log().contains("the database takes writes again"), "the recovery is logged:\n{}", d.log());
+    assert_eq!(integrity(&db), "ok", "no corruption after the first outage");
+
+    // Phase 2: full again, and the daemon is killed (-9) in the middle of
+    // failing writes; space comes back (the filler is deleted) and a new
+    // daemon recovers the WAL and catches up from the stored cursors.
+    fs.fill("filler2");
+    posted.extend(post_during(&w, "b", 4, &mut due).await);
+    healthz_until(&w, &d, 503).await;
+    assert!(d.running(), "the daemon stays up on a full disk:\n{}", d.log());
+    d.kill9();
+    std::fs::remove_file(fs.path().join("filler2")).unwrap();
+    let d = w.start(&cfg);
+    wait_for(LONG, "everything served during the second outage stored", &d, || {
+        let have = stored_ids(&db);
+        posted.iter().all(|id| have.contains_key(id)).then_some(())
+    })
+    .await;
+    wait_for(LONG, "every due complaint paged and sent", &d, || {
+        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
+        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
+    })
+    .await;
+    let have = stored_ids(&db);
+    assert_eq!(have.len(), posted.len(), "nothing else was stored");
+    assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");
+    let newest_tweet = posted.iter().filter(|id| w.x.tweet(id).is_some()).max_by_key(|id| id.parse::<u64>().unwrap()).unwrap().clone();
+    let c = escucha::sources::x::Cursor::parse(&cursor(&db, "x:search:interjet").unwrap()).unwrap();
+    assert_eq!(c.since_id.as_deref(), Some(newest_tweet.as_str()), "the X cursor is at the newest tweet");
+    assert_paged_once(&w.smtp.messages(), &due);
+    assert_eq!(outbox_state(&db, "dead"), 0);
+    drop(d);
+    assert_eq!(integrity(&db), "ok", "no corruption after a crash on a full disk");
 }
