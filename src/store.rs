@@ -871,11 +871,11 @@ impl Store {
 
     /// The channel refused the row for good: dead-lettered, kept for the record.
     pub fn dead(&self, q: Queue, id: i64, error: &str) -> Result<()> {
-        self.conn().execute(
+        let r = self.conn().execute(
             &format!("UPDATE {} SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", q.table()),
             params![id, error],
-        )?;
-        Ok(())
+        );
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// True while the row still waits for delivery.
@@ -887,8 +887,8 @@ impl Store {
     /// Nothing left to say in this row: its mentions were answered or acked
     /// before it could be sent.
     pub fn outbox_resolved(&self, id: i64) -> Result<()> {
-        self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id])?;
-        Ok(())
+        let r = self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id]);
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// True when an alert about `mention_id` was delivered to `recipient`:
@@ -984,6 +984,10 @@ impl Store {
 
     /// Acknowledges a mention: no further pages for it.
     pub fn ack(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<AckOutcome> {
+        self.written(self.ack_tx(id, by, now))
+    }
+
+    fn ack_tx(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<AckOutcome> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let status: Option<String> = tx.query_row("SELECT status FROM mentions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
@@ -1258,6 +1262,10 @@ impl Store {
     /// source's failure was announced (`alerted = Some(now)`) or that its
     /// recovery was (`alerted = None`): a restart never repeats either.
     pub fn enqueue_health_notices(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+        self.written(self.enqueue_health_notices_tx(source, alerted, notices, now))
+    }
+
+    fn enqueue_health_notices_tx(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for (to, subject, text, html) in notices {
@@ -1371,6 +1379,10 @@ impl Store {
 
     /// Records that a silence holds these mentions back until it ends.
     pub fn hold(&self, held: &[(i64, i64, DateTime<Utc>)]) -> Result<()> {
+        self.written(self.hold_tx(held))
+    }
+
+    fn hold_tx(&self, held: &[(i64, i64, DateTime<Utc>)]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for (mention, silence, until) in held {
