@@ -318,7 +318,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         let mut failed: Option<String> = disabled.clone();
         let mut rate_limited_until = None;
         for q in queries.iter().filter(|_| disabled.is_none()) {
-            match poll_query(&source, q, &matchers, &shared, &cancel).await {
+            match poll_query(&source, q, &matchers, &shared, &hb, &cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
                     crate::metrics::global().inc("escucha_poll_errors_total", name);
@@ -448,7 +448,7 @@ pub fn backoff(every: Duration, failures: u32) -> Duration {
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, cancel: &CancellationToken) -> Result<(), SourceError> {
+async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
     let store = &shared.store;
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
@@ -486,6 +486,10 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
                         warn!(source = source.name(), query = %q.key, error = %e, "cannot store the page; keeping it and retrying");
                         warned = Some(std::time::Instant::now());
                     }
+                    // Waiting for the database is not hanging: a watchdog
+                    // restart would not free another process's lock or disk.
+                    // The same promise as a round's start: later queries may still wait.
+                    hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(source.queries().len() as u32 + 1));
                     tokio::select! {
                         _ = cancel.cancelled() => return Ok(()),
                         _ = tokio::time::sleep(STORE_RETRY) => {}
