@@ -122,6 +122,7 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
     // it waits: fail fast and retry instead (pages are kept and retried,
     // see `poll_query`), so that `/healthz` and the other loops keep going.
     store.set_busy_timeout(STORE_BUSY_TIMEOUT)?;
+    ignore_file_size_signal();
     // The config that ran before a reload: if the new one cannot start (its
     // HTTP address is taken, say), the old one runs again rather than the
     // daemon exiting.
@@ -244,6 +245,18 @@ async fn stop(tasks: &mut JoinSet<()>) {
     let _ = tokio::time::timeout(Duration::from_secs(5), async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+}
+
+/// A write past a file size limit (`ulimit -f`, systemd's `LimitFSIZE=`)
+/// raises SIGXFSZ, which kills the process by default: a crash loop with no
+/// word of why. Handled (and so ignored), the write fails with EFBIG instead
+/// and the store says "disk I/O error ... file size limit" and retries.
+fn ignore_file_size_signal() {
+    // SIGXFSZ is 25 on Linux except MIPS and SPARC.
+    #[cfg(all(target_os = "linux", not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc", target_arch = "sparc64"))))]
+    if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25)) {
+        warn!(error = %e, "cannot handle SIGXFSZ; a file size limit would kill escucha");
+    }
 }
 
 fn sd_notify(state: &str) {

@@ -183,7 +183,7 @@ pub enum StoreError {
     Full { path: String },
     /// SQLITE_IOERR: a write or read failed below SQLite.
     #[error(
-        "database {path}: disk I/O error ({source}); the disk may be full or failing, or a file size limit (ulimit -f) was reached: check `df {path}` and `dmesg`"
+        "database {path}: disk I/O error; the disk may be full or failing, or a file size limit (ulimit -f, LimitFSIZE=) was reached: check `df {path}` and `dmesg`"
     )]
     Io { path: String, source: rusqlite::Error },
 }

@@ -607,3 +607,94 @@ async fn disk_full_while_ingesting_and_alerting_loses_nothing_and_recovers_when_
     drop(d);
     assert_eq!(integrity(&db), "ok", "no corruption after a crash on a full disk");
 }
+
+/// Starts the daemon with its stderr through a pipe (copied to the log file
+/// by a thread): a file size limit on the daemon must not stop its log.
+fn start_piped(w: &World, config: &Path) -> Daemon {
+    let log_path = w.dir.path().join("daemon-piped.log");
+    let mut child = Command::new(daemon::bin())
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env("ESCUCHA_LOG", "escucha=debug,info")
+        .envs(ENV.iter().copied())
+        .spawn()
+        .expect("starting escucha");
+    let mut err = child.stderr.take().unwrap();
+    let mut log = std::fs::File::create(&log_path).unwrap();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut err, &mut log);
+    });
+    Daemon { child: Some(child), log_path, config: config.to_path_buf(), db: w.db.clone() }
+}
+
+/// `prlimit` on the running daemon: its file size soft limit (the hard
+/// limit stays unlimited, so that an unprivileged test can raise it again).
+fn limit_file_size(pid: u32, soft: &str) -> Result<(), String> {
+    let out = Command::new("prlimit").arg("--pid").arg(pid.to_string()).arg(format!("--fsize={soft}:unlimited")).output().map_err(|e| format!("prlimit: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("prlimit --fsize failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_size_limit_reached_while_ingesting_is_reported_and_recovered_from_without_losing_anything() {
+    // No root needed: a file size limit (RLIMIT_FSIZE, `ulimit -f`, systemd's
+    // LimitFSIZE=) put on the running daemon at the size of its database
+    // files. Writing past it raises SIGXFSZ, which the daemon handles, so the
+    // write fails with EFBIG: SQLite says "disk I/O error".
+    let w = World::new(None).await;
+    let cfg = w.config("4s");
+    let db = w.db.clone();
+    let mut d = start_piped(&w, &cfg);
+    w.first_polls_done(&d).await;
+    let mut posted = Vec::new();
+    let mut due = BTreeSet::new();
+    posted.push(w.x_complaint("P0-x"));
+    due.insert("P0-x".into());
+    wait_for(LONG, "P0-x stored", &d, || stored_ids(&db).contains_key(&posted[0]).then_some(())).await;
+    let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let limit = size(db.clone()).max(size(db.with_extension("db-wal")));
+    if let Err(why) = limit_file_size(d.pid(), &limit.to_string()) {
+        eprintln!("SKIPPED file_size_limit_reached_while_ingesting_is_reported_and_recovered_from_without_losing_anything: {why}");
+        return;
+    }
+    let x_cursor = cursor(&db, "x:search:interjet").unwrap();
+    let stored_before = stored_ids(&db).len();
+    posted.extend(post_during(&w, "r", 5, &mut due).await);
+    let body = healthz_until(&w, &d, 503).await;
+    assert!(body.contains("disk I/O error") && body.contains(&db.display().to_string()), "/healthz names the database and the I/O error: {body}");
+    let log = d.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("file size limit") && l.contains(&db.display().to_string()))
+        .unwrap_or_else(|| panic!("an ERROR line names the database and the likely causes:\n{log}"));
+    eprintln!("the daemon said: {line}");
+    assert!(d.running(), "SIGXFSZ did not kill the daemon:\n{log}");
+    assert_quiet(&log);
+    assert_eq!(stored_ids(&db).len(), stored_before, "nothing could be stored");
+    assert_eq!(cursor(&db, "x:search:interjet"), Some(x_cursor), "the X cursor did not move past unstored mentions");
+
+    limit_file_size(d.pid(), "unlimited").unwrap();
+    wait_for(LONG, "everything served under the limit stored", &d, || {
+        let have = stored_ids(&db);
+        posted.iter().all(|id| have.contains_key(id)).then_some(())
+    })
+    .await;
+    wait_for(LONG, "every due complaint paged and sent", &d, || {
+        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
+        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
+    })
+    .await;
+    let have = stored_ids(&db);
+    assert_eq!(have.len(), posted.len(), "nothing else was stored");
+    assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");
+    assert_paged_once(&w.smtp.messages(), &due);
+    assert_eq!(healthz_until(&w, &d, 200).await, "ok\n");
+    assert_eq!(d.terminate(Duration::from_secs(10)), Some(0));
+    assert_eq!(integrity(&db), "ok");
+}
