@@ -7,7 +7,11 @@
 //!   every write fails with SQLITE_BUSY once the busy timeout runs out.
 //! - The filesystem holding the database fills up (a small tmpfs, so this
 //!   variant needs root; it skips with a message otherwise). Every write that
-//!   needs a new block fails with SQLITE_FULL.
+//!   needs a new block fails with SQLITE_FULL. The second time, the daemon
+//!   is killed (-9) while full and a new one recovers the WAL and catches up.
+//! - A file size limit (`prlimit --fsize` on the running daemon, no root
+//!   needed): writes past it raise SIGXFSZ, which the daemon handles, so
+//!   they fail with EFBIG, which SQLite reports as a disk I/O error.
 //!
 //! In both the daemon must stay up, say in an ERROR line which file and what
 //! is wrong, answer `/healthz` 503 with the same reason (and 200 again
