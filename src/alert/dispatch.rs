@@ -138,7 +138,7 @@ impl Alerter {
     /// Tries every outbox row whose time has come. Returns how many were sent.
     pub async fn deliver_pending(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
-        let unrecorded = self.record_unrecorded()?;
+        let unrecorded = self.record_unrecorded();
         let rows = self.store.pending_outbox(now)?.into_iter().filter(|r| !unrecorded.contains(&(Queue::Outbox, r.id)));
         let mut sent = 0;
         let mut failing = std::collections::HashSet::new();
@@ -164,7 +164,7 @@ impl Alerter {
 
     /// Records the rows sent while the database could not; returns those it
     /// still cannot (they must not be sent again meanwhile).
-    fn record_unrecorded(&self) -> anyhow::Result<Vec<(Queue, i64)>> {
+    fn record_unrecorded(&self) -> Vec<(Queue, i64)> {
         let mut list = self.unrecorded.lock().unwrap_or_else(|e| e.into_inner());
         let mut first_error = None;
         list.retain(|(q, id, at)| match self.store.delivered(*q, *id, *at) {
@@ -177,7 +177,7 @@ impl Alerter {
         if let (Some(e), false) = (first_error, list.is_empty()) {
             debug!(rows = list.len(), error = %e, "sent alerts still not recorded");
         }
-        Ok(list.iter().map(|(q, id, _)| (*q, *id)).collect())
+        list.iter().map(|(q, id, _)| (*q, *id)).collect()
     }
 
     /// How `recipient` acknowledges `m`: the command always, and a signed
