@@ -25,6 +25,13 @@ use tracing::{debug, error, info, warn};
 /// for a rate-limit window).
 const POLL_PROMISE: Duration = Duration::from_secs(20 * 60);
 
+/// How long the daemon's writes wait for another process's lock.
+const STORE_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often a fetched page that the database could not take (locked, disk
+/// full) is offered again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
+
 /// Backoff after failed polls never exceeds this (or `every`, if longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
@@ -111,6 +118,11 @@ pub struct Reload {
 /// not, the old config keeps running and every problem is logged.
 pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
     let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    // A write blocked by another process's lock holds a runtime thread while
+    // it waits: fail fast and retry instead (pages are kept and retried,
+    // see `poll_query`), so that `/healthz` and the other loops keep going.
+    store.set_busy_timeout(STORE_BUSY_TIMEOUT)?;
+    ignore_file_size_signal();
     // The config that ran before a reload: if the new one cannot start (its
     // HTTP address is taken, say), the old one runs again rather than the
     // daemon exiting.
@@ -235,6 +247,18 @@ async fn stop(tasks: &mut JoinSet<()>) {
     while tasks.join_next().await.is_some() {}
 }
 
+/// A write past a file size limit (`ulimit -f`, systemd's `LimitFSIZE=`)
+/// raises SIGXFSZ, which kills the process by default: a crash loop with no
+/// word of why. Handled (and so ignored), the write fails with EFBIG instead
+/// and the store says "disk I/O error ... file size limit" and retries.
+fn ignore_file_size_signal() {
+    // SIGXFSZ is 25 on Linux except MIPS and SPARC.
+    #[cfg(all(target_os = "linux", not(any(target_arch = "mips", target_arch = "mips64", target_arch = "sparc", target_arch = "sparc64"))))]
+    if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25)) {
+        warn!(error = %e, "cannot handle SIGXFSZ; a file size limit would kill escucha");
+    }
+}
+
 fn sd_notify(state: &str) {
     if let Err(e) = systemd::notify(state) {
         warn!(error = %e, state, "could not notify systemd");
@@ -307,7 +331,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         let mut failed: Option<String> = disabled.clone();
         let mut rate_limited_until = None;
         for q in queries.iter().filter(|_| disabled.is_none()) {
-            match poll_query(&source, q, &matchers, &shared, &cancel).await {
+            match poll_query(&source, q, &matchers, &shared, &hb, &cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
                     crate::metrics::global().inc("escucha_poll_errors_total", name);
@@ -437,7 +461,7 @@ pub fn backoff(every: Duration, failures: u32) -> Duration {
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, cancel: &CancellationToken) -> Result<(), SourceError> {
+async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
     let store = &shared.store;
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
@@ -462,8 +486,31 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
             page = source.fetch(q, cursor.as_deref()) => page?,
         };
         crate::metrics::global().inc("escucha_polls_total", source.name());
-        let now = shared.clock.now();
-        let out = ingest::ingest(store, matchers, q, &page, state, now).map_err(|e| SourceError::Transient(format!("storing page: {e}")))?;
+        // A database that cannot take writes (locked by another process,
+        // disk full) keeps this page here, and its cursor with it, until it
+        // can: refetching would cost the platform's rate limit, and moving
+        // on would lose the page. The store logs the outage's start and end.
+        let mut warned: Option<std::time::Instant> = None;
+        let out = loop {
+            match ingest::ingest(store, matchers, q, &page, state, shared.clock.now()) {
+                Ok(out) => break out,
+                Err(e) if e.is_unavailable() => {
+                    if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                        warn!(source = source.name(), query = %q.key, error = %e, "cannot store the page; keeping it and retrying");
+                        warned = Some(std::time::Instant::now());
+                    }
+                    // Waiting for the database is not hanging: a watchdog
+                    // restart would not free another process's lock or disk.
+                    // The same promise as a round's start: later queries may still wait.
+                    hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(source.queries().len() as u32 + 1));
+                    tokio::select! {
+                        _ = cancel.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(STORE_RETRY) => {}
+                    }
+                }
+                Err(e) => return Err(SourceError::Transient(format!("storing page: {e}"))),
+            }
+        };
         if !out.inserted.is_empty() || !out.answered.is_empty() {
             info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
             shared.wake.notify_one();

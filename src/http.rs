@@ -56,7 +56,10 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, cance
 }
 
 async fn healthz(State(s): State<Arc<Shared>>) -> Response {
-    let why = match s.healthy() {
+    // A database that takes no writes (locked by another process, disk
+    // full) is asked first: it is known without waiting on the connection.
+    // It is not part of `healthy()`: a watchdog restart would not free it.
+    let why = match s.store.unavailable().map(Err).unwrap_or_else(|| s.healthy()) {
         Err(why) => Some(why),
         Ok(()) => {
             let disabled = s.disabled_sources();

@@ -172,6 +172,29 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("database {path} has schema version {found}, newer than this escucha knows ({known}); upgrade escucha")]
     TooNew { path: String, found: i64, known: i64 },
+    /// Another process holds the write lock longer than the busy timeout.
+    #[error(
+        "database {path} is locked by another process (a long write transaction: an open sqlite3 shell, a backup or sync tool?); \
+         nothing new is stored until it lets go (`fuser {path}` shows who has it open)"
+    )]
+    Locked { path: String },
+    /// SQLITE_FULL: the filesystem holding the database (or its -wal file) has no space left.
+    #[error("the disk holding the database {path} is full; nothing new is stored until space is freed on that filesystem (`df {path}`)")]
+    Full { path: String },
+    /// SQLITE_IOERR: a write or read failed below SQLite.
+    #[error(
+        "database {path}: disk I/O error; the disk may be full or failing, or a file size limit (ulimit -f, LimitFSIZE=) was reached: check `df {path}` and `dmesg`"
+    )]
+    Io { path: String, source: rusqlite::Error },
+}
+
+impl StoreError {
+    /// The database cannot take writes right now (locked, disk full, I/O
+    /// error), but nothing is wrong with what was being written: retry it
+    /// later rather than drop it.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Locked { .. } | StoreError::Full { .. } | StoreError::Io { .. })
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -370,6 +393,11 @@ pub struct StatsRow {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    path: String,
+    /// Why writes fail right now, and since when (for `/healthz` and to log
+    /// the start and the end of an outage once each). Its own lock, so that
+    /// it can be read while a write waits on the connection.
+    unavailable: Mutex<Option<(String, DateTime<Utc>)>>,
 }
 
 impl Store {
@@ -424,7 +452,55 @@ impl Store {
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         }
         tx.commit()?;
-        Ok(Store { conn: Mutex::new(conn) })
+        Ok(Store { conn: Mutex::new(conn), path: path.to_string(), unavailable: Mutex::new(None) })
+    }
+
+    /// How long a write waits for another process's lock before failing.
+    /// The daemon keeps this short: a failed write is retried, while a
+    /// waiting one blocks a runtime thread (and `/healthz`).
+    pub fn set_busy_timeout(&self, timeout: std::time::Duration) -> Result<()> {
+        Ok(self.conn().busy_timeout(timeout)?)
+    }
+
+    /// Why the database takes no writes right now, and since when.
+    pub fn unavailable(&self) -> Option<String> {
+        let u = self.unavailable.lock().unwrap_or_else(|e| e.into_inner());
+        u.as_ref().map(|(why, since)| format!("{why} (since {})", since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+    }
+
+    /// Gives a write's error its operator-facing meaning (locked, disk
+    /// full, I/O) and keeps track of outages: the first failure is logged at
+    /// ERROR, the first success afterwards at INFO.
+    fn written<T>(&self, result: Result<T>) -> Result<T> {
+        use rusqlite::ErrorCode as C;
+        let mut unavailable = self.unavailable.lock().unwrap_or_else(|e| e.into_inner());
+        let result = result.map_err(|e| match e {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) if matches!(f.code, C::DatabaseBusy | C::DatabaseLocked) => {
+                StoreError::Locked { path: self.path.clone() }
+            }
+            StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) if f.code == C::DiskFull => StoreError::Full { path: self.path.clone() },
+            StoreError::Sql(source @ rusqlite::Error::SqliteFailure(f, _)) if f.code == C::SystemIoFailure => {
+                StoreError::Io { path: self.path.clone(), source }
+            }
+            e => e,
+        });
+        match &result {
+            Ok(_) => {
+                if let Some((why, since)) = unavailable.take() {
+                    let secs = (Utc::now() - since).num_seconds();
+                    tracing::info!(database = %self.path, unavailable_for_secs = secs, was = %why, "the database takes writes again");
+                }
+            }
+            Err(e) if e.is_unavailable() => {
+                let why = e.to_string();
+                if unavailable.as_ref().is_none_or(|(w, _)| *w != why) {
+                    tracing::error!(database = %self.path, "{why}");
+                    *unavailable = Some((why, Utc::now()));
+                }
+            }
+            Err(_) => {}
+        }
+        result
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -452,6 +528,18 @@ impl Store {
     /// the same (platform, platform id, brand) is a duplicate: only its
     /// text, followers and reposts are refreshed (an edited post).
     pub fn commit_page(
+        &self,
+        query_key: &str,
+        first_polled_at: DateTime<Utc>,
+        mentions: &[NewMention],
+        replies: &[Reply],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PageOutcome> {
+        self.written(self.commit_page_tx(query_key, first_polled_at, mentions, replies, cursor, now))
+    }
+
+    fn commit_page_tx(
         &self,
         query_key: &str,
         first_polled_at: DateTime<Utc>,
@@ -680,6 +768,10 @@ impl Store {
     /// and brand that may go out within that window joins it (one message,
     /// not one per mention). Returns the outbox ids, one per page.
     pub fn enqueue_pages_grouped(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>, group_wait: std::time::Duration) -> Result<Vec<i64>> {
+        self.written(self.enqueue_pages_tx(pages, paged, now, group_wait))
+    }
+
+    fn enqueue_pages_tx(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>, group_wait: std::time::Duration) -> Result<Vec<i64>> {
         let wait = group_wait.as_millis() as i64;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -761,29 +853,29 @@ impl Store {
 
     /// A delivery attempt succeeded: the row is never sent again.
     pub fn delivered(&self, q: Queue, id: i64, now: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
+        let r = self.conn().execute(
             &format!("UPDATE {} SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", q.table()),
             params![id, to_ms(now)],
-        )?;
-        Ok(())
+        );
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// A delivery attempt failed in a way worth retrying at `next_attempt_at`.
     pub fn retry(&self, q: Queue, id: i64, error: &str, next_attempt_at: DateTime<Utc>) -> Result<()> {
-        self.conn().execute(
+        let r = self.conn().execute(
             &format!("UPDATE {} SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1", q.table()),
             params![id, error, to_ms(next_attempt_at)],
-        )?;
-        Ok(())
+        );
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// The channel refused the row for good: dead-lettered, kept for the record.
     pub fn dead(&self, q: Queue, id: i64, error: &str) -> Result<()> {
-        self.conn().execute(
+        let r = self.conn().execute(
             &format!("UPDATE {} SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", q.table()),
             params![id, error],
-        )?;
-        Ok(())
+        );
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// True while the row still waits for delivery.
@@ -795,8 +887,8 @@ impl Store {
     /// Nothing left to say in this row: its mentions were answered or acked
     /// before it could be sent.
     pub fn outbox_resolved(&self, id: i64) -> Result<()> {
-        self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id])?;
-        Ok(())
+        let r = self.conn().execute("UPDATE outbox SET state = 'resolved' WHERE id = ?1", [id]);
+        self.written(r.map(drop).map_err(StoreError::from))
     }
 
     /// True when an alert about `mention_id` was delivered to `recipient`:
@@ -892,6 +984,10 @@ impl Store {
 
     /// Acknowledges a mention: no further pages for it.
     pub fn ack(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<AckOutcome> {
+        self.written(self.ack_tx(id, by, now))
+    }
+
+    fn ack_tx(&self, id: i64, by: &str, now: DateTime<Utc>) -> Result<AckOutcome> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let status: Option<String> = tx.query_row("SELECT status FROM mentions WHERE id = ?1", [id], |r| r.get(0)).optional()?;
@@ -1166,6 +1262,10 @@ impl Store {
     /// source's failure was announced (`alerted = Some(now)`) or that its
     /// recovery was (`alerted = None`): a restart never repeats either.
     pub fn enqueue_health_notices(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
+        self.written(self.enqueue_health_notices_tx(source, alerted, notices, now))
+    }
+
+    fn enqueue_health_notices_tx(&self, source: &str, alerted: Option<DateTime<Utc>>, notices: &[(String, String, String, String)], now: DateTime<Utc>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for (to, subject, text, html) in notices {
@@ -1279,6 +1379,10 @@ impl Store {
 
     /// Records that a silence holds these mentions back until it ends.
     pub fn hold(&self, held: &[(i64, i64, DateTime<Utc>)]) -> Result<()> {
+        self.written(self.hold_tx(held))
+    }
+
+    fn hold_tx(&self, held: &[(i64, i64, DateTime<Utc>)]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for (mention, silence, until) in held {

@@ -32,12 +32,21 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How soon the loop looks again while a silence is in force.
 const SILENCE_RECHECK: Duration = Duration::from_secs(2);
 
+/// After the database refused a write, the loop looks again this soon (not
+/// at once: a due page that cannot be queued would otherwise spin).
+const STORE_RETRY: Duration = Duration::from_secs(2);
+
 pub struct Alerter {
     store: Arc<Store>,
     cfg: Arc<Config>,
     mailer: Option<Mailer>,
     webhooks: Webhooks,
     clock: Arc<dyn Clock>,
+    /// Rows the channel accepted while the database could not record it
+    /// (locked, disk full), with when: never sent again, recorded as soon as
+    /// the database takes writes. Lost only if the process dies first (the
+    /// documented at-least-once window).
+    unrecorded: std::sync::Mutex<Vec<(Queue, i64, DateTime<Utc>)>>,
 }
 
 /// Delay before retry number `attempt` (1-based): 1 s, 2 s, 4 s ... capped,
@@ -53,7 +62,7 @@ impl Alerter {
             Some(s) => Some(Mailer::new(s)?),
             None => None,
         };
-        Ok(Alerter { store, cfg, mailer, webhooks: Webhooks::new()?, clock })
+        Ok(Alerter { store, cfg, mailer, webhooks: Webhooks::new()?, clock, unrecorded: Default::default() })
     }
 
     /// Writes the pages due now to the outbox. Returns how many messages.
@@ -129,7 +138,8 @@ impl Alerter {
     /// Tries every outbox row whose time has come. Returns how many were sent.
     pub async fn deliver_pending(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
-        let rows = self.store.pending_outbox(now)?;
+        let unrecorded = self.record_unrecorded();
+        let rows = self.store.pending_outbox(now)?.into_iter().filter(|r| !unrecorded.contains(&(Queue::Outbox, r.id)));
         let mut sent = 0;
         let mut failing = std::collections::HashSet::new();
         for row in rows {
@@ -144,12 +154,30 @@ impl Alerter {
                 failing.insert(row.recipient.clone());
             }
         }
-        for notice in self.store.pending_notices(now)? {
+        for notice in self.store.pending_notices(now)?.into_iter().filter(|n| !unrecorded.contains(&(Queue::Notices, n.id))) {
             if self.deliver_notice(&notice).await? {
                 sent += 1;
             }
         }
         Ok(sent)
+    }
+
+    /// Records the rows sent while the database could not; returns those it
+    /// still cannot (they must not be sent again meanwhile).
+    fn record_unrecorded(&self) -> Vec<(Queue, i64)> {
+        let mut list = self.unrecorded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut first_error = None;
+        list.retain(|(q, id, at)| match self.store.delivered(*q, *id, *at) {
+            Ok(()) => false,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                true
+            }
+        });
+        if let (Some(e), false) = (first_error, list.is_empty()) {
+            debug!(rows = list.len(), error = %e, "sent alerts still not recorded");
+        }
+        list.iter().map(|(q, id, _)| (*q, *id)).collect()
     }
 
     /// How `recipient` acknowledges `m`: the command always, and a signed
@@ -206,9 +234,13 @@ impl Alerter {
         let channel = channel(a.recipient);
         match result {
             Ok(()) => {
-                self.store.delivered(a.queue, a.id, now)?;
                 metrics::global().inc("escucha_alerts_sent_total", &channel);
                 info!(id = a.id, recipient = %a.recipient, subject = %a.subject, "{} sent", a.what);
+                if let Err(e) = self.store.delivered(a.queue, a.id, now) {
+                    // Sent is sent: sending again would page twice.
+                    error!(id = a.id, recipient = %a.recipient, error = %e, "{} sent but not recorded; it will not be sent again, and is recorded once the database takes writes", a.what);
+                    self.unrecorded.lock().unwrap_or_else(|e| e.into_inner()).push((a.queue, a.id, now));
+                }
                 Ok(true)
             }
             Err(NotifyError::Retryable(e)) => {
@@ -351,11 +383,14 @@ impl Alerter {
             // Deliveries are bounded by the SMTP timeout per row.
             hb.beat(self.clock.now(), Duration::from_secs(600));
             next_digest = self.digest_tick(next_digest);
+            let mut failed = false;
             if let Err(e) = self.page_due() {
-                error!(error = %format!("{e:#}"), "could not queue due alerts");
+                failed = true;
+                log_failure(&e, "could not queue due alerts; retrying");
             }
             if let Err(e) = self.deliver_pending().await {
-                error!(error = %format!("{e:#}"), "could not deliver alerts");
+                failed = true;
+                log_failure(&e, "could not deliver alerts; retrying");
             }
             let digest_in = next_digest.map_or(MAX_SLEEP, |at| until(at, self.clock.now()));
             let sleep = match self.store.next_wakeup() {
@@ -372,6 +407,8 @@ impl Alerter {
                 Ok(s) if !s.is_empty() => sleep.min(SILENCE_RECHECK),
                 _ => sleep,
             };
+            // What failed is due again at once: look again soon, not in a loop.
+            let sleep = if failed { sleep.max(STORE_RETRY) } else { sleep };
             hb.beat(self.clock.now(), sleep.min(MAX_SLEEP) + Duration::from_secs(60));
             tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -417,6 +454,16 @@ fn channel(recipient: &str) -> String {
         recipient.to_string()
     } else {
         "email".into()
+    }
+}
+
+/// A database that takes no writes is logged by the store at ERROR when it
+/// starts and at INFO when it ends; retrying every couple of seconds must not
+/// repeat that in between.
+fn log_failure(e: &anyhow::Error, what: &str) {
+    match e.downcast_ref::<crate::store::StoreError>() {
+        Some(s) if s.is_unavailable() => debug!(error = %s, "{what}"),
+        _ => error!(error = %format!("{e:#}"), "{what}"),
     }
 }
 
