@@ -1,12 +1,16 @@
 //! The HTTP client every source shares: timeouts, a user agent, a bounded
-//! body, rate-limit headers of every family the platforms use, and the
-//! mapping from HTTP status to [`SourceError`].
+//! body, rate-limit headers of every family the platforms use, the pacing
+//! that keeps a daemon's requests inside each platform's published limits,
+//! and the mapping from HTTP status to [`SourceError`].
 
 use super::SourceError;
+use crate::clock::{Clock, SystemClock};
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Bodies larger than this are refused as malformed: a platform page is a few
@@ -96,12 +100,134 @@ pub fn truncate_body(body: &[u8]) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
+/// A paced request waits in line for at most this long; a longer wait (a
+/// spent window, a long `Retry-After`) is returned as
+/// [`SourceError::RateLimited`] without sending, so that the daemon's round
+/// logic (logs, metrics, health) sees it.
+pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(60);
+
+/// After a spent window's reset, wait this much more: resets are rounded to
+/// the second (X, Bluesky, Reddit) and the platform's clock is not ours.
+const RESET_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
+
+/// Headroom on limits known only from documentation (no headers to correct
+/// our count): 1% slower than the limit allows.
+const DOCUMENTED_HEADROOM: f64 = 1.01;
+
+/// The published limit of a platform that sends no rate-limit headers: at
+/// most `.0` requests per `.1`. Hacker News (Algolia): "We are limiting the
+/// number of API requests from a single IP to 1000 per hour" (REFERENCE.md
+/// section 5.5). Feeds publish nothing; they are polled at `every` with
+/// conditional requests and `Retry-After` respected.
+pub fn documented_limit(platform: &str) -> Option<(u32, Duration)> {
+    match platform {
+        "hackernews" => Some((1000, Duration::from_secs(3600))),
+        _ => None,
+    }
+}
+
+/// Which of a platform's limits a request counts against, as a key: the
+/// host always (limits are per server); the credentials where limits are per
+/// token or per client (X app token, Mastodon token, Reddit client); the
+/// endpoint where each has its own window (X: per endpoint, with user ids
+/// folded so every `/2/users/:id/mentions` shares one); Bluesky's session
+/// routes, which have their own small limit apart from the per-IP one.
+pub fn bucket_key(platform: &str, req: &reqwest::Request) -> String {
+    let url = req.url();
+    let host = format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0));
+    let auth = || {
+        use std::hash::{Hash, Hasher};
+        // Hashed: the key may show up in debug logs, the token must not.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        req.headers().get(reqwest::header::AUTHORIZATION).map(|v| v.as_bytes()).hash(&mut h);
+        format!("{:016x}", h.finish())
+    };
+    match platform {
+        "x" => {
+            let path: Vec<&str> =
+                url.path().split('/').map(|seg| if !seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit()) { ":id" } else { seg }).collect();
+            format!("{host} {} {}", auth(), path.join("/"))
+        }
+        "mastodon" | "reddit" => format!("{host} {}", auth()),
+        "bluesky" if url.path().contains("com.atproto.server.") => format!("{host} {}", url.path()),
+        _ => host,
+    }
+}
+
+/// What the last responses of one bucket said, and when we last sent.
+#[derive(Debug, Default)]
+struct Bucket {
+    remaining: Option<f64>,
+    reset: Option<DateTime<Utc>>,
+    /// 429 or `Retry-After`: nothing before this.
+    blocked_until: Option<DateTime<Utc>>,
+    last_sent: Option<DateTime<Utc>>,
+    /// Requests sent since `remaining` was read (answers without headers).
+    sent_since_count: u32,
+    /// Whether any answer carried rate-limit headers.
+    has_headers: bool,
+}
+
+impl Bucket {
+    /// The earliest moment the next request may go: never while the window
+    /// is spent or a `Retry-After` runs, and otherwise spread so that the
+    /// requests left last until the reset (`(reset - last) / (left + 1)`
+    /// apart: exactly `left` more fit before the reset). Without headers,
+    /// the documented limit's even spacing, if there is one.
+    fn earliest(&self, now: DateTime<Utc>, documented: Option<(u32, Duration)>) -> DateTime<Utc> {
+        let mut at = now;
+        if let Some(b) = self.blocked_until {
+            at = at.max(b);
+        }
+        match (self.remaining, self.reset) {
+            (Some(r), Some(reset)) if reset > now => {
+                let left = r - f64::from(self.sent_since_count);
+                if left < 1.0 {
+                    at = at.max(reset + RESET_MARGIN);
+                } else if let Some(last) = self.last_sent {
+                    let span = (reset - last).num_milliseconds().max(0) as f64;
+                    at = at.max(last + chrono::Duration::milliseconds((span / (left + 1.0)).ceil() as i64));
+                }
+            }
+            _ if !self.has_headers => {
+                if let (Some((n, window)), Some(last)) = (documented, self.last_sent) {
+                    let gap = window.as_secs_f64() * 1000.0 / f64::from(n.max(1)) * DOCUMENTED_HEADROOM;
+                    at = at.max(last + chrono::Duration::milliseconds(gap.ceil() as i64));
+                }
+            }
+            _ => {}
+        }
+        at
+    }
+
+    fn note(&mut self, status: StatusCode, rate: &RateLimit, now: DateTime<Utc>) {
+        if rate.remaining.is_some() || rate.reset.is_some() {
+            self.has_headers = true;
+            self.remaining = rate.remaining;
+            self.reset = rate.reset;
+            self.sent_since_count = 0;
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.blocked_until = Some(rate.retry_after.or(rate.reset).unwrap_or(now + chrono::Duration::seconds(60)));
+        } else if let Some(r) = rate.retry_after.filter(|_| !status.is_success()) {
+            // 503 with Retry-After: the same courtesy.
+            self.blocked_until = Some(r);
+        }
+    }
+}
+
 /// An HTTP client for one source, remembering when the platform lets it
 /// send the next request.
 pub struct Http {
     client: reqwest::Client,
     name: &'static str,
     not_before: Mutex<Option<DateTime<Utc>>>,
+    clock: RwLock<Arc<dyn Clock>>,
+    /// Set by the daemon ([`Http::pace_with`]): every request first waits
+    /// for its bucket's turn. Off for direct callers (tests of one fetch,
+    /// `escucha check`), which want the platform's answer at once.
+    paced: AtomicBool,
+    buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl Http {
@@ -112,7 +238,46 @@ impl Http {
             .timeout(request_timeout())
             .build()
             .expect("reqwest client with static settings");
-        Http { client, name, not_before: Mutex::new(None) }
+        Http {
+            client,
+            name,
+            not_before: Mutex::new(None),
+            clock: RwLock::new(Arc::new(SystemClock)),
+            paced: AtomicBool::new(false),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// From now on, read time from `clock` and pace every request (see
+    /// [`Bucket::earliest`]). The daemon calls this for each source it runs.
+    /// The pacing assumes one request at a time per bucket, as the daemon's
+    /// one task per source sends them.
+    pub fn pace_with(&self, clock: Arc<dyn Clock>) {
+        *self.clock.write().unwrap_or_else(|e| e.into_inner()) = clock;
+        self.paced.store(true, Ordering::Relaxed);
+    }
+
+    /// The time by this client's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.read().unwrap_or_else(|e| e.into_inner()).now()
+    }
+
+    /// Waits until `key`'s bucket allows a request, or says how long the
+    /// wait would be if it is longer than [`MAX_INLINE_WAIT`].
+    async fn wait_turn(&self, key: &str) -> Result<(), SourceError> {
+        let now = self.now();
+        let at = {
+            let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+            buckets.get(key).map_or(now, |b| b.earliest(now, documented_limit(self.name)))
+        };
+        let wait = (at - now).to_std().unwrap_or(Duration::ZERO);
+        if wait > MAX_INLINE_WAIT {
+            return Err(SourceError::RateLimited { until: Some(at) });
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -137,7 +302,16 @@ impl Http {
     /// response to [`Http::check`] for the usual status mapping.
     pub async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Response, SourceError> {
         let name = self.name;
-        let resp = req.send().await.map_err(|e| {
+        let request = req.build().map_err(|e| SourceError::Transient(format!("{name}: request failed: {}", e.without_url())))?;
+        let key = bucket_key(name, &request);
+        if self.paced.load(Ordering::Relaxed) {
+            self.wait_turn(&key).await?;
+            let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+            let b = buckets.entry(key.clone()).or_default();
+            b.last_sent = Some(self.now());
+            b.sent_since_count += 1;
+        }
+        let resp = self.client.execute(request).await.map_err(|e| {
             let e = e.without_url();
             if e.is_timeout() {
                 SourceError::Transient(format!("{name}: request timed out"))
@@ -145,10 +319,11 @@ impl Http {
                 SourceError::Transient(format!("{name}: request failed: {e}"))
             }
         })?;
-        let now = Utc::now();
+        let now = self.now();
         let status = resp.status();
         let headers = resp.headers().clone();
         let rate = RateLimit::from_headers(&headers, now);
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().note(status, &rate, now);
         {
             let mut nb = self.not_before.lock().unwrap();
             *nb = if rate.exhausted() { rate.reset } else { None };
