@@ -119,9 +119,17 @@ struct State {
     requests: Vec<RecordedRequest>,
     remaining: u32,
     reset: DateTime<Utc>,
+    /// Rate-limit windows run on this clock instead of the wall clock.
+    clock: Option<VirtualNow>,
+    /// 429s the rate window gave (not the injected failures).
+    refused: u64,
 }
 
 type Shared = Arc<Mutex<State>>;
+
+/// A clock the fake reads its rate-limit windows from (see
+/// `enforce_limits_on`); the daemon under test must share it.
+pub type VirtualNow = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct FakeMastodon {
     state: Shared,
@@ -157,6 +165,8 @@ impl FakeMastodon {
             requests: Vec::new(),
             remaining: RATE_LIMIT,
             reset: Utc::now() + chrono::Duration::from_std(RATE_WINDOW).unwrap(),
+            clock: None,
+            refused: 0,
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -270,6 +280,21 @@ impl FakeMastodon {
     }
 
     /// The next request (whatever its path) fails this way. Queued in order.
+    /// Enforces the documented limit (300 requests per 5 minutes,
+    /// REFERENCE.md 2.8; counted for the whole server, which is the per-token
+    /// limit when one token is used) on `clock` instead of the wall clock.
+    pub fn enforce_limits_on(&self, clock: VirtualNow) {
+        let mut s = self.state.lock().unwrap();
+        s.reset = clock();
+        s.clock = Some(clock);
+        s.remaining = RATE_LIMIT;
+    }
+
+    /// How many requests the rate window refused with 429.
+    pub fn refused(&self) -> u64 {
+        self.state.lock().unwrap().refused
+    }
+
     pub fn fail_next(&self, failure: Failure) {
         self.state.lock().unwrap().failures.push_back(failure);
     }
@@ -719,13 +744,16 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
         tokio::time::sleep(d).await;
     }
     let mut s = state.lock().unwrap();
-    let now = Utc::now();
+    let now = s.clock.as_ref().map_or_else(Utc::now, |c| c());
     if now >= s.reset {
         s.remaining = RATE_LIMIT;
         s.reset = now + chrono::Duration::from_std(RATE_WINDOW).unwrap();
     }
     let mut response = match failure {
-        Some(Failure::Timeout(_)) | None if s.remaining == 0 => failure_response(&Failure::RateLimited),
+        Some(Failure::Timeout(_)) | None if s.remaining == 0 => {
+            s.refused += 1;
+            failure_response(&Failure::RateLimited)
+        }
         Some(Failure::Timeout(_)) | None => {
             s.remaining -= 1;
             route(&s, &uri, authorization.as_deref())
