@@ -123,7 +123,15 @@ struct State {
     clock: Option<VirtualNow>,
     /// 429s the rate window gave (not the injected failures).
     refused: u64,
+    /// With `enforce_limits_on`: the paging throttle (requests with
+    /// `max_id`/`min_id`/`since_id`), remaining and reset.
+    paging: Option<(u32, DateTime<Utc>)>,
 }
+
+/// Paging requests: 300 per 15 minutes per user (`rack_attack.rb`,
+/// REFERENCE.md 2.8).
+pub const PAGING_LIMIT: u32 = 300;
+const PAGING_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
 
 type Shared = Arc<Mutex<State>>;
 
@@ -167,6 +175,7 @@ impl FakeMastodon {
             reset: Utc::now() + chrono::Duration::from_std(RATE_WINDOW).unwrap(),
             clock: None,
             refused: 0,
+            paging: None,
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -286,6 +295,7 @@ impl FakeMastodon {
     pub fn enforce_limits_on(&self, clock: VirtualNow) {
         let mut s = self.state.lock().unwrap();
         s.reset = clock();
+        s.paging = Some((PAGING_LIMIT, clock()));
         s.clock = Some(clock);
         s.remaining = RATE_LIMIT;
     }
@@ -749,10 +759,27 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
         s.remaining = RATE_LIMIT;
         s.reset = now + chrono::Duration::from_std(RATE_WINDOW).unwrap();
     }
+    // The paging throttle, when enforced: its own window; the headers show
+    // whichever limit is closer to exhaustion, as Mastodon's do.
+    let paging_request = parse_query(uri.query()).iter().any(|(k, _)| matches!(k.as_str(), "max_id" | "min_id" | "since_id"));
+    if let Some((left, reset)) = s.paging.as_mut() {
+        if now >= *reset {
+            *left = PAGING_LIMIT;
+            *reset = now + PAGING_WINDOW;
+        }
+    }
+    let paging_spent = paging_request && s.paging.is_some_and(|(left, _)| left == 0);
     let mut response = match failure {
-        Some(Failure::Timeout(_)) | None if s.remaining == 0 => {
+        Some(Failure::Timeout(_)) | None if s.remaining == 0 || paging_spent => {
             s.refused += 1;
             failure_response(&Failure::RateLimited)
+        }
+        Some(Failure::Timeout(_)) | None if paging_request && s.paging.is_some() => {
+            s.remaining -= 1;
+            if let Some((left, _)) = s.paging.as_mut() {
+                *left -= 1;
+            }
+            route(&s, &uri, authorization.as_deref())
         }
         Some(Failure::Timeout(_)) | None => {
             s.remaining -= 1;
@@ -767,10 +794,14 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
             failure_response(&f)
         }
     };
+    let (limit, remaining, reset) = match s.paging {
+        Some((left, reset)) if left < s.remaining => (PAGING_LIMIT, left, reset),
+        _ => (RATE_LIMIT, s.remaining, s.reset),
+    };
     let h = response.headers_mut();
-    h.insert("x-ratelimit-limit", RATE_LIMIT.to_string().parse().unwrap());
-    h.insert("x-ratelimit-remaining", s.remaining.to_string().parse().unwrap());
-    h.insert("x-ratelimit-reset", s.reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().parse().unwrap());
+    h.insert("x-ratelimit-limit", limit.to_string().parse().unwrap());
+    h.insert("x-ratelimit-remaining", remaining.to_string().parse().unwrap());
+    h.insert("x-ratelimit-reset", reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().parse().unwrap());
     response
 }
 
