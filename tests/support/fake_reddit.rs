@@ -233,6 +233,12 @@ impl FakeReddit {
         format!("http://{}", self.api)
     }
 
+    /// The API without the TCP front (no truncated bodies, but a kept-alive
+    /// connection): for tests that send tens of thousands of requests.
+    pub fn api_base_direct(&self) -> String {
+        format!("http://{}", self.www)
+    }
+
     /// `token_url` to configure.
     pub fn token_url(&self) -> String {
         format!("http://{}{TOKEN_PATH}", self.www)

@@ -237,6 +237,7 @@ pub type VirtualNow = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct FakeX {
     addr: std::net::SocketAddr,
+    upstream: std::net::SocketAddr,
     inner: Shared,
     server: tokio::task::JoinHandle<()>,
 }
@@ -277,12 +278,19 @@ impl FakeX {
             }
             app_task.abort();
         });
-        FakeX { addr, inner, server }
+        FakeX { addr, upstream: upstream_addr, inner, server }
     }
 
     /// `http://127.0.0.1:<port>`, the `api_base` to configure.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The axum server without the TCP front (no truncated bodies, but a
+    /// kept-alive connection): for tests that send tens of thousands of
+    /// requests.
+    pub fn base_url_direct(&self) -> String {
+        format!("http://{}", self.upstream)
     }
 
     pub fn set_token(&self, token: &str) {
