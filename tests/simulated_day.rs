@@ -227,7 +227,10 @@ async fn hackernews_twenty_brands_every_5s_get_no_429_without_any_rate_limit_hea
     let requests = hn.requests().len();
     report("hackernews", mins, requests, hn.refused(), wall);
     assert_eq!(hn.refused(), 0, "no request may be refused");
-    assert_uses_budget("hackernews", requests, fake_hackernews::HOURLY_LIMIT as f64 / 60.0 * mins as f64, 0.95, 1.0);
+    // No headers to correct our count: the daemon keeps a tenth of the
+    // documented 1000 per hour as a burst and never sends more than 1000 in
+    // any hour, so it uses about 90% of the budget over a long run.
+    assert_uses_budget("hackernews", requests, fake_hackernews::HOURLY_LIMIT as f64 / 60.0 * mins as f64, 0.85, 1.0);
     assert_eq!(polls("hackernews") as usize, requests, "with nothing new, each poll of a query is one request");
 }
 

@@ -27,6 +27,9 @@ pub struct RateLimit {
     pub reset: Option<DateTime<Utc>>,
     /// `Retry-After`, resolved to an instant.
     pub retry_after: Option<DateTime<Utc>>,
+    /// Requests used in the window (Reddit's `x-ratelimit-used`; its limit
+    /// is used + remaining).
+    pub used: Option<f64>,
 }
 
 impl RateLimit {
@@ -45,7 +48,8 @@ impl RateLimit {
             .and_then(|s| s.parse::<f64>().ok());
         let reset = get(&["x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"]).and_then(|s| parse_reset(&s, now));
         let retry_after = get(&["retry-after"]).and_then(|s| parse_retry_after(&s, now));
-        RateLimit { limit, remaining, reset, retry_after }
+        let used = get(&["x-ratelimit-used"]).and_then(|s| s.parse::<f64>().ok());
+        RateLimit { limit, remaining, reset, retry_after, used }
     }
 
     pub fn exhausted(&self) -> bool {
@@ -110,9 +114,10 @@ pub const MAX_INLINE_WAIT: Duration = Duration::from_secs(60);
 /// the second (X, Bluesky, Reddit) and the platform's clock is not ours.
 const RESET_MARGIN: chrono::Duration = chrono::Duration::seconds(1);
 
-/// Headroom on limits known only from documentation (no headers to correct
-/// our count): 1% slower than the limit allows.
-const DOCUMENTED_HEADROOM: f64 = 1.01;
+/// A burst of this share of a window's budget may go at once; the rest
+/// accrues evenly over the window. Small rounds are not slowed down, large
+/// ones are spread.
+const BURST_SHARE: f64 = 0.1;
 
 /// The published limit of a platform that sends no rate-limit headers: at
 /// most `.0` requests per `.1`. Hacker News (Algolia): "We are limiting the
@@ -124,6 +129,15 @@ pub fn documented_limit(platform: &str) -> Option<(u32, Duration)> {
         "hackernews" => Some((1000, Duration::from_secs(3600))),
         _ => None,
     }
+}
+
+/// A documented limit of `n` per `window` as a token bucket: a burst of
+/// [`BURST_SHARE`] of it, refilled so that no span of `window` ever holds
+/// more than `n` requests (capacity + rate × window = n). Rate per ms.
+fn token_bucket(n: u32, window: Duration) -> (f64, f64) {
+    let n = f64::from(n.max(1));
+    let capacity = (n * BURST_SHARE).floor().max(1.0);
+    (capacity, (n - capacity) / (window.as_secs_f64() * 1000.0).max(1.0))
 }
 
 /// Which of a platform's limits a request counts against, as a key: the
@@ -157,8 +171,14 @@ pub fn bucket_key(platform: &str, req: &reqwest::Request) -> String {
 /// What the last responses of one bucket said, and when we last sent.
 #[derive(Debug, Default)]
 struct Bucket {
+    limit: Option<f64>,
     remaining: Option<f64>,
     reset: Option<DateTime<Utc>>,
+    /// The window's length, learnt as the longest `reset - now` seen.
+    window: Option<chrono::Duration>,
+    /// Without headers, a documented limit's token bucket: tokens left and
+    /// when they were counted.
+    tokens: Option<(f64, DateTime<Utc>)>,
     /// 429 or `Retry-After`: nothing before this.
     blocked_until: Option<DateTime<Utc>>,
     last_sent: Option<DateTime<Utc>>,
@@ -169,11 +189,15 @@ struct Bucket {
 }
 
 impl Bucket {
-    /// The earliest moment the next request may go: never while the window
-    /// is spent or a `Retry-After` runs, and otherwise spread so that the
-    /// requests left last until the reset (`(reset - last) / (left + 1)`
-    /// apart: exactly `left` more fit before the reset). Without headers,
-    /// the documented limit's even spacing, if there is one.
+    /// The earliest moment the next request may go. Never while the window
+    /// is spent (`remaining` 0 before the reset) or a `Retry-After` runs.
+    /// Otherwise the window's budget accrues evenly from its start, plus a
+    /// burst of [`BURST_SHARE`]: a request waits until the budget accrued
+    /// so far covers it. Many queries sharing one budget are thus spread
+    /// over the window, and the whole budget is usable by the reset. When
+    /// the limit or the window's length is unknown, the requests left are
+    /// spread evenly until the reset. Without headers, the documented
+    /// limit's token bucket, if there is one.
     fn earliest(&self, now: DateTime<Utc>, documented: Option<(u32, Duration)>) -> DateTime<Utc> {
         let mut at = now;
         if let Some(b) = self.blocked_until {
@@ -184,15 +208,25 @@ impl Bucket {
                 let left = r - f64::from(self.sent_since_count);
                 if left < 1.0 {
                     at = at.max(reset + RESET_MARGIN);
+                } else if let (Some(limit), Some(window)) = (self.limit.filter(|l| *l >= 1.0), self.window.filter(|w| w.num_milliseconds() > 0)) {
+                    let used = (limit - left).max(0.0);
+                    let burst = (limit * BURST_SHARE).max(1.0);
+                    let need = used + 1.0 - burst;
+                    if need > 0.0 {
+                        let accrued = window.num_milliseconds() as f64 * (need / limit).min(1.0);
+                        at = at.max(reset - window + chrono::Duration::milliseconds(accrued.ceil() as i64));
+                    }
                 } else if let Some(last) = self.last_sent {
                     let span = (reset - last).num_milliseconds().max(0) as f64;
                     at = at.max(last + chrono::Duration::milliseconds((span / (left + 1.0)).ceil() as i64));
                 }
             }
             _ if !self.has_headers => {
-                if let (Some((n, window)), Some(last)) = (documented, self.last_sent) {
-                    let gap = window.as_secs_f64() * 1000.0 / f64::from(n.max(1)) * DOCUMENTED_HEADROOM;
-                    at = at.max(last + chrono::Duration::milliseconds(gap.ceil() as i64));
+                if let (Some((n, window)), Some((tokens, counted))) = (documented, self.tokens) {
+                    let (_, rate) = token_bucket(n, window);
+                    if tokens < 1.0 {
+                        at = at.max(counted + chrono::Duration::milliseconds(((1.0 - tokens) / rate).ceil() as i64));
+                    }
                 }
             }
             _ => {}
@@ -200,12 +234,28 @@ impl Bucket {
         at
     }
 
+    /// Counts a request sent at `now` (pacing on).
+    fn sent(&mut self, now: DateTime<Utc>, documented: Option<(u32, Duration)>) {
+        self.last_sent = Some(now);
+        self.sent_since_count += 1;
+        if let Some((n, window)) = documented.filter(|_| !self.has_headers) {
+            let (capacity, rate) = token_bucket(n, window);
+            let (tokens, counted) = self.tokens.unwrap_or((capacity, now));
+            let refilled = (tokens + (now - counted).num_milliseconds().max(0) as f64 * rate).min(capacity);
+            self.tokens = Some((refilled - 1.0, now));
+        }
+    }
+
     fn note(&mut self, status: StatusCode, rate: &RateLimit, now: DateTime<Utc>) {
         if rate.remaining.is_some() || rate.reset.is_some() {
             self.has_headers = true;
+            self.limit = rate.limit.or(rate.used.zip(rate.remaining).map(|(u, r)| u + r));
             self.remaining = rate.remaining;
             self.reset = rate.reset;
             self.sent_since_count = 0;
+            if let Some(span) = rate.reset.map(|r| r - now) {
+                self.window = Some(self.window.map_or(span, |w| w.max(span)));
+            }
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.blocked_until = Some(rate.retry_after.or(rate.reset).unwrap_or(now + chrono::Duration::seconds(60)));
@@ -307,9 +357,7 @@ impl Http {
         if self.paced.load(Ordering::Relaxed) {
             self.wait_turn(&key).await?;
             let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-            let b = buckets.entry(key.clone()).or_default();
-            b.last_sent = Some(self.now());
-            b.sent_since_count += 1;
+            buckets.entry(key.clone()).or_default().sent(self.now(), documented_limit(self.name));
         }
         let resp = self.client.execute(request).await.map_err(|e| {
             let e = e.without_url();
