@@ -349,6 +349,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             }
         }
         let now = shared.clock.now();
+        let round_took = (now - round_started).to_std().unwrap_or(Duration::ZERO);
         let every = source.every();
         let mut delay = if let Some(until) = rate_limited_until {
             (until - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
@@ -360,7 +361,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             // `every` is the floor between the starts of two polls of a
             // query; a round that took longer (it waited for the platform's
             // budget) is followed at once, but never in a tight loop.
-            every.saturating_sub((now - round_started).to_std().unwrap_or(Duration::ZERO)).max(MIN_ROUND_GAP)
+            every.saturating_sub(round_took).max(MIN_ROUND_GAP)
         };
         // A source that answers but has found nothing for longer than
         // `expect_within` is as suspicious as one that fails.
@@ -385,7 +386,11 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             cancel.cancelled().await;
             return;
         }
-        debug!(source = name, next_in = ?delay, "poll round done");
+        // `next_in` counts from the round's start when it went cleanly (so
+        // it reads `every` unless the round took longer), from now otherwise.
+        let clean = failed.is_none() && rate_limited_until.is_none();
+        let next_in = if clean { round_took + delay } else { delay };
+        debug!(source = name, next_in = ?next_in, sleep = ?delay, "poll round done");
         hb.beat(shared.clock.now(), delay + POLL_PROMISE);
         tokio::select! {
             _ = cancel.cancelled() => return,
