@@ -488,4 +488,74 @@ mod tests {
         assert!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now).is_some());
         assert_eq!(parse_retry_after("soon", now), None);
     }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_705_420_000 + secs, 0).unwrap()
+    }
+
+    /// A bucket as it stands after an answer at `at` with these headers.
+    fn bucket_after(at: DateTime<Utc>, limit: f64, remaining: f64, reset: DateTime<Utc>) -> Bucket {
+        let mut b = Bucket::default();
+        b.sent(at, None);
+        b.note(StatusCode::OK, &RateLimit { limit: Some(limit), remaining: Some(remaining), reset: Some(reset), ..RateLimit::default() }, at);
+        b
+    }
+
+    #[test]
+    fn a_spent_window_holds_the_next_request_until_just_after_the_reset() {
+        let b = bucket_after(t(0), 450.0, 0.0, t(600));
+        assert_eq!(b.earliest(t(1), None), t(600) + RESET_MARGIN);
+        // Once the reset has passed, one request goes to learn the new window.
+        assert_eq!(b.earliest(t(700), None), t(700));
+    }
+
+    #[test]
+    fn a_fresh_window_lets_a_tenth_of_its_budget_go_at_once_then_spreads_the_rest() {
+        // First answer of a 15-minute window: the window is learnt as 900 s.
+        let b = bucket_after(t(0), 450.0, 449.0, t(900));
+        assert_eq!(b.earliest(t(0), None), t(0), "within the burst");
+        // 100 used 10 s into the window: the 101st waits until the budget
+        // accrued (2 s per request) covers it, less the burst of 45.
+        let b2 = {
+            let mut b2 = b;
+            b2.note(StatusCode::OK, &RateLimit { limit: Some(450.0), remaining: Some(350.0), reset: Some(t(900)), ..RateLimit::default() }, t(10));
+            b2
+        };
+        assert_eq!(b2.earliest(t(10), None), t(112), "(100 + 1 - 45) × 2 s after the window's start");
+    }
+
+    #[test]
+    fn a_429_blocks_until_retry_after_even_with_budget_left() {
+        let mut b = Bucket::default();
+        b.note(StatusCode::TOO_MANY_REQUESTS, &RateLimit { retry_after: Some(t(42)), ..RateLimit::default() }, t(0));
+        assert_eq!(b.earliest(t(1), None), t(42));
+    }
+
+    #[test]
+    fn a_documented_limit_without_headers_never_allows_more_than_it_in_any_window() {
+        let hn = documented_limit("hackernews");
+        let mut b = Bucket::default();
+        let mut now = t(0);
+        let mut sent = Vec::new();
+        while now < t(3 * 3600) {
+            now = b.earliest(now, hn);
+            b.sent(now, hn);
+            sent.push(now);
+        }
+        for (i, start) in sent.iter().enumerate() {
+            let in_hour = sent[i..].iter().take_while(|s| **s < *start + chrono::Duration::hours(1)).count();
+            assert!(in_hour <= 1000, "{in_hour} requests in the hour from {start}");
+        }
+        assert!(sent.len() >= 2700, "the budget is used: {} in three hours", sent.len());
+    }
+
+    #[test]
+    fn x_limits_are_per_endpoint_and_token_with_user_ids_folded() {
+        let c = reqwest::Client::new();
+        let key = |url: &str, token: &str| bucket_key("x", &c.get(url).bearer_auth(token).build().unwrap());
+        assert_eq!(key("https://api.x.com/2/users/12/mentions", "a"), key("https://api.x.com/2/users/34/mentions", "a"));
+        assert_ne!(key("https://api.x.com/2/users/12/mentions", "a"), key("https://api.x.com/2/tweets/search/recent?query=x", "a"));
+        assert_ne!(key("https://api.x.com/2/tweets/search/recent", "a"), key("https://api.x.com/2/tweets/search/recent", "b"));
+        assert!(!key("https://api.x.com/2/tweets/search/recent", "secret-token").contains("secret-token"));
+    }
 }
