@@ -24,6 +24,8 @@
 //!   minutes, i.e. 1000 per 600 s window (4.5).
 //! - Hacker News (Algolia): 1000 requests per hour per IP, no headers (5.5).
 //! - Feeds: nothing published; conditional GETs at `every`.
+// The fake X and the fake Reddit each include the TCP front (relay.rs).
+#![allow(clippy::duplicate_mod)]
 
 #[path = "support/fake_bluesky.rs"]
 mod fake_bluesky;
@@ -38,7 +40,7 @@ mod fake_reddit;
 #[path = "support/fake_x.rs"]
 mod fake_x;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use escucha::clock::{Clock, TokioClock};
 use std::path::Path;
 use std::sync::Arc;
@@ -58,7 +60,7 @@ fn minutes(default: u64) -> u64 {
 }
 
 /// The clock the daemon and the fakes share, as each wants it.
-fn clocks() -> (Arc<dyn Clock>, Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) {
+fn clocks() -> (Arc<dyn Clock>, fake_x::VirtualNow) {
     let clock = TokioClock::new(Utc::now());
     (Arc::new(clock), Arc::new(move || clock.now()))
 }
