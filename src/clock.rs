@@ -40,3 +40,28 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap()
     }
 }
+
+/// Tokio's clock read as wall time: `start` plus the time tokio says has
+/// passed since this clock was made. Under `tokio::time::pause()` that time
+/// is virtual, so a whole day of polling (timers, rate-limit windows,
+/// `Retry-After`) runs in seconds while every timestamp stays consistent
+/// with the sleeps that produced it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    start: DateTime<Utc>,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// Must be called inside a tokio runtime (it reads tokio's clock).
+    pub fn new(start: DateTime<Utc>) -> TokioClock {
+        TokioClock { start, origin: tokio::time::Instant::now() }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.origin);
+        self.start + chrono::Duration::from_std(elapsed).unwrap_or_default()
+    }
+}

@@ -35,6 +35,10 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Backoff after failed polls never exceeds this (or `every`, if longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
+/// The least pause between two rounds of a source, even when a round took
+/// longer than `every`.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(100);
+
 /// Shared by the daemon's tasks.
 pub struct Shared {
     pub cfg: Arc<Config>,
@@ -325,12 +329,21 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
     let hb = shared.heartbeat(&format!("source {name}"));
     let mut failures: u32 = 0;
     let mut disabled: Option<String> = None;
+    // Every request waits for its turn under the platform's limits, on the
+    // daemon's clock: proactive pacing, so that our schedule never earns a
+    // 429 (see `sources::http::Bucket::earliest`).
+    source.pace_with(shared.clock.clone());
+    // A round cut short by the rate limit resumes at the query it stopped
+    // at, so the queries at the end of the list are not starved.
+    let mut first = 0usize;
     loop {
         // A round of requests: each bounded by the HTTP timeouts.
-        hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(queries.len() as u32 + 1));
+        let round_started = shared.clock.now();
+        hb.beat(round_started, POLL_PROMISE.saturating_mul(queries.len() as u32 + 1));
         let mut failed: Option<String> = disabled.clone();
         let mut rate_limited_until = None;
-        for q in queries.iter().filter(|_| disabled.is_none()) {
+        let order = (0..queries.len()).map(|i| (first + i) % queries.len());
+        for (i, q) in order.map(|i| (i, &queries[i])).filter(|_| disabled.is_none()) {
             match poll_query(&source, q, &matchers, &shared, &hb, &cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
@@ -343,9 +356,10 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
                 }
                 Err(SourceError::RateLimited { until }) => {
                     crate::metrics::global().inc("escucha_rate_limit_waits_total", name);
-                    let until = until.unwrap_or_else(|| Utc::now() + chrono::Duration::seconds(60));
+                    let until = until.unwrap_or_else(|| shared.clock.now() + chrono::Duration::seconds(60));
                     warn!(source = name, query = %q.key, until = %until.to_rfc3339(), "rate limited; waiting for the window to reset");
                     rate_limited_until = Some(until);
+                    first = i;
                     break;
                 }
                 Err(e) => {
@@ -359,15 +373,19 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             }
         }
         let now = shared.clock.now();
+        let round_took = (now - round_started).to_std().unwrap_or(Duration::ZERO);
         let every = source.every();
         let mut delay = if let Some(until) = rate_limited_until {
-            (until - Utc::now()).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
+            (until - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
         } else if failed.is_some() {
             failures += 1;
             backoff(every, failures)
         } else {
             failures = 0;
-            every
+            // `every` is the floor between the starts of two polls of a
+            // query; a round that took longer (it waited for the platform's
+            // budget) is followed at once, but never in a tight loop.
+            every.saturating_sub(round_took).max(MIN_ROUND_GAP)
         };
         // A source that answers but has found nothing for longer than
         // `expect_within` is as suspicious as one that fails.
@@ -392,7 +410,11 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             cancel.cancelled().await;
             return;
         }
-        debug!(source = name, next_in = ?delay, "poll round done");
+        // `next_in` counts from the round's start when it went cleanly (so
+        // it reads `every` unless the round took longer), from now otherwise.
+        let clean = failed.is_none() && rate_limited_until.is_none();
+        let next_in = if clean { round_took + delay } else { delay };
+        debug!(source = name, next_in = ?next_in, sleep = ?delay, "poll round done");
         hb.beat(shared.clock.now(), delay + POLL_PROMISE);
         tokio::select! {
             _ = cancel.cancelled() => return,
@@ -469,18 +491,9 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
         None => (None, PollState { first_poll: true, first_polled_at: shared.clock.now() }),
     };
     loop {
-        // Respect the platform's published limit before sending, so that our
-        // own schedule never causes a 429.
-        if let Some(nb) = source.not_before() {
-            if let Ok(wait) = (nb - Utc::now()).to_std() {
-                debug!(source = source.name(), wait = ?wait, "rate limit window spent; waiting");
-                crate::metrics::global().inc("escucha_rate_limit_waits_total", source.name());
-                tokio::select! {
-                    _ = cancel.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-        }
+        // No wait here: the source's paced client holds every request until
+        // the platform's published limit allows it, and answers
+        // `RateLimited` without sending when the window is spent.
         let page = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             page = source.fetch(q, cursor.as_deref()) => page?,

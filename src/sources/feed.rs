@@ -15,7 +15,9 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock: the same as std's in production, virtual under a paused test runtime.
+use tokio::time::Instant;
 use url::Url;
 
 /// Entry ids a cursor remembers at least (feeds show their latest ~20-50).

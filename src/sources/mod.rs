@@ -138,6 +138,14 @@ impl Source {
     pub fn every(&self) -> Duration {
         each_source!(self, s => s.every())
     }
+    /// Reads time from `clock` and paces every request to the platform's
+    /// limits from now on (see [`http::Http::pace_with`]).
+    pub fn pace_with(&self, clock: std::sync::Arc<dyn crate::clock::Clock>) {
+        match self {
+            Source::Reddit(r) => r.pace_with(clock),
+            _ => each_source!(self, s => s.http().pace_with(clock)),
+        }
+    }
     /// Earliest moment the platform's published rate limit allows the next
     /// request, as learnt from the last response's headers.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {

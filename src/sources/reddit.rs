@@ -126,6 +126,12 @@ impl RedditSource {
         self.every.max(min_interval(self.queries.len()))
     }
 
+    /// Paces both clients (the API and the token endpoint) on `clock`.
+    pub fn pace_with(&self, clock: std::sync::Arc<dyn crate::clock::Clock>) {
+        self.http.pace_with(clock.clone());
+        self.token_http.pace_with(clock);
+    }
+
     pub fn http(&self) -> &Http {
         &self.http
     }
@@ -304,7 +310,7 @@ impl RedditSource {
     /// Waits while the last response said the window is (almost) spent.
     async fn pace(&self) {
         let until = *self.pause_until.lock().unwrap();
-        if let Some(wait) = until.and_then(|u| (u - Utc::now()).to_std().ok()) {
+        if let Some(wait) = until.and_then(|u| (u - self.http.now()).to_std().ok()) {
             tracing::debug!(wait = ?wait, "Reddit rate-limit window nearly spent; waiting for its reset");
             tokio::time::sleep(wait).await;
         }

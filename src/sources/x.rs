@@ -136,7 +136,7 @@ impl XSource {
             429 => {
                 let problem = Problem::read(&resp);
                 if problem.kind.as_deref().is_some_and(|t| t.ends_with("usage-capped")) {
-                    let until = Utc::now() + USAGE_CAP_PAUSE;
+                    let until = self.http.now() + USAGE_CAP_PAUSE;
                     tracing::error!(
                         detail = problem.detail.as_deref().unwrap_or(""),
                         retry_at = %until.to_rfc3339(),

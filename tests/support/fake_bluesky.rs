@@ -143,9 +143,17 @@ struct State {
     requests: Vec<RecordedRequest>,
     remaining: u32,
     reset: DateTime<Utc>,
+    /// Rate-limit windows run on this clock instead of the wall clock.
+    clock: Option<VirtualNow>,
+    /// 429s the rate window gave (not the injected failures).
+    refused: u64,
 }
 
 type Shared = Arc<Mutex<State>>;
+
+/// A clock the fake reads its rate-limit windows from (see
+/// `enforce_limits_on`); the daemon under test must share it.
+pub type VirtualNow = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct FakeBluesky {
     state: Shared,
@@ -176,6 +184,8 @@ impl FakeBluesky {
             requests: Vec::new(),
             remaining: RATE_LIMIT,
             reset: Utc::now() + chrono::Duration::seconds(RATE_WINDOW_SECS),
+            clock: None,
+            refused: 0,
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -235,6 +245,21 @@ impl FakeBluesky {
     }
 
     /// The next request fails this way. Queued in order.
+    /// Enforces the documented limit (PDS: 3000 requests per 5 minutes per
+    /// IP, REFERENCE.md 3.6; every route counts) on `clock` instead of the
+    /// wall clock.
+    pub fn enforce_limits_on(&self, clock: VirtualNow) {
+        let mut s = self.state.lock().unwrap();
+        s.reset = clock();
+        s.clock = Some(clock);
+        s.remaining = RATE_LIMIT;
+    }
+
+    /// How many requests the rate window refused with 429.
+    pub fn refused(&self) -> u64 {
+        self.state.lock().unwrap().refused
+    }
+
     pub fn fail_next(&self, failure: Failure) {
         self.state.lock().unwrap().failures.push_back(failure);
     }
@@ -481,13 +506,16 @@ async fn handle(AxumState(state): AxumState<Shared>, method: Method, uri: Uri, h
         tokio::time::sleep(d).await;
     }
     let mut s = state.lock().unwrap();
-    let now = Utc::now();
+    let now = s.clock.as_ref().map_or_else(Utc::now, |c| c());
     if now >= s.reset {
         s.remaining = RATE_LIMIT;
         s.reset = now + chrono::Duration::seconds(RATE_WINDOW_SECS);
     }
     let mut response = match failure {
-        Some(Failure::Timeout(_)) | None if s.remaining == 0 => failure_response(&Failure::RateLimited),
+        Some(Failure::Timeout(_)) | None if s.remaining == 0 => {
+            s.refused += 1;
+            failure_response(&Failure::RateLimited)
+        }
         Some(Failure::Timeout(_)) | None => {
             s.remaining -= 1;
             route(&mut s, &method, &nsid, uri.query(), authorization.as_deref(), &body)

@@ -76,9 +76,27 @@ struct State {
     next_id: u64,
     failures: VecDeque<Failure>,
     requests: Vec<RecordedRequest>,
+    /// Set by `enforce_limits_on`: the hourly window and its clock.
+    limit: Option<HourlyLimit>,
 }
 
+/// "We are limiting the number of API requests from a single IP to 1000 per
+/// hour" (REFERENCE.md 5.5), counted in fixed hours from the first request.
+/// No rate-limit headers are documented, so none are sent.
+struct HourlyLimit {
+    clock: VirtualNow,
+    window_start: Option<chrono::DateTime<chrono::Utc>>,
+    used: u32,
+    refused: u64,
+}
+
+pub const HOURLY_LIMIT: u32 = 1000;
+
 type Shared = Arc<Mutex<State>>;
+
+/// A clock the fake reads its rate-limit window from (see
+/// `enforce_limits_on`); the daemon under test must share it.
+pub type VirtualNow = Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
 
 pub struct FakeHackerNews {
     state: Shared,
@@ -96,12 +114,24 @@ impl FakeHackerNews {
     pub async fn start() -> FakeHackerNews {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State { items: Vec::new(), next_id: 41_234_001, failures: VecDeque::new(), requests: Vec::new() }));
+        let state = Arc::new(Mutex::new(State { items: Vec::new(), next_id: 41_234_001, failures: VecDeque::new(), requests: Vec::new(), limit: None }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("fake hn serves");
         });
         FakeHackerNews { state, addr, server }
+    }
+
+    /// Enforces the documented 1000 requests per hour per IP on `clock`:
+    /// the 1001st request of an hour gets Algolia's 429 (no headers, none
+    /// documented).
+    pub fn enforce_limits_on(&self, clock: VirtualNow) {
+        self.state.lock().unwrap().limit = Some(HourlyLimit { clock, window_start: None, used: 0, refused: 0 });
+    }
+
+    /// How many requests the hourly limit refused with 429.
+    pub fn refused(&self) -> u64 {
+        self.state.lock().unwrap().limit.as_ref().map_or(0, |l| l.refused)
     }
 
     /// `http://127.0.0.1:<port>`, the `api_base` to configure.
@@ -231,7 +261,19 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
     } else if let Some(f) = failure {
         return failure_response(&f);
     }
-    let s = state.lock().unwrap();
+    let mut s = state.lock().unwrap();
+    if let Some(l) = s.limit.as_mut() {
+        let now = (l.clock)();
+        if l.window_start.is_none_or(|start| now - start >= chrono::Duration::hours(1)) {
+            l.window_start = Some(now);
+            l.used = 0;
+        }
+        if l.used >= HOURLY_LIMIT {
+            l.refused += 1;
+            return algolia_error(429, "Too many requests");
+        }
+        l.used += 1;
+    }
     let params = parse_query(uri.query());
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     match segments.as_slice() {

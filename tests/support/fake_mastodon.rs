@@ -119,9 +119,25 @@ struct State {
     requests: Vec<RecordedRequest>,
     remaining: u32,
     reset: DateTime<Utc>,
+    /// Rate-limit windows run on this clock instead of the wall clock.
+    clock: Option<VirtualNow>,
+    /// 429s the rate window gave (not the injected failures).
+    refused: u64,
+    /// With `enforce_limits_on`: the paging throttle (requests with
+    /// `max_id`/`min_id`/`since_id`), remaining and reset.
+    paging: Option<(u32, DateTime<Utc>)>,
 }
 
+/// Paging requests: 300 per 15 minutes per user (`rack_attack.rb`,
+/// REFERENCE.md 2.8).
+pub const PAGING_LIMIT: u32 = 300;
+const PAGING_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
 type Shared = Arc<Mutex<State>>;
+
+/// A clock the fake reads its rate-limit windows from (see
+/// `enforce_limits_on`); the daemon under test must share it.
+pub type VirtualNow = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct FakeMastodon {
     state: Shared,
@@ -157,6 +173,9 @@ impl FakeMastodon {
             requests: Vec::new(),
             remaining: RATE_LIMIT,
             reset: Utc::now() + chrono::Duration::from_std(RATE_WINDOW).unwrap(),
+            clock: None,
+            refused: 0,
+            paging: None,
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -270,6 +289,22 @@ impl FakeMastodon {
     }
 
     /// The next request (whatever its path) fails this way. Queued in order.
+    /// Enforces the documented limit (300 requests per 5 minutes,
+    /// REFERENCE.md 2.8; counted for the whole server, which is the per-token
+    /// limit when one token is used) on `clock` instead of the wall clock.
+    pub fn enforce_limits_on(&self, clock: VirtualNow) {
+        let mut s = self.state.lock().unwrap();
+        s.reset = clock();
+        s.paging = Some((PAGING_LIMIT, clock()));
+        s.clock = Some(clock);
+        s.remaining = RATE_LIMIT;
+    }
+
+    /// How many requests the rate window refused with 429.
+    pub fn refused(&self) -> u64 {
+        self.state.lock().unwrap().refused
+    }
+
     pub fn fail_next(&self, failure: Failure) {
         self.state.lock().unwrap().failures.push_back(failure);
     }
@@ -719,13 +754,33 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
         tokio::time::sleep(d).await;
     }
     let mut s = state.lock().unwrap();
-    let now = Utc::now();
+    let now = s.clock.as_ref().map_or_else(Utc::now, |c| c());
     if now >= s.reset {
         s.remaining = RATE_LIMIT;
         s.reset = now + chrono::Duration::from_std(RATE_WINDOW).unwrap();
     }
+    // The paging throttle, when enforced: its own window; the headers show
+    // whichever limit is closer to exhaustion, as Mastodon's do.
+    let paging_request = parse_query(uri.query()).iter().any(|(k, _)| matches!(k.as_str(), "max_id" | "min_id" | "since_id"));
+    if let Some((left, reset)) = s.paging.as_mut() {
+        if now >= *reset {
+            *left = PAGING_LIMIT;
+            *reset = now + PAGING_WINDOW;
+        }
+    }
+    let paging_spent = paging_request && s.paging.is_some_and(|(left, _)| left == 0);
     let mut response = match failure {
-        Some(Failure::Timeout(_)) | None if s.remaining == 0 => failure_response(&Failure::RateLimited),
+        Some(Failure::Timeout(_)) | None if s.remaining == 0 || paging_spent => {
+            s.refused += 1;
+            failure_response(&Failure::RateLimited)
+        }
+        Some(Failure::Timeout(_)) | None if paging_request && s.paging.is_some() => {
+            s.remaining -= 1;
+            if let Some((left, _)) = s.paging.as_mut() {
+                *left -= 1;
+            }
+            route(&s, &uri, authorization.as_deref())
+        }
         Some(Failure::Timeout(_)) | None => {
             s.remaining -= 1;
             route(&s, &uri, authorization.as_deref())
@@ -739,10 +794,14 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
             failure_response(&f)
         }
     };
+    let (limit, remaining, reset) = match s.paging {
+        Some((left, reset)) if left < s.remaining => (PAGING_LIMIT, left, reset),
+        _ => (RATE_LIMIT, s.remaining, s.reset),
+    };
     let h = response.headers_mut();
-    h.insert("x-ratelimit-limit", RATE_LIMIT.to_string().parse().unwrap());
-    h.insert("x-ratelimit-remaining", s.remaining.to_string().parse().unwrap());
-    h.insert("x-ratelimit-reset", s.reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().parse().unwrap());
+    h.insert("x-ratelimit-limit", limit.to_string().parse().unwrap());
+    h.insert("x-ratelimit-remaining", remaining.to_string().parse().unwrap());
+    h.insert("x-ratelimit-reset", reset.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string().parse().unwrap());
     response
 }
 

@@ -155,9 +155,18 @@ struct Inner {
     window_reset: i64,
     /// When set, every API answer reports this `x-ratelimit-remaining`.
     remaining_override: Option<(f64, u64)>,
+    window_secs: i64,
+    /// Rate-limit windows run on this clock instead of the wall clock.
+    clock: Option<VirtualNow>,
+    /// 429s the rate window gave (not the injected failures).
+    refused: u64,
 }
 
 type Shared = Arc<Mutex<Inner>>;
+
+/// A clock the fake reads its rate-limit windows from (see
+/// `enforce_limits_on`); the daemon under test must share it.
+pub type VirtualNow = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct FakeReddit {
     api: std::net::SocketAddr,
@@ -187,6 +196,9 @@ impl FakeReddit {
             used: 0,
             window_reset: 0,
             remaining_override: None,
+            window_secs: WINDOW_SECS,
+            clock: None,
+            refused: 0,
         }));
         let app = Router::new()
             .route(TOKEN_PATH, post(token))
@@ -219,6 +231,12 @@ impl FakeReddit {
     /// `api_base` to configure (oauth.reddit.com).
     pub fn api_base(&self) -> String {
         format!("http://{}", self.api)
+    }
+
+    /// The API without the TCP front (no truncated bodies, but a kept-alive
+    /// connection): for tests that send tens of thousands of requests.
+    pub fn api_base_direct(&self) -> String {
+        format!("http://{}", self.www)
     }
 
     /// `token_url` to configure.
@@ -258,6 +276,24 @@ impl FakeReddit {
     /// `reset_secs` (without refusing anything).
     pub fn report_remaining(&self, remaining: f64, reset_secs: u64) {
         self.inner.lock().unwrap().remaining_override = Some((remaining, reset_secs));
+    }
+
+    /// Enforces the documented limit on `clock` instead of the wall clock:
+    /// 100 queries per minute per OAuth client averaged over 10 minutes,
+    /// i.e. 1000 per 600-second window (REFERENCE.md 4.5: limit = used +
+    /// remaining, window about 600 s, recorded `997.0`/`3`).
+    pub fn enforce_limits_on(&self, clock: VirtualNow) {
+        let mut s = self.inner.lock().unwrap();
+        s.clock = Some(clock);
+        s.rate_limit = 1000;
+        s.window_secs = 600;
+        s.used = 0;
+        s.window_reset = 0;
+    }
+
+    /// How many requests the rate window refused with 429.
+    pub fn refused(&self) -> u64 {
+        self.inner.lock().unwrap().refused
     }
 
     pub fn fail_next(&self, failure: Failure) {
@@ -529,9 +565,9 @@ fn failed(f: Failure) -> Response {
 
 /// Auth, User-Agent, the rate window, then the listing.
 fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(String, String)], listing: &Listing) -> Response {
-    let now = Utc::now();
+    let now = s.clock.as_ref().map_or_else(Utc::now, |c| c());
     if now.timestamp() >= s.window_reset {
-        s.window_reset = now.timestamp() + WINDOW_SECS;
+        s.window_reset = now.timestamp() + s.window_secs;
         s.used = 0;
     }
     let reset = s.window_reset - now.timestamp();
@@ -542,6 +578,7 @@ fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(Stri
         return error(401, "Unauthorized");
     }
     if s.used >= s.rate_limit {
+        s.refused += 1;
         let mut r = error(429, "Too Many Requests");
         rate_headers(&mut r, s.used, 0.0, reset);
         return r;
