@@ -835,11 +835,19 @@ impl Lexicon {
     /// whole-word entries for `text`, then for `alt`, then prefix entries in
     /// table order.
     pub fn matches_at<'a>(&'a self, tokens: &[Token], i: usize, lang: &str) -> Vec<Match<'a>> {
-        let t = &tokens[i];
         let mut out = Vec::new();
+        self.matches_into(tokens, i, lang, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// `matches_at` into `out` (cleared first); `prefixed` is scratch space.
+    /// Both are the caller's, reused from one token to the next.
+    pub fn matches_into<'a>(&'a self, tokens: &[Token], i: usize, lang: &str, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
+        out.clear();
+        let t = &tokens[i];
         // No entry starts with a gap, and only word-like tokens fit a word or prefix.
         if !t.is_wordlike() {
-            return out;
+            return;
         }
         let mut consider = |e: &'a Entry| {
             if lang_ok(e.lang, lang) {
@@ -848,28 +856,29 @@ impl Lexicon {
                 }
             }
         };
-        if let Some(v) = self.by_word.get(t.text.as_str()) {
+        if let Some(v) = self.by_word.get(t.text) {
             v.iter().for_each(&mut consider);
         }
-        if let Some(alt) = &t.alt {
-            if let Some(v) = self.by_word.get(alt.as_str()) {
+        if let Some(alt) = t.alt {
+            if let Some(v) = self.by_word.get(alt) {
                 v.iter().for_each(&mut consider);
             }
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
-        let mut prefixed: Vec<&'a Entry> = Vec::new();
-        self.prefixes_of(&t.text, &mut prefixed);
-        if let Some(alt) = &t.alt {
-            self.prefixes_of(alt, &mut prefixed);
+        prefixed.clear();
+        self.prefixes_of(t.text, prefixed);
+        if let Some(alt) = t.alt {
+            self.prefixes_of(alt, prefixed);
         }
         if !prefixed.is_empty() {
             prefixed.sort_by_key(|e| e.order);
             prefixed.dedup_by_key(|e| e.order);
-            prefixed.into_iter().for_each(&mut consider);
+            prefixed.iter().copied().for_each(&mut consider);
         }
-        out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
-        out
+        if out.len() > 1 {
+            out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
+        }
     }
 }
 
@@ -880,10 +889,11 @@ mod tests {
 
     #[test]
     fn gaps_and_prefixes_match_inside_one_sentence() {
-        let toks = tokenize("never flying with you guys again");
+        let mut buf = String::new();
+        let toks = tokenize("never flying with you guys again", &mut buf);
         let m = lexicon().matches_at(&toks, 0, "en");
         assert!(m.iter().any(|m| m.entry.phrase == "never flying ... again"));
-        let toks = tokenize("never. I will fly again");
+        let toks = tokenize("never. I will fly again", &mut buf);
         let m = lexicon().matches_at(&toks, 0, "en");
         assert!(!m.iter().any(|m| m.entry.cue == Cue::Churn && m.entry.phrase.contains("...")));
     }
@@ -913,7 +923,7 @@ mod tests {
 
     #[test]
     fn spanish_only_words_do_not_fire_on_english_text() {
-        let toks = tokenize("I demand a refund");
+        let toks = tokenize("I demand a refund", &mut String::new());
         let m = lexicon().matches_at(&toks, 1, "en");
         assert!(m.iter().all(|m| m.entry.cue != Cue::Legal));
     }
