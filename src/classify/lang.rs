@@ -69,7 +69,7 @@ pub fn normalize_tag(tag: &str) -> Option<String> {
 
 /// Each stopword with a bit per `STOPWORDS` language it belongs to, built
 /// once: one lookup per token instead of a scan of every list.
-fn stopword_langs() -> &'static FastMap<&'static str, u8> {
+pub(super) fn stopword_langs() -> &'static FastMap<&'static str, u8> {
     static MAP: OnceLock<FastMap<&'static str, u8>> = OnceLock::new();
     MAP.get_or_init(|| {
         let mut map: FastMap<&'static str, u8> = FastMap::default();
@@ -83,10 +83,10 @@ fn stopword_langs() -> &'static FastMap<&'static str, u8> {
 }
 
 pub fn detect(tokens: &[Token]) -> &'static str {
-    let map = stopword_langs();
     let mut counts = [0usize; STOPWORDS.len()];
+    // `Token::info` carries the bits of `stopword_langs`, looked up once.
     for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
-        if let Some(bits) = map.get(t.text) {
+        if let Some(bits) = t.info.map(|w| w.stopword) {
             for (k, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(bits & (1 << k) != 0);
             }

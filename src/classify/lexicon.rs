@@ -671,9 +671,24 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
         .collect()
 }
 
+/// Everything the classifier asks about one folded word, found with one
+/// hash lookup when the word is tokenized instead of one per question.
+#[derive(Debug, Default)]
+pub struct WordInfo {
+    /// Lexicon entries whose first pattern is this whole word.
+    pub entries: Vec<Entry>,
+    /// Bit k set: a common word of language k of `lang::STOPWORDS`.
+    pub stopword: u8,
+    /// Puts a person in the post (`PERSONAL` in `mod.rs`).
+    pub personal: bool,
+    /// What the chat abbreviation stands for (`normalize::expansion`).
+    pub expansion: Option<&'static [&'static str]>,
+}
+
 pub struct Lexicon {
-    /// Entries whose first pattern is a whole word, by that word.
-    by_word: FastMap<&'static str, Vec<Entry>>,
+    /// Entries whose first pattern is a whole word, and what the other
+    /// modules know about words, by word.
+    by_word: FastMap<&'static str, WordInfo>,
     /// Entries whose first pattern is a prefix, in a byte trie of those
     /// prefixes: one walk along a token finds every prefix it starts with,
     /// instead of comparing it with every prefix entry.
@@ -763,7 +778,7 @@ pub fn lexicon() -> &'static Lexicon {
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(_) => lex.by_word.entry(first).or_default().push(entry),
+                    Pat::Word(_) => lex.by_word.entry(first).or_default().entries.push(entry),
                     Pat::Prefix(p) => {
                         let p = p.clone();
                         lex.trie_insert(&p, entry);
@@ -771,6 +786,15 @@ pub fn lexicon() -> &'static Lexicon {
                     Pat::Gap => {}
                 }
             }
+        }
+        for (word, bits) in super::lang::stopword_langs() {
+            lex.by_word.entry(word).or_default().stopword = *bits;
+        }
+        for word in super::PERSONAL {
+            lex.by_word.entry(word).or_default().personal = true;
+        }
+        for (word, words) in super::normalize::expansions() {
+            lex.by_word.entry(word).or_default().expansion = Some(words);
         }
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
@@ -831,6 +855,11 @@ fn lang_ok(entry: Lang, text: &str) -> bool {
 }
 
 impl Lexicon {
+    /// What is known about `word` (folded), if anything.
+    pub fn word(&self, word: &str) -> Option<&WordInfo> {
+        self.by_word.get(word)
+    }
+
     /// Every entry matching at `i`, longest first; among equally long ones,
     /// whole-word entries for `text`, then for `alt`, then prefix entries in
     /// table order.
@@ -856,12 +885,12 @@ impl Lexicon {
                 }
             }
         };
-        if let Some(v) = self.by_word.get(t.text) {
-            v.iter().for_each(&mut consider);
+        if let Some(w) = t.info {
+            w.entries.iter().for_each(&mut consider);
         }
         if let Some(alt) = t.alt {
-            if let Some(v) = self.by_word.get(alt) {
-                v.iter().for_each(&mut consider);
+            if let Some(w) = self.by_word.get(alt) {
+                w.entries.iter().for_each(&mut consider);
             }
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put

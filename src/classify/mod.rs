@@ -490,18 +490,12 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
 }
 
 /// Words that put a person in the post: the writer or the one addressed.
-const PERSONAL: &[&str] = &[
+pub(crate) const PERSONAL: &[&str] = &[
     "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre",
     "yours", "u", "ur", "yo", "mi", "mis", "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te",
     "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra", "vuestros", "vuestras", "estoy",
     "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
 ];
-
-fn personal_words() -> &'static std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>> {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>>> =
-        std::sync::OnceLock::new();
-    SET.get_or_init(|| PERSONAL.iter().copied().collect())
-}
 
 /// A headline with a link and nobody in it ("Airline X cancels 300
 /// flights https://…") reports news; its bad words are not a customer's
@@ -510,7 +504,7 @@ fn personal_words() -> &'static std::collections::HashSet<&'static str, std::has
 fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
     let has_url = || tokens.iter().any(|t| t.kind == Kind::Url);
     let reply = || tokens.first().is_some_and(|t| t.kind == Kind::Handle);
-    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && personal_words().contains(t.text));
+    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && t.info.is_some_and(|w| w.personal));
     let exclaims = || tokens.iter().any(|t| t.kind == Kind::Punct('!'));
     // Cheapest and most often false first.
     has_url() && !reply() && !exclaims() && !a.questions.iter().any(|q| *q) && !personal()

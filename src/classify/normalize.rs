@@ -7,7 +7,7 @@
 //! or from static strings: a post of twenty words costs a few allocations,
 //! not one or two per word.
 
-use super::lexicon::FastMap;
+use super::lexicon::{lexicon, WordInfo};
 use crate::text::fold;
 use std::sync::OnceLock;
 
@@ -25,7 +25,7 @@ pub enum Kind {
     Punct(char),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Token<'a> {
     pub kind: Kind,
     /// Folded form, runs of 3+ equal letters cut to 2 ("goood" → "good").
@@ -36,6 +36,10 @@ pub struct Token<'a> {
     pub caps: bool,
     /// Had a letter repeated 3+ times, a sign of emphasis.
     pub elongated: bool,
+    /// What the lexicon knows about `text` (not `alt`), for word-like
+    /// tokens: looked up once here, asked by matching, language detection
+    /// and the headline rule.
+    pub info: Option<&'static WordInfo>,
 }
 
 impl Token<'_> {
@@ -106,16 +110,18 @@ fn expansion(word: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// `expansion` as a table built once: a `match` on strings compares the
-/// word with the patterns one by one, and this runs for every word.
-fn expand(word: &str) -> Option<&'static [&'static str]> {
-    static MAP: OnceLock<FastMap<&'static str, &'static [&'static str]>> = OnceLock::new();
-    // Every key of `expansion`, which `match` cannot enumerate; a test checks the two agree.
+/// Every key of `expansion` with what it stands for; `match` cannot
+/// enumerate its patterns, so they are listed again (a test checks the two
+/// agree). The lexicon's word table holds them.
+pub(super) fn expansions() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
     const KEYS: &[&str] = &["q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas", "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm", "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite", "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im"];
-    if word.len() > 8 {
-        return None;
-    }
-    MAP.get_or_init(|| KEYS.iter().filter_map(|k| Some((*k, expansion(k)?))).collect()).get(word).copied()
+    KEYS.iter().filter_map(|k| Some((*k, expansion(k)?)))
+}
+
+/// `expansion`, from the lexicon's word table.
+#[cfg(test)]
+fn expand(word: &str) -> Option<&'static [&'static str]> {
+    lexicon().word(word).and_then(|w| w.expansion)
 }
 
 /// Where a token's text is while the buffer is still growing: a static
@@ -133,11 +139,16 @@ struct Raw {
     alt: Option<(u32, u32)>,
     caps: bool,
     elongated: bool,
+    info: Option<&'static WordInfo>,
 }
 
 impl Raw {
     fn new(kind: Kind, text: Src) -> Raw {
-        Raw { kind, text, alt: None, caps: false, elongated: false }
+        Raw { kind, text, alt: None, caps: false, elongated: false, info: None }
+    }
+    /// A symbol (emoji, emoticon), which the lexicon may know.
+    fn symbol(text: Src, s: &str) -> Raw {
+        Raw { info: lexicon().word(s), ..Raw::new(Kind::Symbol, text) }
     }
 }
 
@@ -180,6 +191,22 @@ fn push_squeezed(out: &mut String, word: &str, max: usize) {
 
 /// Whether `word` has a run of one letter longer than `max`.
 fn has_run_over(word: &str, max: usize) -> bool {
+    if word.is_ascii() {
+        let mut run = 0;
+        let mut last = 0u8;
+        for b in word.bytes() {
+            if b == last && b.is_ascii_alphabetic() {
+                run += 1;
+                if run > max {
+                    return true;
+                }
+            } else {
+                run = 1;
+                last = b;
+            }
+        }
+        return false;
+    }
     let mut last = None;
     let mut run = 0;
     for c in word.chars() {
@@ -240,7 +267,13 @@ fn latin_fold(c: char) -> Option<char> {
 /// reorders nothing across them).
 fn fold_into(out: &mut String, raw: &str, strip_apostrophes: bool) {
     if raw.is_ascii() {
-        out.extend(raw.bytes().filter(|b| !(strip_apostrophes && *b == b'\'')).map(|b| char::from(b.to_ascii_lowercase())));
+        if strip_apostrophes && raw.contains('\'') {
+            out.extend(raw.bytes().filter(|b| *b != b'\'').map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            let from = out.len();
+            out.push_str(raw);
+            out[from..].make_ascii_lowercase();
+        }
         return;
     }
     let plain = |c: char| c.is_ascii() || (strip_apostrophes && c == '’') || latin_fold(c).is_some();
@@ -293,7 +326,8 @@ fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
 
 fn push_folded(b: &mut Builder, folded: &str, kind: Kind, caps: bool) {
     // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-    let elongated = folded.chars().nth(3).is_some() && has_run_over(folded, 2);
+    let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
+    let elongated = long_enough && has_run_over(folded, 2);
     let from = b.buf.len();
     let (text, alt) = if elongated {
         push_squeezed(b.buf, folded, 2);
@@ -305,18 +339,20 @@ fn push_folded(b: &mut Builder, folded: &str, kind: Kind, caps: bool) {
         b.buf.push_str(folded);
         (b.span(from), None)
     };
-    let words = {
+    let lex = lexicon();
+    let (info, words) = {
         let s = |(x, y): (u32, u32)| &b.buf[x as usize..y as usize];
-        expand(s(text)).or_else(|| alt.and_then(|a| expand(s(a))))
+        let info = lex.word(s(text));
+        (info, info.and_then(|w| w.expansion).or_else(|| alt.and_then(|a| lex.word(s(a))?.expansion)))
     };
     if let Some(words) = words {
         b.buf.truncate(from);
         for w in words {
-            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated });
+            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: lex.word(w) });
         }
         return;
     }
-    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated });
+    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated, info });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -384,6 +420,7 @@ pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
             alt: r.alt.map(at),
             caps: r.caps,
             elongated: r.elongated,
+            info: r.info,
         })
         .collect()
 }
@@ -420,7 +457,7 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
                 if !next_is_word || e.starts_with(':') || e.starts_with(';') {
-                    b.raw.push(Raw::new(Kind::Symbol, Src::Static(*e)));
+                    b.raw.push(Raw::symbol(Src::Static(e), e));
                     pos = end;
                     continue;
                 }
@@ -451,7 +488,7 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
             let from = b.buf.len();
             b.buf.push(c);
             let (x, y) = b.span(from);
-            b.raw.push(Raw::new(Kind::Symbol, Src::Buf(x, y)));
+            b.raw.push(Raw::symbol(Src::Buf(x, y), &b.buf[from..]));
         } else if matches!(c, '.' | '!' | '?' | '¿' | '¡' | ',' | ';' | ':' | '…') {
             let p = match c {
                 '…' => '.',
