@@ -878,9 +878,12 @@ impl Lexicon {
         if !t.is_wordlike() {
             return;
         }
+        // Every candidate's first pattern fits `t` (that is how it was
+        // found: by `text`, by `alt`, or as a prefix of one of them), so
+        // matching starts at the second.
         let mut consider = |e: &'a Entry| {
             if lang_ok(e.lang, lang) {
-                if let Some(end) = match_at(tokens, i, &e.pats) {
+                if let Some(end) = match_at(tokens, i + 1, &e.pats[1..]) {
                     out.push(Match { entry: e, start: i, end });
                 }
             }

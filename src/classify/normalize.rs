@@ -303,40 +303,51 @@ fn is_word_char(c: char) -> bool {
 
 fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     let (mut letters, mut upper) = (0usize, 0usize);
+    let from = b.buf.len();
     if raw.is_ascii() {
-        for c in raw.bytes().filter(u8::is_ascii_alphabetic) {
-            letters += 1;
+        let mut apostrophe = false;
+        for c in raw.bytes() {
+            letters += usize::from(c.is_ascii_alphabetic());
             upper += usize::from(c.is_ascii_uppercase());
+            apostrophe |= c == b'\'';
+        }
+        if apostrophe {
+            b.buf.extend(raw.bytes().filter(|c| *c != b'\'').map(|c| char::from(c.to_ascii_lowercase())));
+        } else {
+            b.buf.push_str(raw);
+            b.buf[from..].make_ascii_lowercase();
         }
     } else {
         for c in raw.chars().filter(|c| c.is_alphabetic()) {
             letters += 1;
             upper += usize::from(c.is_uppercase());
         }
+        fold_into(b.buf, raw, true);
     }
     let caps = letters >= 3 && upper == letters;
-    let mut word = std::mem::take(&mut b.word);
-    word.clear();
-    fold_into(&mut word, raw, true);
-    if !word.is_empty() {
-        push_folded(b, &word, kind, caps);
+    if b.buf.len() > from {
+        push_folded(b, from, kind, caps);
     }
-    b.word = word;
 }
 
-fn push_folded(b: &mut Builder, folded: &str, kind: Kind, caps: bool) {
+/// Makes a token of the folded word at `b.buf[from..]`.
+fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool) {
+    let folded = &b.buf[from..];
     // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
     let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
     let elongated = long_enough && has_run_over(folded, 2);
-    let from = b.buf.len();
     let (text, alt) = if elongated {
-        push_squeezed(b.buf, folded, 2);
+        let mut word = std::mem::take(&mut b.word);
+        word.clear();
+        word.push_str(folded);
+        b.buf.truncate(from);
+        push_squeezed(b.buf, &word, 2);
         let two = b.span(from);
         let mid = b.buf.len();
-        push_squeezed(b.buf, folded, 1);
+        push_squeezed(b.buf, &word, 1);
+        b.word = word;
         (two, Some(b.span(mid)))
     } else {
-        b.buf.push_str(folded);
         (b.span(from), None)
     };
     let lex = lexicon();
@@ -479,7 +490,16 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
             continue;
         }
         if is_word_char(c) && c != '\'' && c != '’' {
-            let end = word_end(chunk, pos, is_word_char);
+            // ASCII letters and digits end at an ASCII byte that is not
+            // part of a word; only a non-ASCII byte needs the char scan.
+            let bytes = chunk.as_bytes();
+            let mut end = pos;
+            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'\'') {
+                end += 1;
+            }
+            if end < bytes.len() && !bytes[end].is_ascii() {
+                end = word_end(chunk, pos, is_word_char);
+            }
             push_word(b, &chunk[pos..end], Kind::Word);
             pos = end;
             continue;
