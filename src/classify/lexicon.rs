@@ -955,7 +955,8 @@ mod tests {
 
     #[test]
     fn spanish_only_words_do_not_fire_on_english_text() {
-        let toks = tokenize("I demand a refund", &mut String::new());
+        let mut buf = String::new();
+        let toks = tokenize("I demand a refund", &mut buf);
         let m = lexicon().matches_at(&toks, 1, "en");
         assert!(m.iter().all(|m| m.entry.cue != Cue::Legal));
     }
