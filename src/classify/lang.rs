@@ -69,7 +69,7 @@ pub fn normalize_tag(tag: &str) -> Option<String> {
 
 /// Each stopword with a bit per `STOPWORDS` language it belongs to, built
 /// once: one lookup per token instead of a scan of every list.
-fn stopword_langs() -> &'static FastMap<&'static str, u8> {
+pub(super) fn stopword_langs() -> &'static FastMap<&'static str, u8> {
     static MAP: OnceLock<FastMap<&'static str, u8>> = OnceLock::new();
     MAP.get_or_init(|| {
         let mut map: FastMap<&'static str, u8> = FastMap::default();
@@ -82,11 +82,11 @@ fn stopword_langs() -> &'static FastMap<&'static str, u8> {
     })
 }
 
-pub fn detect(tokens: &[Token]) -> String {
-    let map = stopword_langs();
+pub fn detect(tokens: &[Token]) -> &'static str {
     let mut counts = [0usize; STOPWORDS.len()];
+    // `Token::info` carries the bits of `stopword_langs`, looked up once.
     for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
-        if let Some(bits) = map.get(t.text.as_str()) {
+        if let Some(bits) = t.info.map(|w| w.stopword) {
             for (k, n) in counts.iter_mut().enumerate() {
                 *n += usize::from(bits & (1 << k) != 0);
             }
@@ -104,15 +104,19 @@ pub fn detect(tokens: &[Token]) -> String {
     }
     // A tie means we cannot tell.
     if best.1 == 0 || best.1 == second {
-        return "und".into();
+        return "und";
     }
-    best.0.into()
+    best.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::normalize::tokenize;
     use super::*;
+
+    fn tokenize_str(s: &str) -> Vec<Token<'static>> {
+        tokenize(s, Box::leak(Box::default()))
+    }
 
     #[test]
     fn region_tags_reduce_to_the_language() {
@@ -123,9 +127,9 @@ mod tests {
 
     #[test]
     fn spanish_and_english_are_told_apart_without_accents() {
-        assert_eq!(detect(&tokenize("no me han devuelto el dinero y nadie contesta")), "es");
-        assert_eq!(detect(&tokenize("my bag never showed up and nobody answers the phone")), "en");
-        assert_eq!(detect(&tokenize("vielen Dank für den Flug, sehr gut")), "de");
-        assert_eq!(detect(&tokenize("👍")), "und");
+        assert_eq!(detect(&tokenize_str("no me han devuelto el dinero y nadie contesta")), "es");
+        assert_eq!(detect(&tokenize_str("my bag never showed up and nobody answers the phone")), "en");
+        assert_eq!(detect(&tokenize_str("vielen Dank für den Flug, sehr gut")), "de");
+        assert_eq!(detect(&tokenize_str("👍")), "und");
     }
 }

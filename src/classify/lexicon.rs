@@ -671,9 +671,24 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
         .collect()
 }
 
+/// Everything the classifier asks about one folded word, found with one
+/// hash lookup when the word is tokenized instead of one per question.
+#[derive(Debug, Default)]
+pub struct WordInfo {
+    /// Lexicon entries whose first pattern is this whole word.
+    pub entries: Vec<Entry>,
+    /// Bit k set: a common word of language k of `lang::STOPWORDS`.
+    pub stopword: u8,
+    /// Puts a person in the post (`PERSONAL` in `mod.rs`).
+    pub personal: bool,
+    /// What the chat abbreviation stands for (`normalize::expansion`).
+    pub expansion: Option<&'static [&'static str]>,
+}
+
 pub struct Lexicon {
-    /// Entries whose first pattern is a whole word, by that word.
-    by_word: FastMap<&'static str, Vec<Entry>>,
+    /// Entries whose first pattern is a whole word, and what the other
+    /// modules know about words, by word.
+    by_word: FastMap<&'static str, WordInfo>,
     /// Entries whose first pattern is a prefix, in a byte trie of those
     /// prefixes: one walk along a token finds every prefix it starts with,
     /// instead of comparing it with every prefix entry.
@@ -763,7 +778,7 @@ pub fn lexicon() -> &'static Lexicon {
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(_) => lex.by_word.entry(first).or_default().push(entry),
+                    Pat::Word(_) => lex.by_word.entry(first).or_default().entries.push(entry),
                     Pat::Prefix(p) => {
                         let p = p.clone();
                         lex.trie_insert(&p, entry);
@@ -771,6 +786,15 @@ pub fn lexicon() -> &'static Lexicon {
                     Pat::Gap => {}
                 }
             }
+        }
+        for (word, bits) in super::lang::stopword_langs() {
+            lex.by_word.entry(word).or_default().stopword = *bits;
+        }
+        for word in super::PERSONAL {
+            lex.by_word.entry(word).or_default().personal = true;
+        }
+        for (word, words) in super::normalize::expansions() {
+            lex.by_word.entry(word).or_default().expansion = Some(words);
         }
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
@@ -831,45 +855,62 @@ fn lang_ok(entry: Lang, text: &str) -> bool {
 }
 
 impl Lexicon {
+    /// What is known about `word` (folded), if anything.
+    pub fn word(&self, word: &str) -> Option<&WordInfo> {
+        self.by_word.get(word)
+    }
+
     /// Every entry matching at `i`, longest first; among equally long ones,
     /// whole-word entries for `text`, then for `alt`, then prefix entries in
     /// table order.
     pub fn matches_at<'a>(&'a self, tokens: &[Token], i: usize, lang: &str) -> Vec<Match<'a>> {
-        let t = &tokens[i];
         let mut out = Vec::new();
+        self.matches_into(tokens, i, lang, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// `matches_at` into `out` (cleared first); `prefixed` is scratch space.
+    /// Both are the caller's, reused from one token to the next.
+    pub fn matches_into<'a>(&'a self, tokens: &[Token], i: usize, lang: &str, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
+        out.clear();
+        let t = &tokens[i];
         // No entry starts with a gap, and only word-like tokens fit a word or prefix.
         if !t.is_wordlike() {
-            return out;
+            return;
         }
+        // Every candidate's first pattern fits `t` (that is how it was
+        // found: by `text`, by `alt`, or as a prefix of one of them), so
+        // matching starts at the second.
         let mut consider = |e: &'a Entry| {
             if lang_ok(e.lang, lang) {
-                if let Some(end) = match_at(tokens, i, &e.pats) {
+                if let Some(end) = match_at(tokens, i + 1, &e.pats[1..]) {
                     out.push(Match { entry: e, start: i, end });
                 }
             }
         };
-        if let Some(v) = self.by_word.get(t.text.as_str()) {
-            v.iter().for_each(&mut consider);
+        if let Some(w) = t.info {
+            w.entries.iter().for_each(&mut consider);
         }
-        if let Some(alt) = &t.alt {
-            if let Some(v) = self.by_word.get(alt.as_str()) {
-                v.iter().for_each(&mut consider);
+        if let Some(alt) = t.alt {
+            if let Some(w) = self.by_word.get(alt) {
+                w.entries.iter().for_each(&mut consider);
             }
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
-        let mut prefixed: Vec<&'a Entry> = Vec::new();
-        self.prefixes_of(&t.text, &mut prefixed);
-        if let Some(alt) = &t.alt {
-            self.prefixes_of(alt, &mut prefixed);
+        prefixed.clear();
+        self.prefixes_of(t.text, prefixed);
+        if let Some(alt) = t.alt {
+            self.prefixes_of(alt, prefixed);
         }
         if !prefixed.is_empty() {
             prefixed.sort_by_key(|e| e.order);
             prefixed.dedup_by_key(|e| e.order);
-            prefixed.into_iter().for_each(&mut consider);
+            prefixed.iter().copied().for_each(&mut consider);
         }
-        out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
-        out
+        if out.len() > 1 {
+            out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
+        }
     }
 }
 
@@ -880,10 +921,11 @@ mod tests {
 
     #[test]
     fn gaps_and_prefixes_match_inside_one_sentence() {
-        let toks = tokenize("never flying with you guys again");
+        let mut buf = String::new();
+        let toks = tokenize("never flying with you guys again", &mut buf);
         let m = lexicon().matches_at(&toks, 0, "en");
         assert!(m.iter().any(|m| m.entry.phrase == "never flying ... again"));
-        let toks = tokenize("never. I will fly again");
+        let toks = tokenize("never. I will fly again", &mut buf);
         let m = lexicon().matches_at(&toks, 0, "en");
         assert!(!m.iter().any(|m| m.entry.cue == Cue::Churn && m.entry.phrase.contains("...")));
     }
@@ -913,7 +955,8 @@ mod tests {
 
     #[test]
     fn spanish_only_words_do_not_fire_on_english_text() {
-        let toks = tokenize("I demand a refund");
+        let mut buf = String::new();
+        let toks = tokenize("I demand a refund", &mut buf);
         let m = lexicon().matches_at(&toks, 1, "en");
         assert!(m.iter().all(|m| m.entry.cue != Cue::Legal));
     }

@@ -77,11 +77,48 @@ enum Polarity {
     Pos,
 }
 
+/// A hit's reason, kept as a label and the tokens it names; it becomes
+/// text (`complaint:phrase:sin respuesta`) only if it is shown.
+#[derive(Debug, Clone, Copy)]
+struct Why {
+    /// `complaint:phrase:`, `escalation:legal:`, `complaint:again`...
+    label: &'static str,
+    what: What,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum What {
+    Nothing,
+    /// The readable text of tokens `start..end` (see `push_span`).
+    Span(usize, usize),
+    /// One token's text as it is (a hashtag word).
+    Token(usize),
+}
+
+impl Why {
+    fn span(label: &'static str, start: usize, end: usize) -> Why {
+        Why { label, what: What::Span(start, end) }
+    }
+    fn text(&self, tokens: &[Token]) -> String {
+        let mut out = String::with_capacity(self.label.len() + 24);
+        out.push_str(self.label);
+        match self.what {
+            What::Nothing => {}
+            What::Span(start, end) => push_span(&mut out, tokens, start, end),
+            What::Token(i) => out.push_str(tokens[i].text),
+        }
+        out
+    }
+}
+
+const PRAISE_PHRASE: &str = "praise:phrase:";
+const NEGATION: &str = "complaint:negation:";
+
 #[derive(Debug, Clone)]
 struct Hit {
     polarity: Polarity,
     weight: f32,
-    reason: String,
+    reason: Why,
     sentence: usize,
     at: usize,
     ironic: bool,
@@ -91,11 +128,11 @@ struct Hit {
 #[derive(Debug, Default)]
 struct Analysis {
     hits: Vec<Hit>,
-    /// (kind, phrase) of legal/churn/safety/campaign wording.
-    signals: Vec<(&'static str, String)>,
+    /// (kind, start, end) of legal/churn/safety/campaign wording.
+    signals: Vec<(&'static str, usize, usize)>,
     questions: Vec<bool>,
     /// Sentences that compare the brand with someone else.
-    comparisons: Vec<(usize, String)>,
+    comparisons: Vec<usize>,
     again: Vec<usize>,
     contrasts: Vec<(usize, usize)>,
     request: bool,
@@ -105,16 +142,17 @@ struct Analysis {
     shouting: bool,
 }
 
-/// Readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
-fn span_text(tokens: &[Token], start: usize, end: usize) -> String {
-    let mut out = String::new();
+/// Appends the readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
+fn push_span(out: &mut String, tokens: &[Token], start: usize, end: usize) {
+    // A space before every piece but the first written: an empty piece
+    // (a bare `@`) writes nothing and so gets no space after it.
+    let base = out.len();
     for t in tokens[start..end.min(tokens.len())].iter().filter(|t| !t.is_break()) {
-        if !out.is_empty() {
+        if out.len() > base {
             out.push(' ');
         }
-        out.push_str(t.alt.as_deref().unwrap_or(&t.text));
+        out.push_str(t.alt.unwrap_or(t.text));
     }
-    out
 }
 
 fn question_flags(tokens: &[Token]) -> Vec<bool> {
@@ -144,6 +182,8 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
     let mut boost: Option<(f32, usize)> = None;
     // The bare-negation hit of the current scope, dropped if it flips a word.
     let mut negator_hit: Option<usize> = None;
+    let mut matches = Vec::new();
+    let mut prefixed = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -159,14 +199,14 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
             i += 1;
             continue;
         }
-        let matches = lex.matches_at(tokens, i, lang);
+        lex.matches_into(tokens, i, lang, &mut matches, &mut prefixed);
         let Some(longest) = matches.first().map(|m| m.end - m.start) else {
             if t.kind == Kind::Hashtag && t.text.len() >= 6 {
                 // "#worstservice", "#pesimoservicio": one lowercase word.
                 if HASHTAG_NEG.iter().any(|s| t.text.contains(s)) {
-                    a.hits.push(hit(Polarity::Neg, 1.2, format!("complaint:hashtag:#{}", t.text), sentence, i));
+                    a.hits.push(hit(Polarity::Neg, 1.2, Why { label: "complaint:hashtag:#", what: What::Token(i) }, sentence, i));
                 } else if HASHTAG_POS.iter().any(|s| t.text.contains(s)) {
-                    a.hits.push(hit(Polarity::Pos, 1.0, format!("praise:hashtag:#{}", t.text), sentence, i));
+                    a.hits.push(hit(Polarity::Pos, 1.0, Why { label: "praise:hashtag:#", what: What::Token(i) }, sentence, i));
                 }
             }
             if t.is_wordlike() {
@@ -182,7 +222,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         let mut next_negated = negated.and_then(|(n, at)| (n > longest).then(|| (n - longest, at)));
         for m in matches.iter().take_while(|m| m.end - m.start == longest) {
             let e = m.entry;
-            let phrase = span_text(tokens, m.start, m.end);
+            let phrase = |label| Why::span(label, m.start, m.end);
             let mut w = e.weight * boost.map_or(1.0, |b| b.0);
             if tokens[m.start..m.end].iter().any(|t| t.elongated || t.caps) {
                 w *= 1.2;
@@ -196,7 +236,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                     negator_hit = Some(a.hits.len());
                     // Service failures are told with negations ("didn't
                     // arrive", "no llegó"); a bare negator leans negative.
-                    a.hits.push(hit(Polarity::Neg, NEGATOR_WEIGHT, format!("complaint:negation:{phrase}"), sentence, i));
+                    a.hits.push(hit(Polarity::Neg, NEGATOR_WEIGHT, phrase(NEGATION), sentence, i));
                 }
                 Cue::Intensifier => boost = Some((e.weight, 2)),
                 Cue::Contrast => {
@@ -210,34 +250,34 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                 Cue::HowTo => a.how_to.push(sentence),
                 Cue::Again => a.again.push(sentence),
                 Cue::Comparison => {
-                    a.comparisons.push((sentence, phrase.clone()));
-                    a.hits.push(hit(Polarity::Neg, e.weight, format!("complaint:comparison:{phrase}"), sentence, i));
+                    a.comparisons.push(sentence);
+                    a.hits.push(hit(Polarity::Neg, e.weight, phrase("complaint:comparison:"), sentence, i));
                 }
                 Cue::ComplaintQuestion => {
                     let q = a.questions.get(sentence).copied().unwrap_or(false);
                     let w = if q { e.weight } else if e.weight >= 1.0 { e.weight * 0.4 } else { 0.0 };
                     if w > 0.0 {
-                        a.hits.push(hit(Polarity::Neg, w, format!("complaint:question:{phrase}"), sentence, i));
+                        a.hits.push(hit(Polarity::Neg, w, phrase("complaint:question:"), sentence, i));
                     }
                 }
                 Cue::Sarcasm => {
                     if e.weight > 0.0 {
-                        a.hits.push(hit(Polarity::Neg, w, format!("complaint:sarcasm:{phrase}"), sentence, i));
+                        a.hits.push(hit(Polarity::Neg, w, phrase("complaint:sarcasm:"), sentence, i));
                     }
                 }
                 Cue::Legal | Cue::Churn | Cue::Safety | Cue::Campaign => {
                     // "nobody was hurt", "no voy a demandar": negated threats are not threats.
                     if scope_before.is_none() {
-                        let kind = match e.cue {
-                            Cue::Legal => "legal",
-                            Cue::Churn => "churn",
-                            Cue::Safety => "safety",
-                            _ => "campaign",
+                        let (kind, label) = match e.cue {
+                            Cue::Legal => ("legal", "escalation:legal:"),
+                            Cue::Churn => ("churn", "escalation:churn:"),
+                            Cue::Safety => ("safety", "escalation:safety:"),
+                            _ => ("campaign", "escalation:campaign:"),
                         };
                         if e.weight >= 1.0 {
-                            a.signals.push((kind, phrase.clone()));
+                            a.signals.push((kind, m.start, m.end));
                         }
-                        a.hits.push(hit(Polarity::Neg, w * 0.8, format!("escalation:{kind}:{phrase}"), sentence, i));
+                        a.hits.push(hit(Polarity::Neg, w * 0.8, phrase(label), sentence, i));
                     }
                 }
                 Cue::Neg | Cue::Pos => {
@@ -245,13 +285,13 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                     let mut reason = None;
                     if let Some((_, at)) = scope_before {
                         // "no está mal", "never failed me", "not happy".
-                        let whole = span_text(tokens, at, m.end);
+                        let whole = |label| Why::span(label, at, m.end);
                         if pol == Polarity::Neg && FLIPPABLE.iter().any(|f| e.phrase.starts_with(f)) {
                             pol = Polarity::Pos;
                             if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
                                 h.weight = 0.0;
                             }
-                            reason = Some(format!("praise:negated:{whole}"));
+                            reason = Some(whole("praise:negated:"));
                         } else if pol == Polarity::Neg {
                             // "don't believe their lies": still negative.
                             w *= 0.5;
@@ -261,15 +301,15 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
                             if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
                                 h.weight = 0.0;
                             }
-                            reason = Some(format!("complaint:negated:{whole}"));
+                            reason = Some(whole("complaint:negated:"));
                         }
                     }
                     if pol == Polarity::Neg && third_party > 0 {
                         w *= 0.4;
                     }
                     let reason = reason.unwrap_or_else(|| match pol {
-                        Polarity::Neg => format!("complaint:phrase:{phrase}"),
-                        Polarity::Pos => format!("praise:phrase:{phrase}"),
+                        Polarity::Neg => phrase("complaint:phrase:"),
+                        Polarity::Pos => phrase(PRAISE_PHRASE),
                     });
                     let mut h = hit(pol, w, reason, sentence, i);
                     h.ironic = e.ironic && scope_before.is_none();
@@ -282,13 +322,16 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         negated = next_negated;
         i += longest;
     }
-    let words: Vec<&Token> = tokens.iter().filter(|t| t.kind == Kind::Word && t.text.len() >= 3).collect();
-    let caps = words.iter().filter(|t| t.caps && t.text.len() >= 4).count();
-    a.shouting = caps >= 2 && caps * 2 >= words.len();
+    let (mut words, mut caps) = (0usize, 0usize);
+    for t in tokens.iter().filter(|t| t.kind == Kind::Word && t.text.len() >= 3) {
+        words += 1;
+        caps += usize::from(t.caps && t.text.len() >= 4);
+    }
+    a.shouting = caps >= 2 && caps * 2 >= words;
     a
 }
 
-fn hit(polarity: Polarity, weight: f32, reason: String, sentence: usize, at: usize) -> Hit {
+fn hit(polarity: Polarity, weight: f32, reason: Why, sentence: usize, at: usize) -> Hit {
     Hit { polarity, weight, reason, sentence, at, ironic: false, polite: false }
 }
 
@@ -303,20 +346,24 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
     let sentences = a.hits.iter().map(|h| h.sentence).max().map_or(0, |m| m + 1);
     for s in 0..sentences {
         let neg_here: f32 = a.hits.iter().filter(|h| h.sentence == s && h.polarity == Polarity::Neg).map(|h| h.weight).sum();
-        let compared = a.comparisons.iter().any(|(cs, _)| *cs == s);
+        let compared = a.comparisons.contains(&s);
         for h in a.hits.iter_mut().filter(|h| h.sentence == s && h.polarity == Polarity::Pos) {
             let contrast_between = a.contrasts.iter().any(|&(cs, at)| cs == s && at > h.at.min(at) && at < h.at.max(at));
             if compared {
                 // Praise for a competitor is a complaint about us.
                 h.polarity = Polarity::Neg;
-                h.reason = h.reason.replacen("praise:phrase:", "complaint:competitor-praise:", 1);
+                if h.reason.label == PRAISE_PHRASE {
+                    h.reason.label = "complaint:competitor-praise:";
+                }
             } else if h.ironic && neg_here >= IRONY_MIN && !contrast_between {
                 h.polarity = Polarity::Neg;
-                h.reason = h.reason.replacen("praise:phrase:", "complaint:sarcasm:", 1);
+                if h.reason.label == PRAISE_PHRASE {
+                    h.reason.label = "complaint:sarcasm:";
+                }
             }
         }
         if a.again.contains(&s) && neg_here >= 0.7 {
-            a.hits.push(hit(Polarity::Neg, 0.6, "complaint:again".into(), s, 0));
+            a.hits.push(hit(Polarity::Neg, 0.6, Why { label: "complaint:again", what: What::Nothing }, s, 0));
         }
     }
     // "How do I claim a refund?" asks about refunds; only a judgement in it
@@ -330,7 +377,7 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
     }
     // Negations alone ("no", "ni", "not") hint at a problem but never make one.
     let mut negation = 0.0;
-    for h in a.hits.iter_mut().filter(|h| h.reason.starts_with("complaint:negation:")) {
+    for h in a.hits.iter_mut().filter(|h| h.reason.label == NEGATION) {
         h.weight = h.weight.min((NEGATION_CAP - negation).max(0.0));
         negation += h.weight;
     }
@@ -349,18 +396,21 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
     }
     if a.shouting && neg > 0.0 {
         neg = neg * 1.3 + 0.3;
-        a.hits.push(hit(Polarity::Neg, 0.3, "complaint:shouting".into(), 0, 0));
+        a.hits.push(hit(Polarity::Neg, 0.3, Why { label: "complaint:shouting", what: What::Nothing }, 0, 0));
     }
     (neg, pos)
 }
 
-fn top_reasons(hits: &[Hit], polarity: Polarity, n: usize) -> Vec<String> {
+fn top_reasons(tokens: &[Token], hits: &[Hit], polarity: Polarity, n: usize) -> Vec<String> {
     let mut hs: Vec<&Hit> = hits.iter().filter(|h| h.polarity == polarity && h.weight > 0.05).collect();
     hs.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     let mut out: Vec<String> = Vec::new();
     for h in hs {
-        if !out.contains(&h.reason) && !h.reason.starts_with("escalation:") {
-            out.push(h.reason.clone());
+        if !h.reason.label.starts_with("escalation:") {
+            let reason = h.reason.text(tokens);
+            if !out.contains(&reason) {
+                out.push(reason);
+            }
         }
         if out.len() == n {
             break;
@@ -409,8 +459,10 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
             out.push(r);
         }
     };
-    for (kind, phrase) in &a.signals {
-        push(format!("escalation:{kind}:{phrase}"));
+    for &(kind, start, end) in &a.signals {
+        let mut r = format!("escalation:{kind}:");
+        push_span(&mut r, tokens, start, end);
+        push(r);
     }
     for t in tokens.iter().filter(|t| t.kind == Kind::Handle) {
         if PRESS.iter().any(|p| t.text.contains(p)) {
@@ -438,18 +490,12 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
 }
 
 /// Words that put a person in the post: the writer or the one addressed.
-const PERSONAL: &[&str] = &[
+pub(crate) const PERSONAL: &[&str] = &[
     "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre",
     "yours", "u", "ur", "yo", "mi", "mis", "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te",
     "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra", "vuestros", "vuestras", "estoy",
     "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
 ];
-
-fn personal_words() -> &'static std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>> {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str, std::hash::BuildHasherDefault<lexicon::Fnv>>> =
-        std::sync::OnceLock::new();
-    SET.get_or_init(|| PERSONAL.iter().copied().collect())
-}
 
 /// A headline with a link and nobody in it ("Airline X cancels 300
 /// flights https://…") reports news; its bad words are not a customer's
@@ -458,15 +504,16 @@ fn personal_words() -> &'static std::collections::HashSet<&'static str, std::has
 fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
     let has_url = || tokens.iter().any(|t| t.kind == Kind::Url);
     let reply = || tokens.first().is_some_and(|t| t.kind == Kind::Handle);
-    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && personal_words().contains(t.text.as_str()));
+    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && t.info.is_some_and(|w| w.personal));
     let exclaims = || tokens.iter().any(|t| t.kind == Kind::Punct('!'));
     // Cheapest and most often false first.
     has_url() && !reply() && !exclaims() && !a.questions.iter().any(|q| *q) && !personal()
 }
 
 pub fn classify(text: &str, ctx: &Context) -> Classification {
-    let tokens = normalize::tokenize(text);
-    let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens));
+    let mut buf = String::with_capacity(text.len() + 16);
+    let tokens = normalize::tokenize(text, &mut buf);
+    let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens).to_string());
     let mut a = analyze(&tokens, &lang);
     let (mut neg, pos) = weigh(&mut a);
     let broadcast = is_broadcast(&tokens, &a);
@@ -480,7 +527,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
     let is_question = a.questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
-        let mut reasons = top_reasons(&a.hits, Polarity::Neg, 3);
+        let mut reasons = top_reasons(&tokens, &a.hits, Polarity::Neg, 3);
         if a.shouting && !reasons.iter().any(|r| r == "complaint:shouting") {
             reasons.push("complaint:shouting".into());
         }
@@ -500,7 +547,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
         return Classification { class, score, lang, reasons };
     }
     if pos >= PRAISE_MIN && pos > neg {
-        let reasons = top_reasons(&a.hits, Polarity::Pos, 3);
+        let reasons = top_reasons(&tokens, &a.hits, Polarity::Pos, 3);
         let score = confidence(pos - neg - PRAISE_MIN + 0.3);
         return Classification { class: Class::Praise, score, lang, reasons };
     }

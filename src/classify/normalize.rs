@@ -2,8 +2,12 @@
 //! accents, apostrophes dropped, letter runs shortened, chat abbreviations
 //! expanded, hashtags split, emoji and emoticons kept as tokens, URLs kept
 //! only as a marker. Owns no judgement about what a token means.
+//!
+//! Tokens borrow their text from one buffer per call (the caller's, reused)
+//! or from static strings: a post of twenty words costs a few allocations,
+//! not one or two per word.
 
-use super::lexicon::FastMap;
+use super::lexicon::{lexicon, WordInfo};
 use crate::text::fold;
 use std::sync::OnceLock;
 
@@ -21,23 +25,24 @@ pub enum Kind {
     Punct(char),
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Token {
+#[derive(Debug, Clone, Copy)]
+pub struct Token<'a> {
     pub kind: Kind,
     /// Folded form, runs of 3+ equal letters cut to 2 ("goood" → "good").
-    pub text: String,
+    pub text: &'a str,
     /// Runs cut to 1 ("pesimooo" → "pesimo"), when that differs from `text`.
-    pub alt: Option<String>,
+    pub alt: Option<&'a str>,
     /// Written in capitals (at least 3 letters), e.g. "NEVER".
     pub caps: bool,
     /// Had a letter repeated 3+ times, a sign of emphasis.
     pub elongated: bool,
+    /// What the lexicon knows about `text` (not `alt`), for word-like
+    /// tokens: looked up once here, asked by matching, language detection
+    /// and the headline rule.
+    pub info: Option<&'static WordInfo>,
 }
 
-impl Token {
-    fn new(kind: Kind, text: String) -> Token {
-        Token { kind, text, alt: None, caps: false, elongated: false }
-    }
+impl Token<'_> {
     pub fn is_wordlike(&self) -> bool {
         matches!(self.kind, Kind::Word | Kind::Hashtag | Kind::Symbol)
     }
@@ -49,10 +54,10 @@ impl Token {
     }
     /// The token as a lexicon word would be compared to it.
     pub fn matches(&self, word: &str) -> bool {
-        self.text == word || self.alt.as_deref() == Some(word)
+        self.text == word || self.alt == Some(word)
     }
     pub fn starts_with(&self, prefix: &str) -> bool {
-        self.text.starts_with(prefix) || self.alt.as_deref().is_some_and(|a| a.starts_with(prefix))
+        self.text.starts_with(prefix) || self.alt.is_some_and(|a| a.starts_with(prefix))
     }
 }
 
@@ -105,24 +110,72 @@ fn expansion(word: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// `expansion` as a table built once: a `match` on strings compares the
-/// word with the patterns one by one, and this runs for every word.
-fn expand(word: &str) -> Option<&'static [&'static str]> {
-    static MAP: OnceLock<FastMap<&'static str, &'static [&'static str]>> = OnceLock::new();
-    // Every key of `expansion`, which `match` cannot enumerate; a test checks the two agree.
+/// Every key of `expansion` with what it stands for; `match` cannot
+/// enumerate its patterns, so they are listed again (a test checks the two
+/// agree). The lexicon's word table holds them.
+pub(super) fn expansions() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
     const KEYS: &[&str] = &["q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas", "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm", "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite", "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im"];
-    if word.len() > 8 {
-        return None;
-    }
-    MAP.get_or_init(|| KEYS.iter().filter_map(|k| Some((*k, expansion(k)?))).collect()).get(word).copied()
+    KEYS.iter().filter_map(|k| Some((*k, expansion(k)?)))
 }
 
-/// Cuts runs of one letter: `max` 2 gives "goood" → "good", 1 gives "god".
-fn squeeze(word: &str, max: usize) -> (String, bool) {
-    let mut out = String::with_capacity(word.len());
+/// `expansion`, from the lexicon's word table.
+#[cfg(test)]
+fn expand(word: &str) -> Option<&'static [&'static str]> {
+    lexicon().word(word).and_then(|w| w.expansion)
+}
+
+/// Where a token's text is while the buffer is still growing: a static
+/// string or a byte range of the buffer.
+#[derive(Clone, Copy)]
+enum Src {
+    Static(&'static str),
+    Buf(u32, u32),
+}
+
+#[derive(Clone, Copy)]
+struct Raw {
+    kind: Kind,
+    text: Src,
+    alt: Option<(u32, u32)>,
+    caps: bool,
+    elongated: bool,
+    info: Option<&'static WordInfo>,
+}
+
+impl Raw {
+    fn new(kind: Kind, text: Src) -> Raw {
+        Raw { kind, text, alt: None, caps: false, elongated: false, info: None }
+    }
+    /// A symbol (emoji, emoticon), which the lexicon may know.
+    fn symbol(text: Src, s: &str) -> Raw {
+        Raw { info: lexicon().word(s), ..Raw::new(Kind::Symbol, text) }
+    }
+}
+
+/// The buffer being filled, the tokens pointing into it, and a scratch word.
+struct Builder<'b> {
+    buf: &'b mut String,
+    raw: Vec<Raw>,
+    word: String,
+}
+
+impl Builder<'_> {
+    fn span(&self, from: usize) -> (u32, u32) {
+        (from as u32, self.buf.len() as u32)
+    }
+    fn last_is(&self, pred: impl Fn(&Raw) -> bool) -> bool {
+        self.raw.last().is_some_and(pred)
+    }
+}
+
+fn is_sentence_end(kind: Kind) -> bool {
+    matches!(kind, Kind::Punct('.' | '!' | '?' | '\n'))
+}
+
+/// Pushes `word` with runs of one letter cut to `max`: 2 gives "goood" → "good", 1 gives "god".
+fn push_squeezed(out: &mut String, word: &str, max: usize) {
     let mut last = None;
     let mut run = 0;
-    let mut squeezed = false;
     for c in word.chars() {
         if Some(c) == last && c.is_alphabetic() {
             run += 1;
@@ -132,15 +185,28 @@ fn squeeze(word: &str, max: usize) -> (String, bool) {
         }
         if run <= max {
             out.push(c);
-        } else {
-            squeezed = true;
         }
     }
-    (out, squeezed)
 }
 
-/// Whether `squeeze(word, max)` would cut anything, without building it.
+/// Whether `word` has a run of one letter longer than `max`.
 fn has_run_over(word: &str, max: usize) -> bool {
+    if word.is_ascii() {
+        let mut run = 0;
+        let mut last = 0u8;
+        for b in word.bytes() {
+            if b == last && b.is_ascii_alphabetic() {
+                run += 1;
+                if run > max {
+                    return true;
+                }
+            } else {
+                run = 1;
+                last = b;
+            }
+        }
+        return false;
+    }
     let mut last = None;
     let mut run = 0;
     for c in word.chars() {
@@ -157,17 +223,71 @@ fn has_run_over(word: &str, max: usize) -> bool {
     false
 }
 
-/// `crate::text::fold` without apostrophes; ASCII, by far the common case,
-/// needs no Unicode decomposition.
-fn fold_word(raw: &str) -> String {
+/// First code point of the Latin-1 Supplement and Latin Extended-A/B
+/// letters that `latin_fold` knows.
+const LATIN_FROM: u32 = 0xC0;
+const LATIN_TO: u32 = 0x24F;
+
+/// `fold` of one accented Latin letter ("É" → 'e', "ñ" → 'n'), from a table
+/// built once with `fold` itself; None for characters outside the table or
+/// whose fold is not one character.
+fn latin_fold(c: char) -> Option<char> {
+    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+    let u = c as u32;
+    if !(LATIN_FROM..=LATIN_TO).contains(&u) {
+        return None;
+    }
+    let table = TABLE.get_or_init(|| {
+        (LATIN_FROM..=LATIN_TO)
+            .map(|u| {
+                let Some(c) = char::from_u32(u) else { return '\0' };
+                let mut utf8 = [0; 4];
+                let one: &str = c.encode_utf8(&mut utf8);
+                let f = fold(one);
+                let mut chars = f.chars();
+                // A character whose decomposition started with a combining
+                // mark could reorder with its neighbours: leave it to `fold`.
+                let starts_plain = unicode_normalization::UnicodeNormalization::nfd(one)
+                    .next()
+                    .is_some_and(|d| unicode_normalization::char::canonical_combining_class(d) == 0);
+                match (chars.next(), chars.next()) {
+                    (Some(one), None) if starts_plain => one,
+                    _ => '\0',
+                }
+            })
+            .collect()
+    });
+    Some(table[(u - LATIN_FROM) as usize]).filter(|f| *f != '\0')
+}
+
+/// Appends `crate::text::fold(raw)` to `out`, without apostrophes when
+/// `strip_apostrophes`. ASCII, by far the common case, and words of
+/// accented Latin letters need no Unicode decomposition: each of their
+/// characters folds on its own (each starts with a base letter, so NFD
+/// reorders nothing across them).
+fn fold_into(out: &mut String, raw: &str, strip_apostrophes: bool) {
     if raw.is_ascii() {
-        let mut s = raw.to_ascii_lowercase();
-        if s.contains('\'') {
-            s.retain(|c| c != '\'');
+        if strip_apostrophes && raw.contains('\'') {
+            out.extend(raw.bytes().filter(|b| *b != b'\'').map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            let from = out.len();
+            out.push_str(raw);
+            out[from..].make_ascii_lowercase();
         }
-        s
+        return;
+    }
+    let plain = |c: char| c.is_ascii() || (strip_apostrophes && c == '’') || latin_fold(c).is_some();
+    if raw.chars().all(plain) {
+        for c in raw.chars() {
+            if strip_apostrophes && (c == '\'' || c == '’') {
+                continue;
+            }
+            out.push(if c.is_ascii() { c.to_ascii_lowercase() } else { latin_fold(c).unwrap_or(c) });
+        }
+    } else if strip_apostrophes {
+        out.extend(fold(raw).chars().filter(|c| *c != '\'' && *c != '’'));
     } else {
-        fold(raw).chars().filter(|c| *c != '\'' && *c != '’').collect()
+        out.push_str(&fold(raw));
     }
 }
 
@@ -181,61 +301,100 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '\'' || c == '’'
 }
 
-fn push_word(out: &mut Vec<Token>, raw: &str, kind: Kind) {
+fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     let (mut letters, mut upper) = (0usize, 0usize);
+    let from = b.buf.len();
     if raw.is_ascii() {
-        for b in raw.bytes().filter(u8::is_ascii_alphabetic) {
-            letters += 1;
-            upper += usize::from(b.is_ascii_uppercase());
+        let mut apostrophe = false;
+        for c in raw.bytes() {
+            letters += usize::from(c.is_ascii_alphabetic());
+            upper += usize::from(c.is_ascii_uppercase());
+            apostrophe |= c == b'\'';
+        }
+        if apostrophe {
+            b.buf.extend(raw.bytes().filter(|c| *c != b'\'').map(|c| char::from(c.to_ascii_lowercase())));
+        } else {
+            b.buf.push_str(raw);
+            b.buf[from..].make_ascii_lowercase();
         }
     } else {
         for c in raw.chars().filter(|c| c.is_alphabetic()) {
             letters += 1;
             upper += usize::from(c.is_uppercase());
         }
+        fold_into(b.buf, raw, true);
     }
     let caps = letters >= 3 && upper == letters;
-    let folded = fold_word(raw);
-    if folded.is_empty() {
-        return;
+    if b.buf.len() > from {
+        push_folded(b, from, kind, caps);
     }
+}
+
+/// Makes a token of the folded word at `b.buf[from..]`.
+fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool) {
+    let folded = &b.buf[from..];
     // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-    let elongated = folded.chars().nth(3).is_some() && has_run_over(&folded, 2);
-    let (two, one) = if elongated { (squeeze(&folded, 2).0, Some(squeeze(&folded, 1).0)) } else { (folded, None) };
-    if let Some(words) = expand(&two).or_else(|| one.as_deref().and_then(expand)) {
+    let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
+    let elongated = long_enough && has_run_over(folded, 2);
+    let (text, alt) = if elongated {
+        let mut word = std::mem::take(&mut b.word);
+        word.clear();
+        word.push_str(folded);
+        b.buf.truncate(from);
+        push_squeezed(b.buf, &word, 2);
+        let two = b.span(from);
+        let mid = b.buf.len();
+        push_squeezed(b.buf, &word, 1);
+        b.word = word;
+        (two, Some(b.span(mid)))
+    } else {
+        (b.span(from), None)
+    };
+    let lex = lexicon();
+    let (info, words) = {
+        let s = |(x, y): (u32, u32)| &b.buf[x as usize..y as usize];
+        let info = lex.word(s(text));
+        (info, info.and_then(|w| w.expansion).or_else(|| alt.and_then(|a| lex.word(s(a))?.expansion)))
+    };
+    if let Some(words) = words {
+        b.buf.truncate(from);
         for w in words {
-            out.push(Token { kind, text: (*w).to_string(), alt: None, caps, elongated });
+            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: lex.word(w) });
         }
         return;
     }
-    out.push(Token { kind, text: two, alt: one, caps, elongated });
+    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated, info });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
 /// an all-lower or all-upper tag stays one word.
-fn push_hashtag(out: &mut Vec<Token>, body: &str) {
-    let chars: Vec<char> = body.chars().collect();
-    let mut start = 0;
-    for i in 1..chars.len() {
-        let split = (chars[i].is_uppercase() && chars[i - 1].is_lowercase())
-            || (chars[i].is_alphabetic() != chars[i - 1].is_alphabetic())
-            || chars[i] == '_';
-        if split {
-            let part: String = chars[start..i].iter().filter(|c| **c != '_').collect();
-            if !part.is_empty() {
-                push_word(out, &part, Kind::Hashtag);
-            }
-            start = i;
+fn push_hashtag(b: &mut Builder, body: &str) {
+    // Every `_` starts a part of its own, so it can only lead one.
+    fn push_part(b: &mut Builder, part: &str) {
+        let part = part.strip_prefix('_').unwrap_or(part);
+        if !part.is_empty() {
+            push_word(b, part, Kind::Hashtag);
         }
     }
-    let part: String = chars[start..].iter().filter(|c| **c != '_').collect();
-    if !part.is_empty() {
-        push_word(out, &part, Kind::Hashtag);
+    let mut chars = body.char_indices();
+    let Some((_, mut prev)) = chars.next() else { return };
+    let mut start = 0;
+    for (i, c) in chars {
+        let split = (c.is_uppercase() && prev.is_lowercase()) || (c.is_alphabetic() != prev.is_alphabetic()) || c == '_';
+        if split {
+            push_part(b, &body[start..i]);
+            start = i;
+        }
+        prev = c;
     }
+    push_part(b, &body[start..]);
 }
 
-pub fn tokenize(text: &str) -> Vec<Token> {
-    let mut out = Vec::with_capacity(text.len() / 4 + 4);
+/// The tokens of `text`; their words are written into `buf` (cleared
+/// first), which the caller may reuse from one text to the next.
+pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
+    buf.clear();
+    let mut b = Builder { buf, raw: Vec::with_capacity(text.len() / 4 + 4), word: String::new() };
     // HTML entities as X delivers them.
     let decoded;
     let text = if text.contains('&') {
@@ -251,15 +410,30 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             || starts_with_ignore_ascii_case(chunk, "https://")
             || starts_with_ignore_ascii_case(chunk, "www.")
         {
-            out.push(Token::new(Kind::Url, "url".into()));
+            b.raw.push(Raw::new(Kind::Url, Src::Static("url")));
         } else {
-            scan_chunk(&mut out, chunk);
+            scan_chunk(&mut b, chunk);
         }
-        if has_newline && !matches!(out.last(), Some(t) if t.is_sentence_end()) {
-            out.push(Token::new(Kind::Punct('\n'), "\n".into()));
+        if has_newline && !b.last_is(|t| is_sentence_end(t.kind)) {
+            b.raw.push(Raw::new(Kind::Punct('\n'), Src::Static("\n")));
         }
     }
-    out
+    let Builder { buf, raw, .. } = b;
+    let buf: &'a str = buf;
+    let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
+    raw.into_iter()
+        .map(|r| Token {
+            kind: r.kind,
+            text: match r.text {
+                Src::Static(s) => s,
+                Src::Buf(x, y) => at((x, y)),
+            },
+            alt: r.alt.map(at),
+            caps: r.caps,
+            elongated: r.elongated,
+            info: r.info,
+        })
+        .collect()
 }
 
 fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
@@ -271,18 +445,30 @@ fn may_start_emoticon(c: char) -> bool {
     matches!(c, '>' | ':' | ';' | '<' | '-' | '^' | 'x' | 'X' | 'D')
 }
 
-fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
+/// The text of a break token.
+fn punct_text(p: char) -> &'static str {
+    match p {
+        '.' => ".",
+        '!' => "!",
+        '?' => "?",
+        '¿' => "¿",
+        ',' => ",",
+        ';' => ";",
+        _ => ":",
+    }
+}
+
+fn scan_chunk(b: &mut Builder, chunk: &str) {
     let mut pos = 0;
     while let Some(c) = chunk[pos..].chars().next() {
         let rest = &chunk[pos..];
         // Emoticons only where they cannot be part of a word ("D:" in "AND:").
-        let prev_is_word = chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric);
-        if !prev_is_word && may_start_emoticon(c) {
+        if may_start_emoticon(c) && !chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric) {
             if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
                 if !next_is_word || e.starts_with(':') || e.starts_with(';') {
-                    out.push(Token::new(Kind::Symbol, (*e).to_string()));
+                    b.raw.push(Raw::symbol(Src::Static(e), e));
                     pos = end;
                     continue;
                 }
@@ -293,21 +479,36 @@ fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
             let end = word_end(chunk, after, |c| c.is_alphanumeric() || c == '_');
             let body = &chunk[after..end];
             if c == '@' {
-                out.push(Token::new(Kind::Handle, fold(body)));
+                let from = b.buf.len();
+                fold_into(b.buf, body, false);
+                let (x, y) = b.span(from);
+                b.raw.push(Raw::new(Kind::Handle, Src::Buf(x, y)));
             } else {
-                push_hashtag(out, body);
+                push_hashtag(b, body);
             }
             pos = end;
             continue;
         }
         if is_word_char(c) && c != '\'' && c != '’' {
-            let end = word_end(chunk, pos, is_word_char);
-            push_word(out, &chunk[pos..end], Kind::Word);
+            // ASCII letters and digits end at an ASCII byte that is not
+            // part of a word; only a non-ASCII byte needs the char scan.
+            let bytes = chunk.as_bytes();
+            let mut end = pos;
+            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'\'') {
+                end += 1;
+            }
+            if end < bytes.len() && !bytes[end].is_ascii() {
+                end = word_end(chunk, pos, is_word_char);
+            }
+            push_word(b, &chunk[pos..end], Kind::Word);
             pos = end;
             continue;
         }
         if is_emoji(c) {
-            out.push(Token::new(Kind::Symbol, c.to_string()));
+            let from = b.buf.len();
+            b.buf.push(c);
+            let (x, y) = b.span(from);
+            b.raw.push(Raw::symbol(Src::Buf(x, y), &b.buf[from..]));
         } else if matches!(c, '.' | '!' | '?' | '¿' | '¡' | ',' | ';' | ':' | '…') {
             let p = match c {
                 '…' => '.',
@@ -315,8 +516,8 @@ fn scan_chunk(out: &mut Vec<Token>, chunk: &str) {
                 other => other,
             };
             // "!!!" and "..." are one break each.
-            if !matches!(out.last(), Some(Token { kind: Kind::Punct(q), .. }) if *q == p) {
-                out.push(Token::new(Kind::Punct(p), p.to_string()));
+            if !b.last_is(|t| t.kind == Kind::Punct(p)) {
+                b.raw.push(Raw::new(Kind::Punct(p), Src::Static(punct_text(p))));
             }
         }
         pos = after;
@@ -333,7 +534,7 @@ mod tests {
     use super::*;
 
     fn texts(s: &str) -> Vec<String> {
-        tokenize(s).into_iter().map(|t| t.text).collect()
+        tokenize(s, &mut String::new()).into_iter().map(|t| t.text.to_string()).collect()
     }
 
     #[test]
@@ -343,9 +544,10 @@ mod tests {
 
     #[test]
     fn repeated_letters_keep_a_one_letter_alternative() {
-        let t = tokenize("pésimooo");
+        let mut buf = String::new();
+        let t = tokenize("pésimooo", &mut buf);
         assert_eq!(t[0].text, "pesimoo");
-        assert_eq!(t[0].alt.as_deref(), Some("pesimo"));
+        assert_eq!(t[0].alt, Some("pesimo"));
         assert!(t[0].elongated);
         assert!(t[0].matches("pesimo"));
     }
@@ -357,7 +559,8 @@ mod tests {
 
     #[test]
     fn hashtags_split_at_case_changes_and_handles_stay_whole() {
-        let t = tokenize("@Interjet_mx #NeverAgain http://t.co/x :(");
+        let mut buf = String::new();
+        let t = tokenize("@Interjet_mx #NeverAgain http://t.co/x :(", &mut buf);
         assert_eq!(t[0].kind, Kind::Handle);
         assert_eq!(t[0].text, "interjet_mx");
         assert_eq!(texts("#NeverAgain")[..], ["never", "again"]);
@@ -377,6 +580,22 @@ mod tests {
         for line in body.lines().filter(|l| l.contains("=>")) {
             for key in line.split("=>").next().unwrap().split('"').skip(1).step_by(2) {
                 assert!(expand(key).is_some(), "{key} is in `expansion` but not in KEYS");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_fold_agrees_with_text_fold() {
+        // `fold_into` skips Unicode decomposition for ASCII and accented
+        // Latin letters; it must give exactly what `fold` gives.
+        let mut words: Vec<String> = (LATIN_FROM..=LATIN_TO).filter_map(char::from_u32).map(|c| format!("a{c}B{c}")).collect();
+        words.extend(["PÉSIMO", "don’t", "Can't", "ÑANDÚ", "İstanbul", "e\u{301}xito", "ǅemo", "straße", "x\u{323}\u{301}"].map(String::from));
+        for w in &words {
+            for strip in [true, false] {
+                let mut got = String::new();
+                fold_into(&mut got, w, strip);
+                let want: String = fold(w).chars().filter(|c| !strip || (*c != '\'' && *c != '’')).collect();
+                assert_eq!(got, want, "{w:?}");
             }
         }
     }
