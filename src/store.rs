@@ -565,47 +565,76 @@ impl Store {
             for r in replies {
                 apply(r, &mut out)?;
             }
-            // Replies seen earlier that answer mentions inserted now. Looked
-            // up with the mention's values from this page (not re-read from
-            // the row just written), once through each reply index: a join
-            // on the OR of both conditions walked every reply of the brand.
-            if !out.inserted.is_empty() {
-                let mut to_id = tx.prepare_cached(
-                    "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
-                     FROM replies WHERE brand = ?1 AND platform = ?2 AND in_reply_to_id = ?3",
-                )?;
-                let mut in_conversation = tx.prepare_cached(
-                    "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
-                     FROM replies WHERE brand = ?1 AND platform = ?2 AND conversation_id = ?3
-                       AND in_reply_to_author_id = ?4 AND created_at > ?5
-                       AND (in_reply_to_id IS NULL OR in_reply_to_id != ?6)",
-                )?;
-                let reply = |row: &Row<'_>| -> rusqlite::Result<Reply> {
-                    Ok(Reply {
-                        brand: row.get(0)?,
-                        platform: Platform::parse(&row.get::<_, String>(1)?).unwrap_or(Platform::X),
-                        platform_id: row.get(2)?,
-                        in_reply_to_id: row.get(3)?,
-                        in_reply_to_author_id: row.get(4)?,
-                        conversation_id: row.get(5)?,
-                        created_at: from_ms(row.get(6)?),
-                    })
+            // Replies seen earlier that answer mentions inserted now: two
+            // queries per brand and platform on the page (one through each
+            // reply index, keyed by the page's post and conversation ids),
+            // matched here against the mentions' own values rather than
+            // re-reading the rows just written. (A join on the OR of both
+            // conditions, once per mention, walked every reply of the brand.)
+            let mut found = Vec::new();
+            let mut groups: Vec<(&str, Platform)> = inserted_mentions.iter().map(|m| (m.brand.as_str(), m.platform)).collect();
+            groups.sort_unstable_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+            groups.dedup();
+            let mut to_ids = tx.prepare_cached(
+                "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
+                 FROM replies WHERE brand = ?1 AND platform = ?2 AND in_reply_to_id IN (SELECT value FROM json_each(?3))",
+            )?;
+            let mut in_conversations = tx.prepare_cached(
+                "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
+                 FROM replies WHERE brand = ?1 AND platform = ?2 AND conversation_id IN (SELECT value FROM json_each(?3))",
+            )?;
+            let reply = |row: &Row<'_>| -> rusqlite::Result<Reply> {
+                Ok(Reply {
+                    brand: row.get(0)?,
+                    platform: Platform::parse(&row.get::<_, String>(1)?).unwrap_or(Platform::X),
+                    platform_id: row.get(2)?,
+                    in_reply_to_id: row.get(3)?,
+                    in_reply_to_author_id: row.get(4)?,
+                    conversation_id: row.get(5)?,
+                    created_at: from_ms(row.get(6)?),
+                })
+            };
+            for (brand, platform) in groups {
+                let group: Vec<&NewMention> =
+                    inserted_mentions.iter().copied().filter(|m| m.brand == brand && m.platform == platform).collect();
+                let mut ids: Vec<&str> = group.iter().map(|m| m.platform_id.as_str()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut conversations: Vec<&str> = group.iter().filter_map(|m| m.conversation_id.as_deref()).collect();
+                conversations.sort_unstable();
+                conversations.dedup();
+                let json = |v: &[&str]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+                let by_id: Vec<Reply> =
+                    to_ids.query_map(params![brand, platform.as_str(), json(&ids)], &reply)?.collect::<rusqlite::Result<_>>()?;
+                let by_conversation: Vec<Reply> = if conversations.is_empty() {
+                    Vec::new()
+                } else {
+                    in_conversations.query_map(params![brand, platform.as_str(), json(&conversations)], &reply)?.collect::<rusqlite::Result<_>>()?
                 };
-                let mut found = Vec::new();
-                for m in inserted_mentions.iter().copied() {
-                    for r in to_id.query_map(params![m.brand, m.platform.as_str(), m.platform_id], &reply)? {
-                        found.push(r?);
-                    }
-                    if let Some(conversation) = &m.conversation_id {
-                        let args = params![m.brand, m.platform.as_str(), conversation, m.author_id, to_ms(m.created_at), m.platform_id];
-                        for r in in_conversation.query_map(args, &reply)? {
-                            found.push(r?);
-                        }
-                    }
+                if by_id.is_empty() && by_conversation.is_empty() {
+                    continue;
                 }
-                for r in &found {
-                    apply(r, &mut out)?;
+                for m in group {
+                    let created = to_ms(m.created_at);
+                    found.extend(by_id.iter().filter(|r| r.in_reply_to_id.as_deref() == Some(m.platform_id.as_str())).cloned());
+                    // Same conversation, to the mention's author, after it
+                    // (and not already found above by its id).
+                    found.extend(
+                        by_conversation
+                            .iter()
+                            .filter(|r| {
+                                m.conversation_id.is_some()
+                                    && r.conversation_id == m.conversation_id
+                                    && r.in_reply_to_author_id.as_deref() == Some(m.author_id.as_str())
+                                    && to_ms(r.created_at) > created
+                                    && r.in_reply_to_id.as_deref() != Some(m.platform_id.as_str())
+                            })
+                            .cloned(),
+                    );
                 }
+            }
+            for r in &found {
+                apply(r, &mut out)?;
             }
             out.answered.sort_unstable();
             out.answered.dedup();
