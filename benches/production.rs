@@ -121,30 +121,37 @@ fn ingest_vs_raw() {
     assert_eq!(stored, N, "every post is a mention of brand0");
 
     // The same rows, already classified, straight into SQLite: same schema,
-    // same pragmas, one transaction per 100 rows.
-    let rows: Vec<NewMention> = store
-        .mentions(&Default::default())
-        .unwrap()
+    // same pragmas (WAL, synchronous = NORMAL, as `Store::open` sets them),
+    // the same INSERT statement as `Store::commit_page` with every column it
+    // writes (conversation and reply ids included: they feed an index), in
+    // the same order, one transaction per page of 100 rows.
+    let stored_rows = store.mentions(&Default::default()).unwrap();
+    assert_eq!(stored_rows.len(), N);
+    let rows: Vec<NewMention> = stored_rows
         .into_iter()
-        .map(|m| NewMention {
-            brand: m.brand,
-            platform: m.platform,
-            platform_id: m.platform_id,
-            url: m.url,
-            author: m.author,
-            author_id: format!("{}", m.id % 5000),
-            author_followers: m.author_followers,
-            text: m.text,
-            lang: m.lang,
-            class: m.class,
-            score: m.score,
-            reasons: m.reasons,
-            created_at: m.created_at,
-            deadline: m.deadline,
-            history: m.history,
-            reposts: m.reposts,
-            conversation_id: None,
-            in_reply_to_id: None,
+        .zip(&posts)
+        .map(|(m, p)| {
+            assert_eq!(m.platform_id, p.platform_id, "stored in the order ingested");
+            NewMention {
+                brand: m.brand,
+                platform: m.platform,
+                platform_id: m.platform_id,
+                url: m.url,
+                author: m.author,
+                author_id: m.author_id,
+                author_followers: m.author_followers,
+                text: m.text,
+                lang: m.lang,
+                class: m.class,
+                score: m.score,
+                reasons: m.reasons,
+                created_at: m.created_at,
+                deadline: m.deadline,
+                history: m.history,
+                reposts: m.reposts,
+                conversation_id: p.conversation_id.clone(),
+                in_reply_to_id: p.in_reply_to_id.clone(),
+            }
         })
         .collect();
     drop(store);
@@ -152,16 +159,18 @@ fn ingest_vs_raw() {
     drop(Store::open(&raw_path).unwrap()); // schema
     let mut conn = rusqlite::Connection::open(&raw_path).unwrap();
     let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
-    conn.execute_batch("PRAGMA synchronous = NORMAL;").unwrap();
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").unwrap();
     let start = Instant::now();
     for chunk in rows.chunks(100) {
         let tx = conn.transaction().unwrap();
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers, text, lang, class, score,
-                        reasons, created_at, seen_at, deadline, history, reposts, query_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                    "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers,
+                        text, lang, class, score, reasons, created_at, seen_at, deadline, history, reposts,
+                        conversation_id, in_reply_to_id, query_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+                     ON CONFLICT (platform, platform_id, brand) DO NOTHING",
                 )
                 .unwrap();
             for m in chunk {
@@ -183,6 +192,8 @@ fn ingest_vs_raw() {
                     m.deadline.map(|d| d.timestamp_millis()),
                     m.history,
                     m.reposts as i64,
+                    m.conversation_id,
+                    m.in_reply_to_id,
                     "x:search:brand0"
                 ])
                 .unwrap();

@@ -569,6 +569,7 @@ impl Store {
                  WHERE platform = ?1 AND platform_id = ?2 AND brand = ?3
                    AND (text != ?4 OR author_followers IS NOT COALESCE(?5, author_followers) OR reposts < ?6)",
             )?;
+            let mut inserted_mentions: Vec<&NewMention> = Vec::new();
             for m in mentions {
                 let n = insert.execute(params![
                     m.brand,
@@ -594,6 +595,7 @@ impl Store {
                 ])?;
                 if n == 1 {
                     out.inserted.push(tx.last_insert_rowid());
+                    inserted_mentions.push(m);
                 } else {
                     refresh.execute(params![
                         m.platform.as_str(),
@@ -651,35 +653,76 @@ impl Store {
             for r in replies {
                 apply(r, &mut out)?;
             }
-            // Replies seen earlier that answer mentions inserted now.
-            if !out.inserted.is_empty() {
-                let mut earlier = tx.prepare_cached(
-                    "SELECT r.brand, r.platform, r.platform_id, r.in_reply_to_id, r.in_reply_to_author_id, r.conversation_id, r.created_at
-                     FROM replies r JOIN mentions m ON m.brand = r.brand AND m.platform = r.platform
-                     WHERE m.id = ?1 AND (r.in_reply_to_id = m.platform_id
-                        OR (r.conversation_id IS NOT NULL AND r.conversation_id = m.conversation_id
-                            AND r.in_reply_to_author_id = m.author_id AND r.created_at > m.created_at))",
-                )?;
-                let mut found = Vec::new();
-                for id in &out.inserted {
-                    let rows = earlier.query_map([id], |row| {
-                        Ok(Reply {
-                            brand: row.get(0)?,
-                            platform: Platform::parse(&row.get::<_, String>(1)?).unwrap_or(Platform::X),
-                            platform_id: row.get(2)?,
-                            in_reply_to_id: row.get(3)?,
-                            in_reply_to_author_id: row.get(4)?,
-                            conversation_id: row.get(5)?,
-                            created_at: from_ms(row.get(6)?),
-                        })
-                    })?;
-                    for r in rows {
-                        found.push(r?);
-                    }
+            // Replies seen earlier that answer mentions inserted now: two
+            // queries per brand and platform on the page (one through each
+            // reply index, keyed by the page's post and conversation ids),
+            // matched here against the mentions' own values rather than
+            // re-reading the rows just written. (A join on the OR of both
+            // conditions, once per mention, walked every reply of the brand.)
+            let mut found = Vec::new();
+            let mut groups: Vec<(&str, Platform)> = inserted_mentions.iter().map(|m| (m.brand.as_str(), m.platform)).collect();
+            groups.sort_unstable_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+            groups.dedup();
+            let mut to_ids = tx.prepare_cached(
+                "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
+                 FROM replies WHERE brand = ?1 AND platform = ?2 AND in_reply_to_id IN (SELECT value FROM json_each(?3))",
+            )?;
+            let mut in_conversations = tx.prepare_cached(
+                "SELECT brand, platform, platform_id, in_reply_to_id, in_reply_to_author_id, conversation_id, created_at
+                 FROM replies WHERE brand = ?1 AND platform = ?2 AND conversation_id IN (SELECT value FROM json_each(?3))",
+            )?;
+            let reply = |row: &Row<'_>| -> rusqlite::Result<Reply> {
+                Ok(Reply {
+                    brand: row.get(0)?,
+                    platform: Platform::parse(&row.get::<_, String>(1)?).unwrap_or(Platform::X),
+                    platform_id: row.get(2)?,
+                    in_reply_to_id: row.get(3)?,
+                    in_reply_to_author_id: row.get(4)?,
+                    conversation_id: row.get(5)?,
+                    created_at: from_ms(row.get(6)?),
+                })
+            };
+            for (brand, platform) in groups {
+                let group: Vec<&NewMention> =
+                    inserted_mentions.iter().copied().filter(|m| m.brand == brand && m.platform == platform).collect();
+                let mut ids: Vec<&str> = group.iter().map(|m| m.platform_id.as_str()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut conversations: Vec<&str> = group.iter().filter_map(|m| m.conversation_id.as_deref()).collect();
+                conversations.sort_unstable();
+                conversations.dedup();
+                let json = |v: &[&str]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+                let by_id: Vec<Reply> =
+                    to_ids.query_map(params![brand, platform.as_str(), json(&ids)], &reply)?.collect::<rusqlite::Result<_>>()?;
+                let by_conversation: Vec<Reply> = if conversations.is_empty() {
+                    Vec::new()
+                } else {
+                    in_conversations.query_map(params![brand, platform.as_str(), json(&conversations)], &reply)?.collect::<rusqlite::Result<_>>()?
+                };
+                if by_id.is_empty() && by_conversation.is_empty() {
+                    continue;
                 }
-                for r in &found {
-                    apply(r, &mut out)?;
+                for m in group {
+                    let created = to_ms(m.created_at);
+                    found.extend(by_id.iter().filter(|r| r.in_reply_to_id.as_deref() == Some(m.platform_id.as_str())).cloned());
+                    // Same conversation, to the mention's author, after it
+                    // (and not already found above by its id).
+                    found.extend(
+                        by_conversation
+                            .iter()
+                            .filter(|r| {
+                                m.conversation_id.is_some()
+                                    && r.conversation_id == m.conversation_id
+                                    && r.in_reply_to_author_id.as_deref() == Some(m.author_id.as_str())
+                                    && to_ms(r.created_at) > created
+                                    && r.in_reply_to_id.as_deref() != Some(m.platform_id.as_str())
+                            })
+                            .cloned(),
+                    );
                 }
+            }
+            for r in &found {
+                apply(r, &mut out)?;
             }
             out.answered.sort_unstable();
             out.answered.dedup();
@@ -708,6 +751,27 @@ impl Store {
                AND created_at >= ?4 AND class IN ('complaint', 'escalation')",
         )?;
         Ok(stmt.query_row(params![brand, platform.as_str(), author_id, to_ms(since)], |r| r.get(0))?)
+    }
+
+    /// When each of these authors complained (complaints and escalations)
+    /// about this brand on this platform at or after `since_ms`: (author id,
+    /// created_at in ms). Ingest asks once per page and counts per mention
+    /// from these, instead of one `recent_complaints` query per mention.
+    pub fn complaint_times(&self, brand: &str, platform: Platform, author_ids: &[&str], since_ms: i64) -> Result<Vec<(String, i64)>> {
+        if author_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn();
+        // Same conditions as `recent_complaints`, so the same partial index
+        // (mentions_author_complaints) answers, one probe per author.
+        let mut stmt = conn.prepare_cached(
+            "SELECT author_id, created_at FROM mentions WHERE brand = ?1 AND platform = ?2
+               AND author_id IN (SELECT value FROM json_each(?3))
+               AND created_at >= ?4 AND class IN ('complaint', 'escalation')",
+        )?;
+        let ids = serde_json::to_string(author_ids).unwrap_or_else(|_| "[]".into());
+        let rows = stmt.query_map(params![brand, platform.as_str(), ids, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Open complaints and escalations of a brand that still await an answer
@@ -1670,6 +1734,74 @@ mod tests {
         m2.conversation_id = Some("root".into());
         let out = s.commit_page("q", t(0), &[m2], &[], "c", t(51)).unwrap();
         assert!(out.answered.is_empty());
+    }
+
+    #[test]
+    fn a_conversation_reply_stored_first_answers_the_mention_when_it_arrives() {
+        let s = Store::open_in_memory().unwrap();
+        let mut r = reply("11", "other-post", 30);
+        r.conversation_id = Some("root".into());
+        // Before the mention, and to another author: neither answers.
+        let mut early = reply("12", "other-post", -5);
+        early.conversation_id = Some("root".into());
+        let mut elsewhere = reply("13", "other-post", 40);
+        elsewhere.conversation_id = Some("root".into());
+        elsewhere.in_reply_to_author_id = Some("999".into());
+        s.commit_page("q", t(0), &[], &[early, elsewhere], "c", t(41)).unwrap();
+        let mut m = mention("5", Class::Complaint, 0);
+        m.conversation_id = Some("root".into());
+        let out = s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c", t(42)).unwrap();
+        assert!(out.answered.is_empty());
+        s.commit_page("q", t(0), &[], &[r], "c", t(43)).unwrap();
+        let mut m2 = mention("6", Class::Complaint, 1);
+        m2.conversation_id = Some("root".into());
+        let out = s.commit_page("q", t(0), &[m2], &[], "c", t(44)).unwrap();
+        assert_eq!(out.answered, out.inserted);
+        let stored = s.mention(out.inserted[0]).unwrap().unwrap();
+        assert_eq!((stored.status, stored.answered_at), (Status::Answered, Some(t(30))));
+    }
+
+    #[test]
+    fn a_reply_that_matches_by_id_and_by_conversation_answers_once() {
+        let s = Store::open_in_memory().unwrap();
+        // In reply to the post itself and in its conversation.
+        s.commit_page("q", t(0), &[], &[reply("11", "5", 30)], "c", t(31)).unwrap();
+        let out = s.commit_page("q", t(0), &[mention("5", Class::Complaint, 0)], &[], "c", t(32)).unwrap();
+        assert_eq!(out.answered.len(), 1);
+        assert_eq!(s.mention(out.answered[0]).unwrap().unwrap().answered_at, Some(t(30)));
+    }
+
+    #[test]
+    fn complaint_times_count_what_recent_complaints_counts() {
+        let s = Store::open_in_memory().unwrap();
+        let mut page = Vec::new();
+        for (i, (class, author, at)) in [
+            (Class::Complaint, "100", 0),
+            (Class::Escalation, "100", 100),
+            (Class::Praise, "100", 200),
+            (Class::Complaint, "100", 300),
+            (Class::Complaint, "200", 150),
+            (Class::Neutral, "200", 250),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut m = mention(&i.to_string(), class, at);
+            m.author_id = author.into();
+            page.push(m);
+        }
+        s.commit_page("q", t(0), &page, &[], "c", t(400)).unwrap();
+        let times = s.complaint_times("acme", Platform::X, &["100", "200", "300"], to_ms(t(50))).unwrap();
+        for (author, since) in [("100", 50), ("100", 0), ("100", 301), ("200", 150), ("200", 151), ("300", 0)] {
+            let since = t(since);
+            let counted = times.iter().filter(|(a, at)| a == author && *at >= to_ms(since)).count() as u32;
+            if since >= t(50) {
+                assert_eq!(counted, s.recent_complaints("acme", Platform::X, author, since).unwrap(), "{author} since {since}");
+            }
+        }
+        assert_eq!(times.len(), 3, "{times:?}");
+        assert!(s.complaint_times("acme", Platform::X, &[], 0).unwrap().is_empty());
+        assert!(s.complaint_times("other", Platform::X, &["100"], 0).unwrap().is_empty());
     }
 
     #[test]
