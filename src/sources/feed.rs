@@ -23,13 +23,20 @@ pub const SEEN_LIMIT: usize = 500;
 
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1";
 
-struct Feed {
+/// One configured feed, as the source reads it.
+pub struct Feed {
     url: Secret,
     /// Host of the URL, the only part of it shown anywhere.
     host: String,
     brand: String,
     terms: bool,
     every: Duration,
+}
+
+impl Feed {
+    pub fn new(f: &crate::config::FeedSource) -> Feed {
+        Feed { host: host_of(f.url.expose()), url: f.url.clone(), brand: f.brand.clone(), terms: f.terms, every: f.schedule.every }
+    }
 }
 
 pub struct FeedSource {
@@ -45,16 +52,7 @@ pub struct FeedSource {
 
 impl FeedSource {
     pub fn new(cfg: &[crate::config::FeedSource], _brands: &[Brand]) -> FeedSource {
-        let feeds: Vec<Feed> = cfg
-            .iter()
-            .map(|f| Feed {
-                host: host_of(f.url.expose()),
-                url: f.url.clone(),
-                brand: f.brand.clone(),
-                terms: f.terms,
-                every: f.schedule.every,
-            })
-            .collect();
+        let feeds: Vec<Feed> = cfg.iter().map(Feed::new).collect();
         let mut queries: Vec<Query> = Vec::new();
         for (index, f) in cfg.iter().enumerate() {
             let mut key = query_key(&f.brand, f.url.expose());
@@ -133,15 +131,14 @@ impl FeedSource {
             resp.body = excerpt(&resp.body, feed.url.expose()).into_bytes();
         }
         let resp = self.http.check(resp).map_err(|e| self.explain(e, feed, index))?;
-        let parsed = parse(&resp, feed)?;
+        let entries = parse_posts(&resp, feed)?;
         let etag = header(&resp, "etag");
         let last_modified = header(&resp, "last-modified");
         let seen: HashSet<&str> = prev.as_ref().map(|p| p.seen.iter().map(String::as_str).collect()).unwrap_or_default();
         let first = prev.is_none();
         let mut posts = Vec::new();
         let mut ids = Vec::new();
-        for entry in &parsed.entries {
-            let Some(post) = to_post(entry, &parsed, feed) else { continue };
+        for post in entries {
             let key = seen_key(&post.platform_id);
             if first || (!unreadable && !seen.contains(key.as_str())) {
                 posts.push(post);
@@ -282,6 +279,14 @@ fn strip_name(m: &str) -> &str {
 /// The host of a URL, or a placeholder: never the URL itself.
 pub fn host_of(url: &str) -> String {
     Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_else(|| "(unparsable url)".to_string())
+}
+
+/// A 2xx feed body as the posts of `feed`'s brand, in feed order (entries
+/// without any id are skipped): what [`FeedSource::fetch`] then filters by
+/// its cursor. Public for the fuzz target.
+pub fn parse_posts(resp: &Response, feed: &Feed) -> Result<Vec<Post>, SourceError> {
+    let parsed = parse(resp, feed)?;
+    Ok(parsed.entries.iter().filter_map(|entry| to_post(entry, &parsed, feed)).collect())
 }
 
 /// Parses the body as RSS or Atom. Entries without a guid/id are identified

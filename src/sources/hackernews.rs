@@ -132,19 +132,7 @@ impl HackerNewsSource {
         params.push(("page", state.map_or(0, |s| s.page).to_string()));
         let req = self.http.client().get(format!("{}{SEARCH_PATH}", self.api_base)).query(&params).header("accept", "application/json");
         let resp = self.http.send(req).await.map_err(|e| self.explain(e))?;
-        self.parse(&resp)
-    }
-
-    fn parse(&self, resp: &Response) -> Result<SearchResponse, SourceError> {
-        let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-        if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
-            return Err(SourceError::Malformed(format!(
-                "hackernews: {} answered an HTML page instead of JSON: {}",
-                self.api_base,
-                truncate_body(&resp.body)
-            )));
-        }
-        resp.json("hackernews: search_by_date")
+        parse_search(&resp, &self.api_base)
     }
 
     /// The API takes no credentials, so a refusal comes from something in
@@ -163,6 +151,20 @@ impl HackerNewsSource {
             other => other,
         }
     }
+}
+
+/// A 2xx `search_by_date` response, read as [`HackerNewsSource::fetch`]
+/// reads it (then [`SubCursor::first`] or [`SubCursor::advance`]).
+/// `api_base` names the server in messages. Public for the fuzz target.
+pub fn parse_search(resp: &Response, api_base: &str) -> Result<SearchResponse, SourceError> {
+    let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
+        return Err(SourceError::Malformed(format!(
+            "hackernews: {api_base} answered an HTML page instead of JSON: {}",
+            truncate_body(&resp.body)
+        )));
+    }
+    resp.json("hackernews: search_by_date")
 }
 
 /// One `search_by_date` request shape inside a query.
@@ -279,7 +281,7 @@ fn is_zero(n: &u32) -> bool {
 impl SubCursor {
     /// The cursor after a first poll's page, and its posts. With no hits
     /// the cursor starts at `now`: older items are not news.
-    fn first(body: &SearchResponse, now: i64) -> (SubCursor, Vec<Post>) {
+    pub fn first(body: &SearchResponse, now: i64) -> (SubCursor, Vec<Post>) {
         let t = body.hits.iter().map(|h| h.created_at_i).max().unwrap_or(now);
         let mut c = SubCursor { t, ..SubCursor::default() };
         c.recent = body.hits.iter().map(|h| (h.object_id.clone(), h.created_at_i)).collect();
@@ -298,7 +300,7 @@ impl SubCursor {
 
     /// Takes one page of a later poll: returns the posts not read before
     /// and whether this sub-search's poll is done.
-    fn advance(&mut self, body: &SearchResponse) -> (Vec<Post>, bool) {
+    pub fn advance(&mut self, body: &SearchResponse) -> (Vec<Post>, bool) {
         let seen: HashSet<&str> = self.recent.iter().map(|(id, _)| id.as_str()).collect();
         let fresh: Vec<&Hit> = body.hits.iter().filter(|h| !seen.contains(h.object_id.as_str())).collect();
         let posts = fresh.iter().filter_map(|h| to_post(h)).collect();
@@ -359,7 +361,7 @@ fn dedupe(posts: Vec<Post>) -> Vec<Post> {
 // ---- wire types (REFERENCE 5.2) ----
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct SearchResponse {
+pub struct SearchResponse {
     #[serde(deserialize_with = "lenient_hits")]
     hits: Vec<Hit>,
     #[serde(rename = "nbPages", default)]

@@ -83,9 +83,15 @@ pub struct Response {
 
 impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, SourceError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(&self.body))))
+        parse_json(&self.body, what)
     }
+}
+
+/// A response body as JSON of type `T`; `what` names the request in the
+/// error, which quotes the start of the body.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SourceError> {
+    serde_json::from_slice(body)
+        .map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(body))))
 }
 
 /// The first 300 characters of a body, for logs: enough to recognise an HTML

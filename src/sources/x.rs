@@ -126,7 +126,7 @@ impl XSource {
         let resp = self.http.exchange(req).await?;
         match resp.status.as_u16() {
             200..=299 => {
-                let body: SearchResponse = resp.json("x: recent search")?;
+                let body = parse_search(&resp.body)?;
                 if !body.errors.is_empty() {
                     tracing::debug!(count = body.errors.len(), first = %body.errors[0], "X returned partial errors with its results");
                 }
@@ -316,6 +316,17 @@ fn max_id(a: Option<String>, b: Option<String>) -> Option<String> {
         (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_ge() { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+/// A 2xx recent-search body as the page [`XSource::fetch`] returns,
+/// continuing `prev` (None: the query's first poll). Public for the fuzz
+/// target: it is the daemon's own path from body to posts.
+pub fn parse_page(body: &[u8], prev: Option<&Cursor>) -> Result<Page, SourceError> {
+    Ok(page(parse_search(body)?, prev))
+}
+
+fn parse_search(body: &[u8]) -> Result<SearchResponse, SourceError> {
+    super::http::parse_json(body, "x: recent search")
 }
 
 fn page(body: SearchResponse, prev: Option<&Cursor>) -> Page {
