@@ -710,7 +710,7 @@ fn to_post(uri: String, author: &Author, record: &serde_json::Value, indexed_at:
         conversation_id: Some(root.unwrap_or_else(|| uri.clone())),
         platform_id: uri,
         mentions,
-        reposts: counts.0 + counts.1,
+        reposts: counts.0.saturating_add(counts.1),
         addressed_to_token_account: addressed,
     })
 }
@@ -1114,5 +1114,14 @@ mod tests {
         let profile: ProfileView = serde_json::from_str(include_str!("../../tests/fixtures/bluesky/app.bsky.actor.getProfile.json")).unwrap();
         assert_eq!(profile.followers_count, Some(1843));
         assert_eq!(profile.handle, "acmecoffee.bsky.social");
+    }
+
+    #[test]
+    fn repost_counts_at_the_top_of_the_range_saturate_instead_of_overflowing() {
+        let body = r#"{"posts":[{"uri":"at://did:plc:a/app.bsky.feed.post/1","author":{"did":"did:plc:a","handle":"a.example"},
+            "record":{"text":"hola","createdAt":"2026-08-01T10:00:00Z"},"indexedAt":"2026-08-01T10:00:00Z",
+            "repostCount":18446744073709551615,"quoteCount":1}]}"#;
+        let (items, _) = parse_list(List::Search, body.as_bytes()).unwrap();
+        assert_eq!(items[0].post.as_ref().unwrap().reposts, u64::MAX);
     }
 }

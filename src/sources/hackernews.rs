@@ -291,7 +291,7 @@ impl SubCursor {
 
     /// `created_at_i>=<t - overlap>`, plus the poll's upper bound once paging.
     fn numeric_filters(&self) -> String {
-        let mut f = vec![format!("created_at_i>={}", (self.t - OVERLAP_SECS).max(0))];
+        let mut f = vec![format!("created_at_i>={}", self.t.saturating_sub(OVERLAP_SECS).max(0))];
         if let Some(upper) = self.upper {
             f.push(format!("created_at_i<={upper}"));
         }
@@ -343,7 +343,7 @@ impl SubCursor {
     }
 
     fn prune(&mut self) {
-        let floor = self.t - OVERLAP_SECS;
+        let floor = self.t.saturating_sub(OVERLAP_SECS);
         self.recent.retain(|(_, at)| *at >= floor);
         let mut ids = HashSet::new();
         self.recent.retain(|(id, _)| ids.insert(id.clone()));
@@ -559,5 +559,16 @@ mod tests {
         assert_eq!(id_string(&Some(serde_json::Value::Null)), None);
         assert!(parse_created_at("2006-10-09T18:21:51.000Z").is_some());
         assert!(parse_created_at("2015-08-03T21:32:01Z").is_some());
+    }
+
+    #[test]
+    fn a_hit_dated_at_the_bottom_of_the_range_moves_the_cursor_without_overflowing() {
+        let body: SearchResponse =
+            serde_json::from_str(r#"{"hits":[{"objectID":"1","created_at_i":-9223372036854775808}],"nbPages":1,"nbHits":1}"#).unwrap();
+        let (mut c, _) = SubCursor::first(&body, 0);
+        assert_eq!(c.t, i64::MIN);
+        assert_eq!(c.numeric_filters(), "created_at_i>=0");
+        let (_, done) = c.advance(&body);
+        assert!(done);
     }
 }

@@ -67,7 +67,9 @@ pub fn parse_reset(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 pub fn parse_retry_after(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(n) = s.parse::<u64>() {
-        return Some(now + chrono::Duration::seconds(n as i64));
+        // A nonsense delay (beyond chrono's range) says nothing usable.
+        let delay = chrono::Duration::try_seconds(i64::try_from(n).ok()?)?;
+        return now.checked_add_signed(delay);
     }
     DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc))
 }
@@ -270,5 +272,14 @@ mod tests {
         assert_eq!(parse_retry_after("30", now), Some(now + chrono::Duration::seconds(30)));
         assert!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now).is_some());
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    // chrono panicked on a delay beyond its range (a hostile or broken server).
+    #[test]
+    fn a_retry_after_beyond_any_date_is_ignored_not_a_panic() {
+        let now = Utc.timestamp_opt(1_000_000_000, 0).unwrap();
+        assert_eq!(parse_retry_after("18446744073709551615", now), None);
+        assert_eq!(parse_retry_after("9223372036854776", now), None);
+        assert_eq!(parse_retry_after("9000000000000", now), None);
     }
 }

@@ -308,7 +308,7 @@ fn to_post(s: Status, addressed: bool, host: &str) -> Option<Post> {
         in_reply_to_author,
         conversation_id: None,
         mentions: mentions.into_iter().map(|(_, acct)| acct).collect(),
-        reposts: s.reblogs_count.unwrap_or(0) + s.quotes_count.unwrap_or(0),
+        reposts: s.reblogs_count.unwrap_or(0).saturating_add(s.quotes_count.unwrap_or(0)),
         addressed_to_token_account: addressed,
     })
 }
@@ -683,5 +683,15 @@ mod tests {
     fn a_refusal_message_keeps_the_status_and_the_error_text() {
         let m = r#"mastodon: the platform refused the credentials (401 Unauthorized): {  "error": "The access token is invalid" }"#;
         assert_eq!(refusal(m), "401 The access token is invalid");
+    }
+
+    #[test]
+    fn repost_counts_at_the_top_of_the_range_saturate_instead_of_overflowing() {
+        let status: Status = serde_json::from_str(
+            r#"{"id":"5","created_at":"2026-08-01T13:51:42.823Z","reblogs_count":18446744073709551615,"quotes_count":1,
+               "account":{"id":"9","acct":"ana"}}"#,
+        )
+        .unwrap();
+        assert_eq!(to_post(status, false, "mastodon.example").unwrap().reposts, u64::MAX);
     }
 }

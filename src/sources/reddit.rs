@@ -494,7 +494,7 @@ pub fn advance(prev: Option<&Cursor>, items: &[Thing], after: Option<String>, no
         let cursor = finish(None, Vec::new(), read, now);
         return ((0..items.len()).collect(), cursor, false);
     };
-    let floor = prev.newest.map(|n| n - OVERLAP_SECS);
+    let floor = prev.newest.map(|n| n.saturating_sub(OVERLAP_SECS));
     let mut kept = Vec::new();
     let mut read = Vec::new();
     let mut reached_floor = false;
@@ -527,7 +527,7 @@ fn finish(newest: Option<i64>, seen: Vec<Seen>, read: Vec<Seen>, now: DateTime<U
     let newest = read.iter().map(|s| s.1).chain(newest).max().unwrap_or_else(|| now.timestamp());
     let mut all: Vec<Seen> = Vec::new();
     for s in seen.into_iter().chain(read) {
-        if s.1 >= newest - OVERLAP_SECS && !all.iter().any(|a| a.0 == s.0) {
+        if s.1 >= newest.saturating_sub(OVERLAP_SECS) && !all.iter().any(|a| a.0 == s.0) {
             all.push(s);
         }
     }
@@ -953,5 +953,15 @@ mod tests {
         let e: ErrorBody = serde_json::from_str(include_str!("../../tests/fixtures/reddit/error_429.json")).unwrap();
         assert_eq!((e.error, e.message.as_str()), (429, "Too Many Requests"));
         assert!(serde_json::from_str::<ErrorBody>(SEARCH).is_err(), "a listing is not an error");
+    }
+
+    #[test]
+    fn an_item_dated_at_the_bottom_of_the_range_moves_the_cursor_without_overflowing() {
+        let items = [Thing::at("t3_a", i64::MIN)];
+        let (_, first, _) = advance(None, &items, None, now());
+        assert_eq!(first.newest, Some(i64::MIN));
+        let (kept, later, _) = advance(Some(&first), &[Thing::at("t3_b", i64::MIN)], None, now());
+        assert_eq!(kept, vec![0]);
+        assert_eq!(later.newest, Some(i64::MIN));
     }
 }
