@@ -314,6 +314,9 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
         .build()
         .parse(body)
         .map_err(|e| {
+            // The XML parser's message quotes the markup it choked on, which
+            // may be the feed's self link: scrubbed like the body.
+            let e = redact(&e.to_string(), feed.url.expose());
             let body = excerpt(&resp.body, feed.url.expose());
             SourceError::Malformed(format!("feed at {} is not RSS or Atom ({e}); body starts: {body}", feed.host))
         })
@@ -521,5 +524,17 @@ mod tests {
         let m = e.to_string();
         assert!(m.contains("www.google.com") && m.contains("403 Forbidden") && m.contains("[[source.feed]] url"), "{m}");
         assert!(!m.contains("SECRET"), "{m}");
+    }
+
+    // Found by fuzz/run.sh (target `feed`): the XML parser's error quoted a
+    // broken end tag running into the self link, URL and all.
+    #[test]
+    fn a_parse_error_that_quotes_the_self_link_does_not_show_the_feed_url() {
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</ti
+  <link href="https://www.google.com/alerts/feeds/041754/442801" rel="self"/></feed>"#;
+        let resp = Response { status: reqwest::StatusCode::OK, headers: Default::default(), body: xml.as_bytes().to_vec(), rate: Default::default() };
+        let message = parse(&resp, &feed(false)).unwrap_err().to_string();
+        assert!(message.contains("not RSS or Atom"), "{message}");
+        assert!(!message.contains("041754"), "the feed's private path leaked: {message}");
     }
 }

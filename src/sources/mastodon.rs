@@ -229,7 +229,6 @@ impl MastodonSource {
             ),
         })
     }
-
 }
 
 /// Which list a Mastodon response body holds.
