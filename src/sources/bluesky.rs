@@ -21,7 +21,7 @@
 //! phrases and `-`), so a brand's query sends one request per term and keeps
 //! one watermark per term in its cursor.
 
-use super::http::{truncate_body, Http, Response};
+use super::http::{parse_json, truncate_body, Http, Response};
 use super::{Page, Query, QueryKind, SourceError};
 use crate::config::{Brand, Secret};
 use crate::model::{Platform, Post};
@@ -119,9 +119,8 @@ impl BlueskySource {
                     params.push(("cursor", page));
                 }
                 let resp = self.get("app.bsky.notification.listNotifications", &params).await?;
-                let body: Notifications = resp.json("bluesky listNotifications")?;
-                let items = body.notifications.into_iter().map(notification_item).collect();
-                self.finish(prev.as_ref(), items, body.cursor, now).await
+                let (items, next) = parse_list(List::Notifications, &resp.body)?;
+                self.finish(prev.as_ref(), items, next, now).await
             }
             QueryKind::AccountActivity { account } => {
                 let prev = parse_cursor::<Watch>(q, cursor);
@@ -140,9 +139,8 @@ impl BlueskySource {
                     )),
                     e => e,
                 })?;
-                let body: AuthorFeed = resp.json("bluesky getAuthorFeed")?;
-                let items = body.feed.into_iter().filter_map(feed_item).collect();
-                self.finish(prev.as_ref(), items, body.cursor, now).await
+                let (items, next) = parse_list(List::AuthorFeed, &resp.body)?;
+                self.finish(prev.as_ref(), items, next, now).await
             }
             _ => Err(SourceError::Malformed(format!("bluesky: query {} is not a Bluesky query", q.key))),
         }
@@ -192,9 +190,8 @@ impl BlueskySource {
                 }
                 e => e,
             })?;
-            let body: SearchPosts = resp.json("bluesky searchPosts")?;
-            let items = body.posts.into_iter().filter_map(|p| post_item(p, false)).collect();
-            let (w, page_posts, term_more) = Watch::step(watch.as_ref(), items, body.cursor, now);
+            let (items, next_page) = parse_list(List::Search, &resp.body)?;
+            let (w, page_posts, term_more) = Watch::step(watch.as_ref(), items, next_page, now);
             more |= term_more;
             next.terms.insert(term.clone(), w);
             posts.extend(page_posts.into_iter().filter(|p| seen.insert(p.platform_id.clone())));
@@ -609,6 +606,37 @@ fn prune(mut seen: Vec<Seen>, newest: DateTime<Utc>) -> Vec<Seen> {
 
 // ---- mapping ----
 
+/// Which list a Bluesky response body holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum List {
+    /// `app.bsky.notification.listNotifications`
+    Notifications,
+    /// `app.bsky.feed.getAuthorFeed`
+    AuthorFeed,
+    /// `app.bsky.feed.searchPosts`
+    Search,
+}
+
+/// A 2xx body of `list` as its items, newest first, and the cursor of the
+/// next page: what [`BlueskySource::fetch`] steps the watermark over.
+/// Public for the fuzz target.
+pub fn parse_list(list: List, body: &[u8]) -> Result<(Vec<Item>, Option<String>), SourceError> {
+    Ok(match list {
+        List::Notifications => {
+            let body: Notifications = parse_json(body, "bluesky listNotifications")?;
+            (body.notifications.into_iter().map(notification_item).collect(), body.cursor)
+        }
+        List::AuthorFeed => {
+            let body: AuthorFeed = parse_json(body, "bluesky getAuthorFeed")?;
+            (body.feed.into_iter().filter_map(feed_item).collect(), body.cursor)
+        }
+        List::Search => {
+            let body: SearchPosts = parse_json(body, "bluesky searchPosts")?;
+            (body.posts.into_iter().filter_map(|p| post_item(p, false)).collect(), body.cursor)
+        }
+    })
+}
+
 /// `record.createdAt` is client-declared: a time in the future (or
 /// unparsable) gives way to `indexedAt`, as the AppView's `sortAt` does.
 fn sort_time(created: Option<&str>, indexed: Option<&str>) -> Option<DateTime<Utc>> {
@@ -682,7 +710,7 @@ fn to_post(uri: String, author: &Author, record: &serde_json::Value, indexed_at:
         conversation_id: Some(root.unwrap_or_else(|| uri.clone())),
         platform_id: uri,
         mentions,
-        reposts: counts.0 + counts.1,
+        reposts: counts.0.saturating_add(counts.1),
         addressed_to_token_account: addressed,
     })
 }
@@ -1086,5 +1114,14 @@ mod tests {
         let profile: ProfileView = serde_json::from_str(include_str!("../../tests/fixtures/bluesky/app.bsky.actor.getProfile.json")).unwrap();
         assert_eq!(profile.followers_count, Some(1843));
         assert_eq!(profile.handle, "acmecoffee.bsky.social");
+    }
+
+    #[test]
+    fn repost_counts_at_the_top_of_the_range_saturate_instead_of_overflowing() {
+        let body = r#"{"posts":[{"uri":"at://did:plc:a/app.bsky.feed.post/1","author":{"did":"did:plc:a","handle":"a.example"},
+            "record":{"text":"hola","createdAt":"2026-08-01T10:00:00Z"},"indexedAt":"2026-08-01T10:00:00Z",
+            "repostCount":18446744073709551615,"quoteCount":1}]}"#;
+        let (items, _) = parse_list(List::Search, body.as_bytes()).unwrap();
+        assert_eq!(items[0].post.as_ref().unwrap().reposts, u64::MAX);
     }
 }

@@ -25,13 +25,20 @@ pub const SEEN_LIMIT: usize = 500;
 
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1";
 
-struct Feed {
+/// One configured feed, as the source reads it.
+pub struct Feed {
     url: Secret,
     /// Host of the URL, the only part of it shown anywhere.
     host: String,
     brand: String,
     terms: bool,
     every: Duration,
+}
+
+impl Feed {
+    pub fn new(f: &crate::config::FeedSource) -> Feed {
+        Feed { host: host_of(f.url.expose()), url: f.url.clone(), brand: f.brand.clone(), terms: f.terms, every: f.schedule.every }
+    }
 }
 
 pub struct FeedSource {
@@ -47,16 +54,7 @@ pub struct FeedSource {
 
 impl FeedSource {
     pub fn new(cfg: &[crate::config::FeedSource], _brands: &[Brand]) -> FeedSource {
-        let feeds: Vec<Feed> = cfg
-            .iter()
-            .map(|f| Feed {
-                host: host_of(f.url.expose()),
-                url: f.url.clone(),
-                brand: f.brand.clone(),
-                terms: f.terms,
-                every: f.schedule.every,
-            })
-            .collect();
+        let feeds: Vec<Feed> = cfg.iter().map(Feed::new).collect();
         let mut queries: Vec<Query> = Vec::new();
         for (index, f) in cfg.iter().enumerate() {
             let mut key = query_key(&f.brand, f.url.expose());
@@ -135,15 +133,14 @@ impl FeedSource {
             resp.body = excerpt(&resp.body, feed.url.expose()).into_bytes();
         }
         let resp = self.http.check(resp).map_err(|e| self.explain(e, feed, index))?;
-        let parsed = parse(&resp, feed)?;
+        let entries = parse_posts(&resp, feed)?;
         let etag = header(&resp, "etag");
         let last_modified = header(&resp, "last-modified");
         let seen: HashSet<&str> = prev.as_ref().map(|p| p.seen.iter().map(String::as_str).collect()).unwrap_or_default();
         let first = prev.is_none();
         let mut posts = Vec::new();
         let mut ids = Vec::new();
-        for entry in &parsed.entries {
-            let Some(post) = to_post(entry, &parsed, feed) else { continue };
+        for post in entries {
             let key = seen_key(&post.platform_id);
             if first || (!unreadable && !seen.contains(key.as_str())) {
                 posts.push(post);
@@ -286,6 +283,14 @@ pub fn host_of(url: &str) -> String {
     Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)).unwrap_or_else(|| "(unparsable url)".to_string())
 }
 
+/// A 2xx feed body as the posts of `feed`'s brand, in feed order (entries
+/// without any id are skipped): what [`FeedSource::fetch`] then filters by
+/// its cursor. Public for the fuzz target.
+pub fn parse_posts(resp: &Response, feed: &Feed) -> Result<Vec<Post>, SourceError> {
+    let parsed = parse(resp, feed)?;
+    Ok(parsed.entries.iter().filter_map(|entry| to_post(entry, &parsed, feed)).collect())
+}
+
 /// Parses the body as RSS or Atom. Entries without a guid/id are identified
 /// by their link (or title), never by a random id that would make them new
 /// on every poll.
@@ -313,6 +318,9 @@ fn parse(resp: &Response, feed: &Feed) -> Result<feed_rs::model::Feed, SourceErr
         .build()
         .parse(body)
         .map_err(|e| {
+            // The XML parser's message quotes the markup it choked on, which
+            // may be the feed's self link: scrubbed like the body.
+            let e = redact(&e.to_string(), feed.url.expose());
             let body = excerpt(&resp.body, feed.url.expose());
             SourceError::Malformed(format!("feed at {} is not RSS or Atom ({e}); body starts: {body}", feed.host))
         })
@@ -564,5 +572,17 @@ mod tests {
         let m = e.to_string();
         assert!(m.contains("www.google.com") && m.contains("403 Forbidden") && m.contains("[[source.feed]] url"), "{m}");
         assert!(!m.contains("SECRET"), "{m}");
+    }
+
+    // Found by fuzz/run.sh (target `feed`): the XML parser's error quoted a
+    // broken end tag running into the self link, URL and all.
+    #[test]
+    fn a_parse_error_that_quotes_the_self_link_does_not_show_the_feed_url() {
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</ti
+  <link href="https://www.google.com/alerts/feeds/041754/442801" rel="self"/></feed>"#;
+        let resp = Response { status: reqwest::StatusCode::OK, headers: Default::default(), body: xml.as_bytes().to_vec(), rate: Default::default() };
+        let message = parse(&resp, &feed(false)).unwrap_err().to_string();
+        assert!(message.contains("not RSS or Atom"), "{message}");
+        assert!(!message.contains("041754"), "the feed's private path leaked: {message}");
     }
 }

@@ -132,19 +132,7 @@ impl HackerNewsSource {
         params.push(("page", state.map_or(0, |s| s.page).to_string()));
         let req = self.http.client().get(format!("{}{SEARCH_PATH}", self.api_base)).query(&params).header("accept", "application/json");
         let resp = self.http.send(req).await.map_err(|e| self.explain(e))?;
-        self.parse(&resp)
-    }
-
-    fn parse(&self, resp: &Response) -> Result<SearchResponse, SourceError> {
-        let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-        if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
-            return Err(SourceError::Malformed(format!(
-                "hackernews: {} answered an HTML page instead of JSON: {}",
-                self.api_base,
-                truncate_body(&resp.body)
-            )));
-        }
-        resp.json("hackernews: search_by_date")
+        parse_search(&resp, &self.api_base)
     }
 
     /// The API takes no credentials, so a refusal comes from something in
@@ -163,6 +151,20 @@ impl HackerNewsSource {
             other => other,
         }
     }
+}
+
+/// A 2xx `search_by_date` response, read as [`HackerNewsSource::fetch`]
+/// reads it (then [`SubCursor::first`] or [`SubCursor::advance`]).
+/// `api_base` names the server in messages. Public for the fuzz target.
+pub fn parse_search(resp: &Response, api_base: &str) -> Result<SearchResponse, SourceError> {
+    let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
+        return Err(SourceError::Malformed(format!(
+            "hackernews: {api_base} answered an HTML page instead of JSON: {}",
+            truncate_body(&resp.body)
+        )));
+    }
+    resp.json("hackernews: search_by_date")
 }
 
 /// One `search_by_date` request shape inside a query.
@@ -279,7 +281,7 @@ fn is_zero(n: &u32) -> bool {
 impl SubCursor {
     /// The cursor after a first poll's page, and its posts. With no hits
     /// the cursor starts at `now`: older items are not news.
-    fn first(body: &SearchResponse, now: i64) -> (SubCursor, Vec<Post>) {
+    pub fn first(body: &SearchResponse, now: i64) -> (SubCursor, Vec<Post>) {
         let t = body.hits.iter().map(|h| h.created_at_i).max().unwrap_or(now);
         let mut c = SubCursor { t, ..SubCursor::default() };
         c.recent = body.hits.iter().map(|h| (h.object_id.clone(), h.created_at_i)).collect();
@@ -289,7 +291,7 @@ impl SubCursor {
 
     /// `created_at_i>=<t - overlap>`, plus the poll's upper bound once paging.
     fn numeric_filters(&self) -> String {
-        let mut f = vec![format!("created_at_i>={}", (self.t - OVERLAP_SECS).max(0))];
+        let mut f = vec![format!("created_at_i>={}", self.t.saturating_sub(OVERLAP_SECS).max(0))];
         if let Some(upper) = self.upper {
             f.push(format!("created_at_i<={upper}"));
         }
@@ -298,7 +300,7 @@ impl SubCursor {
 
     /// Takes one page of a later poll: returns the posts not read before
     /// and whether this sub-search's poll is done.
-    fn advance(&mut self, body: &SearchResponse) -> (Vec<Post>, bool) {
+    pub fn advance(&mut self, body: &SearchResponse) -> (Vec<Post>, bool) {
         let seen: HashSet<&str> = self.recent.iter().map(|(id, _)| id.as_str()).collect();
         let fresh: Vec<&Hit> = body.hits.iter().filter(|h| !seen.contains(h.object_id.as_str())).collect();
         let posts = fresh.iter().filter_map(|h| to_post(h)).collect();
@@ -341,7 +343,7 @@ impl SubCursor {
     }
 
     fn prune(&mut self) {
-        let floor = self.t - OVERLAP_SECS;
+        let floor = self.t.saturating_sub(OVERLAP_SECS);
         self.recent.retain(|(_, at)| *at >= floor);
         let mut ids = HashSet::new();
         self.recent.retain(|(id, _)| ids.insert(id.clone()));
@@ -359,7 +361,7 @@ fn dedupe(posts: Vec<Post>) -> Vec<Post> {
 // ---- wire types (REFERENCE 5.2) ----
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct SearchResponse {
+pub struct SearchResponse {
     #[serde(deserialize_with = "lenient_hits")]
     hits: Vec<Hit>,
     #[serde(rename = "nbPages", default)]
@@ -557,5 +559,16 @@ mod tests {
         assert_eq!(id_string(&Some(serde_json::Value::Null)), None);
         assert!(parse_created_at("2006-10-09T18:21:51.000Z").is_some());
         assert!(parse_created_at("2015-08-03T21:32:01Z").is_some());
+    }
+
+    #[test]
+    fn a_hit_dated_at_the_bottom_of_the_range_moves_the_cursor_without_overflowing() {
+        let body: SearchResponse =
+            serde_json::from_str(r#"{"hits":[{"objectID":"1","created_at_i":-9223372036854775808}],"nbPages":1,"nbHits":1}"#).unwrap();
+        let (mut c, _) = SubCursor::first(&body, 0);
+        assert_eq!(c.t, i64::MIN);
+        assert_eq!(c.numeric_filters(), "created_at_i>=0");
+        let (_, done) = c.advance(&body);
+        assert!(done);
     }
 }

@@ -75,7 +75,9 @@ pub fn parse_reset(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 
 pub fn parse_retry_after(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if let Ok(n) = s.parse::<u64>() {
-        return Some(now + chrono::Duration::seconds(n as i64));
+        // A nonsense delay (beyond chrono's range) says nothing usable.
+        let delay = chrono::Duration::try_seconds(i64::try_from(n).ok()?)?;
+        return now.checked_add_signed(delay);
     }
     DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc))
 }
@@ -91,9 +93,15 @@ pub struct Response {
 
 impl Response {
     pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, SourceError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(&self.body))))
+        parse_json(&self.body, what)
     }
+}
+
+/// A response body as JSON of type `T`; `what` names the request in the
+/// error, which quotes the start of the body.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SourceError> {
+    serde_json::from_slice(body)
+        .map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(body))))
 }
 
 /// The first 300 characters of a body, for logs: enough to recognise an HTML
@@ -557,5 +565,14 @@ mod tests {
         assert_ne!(key("https://api.x.com/2/users/12/mentions", "a"), key("https://api.x.com/2/tweets/search/recent?query=x", "a"));
         assert_ne!(key("https://api.x.com/2/tweets/search/recent", "a"), key("https://api.x.com/2/tweets/search/recent", "b"));
         assert!(!key("https://api.x.com/2/tweets/search/recent", "secret-token").contains("secret-token"));
+    }
+
+    // chrono panicked on a delay beyond its range (a hostile or broken server).
+    #[test]
+    fn a_retry_after_beyond_any_date_is_ignored_not_a_panic() {
+        let now = Utc.timestamp_opt(1_000_000_000, 0).unwrap();
+        assert_eq!(parse_retry_after("18446744073709551615", now), None);
+        assert_eq!(parse_retry_after("9223372036854776", now), None);
+        assert_eq!(parse_retry_after("9000000000000", now), None);
     }
 }

@@ -91,15 +91,13 @@ impl MastodonSource {
                     None => Endpoint::PublicTag { tag },
                 };
                 let resp = self.get(url, token, endpoint).await?;
-                let statuses = items(&resp, "mastodon tag timeline")?;
-                Ok(self.page(&resp, statuses, min_id))
+                parse_page(Body::TagTimeline, &resp, &self.host, min_id)
             }
             QueryKind::MastodonSearch { q: text } => {
                 let (token, brand) = self.any_token();
                 let url = self.url(&["api", "v2", "search"], &[("q", text), ("type", "statuses")], Some(min_id))?;
                 let resp = self.get(url, token, Endpoint::Token { brand }).await?;
-                let found: SearchResults = resp.json("mastodon search")?;
-                Ok(self.page(&resp, lenient(found.statuses, "mastodon search"), min_id))
+                parse_page(Body::Search, &resp, &self.host, min_id)
             }
             QueryKind::MastodonAccountStatuses { acct } => {
                 let brand = q.brands.first().map(String::as_str).unwrap_or_default();
@@ -110,8 +108,7 @@ impl MastodonSource {
                 let id = self.account_id(acct, token, owner, brand).await?;
                 let url = self.url(&["api", "v1", "accounts", &id, "statuses"], &[("exclude_reblogs", "true")], Some(min_id))?;
                 let resp = self.get(url, token, Endpoint::Token { brand: owner }).await?;
-                let statuses = items(&resp, "mastodon account statuses")?;
-                Ok(self.page(&resp, statuses, min_id))
+                parse_page(Body::AccountStatuses, &resp, &self.host, min_id)
             }
             _ => Err(SourceError::Malformed(format!("mastodon: query {} is not a Mastodon query", q.key))),
         }
@@ -123,26 +120,7 @@ impl MastodonSource {
         // Which config key the token came from, for the message if refused.
         let owner = (self.brand_tokens.get(brand) == Some(token) && self.token.as_ref() != Some(token)).then_some(brand);
         let resp = self.get(url, Some(token), Endpoint::Token { brand: owner }).await?;
-        let notifications: Vec<Item<Notification>> = items(&resp, "mastodon notifications")?;
-        let returned = notifications.len();
-        // Notification ids are their own sequence: the cursor follows them,
-        // not the ids of the statuses inside.
-        let newest = newest_id(&notifications);
-        let posts = notifications
-            .into_iter()
-            .filter_map(|n| n.value)
-            .filter(|n| n.kind == "mention")
-            .filter_map(|n| n.status)
-            .filter_map(|s| self.post(s, true))
-            .collect();
-        Ok(finish_page(posts, returned, newest, prev_min_id(&resp), min_id))
-    }
-
-    fn page(&self, resp: &Response, statuses: Vec<Item<Status>>, min_id: Option<&str>) -> Page {
-        let returned = statuses.len();
-        let newest = newest_id(&statuses);
-        let posts = statuses.into_iter().filter_map(|s| s.value).filter_map(|s| self.post(s, false)).collect();
-        finish_page(posts, returned, newest, prev_min_id(resp), min_id)
+        parse_page(Body::Notifications, &resp, &self.host, min_id)
     }
 
     /// A token for endpoints any account may read (tags, search), and the
@@ -251,44 +229,87 @@ impl MastodonSource {
             ),
         })
     }
+}
 
-    /// A status as a [`Post`]; reblogs are skipped (the original reaches
-    /// us on its own).
-    fn post(&self, s: Status, addressed: bool) -> Option<Post> {
-        if s.reblog.is_some() {
-            return None;
+/// Which list a Mastodon response body holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Body {
+    Notifications,
+    TagTimeline,
+    /// `/api/v2/search`: the statuses are inside an object.
+    Search,
+    AccountStatuses,
+}
+
+/// A 2xx response of `kind` as the page [`MastodonSource::fetch`] returns:
+/// posts with accounts made absolute on the instance `host`, and the cursor
+/// from the `Link` header or the ids read. Public for the fuzz target.
+pub fn parse_page(kind: Body, resp: &Response, host: &str, min_id: Option<&str>) -> Result<Page, SourceError> {
+    let statuses: Vec<Item<Status>> = match kind {
+        Body::Notifications => {
+            let notifications: Vec<Item<Notification>> = items(resp, "mastodon notifications")?;
+            let returned = notifications.len();
+            // Notification ids are their own sequence: the cursor follows
+            // them, not the ids of the statuses inside.
+            let newest = newest_id(&notifications);
+            let posts = notifications
+                .into_iter()
+                .filter_map(|n| n.value)
+                .filter(|n| n.kind == "mention")
+                .filter_map(|n| n.status)
+                .filter_map(|s| to_post(s, true, host))
+                .collect();
+            return Ok(finish_page(posts, returned, newest, prev_min_id(resp), min_id));
         }
-        let mentions: Vec<(String, String)> =
-            s.mentions.iter().map(|m| (m.id.clone(), absolute_acct(&m.acct, &self.host))).collect();
-        let in_reply_to_author = s
-            .in_reply_to_account_id
-            .as_deref()
-            .and_then(|id| mentions.iter().find(|(mid, _)| mid == id))
-            .map(|(_, acct)| acct.clone());
-        let body = html_to_text(&s.content);
-        let text = match s.spoiler_text.trim() {
-            "" => body,
-            spoiler => format!("{spoiler}\n\n{body}"),
-        };
-        Some(Post {
-            platform: Platform::Mastodon,
-            url: s.url.filter(|u| !u.is_empty()).unwrap_or(s.uri),
-            platform_id: s.id,
-            author: absolute_acct(&s.account.acct, &self.host),
-            author_id: s.account.id,
-            author_followers: s.account.followers_count,
-            text,
-            lang: s.language.filter(|l| !l.is_empty()),
-            created_at: s.created_at,
-            in_reply_to_id: s.in_reply_to_id,
-            in_reply_to_author_id: s.in_reply_to_account_id,
-            in_reply_to_author,
-            conversation_id: None,
-            mentions: mentions.into_iter().map(|(_, acct)| acct).collect(),
-            reposts: s.reblogs_count.unwrap_or(0) + s.quotes_count.unwrap_or(0),
-            addressed_to_token_account: addressed,
-        })
+        Body::TagTimeline => items(resp, "mastodon tag timeline")?,
+        Body::AccountStatuses => items(resp, "mastodon account statuses")?,
+        Body::Search => {
+            let found: SearchResults = resp.json("mastodon search")?;
+            lenient(found.statuses, "mastodon search")
+        }
+    };
+    let returned = statuses.len();
+    let newest = newest_id(&statuses);
+    let posts = statuses.into_iter().filter_map(|s| s.value).filter_map(|s| to_post(s, false, host)).collect();
+    Ok(finish_page(posts, returned, newest, prev_min_id(resp), min_id))
+}
+
+/// A status as a [`Post`]; reblogs are skipped (the original reaches us on
+/// its own).
+fn to_post(s: Status, addressed: bool, host: &str) -> Option<Post> {
+    if s.reblog.is_some() {
+        return None;
     }
+    let mentions: Vec<(String, String)> =
+        s.mentions.iter().map(|m| (m.id.clone(), absolute_acct(&m.acct, host))).collect();
+    let in_reply_to_author = s
+        .in_reply_to_account_id
+        .as_deref()
+        .and_then(|id| mentions.iter().find(|(mid, _)| mid == id))
+        .map(|(_, acct)| acct.clone());
+    let body = html_to_text(&s.content);
+    let text = match s.spoiler_text.trim() {
+        "" => body,
+        spoiler => format!("{spoiler}\n\n{body}"),
+    };
+    Some(Post {
+        platform: Platform::Mastodon,
+        url: s.url.filter(|u| !u.is_empty()).unwrap_or(s.uri),
+        platform_id: s.id,
+        author: absolute_acct(&s.account.acct, host),
+        author_id: s.account.id,
+        author_followers: s.account.followers_count,
+        text,
+        lang: s.language.filter(|l| !l.is_empty()),
+        created_at: s.created_at,
+        in_reply_to_id: s.in_reply_to_id,
+        in_reply_to_author_id: s.in_reply_to_account_id,
+        in_reply_to_author,
+        conversation_id: None,
+        mentions: mentions.into_iter().map(|(_, acct)| acct).collect(),
+        reposts: s.reblogs_count.unwrap_or(0).saturating_add(s.quotes_count.unwrap_or(0)),
+        addressed_to_token_account: addressed,
+    })
 }
 
 /// Which request was refused, to say which setting to fix.
@@ -593,7 +614,7 @@ mod tests {
         assert_eq!(newest_id(&notifications).as_deref(), Some("21"));
         let s = source();
         let n = notifications.into_iter().next().unwrap().value.unwrap();
-        let post = s.post(n.status.unwrap(), true).unwrap();
+        let post = to_post(n.status.unwrap(), true, &s.host).unwrap();
         assert_eq!(post.platform_id, "117020577157693549");
         assert_eq!(post.author, "admin@localhost:3000");
         assert_eq!(post.author_id, "117020565693913441");
@@ -616,8 +637,8 @@ mod tests {
             ))
             .unwrap()
         };
-        assert!(s.post(status(r#"{"id":"4"}"#), false).is_none());
-        let post = s.post(status("null"), false).unwrap();
+        assert!(to_post(status(r#"{"id":"4"}"#), false, &s.host).is_none());
+        let post = to_post(status("null"), false, &s.host).unwrap();
         assert_eq!(post.url, "https://other.example/users/a/statuses/1");
         assert_eq!(post.author, "ana@other.example");
         assert_eq!(post.text, "aviso\n\nhola");
@@ -661,5 +682,15 @@ mod tests {
     fn a_refusal_message_keeps_the_status_and_the_error_text() {
         let m = r#"mastodon: the platform refused the credentials (401 Unauthorized): {  "error": "The access token is invalid" }"#;
         assert_eq!(refusal(m), "401 The access token is invalid");
+    }
+
+    #[test]
+    fn repost_counts_at_the_top_of_the_range_saturate_instead_of_overflowing() {
+        let status: Status = serde_json::from_str(
+            r#"{"id":"5","created_at":"2026-08-01T13:51:42.823Z","reblogs_count":18446744073709551615,"quotes_count":1,
+               "account":{"id":"9","acct":"ana"}}"#,
+        )
+        .unwrap();
+        assert_eq!(to_post(status, false, "mastodon.example").unwrap().reposts, u64::MAX);
     }
 }

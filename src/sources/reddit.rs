@@ -169,16 +169,14 @@ impl RedditSource {
         if let Some(after) = prev.as_ref().and_then(|c| c.after.as_deref()) {
             params.push(("after", after));
         }
-        let listing = self.listing(&segments, &params, endpoint, what).await?;
-        let things = things(listing.data.children, what);
-        let (kept, cursor, more) = advance(prev.as_ref(), &things, listing.data.after, Utc::now());
-        let posts = kept.into_iter().filter_map(|i| things[i].to_post()).collect();
-        Ok(Page { posts, cursor: cursor.encode(), more })
+        let resp = self.listing(&segments, &params, endpoint).await?;
+        parse_page(&resp, &self.api_base, what, prev.as_ref(), Utc::now())
     }
 
     /// GETs a listing with the app token, renewing the token once if the
-    /// API refuses it (it expired or was revoked early).
-    async fn listing(&self, segments: &[&str], params: &[(&str, &str)], endpoint: Endpoint<'_>, what: &str) -> Result<Listing, SourceError> {
+    /// API refuses it (it expired or was revoked early). Returns the 2xx
+    /// response, for [`parse_page`].
+    async fn listing(&self, segments: &[&str], params: &[(&str, &str)], endpoint: Endpoint<'_>) -> Result<Response, SourceError> {
         let url = self.url(segments)?;
         let mut renewed = false;
         loop {
@@ -195,7 +193,7 @@ impl RedditSource {
             let resp = self.http.exchange(req).await?;
             self.note_rate(&resp.rate);
             match resp.status.as_u16() {
-                200..=299 => return self.read_listing(&resp, what),
+                200..=299 => return Ok(resp),
                 401 if !renewed => {
                     tracing::debug!("Reddit refused the app token; requesting a new one");
                     *self.token.lock().unwrap() = None;
@@ -216,31 +214,6 @@ impl RedditSource {
                 _ => return Err(status_error(&self.http, resp)),
             }
         }
-    }
-
-    /// A 200 body as a listing. Reddit sometimes answers a throttled
-    /// request with 200 and its error JSON, so the body decides.
-    fn read_listing(&self, resp: &Response, what: &str) -> Result<Listing, SourceError> {
-        if is_html(resp) {
-            return Err(SourceError::Malformed(format!(
-                "{what}: {} answered an HTML page instead of JSON: {}",
-                self.api_base,
-                truncate_body(&resp.body)
-            )));
-        }
-        if let Ok(e) = serde_json::from_slice::<ErrorBody>(&resp.body) {
-            return Err(match e.error {
-                429 => SourceError::RateLimited { until: resp.rate.retry_after.or(resp.rate.reset) },
-                code @ (401 | 403) => SourceError::Unauthorized(format!(
-                    "{what}: Reddit refused the request ({code} {}); check [source.reddit] client_id_env/client_id_file, \
-                     client_secret_env/client_secret_file and user_agent",
-                    e.message
-                )),
-                code if code >= 500 => SourceError::Transient(format!("{what}: Reddit error {code} {}", e.message)),
-                code => SourceError::Malformed(format!("{what}: Reddit error {code} {}", e.message)),
-            });
-        }
-        resp.json(what)
     }
 
     fn unauthorized(&self, status: u16, resp: &Response, endpoint: Endpoint<'_>) -> SourceError {
@@ -346,6 +319,37 @@ pub fn pause_until(rate: &RateLimit) -> Option<DateTime<Utc>> {
 /// [`PLANNED_PER_MINUTE`].
 pub fn min_interval(queries: usize) -> Duration {
     Duration::from_secs((queries as u64 * 60).div_ceil(PLANNED_PER_MINUTE))
+}
+
+/// A 2xx listing as the page [`RedditSource::fetch`] returns: the items
+/// not read before `prev`, the cursor and whether to read on. Reddit
+/// sometimes answers a throttled request with 200 and its error JSON, so
+/// the body decides. `api_base` names the server in messages. Public for
+/// the fuzz target.
+pub fn parse_page(resp: &Response, api_base: &str, what: &str, prev: Option<&Cursor>, now: DateTime<Utc>) -> Result<Page, SourceError> {
+    if is_html(resp) {
+        return Err(SourceError::Malformed(format!(
+            "{what}: {api_base} answered an HTML page instead of JSON: {}",
+            truncate_body(&resp.body)
+        )));
+    }
+    if let Ok(e) = serde_json::from_slice::<ErrorBody>(&resp.body) {
+        return Err(match e.error {
+            429 => SourceError::RateLimited { until: resp.rate.retry_after.or(resp.rate.reset) },
+            code @ (401 | 403) => SourceError::Unauthorized(format!(
+                "{what}: Reddit refused the request ({code} {}); check [source.reddit] client_id_env/client_id_file, \
+                 client_secret_env/client_secret_file and user_agent",
+                e.message
+            )),
+            code if code >= 500 => SourceError::Transient(format!("{what}: Reddit error {code} {}", e.message)),
+            code => SourceError::Malformed(format!("{what}: Reddit error {code} {}", e.message)),
+        });
+    }
+    let listing: Listing = resp.json(what)?;
+    let things = things(listing.data.children, what);
+    let (kept, cursor, more) = advance(prev, &things, listing.data.after, now);
+    let posts = kept.into_iter().filter_map(|i| things[i].to_post()).collect();
+    Ok(Page { posts, cursor: cursor.encode(), more })
 }
 
 fn is_html(resp: &Response) -> bool {
@@ -496,7 +500,7 @@ pub fn advance(prev: Option<&Cursor>, items: &[Thing], after: Option<String>, no
         let cursor = finish(None, Vec::new(), read, now);
         return ((0..items.len()).collect(), cursor, false);
     };
-    let floor = prev.newest.map(|n| n - OVERLAP_SECS);
+    let floor = prev.newest.map(|n| n.saturating_sub(OVERLAP_SECS));
     let mut kept = Vec::new();
     let mut read = Vec::new();
     let mut reached_floor = false;
@@ -529,7 +533,7 @@ fn finish(newest: Option<i64>, seen: Vec<Seen>, read: Vec<Seen>, now: DateTime<U
     let newest = read.iter().map(|s| s.1).chain(newest).max().unwrap_or_else(|| now.timestamp());
     let mut all: Vec<Seen> = Vec::new();
     for s in seen.into_iter().chain(read) {
-        if s.1 >= newest - OVERLAP_SECS && !all.iter().any(|a| a.0 == s.0) {
+        if s.1 >= newest.saturating_sub(OVERLAP_SECS) && !all.iter().any(|a| a.0 == s.0) {
             all.push(s);
         }
     }
@@ -955,5 +959,15 @@ mod tests {
         let e: ErrorBody = serde_json::from_str(include_str!("../../tests/fixtures/reddit/error_429.json")).unwrap();
         assert_eq!((e.error, e.message.as_str()), (429, "Too Many Requests"));
         assert!(serde_json::from_str::<ErrorBody>(SEARCH).is_err(), "a listing is not an error");
+    }
+
+    #[test]
+    fn an_item_dated_at_the_bottom_of_the_range_moves_the_cursor_without_overflowing() {
+        let items = [Thing::at("t3_a", i64::MIN)];
+        let (_, first, _) = advance(None, &items, None, now());
+        assert_eq!(first.newest, Some(i64::MIN));
+        let (kept, later, _) = advance(Some(&first), &[Thing::at("t3_b", i64::MIN)], None, now());
+        assert_eq!(kept, vec![0]);
+        assert_eq!(later.newest, Some(i64::MIN));
     }
 }

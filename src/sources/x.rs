@@ -126,7 +126,7 @@ impl XSource {
         let resp = self.http.exchange(req).await?;
         match resp.status.as_u16() {
             200..=299 => {
-                let body: SearchResponse = resp.json("x: recent search")?;
+                let body = parse_search(&resp.body)?;
                 if !body.errors.is_empty() {
                     tracing::debug!(count = body.errors.len(), first = %body.errors[0], "X returned partial errors with its results");
                 }
@@ -316,6 +316,17 @@ fn max_id(a: Option<String>, b: Option<String>) -> Option<String> {
         (Some(a), Some(b)) => Some(if id_cmp(&a, &b).is_ge() { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+/// A 2xx recent-search body as the page [`XSource::fetch`] returns,
+/// continuing `prev` (None: the query's first poll). Public for the fuzz
+/// target: it is the daemon's own path from body to posts.
+pub fn parse_page(body: &[u8], prev: Option<&Cursor>) -> Result<Page, SourceError> {
+    Ok(page(parse_search(body)?, prev))
+}
+
+fn parse_search(body: &[u8]) -> Result<SearchResponse, SourceError> {
+    super::http::parse_json(body, "x: recent search")
 }
 
 fn page(body: SearchResponse, prev: Option<&Cursor>) -> Page {
@@ -513,7 +524,7 @@ pub(crate) fn to_posts(body: &SearchResponse) -> Vec<Post> {
                     .as_ref()
                     .map(|e| e.mentions.iter().map(|m| m.username.to_lowercase()).collect())
                     .unwrap_or_default(),
-                reposts: metrics.map(|m| m.retweet_count + m.quote_count).unwrap_or(0),
+                reposts: metrics.map(|m| m.retweet_count.saturating_add(m.quote_count)).unwrap_or(0),
                 addressed_to_token_account: false,
             })
         })
@@ -689,5 +700,13 @@ mod tests {
         let other: Problem =
             serde_json::from_str(include_str!("../../tests/fixtures/x/error_400_unknown_parameter.json")).unwrap();
         assert_eq!(other.since_id_message(), None);
+    }
+
+    #[test]
+    fn repost_counts_at_the_top_of_the_range_saturate_instead_of_overflowing() {
+        let body = r#"{"data":[{"id":"1800000000000000002","text":"hola","created_at":"2026-08-01T10:00:00.000Z",
+            "public_metrics":{"retweet_count":18446744073709551615,"quote_count":2}}],"meta":{}}"#;
+        let page = parse_page(body.as_bytes(), None).unwrap();
+        assert_eq!(page.posts[0].reposts, u64::MAX);
     }
 }
