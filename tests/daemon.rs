@@ -13,14 +13,17 @@ mod fake_mastodon;
 mod fake_x;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, escucha, mentions, wait_for, Daemon};
+use daemon::{cursor, escucha, first_x_and_mastodon_polls, mastodon_notifications_cursor, mentions, wait_for, Daemon};
 use escucha::model::{Class, Status};
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
 use smtp::SmtpServer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use world::{ConfigToml, ALWAYS};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -67,64 +70,22 @@ impl World {
     /// January (so never in these tests), the second always: alerts must go
     /// to the second, proving the shift is chosen by the clock.
     fn config(&self, s: &Settings) -> PathBuf {
-        let smtp_port = s.smtp_port.unwrap_or_else(|| self.smtp.port());
-        let toml = format!(
-            r#"
-[daemon]
-database = "escucha.db"
-timezone = "UTC"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-exclude = ["interjet jobs"]
-respond_within = {{ complaint = "{complaint}", escalation = "{escalation}" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-mastodon = "interjet"
-
-[source.x]
-api_base = "{x}"
-bearer_token = "{x_token}"
-every = "1s"
-unhealthy_after = "{unhealthy_after}"
-{x_extra}
-
-[source.mastodon]
-instance = "{mastodon}"
-access_token = "{m_token}"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * 1 1 *"
-timezone = "America/Mexico_City"
-notify = ["ana@example.com"]
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            complaint = s.complaint,
-            escalation = s.escalation,
-            x = self.x.base_url(),
-            x_token = s.x_token.unwrap_or(fake_x::DEFAULT_TOKEN),
-            unhealthy_after = s.unhealthy_after,
-            x_extra = s.x_extra,
-            mastodon = self.mastodon.base_url(),
-            m_token = self.mastodon_token,
-        );
-        let path = self.dir.path().join("escucha.toml");
-        std::fs::write(&path, toml).unwrap();
-        path
+        ConfigToml::new()
+            .daemon("escucha.db")
+            .set("daemon", "timezone", "UTC")
+            .brand("interjet", "Interjet", "interjet", s.complaint, s.escalation)
+            .set_raw("brand", "exclude", r#"["interjet jobs"]"#)
+            .accounts(&[("x", "Interjet_mx"), ("mastodon", "interjet")])
+            .x(&self.x.base_url(), s.x_token.unwrap_or(fake_x::DEFAULT_TOKEN))
+            .set("source.x", "unhealthy_after", s.unhealthy_after)
+            .lines("source.x", s.x_extra)
+            .mastodon(&self.mastodon.base_url(), &self.mastodon_token)
+            .smtp(s.smtp_port.unwrap_or_else(|| self.smtp.port()))
+            .rota()
+            .shift("* * * 1 1 *", &["ana@example.com"])
+            .set("oncall.shift", "timezone", "America/Mexico_City")
+            .shift(ALWAYS, &["guardia@example.com"])
+            .write(self.dir.path())
     }
 
     fn start(&self, config: &Path) -> Daemon {
@@ -134,14 +95,7 @@ notify = ["guardia@example.com"]
     /// Waits until both sources finished their first poll: from then on,
     /// new posts are live mentions, not history.
     async fn first_polls_done(&self, d: &Daemon) {
-        let db = self.db();
-        wait_for(LONG, "the first X poll", d, || cursor(&db, "x:search:interjet")).await;
-        wait_for(LONG, "the first Mastodon notifications poll", d, || {
-            let db = &db;
-            let ok = ["mastodon:notifications", "mastodon:notifications:interjet"].iter().any(|k| cursor(db, k).is_some());
-            ok.then_some(())
-        })
-        .await;
+        first_x_and_mastodon_polls(LONG, d, &self.db()).await;
     }
 }
 
@@ -273,10 +227,7 @@ async fn a_second_poll_sends_one_request_per_query_with_the_cursor_and_finds_not
     // query has read it too, so its cursor is past it.
     let newest_notification = w.mastodon.notification_ids().last().cloned().unwrap();
     wait_for(LONG, "the notifications cursor to pass the mention", &d, || {
-        ["mastodon:notifications", "mastodon:notifications:interjet"]
-            .iter()
-            .find_map(|k| cursor(&db, k))
-            .filter(|c| c.contains(newest_notification.as_str()))
+        mastodon_notifications_cursor(&db).filter(|c| c.contains(newest_notification.as_str()))
     })
     .await;
 

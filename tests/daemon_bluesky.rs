@@ -8,12 +8,15 @@ mod daemon;
 mod fake_bluesky;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_polls, mentions, wait_for, Daemon};
 use escucha::model::{Class, Platform, Status};
 use fake_bluesky::FakeBluesky;
 use smtp::SmtpServer;
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "abcd-efgh-ijkl-mnop";
@@ -26,52 +29,18 @@ async fn a_bluesky_complaint_is_emailed_once_and_one_the_brand_answers_never() {
     let beto = fake.add_account("beto.bsky.social", "y", 40);
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("escucha.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[daemon]
-database = "escucha.db"
-timezone = "UTC"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "5s", escalation = "3s" }}
-oncall = "care"
-[brand.accounts]
-bluesky = "interjet.bsky.social"
-
-[source.bluesky]
-service = "{service}"
-identifier = "interjet.bsky.social"
-app_password = "{PASSWORD}"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            service = fake.base_url(),
-            port = smtp.port(),
-        ),
-    )
-    .unwrap();
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "timezone", "UTC")
+        .brand("interjet", "Interjet", "interjet", "5s", "3s")
+        .accounts(&[("bluesky", "interjet.bsky.social")])
+        .bluesky(&fake.base_url(), "interjet.bsky.social", PASSWORD)
+        .smtp(smtp.port())
+        .oncall(&["guardia@example.com"])
+        .write(dir.path());
     let d = Daemon::start(dir.path(), &config, &[]);
     let db = dir.path().join("escucha.db");
-    for key in ["bluesky:search:interjet", "bluesky:notifications", "bluesky:account:interjet"] {
-        wait_for(LONG, &format!("the first poll of {key}"), &d, || cursor(&db, key)).await;
-    }
+    first_polls(LONG, &d, &db, &["bluesky:search:interjet", "bluesky:notifications", "bluesky:account:interjet"]).await;
 
     // Answered: the brand replies directly to the mention.
     let answered = fake

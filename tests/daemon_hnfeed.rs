@@ -11,8 +11,10 @@ mod fake_feed;
 mod fake_hackernews;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_polls, mentions, wait_for, Daemon};
 use escucha::model::{Class, Platform, Status};
 use escucha::sources::feed::query_key;
 use fake_feed::{FakeFeed, Kind, NewEntry};
@@ -20,6 +22,7 @@ use fake_hackernews::FakeHackerNews;
 use smtp::SmtpServer;
 use std::path::PathBuf;
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -44,58 +47,22 @@ impl World {
 
     /// Only the Hacker News source and one Google Alerts feed of the brand.
     fn start(&self) -> Daemon {
-        let toml = format!(
-            r#"
-[daemon]
-database = "escucha.db"
-timezone = "UTC"
-
-[[brand]]
-id = "acme"
-name = "AcmeCoffee"
-terms = ["acmecoffee"]
-respond_within = {{ complaint = "5s", escalation = "3s" }}
-oncall = "care"
-[brand.accounts]
-hackernews = "AcmeCoffeeHQ"
-
-[source.hackernews]
-api_base = "{hn}"
-every = "1s"
-
-[[source.feed]]
-url = "{feed}"
-brand = "acme"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            hn = self.hn.base_url(),
-            feed = self.feed_url,
-            smtp = self.smtp.port(),
-        );
-        let path = self.dir.path().join("escucha.toml");
-        std::fs::write(&path, toml).unwrap();
+        let path = ConfigToml::new()
+            .daemon("escucha.db")
+            .set("daemon", "timezone", "UTC")
+            .brand("acme", "AcmeCoffee", "acmecoffee", "5s", "3s")
+            .accounts(&[("hackernews", "AcmeCoffeeHQ")])
+            .hackernews(&self.hn.base_url())
+            .feed(&self.feed_url, "acme")
+            .smtp(self.smtp.port())
+            .oncall(&["guardia@example.com"])
+            .write(self.dir.path());
         Daemon::start(self.dir.path(), &path, &[])
     }
 
     /// From then on, new posts are live mentions, not history.
     async fn first_polls_done(&self, d: &Daemon) {
-        let db = self.db();
-        let feed_key = query_key("acme", &self.feed_url);
-        for key in ["hackernews:search:acme", "hackernews:account:acme", feed_key.as_str()] {
-            wait_for(LONG, &format!("the first poll of {key}"), d, || cursor(&db, key)).await;
-        }
+        first_polls(LONG, d, &self.db(), &["hackernews:search:acme", "hackernews:account:acme", &query_key("acme", &self.feed_url)]).await;
     }
 }
 

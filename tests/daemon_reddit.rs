@@ -8,12 +8,15 @@ mod daemon;
 mod fake_reddit;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_polls, mentions, wait_for, Daemon};
 use escucha::model::{Class, Platform, Status};
 use fake_reddit::{FakeReddit, NewPost, CLIENT_ID, CLIENT_SECRET, USER_AGENT};
 use smtp::SmtpServer;
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -22,55 +25,22 @@ async fn a_reddit_complaint_is_emailed_once_and_one_the_brand_answers_never() {
     let reddit = FakeReddit::start().await;
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        r#"
-[daemon]
-database = "escucha.db"
-timezone = "UTC"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "5s", escalation = "3s" }}
-oncall = "care"
-[brand.accounts]
-reddit = "interjet_care"
-
-[source.reddit]
-api_base = "{api}"
-token_url = "{token}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-user_agent = "{USER_AGENT}"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-        api = reddit.api_base(),
-        token = reddit.token_url(),
-        port = smtp.port(),
-    );
-    let config = dir.path().join("escucha.toml");
-    std::fs::write(&config, toml).unwrap();
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "timezone", "UTC")
+        .brand("interjet", "Interjet", "interjet", "5s", "3s")
+        .accounts(&[("reddit", "interjet_care")])
+        .reddit(&reddit.api_base(), &reddit.token_url(), (CLIENT_ID, CLIENT_SECRET, USER_AGENT))
+        .smtp(smtp.port())
+        .oncall(&["guardia@example.com"])
+        .write(dir.path());
     let db = dir.path().join("escucha.db");
     // Something for the brand's comment listing to hold before the start.
     let old = reddit.add_post(NewPost::new("someone", "otro tema", "").at(chrono::Utc::now() - chrono::Duration::hours(2)));
     reddit.add_comment("interjet_care", "hola", &old);
 
     let d = Daemon::start(dir.path(), &config, &[]);
-    wait_for(LONG, "the first Reddit search poll", &d, || cursor(&db, "reddit:search:interjet")).await;
-    wait_for(LONG, "the first Reddit account poll", &d, || cursor(&db, "reddit:account:interjet")).await;
+    first_polls(LONG, &d, &db, &["reddit:search:interjet", "reddit:account:interjet"]).await;
 
     let answered = reddit.add_post(NewPost::new(
         "carla_mx",

@@ -17,8 +17,11 @@ mod fake_mastodon;
 mod fake_x;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_x_and_mastodon_polls, mentions, wait_for, Daemon};
+use world::ConfigToml;
 use escucha::model::{Platform, Status};
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
@@ -67,53 +70,15 @@ impl World {
     }
 
     fn config(&self, s: &Settings) -> PathBuf {
-        let toml = format!(
-            r#"
-[daemon]
-database = "escucha.db"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "{complaint}", escalation = "{complaint}" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-mastodon = "interjet"
-
-[source.x]
-api_base = "{x}"
-bearer_token = "{x_token}"
-every = "1s"
-
-[source.mastodon]
-instance = "{mastodon}"
-access_token = "{m_token}"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            complaint = s.complaint.unwrap_or("1s"),
-            x = s.x_base.clone().unwrap_or_else(|| self.x.base_url()),
-            x_token = fake_x::DEFAULT_TOKEN,
-            mastodon = s.mastodon_base.clone().unwrap_or_else(|| self.mastodon.base_url()),
-            m_token = self.mastodon_token,
-            smtp_port = s.smtp_port.unwrap_or_else(|| self.smtp.port()),
-        );
-        let path = self.dir.path().join("escucha.toml");
-        std::fs::write(&path, toml).unwrap();
-        path
+        let complaint = s.complaint.unwrap_or("1s");
+        ConfigToml::new()
+            .daemon("escucha.db")
+            .interjet(complaint, complaint, &[("x", "Interjet_mx"), ("mastodon", "interjet")])
+            .x(&s.x_base.clone().unwrap_or_else(|| self.x.base_url()), fake_x::DEFAULT_TOKEN)
+            .mastodon(&s.mastodon_base.clone().unwrap_or_else(|| self.mastodon.base_url()), &self.mastodon_token)
+            .smtp(s.smtp_port.unwrap_or_else(|| self.smtp.port()))
+            .oncall(&["guardia@example.com"])
+            .write(self.dir.path())
     }
 
     fn start(&self, config: &Path) -> Daemon {
@@ -122,12 +87,7 @@ notify = ["guardia@example.com"]
 
     /// Both sources finished a first round: later posts are live, not history.
     async fn first_polls_done(&self, d: &Daemon) {
-        let db = self.db();
-        wait_for(LONG, "the first X poll", d, || cursor(&db, "x:search:interjet")).await;
-        wait_for(LONG, "the first Mastodon poll", d, || {
-            ["mastodon:notifications", "mastodon:notifications:interjet"].iter().find_map(|k| cursor(&db, k))
-        })
-        .await;
+        first_x_and_mastodon_polls(LONG, d, &self.db()).await;
     }
 
     fn notifications_polled(&self) -> usize {

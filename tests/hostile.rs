@@ -44,8 +44,11 @@ mod fake_x;
 mod receivers;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_polls, first_x_and_mastodon_polls, mentions, wait_for, Daemon};
+use world::ConfigToml;
 use escucha::model::Mention;
 use escucha::sources::feed::query_key;
 use fake_feed::FakeFeed;
@@ -120,84 +123,23 @@ async fn hostile_mention_text_is_stored_verbatim_and_escaped_wherever_it_is_show
     let ops = Receiver::start(200).await;
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let toml = format!(
-        r#"
-[daemon]
-database = "escucha.db"
-http = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-ack_secret = "{ACK_SECRET}"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "1s", escalation = "1s" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-mastodon = "interjet"
-
-[source.x]
-api_base = "{x}"
-bearer_token = "{x_token}"
-every = "1s"
-
-[source.mastodon]
-instance = "{mastodon}"
-access_token = "{m_token}"
-every = "1s"
-
-[[source.feed]]
-url = "{utf8_url}"
-brand = "interjet"
-every = "1s"
-
-[[source.feed]]
-url = "{latin1_url}"
-brand = "interjet"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[webhook]]
-id = "slack"
-kind = "slack"
-url = "{slack_url}"
-
-[[webhook]]
-id = "ops"
-kind = "json"
-url = "{ops_url}"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com", "webhook:slack", "webhook:ops"]
-"#,
-        x = x.base_url(),
-        x_token = fake_x::DEFAULT_TOKEN,
-        mastodon = mastodon.base_url(),
-        smtp = smtp.port(),
-        slack_url = slack.url("/services/T0/B0/X"),
-        ops_url = ops.url("/escucha"),
-    );
-    let cfg = dir.path().join("escucha.toml");
-    std::fs::write(&cfg, toml).unwrap();
+    let cfg = ConfigToml::new()
+        .daemon("escucha.db")
+        .http_with_acks(port, ACK_SECRET)
+        .interjet("1s", "1s", &[("x", "Interjet_mx"), ("mastodon", "interjet")])
+        .x(&x.base_url(), fake_x::DEFAULT_TOKEN)
+        .mastodon(&mastodon.base_url(), &m_token)
+        .feed(&utf8_url, "interjet")
+        .feed(&latin1_url, "interjet")
+        .smtp(smtp.port())
+        .webhook("slack", "slack", &slack.url("/services/T0/B0/X"))
+        .webhook("ops", "json", &ops.url("/escucha"))
+        .oncall(&["guardia@example.com", "webhook:slack", "webhook:ops"])
+        .write(dir.path());
     let d = Daemon::start(dir.path(), &cfg, &[]);
     let db = dir.path().join("escucha.db");
-    for key in ["x:search:interjet".to_string(), query_key("interjet", &utf8_url), query_key("interjet", &latin1_url)] {
-        wait_for(LONG, &format!("the first poll of {key}"), &d, || cursor(&db, &key)).await;
-    }
-    wait_for(LONG, "the first Mastodon poll", &d, || {
-        ["mastodon:notifications", "mastodon:notifications:interjet"].iter().find_map(|k| cursor(&db, k))
-    })
-    .await;
+    first_polls(LONG, &d, &db, &[&query_key("interjet", &utf8_url), &query_key("interjet", &latin1_url)]).await;
+    first_x_and_mastodon_polls(LONG, &d, &db).await;
     let tables_before = tables(&db);
 
     // What each platform serves, and what the store must hold: (platform id, author, text).

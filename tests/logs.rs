@@ -14,12 +14,15 @@ mod fake_mastodon;
 mod fake_x;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{cursor, mentions, wait_for, Daemon};
+use daemon::{first_x_and_mastodon_polls, mentions, wait_for, Daemon};
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
 use smtp::SmtpServer;
 use std::time::Duration;
+use world::{q, ConfigToml};
 
 const LONG: Duration = Duration::from_secs(30);
 const X_TOKEN: &str = "AAAAxSecretBearer0f7c2e9d41";
@@ -52,57 +55,20 @@ async fn scenario(log_format: &str) -> String {
     let smtp = SmtpServer::start().await;
     smtp.require_auth(SMTP_USER, SMTP_PASSWORD);
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("escucha.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[daemon]
-database = "escucha.db"
-log_format = "{log_format}"
-public_url = "https://escucha.example.com"
-ack_secret_env = "TEST_ACK_SECRET"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "1s", escalation = "1s" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-mastodon = "interjet"
-
-[source.x]
-api_base = "{x}"
-bearer_token_env = "TEST_X_TOKEN"
-every = "1s"
-
-[source.mastodon]
-instance = "{m}"
-access_token_env = "TEST_MASTODON_TOKEN"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {port}
-security = "none"
-username = "{SMTP_USER}"
-password_env = "TEST_SMTP_PASSWORD"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            x = x.base_url(),
-            m = mastodon.base_url(),
-            port = smtp.port(),
-        ),
-    )
-    .unwrap();
+    // Every secret comes from the environment.
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "log_format", log_format)
+        .set("daemon", "public_url", "https://escucha.example.com")
+        .set("daemon", "ack_secret_env", "TEST_ACK_SECRET")
+        .interjet("1s", "1s", &[("x", "Interjet_mx"), ("mastodon", "interjet")])
+        .section("[source.x]", &format!("api_base = {}\nbearer_token_env = \"TEST_X_TOKEN\"\nevery = \"1s\"", q(&x.base_url())))
+        .section("[source.mastodon]", &format!("instance = {}\naccess_token_env = \"TEST_MASTODON_TOKEN\"\nevery = \"1s\"", q(&mastodon.base_url())))
+        .smtp(smtp.port())
+        .set("smtp", "username", SMTP_USER)
+        .set("smtp", "password_env", "TEST_SMTP_PASSWORD")
+        .oncall(&["guardia@example.com"])
+        .write(dir.path());
     let envs = [
         ("TEST_X_TOKEN", X_TOKEN),
         ("TEST_MASTODON_TOKEN", m_token.as_str()),
@@ -113,11 +79,7 @@ notify = ["guardia@example.com"]
     ];
     let mut d = Daemon::start(dir.path(), &config, &envs);
     let db = dir.path().join("escucha.db");
-    wait_for(LONG, "the first X poll", &d, || cursor(&db, "x:search:interjet")).await;
-    wait_for(LONG, "the first Mastodon poll", &d, || {
-        ["mastodon:notifications", "mastodon:notifications:interjet"].iter().find_map(|k| cursor(&db, k))
-    })
-    .await;
+    first_x_and_mastodon_polls(LONG, &d, &db).await;
 
     // Error paths that might echo a request: server errors, a portal page.
     x.fail_next(fake_x::Failure::ServerError(500));

@@ -48,6 +48,8 @@ mod fake_mastodon;
 mod fake_reddit;
 #[path = "support/fake_x.rs"]
 mod fake_x;
+#[path = "support/world.rs"]
+mod world;
 
 use chrono::Utc;
 use escucha::clock::{Clock, TokioClock};
@@ -55,6 +57,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use world::ConfigToml;
 
 const BRANDS: usize = 20;
 
@@ -74,36 +77,18 @@ fn clocks() -> (Arc<dyn Clock>, fake_x::VirtualNow) {
     (Arc::new(clock), Arc::new(move || clock.now()))
 }
 
-/// `brands` brands, each with one search term, and the given sources.
-fn config(dir: &Path, brands: usize, sources: &str) -> escucha::config::Config {
-    let mut toml = format!(
-        r#"
-[daemon]
-database = "{}"
-timezone = "UTC"
-
-[smtp]
-host = "127.0.0.1"
-port = 9
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-        dir.join("escucha.db").display()
-    );
+/// `brands` brands, each with one search term, and the sources `sources`
+/// adds.
+fn config(dir: &Path, brands: usize, sources: impl FnOnce(ConfigToml) -> ConfigToml) -> escucha::config::Config {
+    let mut toml = ConfigToml::new()
+        .daemon(&dir.join("escucha.db").display().to_string())
+        .set("daemon", "timezone", "UTC")
+        .smtp(9)
+        .oncall(&["guardia@example.com"]);
     for i in 0..brands {
-        toml.push_str(&format!(
-            "\n[[brand]]\nid = \"brand{i}\"\nname = \"Brand{i}\"\nterms = [\"brandterm{i}\"]\nrespond_within = {{ complaint = \"1h\", escalation = \"1h\" }}\noncall = \"care\"\n"
-        ));
+        toml = toml.brand(&format!("brand{i}"), &format!("Brand{i}"), &format!("brandterm{i}"), "1h", "1h");
     }
-    toml.push_str(sources);
-    let path = dir.join("escucha.toml");
-    std::fs::write(&path, toml).unwrap();
+    let path = sources(toml).write(dir);
     escucha::config::load(&path).unwrap_or_else(|e| panic!("config: {e}"))
 }
 
@@ -159,11 +144,7 @@ async fn x_twenty_brands_every_5s_get_no_429_and_use_the_search_budget() {
     let x = fake_x::FakeX::start().await;
     x.enforce_limits_on(now);
     let dir = scratch();
-    let cfg = config(
-        dir.path(),
-        BRANDS,
-        &format!("\n[source.x]\napi_base = \"{}\"\nbearer_token = \"{}\"\nevery = \"5s\"\n", x.base_url_direct(), fake_x::DEFAULT_TOKEN),
-    );
+    let cfg = config(dir.path(), BRANDS, |c| c.x(&x.base_url_direct(), fake_x::DEFAULT_TOKEN).set("source.x", "every", "5s"));
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = x.requests().len();
     report("x", mins, requests, x.refused(), wall);
@@ -182,7 +163,7 @@ async fn mastodon_twenty_brands_every_5s_get_no_429_and_use_the_paging_budget() 
     let account = m.add_account("escucha", 10);
     let token = m.issue_token(&account);
     let dir = scratch();
-    let cfg = config(dir.path(), BRANDS, &format!("\n[source.mastodon]\ninstance = \"{}\"\naccess_token = \"{token}\"\nevery = \"5s\"\n", m.base_url()));
+    let cfg = config(dir.path(), BRANDS, |c| c.mastodon(&m.base_url(), &token).set("source.mastodon", "every", "5s"));
     let queries = escucha::daemon::sources(&cfg)[0].queries().len();
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = m.requests().len();
@@ -203,18 +184,9 @@ async fn reddit_twenty_brands_every_5s_get_no_429_and_keep_to_the_planned_rate()
     let r = fake_reddit::FakeReddit::start().await;
     r.enforce_limits_on(now);
     let dir = scratch();
-    let cfg = config(
-        dir.path(),
-        BRANDS,
-        &format!(
-            "\n[source.reddit]\napi_base = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\nuser_agent = \"{}\"\nevery = \"5s\"\n",
-            r.api_base_direct(),
-            r.token_url(),
-            fake_reddit::CLIENT_ID,
-            fake_reddit::CLIENT_SECRET,
-            fake_reddit::USER_AGENT
-        ),
-    );
+    let cfg = config(dir.path(), BRANDS, |c| {
+        c.reddit(&r.api_base_direct(), &r.token_url(), (fake_reddit::CLIENT_ID, fake_reddit::CLIENT_SECRET, fake_reddit::USER_AGENT)).set("source.reddit", "every", "5s")
+    });
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = r.requests().iter().filter(|q| q.method == "GET").count();
     report("reddit", mins, requests, r.refused(), wall);
@@ -233,7 +205,7 @@ async fn hackernews_twenty_brands_every_5s_get_no_429_without_any_rate_limit_hea
     let hn = fake_hackernews::FakeHackerNews::start().await;
     hn.enforce_limits_on(now);
     let dir = scratch();
-    let cfg = config(dir.path(), BRANDS, &format!("\n[source.hackernews]\napi_base = \"{}\"\nevery = \"5s\"\n", hn.base_url()));
+    let cfg = config(dir.path(), BRANDS, |c| c.hackernews(&hn.base_url()).set("source.hackernews", "every", "5s"));
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = hn.requests().len();
     report("hackernews", mins, requests, hn.refused(), wall);
@@ -255,11 +227,7 @@ async fn bluesky_every_5s_keeps_the_interval_as_its_floor_and_gets_no_429() {
     b.enforce_limits_on(now);
     b.add_account("escucha.bsky.social", "app-pass-word", 10);
     let dir = scratch();
-    let cfg = config(
-        dir.path(),
-        2,
-        &format!("\n[source.bluesky]\nservice = \"{}\"\nidentifier = \"escucha.bsky.social\"\napp_password = \"app-pass-word\"\nevery = \"5s\"\n", b.base_url()),
-    );
+    let cfg = config(dir.path(), 2, |c| c.bluesky(&b.base_url(), "escucha.bsky.social", "app-pass-word").set("source.bluesky", "every", "5s"));
     let queries = escucha::daemon::sources(&cfg)[0].queries().len();
     let wall = run_a_day(cfg, clock, mins).await;
     let reads: Vec<_> = b.requests().into_iter().filter(|q| !q.nsid.starts_with("com.atproto.server.")).collect();
@@ -277,13 +245,14 @@ async fn feeds_every_5s_keep_the_interval_and_ask_conditionally() {
     let mins = minutes(30);
     let (clock, _) = clocks();
     let f = fake_feed::FakeFeed::start().await;
-    let mut sources = String::new();
-    for i in 0..3 {
-        let url = f.add_feed(fake_feed::Kind::GoogleAlerts, &format!("Brand{i}"));
-        sources.push_str(&format!("\n[[source.feed]]\nurl = \"{url}\"\nbrand = \"brand{i}\"\nevery = \"5s\"\n"));
-    }
+    let urls: Vec<String> = (0..3).map(|i| f.add_feed(fake_feed::Kind::GoogleAlerts, &format!("Brand{i}"))).collect();
     let dir = scratch();
-    let cfg = config(dir.path(), 3, &sources);
+    let cfg = config(dir.path(), 3, |mut c| {
+        for (i, url) in urls.iter().enumerate() {
+            c = c.feed(url, &format!("brand{i}")).set("source.feed", "every", "5s");
+        }
+        c
+    });
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = f.requests();
     report("feed", mins, requests.len(), 0, wall);

@@ -28,8 +28,11 @@ mod fake_mastodon;
 mod fake_x;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
-use daemon::{wait_for, Daemon};
+use daemon::{wait_for, Daemon, MASTODON_NOTIFICATIONS};
+use world::ConfigToml;
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
 use smtp::{Received, SmtpServer};
@@ -70,55 +73,15 @@ impl World {
 
     /// Complaints fall due `complaint` after they were posted.
     fn config(&self, complaint: &str) -> PathBuf {
-        let toml = format!(
-            r#"
-[daemon]
-database = "{db}"
-http = "{http}"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "{complaint}", escalation = "{complaint}" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-mastodon = "interjet"
-
-[source.x]
-api_base = "{x}"
-bearer_token = "{x_token}"
-every = "1s"
-
-[source.mastodon]
-instance = "{mastodon}"
-access_token = "{m_token}"
-every = "1s"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "Escucha <alerts@example.com>"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["guardia@example.com"]
-"#,
-            db = self.db.display(),
-            http = self.http,
-            x = self.x.base_url(),
-            x_token = fake_x::DEFAULT_TOKEN,
-            mastodon = self.mastodon.base_url(),
-            m_token = self.mastodon.issue_token(&self.brand_mastodon_id),
-            smtp_port = self.smtp.port(),
-        );
-        let path = self.dir.path().join("escucha.toml");
-        std::fs::write(&path, toml).unwrap();
-        path
+        ConfigToml::new()
+            .daemon(&self.db.display().to_string())
+            .set("daemon", "http", &self.http)
+            .interjet(complaint, complaint, &[("x", "Interjet_mx"), ("mastodon", "interjet")])
+            .x(&self.x.base_url(), fake_x::DEFAULT_TOKEN)
+            .mastodon(&self.mastodon.base_url(), &self.mastodon.issue_token(&self.brand_mastodon_id))
+            .smtp(self.smtp.port())
+            .oncall(&["guardia@example.com"])
+            .write(self.dir.path())
     }
 
     fn start(&self, config: &Path) -> Daemon {
@@ -132,7 +95,7 @@ notify = ["guardia@example.com"]
     }
 
     fn mastodon_notifications_cursor(&self) -> Option<String> {
-        ["mastodon:notifications", "mastodon:notifications:interjet"].iter().find_map(|k| cursor(&self.db, k))
+        MASTODON_NOTIFICATIONS.iter().find_map(|k| cursor(&self.db, k))
     }
 
     fn x_complaint(&self, code: &str) -> String {
@@ -156,6 +119,24 @@ notify = ["guardia@example.com"]
             .mention(&self.brand_mastodon_id)
             .language("es")
             .send()
+    }
+
+    /// Waits until every id in `posted` is stored.
+    async fn all_stored(&self, d: &Daemon, posted: &[String], what: &str) {
+        wait_for(LONG, what, d, || {
+            let have = stored_ids(&self.db);
+            posted.iter().all(|id| have.contains_key(id)).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until every code in `due` was emailed and no page is pending.
+    async fn all_paged(&self, d: &Daemon, due: &BTreeSet<String>, what: &str) {
+        wait_for(LONG, what, d, || {
+            let got: BTreeSet<String> = self.smtp.messages().iter().flat_map(codes).collect();
+            (due.is_subset(&got) && outbox_state(&self.db, "pending") == 0).then_some(())
+        })
+        .await;
     }
 
     /// `/healthz`: (status, body); None when the daemon does not answer
@@ -386,11 +367,7 @@ async fn database_locked_by_another_process_for_30_s_loses_nothing_and_pages_eac
 
     // After the lock: every served mention stored exactly once, cursors at
     // the newest post, every due complaint paged once.
-    wait_for(LONG, "every mention served during the lock stored", &d, || {
-        let have = stored_ids(&db);
-        posted.iter().all(|id| have.contains_key(id)).then_some(())
-    })
-    .await;
+    w.all_stored(&d, &posted, "every mention served during the lock stored").await;
     let have = stored_ids(&db);
     assert_eq!(have.len(), posted.len(), "nothing else was stored");
     assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");
@@ -405,11 +382,7 @@ async fn database_locked_by_another_process_for_30_s_loses_nothing_and_pages_eac
         w.mastodon_notifications_cursor().filter(|c| c.contains(&newest_notification)).map(|_| ())
     })
     .await;
-    wait_for(LONG, "every due complaint paged and every page sent", &d, || {
-        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
-        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
-    })
-    .await;
+    w.all_paged(&d, &due, "every due complaint paged and every page sent").await;
     assert_paged_once(&w.smtp.messages(), &due);
     assert_eq!(outbox_state(&db, "dead"), 0);
     // D0-r really took the path it was set up for.
@@ -566,16 +539,8 @@ async fn disk_full_while_ingesting_and_alerting_loses_nothing_and_recovers_when_
     assert!(w.smtp.messages().is_empty(), "B0-f could not be queued yet: {:?}", w.smtp.messages());
 
     fs.resize("64m");
-    wait_for(LONG, "everything served during the outage stored", &d, || {
-        let have = stored_ids(&db);
-        posted.iter().all(|id| have.contains_key(id)).then_some(())
-    })
-    .await;
-    wait_for(LONG, "every due complaint paged and sent", &d, || {
-        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
-        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
-    })
-    .await;
+    w.all_stored(&d, &posted, "everything served during the outage stored").await;
+    w.all_paged(&d, &due, "every due complaint paged and sent").await;
     assert_eq!(healthz_until(&w, &d, 200).await, "ok\n");
     assert!(d.log().contains("the database takes writes again"), "the recovery is logged:\n{}", d.log());
     assert_eq!(integrity(&db), "ok", "no corruption after the first outage");
@@ -590,16 +555,8 @@ async fn disk_full_while_ingesting_and_alerting_loses_nothing_and_recovers_when_
     d.kill9();
     std::fs::remove_file(fs.path().join("filler2")).unwrap();
     let d = w.start(&cfg);
-    wait_for(LONG, "everything served during the second outage stored", &d, || {
-        let have = stored_ids(&db);
-        posted.iter().all(|id| have.contains_key(id)).then_some(())
-    })
-    .await;
-    wait_for(LONG, "every due complaint paged and sent", &d, || {
-        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
-        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
-    })
-    .await;
+    w.all_stored(&d, &posted, "everything served during the second outage stored").await;
+    w.all_paged(&d, &due, "every due complaint paged and sent").await;
     let have = stored_ids(&db);
     assert_eq!(have.len(), posted.len(), "nothing else was stored");
     assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");
@@ -684,16 +641,8 @@ async fn file_size_limit_reached_while_ingesting_is_reported_and_recovered_from_
     assert_eq!(cursor(&db, "x:search:interjet"), Some(x_cursor), "the X cursor did not move past unstored mentions");
 
     limit_file_size(d.pid(), "unlimited").unwrap();
-    wait_for(LONG, "everything served under the limit stored", &d, || {
-        let have = stored_ids(&db);
-        posted.iter().all(|id| have.contains_key(id)).then_some(())
-    })
-    .await;
-    wait_for(LONG, "every due complaint paged and sent", &d, || {
-        let got: BTreeSet<String> = w.smtp.messages().iter().flat_map(codes).collect();
-        (due.is_subset(&got) && outbox_state(&db, "pending") == 0).then_some(())
-    })
-    .await;
+    w.all_stored(&d, &posted, "everything served under the limit stored").await;
+    w.all_paged(&d, &due, "every due complaint paged and sent").await;
     let have = stored_ids(&db);
     assert_eq!(have.len(), posted.len(), "nothing else was stored");
     assert!(have.values().all(|n| *n == 1), "every mention stored once: {have:?}");

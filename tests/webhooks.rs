@@ -11,6 +11,8 @@ mod daemon;
 mod fake_x;
 #[path = "support/receivers.rs"]
 mod receivers;
+#[path = "support/world.rs"]
+mod world;
 
 use escucha::alert::dispatch::Alerter;
 use escucha::clock::ManualClock;
@@ -23,6 +25,7 @@ use sha2::Sha256;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 const ACK_SECRET: &str = "test-ack-secret";
@@ -399,46 +402,15 @@ async fn the_daemon_triggers_acknowledges_and_resolves_one_pagerduty_incident() 
     let pd = Receiver::start(202).await;
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let toml = format!(
-        r#"
-[daemon]
-database = "escucha.db"
-http = "127.0.0.1:{port}"
-public_url = "http://127.0.0.1:{port}"
-ack_secret = "{ACK_SECRET}"
-
-[[brand]]
-id = "interjet"
-name = "Interjet"
-terms = ["interjet"]
-respond_within = {{ complaint = "2s", escalation = "2s" }}
-oncall = "care"
-[brand.accounts]
-x = "Interjet_mx"
-
-[source.x]
-api_base = "{x}"
-bearer_token = "{token}"
-every = "1s"
-
-[[webhook]]
-id = "pd"
-kind = "pagerduty"
-url = "{pd}"
-routing_key = "R0UT1NGKEY"
-
-[[oncall]]
-id = "care"
-[[oncall.shift]]
-when = "* * * * * *"
-notify = ["webhook:pd"]
-"#,
-        x = x.base_url(),
-        token = fake_x::DEFAULT_TOKEN,
-        pd = pd.url("/v2/enqueue"),
-    );
-    let cfg = dir.path().join("escucha.toml");
-    std::fs::write(&cfg, toml).unwrap();
+    let cfg = ConfigToml::new()
+        .daemon("escucha.db")
+        .http_with_acks(port, ACK_SECRET)
+        .interjet("2s", "2s", &[("x", "Interjet_mx")])
+        .x(&x.base_url(), fake_x::DEFAULT_TOKEN)
+        .webhook("pd", "pagerduty", &pd.url("/v2/enqueue"))
+        .set("webhook", "routing_key", "R0UT1NGKEY")
+        .oncall(&["webhook:pd"])
+        .write(dir.path());
     let d = daemon::Daemon::start(dir.path(), &cfg, &[]);
     let db = dir.path().join("escucha.db");
     daemon::wait_for(LONG, "the first X poll", &d, || daemon::cursor(&db, "x:search:interjet")).await;

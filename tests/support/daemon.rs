@@ -105,6 +105,30 @@ pub async fn wait_for<T>(timeout: Duration, what: &str, daemon: &Daemon, mut f: 
     }
 }
 
+/// Where the Mastodon source keeps its notifications cursor: one key per
+/// instance, or one per brand.
+pub const MASTODON_NOTIFICATIONS: [&str; 2] = ["mastodon:notifications", "mastodon:notifications:interjet"];
+
+/// Waits for the first poll of each query key (its cursor is stored): from
+/// then on, new posts are live mentions, not history.
+pub async fn first_polls(timeout: Duration, daemon: &Daemon, db: &Path, keys: &[&str]) {
+    for key in keys {
+        wait_for(timeout, &format!("the first poll of {key}"), daemon, || cursor(db, key)).await;
+    }
+}
+
+/// Waits for the first X search of Interjet and the first Mastodon
+/// notifications poll.
+pub async fn first_x_and_mastodon_polls(timeout: Duration, daemon: &Daemon, db: &Path) {
+    wait_for(timeout, "the first X poll", daemon, || cursor(db, "x:search:interjet")).await;
+    wait_for(timeout, "the first Mastodon notifications poll", daemon, || mastodon_notifications_cursor(db)).await;
+}
+
+/// The Mastodon notifications cursor, under whichever key it is.
+pub fn mastodon_notifications_cursor(db: &Path) -> Option<String> {
+    MASTODON_NOTIFICATIONS.iter().find_map(|k| cursor(db, k))
+}
+
 /// All mentions in the database (empty if it does not exist yet).
 pub fn mentions(db: &Path) -> Vec<Mention> {
     if !db.exists() {
