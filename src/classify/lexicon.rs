@@ -735,11 +735,15 @@ impl Lexicon {
         // The root has a child for most first bytes: a table, not a search.
         let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return };
         let mut node = &self.by_prefix[child as usize];
-        out.extend(node.entries.iter());
+        if !node.entries.is_empty() {
+            out.extend(node.entries.iter());
+        }
         for b in bytes {
             let Some(&(_, child)) = node.next.iter().find(|(k, _)| *k == b) else { return };
             node = &self.by_prefix[child as usize];
-            out.extend(node.entries.iter());
+            if !node.entries.is_empty() {
+                out.extend(node.entries.iter());
+            }
         }
     }
 }
@@ -960,11 +964,27 @@ impl Lexicon {
         // Every candidate's first pattern fits `t` (that is how it was
         // found: by `text`, by `alt`, or as a prefix of one of them), so
         // matching starts at the second.
+        // A word such as "no" or "the" starts dozens of phrases, most of
+        // them two words long: the single-word ones and the ones whose
+        // second word is not the next token are settled here, by one id
+        // comparison, without a call to `match_at`.
+        let next = tokens.get(i + 1);
         let mut consider = |e: &'a Entry| {
-            if lang_ok(e.lang, lang) {
-                if let Some(end) = match_at(tokens, i + 1, &e.pats[1..]) {
-                    out.push(Match { entry: e, start: i, end });
+            if !lang_ok(e.lang, lang) {
+                return;
+            }
+            let end = match e.pats.get(1) {
+                None => Some(i + 1),
+                Some(second @ Pat::Word(..)) => {
+                    if !next.is_some_and(|n| token_fits(n, second)) {
+                        return;
+                    }
+                    match_at(tokens, i + 2, &e.pats[2..])
                 }
+                Some(_) => match_at(tokens, i + 1, &e.pats[1..]),
+            };
+            if let Some(end) = end {
+                out.push(Match { entry: e, start: i, end });
             }
         };
         if let Some(w) = t.info {

@@ -432,6 +432,17 @@ pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
     tokenize_with(text, buf, &mut TokenScratch::default())
 }
 
+/// Bytes that continue an ASCII word: letters, digits, `_` and `'`.
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'\'' as usize;
+        b += 1;
+    }
+    t
+};
+
 /// Whether each ASCII byte is a character `char::is_whitespace` accepts.
 const ASCII_SPACE: [bool; 128] = {
     let mut t = [false; 128];
@@ -578,7 +589,7 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
             // part of a word; only a non-ASCII byte needs the char scan.
             let bytes = chunk.as_bytes();
             let mut end = pos;
-            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'\'') {
+            while end < bytes.len() && ASCII_WORD[usize::from(bytes[end])] {
                 end += 1;
             }
             if end < bytes.len() && !bytes[end].is_ascii() {
