@@ -690,6 +690,9 @@ pub struct WordInfo {
     pub personal: bool,
     /// What the chat abbreviation stands for (`normalize::expansion`).
     pub expansion: Option<&'static [&'static str]>,
+    /// The prefix trie's nodes with entries along this word, shortest
+    /// first: what `prefixes_of` would walk to, found once at build time.
+    prefix_nodes: Vec<u32>,
 }
 
 pub struct Lexicon {
@@ -729,21 +732,36 @@ impl Lexicon {
         self.by_prefix[node].entries.push(entry);
     }
 
-    /// Entries whose prefix `word` starts with, shortest prefix first.
-    fn prefixes_of<'a>(&'a self, word: &str, out: &mut Vec<&'a Entry>) {
+    /// Each trie node with entries along `word` (so: whose prefix `word`
+    /// starts with), shortest prefix first.
+    fn walk(&self, word: &str, mut found: impl FnMut(usize)) {
         let mut bytes = word.bytes();
         // The root has a child for most first bytes: a table, not a search.
         let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return };
-        let mut node = &self.by_prefix[child as usize];
-        if !node.entries.is_empty() {
-            out.extend(node.entries.iter());
+        let mut at = child as usize;
+        if !self.by_prefix[at].entries.is_empty() {
+            found(at);
         }
         for b in bytes {
-            let Some(&(_, child)) = node.next.iter().find(|(k, _)| *k == b) else { return };
-            node = &self.by_prefix[child as usize];
-            if !node.entries.is_empty() {
-                out.extend(node.entries.iter());
+            let Some(&(_, child)) = self.by_prefix[at].next.iter().find(|(k, _)| *k == b) else { return };
+            at = child as usize;
+            if !self.by_prefix[at].entries.is_empty() {
+                found(at);
             }
+        }
+    }
+
+    /// Entries whose prefix `word` starts with, shortest prefix first;
+    /// `known` is the word table's entry for `word`, if it has one, which
+    /// knows the answer without the walk.
+    fn prefixes_of<'a>(&'a self, word: &str, known: Option<&WordInfo>, out: &mut Vec<&'a Entry>) {
+        match known {
+            Some(w) => {
+                for &n in &w.prefix_nodes {
+                    out.extend(self.by_prefix[n as usize].entries.iter());
+                }
+            }
+            None => self.walk(word, |n| out.extend(self.by_prefix[n].entries.iter())),
         }
     }
 }
@@ -859,6 +877,16 @@ pub fn lexicon() -> &'static Lexicon {
         }
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
+        }
+        // Frequent words ("no", "the", "muy") are in the word table: their
+        // prefix entries are found here once instead of at every token.
+        let words: Vec<&'static str> = lex.by_word.keys().copied().collect();
+        for word in words {
+            let mut nodes = Vec::new();
+            lex.walk(word, |n| nodes.push(n as u32));
+            if let Some(w) = lex.by_word.get_mut(word) {
+                w.prefix_nodes = nodes;
+            }
         }
         lex
     })
@@ -996,9 +1024,11 @@ impl Lexicon {
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
         prefixed.clear();
-        self.prefixes_of(t.text, prefixed);
+        // `info` and `alt_info` are the word table's entries for exactly
+        // `text` and `alt` (see `Token`).
+        self.prefixes_of(t.text, t.info, prefixed);
         if let Some(alt) = t.alt {
-            self.prefixes_of(alt, prefixed);
+            self.prefixes_of(alt, t.alt_info, prefixed);
         }
         if !prefixed.is_empty() {
             prefixed.sort_by_key(|e| e.order);
