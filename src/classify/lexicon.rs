@@ -870,10 +870,8 @@ pub fn lexicon() -> &'static Lexicon {
         for (word, id) in &ids {
             lex.by_word.entry(*word).or_default().id = *id;
         }
-        let mut next = ids.len() as u32 + 1;
-        for w in lex.by_word.values_mut().filter(|w| w.id == 0) {
-            w.id = next;
-            next += 1;
+        for (id, w) in (ids.len() as u32 + 1..).zip(lex.by_word.values_mut().filter(|w| w.id == 0)) {
+            w.id = id;
         }
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
