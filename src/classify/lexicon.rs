@@ -59,7 +59,9 @@ pub enum Lang {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pat {
-    Word(String),
+    /// A whole word and the `WordInfo::id` of its entry in the word table,
+    /// so a token is compared by number, not by text.
+    Word(String, u32),
     Prefix(String),
     Gap,
 }
@@ -656,7 +658,9 @@ const IRONIC_STARTS: &[&str] = &[
 
 const POLITE_STARTS: &[&str] = &["thank", "gracias", "muchas gracias", "mil gracias", "appreciate", "agradec", "many thanks", "much appreciated"];
 
-fn compile_pattern(phrase: &str) -> Vec<Pat> {
+/// `id`: the word table's id of a whole word (every whole word of every
+/// phrase is in the table by then).
+fn compile_pattern(phrase: &str, id: impl Fn(&str) -> u32) -> Vec<Pat> {
     phrase
         .split_whitespace()
         .map(|w| {
@@ -665,7 +669,7 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
             } else if let Some(p) = w.strip_suffix('*') {
                 Pat::Prefix(p.to_string())
             } else {
-                Pat::Word(w.to_string())
+                Pat::Word(w.to_string(), id(w))
             }
         })
         .collect()
@@ -675,6 +679,9 @@ fn compile_pattern(phrase: &str) -> Vec<Pat> {
 /// hash lookup when the word is tokenized instead of one per question.
 #[derive(Debug, Default)]
 pub struct WordInfo {
+    /// Unique per word: a token is this word exactly when its `info` has
+    /// this id.
+    pub id: u32,
     /// Lexicon entries whose first pattern is this whole word.
     pub entries: Vec<Entry>,
     /// Bit k set: a common word of language k of `lang::STOPWORDS`.
@@ -683,6 +690,9 @@ pub struct WordInfo {
     pub personal: bool,
     /// What the chat abbreviation stands for (`normalize::expansion`).
     pub expansion: Option<&'static [&'static str]>,
+    /// The prefix trie's nodes with entries along this word, shortest
+    /// first: what `prefixes_of` would walk to, found once at build time.
+    prefix_nodes: Vec<u32>,
 }
 
 pub struct Lexicon {
@@ -722,53 +732,112 @@ impl Lexicon {
         self.by_prefix[node].entries.push(entry);
     }
 
-    /// Entries whose prefix `word` starts with, shortest prefix first.
-    fn prefixes_of<'a>(&'a self, word: &str, out: &mut Vec<&'a Entry>) {
+    /// Each trie node with entries along `word` (so: whose prefix `word`
+    /// starts with), shortest prefix first.
+    fn walk(&self, word: &str, mut found: impl FnMut(usize)) {
         let mut bytes = word.bytes();
         // The root has a child for most first bytes: a table, not a search.
         let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return };
-        let mut node = &self.by_prefix[child as usize];
-        out.extend(node.entries.iter());
+        let mut at = child as usize;
+        if !self.by_prefix[at].entries.is_empty() {
+            found(at);
+        }
         for b in bytes {
-            let Some(&(_, child)) = node.next.iter().find(|(k, _)| *k == b) else { return };
-            node = &self.by_prefix[child as usize];
-            out.extend(node.entries.iter());
+            let Some(&(_, child)) = self.by_prefix[at].next.iter().find(|(k, _)| *k == b) else { return };
+            at = child as usize;
+            if !self.by_prefix[at].entries.is_empty() {
+                found(at);
+            }
+        }
+    }
+
+    /// Entries whose prefix `word` starts with, shortest prefix first;
+    /// `known` is the word table's entry for `word`, if it has one, which
+    /// knows the answer without the walk.
+    fn prefixes_of<'a>(&'a self, word: &str, known: Option<&WordInfo>, out: &mut Vec<&'a Entry>) {
+        match known {
+            Some(w) => {
+                for &n in &w.prefix_nodes {
+                    out.extend(self.by_prefix[n as usize].entries.iter());
+                }
+            }
+            None => self.walk(word, |n| out.extend(self.by_prefix[n].entries.iter())),
         }
     }
 }
 
-/// FNV-1a: lexicon keys are short words, for which SipHash's setup costs more
-/// than the hashing; the keys are our own, so flooding is no concern.
-#[derive(Clone, Copy)]
-pub(crate) struct Fnv(u64);
+/// An FxHash-style hash taking eight bytes at a time (a word of up to
+/// eight letters in one step, longer ones in two overlapping reads):
+/// lexicon keys are short words, hashed once per token, for which SipHash's
+/// setup or FNV's byte-at-a-time loop costs more than the lookup itself.
+/// The keys are our own, so flooding is no concern.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct WordHash(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+const SEED: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl WordHash {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(SEED);
     }
 }
 
-impl std::hash::Hasher for Fnv {
+impl std::hash::Hasher for WordHash {
+    #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves its best bits at the top; the table indexes
+        // with the bottom ones.
+        self.0.rotate_left(26)
     }
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let n = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
+        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])));
+        let v = if n >= 8 {
+            let mut at = 0;
+            while at + 8 < n {
+                self.add(word(at));
+                at += 8;
+            }
+            word(n - 8)
+        } else if n >= 4 {
+            half(0) | (half(n - 4) << 32)
+        } else if n > 0 {
+            u64::from(bytes[0]) | (u64::from(bytes[n / 2]) << 8) | (u64::from(bytes[n - 1]) << 16)
+        } else {
+            0
+        };
+        self.add(v ^ ((n as u64) << 56));
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
     }
 }
 
-pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHash>>;
 
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         let mut lex = Lexicon { by_word: FastMap::default(), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
+        // Every whole word of every phrase gets an entry (and so an id)
+        // first; words that start no phrase keep an empty one.
+        let mut ids: FastMap<&'static str, u32> = FastMap::default();
+        for (_, _, rows) in TABLES {
+            for (phrase, _) in rows.iter() {
+                for w in phrase.split_whitespace().filter(|w| *w != "..." && !w.ends_with('*')) {
+                    let next = ids.len() as u32 + 1;
+                    ids.entry(w).or_insert(next);
+                }
+            }
+        }
         let mut order = 0;
         for (cue, lang, rows) in TABLES {
             for (phrase, weight) in rows.iter() {
-                let pats = compile_pattern(phrase);
+                let pats = compile_pattern(phrase, |w| ids[w]);
                 let ironic = *cue == Cue::Pos && IRONIC_STARTS.iter().any(|s| phrase.starts_with(s));
                 let polite = *cue == Cue::Pos && POLITE_STARTS.iter().any(|s| phrase.starts_with(s));
                 // Emoji and emoticons are the same in every language.
@@ -778,7 +847,7 @@ pub fn lexicon() -> &'static Lexicon {
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(_) => lex.by_word.entry(first).or_default().entries.push(entry),
+                    Pat::Word(..) => lex.by_word.entry(first).or_default().entries.push(entry),
                     Pat::Prefix(p) => {
                         let p = p.clone();
                         lex.trie_insert(&p, entry);
@@ -796,8 +865,26 @@ pub fn lexicon() -> &'static Lexicon {
         for (word, words) in super::normalize::expansions() {
             lex.by_word.entry(word).or_default().expansion = Some(words);
         }
+        // Ids for the words that are in the table for another reason; 0 is
+        // never a phrase word's id, and every id is unique.
+        for (word, id) in &ids {
+            lex.by_word.entry(*word).or_default().id = *id;
+        }
+        for (id, w) in (ids.len() as u32 + 1..).zip(lex.by_word.values_mut().filter(|w| w.id == 0)) {
+            w.id = id;
+        }
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
+        }
+        // Frequent words ("no", "the", "muy") are in the word table: their
+        // prefix entries are found here once instead of at every token.
+        let words: Vec<&'static str> = lex.by_word.keys().copied().collect();
+        for word in words {
+            let mut nodes = Vec::new();
+            lex.walk(word, |n| nodes.push(n as u32));
+            if let Some(w) = lex.by_word.get_mut(word) {
+                w.prefix_nodes = nodes;
+            }
         }
         lex
     })
@@ -816,7 +903,9 @@ fn token_fits(t: &Token, p: &Pat) -> bool {
         return false;
     }
     match p {
-        Pat::Word(w) => t.matches(w),
+        // `info` and `alt_info` are the word table's entries for `text` and
+        // `alt`, and every phrase word has one: same id, same word.
+        Pat::Word(_, id) => t.info.is_some_and(|w| w.id == *id) || t.alt_info.is_some_and(|w| w.id == *id),
         Pat::Prefix(pre) => t.starts_with(pre),
         Pat::Gap => true,
     }
@@ -825,7 +914,7 @@ fn token_fits(t: &Token, p: &Pat) -> bool {
 /// Length matched by `pats` from `i`, or None.
 fn match_at(tokens: &[Token], i: usize, pats: &[Pat]) -> Option<usize> {
     let Some(first) = pats.first() else { return Some(i) };
-    if *first == Pat::Gap {
+    if matches!(first, Pat::Gap) {
         for skip in 0..=3 {
             let j = i + skip;
             if skip > 0 && (j > tokens.len() || tokens[j - 1].is_break()) {
@@ -845,12 +934,32 @@ fn match_at(tokens: &[Token], i: usize, pats: &[Pat]) -> Option<usize> {
     }
 }
 
-fn lang_ok(entry: Lang, text: &str) -> bool {
-    match (entry, text) {
+/// The post's language as far as the lexicon cares, decided once per post
+/// instead of comparing language codes for every candidate phrase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostLang {
+    Es,
+    En,
+    /// Any other language, or unknown.
+    Other,
+}
+
+impl PostLang {
+    pub fn of(lang: &str) -> PostLang {
+        match lang {
+            "es" => PostLang::Es,
+            "en" => PostLang::En,
+            _ => PostLang::Other,
+        }
+    }
+}
+
+fn lang_ok(entry: Lang, post: PostLang) -> bool {
+    match (entry, post) {
         (Lang::Any, _) => true,
-        (Lang::Es, "es") | (Lang::En, "en") => true,
+        (Lang::Es, PostLang::Es) | (Lang::En, PostLang::En) => true,
         // Other or unknown languages: try everything.
-        (_, l) => l != "es" && l != "en",
+        (_, l) => l == PostLang::Other,
     }
 }
 
@@ -865,13 +974,13 @@ impl Lexicon {
     /// table order.
     pub fn matches_at<'a>(&'a self, tokens: &[Token], i: usize, lang: &str) -> Vec<Match<'a>> {
         let mut out = Vec::new();
-        self.matches_into(tokens, i, lang, &mut out, &mut Vec::new());
+        self.matches_into(tokens, i, PostLang::of(lang), &mut out, &mut Vec::new());
         out
     }
 
     /// `matches_at` into `out` (cleared first); `prefixed` is scratch space.
     /// Both are the caller's, reused from one token to the next.
-    pub fn matches_into<'a>(&'a self, tokens: &[Token], i: usize, lang: &str, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
+    pub fn matches_into<'a>(&'a self, tokens: &[Token], i: usize, lang: PostLang, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
         out.clear();
         let t = &tokens[i];
         // No entry starts with a gap, and only word-like tokens fit a word or prefix.
@@ -881,27 +990,43 @@ impl Lexicon {
         // Every candidate's first pattern fits `t` (that is how it was
         // found: by `text`, by `alt`, or as a prefix of one of them), so
         // matching starts at the second.
+        // A word such as "no" or "the" starts dozens of phrases, most of
+        // them two words long: the single-word ones and the ones whose
+        // second word is not the next token are settled here, by one id
+        // comparison, without a call to `match_at`.
+        let next = tokens.get(i + 1);
         let mut consider = |e: &'a Entry| {
-            if lang_ok(e.lang, lang) {
-                if let Some(end) = match_at(tokens, i + 1, &e.pats[1..]) {
-                    out.push(Match { entry: e, start: i, end });
+            if !lang_ok(e.lang, lang) {
+                return;
+            }
+            let end = match e.pats.get(1) {
+                None => Some(i + 1),
+                Some(second @ Pat::Word(..)) => {
+                    if !next.is_some_and(|n| token_fits(n, second)) {
+                        return;
+                    }
+                    match_at(tokens, i + 2, &e.pats[2..])
                 }
+                Some(_) => match_at(tokens, i + 1, &e.pats[1..]),
+            };
+            if let Some(end) = end {
+                out.push(Match { entry: e, start: i, end });
             }
         };
         if let Some(w) = t.info {
             w.entries.iter().for_each(&mut consider);
         }
-        if let Some(alt) = t.alt {
-            if let Some(w) = self.by_word.get(alt) {
-                w.entries.iter().for_each(&mut consider);
-            }
+        if let Some(w) = t.alt_info {
+            w.entries.iter().for_each(&mut consider);
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
         prefixed.clear();
-        self.prefixes_of(t.text, prefixed);
+        // `info` and `alt_info` are the word table's entries for exactly
+        // `text` and `alt` (see `Token`).
+        self.prefixes_of(t.text, t.info, prefixed);
         if let Some(alt) = t.alt {
-            self.prefixes_of(alt, prefixed);
+            self.prefixes_of(alt, t.alt_info, prefixed);
         }
         if !prefixed.is_empty() {
             prefixed.sort_by_key(|e| e.order);

@@ -14,9 +14,10 @@ pub mod normalize;
 
 use crate::config::Escalate;
 use crate::model::Class;
-use lexicon::{lexicon, Cue};
-use normalize::{Kind, Token};
+use lexicon::{lexicon, Cue, Entry, Match, PostLang};
+use normalize::{Kind, Token, TokenScratch};
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// What the classifier knows besides the text.
 #[derive(Debug, Clone, Default)]
@@ -155,8 +156,26 @@ fn push_span(out: &mut String, tokens: &[Token], start: usize, end: usize) {
     }
 }
 
-fn question_flags(tokens: &[Token]) -> Vec<bool> {
-    let mut flags = vec![false];
+impl Analysis {
+    /// Empty, keeping the lists' capacity.
+    fn clear(&mut self) {
+        self.hits.clear();
+        self.signals.clear();
+        self.questions.clear();
+        self.comparisons.clear();
+        self.again.clear();
+        self.contrasts.clear();
+        self.request = false;
+        self.ad = false;
+        self.how_to.clear();
+        self.shouting = false;
+    }
+}
+
+/// Per sentence, whether it is a question; into `flags` (emptied first).
+fn question_flags(tokens: &[Token], flags: &mut Vec<bool>) {
+    flags.clear();
+    flags.push(false);
     for t in tokens {
         match t.kind {
             Kind::Punct('¿') => *flags.last_mut().unwrap() = true,
@@ -168,12 +187,14 @@ fn question_flags(tokens: &[Token]) -> Vec<bool> {
             _ => {}
         }
     }
-    flags
 }
 
-fn analyze(tokens: &[Token], lang: &str) -> Analysis {
+/// Matches `tokens` against the lexicon into `a` (emptied first);
+/// `matches` and `prefixed` are scratch lists.
+fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
     let lex = lexicon();
-    let mut a = Analysis { questions: question_flags(tokens), ..Default::default() };
+    a.clear();
+    question_flags(tokens, &mut a.questions);
     let mut sentence = 0;
     // Words left in the current negation / concession / third-party scope.
     let mut negated: Option<(usize, usize)> = None; // (words left, negator index)
@@ -182,8 +203,6 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
     let mut boost: Option<(f32, usize)> = None;
     // The bare-negation hit of the current scope, dropped if it flips a word.
     let mut negator_hit: Option<usize> = None;
-    let mut matches = Vec::new();
-    let mut prefixed = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let t = &tokens[i];
@@ -199,7 +218,7 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
             i += 1;
             continue;
         }
-        lex.matches_into(tokens, i, lang, &mut matches, &mut prefixed);
+        lex.matches_into(tokens, i, lang, matches, prefixed);
         let Some(longest) = matches.first().map(|m| m.end - m.start) else {
             if t.kind == Kind::Hashtag && t.text.len() >= 6 {
                 // "#worstservice", "#pesimoservicio": one lowercase word.
@@ -328,7 +347,6 @@ fn analyze(tokens: &[Token], lang: &str) -> Analysis {
         caps += usize::from(t.caps && t.text.len() >= 4);
     }
     a.shouting = caps >= 2 && caps * 2 >= words;
-    a
 }
 
 fn hit(polarity: Polarity, weight: f32, reason: Why, sentence: usize, at: usize) -> Hit {
@@ -510,13 +528,55 @@ fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
     has_url() && !reply() && !exclaims() && !a.questions.iter().any(|q| *q) && !personal()
 }
 
+/// The lists one `classify` call fills and the next on the same thread
+/// reuses: after the first few calls, classifying allocates only its result.
+#[derive(Default)]
+struct Scratch {
+    buf: String,
+    tokens: TokenScratch,
+    analysis: Analysis,
+    matches: Vec<Match<'static>>,
+    prefixed: Vec<&'static Entry>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
 pub fn classify(text: &str, ctx: &Context) -> Classification {
-    let mut buf = String::with_capacity(text.len() + 16);
-    let tokens = normalize::tokenize(text, &mut buf);
-    let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens).to_string());
-    let mut a = analyze(&tokens, &lang);
-    let (mut neg, pos) = weigh(&mut a);
-    let broadcast = is_broadcast(&tokens, &a);
+    // Fresh lists when the thread's are unavailable (its exit); never
+    // shared between calls that overlap.
+    SCRATCH
+        .try_with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => classify_with(text, ctx, &mut s),
+            Err(_) => classify_with(text, ctx, &mut Scratch::default()),
+        })
+        .unwrap_or_else(|_| classify_with(text, ctx, &mut Scratch::default()))
+}
+
+/// Scratch text beyond this (one huge post) is not kept for the next call.
+const SCRATCH_KEEP: usize = 1 << 16;
+
+fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
+    let c = {
+        let Scratch { buf, tokens: token_scratch, analysis: a, matches, prefixed } = &mut *s;
+        let tokens = normalize::tokenize_with(text, buf, token_scratch);
+        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens).to_string());
+        analyze(&tokens, PostLang::of(&lang), a, matches, prefixed);
+        let c = decide(&tokens, a, lang, ctx);
+        token_scratch.give_back(tokens);
+        c
+    };
+    if s.buf.capacity() > SCRATCH_KEEP {
+        *s = Scratch::default();
+    }
+    c
+}
+
+/// The class, score and reasons from the matched hits.
+fn decide(tokens: &[Token], a: &mut Analysis, lang: String, ctx: &Context) -> Classification {
+    let (mut neg, pos) = weigh(a);
+    let broadcast = is_broadcast(tokens, a);
     if broadcast {
         // Headlines report events ("strike", "cancels", "delay"); a judgement
         // ("shameful", "pésimo") is still somebody's complaint.
@@ -527,11 +587,11 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
     let is_question = a.questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
-        let mut reasons = top_reasons(&tokens, &a.hits, Polarity::Neg, 3);
+        let mut reasons = top_reasons(tokens, &a.hits, Polarity::Neg, 3);
         if a.shouting && !reasons.iter().any(|r| r == "complaint:shouting") {
             reasons.push("complaint:shouting".into());
         }
-        let escalations = escalation_reasons(&tokens, &a, ctx);
+        let escalations = escalation_reasons(tokens, a, ctx);
         let mut score = confidence(neg - pos / COMPLAINT_BIAS - COMPLAINT_MIN + 0.3);
         let class = if escalations.is_empty() {
             Class::Complaint
@@ -547,7 +607,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
         return Classification { class, score, lang, reasons };
     }
     if pos >= PRAISE_MIN && pos > neg {
-        let reasons = top_reasons(&tokens, &a.hits, Polarity::Pos, 3);
+        let reasons = top_reasons(tokens, &a.hits, Polarity::Pos, 3);
         let score = confidence(pos - neg - PRAISE_MIN + 0.3);
         return Classification { class: Class::Praise, score, lang, reasons };
     }

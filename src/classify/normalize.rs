@@ -4,8 +4,8 @@
 //! only as a marker. Owns no judgement about what a token means.
 //!
 //! Tokens borrow their text from one buffer per call (the caller's, reused)
-//! or from static strings: a post of twenty words costs a few allocations,
-//! not one or two per word.
+//! or from static strings; the token lists themselves are the caller's too
+//! (`TokenScratch`), so a post costs no allocation once they have grown.
 
 use super::lexicon::{lexicon, WordInfo};
 use crate::text::fold;
@@ -40,6 +40,8 @@ pub struct Token<'a> {
     /// tokens: looked up once here, asked by matching, language detection
     /// and the headline rule.
     pub info: Option<&'static WordInfo>,
+    /// The same for `alt`.
+    pub alt_info: Option<&'static WordInfo>,
 }
 
 impl Token<'_> {
@@ -140,11 +142,12 @@ struct Raw {
     caps: bool,
     elongated: bool,
     info: Option<&'static WordInfo>,
+    alt_info: Option<&'static WordInfo>,
 }
 
 impl Raw {
     fn new(kind: Kind, text: Src) -> Raw {
-        Raw { kind, text, alt: None, caps: false, elongated: false, info: None }
+        Raw { kind, text, alt: None, caps: false, elongated: false, info: None, alt_info: None }
     }
     /// A symbol (emoji, emoticon), which the lexicon may know.
     fn symbol(text: Src, s: &str) -> Raw {
@@ -155,8 +158,27 @@ impl Raw {
 /// The buffer being filled, the tokens pointing into it, and a scratch word.
 struct Builder<'b> {
     buf: &'b mut String,
+    raw: &'b mut Vec<Raw>,
+    word: &'b mut String,
+}
+
+/// Lists `tokenize_with` fills and a later call reuses (empty between
+/// calls; only their capacity is kept).
+#[derive(Default)]
+pub struct TokenScratch {
     raw: Vec<Raw>,
     word: String,
+    tokens: Vec<Token<'static>>,
+}
+
+impl TokenScratch {
+    /// Takes back the list a `tokenize_with` returned, for its capacity.
+    pub fn give_back(&mut self, mut tokens: Vec<Token<'_>>) {
+        tokens.clear();
+        // An empty list of borrowed tokens is an empty list of static ones;
+        // collecting in place keeps the allocation.
+        self.tokens = tokens.into_iter().map(|_| -> Token<'static> { unreachable!("the list is empty") }).collect();
+    }
 }
 
 impl Builder<'_> {
@@ -304,66 +326,80 @@ fn is_word_char(c: char) -> bool {
 fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     let (mut letters, mut upper) = (0usize, 0usize);
     let from = b.buf.len();
+    let elongated;
     if raw.is_ascii() {
-        let mut apostrophe = false;
+        // One pass counts letters and capitals, finds apostrophes and
+        // whether the folded word (lowercase, apostrophes gone) has a run
+        // of three equal letters, as `has_run_over(folded, 2)` would.
+        let (mut apostrophes, mut run, mut last, mut stretched) = (0usize, 0usize, 0u8, false);
         for c in raw.bytes() {
             letters += usize::from(c.is_ascii_alphabetic());
             upper += usize::from(c.is_ascii_uppercase());
-            apostrophe |= c == b'\'';
+            if c == b'\'' {
+                apostrophes += 1;
+                continue;
+            }
+            let lower = c.to_ascii_lowercase();
+            if lower == last && lower.is_ascii_alphabetic() {
+                run += 1;
+                stretched |= run > 2;
+            } else {
+                run = 1;
+                last = lower;
+            }
         }
-        if apostrophe {
+        if apostrophes > 0 {
             b.buf.extend(raw.bytes().filter(|c| *c != b'\'').map(|c| char::from(c.to_ascii_lowercase())));
         } else {
             b.buf.push_str(raw);
             b.buf[from..].make_ascii_lowercase();
         }
+        // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
+        elongated = raw.len() - apostrophes > 3 && stretched;
     } else {
         for c in raw.chars().filter(|c| c.is_alphabetic()) {
             letters += 1;
             upper += usize::from(c.is_uppercase());
         }
         fold_into(b.buf, raw, true);
+        let folded = &b.buf[from..];
+        let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
+        elongated = long_enough && has_run_over(folded, 2);
     }
     let caps = letters >= 3 && upper == letters;
     if b.buf.len() > from {
-        push_folded(b, from, kind, caps);
+        push_folded(b, from, kind, caps, elongated);
     }
 }
 
-/// Makes a token of the folded word at `b.buf[from..]`.
-fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool) {
-    let folded = &b.buf[from..];
-    // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-    let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
-    let elongated = long_enough && has_run_over(folded, 2);
+/// Makes a token of the folded word at `b.buf[from..]`; `elongated`: it has
+/// a run of three equal letters and more than three characters.
+fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool, elongated: bool) {
     let (text, alt) = if elongated {
-        let mut word = std::mem::take(&mut b.word);
+        let word = &mut *b.word;
         word.clear();
-        word.push_str(folded);
+        word.push_str(&b.buf[from..]);
         b.buf.truncate(from);
-        push_squeezed(b.buf, &word, 2);
-        let two = b.span(from);
+        push_squeezed(b.buf, word, 2);
         let mid = b.buf.len();
-        push_squeezed(b.buf, &word, 1);
-        b.word = word;
-        (two, Some(b.span(mid)))
+        push_squeezed(b.buf, word, 1);
+        ((from as u32, mid as u32), Some((mid as u32, b.buf.len() as u32)))
     } else {
         (b.span(from), None)
     };
     let lex = lexicon();
-    let (info, words) = {
+    let (info, alt_info) = {
         let s = |(x, y): (u32, u32)| &b.buf[x as usize..y as usize];
-        let info = lex.word(s(text));
-        (info, info.and_then(|w| w.expansion).or_else(|| alt.and_then(|a| lex.word(s(a))?.expansion)))
+        (lex.word(s(text)), alt.and_then(|a| lex.word(s(a))))
     };
-    if let Some(words) = words {
+    if let Some(words) = info.and_then(|w| w.expansion).or_else(|| alt_info?.expansion) {
         b.buf.truncate(from);
         for w in words {
-            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: lex.word(w) });
+            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: lex.word(w), alt_info: None });
         }
         return;
     }
-    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated, info });
+    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated, info, alt_info });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -393,8 +429,63 @@ fn push_hashtag(b: &mut Builder, body: &str) {
 /// The tokens of `text`; their words are written into `buf` (cleared
 /// first), which the caller may reuse from one text to the next.
 pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
+    tokenize_with(text, buf, &mut TokenScratch::default())
+}
+
+/// Bytes that continue an ASCII word: letters, digits, `_` and `'`.
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'\'' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// Whether each ASCII byte is a character `char::is_whitespace` accepts.
+const ASCII_SPACE: [bool; 128] = {
+    let mut t = [false; 128];
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[0x0B] = true;
+    t[0x0C] = true;
+    t[b'\r' as usize] = true;
+    t[b' ' as usize] = true;
+    t
+};
+
+/// From `from`, the end of the text before the next whitespace character,
+/// where the text after it starts, and whether it was a newline: the
+/// pieces `split_inclusive(char::is_whitespace)` gives, found a byte at a
+/// time for ASCII.
+fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if ASCII_SPACE[usize::from(b)] {
+                return (i, i + 1, b == b'\n');
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            if c.is_whitespace() {
+                return (i, i + c.len_utf8(), false);
+            }
+            i += c.len_utf8();
+        }
+    }
+    (bytes.len(), bytes.len(), false)
+}
+
+/// `tokenize` with the token lists taken from `scratch`; hand the result
+/// back with `TokenScratch::give_back` to reuse them.
+pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
     buf.clear();
-    let mut b = Builder { buf, raw: Vec::with_capacity(text.len() / 4 + 4), word: String::new() };
+    scratch.raw.clear();
+    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word };
     // HTML entities as X delivers them.
     let decoded;
     let text = if text.contains('&') {
@@ -403,12 +494,15 @@ pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
     } else {
         text
     };
-    for chunk in text.split_inclusive(char::is_whitespace) {
-        let has_newline = chunk.ends_with('\n');
-        let chunk = chunk.trim_end();
-        if starts_with_ignore_ascii_case(chunk, "http://")
-            || starts_with_ignore_ascii_case(chunk, "https://")
-            || starts_with_ignore_ascii_case(chunk, "www.")
+    let mut from = 0;
+    while from < text.len() {
+        let (end, next, has_newline) = next_chunk(text, from);
+        let chunk = &text[from..end];
+        from = next;
+        if matches!(chunk.as_bytes().first(), Some(b'h' | b'H' | b'w' | b'W'))
+            && (starts_with_ignore_ascii_case(chunk, "http://")
+                || starts_with_ignore_ascii_case(chunk, "https://")
+                || starts_with_ignore_ascii_case(chunk, "www."))
         {
             b.raw.push(Raw::new(Kind::Url, Src::Static("url")));
         } else {
@@ -418,22 +512,22 @@ pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
             b.raw.push(Raw::new(Kind::Punct('\n'), Src::Static("\n")));
         }
     }
-    let Builder { buf, raw, .. } = b;
     let buf: &'a str = buf;
     let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
-    raw.into_iter()
-        .map(|r| Token {
-            kind: r.kind,
-            text: match r.text {
-                Src::Static(s) => s,
-                Src::Buf(x, y) => at((x, y)),
-            },
-            alt: r.alt.map(at),
-            caps: r.caps,
-            elongated: r.elongated,
-            info: r.info,
-        })
-        .collect()
+    let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
+    tokens.extend(scratch.raw.iter().map(|r| Token {
+        kind: r.kind,
+        text: match r.text {
+            Src::Static(s) => s,
+            Src::Buf(x, y) => at((x, y)),
+        },
+        alt: r.alt.map(at),
+        caps: r.caps,
+        elongated: r.elongated,
+        info: r.info,
+        alt_info: r.alt_info,
+    }));
+    tokens
 }
 
 fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
@@ -464,7 +558,8 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
         let rest = &chunk[pos..];
         // Emoticons only where they cannot be part of a word ("D:" in "AND:").
         if may_start_emoticon(c) && !chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric) {
-            if let Some(e) = EMOTICONS.iter().find(|e| rest.starts_with(**e)) {
+            let first = rest.as_bytes()[0];
+            if let Some(e) = EMOTICONS.iter().find(|e| e.as_bytes()[0] == first && rest.starts_with(**e)) {
                 let end = pos + e.len();
                 let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
                 if !next_is_word || e.starts_with(':') || e.starts_with(';') {
@@ -494,7 +589,7 @@ fn scan_chunk(b: &mut Builder, chunk: &str) {
             // part of a word; only a non-ASCII byte needs the char scan.
             let bytes = chunk.as_bytes();
             let mut end = pos;
-            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'\'') {
+            while end < bytes.len() && ASCII_WORD[usize::from(bytes[end])] {
                 end += 1;
             }
             if end < bytes.len() && !bytes[end].is_ascii() {
