@@ -191,3 +191,37 @@ pub struct Mention {
     pub alerted_at: Option<DateTime<Utc>>,
     pub reposts: u64,
 }
+
+/// The mention unit tests start from: an open complaint "mal" by ana on X
+/// for interjet, created, seen and due at `t`. Tests override what they are
+/// about with struct update syntax.
+#[cfg(test)]
+impl Mention {
+    pub(crate) fn example(id: i64, t: DateTime<Utc>) -> Mention {
+        Mention {
+            id,
+            brand: "interjet".into(),
+            platform: Platform::X,
+            platform_id: id.to_string(),
+            url: String::new(),
+            author: "ana".into(),
+            author_id: "1".into(),
+            author_followers: None,
+            text: "mal".into(),
+            lang: None,
+            class: Class::Complaint,
+            score: 0.9,
+            reasons: vec![],
+            created_at: t,
+            seen_at: t,
+            deadline: Some(t),
+            history: false,
+            status: Status::Open,
+            answered_at: None,
+            acked_by: None,
+            acked_at: None,
+            alerted_at: None,
+            reposts: 0,
+        }
+    }
+}

@@ -247,6 +247,34 @@ pub struct NewMention {
     pub in_reply_to_id: Option<String>,
 }
 
+/// The new mention unit tests start from: a complaint "mal" by ana on X for
+/// interjet, created at `created`, with no deadline.
+#[cfg(test)]
+impl NewMention {
+    pub(crate) fn example(platform_id: &str, created: DateTime<Utc>) -> NewMention {
+        NewMention {
+            brand: "interjet".into(),
+            platform: Platform::X,
+            platform_id: platform_id.into(),
+            url: String::new(),
+            author: "ana".into(),
+            author_id: "1".into(),
+            author_followers: None,
+            text: "mal".into(),
+            lang: None,
+            class: Class::Complaint,
+            score: 0.9,
+            reasons: vec![],
+            created_at: created,
+            deadline: None,
+            history: false,
+            reposts: 0,
+            conversation_id: None,
+            in_reply_to_id: None,
+        }
+    }
+}
+
 /// A post by the brand's own account that replies to something.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {

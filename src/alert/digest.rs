@@ -264,29 +264,16 @@ mod tests {
 
     fn m(id: i64, class: Class, platform: Platform, author: &str, status: Status, answer_min: Option<i64>) -> Mention {
         Mention {
-            id,
-            brand: "interjet".into(),
             platform,
-            platform_id: id.to_string(),
             url: format!("https://x.com/{author}/status/{id}"),
             author: author.into(),
             author_id: author.into(),
-            author_followers: None,
             text: format!("text {id}"),
-            lang: None,
             class,
-            score: 0.9,
-            reasons: vec![],
-            created_at: t(1),
-            seen_at: t(1),
             deadline: None,
-            history: false,
             status,
             answered_at: answer_min.map(|a| t(1) + Duration::minutes(a)),
-            acked_by: None,
-            acked_at: None,
-            alerted_at: None,
-            reposts: 0,
+            ..Mention::example(id, t(1))
         }
     }
 
@@ -368,26 +355,7 @@ mod tests {
     }
 
     fn new_mention(id: &str, class: Class, created: DateTime<Utc>) -> NewMention {
-        NewMention {
-            brand: "interjet".into(),
-            platform: Platform::X,
-            platform_id: id.into(),
-            url: String::new(),
-            author: "ana".into(),
-            author_id: "1".into(),
-            author_followers: None,
-            text: "mal".into(),
-            lang: None,
-            class,
-            score: 0.9,
-            reasons: vec![],
-            created_at: created,
-            deadline: None,
-            history: false,
-            reposts: 0,
-            conversation_id: None,
-            in_reply_to_id: None,
-        }
+        NewMention { class, ..NewMention::example(id, created) }
     }
 
     #[test]

@@ -272,23 +272,8 @@ mod tests {
         let sat = utc(2026, 11, 28, 18, 0);
         let m = crate::store::NewMention {
             brand: cfg.brands[0].id.clone(),
-            platform: crate::model::Platform::X,
-            platform_id: "1".into(),
-            url: String::new(),
-            author: "ana".into(),
-            author_id: "1".into(),
-            author_followers: None,
-            text: "mal".into(),
-            lang: None,
-            class: Class::Complaint,
-            score: 0.9,
-            reasons: vec![],
-            created_at: sat,
             deadline: mention_deadline(&cfg.brands[0], Class::Complaint, sat),
-            history: false,
-            reposts: 0,
-            conversation_id: None,
-            in_reply_to_id: None,
+            ..crate::store::NewMention::example("1", sat)
         };
         let id = store.commit_page("q", sat, &[m], &[], "c", sat).unwrap().inserted[0];
         assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "nothing changed yet");

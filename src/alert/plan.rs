@@ -123,7 +123,7 @@ pub(crate) mod tests_support {
 mod tests {
     use super::*;
     use crate::config::{Config, Step};
-    use crate::model::{Class, Mention, Platform, Status};
+    use crate::model::{Class, Mention};
     use chrono::TimeZone;
     use std::time::Duration;
 
@@ -137,31 +137,7 @@ mod tests {
     fn due(id: i64, alerted: bool, step: u32) -> Due {
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         Due {
-            mention: Mention {
-                id,
-                brand: "interjet".into(),
-                platform: Platform::X,
-                platform_id: id.to_string(),
-                url: String::new(),
-                author: "ana".into(),
-                author_id: "1".into(),
-                author_followers: None,
-                text: "mal".into(),
-                lang: None,
-                class: Class::Complaint,
-                score: 0.9,
-                reasons: vec![],
-                created_at: t,
-                seen_at: t,
-                deadline: Some(t),
-                history: false,
-                status: Status::Open,
-                answered_at: None,
-                acked_by: None,
-                acked_at: None,
-                alerted_at: alerted.then_some(t),
-                reposts: 0,
-            },
+            mention: Mention { alerted_at: alerted.then_some(t), ..Mention::example(id, t) },
             page_step: step,
         }
     }

@@ -326,7 +326,7 @@ fn link_html(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Platform, Status};
+    use crate::model::Platform;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {
@@ -336,8 +336,6 @@ mod tests {
     fn mention(id: i64, class: Class, platform: Platform, age_min: i64, text: &str) -> Mention {
         let created = now() - Duration::minutes(age_min);
         Mention {
-            id,
-            brand: "interjet".into(),
             platform,
             platform_id: format!("17{id}"),
             url: format!("https://x.com/ana_g/status/17{id}"),
@@ -349,16 +347,8 @@ mod tests {
             class,
             score: 0.8,
             reasons: vec!["complaint:phrase:sin respuesta".into(), "escalation:reach:followers>=10000".into()],
-            created_at: created,
-            seen_at: created,
             deadline: Some(created + Duration::minutes(30)),
-            history: false,
-            status: Status::Open,
-            answered_at: None,
-            acked_by: None,
-            acked_at: None,
-            alerted_at: None,
-            reposts: 0,
+            ..Mention::example(id, created)
         }
     }
 

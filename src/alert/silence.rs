@@ -54,7 +54,7 @@ pub fn scope(s: &Silence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Class, Platform, Status};
+    use crate::model::Platform;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {
@@ -77,31 +77,7 @@ mod tests {
     fn due(id: i64, platform: Platform, author: &str) -> Due {
         let t = now() - Duration::hours(1);
         Due {
-            mention: Mention {
-                id,
-                brand: "interjet".into(),
-                platform,
-                platform_id: id.to_string(),
-                url: String::new(),
-                author: author.into(),
-                author_id: "1".into(),
-                author_followers: None,
-                text: "mal".into(),
-                lang: None,
-                class: Class::Complaint,
-                score: 0.9,
-                reasons: vec![],
-                created_at: t,
-                seen_at: t,
-                deadline: Some(t),
-                history: false,
-                status: Status::Open,
-                answered_at: None,
-                acked_by: None,
-                acked_at: None,
-                alerted_at: None,
-                reposts: 0,
-            },
+            mention: Mention { platform, author: author.into(), ..Mention::example(id, t) },
             page_step: 0,
         }
     }

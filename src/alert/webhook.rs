@@ -595,15 +595,11 @@ pub fn classify(status: u16, what: String) -> NotifyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Platform, Status};
     use chrono::TimeZone;
 
     fn mention(class: Class) -> Mention {
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
         Mention {
-            id: 42,
-            brand: "interjet".into(),
-            platform: Platform::X,
             platform_id: "1799".into(),
             url: "https://x.com/maria/status/1799".into(),
             author: "maria".into(),
@@ -612,18 +608,8 @@ mod tests {
             text: "@Interjet_mx perdieron mi maleta <y> nadie responde & @everyone".into(),
             lang: Some("es".into()),
             class,
-            score: 0.9,
             reasons: vec!["complaint:phrase:nadie responde".into()],
-            created_at: t,
-            seen_at: t,
-            deadline: Some(t),
-            history: false,
-            status: Status::Open,
-            answered_at: None,
-            acked_by: None,
-            acked_at: None,
-            alerted_at: None,
-            reposts: 0,
+            ..Mention::example(42, t)
         }
     }
 
