@@ -164,15 +164,7 @@ fn ingest_vs_raw() {
     for chunk in rows.chunks(100) {
         let tx = conn.transaction().unwrap();
         {
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers,
-                        text, lang, class, score, reasons, created_at, seen_at, deadline, history, reposts,
-                        conversation_id, in_reply_to_id, query_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-                     ON CONFLICT (platform, platform_id, brand) DO NOTHING",
-                )
-                .unwrap();
+            let mut ins = tx.prepare_cached(escucha::store::INSERT_MENTION).unwrap();
             for m in chunk {
                 ins.execute(rusqlite::params![
                     m.brand,

@@ -224,6 +224,14 @@ impl Queue {
     }
 }
 
+/// How `commit_page` inserts a mention (parameters in column order); public
+/// so that the ingest benchmark's raw insert runs the very same statement.
+pub const INSERT_MENTION: &str = "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers,
+    text, lang, class, score, reasons, created_at, seen_at, deadline, history, reposts,
+    conversation_id, in_reply_to_id, query_key)
+ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+ ON CONFLICT (platform, platform_id, brand) DO NOTHING";
+
 /// A mention ready to insert: everything but the store's own columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMention {
@@ -580,13 +588,7 @@ impl Store {
         let tx = conn.transaction()?;
         let mut out = PageOutcome::default();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO mentions (brand, platform, platform_id, url, author, author_id, author_followers,
-                    text, lang, class, score, reasons, created_at, seen_at, deadline, history, reposts,
-                    conversation_id, in_reply_to_id, query_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-                 ON CONFLICT (platform, platform_id, brand) DO NOTHING",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_MENTION)?;
             // A post fetched again may have been edited since: keep its
             // newest text and reach, but never its class, deadline or status
             // (it was judged and maybe paged already; an edit is not news).
