@@ -55,35 +55,13 @@ mod tests {
     use super::*;
     use crate::model::{Class, Platform, Status};
     use crate::store::{MentionFilter, NewMention, PagedMention, PlannedPage, Reply};
-    use chrono::TimeZone;
+    use crate::store::tests::t;
 
     const DAY: i64 = 86_400;
 
-    fn t(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
-    }
-
+    /// The store tests' mention, with an author and text of its own.
     fn mention(id: &str, class: Class, created: i64) -> NewMention {
-        NewMention {
-            brand: "acme".into(),
-            platform: Platform::X,
-            platform_id: id.into(),
-            url: format!("https://x.com/u/status/{id}"),
-            author: "ana".into(),
-            author_id: format!("a{id}"),
-            author_followers: Some(10),
-            text: format!("texto {id}"),
-            lang: Some("es".into()),
-            class,
-            score: 0.8,
-            reasons: vec![],
-            created_at: t(created),
-            deadline: class.needs_answer().then(|| t(created) + chrono::Duration::minutes(30)),
-            history: false,
-            reposts: 0,
-            conversation_id: Some(id.into()),
-            in_reply_to_id: None,
-        }
+        NewMention { author_id: format!("a{id}"), text: format!("texto {id}"), reasons: vec![], ..crate::store::tests::mention(id, class, created) }
     }
 
     fn ids(store: &Store) -> Vec<String> {

@@ -1617,15 +1617,15 @@ fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Duration;
 
-    fn t(s: i64) -> DateTime<Utc> {
+    pub(crate) fn t(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
     }
 
-    fn mention(id: &str, class: Class, created: i64) -> NewMention {
+    pub(crate) fn mention(id: &str, class: Class, created: i64) -> NewMention {
         NewMention {
             brand: "acme".into(),
             platform: Platform::X,
