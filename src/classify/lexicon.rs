@@ -8,6 +8,7 @@
 //! `...` skips 0 to 3 words within the same sentence.
 
 use super::normalize::Token;
+use super::words::{Key, WordTable};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -698,7 +699,7 @@ pub struct WordInfo {
 pub struct Lexicon {
     /// Entries whose first pattern is a whole word, and what the other
     /// modules know about words, by word.
-    by_word: FastMap<&'static str, WordInfo>,
+    words: WordTable<WordInfo>,
     /// Entries whose first pattern is a prefix, in a byte trie of those
     /// prefixes: one walk along a token finds every prefix it starts with,
     /// instead of comparing it with every prefix entry.
@@ -822,7 +823,8 @@ pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Word
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut lex = Lexicon { by_word: FastMap::default(), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
+        let mut lex = Lexicon { words: WordTable::build(Vec::new()), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
+        let mut by_word: FastMap<&'static str, WordInfo> = FastMap::default();
         // Every whole word of every phrase gets an entry (and so an id)
         // first; words that start no phrase keep an empty one.
         let mut ids: FastMap<&'static str, u32> = FastMap::default();
@@ -847,7 +849,7 @@ pub fn lexicon() -> &'static Lexicon {
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(..) => lex.by_word.entry(first).or_default().entries.push(entry),
+                    Pat::Word(..) => by_word.entry(first).or_default().entries.push(entry),
                     Pat::Prefix(p) => {
                         let p = p.clone();
                         lex.trie_insert(&p, entry);
@@ -857,20 +859,20 @@ pub fn lexicon() -> &'static Lexicon {
             }
         }
         for (word, bits) in super::lang::stopword_langs() {
-            lex.by_word.entry(word).or_default().stopword = *bits;
+            by_word.entry(word).or_default().stopword = *bits;
         }
         for word in super::PERSONAL {
-            lex.by_word.entry(word).or_default().personal = true;
+            by_word.entry(word).or_default().personal = true;
         }
         for (word, words) in super::normalize::expansions() {
-            lex.by_word.entry(word).or_default().expansion = Some(words);
+            by_word.entry(word).or_default().expansion = Some(words);
         }
         // Ids for the words that are in the table for another reason; 0 is
         // never a phrase word's id, and every id is unique.
         for (word, id) in &ids {
-            lex.by_word.entry(*word).or_default().id = *id;
+            by_word.entry(*word).or_default().id = *id;
         }
-        for (id, w) in (ids.len() as u32 + 1..).zip(lex.by_word.values_mut().filter(|w| w.id == 0)) {
+        for (id, w) in (ids.len() as u32 + 1..).zip(by_word.values_mut().filter(|w| w.id == 0)) {
             w.id = id;
         }
         for &(b, child) in &lex.by_prefix[0].next {
@@ -878,14 +880,10 @@ pub fn lexicon() -> &'static Lexicon {
         }
         // Frequent words ("no", "the", "muy") are in the word table: their
         // prefix entries are found here once instead of at every token.
-        let words: Vec<&'static str> = lex.by_word.keys().copied().collect();
-        for word in words {
-            let mut nodes = Vec::new();
-            lex.walk(word, |n| nodes.push(n as u32));
-            if let Some(w) = lex.by_word.get_mut(word) {
-                w.prefix_nodes = nodes;
-            }
+        for (word, info) in by_word.iter_mut() {
+            lex.walk(word, |n| info.prefix_nodes.push(n as u32));
         }
+        lex.words = WordTable::build(by_word.into_iter().collect());
         lex
     })
 }
@@ -966,7 +964,13 @@ fn lang_ok(entry: Lang, post: PostLang) -> bool {
 impl Lexicon {
     /// What is known about `word` (folded), if anything.
     pub fn word(&self, word: &str) -> Option<&WordInfo> {
-        self.by_word.get(word)
+        self.words.get(word)
+    }
+
+    /// `word`, whose table key the caller built as it wrote the word.
+    #[inline]
+    pub fn word_keyed(&self, key: &Key, word: &[u8]) -> Option<&WordInfo> {
+        self.words.get_keyed(key, word)
     }
 
     /// Every entry matching at `i`, longest first; among equally long ones,

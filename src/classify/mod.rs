@@ -11,6 +11,7 @@ pub mod eval;
 pub mod lang;
 pub mod lexicon;
 pub mod normalize;
+mod words;
 
 use crate::config::Escalate;
 use crate::model::Class;

@@ -7,7 +7,8 @@
 //! or from static strings; the token lists themselves are the caller's too
 //! (`TokenScratch`), so a post costs no allocation once they have grown.
 
-use super::lexicon::{lexicon, WordInfo};
+use super::lexicon::{lexicon, Lexicon, WordInfo};
+use super::words::{Key, HEAD};
 use crate::text::fold;
 use std::sync::OnceLock;
 
@@ -149,10 +150,6 @@ impl Raw {
     fn new(kind: Kind, text: Src) -> Raw {
         Raw { kind, text, alt: None, caps: false, elongated: false, info: None, alt_info: None }
     }
-    /// A symbol (emoji, emoticon), which the lexicon may know.
-    fn symbol(text: Src, s: &str) -> Raw {
-        Raw { info: lexicon().word(s), ..Raw::new(Kind::Symbol, text) }
-    }
 }
 
 /// The buffer being filled, the tokens pointing into it, and a scratch word.
@@ -160,6 +157,7 @@ struct Builder<'b> {
     buf: &'b mut String,
     raw: &'b mut Vec<Raw>,
     word: &'b mut String,
+    lex: &'static Lexicon,
 }
 
 /// Lists `tokenize_with` fills and a later call reuses (empty between
@@ -187,6 +185,23 @@ impl Builder<'_> {
     }
     fn last_is(&self, pred: impl Fn(&Raw) -> bool) -> bool {
         self.raw.last().is_some_and(pred)
+    }
+    /// A symbol (emoji, emoticon), which the lexicon may know.
+    fn symbol(&mut self, text: Src, s: &str) {
+        let info = self.lex.word(s);
+        self.raw.push(Raw { info, ..Raw::new(Kind::Symbol, text) });
+    }
+    /// A break; "!!!" and "..." are one break each.
+    fn punct(&mut self, p: char) {
+        if !self.last_is(|t| t.kind == Kind::Punct(p)) {
+            self.raw.push(Raw::new(Kind::Punct(p), Src::Static(punct_text(p))));
+        }
+    }
+    /// A line break ends a sentence that nothing else ended.
+    fn newline(&mut self) {
+        if !self.last_is(|t| is_sentence_end(t.kind)) {
+            self.raw.push(Raw::new(Kind::Punct('\n'), Src::Static("\n")));
+        }
     }
 }
 
@@ -250,11 +265,20 @@ fn has_run_over(word: &str, max: usize) -> bool {
 const LATIN_FROM: u32 = 0xC0;
 const LATIN_TO: u32 = 0x24F;
 
-/// `fold` of one accented Latin letter ("É" → 'e', "ñ" → 'n'), from a table
-/// built once with `fold` itself; None for characters outside the table or
-/// whose fold is not one character.
-fn latin_fold(c: char) -> Option<char> {
-    static TABLE: OnceLock<Vec<char>> = OnceLock::new();
+/// What the word scan needs of one accented Latin letter.
+#[derive(Clone, Copy)]
+struct Latin {
+    /// Its `fold` ("É" → 'e', "ñ" → 'n'); '\0' when `fold` does not give
+    /// one character for it on its own.
+    fold: char,
+    alphabetic: bool,
+    uppercase: bool,
+}
+
+/// The Latin-1 Supplement and Latin Extended-A/B letters, from a table
+/// built once with `fold` itself; None for characters outside it.
+fn latin(c: char) -> Option<Latin> {
+    static TABLE: OnceLock<Vec<Latin>> = OnceLock::new();
     let u = c as u32;
     if !(LATIN_FROM..=LATIN_TO).contains(&u) {
         return None;
@@ -262,7 +286,7 @@ fn latin_fold(c: char) -> Option<char> {
     let table = TABLE.get_or_init(|| {
         (LATIN_FROM..=LATIN_TO)
             .map(|u| {
-                let Some(c) = char::from_u32(u) else { return '\0' };
+                let Some(c) = char::from_u32(u) else { return Latin { fold: '\0', alphabetic: false, uppercase: false } };
                 let mut utf8 = [0; 4];
                 let one: &str = c.encode_utf8(&mut utf8);
                 let f = fold(one);
@@ -272,14 +296,20 @@ fn latin_fold(c: char) -> Option<char> {
                 let starts_plain = unicode_normalization::UnicodeNormalization::nfd(one)
                     .next()
                     .is_some_and(|d| unicode_normalization::char::canonical_combining_class(d) == 0);
-                match (chars.next(), chars.next()) {
+                let fold = match (chars.next(), chars.next()) {
                     (Some(one), None) if starts_plain => one,
                     _ => '\0',
-                }
+                };
+                Latin { fold, alphabetic: c.is_alphabetic(), uppercase: c.is_uppercase() }
             })
             .collect()
     });
-    Some(table[(u - LATIN_FROM) as usize]).filter(|f| *f != '\0')
+    Some(table[(u - LATIN_FROM) as usize])
+}
+
+/// `fold` of one accented Latin letter, when it is one character.
+fn latin_fold(c: char) -> Option<char> {
+    latin(c).map(|l| l.fold).filter(|f| *f != '\0')
 }
 
 /// Appends `crate::text::fold(raw)` to `out`, without apostrophes when
@@ -323,59 +353,130 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_' || c == '\'' || c == '’'
 }
 
-fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
-    let (mut letters, mut upper) = (0usize, 0usize);
-    let from = b.buf.len();
-    let elongated;
-    if raw.is_ascii() {
-        // One pass counts letters and capitals, finds apostrophes and
-        // whether the folded word (lowercase, apostrophes gone) has a run
-        // of three equal letters, as `has_run_over(folded, 2)` would.
-        let (mut apostrophes, mut run, mut last, mut stretched) = (0usize, 0usize, 0u8, false);
-        for c in raw.bytes() {
-            letters += usize::from(c.is_ascii_alphabetic());
-            upper += usize::from(c.is_ascii_uppercase());
-            if c == b'\'' {
-                apostrophes += 1;
-                continue;
-            }
-            let lower = c.to_ascii_lowercase();
-            if lower == last && lower.is_ascii_alphabetic() {
-                run += 1;
-                stretched |= run > 2;
-            } else {
-                run = 1;
-                last = lower;
-            }
-        }
-        if apostrophes > 0 {
-            b.buf.extend(raw.bytes().filter(|c| *c != b'\'').map(|c| char::from(c.to_ascii_lowercase())));
-        } else {
-            b.buf.push_str(raw);
-            b.buf[from..].make_ascii_lowercase();
-        }
-        // Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
-        elongated = raw.len() - apostrophes > 3 && stretched;
-    } else {
-        for c in raw.chars().filter(|c| c.is_alphabetic()) {
-            letters += 1;
-            upper += usize::from(c.is_uppercase());
-        }
-        fold_into(b.buf, raw, true);
-        let folded = &b.buf[from..];
-        let long_enough = if folded.is_ascii() { folded.len() > 3 } else { folded.chars().nth(3).is_some() };
-        elongated = long_enough && has_run_over(folded, 2);
+/// What the scan of a word found, besides its folded text.
+struct Shape {
+    /// Letters and capitals among the original characters.
+    letters: u32,
+    upper: u32,
+    /// Characters of the folded word.
+    chars: usize,
+    /// A run of three equal letters in the folded word.
+    stretched: bool,
+}
+
+impl Shape {
+    const EMPTY: Shape = Shape { letters: 0, upper: 0, chars: 0, stretched: false };
+    fn caps(&self) -> bool {
+        self.letters >= 3 && self.upper == self.letters
     }
-    let caps = letters >= 3 && upper == letters;
-    if b.buf.len() > from {
-        push_folded(b, from, kind, caps, elongated);
+    /// Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
+    fn elongated(&self) -> bool {
+        self.chars > 3 && self.stretched
     }
 }
 
-/// Makes a token of the folded word at `b.buf[from..]`; `elongated`: it has
-/// a run of three equal letters and more than three characters.
-fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool, elongated: bool) {
-    let (text, alt) = if elongated {
+/// Pushes an ASCII word: lowercased, apostrophes dropped, in one pass
+/// that also counts its letters and capitals, finds a run of three equal
+/// letters and fills the word table's key.
+fn push_ascii_word(b: &mut Builder, raw: &[u8], kind: Kind) {
+    let from = b.buf.len();
+    let mut head = [0u8; HEAD];
+    let mut shape = Shape::EMPTY;
+    let (mut run, mut last) = (0u32, 0u8);
+    for &c in raw {
+        let k = CLASS[usize::from(c)];
+        shape.letters += u32::from(k & ALPHA);
+        shape.upper += u32::from((k & UPPER) >> 5);
+        if k & APOSTROPHE != 0 {
+            continue;
+        }
+        let lower = c | (k & UPPER);
+        if lower == last && k & ALPHA != 0 {
+            run += 1;
+            shape.stretched |= run > 2;
+        } else {
+            run = 1;
+            last = lower;
+        }
+        if let Some(h) = head.get_mut(shape.chars) {
+            *h = lower;
+        }
+        shape.chars += 1;
+        b.buf.push(char::from(lower));
+    }
+    if shape.chars > 0 {
+        let key = Key::new(&head, shape.chars);
+        push_folded(b, from, kind, &shape, Some(key));
+    }
+}
+
+/// Pushes a word folded like `crate::text::fold`, without apostrophes.
+fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
+    if raw.is_ascii() {
+        return push_ascii_word(b, raw.as_bytes(), kind);
+    }
+    let from = b.buf.len();
+    // Words of ASCII and accented Latin letters fold a character at a
+    // time (each starts with a base letter, so NFD reorders nothing
+    // across them); anything else takes the whole of `fold`.
+    let mut shape = Shape::EMPTY;
+    let (mut run, mut last) = (0u32, '\0');
+    for c in raw.chars() {
+        let (folded, alphabetic, uppercase) = if c.is_ascii() {
+            if c == '\'' {
+                continue;
+            }
+            (c.to_ascii_lowercase(), c.is_ascii_alphabetic(), c.is_ascii_uppercase())
+        } else if c == '’' {
+            continue;
+        } else {
+            match latin(c) {
+                Some(l) if l.fold != '\0' => (l.fold, l.alphabetic, l.uppercase),
+                _ => return push_unicode_word(b, from, raw, kind),
+            }
+        };
+        shape.letters += u32::from(alphabetic);
+        shape.upper += u32::from(uppercase);
+        if folded == last && folded.is_alphabetic() {
+            run += 1;
+            shape.stretched |= run > 2;
+        } else {
+            run = 1;
+            last = folded;
+        }
+        shape.chars += 1;
+        b.buf.push(folded);
+    }
+    if shape.chars > 0 {
+        push_folded(b, from, kind, &shape, None);
+    }
+}
+
+/// `push_word` for a word with characters the Latin table does not fold
+/// on their own: the whole of `fold`. `b.buf[from..]` holds what was
+/// pushed before finding that out.
+fn push_unicode_word(b: &mut Builder, from: usize, raw: &str, kind: Kind) {
+    b.buf.truncate(from);
+    let mut shape = Shape::EMPTY;
+    for c in raw.chars().filter(|c| c.is_alphabetic()) {
+        shape.letters += 1;
+        shape.upper += u32::from(c.is_uppercase());
+    }
+    fold_into(b.buf, raw, true);
+    let folded = &b.buf[from..];
+    shape.chars = folded.chars().count();
+    shape.stretched = has_run_over(folded, 2);
+    if shape.chars > 0 {
+        push_folded(b, from, kind, &shape, None);
+    }
+}
+
+/// Makes a token of the folded word at `b.buf[from..]`; `key`: its word
+/// table key, when the caller built it.
+fn push_folded(b: &mut Builder, from: usize, kind: Kind, shape: &Shape, key: Option<Key>) {
+    let (caps, elongated) = (shape.caps(), shape.elongated());
+    let lex = b.lex;
+    let (text, alt, info, alt_info) = if elongated {
         let word = &mut *b.word;
         word.clear();
         word.push_str(&b.buf[from..]);
@@ -383,14 +484,15 @@ fn push_folded(b: &mut Builder, from: usize, kind: Kind, caps: bool, elongated: 
         push_squeezed(b.buf, word, 2);
         let mid = b.buf.len();
         push_squeezed(b.buf, word, 1);
-        ((from as u32, mid as u32), Some((mid as u32, b.buf.len() as u32)))
+        let (text, alt) = (&b.buf[from..mid], &b.buf[mid..]);
+        ((from as u32, mid as u32), Some((mid as u32, b.buf.len() as u32)), lex.word(text), lex.word(alt))
     } else {
-        (b.span(from), None)
-    };
-    let lex = lexicon();
-    let (info, alt_info) = {
-        let s = |(x, y): (u32, u32)| &b.buf[x as usize..y as usize];
-        (lex.word(s(text)), alt.and_then(|a| lex.word(s(a))))
+        let word = &b.buf[from..];
+        let info = match key {
+            Some(key) => lex.word_keyed(&key, word.as_bytes()),
+            None => lex.word(word),
+        };
+        (b.span(from), None, info, None)
     };
     if let Some(words) = info.and_then(|w| w.expansion).or_else(|| alt_info?.expansion) {
         b.buf.truncate(from);
@@ -432,40 +534,64 @@ pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
     tokenize_with(text, buf, &mut TokenScratch::default())
 }
 
-/// Bytes that continue an ASCII word: letters, digits, `_` and `'`.
-const ASCII_WORD: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize || b == b'\'' as usize;
-        b += 1;
+/// What an ASCII byte can be, as bits of `CLASS`.
+const ALPHA: u8 = 0x01;
+const APOSTROPHE: u8 = 0x02;
+/// Continues a word: letters, digits, `_` and `'`.
+const WORD: u8 = 0x04;
+/// Starts a word: letters, digits and `_`.
+const START: u8 = 0x08;
+/// A character `char::is_whitespace` accepts.
+const SPACE: u8 = 0x10;
+/// A capital; also the bit that makes it lowercase.
+const UPPER: u8 = 0x20;
+/// May start an emoticon; most positions are none of these.
+const EMOTICON: u8 = 0x40;
+const ALNUM: u8 = 0x80;
+
+/// The class bits of every byte (none for non-ASCII bytes).
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        let mut k = 0;
+        if b.is_ascii_alphabetic() {
+            k |= ALPHA;
+        }
+        if b.is_ascii_uppercase() {
+            k |= UPPER;
+        }
+        if b.is_ascii_alphanumeric() {
+            k |= ALNUM | WORD | START;
+        }
+        if b == b'_' {
+            k |= WORD | START;
+        }
+        if b == b'\'' {
+            k |= WORD | APOSTROPHE;
+        }
+        if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+            k |= SPACE;
+        }
+        if matches!(b, b'>' | b':' | b';' | b'<' | b'-' | b'^' | b'x' | b'X' | b'D') {
+            k |= EMOTICON;
+        }
+        t[i] = k;
+        i += 1;
     }
     t
 };
 
-/// Whether each ASCII byte is a character `char::is_whitespace` accepts.
-const ASCII_SPACE: [bool; 128] = {
-    let mut t = [false; 128];
-    t[b'\t' as usize] = true;
-    t[b'\n' as usize] = true;
-    t[0x0B] = true;
-    t[0x0C] = true;
-    t[b'\r' as usize] = true;
-    t[b' ' as usize] = true;
-    t
-};
-
 /// From `from`, the end of the text before the next whitespace character,
-/// where the text after it starts, and whether it was a newline: the
-/// pieces `split_inclusive(char::is_whitespace)` gives, found a byte at a
-/// time for ASCII.
+/// where the text after it starts, and whether it was a newline.
 fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
     let bytes = text.as_bytes();
     let mut i = from;
     while i < bytes.len() {
         let b = bytes[i];
         if b < 0x80 {
-            if ASCII_SPACE[usize::from(b)] {
+            if CLASS[usize::from(b)] & SPACE != 0 {
                 return (i, i + 1, b == b'\n');
             }
             i += 1;
@@ -485,7 +611,7 @@ fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
 pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
     buf.clear();
     scratch.raw.clear();
-    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word };
+    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon() };
     // HTML entities as X delivers them.
     let decoded;
     let text = if text.contains('&') {
@@ -494,24 +620,7 @@ pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScr
     } else {
         text
     };
-    let mut from = 0;
-    while from < text.len() {
-        let (end, next, has_newline) = next_chunk(text, from);
-        let chunk = &text[from..end];
-        from = next;
-        if matches!(chunk.as_bytes().first(), Some(b'h' | b'H' | b'w' | b'W'))
-            && (starts_with_ignore_ascii_case(chunk, "http://")
-                || starts_with_ignore_ascii_case(chunk, "https://")
-                || starts_with_ignore_ascii_case(chunk, "www."))
-        {
-            b.raw.push(Raw::new(Kind::Url, Src::Static("url")));
-        } else {
-            scan_chunk(&mut b, chunk);
-        }
-        if has_newline && !b.last_is(|t| is_sentence_end(t.kind)) {
-            b.raw.push(Raw::new(Kind::Punct('\n'), Src::Static("\n")));
-        }
-    }
+    scan(&mut b, text);
     let buf: &'a str = buf;
     let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
@@ -530,13 +639,158 @@ pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScr
     tokens
 }
 
+/// One pass over the text. Whitespace cuts it into chunks; a chunk that
+/// starts like a link is one URL token, any other is read a character at a
+/// time (ASCII through `CLASS`): emoticons, handles, hashtags, words,
+/// emoji and breaks.
+fn scan(b: &mut Builder, text: &str) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut chunk_start = true;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if chunk_start {
+            chunk_start = false;
+            if matches!(c, b'h' | b'H' | b'w' | b'W') && is_link(&text[i..]) {
+                let (_, next, newline) = next_chunk(text, i);
+                b.raw.push(Raw::new(Kind::Url, Src::Static("url")));
+                if newline {
+                    b.newline();
+                }
+                i = next;
+                chunk_start = true;
+                continue;
+            }
+        }
+        if c < 0x80 {
+            let k = CLASS[usize::from(c)];
+            if k & SPACE != 0 {
+                if c == b'\n' {
+                    b.newline();
+                }
+                chunk_start = true;
+                i += 1;
+                continue;
+            }
+            // Emoticons only where they cannot be part of a word ("D:" in "AND:").
+            if k & EMOTICON != 0 && !alphanumeric_before(text, i) {
+                if let Some(end) = emoticon(b, text, i) {
+                    i = end;
+                    continue;
+                }
+            }
+            if k & START != 0 {
+                i = ascii_word(b, text, i);
+                continue;
+            }
+            if c == b'@' || c == b'#' {
+                if let Some(end) = tag(b, text, i) {
+                    i = end;
+                    continue;
+                }
+            }
+            if matches!(c, b'.' | b'!' | b'?' | b',' | b';' | b':') {
+                b.punct(char::from(c));
+            }
+            i += 1;
+        } else {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            let after = i + ch.len_utf8();
+            if ch.is_whitespace() {
+                chunk_start = true;
+            } else if ch.is_alphanumeric() {
+                let end = word_end(text, i, is_word_char);
+                push_word(b, &text[i..end], Kind::Word);
+                i = end;
+                continue;
+            } else if is_emoji(ch) {
+                let from = b.buf.len();
+                b.buf.push(ch);
+                let (x, y) = b.span(from);
+                let s = &b.buf[from..];
+                let info = b.lex.word(s);
+                b.raw.push(Raw { info, ..Raw::new(Kind::Symbol, Src::Buf(x, y)) });
+            } else if matches!(ch, '¿' | '¡' | '…') {
+                b.punct(match ch {
+                    '…' => '.',
+                    '¡' => '!',
+                    other => other,
+                });
+            }
+            i = after;
+        }
+    }
+}
+
+fn is_link(chunk: &str) -> bool {
+    starts_with_ignore_ascii_case(chunk, "http://") || starts_with_ignore_ascii_case(chunk, "https://") || starts_with_ignore_ascii_case(chunk, "www.")
+}
+
 fn starts_with_ignore_ascii_case(s: &str, prefix: &str) -> bool {
     s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-/// Characters an emoticon can start with; most positions are none of them.
-fn may_start_emoticon(c: char) -> bool {
-    matches!(c, '>' | ':' | ';' | '<' | '-' | '^' | 'x' | 'X' | 'D')
+/// Whether the character before `i` is a letter or digit (whitespace,
+/// and so a chunk's start, is not).
+fn alphanumeric_before(text: &str, i: usize) -> bool {
+    match text.as_bytes()[..i].last() {
+        None => false,
+        Some(&p) if p < 0x80 => CLASS[usize::from(p)] & ALNUM != 0,
+        Some(_) => text[..i].chars().next_back().is_some_and(char::is_alphanumeric),
+    }
+}
+
+/// The emoticon at `i`, pushed; its end, or None when there is none (or
+/// it runs into a word: "xD" in "xDD" is, ":D" in ":Dhola" still is).
+fn emoticon(b: &mut Builder, text: &str, i: usize) -> Option<usize> {
+    let rest = &text[i..];
+    let first = rest.as_bytes()[0];
+    let e = EMOTICONS.iter().find(|e| e.as_bytes()[0] == first && rest.starts_with(**e))?;
+    let end = i + e.len();
+    let next_is_word = text[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
+    if next_is_word && !e.starts_with(':') && !e.starts_with(';') {
+        return None;
+    }
+    b.symbol(Src::Static(e), e);
+    Some(end)
+}
+
+/// The word starting with the ASCII letter, digit or `_` at `i`, pushed; its end.
+fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = i + 1;
+    while end < bytes.len() && CLASS[usize::from(bytes[end])] & WORD != 0 {
+        end += 1;
+    }
+    // Only a non-ASCII byte can continue it ("está").
+    if end < bytes.len() && !bytes[end].is_ascii() {
+        let full = word_end(text, end, is_word_char);
+        if full > end {
+            push_word(b, &text[i..full], Kind::Word);
+            return full;
+        }
+    }
+    push_ascii_word(b, &bytes[i..end], Kind::Word);
+    end
+}
+
+/// A handle or hashtag at `i` (`@` or `#` followed by a word), pushed; its end.
+fn tag(b: &mut Builder, text: &str, i: usize) -> Option<usize> {
+    let after = i + 1;
+    if !text[after..].chars().next().is_some_and(is_word_char) {
+        return None;
+    }
+    let end = word_end(text, after, |c| c.is_alphanumeric() || c == '_');
+    let body = &text[after..end];
+    if text.as_bytes()[i] == b'@' {
+        let from = b.buf.len();
+        fold_into(b.buf, body, false);
+        let (x, y) = b.span(from);
+        b.raw.push(Raw::new(Kind::Handle, Src::Buf(x, y)));
+    } else {
+        push_hashtag(b, body);
+    }
+    Some(end)
 }
 
 /// The text of a break token.
@@ -548,74 +802,8 @@ fn punct_text(p: char) -> &'static str {
         '¿' => "¿",
         ',' => ",",
         ';' => ";",
+        '\n' => "\n",
         _ => ":",
-    }
-}
-
-fn scan_chunk(b: &mut Builder, chunk: &str) {
-    let mut pos = 0;
-    while let Some(c) = chunk[pos..].chars().next() {
-        let rest = &chunk[pos..];
-        // Emoticons only where they cannot be part of a word ("D:" in "AND:").
-        if may_start_emoticon(c) && !chunk[..pos].chars().next_back().is_some_and(char::is_alphanumeric) {
-            let first = rest.as_bytes()[0];
-            if let Some(e) = EMOTICONS.iter().find(|e| e.as_bytes()[0] == first && rest.starts_with(**e)) {
-                let end = pos + e.len();
-                let next_is_word = chunk[end..].chars().next().is_some_and(|n| n.is_alphanumeric());
-                if !next_is_word || e.starts_with(':') || e.starts_with(';') {
-                    b.raw.push(Raw::symbol(Src::Static(e), e));
-                    pos = end;
-                    continue;
-                }
-            }
-        }
-        let after = pos + c.len_utf8();
-        if (c == '@' || c == '#') && chunk[after..].chars().next().is_some_and(is_word_char) {
-            let end = word_end(chunk, after, |c| c.is_alphanumeric() || c == '_');
-            let body = &chunk[after..end];
-            if c == '@' {
-                let from = b.buf.len();
-                fold_into(b.buf, body, false);
-                let (x, y) = b.span(from);
-                b.raw.push(Raw::new(Kind::Handle, Src::Buf(x, y)));
-            } else {
-                push_hashtag(b, body);
-            }
-            pos = end;
-            continue;
-        }
-        if is_word_char(c) && c != '\'' && c != '’' {
-            // ASCII letters and digits end at an ASCII byte that is not
-            // part of a word; only a non-ASCII byte needs the char scan.
-            let bytes = chunk.as_bytes();
-            let mut end = pos;
-            while end < bytes.len() && ASCII_WORD[usize::from(bytes[end])] {
-                end += 1;
-            }
-            if end < bytes.len() && !bytes[end].is_ascii() {
-                end = word_end(chunk, pos, is_word_char);
-            }
-            push_word(b, &chunk[pos..end], Kind::Word);
-            pos = end;
-            continue;
-        }
-        if is_emoji(c) {
-            let from = b.buf.len();
-            b.buf.push(c);
-            let (x, y) = b.span(from);
-            b.raw.push(Raw::symbol(Src::Buf(x, y), &b.buf[from..]));
-        } else if matches!(c, '.' | '!' | '?' | '¿' | '¡' | ',' | ';' | ':' | '…') {
-            let p = match c {
-                '…' => '.',
-                '¡' => '!',
-                other => other,
-            };
-            // "!!!" and "..." are one break each.
-            if !b.last_is(|t| t.kind == Kind::Punct(p)) {
-                b.raw.push(Raw::new(Kind::Punct(p), Src::Static(punct_text(p))));
-            }
-        }
-        pos = after;
     }
 }
 
