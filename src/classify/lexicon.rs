@@ -683,8 +683,13 @@ pub struct WordInfo {
     /// Unique per word: a token is this word exactly when its `info` has
     /// this id.
     pub id: u32,
-    /// Lexicon entries whose first pattern is this whole word.
+    /// Lexicon entries whose first pattern is this whole word: first the
+    /// `unindexed` ones (one word long, or a prefix or gap second), then
+    /// the others grouped by their second word, as `seconds` lists them.
     pub entries: Vec<Entry>,
+    unindexed: usize,
+    /// (second word's id, range of `entries`), by id.
+    seconds: Vec<(u32, usize, usize)>,
     /// Bit k set: a common word of language k of `lang::STOPWORDS`.
     pub stopword: u8,
     /// Puts a person in the post (`PERSONAL` in `mod.rs`).
@@ -882,10 +887,45 @@ pub fn lexicon() -> &'static Lexicon {
         // prefix entries are found here once instead of at every token.
         for (word, info) in by_word.iter_mut() {
             lex.walk(word, |n| info.prefix_nodes.push(n as u32));
+            info.index_by_second_word();
         }
         lex.words = WordTable::build(by_word.into_iter().collect());
         lex
     })
+}
+
+impl WordInfo {
+    /// Orders `entries` for `after`: a word such as "no" or "the" starts
+    /// dozens of phrases, and the next token rules out all but a few.
+    fn index_by_second_word(&mut self) {
+        let second = |e: &Entry| match e.pats.get(1) {
+            Some(Pat::Word(_, id)) => Some(*id),
+            _ => None,
+        };
+        // Stable, so each group keeps table order.
+        self.entries.sort_by_key(|e| second(e));
+        self.unindexed = self.entries.iter().take_while(|e| second(e).is_none()).count();
+        let mut start = self.unindexed;
+        while start < self.entries.len() {
+            let id = second(&self.entries[start]).unwrap_or(0);
+            let end = start + self.entries[start..].iter().take_while(|e| second(e) == Some(id)).count();
+            self.seconds.push((id, start, end));
+            start = end;
+        }
+    }
+
+    /// Entries that may match whatever the next token is.
+    fn unindexed(&self) -> &[Entry] {
+        &self.entries[..self.unindexed]
+    }
+
+    /// Entries whose second word has the id `second`.
+    fn after(&self, second: u32) -> &[Entry] {
+        match self.seconds.binary_search_by_key(&second, |s| s.0) {
+            Ok(k) => &self.entries[self.seconds[k].1..self.seconds[k].2],
+            Err(_) => &[],
+        }
+    }
 }
 
 /// Where a match lies: tokens `start..end`.
@@ -1017,11 +1057,14 @@ impl Lexicon {
                 out.push(Match { entry: e, start: i, end });
             }
         };
-        if let Some(w) = t.info {
-            w.entries.iter().for_each(&mut consider);
-        }
-        if let Some(w) = t.alt_info {
-            w.entries.iter().for_each(&mut consider);
+        // Entries are visited grouped by their second word, not in table
+        // order; the sort below restores the order of matches.
+        let next_ids = next.filter(|n| n.is_wordlike()).map_or([None, None], |n| [n.info.map(|w| w.id), n.alt_info.map(|w| w.id)]);
+        for w in [t.info, t.alt_info].into_iter().flatten() {
+            w.unindexed().iter().for_each(&mut consider);
+            for id in next_ids.into_iter().flatten() {
+                w.after(id).iter().for_each(&mut consider);
+            }
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
@@ -1038,7 +1081,14 @@ impl Lexicon {
             prefixed.iter().copied().for_each(&mut consider);
         }
         if out.len() > 1 {
-            out.sort_by_key(|m| std::cmp::Reverse(m.end - m.start));
+            // Longest first; among equally long ones, entries of `text`,
+            // then of `alt`, then prefix entries, each in table order.
+            let group = |e: &Entry| match e.pats[0] {
+                Pat::Word(_, id) if t.info.is_some_and(|w| w.id == id) => 0,
+                Pat::Word(..) => 1,
+                _ => 2,
+            };
+            out.sort_by_key(|m| (std::cmp::Reverse(m.end - m.start), group(m.entry), m.entry.order));
         }
     }
 }
