@@ -114,7 +114,7 @@ mod tests {
     use super::super::normalize::tokenize;
     use super::*;
 
-    fn tokenize_str(s: &str) -> Vec<Token<'static>> {
+    fn tokenize_str(s: &'static str) -> Vec<Token<'static>> {
         tokenize(s, Box::leak(Box::default()))
     }
 

@@ -133,6 +133,8 @@ fn expand(word: &str) -> Option<&'static [&'static str]> {
 enum Src {
     Static(&'static str),
     Buf(u32, u32),
+    /// The text itself: a word already in its folded form.
+    Text(u32, u32),
 }
 
 #[derive(Clone, Copy)]
@@ -158,6 +160,9 @@ struct Builder<'b> {
     raw: &'b mut Vec<Raw>,
     word: &'b mut String,
     lex: &'static Lexicon,
+    /// Tokens may borrow from the text scanned (it is the caller's, not a
+    /// decoded copy).
+    borrow: bool,
 }
 
 /// Lists `tokenize_with` fills and a later call reuses (empty between
@@ -355,9 +360,10 @@ fn is_word_char(c: char) -> bool {
 
 /// What the scan of a word found, besides its folded text.
 struct Shape {
-    /// Letters and capitals among the original characters.
+    /// Letters among the original characters.
     letters: u32,
-    upper: u32,
+    /// Some letter was not a capital.
+    lowercase: bool,
     /// Characters of the folded word.
     chars: usize,
     /// A run of three equal letters in the folded word.
@@ -365,9 +371,9 @@ struct Shape {
 }
 
 impl Shape {
-    const EMPTY: Shape = Shape { letters: 0, upper: 0, chars: 0, stretched: false };
+    const EMPTY: Shape = Shape { letters: 0, lowercase: false, chars: 0, stretched: false };
     fn caps(&self) -> bool {
-        self.letters >= 3 && self.upper == self.letters
+        self.letters >= 3 && !self.lowercase
     }
     /// Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
     fn elongated(&self) -> bool {
@@ -375,45 +381,60 @@ impl Shape {
     }
 }
 
-/// Pushes an ASCII word: lowercased, apostrophes dropped, in one pass
-/// that also counts its letters and capitals, finds a run of three equal
-/// letters and fills the word table's key.
-fn push_ascii_word(b: &mut Builder, raw: &[u8], kind: Kind) {
-    let from = b.buf.len();
+/// Pushes an ASCII word, lowercased and without apostrophes. One pass
+/// counts its letters, notes capitals and apostrophes, finds a run of
+/// three equal letters and fills the word table's key; a word that is
+/// already lowercase is not copied at all when `at` (its offset in the
+/// text, if tokens may borrow from the text) is given.
+fn push_ascii_word(b: &mut Builder, raw: &[u8], at: Option<usize>, kind: Kind) {
     let mut head = [0u8; HEAD];
     let mut shape = Shape::EMPTY;
-    let (mut run, mut last) = (0u32, 0u8);
+    let (mut seen, mut run, mut last) = (0u8, 0u32, 0u8);
     for &c in raw {
         let k = CLASS[usize::from(c)];
+        seen |= k;
         shape.letters += u32::from(k & ALPHA);
-        shape.upper += u32::from((k & UPPER) >> 5);
         if k & APOSTROPHE != 0 {
             continue;
         }
         let lower = c | (k & UPPER);
-        if lower == last && k & ALPHA != 0 {
-            run += 1;
-            shape.stretched |= run > 2;
-        } else {
-            run = 1;
-            last = lower;
-        }
+        // Equal bytes are all letters or all not.
+        run = if lower == last { run + 1 } else { 1 };
+        shape.stretched |= run > 2 && k & ALPHA != 0;
+        last = lower;
         if let Some(h) = head.get_mut(shape.chars) {
             *h = lower;
         }
         shape.chars += 1;
-        b.buf.push(char::from(lower));
     }
-    if shape.chars > 0 {
-        let key = Key::new(&head, shape.chars);
-        push_folded(b, from, kind, &shape, Some(key));
+    if shape.chars == 0 {
+        return;
+    }
+    shape.lowercase = seen & LOWER != 0;
+    let key = Key::new(&head, shape.chars);
+    match at {
+        Some(at) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
+            let info = b.lex.word_keyed(&key, raw);
+            push_token(b, kind, &shape, Src::Text(at as u32, (at + raw.len()) as u32), None, info, None);
+        }
+        _ => {
+            let from = b.buf.len();
+            match head.get(..shape.chars) {
+                Some(folded) => folded.iter().for_each(|&c| b.buf.push(char::from(c))),
+                None => {
+                    let folded = raw.iter().filter(|c| **c != b'\'').map(|c| char::from(c.to_ascii_lowercase()));
+                    b.buf.extend(folded);
+                }
+            }
+            push_folded(b, from, kind, &shape, Some(key));
+        }
     }
 }
 
 /// Pushes a word folded like `crate::text::fold`, without apostrophes.
 fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     if raw.is_ascii() {
-        return push_ascii_word(b, raw.as_bytes(), kind);
+        return push_ascii_word(b, raw.as_bytes(), None, kind);
     }
     let from = b.buf.len();
     // Words of ASCII and accented Latin letters fold a character at a
@@ -436,7 +457,7 @@ fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
             }
         };
         shape.letters += u32::from(alphabetic);
-        shape.upper += u32::from(uppercase);
+        shape.lowercase |= alphabetic && !uppercase;
         if folded == last && folded.is_alphabetic() {
             run += 1;
             shape.stretched |= run > 2;
@@ -460,7 +481,7 @@ fn push_unicode_word(b: &mut Builder, from: usize, raw: &str, kind: Kind) {
     let mut shape = Shape::EMPTY;
     for c in raw.chars().filter(|c| c.is_alphabetic()) {
         shape.letters += 1;
-        shape.upper += u32::from(c.is_uppercase());
+        shape.lowercase |= !c.is_uppercase();
     }
     fold_into(b.buf, raw, true);
     let folded = &b.buf[from..];
@@ -474,9 +495,8 @@ fn push_unicode_word(b: &mut Builder, from: usize, raw: &str, kind: Kind) {
 /// Makes a token of the folded word at `b.buf[from..]`; `key`: its word
 /// table key, when the caller built it.
 fn push_folded(b: &mut Builder, from: usize, kind: Kind, shape: &Shape, key: Option<Key>) {
-    let (caps, elongated) = (shape.caps(), shape.elongated());
     let lex = b.lex;
-    let (text, alt, info, alt_info) = if elongated {
+    if shape.elongated() {
         let word = &mut *b.word;
         word.clear();
         word.push_str(&b.buf[from..]);
@@ -484,24 +504,34 @@ fn push_folded(b: &mut Builder, from: usize, kind: Kind, shape: &Shape, key: Opt
         push_squeezed(b.buf, word, 2);
         let mid = b.buf.len();
         push_squeezed(b.buf, word, 1);
-        let (text, alt) = (&b.buf[from..mid], &b.buf[mid..]);
-        ((from as u32, mid as u32), Some((mid as u32, b.buf.len() as u32)), lex.word(text), lex.word(alt))
+        let (info, alt_info) = (lex.word(&b.buf[from..mid]), lex.word(&b.buf[mid..]));
+        let (from, mid, to) = (from as u32, mid as u32, b.buf.len() as u32);
+        push_token(b, kind, shape, Src::Buf(from, mid), Some((mid, to)), info, alt_info);
     } else {
         let word = &b.buf[from..];
         let info = match key {
             Some(key) => lex.word_keyed(&key, word.as_bytes()),
             None => lex.word(word),
         };
-        (b.span(from), None, info, None)
-    };
+        let (x, y) = b.span(from);
+        push_token(b, kind, shape, Src::Buf(x, y), None, info, None);
+    }
+}
+
+/// Pushes the token, or the words it stands for when it is a chat
+/// abbreviation (dropping its text from the buffer, which ends with it).
+fn push_token(b: &mut Builder, kind: Kind, shape: &Shape, text: Src, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) {
+    let (caps, elongated) = (shape.caps(), shape.elongated());
     if let Some(words) = info.and_then(|w| w.expansion).or_else(|| alt_info?.expansion) {
-        b.buf.truncate(from);
+        if let Src::Buf(from, _) = text {
+            b.buf.truncate(from as usize);
+        }
         for w in words {
-            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: lex.word(w), alt_info: None });
+            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: b.lex.word(w), alt_info: None });
         }
         return;
     }
-    b.raw.push(Raw { kind, text: Src::Buf(text.0, text.1), alt, caps, elongated, info, alt_info });
+    b.raw.push(Raw { kind, text, alt, caps, elongated, info, alt_info });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -530,21 +560,23 @@ fn push_hashtag(b: &mut Builder, body: &str) {
 
 /// The tokens of `text`; their words are written into `buf` (cleared
 /// first), which the caller may reuse from one text to the next.
-pub fn tokenize<'a>(text: &str, buf: &'a mut String) -> Vec<Token<'a>> {
+pub fn tokenize<'a>(text: &'a str, buf: &'a mut String) -> Vec<Token<'a>> {
     tokenize_with(text, buf, &mut TokenScratch::default())
 }
 
 /// What an ASCII byte can be, as bits of `CLASS`.
 const ALPHA: u8 = 0x01;
 const APOSTROPHE: u8 = 0x02;
+const LOWER: u8 = 0x04;
 /// Continues a word: letters, digits, `_` and `'`.
-const WORD: u8 = 0x04;
+const WORD: u8 = START | APOSTROPHE;
 /// Starts a word: letters, digits and `_`.
 const START: u8 = 0x08;
 /// A character `char::is_whitespace` accepts.
 const SPACE: u8 = 0x10;
 /// A capital; also the bit that makes it lowercase.
 const UPPER: u8 = 0x20;
+
 /// May start an emoticon; most positions are none of these.
 const EMOTICON: u8 = 0x40;
 const ALNUM: u8 = 0x80;
@@ -562,14 +594,17 @@ const CLASS: [u8; 256] = {
         if b.is_ascii_uppercase() {
             k |= UPPER;
         }
+        if b.is_ascii_lowercase() {
+            k |= LOWER;
+        }
         if b.is_ascii_alphanumeric() {
-            k |= ALNUM | WORD | START;
+            k |= ALNUM | START;
         }
         if b == b'_' {
-            k |= WORD | START;
+            k |= START;
         }
         if b == b'\'' {
-            k |= WORD | APOSTROPHE;
+            k |= APOSTROPHE;
         }
         if matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
             k |= SPACE;
@@ -608,19 +643,13 @@ fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
 
 /// `tokenize` with the token lists taken from `scratch`; hand the result
 /// back with `TokenScratch::give_back` to reuse them.
-pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
+pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
     buf.clear();
     scratch.raw.clear();
-    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon() };
     // HTML entities as X delivers them.
-    let decoded;
-    let text = if text.contains('&') {
-        decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
-        decoded.as_str()
-    } else {
-        text
-    };
-    scan(&mut b, text);
+    let decoded = text.as_bytes().contains(&b'&').then(|| text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\""));
+    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon(), borrow: decoded.is_none() };
+    scan(&mut b, decoded.as_deref().unwrap_or(text));
     let buf: &'a str = buf;
     let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
@@ -629,6 +658,7 @@ pub fn tokenize_with<'a>(text: &str, buf: &'a mut String, scratch: &mut TokenScr
         text: match r.text {
             Src::Static(s) => s,
             Src::Buf(x, y) => at((x, y)),
+            Src::Text(x, y) => &text[x as usize..y as usize],
         },
         alt: r.alt.map(at),
         caps: r.caps,
@@ -770,7 +800,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
             return full;
         }
     }
-    push_ascii_word(b, &bytes[i..end], Kind::Word);
+    push_ascii_word(b, &bytes[i..end], b.borrow.then_some(i), Kind::Word);
     end
 }
 
