@@ -283,12 +283,20 @@ struct Latin {
 /// The Latin-1 Supplement and Latin Extended-A/B letters, from a table
 /// built once with `fold` itself; None for characters outside it.
 fn latin(c: char) -> Option<Latin> {
-    static TABLE: OnceLock<Vec<Latin>> = OnceLock::new();
+    latin_in(latin_table(), c)
+}
+
+fn latin_in(table: &[Latin], c: char) -> Option<Latin> {
     let u = c as u32;
     if !(LATIN_FROM..=LATIN_TO).contains(&u) {
         return None;
     }
-    let table = TABLE.get_or_init(|| {
+    table.get((u - LATIN_FROM) as usize).copied()
+}
+
+fn latin_table() -> &'static [Latin] {
+    static TABLE: OnceLock<Vec<Latin>> = OnceLock::new();
+    TABLE.get_or_init(|| {
         (LATIN_FROM..=LATIN_TO)
             .map(|u| {
                 let Some(c) = char::from_u32(u) else { return Latin { fold: '\0', alphabetic: false, uppercase: false } };
@@ -308,8 +316,7 @@ fn latin(c: char) -> Option<Latin> {
                 Latin { fold, alphabetic: c.is_alphabetic(), uppercase: c.is_uppercase() }
             })
             .collect()
-    });
-    Some(table[(u - LATIN_FROM) as usize])
+    })
 }
 
 /// `fold` of one accented Latin letter, when it is one character.
@@ -355,7 +362,11 @@ fn is_emoji(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_' || c == '\'' || c == '’'
+    // Accented Latin letters, the common case after ASCII, from the table.
+    match latin(c) {
+        Some(l) => l.alphabetic,
+        None => c.is_alphanumeric() || c == '_' || c == '\'' || c == '’',
+    }
 }
 
 /// What the scan of a word found, besides its folded text.
@@ -442,6 +453,7 @@ fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     // across them); anything else takes the whole of `fold`.
     let mut shape = Shape::EMPTY;
     let (mut run, mut last) = (0u32, '\0');
+    let table = latin_table();
     for c in raw.chars() {
         let (folded, alphabetic, uppercase) = if c.is_ascii() {
             if c == '\'' {
@@ -451,7 +463,7 @@ fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
         } else if c == '’' {
             continue;
         } else {
-            match latin(c) {
+            match latin_in(table, c) {
                 Some(l) if l.fold != '\0' => (l.fold, l.alphabetic, l.uppercase),
                 _ => return push_unicode_word(b, from, raw, kind),
             }
@@ -646,10 +658,16 @@ fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
 pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
     buf.clear();
     scratch.raw.clear();
-    // HTML entities as X delivers them.
-    let decoded = text.as_bytes().contains(&b'&').then(|| text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\""));
-    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon(), borrow: decoded.is_none() };
-    scan(&mut b, decoded.as_deref().unwrap_or(text));
+    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon(), borrow: true };
+    if !scan(&mut b, text) {
+        // HTML entities as X delivers them; rare, so the text is decoded
+        // only when the scan meets an `&`, and scanned again.
+        let decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
+        b.buf.clear();
+        b.raw.clear();
+        b.borrow = false;
+        scan(&mut b, &decoded);
+    }
     let buf: &'a str = buf;
     let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
@@ -672,8 +690,11 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
 /// One pass over the text. Whitespace cuts it into chunks; a chunk that
 /// starts like a link is one URL token, any other is read a character at a
 /// time (ASCII through `CLASS`): emoticons, handles, hashtags, words,
-/// emoji and breaks.
-fn scan(b: &mut Builder, text: &str) {
+/// emoji and breaks. False when it stopped at an `&` outside a link, which
+/// may start an HTML entity, when `b.borrow` (the text is the caller's).
+/// (Decoding changes no whitespace and no link, so an `&` inside a link
+/// changes no token.)
+fn scan(b: &mut Builder, text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut chunk_start = true;
@@ -721,6 +742,8 @@ fn scan(b: &mut Builder, text: &str) {
             }
             if matches!(c, b'.' | b'!' | b'?' | b',' | b';' | b':') {
                 b.punct(char::from(c));
+            } else if c == b'&' && b.borrow {
+                return false;
             }
             i += 1;
         } else {
@@ -750,6 +773,7 @@ fn scan(b: &mut Builder, text: &str) {
             i = after;
         }
     }
+    true
 }
 
 fn is_link(chunk: &str) -> bool {

@@ -12,7 +12,7 @@
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Key {
     head: [u64; 2],
-    len: usize,
+    len: u32,
 }
 
 /// The bytes of a key's head, filled by whoever builds the word.
@@ -22,9 +22,10 @@ impl Key {
     /// `head`: the word's first bytes (at most `HEAD`), zero after them.
     #[inline]
     pub fn new(head: &[u8; HEAD], len: usize) -> Key {
-        let (a, b) = head.split_at(8);
-        let word = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or([0; 8]));
-        Key { head: [word(a), word(b)], len }
+        let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = *head;
+        let head = [u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7]), u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])];
+        // Longer than 4 GiB would not be a word; saturating keeps it unequal to short ones.
+        Key { head, len: u32::try_from(len).unwrap_or(u32::MAX) }
     }
 
     pub fn of(word: &[u8]) -> Key {
@@ -78,7 +79,7 @@ impl<T> WordTable<T> {
     }
 
     /// The value of `word`, whose key is `key`.
-    #[inline]
+    #[inline(always)]
     pub fn get_keyed(&self, key: &Key, word: &[u8]) -> Option<&T> {
         let mask = self.slots.len() - 1;
         let mut s = key.slot(self.bits);
@@ -89,7 +90,7 @@ impl<T> WordTable<T> {
             }
             if slot.key == *key {
                 let (stored, value) = &self.values[slot.at as usize - 1];
-                if key.len <= HEAD || stored.as_bytes() == word {
+                if key.len as usize <= HEAD || stored.as_bytes() == word {
                     return Some(value);
                 }
             }
