@@ -78,6 +78,8 @@ pub struct Entry {
     pub ironic: bool,
     /// Gratitude, which in a request is only politeness.
     pub polite: bool,
+    /// Negative wording whose negation is praise (`FLIPPABLE` in `mod.rs`).
+    pub flippable: bool,
     /// Position in the tables: matches of equal length are weighed in this
     /// order, as they were when every entry was tried in turn.
     order: u32,
@@ -849,7 +851,8 @@ pub fn lexicon() -> &'static Lexicon {
                 let polite = *cue == Cue::Pos && POLITE_STARTS.iter().any(|s| phrase.starts_with(s));
                 // Emoji and emoticons are the same in every language.
                 let lang = if phrase.starts_with(|c: char| c.is_alphanumeric()) { *lang } else { Lang::Any };
-                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, order };
+                let flippable = super::FLIPPABLE.iter().any(|f| phrase.starts_with(f));
+                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, flippable, order };
                 order += 1;
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");

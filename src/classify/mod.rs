@@ -67,7 +67,7 @@ const NEGATION_CAP: f32 = 0.9;
 /// Negative words whose negation is praise ("not bad", "nunca me ha
 /// fallado"); negating other negative words ("don't believe their lies")
 /// only weakens them.
-const FLIPPABLE: &[&str] = &[
+pub(crate) const FLIPPABLE: &[&str] = &[
     "bad", "mal", "malo", "mala", "fail", "falla", "fallo", "fall", "problem", "complain", "queja", "quej",
     "disappoint", "decepcion", "worse", "peor", "terrible", "horrible", "awful", "late", "tarde", "delay", "retras",
     "issue", "wrong", "worry", "lost", "perdi", "regret", "arrepent", "sucks", "pesim", "hate", "odio",
@@ -142,6 +142,8 @@ struct Analysis {
     /// Sentences that ask how to do something.
     how_to: Vec<usize>,
     shouting: bool,
+    /// Scratch for `top_reasons`.
+    ranked: Vec<usize>,
 }
 
 /// Appends the readable text of tokens `start..end` ("pésimooo" reads as "pesimo").
@@ -223,9 +225,9 @@ fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec
         let Some(longest) = matches.first().map(|m| m.end - m.start) else {
             if t.kind == Kind::Hashtag && t.text.len() >= 6 {
                 // "#worstservice", "#pesimoservicio": one lowercase word.
-                if HASHTAG_NEG.iter().any(|s| t.text.contains(s)) {
+                if HASHTAG_NEG.iter().any(|s| has_part(t.text, s)) {
                     a.hits.push(hit(Polarity::Neg, 1.2, Why { label: "complaint:hashtag:#", what: What::Token(i) }, sentence, i));
-                } else if HASHTAG_POS.iter().any(|s| t.text.contains(s)) {
+                } else if HASHTAG_POS.iter().any(|s| has_part(t.text, s)) {
                     a.hits.push(hit(Polarity::Pos, 1.0, Why { label: "praise:hashtag:#", what: What::Token(i) }, sentence, i));
                 }
             }
@@ -306,7 +308,7 @@ fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec
                     if let Some((_, at)) = scope_before {
                         // "no está mal", "never failed me", "not happy".
                         let whole = |label| Why::span(label, at, m.end);
-                        if pol == Polarity::Neg && FLIPPABLE.iter().any(|f| e.phrase.starts_with(f)) {
+                        if pol == Polarity::Neg && e.flippable {
                             pol = Polarity::Pos;
                             if let Some(h) = negator_hit.and_then(|k| a.hits.get_mut(k)) {
                                 h.weight = 0.0;
@@ -348,6 +350,14 @@ fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec
         caps += usize::from(t.caps && t.text.len() >= 4);
     }
     a.shouting = caps >= 2 && caps * 2 >= words;
+}
+
+/// `word.contains(part)` for the short words and lists here, without
+/// setting up a general substring search for every pair.
+fn has_part(word: &str, part: &str) -> bool {
+    let (word, part) = (word.as_bytes(), part.as_bytes());
+    let Some((&first, _)) = part.split_first() else { return true };
+    word.len() >= part.len() && (0..=word.len() - part.len()).any(|i| word[i] == first && word[i..i + part.len()] == *part)
 }
 
 fn hit(polarity: Polarity, weight: f32, reason: Why, sentence: usize, at: usize) -> Hit {
@@ -420,11 +430,14 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
     (neg, pos)
 }
 
-fn top_reasons(tokens: &[Token], hits: &[Hit], polarity: Polarity, n: usize) -> Vec<String> {
-    let mut hs: Vec<&Hit> = hits.iter().filter(|h| h.polarity == polarity && h.weight > 0.05).collect();
-    hs.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+/// The `n` heaviest distinct reasons of `polarity`; `ranked` is scratch space.
+fn top_reasons(tokens: &[Token], hits: &[Hit], ranked: &mut Vec<usize>, polarity: Polarity, n: usize) -> Vec<String> {
+    ranked.clear();
+    ranked.extend((0..hits.len()).filter(|&k| hits[k].polarity == polarity && hits[k].weight > 0.05));
+    // Stable: equally heavy hits keep the order they were found in.
+    ranked.sort_by(|&a, &b| hits[b].weight.total_cmp(&hits[a].weight));
     let mut out: Vec<String> = Vec::new();
-    for h in hs {
+    for h in ranked.iter().map(|&k| &hits[k]) {
         if !h.reason.label.starts_with("escalation:") {
             let reason = h.reason.text(tokens);
             if !out.contains(&reason) {
@@ -484,7 +497,7 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
         push(r);
     }
     for t in tokens.iter().filter(|t| t.kind == Kind::Handle) {
-        if PRESS.iter().any(|p| t.text.contains(p)) {
+        if PRESS.iter().any(|p| has_part(t.text, p)) {
             push(format!("escalation:campaign:@{}", t.text));
         }
     }
@@ -588,7 +601,7 @@ fn decide(tokens: &[Token], a: &mut Analysis, lang: String, ctx: &Context) -> Cl
     let is_question = a.questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
-        let mut reasons = top_reasons(tokens, &a.hits, Polarity::Neg, 3);
+        let mut reasons = top_reasons(tokens, &a.hits, &mut a.ranked, Polarity::Neg, 3);
         if a.shouting && !reasons.iter().any(|r| r == "complaint:shouting") {
             reasons.push("complaint:shouting".into());
         }
@@ -608,7 +621,7 @@ fn decide(tokens: &[Token], a: &mut Analysis, lang: String, ctx: &Context) -> Cl
         return Classification { class, score, lang, reasons };
     }
     if pos >= PRAISE_MIN && pos > neg {
-        let reasons = top_reasons(tokens, &a.hits, Polarity::Pos, 3);
+        let reasons = top_reasons(tokens, &a.hits, &mut a.ranked, Polarity::Pos, 3);
         let score = confidence(pos - neg - PRAISE_MIN + 0.3);
         return Classification { class: Class::Praise, score, lang, reasons };
     }
