@@ -399,29 +399,30 @@ impl Shape {
 /// text, if tokens may borrow from the text) is given.
 fn push_ascii_word(b: &mut Builder, raw: &[u8], at: Option<usize>, kind: Kind) {
     let mut head = [0u8; HEAD];
-    let mut shape = Shape::EMPTY;
-    let (mut seen, mut run, mut last) = (0u8, 0u32, 0u8);
+    // Locals, not `Shape`'s fields, so that they stay in registers.
+    let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
+    let (mut run, mut last) = (0u32, 0u8);
     for &c in raw {
         let k = CLASS[usize::from(c)];
         seen |= k;
-        shape.letters += u32::from(k & ALPHA);
+        letters += u32::from(k & ALPHA);
         if k & APOSTROPHE != 0 {
             continue;
         }
         let lower = c | (k & UPPER);
         // Equal bytes are all letters or all not.
         run = if lower == last { run + 1 } else { 1 };
-        shape.stretched |= run > 2 && k & ALPHA != 0;
+        stretched |= run > 2 && k & ALPHA != 0;
         last = lower;
-        if let Some(h) = head.get_mut(shape.chars) {
-            *h = lower;
+        if chars < HEAD {
+            head[chars] = lower;
         }
-        shape.chars += 1;
+        chars += 1;
     }
-    if shape.chars == 0 {
+    if chars == 0 {
         return;
     }
-    shape.lowercase = seen & LOWER != 0;
+    let shape = Shape { letters, lowercase: seen & LOWER != 0, chars, stretched };
     let key = Key::new(&head, shape.chars);
     match at {
         Some(at) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
