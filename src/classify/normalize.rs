@@ -127,49 +127,41 @@ fn expand(word: &str) -> Option<&'static [&'static str]> {
     lexicon().word(word).and_then(|w| w.expansion)
 }
 
-/// Where a token's text is while the buffer is still growing: a static
-/// string or a byte range of the buffer.
+/// Where a token's text is while the buffer is still growing: a string
+/// that outlives the buffer (static, or the caller's text), or a byte
+/// range of the buffer, filled in once the buffer is done.
 #[derive(Clone, Copy)]
-enum Src {
-    Static(&'static str),
+enum Src<'a> {
+    Str(&'a str),
     Buf(u32, u32),
-    /// The text itself: a word already in its folded form.
-    Text(u32, u32),
 }
 
+/// A token whose text (and `alt`) are still byte ranges of the buffer.
 #[derive(Clone, Copy)]
-struct Raw {
-    kind: Kind,
-    text: Src,
+struct Fixup {
+    token: u32,
+    text: Option<(u32, u32)>,
     alt: Option<(u32, u32)>,
-    caps: bool,
-    elongated: bool,
-    info: Option<&'static WordInfo>,
-    alt_info: Option<&'static WordInfo>,
 }
 
-impl Raw {
-    fn new(kind: Kind, text: Src) -> Raw {
-        Raw { kind, text, alt: None, caps: false, elongated: false, info: None, alt_info: None }
-    }
-}
-
-/// The buffer being filled, the tokens pointing into it, and a scratch word.
-struct Builder<'b> {
+/// The buffer being filled, the tokens (those with text in the buffer
+/// noted in `fixups`), and a scratch word.
+struct Builder<'b, 'a> {
     buf: &'b mut String,
-    raw: &'b mut Vec<Raw>,
+    tokens: &'b mut Vec<Token<'a>>,
+    fixups: &'b mut Vec<Fixup>,
     word: &'b mut String,
     lex: &'static Lexicon,
-    /// Tokens may borrow from the text scanned (it is the caller's, not a
-    /// decoded copy).
-    borrow: bool,
+    /// The text scanned, when tokens may borrow from it (it is the
+    /// caller's, not a decoded copy).
+    source: Option<&'a str>,
 }
 
 /// Lists `tokenize_with` fills and a later call reuses (empty between
 /// calls; only their capacity is kept).
 #[derive(Default)]
 pub struct TokenScratch {
-    raw: Vec<Raw>,
+    fixups: Vec<Fixup>,
     word: String,
     tokens: Vec<Token<'static>>,
 }
@@ -184,28 +176,45 @@ impl TokenScratch {
     }
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'_, 'a> {
     fn span(&self, from: usize) -> (u32, u32) {
         (from as u32, self.buf.len() as u32)
     }
-    fn last_is(&self, pred: impl Fn(&Raw) -> bool) -> bool {
-        self.raw.last().is_some_and(pred)
+    fn last_is(&self, pred: impl Fn(&Token) -> bool) -> bool {
+        self.tokens.last().is_some_and(pred)
+    }
+    #[inline]
+    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) -> &mut Token<'a> {
+        let (text, in_buf) = match text {
+            Src::Str(s) => (s, None),
+            Src::Buf(x, y) => ("", Some((x, y))),
+        };
+        if in_buf.is_some() || alt.is_some() {
+            self.fixups.push(Fixup { token: self.tokens.len() as u32, text: in_buf, alt });
+        }
+        self.tokens.push(Token { kind, text, alt: None, caps: false, elongated: false, info, alt_info });
+        let last = self.tokens.len() - 1;
+        &mut self.tokens[last]
+    }
+    /// A token the lexicon knows nothing about.
+    fn plain(&mut self, kind: Kind, text: Src<'a>) {
+        self.push(kind, text, None, None, None);
     }
     /// A symbol (emoji, emoticon), which the lexicon may know.
-    fn symbol(&mut self, text: Src, s: &str) {
+    fn symbol(&mut self, text: Src<'a>, s: &str) {
         let info = self.lex.word(s);
-        self.raw.push(Raw { info, ..Raw::new(Kind::Symbol, text) });
+        self.push(Kind::Symbol, text, None, info, None);
     }
     /// A break; "!!!" and "..." are one break each.
     fn punct(&mut self, p: char) {
         if !self.last_is(|t| t.kind == Kind::Punct(p)) {
-            self.raw.push(Raw::new(Kind::Punct(p), Src::Static(punct_text(p))));
+            self.plain(Kind::Punct(p), Src::Str(punct_text(p)));
         }
     }
     /// A line break ends a sentence that nothing else ended.
     fn newline(&mut self) {
         if !self.last_is(|t| is_sentence_end(t.kind)) {
-            self.raw.push(Raw::new(Kind::Punct('\n'), Src::Static("\n")));
+            self.plain(Kind::Punct('\n'), Src::Str("\n"));
         }
     }
 }
@@ -397,7 +406,7 @@ impl Shape {
 /// three equal letters and fills the word table's key; a word that is
 /// already lowercase is not copied at all when `at` (its offset in the
 /// text, if tokens may borrow from the text) is given.
-fn push_ascii_word(b: &mut Builder, raw: &[u8], at: Option<usize>, kind: Kind) {
+fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], at: Option<usize>, kind: Kind) {
     let mut head = [0u8; HEAD];
     // Locals, not `Shape`'s fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
@@ -424,10 +433,10 @@ fn push_ascii_word(b: &mut Builder, raw: &[u8], at: Option<usize>, kind: Kind) {
     }
     let shape = Shape { letters, lowercase: seen & LOWER != 0, chars, stretched };
     let key = Key::new(&head, shape.chars);
-    match at {
-        Some(at) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
+    match at.and_then(|at| Some(b.source?.get(at..at + raw.len())?)) {
+        Some(text) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
             let info = b.lex.word_keyed(&key, raw);
-            push_token(b, kind, &shape, Src::Text(at as u32, (at + raw.len()) as u32), None, info, None);
+            push_token(b, kind, &shape, Src::Str(text), None, info, None);
         }
         _ => {
             let from = b.buf.len();
@@ -533,18 +542,21 @@ fn push_folded(b: &mut Builder, from: usize, kind: Kind, shape: &Shape, key: Opt
 
 /// Pushes the token, or the words it stands for when it is a chat
 /// abbreviation (dropping its text from the buffer, which ends with it).
-fn push_token(b: &mut Builder, kind: Kind, shape: &Shape, text: Src, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) {
+fn push_token<'a>(b: &mut Builder<'_, 'a>, kind: Kind, shape: &Shape, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) {
     let (caps, elongated) = (shape.caps(), shape.elongated());
     if let Some(words) = info.and_then(|w| w.expansion).or_else(|| alt_info?.expansion) {
         if let Src::Buf(from, _) = text {
             b.buf.truncate(from as usize);
         }
         for w in words {
-            b.raw.push(Raw { kind, text: Src::Static(w), alt: None, caps, elongated, info: b.lex.word(w), alt_info: None });
+            let info = b.lex.word(w);
+            let t = b.push(kind, Src::Str(w), None, info, None);
+            (t.caps, t.elongated) = (caps, elongated);
         }
         return;
     }
-    b.raw.push(Raw { kind, text, alt, caps, elongated, info, alt_info });
+    let t = b.push(kind, text, alt, info, alt_info);
+    (t.caps, t.elongated) = (caps, elongated);
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -658,33 +670,28 @@ fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
 /// back with `TokenScratch::give_back` to reuse them.
 pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
     buf.clear();
-    scratch.raw.clear();
-    let mut b = Builder { buf: &mut *buf, raw: &mut scratch.raw, word: &mut scratch.word, lex: lexicon(), borrow: true };
+    scratch.fixups.clear();
+    let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
+    let mut b = Builder { buf: &mut *buf, tokens: &mut tokens, fixups: &mut scratch.fixups, word: &mut scratch.word, lex: lexicon(), source: Some(text) };
     if !scan(&mut b, text) {
         // HTML entities as X delivers them; rare, so the text is decoded
         // only when the scan meets an `&`, and scanned again.
         let decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
         b.buf.clear();
-        b.raw.clear();
-        b.borrow = false;
+        b.tokens.clear();
+        b.fixups.clear();
+        b.source = None;
         scan(&mut b, &decoded);
     }
     let buf: &'a str = buf;
     let at = |(x, y): (u32, u32)| &buf[x as usize..y as usize];
-    let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
-    tokens.extend(scratch.raw.iter().map(|r| Token {
-        kind: r.kind,
-        text: match r.text {
-            Src::Static(s) => s,
-            Src::Buf(x, y) => at((x, y)),
-            Src::Text(x, y) => &text[x as usize..y as usize],
-        },
-        alt: r.alt.map(at),
-        caps: r.caps,
-        elongated: r.elongated,
-        info: r.info,
-        alt_info: r.alt_info,
-    }));
+    for f in &scratch.fixups {
+        let t = &mut tokens[f.token as usize];
+        if let Some(text) = f.text {
+            t.text = at(text);
+        }
+        t.alt = f.alt.map(at);
+    }
     tokens
 }
 
@@ -692,9 +699,9 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
 /// starts like a link is one URL token, any other is read a character at a
 /// time (ASCII through `CLASS`): emoticons, handles, hashtags, words,
 /// emoji and breaks. False when it stopped at an `&` outside a link, which
-/// may start an HTML entity, when `b.borrow` (the text is the caller's).
-/// (Decoding changes no whitespace and no link, so an `&` inside a link
-/// changes no token.)
+/// may start an HTML entity, when `b.source` is set (the text is the
+/// caller's). (Decoding changes no whitespace and no link, so an `&`
+/// inside a link changes no token.)
 fn scan(b: &mut Builder, text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -705,7 +712,7 @@ fn scan(b: &mut Builder, text: &str) -> bool {
             chunk_start = false;
             if matches!(c, b'h' | b'H' | b'w' | b'W') && is_link(&text[i..]) {
                 let (_, next, newline) = next_chunk(text, i);
-                b.raw.push(Raw::new(Kind::Url, Src::Static("url")));
+                b.plain(Kind::Url, Src::Str("url"));
                 if newline {
                     b.newline();
                 }
@@ -743,7 +750,7 @@ fn scan(b: &mut Builder, text: &str) -> bool {
             }
             if matches!(c, b'.' | b'!' | b'?' | b',' | b';' | b':') {
                 b.punct(char::from(c));
-            } else if c == b'&' && b.borrow {
+            } else if c == b'&' && b.source.is_some() {
                 return false;
             }
             i += 1;
@@ -761,9 +768,8 @@ fn scan(b: &mut Builder, text: &str) -> bool {
                 let from = b.buf.len();
                 b.buf.push(ch);
                 let (x, y) = b.span(from);
-                let s = &b.buf[from..];
-                let info = b.lex.word(s);
-                b.raw.push(Raw { info, ..Raw::new(Kind::Symbol, Src::Buf(x, y)) });
+                let info = b.lex.word(&b.buf[from..]);
+                b.push(Kind::Symbol, Src::Buf(x, y), None, info, None);
             } else if matches!(ch, '¿' | '¡' | '…') {
                 b.punct(match ch {
                     '…' => '.',
@@ -806,7 +812,7 @@ fn emoticon(b: &mut Builder, text: &str, i: usize) -> Option<usize> {
     if next_is_word && !e.starts_with(':') && !e.starts_with(';') {
         return None;
     }
-    b.symbol(Src::Static(e), e);
+    b.symbol(Src::Str(e), e);
     Some(end)
 }
 
@@ -825,7 +831,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
             return full;
         }
     }
-    push_ascii_word(b, &bytes[i..end], b.borrow.then_some(i), Kind::Word);
+    push_ascii_word(b, &bytes[i..end], Some(i), Kind::Word);
     end
 }
 
@@ -841,7 +847,7 @@ fn tag(b: &mut Builder, text: &str, i: usize) -> Option<usize> {
         let from = b.buf.len();
         fold_into(b.buf, body, false);
         let (x, y) = b.span(from);
-        b.raw.push(Raw::new(Kind::Handle, Src::Buf(x, y)));
+        b.plain(Kind::Handle, Src::Buf(x, y));
     } else {
         push_hashtag(b, body);
     }
