@@ -1034,6 +1034,10 @@ impl Lexicon {
         if !t.is_wordlike() {
             return;
         }
+        // Most known words start no phrase at all.
+        if t.alt.is_none() && t.info.is_some_and(|w| w.entries.is_empty() && w.prefix_nodes.is_empty()) {
+            return;
+        }
         // Every candidate's first pattern fits `t` (that is how it was
         // found: by `text`, by `alt`, or as a prefix of one of them), so
         // matching starts at the second.
