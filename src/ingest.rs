@@ -126,7 +126,7 @@ fn new_mention(brand: &Brand, post: &Post, recent: u32, state: PollState, now: D
         author_id: post.author_id.clone(),
         author_followers: post.author_followers,
         text: post.text.clone(),
-        lang: post.lang.clone().or(Some(c.lang)),
+        lang: post.lang.clone().or(Some(c.lang.into_owned())),
         class: c.class,
         score: c.score,
         reasons: c.reasons,

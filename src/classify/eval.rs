@@ -155,7 +155,7 @@ pub fn evaluate(lines: impl BufRead) -> anyhow::Result<Report> {
             gold: r.label.clone(),
             predicted: c.class.as_str().to_string(),
             score: c.score,
-            lang: c.lang.clone(),
+            lang: c.lang.to_string(),
             reasons: c.reasons.clone(),
         })
         .collect();

@@ -5,6 +5,7 @@
 
 use super::lexicon::FastMap;
 use super::normalize::{Kind, Token};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Words frequent in one language and rare in the others (folded, so
@@ -61,10 +62,17 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// `es-MX` → `es`, `EN_us` → `en`; empty or odd tags give None.
-pub fn normalize_tag(tag: &str) -> Option<String> {
-    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-    (primary.len() >= 2 && primary.len() <= 3 && primary.chars().all(|c| c.is_ascii_alphabetic())).then_some(primary)
+/// `es-MX` → `es`, `EN_us` → `en`; empty or odd tags give None. The
+/// languages this module knows come back borrowed, without an allocation.
+pub fn normalize_tag(tag: &str) -> Option<Cow<'static, str>> {
+    let primary = tag.trim().split(['-', '_']).next()?;
+    if !(primary.len() >= 2 && primary.len() <= 3 && primary.bytes().all(|b| b.is_ascii_alphabetic())) {
+        return None;
+    }
+    Some(match STOPWORDS.iter().find(|(code, _)| code.eq_ignore_ascii_case(primary)) {
+        Some((code, _)) => Cow::Borrowed(*code),
+        None => Cow::Owned(primary.to_ascii_lowercase()),
+    })
 }
 
 /// Each stopword with a bit per `STOPWORDS` language it belongs to, built

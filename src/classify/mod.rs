@@ -18,6 +18,7 @@ use crate::model::Class;
 use lexicon::{lexicon, Cue, Entry, Match, PostLang};
 use normalize::{Kind, Token, TokenScratch};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// What the classifier knows besides the text.
@@ -40,8 +41,10 @@ pub struct Classification {
     pub class: Class,
     /// Confidence in [0, 1].
     pub score: f64,
-    /// Detected or given language (`es`, `en`, or another ISO 639-1 code).
-    pub lang: String,
+    /// Detected or given language (`es`, `en`, or another ISO 639-1 code);
+    /// borrowed for the languages the classifier knows, so that
+    /// classifying allocates only the reasons.
+    pub lang: Cow<'static, str>,
     /// e.g. `complaint:phrase:sin respuesta`, `escalation:reach:followers>=10000`.
     pub reasons: Vec<String>,
 }
@@ -575,7 +578,7 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
     let c = {
         let Scratch { buf, tokens: token_scratch, analysis: a, matches, prefixed } = &mut *s;
         let tokens = normalize::tokenize_with(text, buf, token_scratch);
-        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| lang::detect(&tokens).to_string());
+        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::detect(&tokens)));
         analyze(&tokens, PostLang::of(&lang), a, matches, prefixed);
         let c = decide(&tokens, a, lang, ctx);
         token_scratch.give_back(tokens);
@@ -588,7 +591,7 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
 }
 
 /// The class, score and reasons from the matched hits.
-fn decide(tokens: &[Token], a: &mut Analysis, lang: String, ctx: &Context) -> Classification {
+fn decide(tokens: &[Token], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
     let (mut neg, pos) = weigh(a);
     let broadcast = is_broadcast(tokens, a);
     if broadcast {
