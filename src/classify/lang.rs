@@ -90,19 +90,30 @@ pub(super) fn stopword_langs() -> &'static FastMap<&'static str, u8> {
     })
 }
 
+/// Languages `STOPWORDS` lists.
+pub const LANGUAGES: usize = STOPWORDS.len();
+
+/// The language of `tokens`, from the common words among them (what the
+/// tokenizer's `Summary::stopwords` counts as it goes).
 pub fn detect(tokens: &[Token]) -> &'static str {
-    let mut counts = [0usize; STOPWORDS.len()];
+    let mut counts = [0u32; LANGUAGES];
     // `Token::info` carries the bits of `stopword_langs`, looked up once.
     for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
         if let Some(bits) = t.info.map(|w| w.stopword) {
             for (k, n) in counts.iter_mut().enumerate() {
-                *n += usize::from(bits & (1 << k) != 0);
+                *n += u32::from(bits & (1 << k) != 0);
             }
         }
     }
-    let mut best = ("und", 0usize);
-    let mut second = 0usize;
-    for ((lang, _), &n) in STOPWORDS.iter().zip(&counts) {
+    by_counts(&counts)
+}
+
+/// The language whose common words are the most numerous; `und` when
+/// none are there or two languages tie.
+pub fn by_counts(counts: &[u32; LANGUAGES]) -> &'static str {
+    let mut best = ("und", 0u32);
+    let mut second = 0u32;
+    for ((lang, _), &n) in STOPWORDS.iter().zip(counts) {
         if n > best.1 {
             second = best.1;
             best = (lang, n);

@@ -16,7 +16,7 @@ mod words;
 use crate::config::Escalate;
 use crate::model::Class;
 use lexicon::{lexicon, Cue, Entry, Match, PostLang};
-use normalize::{Kind, Token, TokenScratch};
+use normalize::{Kind, Summary, Token, TokenScratch};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -197,7 +197,7 @@ fn question_flags(tokens: &[Token], flags: &mut Vec<bool>) {
 
 /// Matches `tokens` against the lexicon into `a` (emptied first);
 /// `matches` and `prefixed` are scratch lists.
-fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
+fn analyze(tokens: &[Token], summary: &Summary, lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
     let lex = lexicon();
     a.clear();
     question_flags(tokens, &mut a.questions);
@@ -347,12 +347,7 @@ fn analyze(tokens: &[Token], lang: PostLang, a: &mut Analysis, matches: &mut Vec
         negated = next_negated;
         i += longest;
     }
-    let (mut words, mut caps) = (0usize, 0usize);
-    for t in tokens.iter().filter(|t| t.kind == Kind::Word && t.text.len() >= 3) {
-        words += 1;
-        caps += usize::from(t.caps && t.text.len() >= 4);
-    }
-    a.shouting = caps >= 2 && caps * 2 >= words;
+    a.shouting = summary.caps >= 2 && summary.caps * 2 >= summary.words;
 }
 
 /// `word.contains(part)` for the short words and lists here, without
@@ -536,13 +531,9 @@ pub(crate) const PERSONAL: &[&str] = &[
 /// flights https://…") reports news; its bad words are not a customer's
 /// complaint. A reply (starts with a handle) or a question is a person
 /// talking, so it never counts.
-fn is_broadcast(tokens: &[Token], a: &Analysis) -> bool {
-    let has_url = || tokens.iter().any(|t| t.kind == Kind::Url);
-    let reply = || tokens.first().is_some_and(|t| t.kind == Kind::Handle);
-    let personal = || tokens.iter().any(|t| t.kind == Kind::Word && t.info.is_some_and(|w| w.personal));
-    let exclaims = || tokens.iter().any(|t| t.kind == Kind::Punct('!'));
-    // Cheapest and most often false first.
-    has_url() && !reply() && !exclaims() && !a.questions.iter().any(|q| *q) && !personal()
+fn is_broadcast(tokens: &[Token], summary: &Summary, a: &Analysis) -> bool {
+    let reply = tokens.first().is_some_and(|t| t.kind == Kind::Handle);
+    summary.url && !reply && !summary.exclaims && !a.questions.iter().any(|q| *q) && !summary.personal
 }
 
 /// The lists one `classify` call fills and the next on the same thread
@@ -578,9 +569,10 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
     let c = {
         let Scratch { buf, tokens: token_scratch, analysis: a, matches, prefixed } = &mut *s;
         let tokens = normalize::tokenize_with(text, buf, token_scratch);
-        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::detect(&tokens)));
-        analyze(&tokens, PostLang::of(&lang), a, matches, prefixed);
-        let c = decide(&tokens, a, lang, ctx);
+        let summary = &token_scratch.summary;
+        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::by_counts(&summary.stopwords)));
+        analyze(&tokens, summary, PostLang::of(&lang), a, matches, prefixed);
+        let c = decide(&tokens, summary, a, lang, ctx);
         token_scratch.give_back(tokens);
         c
     };
@@ -591,9 +583,9 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
 }
 
 /// The class, score and reasons from the matched hits.
-fn decide(tokens: &[Token], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
+fn decide(tokens: &[Token], summary: &Summary, a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
     let (mut neg, pos) = weigh(a);
-    let broadcast = is_broadcast(tokens, a);
+    let broadcast = is_broadcast(tokens, summary, a);
     if broadcast {
         // Headlines report events ("strike", "cancels", "delay"); a judgement
         // ("shameful", "pésimo") is still somebody's complaint.

@@ -7,6 +7,7 @@
 //! or from static strings; the token lists themselves are the caller's too
 //! (`TokenScratch`), so a post costs no allocation once they have grown.
 
+use super::lang;
 use super::lexicon::{lexicon, Lexicon, WordInfo};
 use super::words::{Key, HEAD};
 use crate::text::fold;
@@ -145,11 +146,12 @@ struct Fixup {
 }
 
 /// The buffer being filled, the tokens (those with text in the buffer
-/// noted in `fixups`), and a scratch word.
+/// noted in `fixups`), their summary, and a scratch word.
 struct Builder<'b, 'a> {
     buf: &'b mut String,
     tokens: &'b mut Vec<Token<'a>>,
     fixups: &'b mut Vec<Fixup>,
+    summary: &'b mut Summary,
     word: &'b mut String,
     lex: &'static Lexicon,
     /// The text scanned, when tokens may borrow from it (it is the
@@ -157,13 +159,29 @@ struct Builder<'b, 'a> {
     source: Option<&'a str>,
 }
 
+/// What the rules ask of the whole post, counted while its tokens are
+/// made instead of in a pass of their own each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Per language of `lang::STOPWORDS`, the words that are common words of it.
+    pub stopwords: [u32; lang::LANGUAGES],
+    /// Words of at least 3 bytes, and those of at least 4 in capitals.
+    pub words: u32,
+    pub caps: u32,
+    /// A link, a `!`, and a word that puts a person in the post.
+    pub url: bool,
+    pub exclaims: bool,
+    pub personal: bool,
+}
+
 /// Lists `tokenize_with` fills and a later call reuses (empty between
-/// calls; only their capacity is kept).
+/// calls; only their capacity is kept), and the summary of the last post.
 #[derive(Default)]
 pub struct TokenScratch {
     fixups: Vec<Fixup>,
     word: String,
     tokens: Vec<Token<'static>>,
+    pub summary: Summary,
 }
 
 impl TokenScratch {
@@ -184,26 +202,42 @@ impl<'a> Builder<'_, 'a> {
         self.tokens.last().is_some_and(pred)
     }
     #[inline]
-    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) -> &mut Token<'a> {
-        let (text, in_buf) = match text {
-            Src::Str(s) => (s, None),
-            Src::Buf(x, y) => ("", Some((x, y))),
+    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>, caps: bool, elongated: bool) {
+        let (text, len, in_buf) = match text {
+            Src::Str(s) => (s, s.len(), None),
+            Src::Buf(x, y) => ("", (y - x) as usize, Some((x, y))),
         };
         if in_buf.is_some() || alt.is_some() {
             self.fixups.push(Fixup { token: self.tokens.len() as u32, text: in_buf, alt });
         }
-        self.tokens.push(Token { kind, text, alt: None, caps: false, elongated: false, info, alt_info });
-        let last = self.tokens.len() - 1;
-        &mut self.tokens[last]
+        let sum = &mut *self.summary;
+        match kind {
+            Kind::Word => {
+                if let Some(w) = info {
+                    for (k, n) in sum.stopwords.iter_mut().enumerate() {
+                        *n += u32::from(w.stopword >> k & 1);
+                    }
+                    sum.personal |= w.personal;
+                }
+                if len >= 3 {
+                    sum.words += 1;
+                    sum.caps += u32::from(caps && len >= 4);
+                }
+            }
+            Kind::Url => sum.url = true,
+            Kind::Punct('!') => sum.exclaims = true,
+            _ => {}
+        }
+        self.tokens.push(Token { kind, text, alt: None, caps, elongated, info, alt_info });
     }
     /// A token the lexicon knows nothing about.
     fn plain(&mut self, kind: Kind, text: Src<'a>) {
-        self.push(kind, text, None, None, None);
+        self.push(kind, text, None, None, None, false, false);
     }
     /// A symbol (emoji, emoticon), which the lexicon may know.
     fn symbol(&mut self, text: Src<'a>, s: &str) {
         let info = self.lex.word(s);
-        self.push(Kind::Symbol, text, None, info, None);
+        self.push(Kind::Symbol, text, None, info, None, false, false);
     }
     /// A break; "!!!" and "..." are one break each.
     fn punct(&mut self, p: char) {
@@ -550,13 +584,11 @@ fn push_token<'a>(b: &mut Builder<'_, 'a>, kind: Kind, shape: &Shape, text: Src<
         }
         for w in words {
             let info = b.lex.word(w);
-            let t = b.push(kind, Src::Str(w), None, info, None);
-            (t.caps, t.elongated) = (caps, elongated);
+            b.push(kind, Src::Str(w), None, info, None, caps, elongated);
         }
         return;
     }
-    let t = b.push(kind, text, alt, info, alt_info);
-    (t.caps, t.elongated) = (caps, elongated);
+    b.push(kind, text, alt, info, alt_info, caps, elongated);
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -672,7 +704,16 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
     buf.clear();
     scratch.fixups.clear();
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
-    let mut b = Builder { buf: &mut *buf, tokens: &mut tokens, fixups: &mut scratch.fixups, word: &mut scratch.word, lex: lexicon(), source: Some(text) };
+    scratch.summary = Summary::default();
+    let mut b = Builder {
+        buf: &mut *buf,
+        tokens: &mut tokens,
+        fixups: &mut scratch.fixups,
+        summary: &mut scratch.summary,
+        word: &mut scratch.word,
+        lex: lexicon(),
+        source: Some(text),
+    };
     if !scan(&mut b, text) {
         // HTML entities as X delivers them; rare, so the text is decoded
         // only when the scan meets an `&`, and scanned again.
@@ -680,6 +721,7 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
         b.buf.clear();
         b.tokens.clear();
         b.fixups.clear();
+        *b.summary = Summary::default();
         b.source = None;
         scan(&mut b, &decoded);
     }
@@ -769,7 +811,7 @@ fn scan(b: &mut Builder, text: &str) -> bool {
                 b.buf.push(ch);
                 let (x, y) = b.span(from);
                 let info = b.lex.word(&b.buf[from..]);
-                b.push(Kind::Symbol, Src::Buf(x, y), None, info, None);
+                b.push(Kind::Symbol, Src::Buf(x, y), None, info, None, false, false);
             } else if matches!(ch, '¿' | '¡' | '…') {
                 b.punct(match ch {
                     '…' => '.',
