@@ -129,7 +129,7 @@ fn new_mention(brand: &Brand, post: &Post, recent: u32, state: PollState, now: D
         lang: post.lang.clone().or(Some(c.lang.into_owned())),
         class: c.class,
         score: c.score,
-        reasons: c.reasons,
+        reasons: c.reasons.into_iter().map(std::borrow::Cow::into_owned).collect(),
         created_at: post.created_at,
         deadline,
         history,

@@ -59,7 +59,7 @@ fn check(text: &str, ctx: &Context) -> Classification {
     assert!(!c.lang.is_empty(), "empty lang for {text:?}");
     assert!(matches!(c.class, Class::Praise | Class::Complaint | Class::Escalation | Class::Neutral));
     assert!(!c.reasons.is_empty(), "no reason for {text:?}");
-    let prefix = |r: &String| ["praise:", "complaint:", "escalation:", "neutral:"].iter().any(|p| r.starts_with(p));
+    let prefix = |r: &std::borrow::Cow<str>| ["praise:", "complaint:", "escalation:", "neutral:"].iter().any(|p| r.starts_with(p));
     assert!(c.reasons.iter().all(prefix), "odd reasons {:?} for {text:?}", c.reasons);
     c
 }

@@ -156,7 +156,7 @@ pub fn evaluate(lines: impl BufRead) -> anyhow::Result<Report> {
             predicted: c.class.as_str().to_string(),
             score: c.score,
             lang: c.lang.to_string(),
-            reasons: c.reasons.clone(),
+            reasons: c.reasons.iter().map(|r| r.to_string()).collect(),
         })
         .collect();
     worst.sort_by(|a, b| b.score.total_cmp(&a.score));

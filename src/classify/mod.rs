@@ -45,8 +45,9 @@ pub struct Classification {
     /// borrowed for the languages the classifier knows, so that
     /// classifying allocates only the reasons.
     pub lang: Cow<'static, str>,
-    /// e.g. `complaint:phrase:sin respuesta`, `escalation:reach:followers>=10000`.
-    pub reasons: Vec<String>,
+    /// e.g. `complaint:phrase:sin respuesta`, `escalation:reach:followers>=10000`;
+    /// borrowed when the reason is fixed text (`neutral:no-signal`).
+    pub reasons: Vec<Cow<'static, str>>,
 }
 
 /// Evidence below this is too thin to call a complaint or praise.
@@ -104,15 +105,15 @@ impl Why {
     fn span(label: &'static str, start: usize, end: usize) -> Why {
         Why { label, what: What::Span(start, end) }
     }
-    fn text(&self, tokens: &[Token]) -> String {
+    fn text(&self, tokens: &[Token]) -> Cow<'static, str> {
         let mut out = String::with_capacity(self.label.len() + 24);
         out.push_str(self.label);
         match self.what {
-            What::Nothing => {}
+            What::Nothing => return Cow::Borrowed(self.label),
             What::Span(start, end) => push_span(&mut out, tokens, start, end),
             What::Token(i) => out.push_str(tokens[i].text),
         }
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -429,12 +430,12 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
 }
 
 /// The `n` heaviest distinct reasons of `polarity`; `ranked` is scratch space.
-fn top_reasons(tokens: &[Token], hits: &[Hit], ranked: &mut Vec<usize>, polarity: Polarity, n: usize) -> Vec<String> {
+fn top_reasons(tokens: &[Token], hits: &[Hit], ranked: &mut Vec<usize>, polarity: Polarity, n: usize) -> Vec<Cow<'static, str>> {
     ranked.clear();
     ranked.extend((0..hits.len()).filter(|&k| hits[k].polarity == polarity && hits[k].weight > 0.05));
     // Stable: equally heavy hits keep the order they were found in.
     ranked.sort_by(|&a, &b| hits[b].weight.total_cmp(&hits[a].weight));
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Cow<'static, str>> = Vec::new();
     for h in ranked.iter().map(|&k| &hits[k]) {
         if !h.reason.label.starts_with("escalation:") {
             let reason = h.reason.text(tokens);
@@ -612,7 +613,7 @@ fn decide(tokens: &[Token], summary: &Summary, a: &mut Analysis, lang: Cow<'stat
             // Only escalation wording made it a complaint.
             reasons.push("complaint:threat".into());
         }
-        reasons.extend(escalations);
+        reasons.extend(escalations.into_iter().map(Cow::Owned));
         return Classification { class, score, lang, reasons };
     }
     if pos >= PRAISE_MIN && pos > neg {
@@ -622,13 +623,13 @@ fn decide(tokens: &[Token], summary: &Summary, a: &mut Analysis, lang: Cow<'stat
     }
     let mut reasons = Vec::new();
     if is_question {
-        reasons.push("neutral:question".to_string());
+        reasons.push(Cow::Borrowed("neutral:question"));
     }
     if a.ad || broadcast {
-        reasons.push("neutral:announcement".to_string());
+        reasons.push(Cow::Borrowed("neutral:announcement"));
     }
     if reasons.is_empty() {
-        reasons.push(if neg + pos > 0.0 { "neutral:weak-signal" } else { "neutral:no-signal" }.to_string());
+        reasons.push(Cow::Borrowed(if neg + pos > 0.0 { "neutral:weak-signal" } else { "neutral:no-signal" }));
     }
     // Nearer the thresholds, less sure it is neutral.
     let nearest = (neg / COMPLAINT_MIN).max(pos / PRAISE_MIN).min(1.0);
