@@ -93,19 +93,74 @@ pub(super) fn stopword_langs() -> &'static FastMap<&'static str, u8> {
 /// Languages `STOPWORDS` lists.
 pub const LANGUAGES: usize = STOPWORDS.len();
 
+/// Bits per language in `Tally`'s packed counts.
+const FIELD: u32 = 10;
+/// Words a packed count takes before it is emptied, so no field overflows.
+const BATCH: u32 = (1 << FIELD) - 1;
+
+/// Each set of `stopword_langs` bits spread to one `FIELD`-bit counter per
+/// language.
+const SPREAD: [u64; 1 << LANGUAGES] = {
+    let mut t = [0u64; 1 << LANGUAGES];
+    let mut bits = 0;
+    while bits < t.len() {
+        let mut k = 0;
+        while k < LANGUAGES {
+            if bits & (1 << k) != 0 {
+                t[bits] |= 1 << (k as u32 * FIELD);
+            }
+            k += 1;
+        }
+        bits += 1;
+    }
+    t
+};
+
+/// Common words per language, counted a word at a time: one addition
+/// counts a word for every language it belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    packed: u64,
+    pending: u32,
+    counts: [u32; LANGUAGES],
+}
+
+impl Tally {
+    /// A word with these `stopword_langs` bits.
+    #[inline]
+    pub fn add(&mut self, bits: u8) {
+        self.packed += SPREAD[usize::from(bits) % SPREAD.len()];
+        self.pending += 1;
+        if self.pending == BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        for (k, n) in self.counts.iter_mut().enumerate() {
+            *n += ((self.packed >> (k as u32 * FIELD)) & u64::from(BATCH)) as u32;
+        }
+        (self.packed, self.pending) = (0, 0);
+    }
+
+    pub fn counts(&self) -> [u32; LANGUAGES] {
+        let mut all = *self;
+        all.flush();
+        all.counts
+    }
+}
+
 /// The language of `tokens`, from the common words among them (what the
 /// tokenizer's `Summary::stopwords` counts as it goes).
 pub fn detect(tokens: &[Token]) -> &'static str {
-    let mut counts = [0u32; LANGUAGES];
+    let mut tally = Tally::default();
     // `Token::info` carries the bits of `stopword_langs`, looked up once.
     for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
-        if let Some(bits) = t.info.map(|w| w.stopword) {
-            for (k, n) in counts.iter_mut().enumerate() {
-                *n += u32::from(bits & (1 << k) != 0);
-            }
+        if let Some(w) = t.info {
+            tally.add(w.stopword);
         }
     }
-    by_counts(&counts)
+    by_counts(&tally.counts())
 }
 
 /// The language whose common words are the most numerous; `und` when
@@ -135,6 +190,18 @@ mod tests {
 
     fn tokenize_str(s: &'static str) -> Vec<Token<'static>> {
         tokenize(s, Box::leak(Box::default()))
+    }
+
+    #[test]
+    fn counts_survive_more_words_than_a_packed_field_holds() {
+        // 3,000 common words of one language and 2,000 of another: both
+        // pass the 1,023 a packed field holds.
+        let text = |a: &str, b: &str| -> &'static str { Box::leak(format!("{}{}", a.repeat(3000), b.repeat(2000)).into_boxed_str()) };
+        assert_eq!(detect(&tokenize_str(text("el ", "the "))), "es");
+        assert_eq!(detect(&tokenize_str(text("the ", "el "))), "en");
+        let mut tally = Tally::default();
+        (0..5000).for_each(|_| tally.add(0b11));
+        assert_eq!(tally.counts()[..2], [5000, 5000]);
     }
 
     #[test]

@@ -571,7 +571,7 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
         let Scratch { buf, tokens: token_scratch, analysis: a, matches, prefixed } = &mut *s;
         let tokens = normalize::tokenize_with(text, buf, token_scratch);
         let summary = &token_scratch.summary;
-        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::by_counts(&summary.stopwords)));
+        let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::by_counts(&summary.stopwords.counts())));
         analyze(&tokens, summary, PostLang::of(&lang), a, matches, prefixed);
         let c = decide(&tokens, summary, a, lang, ctx);
         token_scratch.give_back(tokens);

@@ -164,7 +164,7 @@ struct Builder<'b, 'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Per language of `lang::STOPWORDS`, the words that are common words of it.
-    pub stopwords: [u32; lang::LANGUAGES],
+    pub stopwords: lang::Tally,
     /// Words of at least 3 bytes, and those of at least 4 in capitals.
     pub words: u32,
     pub caps: u32,
@@ -214,9 +214,7 @@ impl<'a> Builder<'_, 'a> {
         match kind {
             Kind::Word => {
                 if let Some(w) = info {
-                    for (k, n) in sum.stopwords.iter_mut().enumerate() {
-                        *n += u32::from(w.stopword >> k & 1);
-                    }
+                    sum.stopwords.add(w.stopword);
                     sum.personal |= w.personal;
                 }
                 if len >= 3 {
