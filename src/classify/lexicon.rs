@@ -83,6 +83,19 @@ pub struct Entry {
     /// Position in the tables: matches of equal length are weighed in this
     /// order, as they were when every entry was tried in turn.
     order: u32,
+    /// `pats[1]` as matching first asks about it, kept here so that ruling
+    /// an entry out reads the entry alone.
+    second: Second,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Second {
+    /// A one-word phrase.
+    None,
+    /// A whole word (its id), and whether that is the last pattern.
+    Word(u32, bool),
+    /// A prefix or a gap.
+    Other,
 }
 
 type Table = (Cue, Lang, &'static [(&'static str, f32)]);
@@ -852,7 +865,12 @@ pub fn lexicon() -> &'static Lexicon {
                 // Emoji and emoticons are the same in every language.
                 let lang = if phrase.starts_with(|c: char| c.is_alphanumeric()) { *lang } else { Lang::Any };
                 let flippable = super::FLIPPABLE.iter().any(|f| phrase.starts_with(f));
-                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, flippable, order };
+                let second = match pats.get(1) {
+                    None => Second::None,
+                    Some(Pat::Word(_, id)) => Second::Word(*id, pats.len() == 2),
+                    Some(_) => Second::Other,
+                };
+                let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, flippable, order, second };
                 order += 1;
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
@@ -940,16 +958,19 @@ pub struct Match<'a> {
 }
 
 fn token_fits(t: &Token, p: &Pat) -> bool {
-    if !t.is_wordlike() {
-        return false;
-    }
     match p {
-        // `info` and `alt_info` are the word table's entries for `text` and
-        // `alt`, and every phrase word has one: same id, same word.
-        Pat::Word(_, id) => t.info.is_some_and(|w| w.id == *id) || t.alt_info.is_some_and(|w| w.id == *id),
-        Pat::Prefix(pre) => t.starts_with(pre),
-        Pat::Gap => true,
+        Pat::Word(_, id) => is_word(t, *id),
+        Pat::Prefix(pre) => t.is_wordlike() && t.starts_with(pre),
+        Pat::Gap => t.is_wordlike(),
     }
+}
+
+/// Whether `t` is the phrase word with this id.
+#[inline]
+fn is_word(t: &Token, id: u32) -> bool {
+    // `info` and `alt_info` are the word table's entries for `text` and
+    // `alt`, and every phrase word has one: same id, same word.
+    t.is_wordlike() && (t.info.is_some_and(|w| w.id == id) || t.alt_info.is_some_and(|w| w.id == id))
 }
 
 /// Length matched by `pats` from `i`, or None.
@@ -1050,15 +1071,19 @@ impl Lexicon {
             if !lang_ok(e.lang, lang) {
                 return;
             }
-            let end = match e.pats.get(1) {
-                None => Some(i + 1),
-                Some(second @ Pat::Word(..)) => {
-                    if !next.is_some_and(|n| token_fits(n, second)) {
+            let end = match e.second {
+                Second::None => Some(i + 1),
+                Second::Word(id, last) => {
+                    if !next.is_some_and(|n| is_word(n, id)) {
                         return;
                     }
-                    match_at(tokens, i + 2, &e.pats[2..])
+                    if last {
+                        Some(i + 2)
+                    } else {
+                        match_at(tokens, i + 2, &e.pats[2..])
+                    }
                 }
-                Some(_) => match_at(tokens, i + 1, &e.pats[1..]),
+                Second::Other => match_at(tokens, i + 1, &e.pats[1..]),
             };
             if let Some(end) = end {
                 out.push(Match { entry: e, start: i, end });
