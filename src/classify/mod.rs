@@ -136,7 +136,6 @@ struct Analysis {
     hits: Vec<Hit>,
     /// (kind, start, end) of legal/churn/safety/campaign wording.
     signals: Vec<(&'static str, usize, usize)>,
-    questions: Vec<bool>,
     /// Sentences that compare the brand with someone else.
     comparisons: Vec<usize>,
     again: Vec<usize>,
@@ -168,7 +167,6 @@ impl Analysis {
     fn clear(&mut self) {
         self.hits.clear();
         self.signals.clear();
-        self.questions.clear();
         self.comparisons.clear();
         self.again.clear();
         self.contrasts.clear();
@@ -179,29 +177,11 @@ impl Analysis {
     }
 }
 
-/// Per sentence, whether it is a question; into `flags` (emptied first).
-fn question_flags(tokens: &[Token], flags: &mut Vec<bool>) {
-    flags.clear();
-    flags.push(false);
-    for t in tokens {
-        match t.kind {
-            Kind::Punct('¿') => *flags.last_mut().unwrap() = true,
-            Kind::Punct('?') => {
-                *flags.last_mut().unwrap() = true;
-                flags.push(false);
-            }
-            _ if t.is_sentence_end() => flags.push(false),
-            _ => {}
-        }
-    }
-}
-
 /// Matches `tokens` against the lexicon into `a` (emptied first);
 /// `matches` and `prefixed` are scratch lists.
-fn analyze(tokens: &[Token], summary: &Summary, lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
+fn analyze(tokens: &[Token], summary: &Summary, questions: &[bool], lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
     let lex = lexicon();
     a.clear();
-    question_flags(tokens, &mut a.questions);
     let mut sentence = 0;
     // Words left in the current negation / concession / third-party scope.
     let mut negated: Option<(usize, usize)> = None; // (words left, negator index)
@@ -280,7 +260,7 @@ fn analyze(tokens: &[Token], summary: &Summary, lang: PostLang, a: &mut Analysis
                     a.hits.push(hit(Polarity::Neg, e.weight, phrase("complaint:comparison:"), sentence, i));
                 }
                 Cue::ComplaintQuestion => {
-                    let q = a.questions.get(sentence).copied().unwrap_or(false);
+                    let q = questions.get(sentence).copied().unwrap_or(false);
                     let w = if q { e.weight } else if e.weight >= 1.0 { e.weight * 0.4 } else { 0.0 };
                     if w > 0.0 {
                         a.hits.push(hit(Polarity::Neg, w, phrase("complaint:question:"), sentence, i));
@@ -365,7 +345,7 @@ fn hit(polarity: Polarity, weight: f32, reason: Why, sentence: usize, at: usize)
 
 /// Folds hits into the final weights, after the rules that need the whole
 /// post: contrast, sarcasm, comparison, politeness, repetition, shouting.
-fn weigh(a: &mut Analysis) -> (f32, f32) {
+fn weigh(a: &mut Analysis, questions: &[bool]) -> (f32, f32) {
     for &(s, at) in &a.contrasts {
         for h in a.hits.iter_mut().filter(|h| h.sentence == s) {
             h.weight *= if h.at < at { 0.6 } else { 1.2 };
@@ -397,7 +377,7 @@ fn weigh(a: &mut Analysis) -> (f32, f32) {
     // "How do I claim a refund?" asks about refunds; only a judgement in it
     // ("how do I get my money back from these thieves?") still counts fully.
     for &s in &a.how_to {
-        if a.questions.get(s).copied().unwrap_or(false) {
+        if questions.get(s).copied().unwrap_or(false) {
             for h in a.hits.iter_mut().filter(|h| h.sentence == s && h.polarity == Polarity::Neg && h.weight < JUDGEMENT_MIN) {
                 h.weight *= HOW_TO_DAMPING;
             }
@@ -532,9 +512,9 @@ pub(crate) const PERSONAL: &[&str] = &[
 /// flights https://…") reports news; its bad words are not a customer's
 /// complaint. A reply (starts with a handle) or a question is a person
 /// talking, so it never counts.
-fn is_broadcast(tokens: &[Token], summary: &Summary, a: &Analysis) -> bool {
+fn is_broadcast(tokens: &[Token], summary: &Summary, questions: &[bool]) -> bool {
     let reply = tokens.first().is_some_and(|t| t.kind == Kind::Handle);
-    summary.url && !reply && !summary.exclaims && !a.questions.iter().any(|q| *q) && !summary.personal
+    summary.url && !reply && !summary.exclaims && !questions.iter().any(|q| *q) && !summary.personal
 }
 
 /// The lists one `classify` call fills and the next on the same thread
@@ -572,8 +552,9 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
         let tokens = normalize::tokenize_with(text, buf, token_scratch);
         let summary = &token_scratch.summary;
         let lang = ctx.lang.as_deref().and_then(lang::normalize_tag).unwrap_or_else(|| Cow::Borrowed(lang::by_counts(&summary.stopwords.counts())));
-        analyze(&tokens, summary, PostLang::of(&lang), a, matches, prefixed);
-        let c = decide(&tokens, summary, a, lang, ctx);
+        let questions = &token_scratch.questions;
+        analyze(&tokens, summary, questions, PostLang::of(&lang), a, matches, prefixed);
+        let c = decide(&tokens, summary, questions, a, lang, ctx);
         token_scratch.give_back(tokens);
         c
     };
@@ -584,9 +565,9 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
 }
 
 /// The class, score and reasons from the matched hits.
-fn decide(tokens: &[Token], summary: &Summary, a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
-    let (mut neg, pos) = weigh(a);
-    let broadcast = is_broadcast(tokens, summary, a);
+fn decide(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
+    let (mut neg, pos) = weigh(a, questions);
+    let broadcast = is_broadcast(tokens, summary, questions);
     if broadcast {
         // Headlines report events ("strike", "cancels", "delay"); a judgement
         // ("shameful", "pésimo") is still somebody's complaint.
@@ -594,7 +575,7 @@ fn decide(tokens: &[Token], summary: &Summary, a: &mut Analysis, lang: Cow<'stat
         let judged = judged.min(neg);
         neg = judged + (neg - judged) * BROADCAST_DAMPING;
     }
-    let is_question = a.questions.iter().any(|q| *q);
+    let is_question = questions.iter().any(|q| *q);
 
     if neg >= COMPLAINT_MIN && neg * COMPLAINT_BIAS >= pos {
         let mut reasons = top_reasons(tokens, &a.hits, &mut a.ranked, Polarity::Neg, 3);

@@ -152,6 +152,7 @@ struct Builder<'b, 'a> {
     tokens: &'b mut Vec<Token<'a>>,
     fixups: &'b mut Vec<Fixup>,
     summary: &'b mut Summary,
+    questions: &'b mut Vec<bool>,
     word: &'b mut String,
     lex: &'static Lexicon,
     /// The text scanned, when tokens may borrow from it (it is the
@@ -182,6 +183,8 @@ pub struct TokenScratch {
     word: String,
     tokens: Vec<Token<'static>>,
     pub summary: Summary,
+    /// Per sentence of the last post, whether it is a question.
+    pub questions: Vec<bool>,
 }
 
 impl TokenScratch {
@@ -223,7 +226,16 @@ impl<'a> Builder<'_, 'a> {
                 }
             }
             Kind::Url => sum.url = true,
-            Kind::Punct('!') => sum.exclaims = true,
+            Kind::Punct(p) => {
+                sum.exclaims |= p == '!';
+                // "¿" opens a question, "?" ends one, and every sentence end starts a new sentence.
+                if matches!(p, '¿' | '?') {
+                    *self.questions.last_mut().expect("starts with one sentence") = true;
+                }
+                if matches!(p, '.' | '!' | '?' | '\n') {
+                    self.questions.push(false);
+                }
+            }
             _ => {}
         }
         self.tokens.push(Token { kind, text, alt: None, caps, elongated, info, alt_info });
@@ -703,11 +715,14 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
     scratch.fixups.clear();
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
     scratch.summary = Summary::default();
+    scratch.questions.clear();
+    scratch.questions.push(false);
     let mut b = Builder {
         buf: &mut *buf,
         tokens: &mut tokens,
         fixups: &mut scratch.fixups,
         summary: &mut scratch.summary,
+        questions: &mut scratch.questions,
         word: &mut scratch.word,
         lex: lexicon(),
         source: Some(text),
@@ -720,6 +735,8 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
         b.tokens.clear();
         b.fixups.clear();
         *b.summary = Summary::default();
+        b.questions.clear();
+        b.questions.push(false);
         b.source = None;
         scan(&mut b, &decoded);
     }
