@@ -1025,6 +1025,48 @@ fn lang_ok(entry: Lang, post: PostLang) -> bool {
     }
 }
 
+/// Where matching is looking: at token `i`, with the post's language.
+struct Candidates<'t, 'n> {
+    tokens: &'t [Token<'n>],
+    i: usize,
+    lang: PostLang,
+    next: Option<&'t Token<'n>>,
+}
+
+impl Candidates<'_, '_> {
+    /// Pushes the match of `e` at `i`, if it matches. Its first pattern fits
+    /// the token (that is how it was found: by `text`, by `alt`, or as a
+    /// prefix of one of them), so matching starts at the second. A word such
+    /// as "no" or "the" starts dozens of phrases, most of them two words
+    /// long: the single-word ones and the ones whose second word is not the
+    /// next token are settled here, by one id comparison, without a call to
+    /// `match_at`.
+    #[inline]
+    fn consider<'a>(&self, e: &'a Entry, out: &mut Vec<Match<'a>>) {
+        if !lang_ok(e.lang, self.lang) {
+            return;
+        }
+        let i = self.i;
+        let end = match e.second {
+            Second::None => Some(i + 1),
+            Second::Word(id, last) => {
+                if !self.next.is_some_and(|n| is_word(n, id)) {
+                    return;
+                }
+                if last {
+                    Some(i + 2)
+                } else {
+                    match_at(self.tokens, i + 2, &e.pats[2..])
+                }
+            }
+            Second::Other => match_at(self.tokens, i + 1, &e.pats[1..]),
+        };
+        if let Some(end) = end {
+            out.push(Match { entry: e, start: i, end });
+        }
+    }
+}
+
 impl Lexicon {
     /// What is known about `word` (folded), if anything.
     pub fn word(&self, word: &str) -> Option<&WordInfo> {
@@ -1067,50 +1109,45 @@ impl Lexicon {
         // second word is not the next token are settled here, by one id
         // comparison, without a call to `match_at`.
         let next = tokens.get(i + 1);
-        let mut consider = |e: &'a Entry| {
-            if !lang_ok(e.lang, lang) {
-                return;
+        let at = Candidates { tokens, i, lang, next };
+        // Entries are visited grouped by their second word, not in table
+        // order; the sort below restores the order of matches. 0 is no id.
+        let (id1, id2) = match next.filter(|n| n.is_wordlike()) {
+            Some(n) => (n.info.map_or(0, |w| w.id), n.alt_info.map_or(0, |w| w.id)),
+            None => (0, 0),
+        };
+        for w in [t.info, t.alt_info].into_iter().flatten() {
+            for e in w.unindexed() {
+                at.consider(e, out);
             }
-            let end = match e.second {
-                Second::None => Some(i + 1),
-                Second::Word(id, last) => {
-                    if !next.is_some_and(|n| is_word(n, id)) {
-                        return;
-                    }
-                    if last {
-                        Some(i + 2)
-                    } else {
-                        match_at(tokens, i + 2, &e.pats[2..])
+            if !w.seconds.is_empty() {
+                for id in [id1, id2] {
+                    if id != 0 {
+                        for e in w.after(id) {
+                            at.consider(e, out);
+                        }
                     }
                 }
-                Second::Other => match_at(tokens, i + 1, &e.pats[1..]),
-            };
-            if let Some(end) = end {
-                out.push(Match { entry: e, start: i, end });
-            }
-        };
-        // Entries are visited grouped by their second word, not in table
-        // order; the sort below restores the order of matches.
-        let next_ids = next.filter(|n| n.is_wordlike()).map_or([None, None], |n| [n.info.map(|w| w.id), n.alt_info.map(|w| w.id)]);
-        for w in [t.info, t.alt_info].into_iter().flatten() {
-            w.unindexed().iter().for_each(&mut consider);
-            for id in next_ids.into_iter().flatten() {
-                w.after(id).iter().for_each(&mut consider);
             }
         }
         // Prefix entries that `text` or `alt` starts with, gathered then put
         // back in table order. Both are short; at most a handful match.
-        prefixed.clear();
         // `info` and `alt_info` are the word table's entries for exactly
         // `text` and `alt` (see `Token`).
-        self.prefixes_of(t.text, t.info, prefixed);
-        if let Some(alt) = t.alt {
-            self.prefixes_of(alt, t.alt_info, prefixed);
-        }
-        if !prefixed.is_empty() {
-            prefixed.sort_by_key(|e| e.order);
-            prefixed.dedup_by_key(|e| e.order);
-            prefixed.iter().copied().for_each(&mut consider);
+        let known_without_prefixes = t.alt.is_none() && t.info.is_some_and(|w| w.prefix_nodes.is_empty());
+        if !known_without_prefixes {
+            prefixed.clear();
+            self.prefixes_of(t.text, t.info, prefixed);
+            if let Some(alt) = t.alt {
+                self.prefixes_of(alt, t.alt_info, prefixed);
+            }
+            if prefixed.len() > 1 {
+                prefixed.sort_by_key(|e| e.order);
+                prefixed.dedup_by_key(|e| e.order);
+            }
+            for e in prefixed.iter() {
+                at.consider(e, out);
+            }
         }
         if out.len() > 1 {
             // Longest first; among equally long ones, entries of `text`,
