@@ -65,6 +65,12 @@ const STOPWORDS: &[(&str, &[&str])] = &[
 /// `es-MX` → `es`, `EN_us` → `en`; empty or odd tags give None. The
 /// languages this module knows come back borrowed, without an allocation.
 pub fn normalize_tag(tag: &str) -> Option<Cow<'static, str>> {
+    // Platforms mostly send the bare code; no need to split or search.
+    match tag {
+        "es" => return Some(Cow::Borrowed("es")),
+        "en" => return Some(Cow::Borrowed("en")),
+        _ => {}
+    }
     let primary = tag.trim().split(['-', '_']).next()?;
     if !(primary.len() >= 2 && primary.len() <= 3 && primary.bytes().all(|b| b.is_ascii_alphabetic())) {
         return None;
