@@ -137,6 +137,16 @@ enum Src<'a> {
     Buf(u32, u32),
 }
 
+/// What a token carries besides its text: the word table's entries for
+/// its text and `alt`, and how it was written.
+#[derive(Clone, Copy, Default)]
+struct Known {
+    info: Option<&'static WordInfo>,
+    alt_info: Option<&'static WordInfo>,
+    caps: bool,
+    elongated: bool,
+}
+
 /// A token whose text (and `alt`) are still byte ranges of the buffer.
 #[derive(Clone, Copy)]
 struct Fixup {
@@ -205,7 +215,8 @@ impl<'a> Builder<'_, 'a> {
         self.tokens.last().is_some_and(pred)
     }
     #[inline]
-    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>, caps: bool, elongated: bool) {
+    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, word: Known) {
+        let Known { info, alt_info, caps, elongated } = word;
         let (text, len, in_buf) = match text {
             Src::Str(s) => (s, s.len(), None),
             Src::Buf(x, y) => ("", (y - x) as usize, Some((x, y))),
@@ -242,12 +253,12 @@ impl<'a> Builder<'_, 'a> {
     }
     /// A token the lexicon knows nothing about.
     fn plain(&mut self, kind: Kind, text: Src<'a>) {
-        self.push(kind, text, None, None, None, false, false);
+        self.push(kind, text, None, Known::default());
     }
     /// A symbol (emoji, emoticon), which the lexicon may know.
     fn symbol(&mut self, text: Src<'a>, s: &str) {
         let info = self.lex.word(s);
-        self.push(Kind::Symbol, text, None, info, None, false, false);
+        self.push(Kind::Symbol, text, None, Known { info, ..Known::default() });
     }
     /// A break; "!!!" and "..." are one break each.
     fn punct(&mut self, p: char) {
@@ -477,7 +488,7 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], at: Option<usize>, k
     }
     let shape = Shape { letters, lowercase: seen & LOWER != 0, chars, stretched };
     let key = Key::new(&head, shape.chars);
-    match at.and_then(|at| Some(b.source?.get(at..at + raw.len())?)) {
+    match at.and_then(|at| b.source?.get(at..at + raw.len())) {
         Some(text) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
             let info = b.lex.word_keyed(&key, raw);
             push_token(b, kind, &shape, Src::Str(text), None, info, None);
@@ -594,11 +605,11 @@ fn push_token<'a>(b: &mut Builder<'_, 'a>, kind: Kind, shape: &Shape, text: Src<
         }
         for w in words {
             let info = b.lex.word(w);
-            b.push(kind, Src::Str(w), None, info, None, caps, elongated);
+            b.push(kind, Src::Str(w), None, Known { info, alt_info: None, caps, elongated });
         }
         return;
     }
-    b.push(kind, text, alt, info, alt_info, caps, elongated);
+    b.push(kind, text, alt, Known { info, alt_info, caps, elongated });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -826,7 +837,7 @@ fn scan(b: &mut Builder, text: &str) -> bool {
                 b.buf.push(ch);
                 let (x, y) = b.span(from);
                 let info = b.lex.word(&b.buf[from..]);
-                b.push(Kind::Symbol, Src::Buf(x, y), None, info, None, false, false);
+                b.push(Kind::Symbol, Src::Buf(x, y), None, Known { info, ..Known::default() });
             } else if matches!(ch, '¿' | '¡' | '…') {
                 b.punct(match ch {
                     '…' => '.',
