@@ -919,8 +919,8 @@ impl WordInfo {
     /// Orders `entries` for `after`: a word such as "no" or "the" starts
     /// dozens of phrases, and the next token rules out all but a few.
     fn index_by_second_word(&mut self) {
-        let second = |e: &Entry| match e.pats.get(1) {
-            Some(Pat::Word(_, id)) => Some(*id),
+        let second = |e: &Entry| match e.second {
+            Second::Word(id, _) => Some(id),
             _ => None,
         };
         // Stable, so each group keeps table order.

@@ -3,9 +3,12 @@
 //! expanded, hashtags split, emoji and emoticons kept as tokens, URLs kept
 //! only as a marker. Owns no judgement about what a token means.
 //!
-//! Tokens borrow their text from one buffer per call (the caller's, reused)
-//! or from static strings; the token lists themselves are the caller's too
-//! (`TokenScratch`), so a post costs no allocation once they have grown.
+//! The text is read in one pass. Tokens borrow their text from the post
+//! itself when a word is already in its folded form (most are), otherwise
+//! from one buffer per call (the caller's, reused) or from static strings;
+//! the token lists themselves are the caller's too (`TokenScratch`), so a
+//! post costs no allocation once they have grown. What the rules ask of the
+//! whole post (`Summary`, the question flags) is counted on the way.
 
 use super::lang;
 use super::lexicon::{lexicon, Lexicon, WordInfo};
@@ -208,6 +211,16 @@ impl TokenScratch {
 }
 
 impl<'a> Builder<'_, 'a> {
+    /// Empty, for a new scan.
+    fn reset(&mut self) {
+        self.buf.clear();
+        self.tokens.clear();
+        self.fixups.clear();
+        *self.summary = Summary::default();
+        self.questions.clear();
+        // The first sentence, before any break.
+        self.questions.push(false);
+    }
     fn span(&self, from: usize) -> (u32, u32) {
         (from as u32, self.buf.len() as u32)
     }
@@ -654,7 +667,6 @@ const START: u8 = 0x08;
 const SPACE: u8 = 0x10;
 /// A capital; also the bit that makes it lowercase.
 const UPPER: u8 = 0x20;
-
 /// May start an emoticon; most positions are none of these.
 const EMOTICON: u8 = 0x40;
 const ALNUM: u8 = 0x80;
@@ -722,12 +734,7 @@ fn next_chunk(text: &str, from: usize) -> (usize, usize, bool) {
 /// `tokenize` with the token lists taken from `scratch`; hand the result
 /// back with `TokenScratch::give_back` to reuse them.
 pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut TokenScratch) -> Vec<Token<'a>> {
-    buf.clear();
-    scratch.fixups.clear();
     let mut tokens: Vec<Token<'a>> = std::mem::take(&mut scratch.tokens);
-    scratch.summary = Summary::default();
-    scratch.questions.clear();
-    scratch.questions.push(false);
     let mut b = Builder {
         buf: &mut *buf,
         tokens: &mut tokens,
@@ -738,16 +745,12 @@ pub fn tokenize_with<'a>(text: &'a str, buf: &'a mut String, scratch: &mut Token
         lex: lexicon(),
         source: Some(text),
     };
+    b.reset();
     if !scan(&mut b, text) {
         // HTML entities as X delivers them; rare, so the text is decoded
         // only when the scan meets an `&`, and scanned again.
         let decoded = text.replace("&amp;", "&").replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", "\"");
-        b.buf.clear();
-        b.tokens.clear();
-        b.fixups.clear();
-        *b.summary = Summary::default();
-        b.questions.clear();
-        b.questions.push(false);
+        b.reset();
         b.source = None;
         scan(&mut b, &decoded);
     }
@@ -1009,6 +1012,14 @@ mod tests {
                 let want: String = fold(w).chars().filter(|c| !strip || (*c != '\'' && *c != '’')).collect();
                 assert_eq!(got, want, "{w:?}");
             }
+        }
+    }
+
+    #[test]
+    fn accented_letters_are_word_characters_as_unicode_says() {
+        // `is_word_char` answers from the Latin table in its range.
+        for c in (LATIN_FROM..=LATIN_TO).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?}");
         }
     }
 
