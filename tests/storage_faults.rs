@@ -43,7 +43,11 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const LONG: Duration = Duration::from_secs(30);
-const ENV: &[(&str, &str)] = &[("ESCUCHA_HTTP_TIMEOUT_MS", "1000")];
+/// The platforms here never hang, but the daemon's write waits up to 1 s for
+/// another process's lock on a runtime thread; with two cores a 1 s request
+/// timeout could then expire for a healthy platform and be logged as a
+/// source failure (production's is 30 s). 5 s keeps the margin.
+const ENV: &[(&str, &str)] = &[("ESCUCHA_HTTP_TIMEOUT_MS", "5000")];
 
 /// Fake platforms, an SMTP server, and a config whose database may live
 /// elsewhere than the config and the log (on a tmpfs that will fill up).
