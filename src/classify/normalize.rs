@@ -1016,11 +1016,38 @@ mod tests {
     }
 
     #[test]
+    fn words_of_accented_letters_fold_as_text_fold_does() {
+        // `push_word` folds Latin letters a character at a time from the
+        // table; the token must be what `fold` makes of the whole word.
+        for c in (LATIN_FROM..=LATIN_TO).filter_map(char::from_u32).filter(|c| c.is_alphabetic()) {
+            // Digits between, so no fold makes a run of three equal letters.
+            let word = format!("1{c}2{c}3");
+            assert_eq!(texts(&word), [fold(&word)], "{word:?}");
+        }
+    }
+
+    #[test]
     fn accented_letters_are_word_characters_as_unicode_says() {
         // `is_word_char` answers from the Latin table in its range.
         for c in (LATIN_FROM..=LATIN_TO).filter_map(char::from_u32) {
             assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?}");
         }
+    }
+
+    #[test]
+    fn html_entities_read_as_the_characters_they_stand_for() {
+        // The scan meets the `&` and reads the decoded text instead; an
+        // entity inside a link leaves the link one token; a bare `&` stays.
+        for (raw, decoded) in [
+            ("AT&amp;T me tiene &gt;:( otra vez", "AT&T me tiene >:( otra vez"),
+            ("&quot;gracias&quot; por nada &lt;3", "\"gracias\" por nada <3"),
+            ("see http://x.co/?a=1&amp;b=2 :(", "see http://x.co/?a=1&b=2 :("),
+            ("me & you, 50&60", "me & you, 50&60"),
+        ] {
+            assert_eq!(texts(raw), texts(decoded), "{raw:?}");
+        }
+        assert!(texts("AT&amp;T me tiene &gt;:(").contains(&">:(".to_string()));
+        assert_eq!(texts("see http://x.co/?a=1&amp;b=2 :("), ["see", "url", ":("]);
     }
 
     #[test]
