@@ -4,7 +4,6 @@
 //! mislabelled, anything else is `und`.
 
 use super::lexicon::FastMap;
-use super::normalize::{Kind, Token};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -156,21 +155,9 @@ impl Tally {
     }
 }
 
-/// The language of `tokens`, from the common words among them (what the
-/// tokenizer's `Summary::stopwords` counts as it goes).
-pub fn detect(tokens: &[Token]) -> &'static str {
-    let mut tally = Tally::default();
-    // `Token::info` carries the bits of `stopword_langs`, looked up once.
-    for t in tokens.iter().filter(|t| t.kind == Kind::Word) {
-        if let Some(w) = t.info {
-            tally.add(w.stopword);
-        }
-    }
-    by_counts(&tally.counts())
-}
-
-/// The language whose common words are the most numerous; `und` when
-/// none are there or two languages tie.
+/// The language whose common words are the most numerous (as the
+/// tokenizer's `Summary::stopwords` counts them); `und` when none are there
+/// or two languages tie.
 pub fn by_counts(counts: &[u32; LANGUAGES]) -> &'static str {
     let mut best = ("und", 0u32);
     let mut second = 0u32;
@@ -191,20 +178,24 @@ pub fn by_counts(counts: &[u32; LANGUAGES]) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::normalize::tokenize;
+    use super::super::normalize::{tokenize_with, TokenScratch};
     use super::*;
 
-    fn tokenize_str(s: &'static str) -> Vec<Token<'static>> {
-        tokenize(s, Box::leak(Box::default()))
+    /// The language the tokenizer's counts give `text`, as `classify` asks.
+    fn detect(text: &str) -> &'static str {
+        let (mut buf, mut scratch) = (String::new(), TokenScratch::default());
+        let tokens = tokenize_with(text, &mut buf, &mut scratch);
+        scratch.give_back(tokens);
+        by_counts(&scratch.summary.stopwords.counts())
     }
 
     #[test]
     fn counts_survive_more_words_than_a_packed_field_holds() {
         // 3,000 common words of one language and 2,000 of another: both
         // pass the 1,023 a packed field holds.
-        let text = |a: &str, b: &str| -> &'static str { Box::leak(format!("{}{}", a.repeat(3000), b.repeat(2000)).into_boxed_str()) };
-        assert_eq!(detect(&tokenize_str(text("el ", "the "))), "es");
-        assert_eq!(detect(&tokenize_str(text("the ", "el "))), "en");
+        let text = |a: &str, b: &str| format!("{}{}", a.repeat(3000), b.repeat(2000));
+        assert_eq!(detect(&text("el ", "the ")), "es");
+        assert_eq!(detect(&text("the ", "el ")), "en");
         let mut tally = Tally::default();
         (0..5000).for_each(|_| tally.add(0b11));
         assert_eq!(tally.counts()[..2], [5000, 5000]);
@@ -219,9 +210,9 @@ mod tests {
 
     #[test]
     fn spanish_and_english_are_told_apart_without_accents() {
-        assert_eq!(detect(&tokenize_str("no me han devuelto el dinero y nadie contesta")), "es");
-        assert_eq!(detect(&tokenize_str("my bag never showed up and nobody answers the phone")), "en");
-        assert_eq!(detect(&tokenize_str("vielen Dank für den Flug, sehr gut")), "de");
-        assert_eq!(detect(&tokenize_str("👍")), "und");
+        assert_eq!(detect("no me han devuelto el dinero y nadie contesta"), "es");
+        assert_eq!(detect("my bag never showed up and nobody answers the phone"), "en");
+        assert_eq!(detect("vielen Dank für den Flug, sehr gut"), "de");
+        assert_eq!(detect("👍"), "und");
     }
 }
