@@ -3,7 +3,7 @@
 //! lexicon knows; a few other languages are recognised so they are not
 //! mislabelled, anything else is `und`.
 
-use super::lexicon::FastMap;
+use std::collections::HashMap;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -82,10 +82,10 @@ pub fn normalize_tag(tag: &str) -> Option<Cow<'static, str>> {
 
 /// Each stopword with a bit per `STOPWORDS` language it belongs to, built
 /// once: one lookup per token instead of a scan of every list.
-pub(super) fn stopword_langs() -> &'static FastMap<&'static str, u8> {
-    static MAP: OnceLock<FastMap<&'static str, u8>> = OnceLock::new();
+pub(super) fn stopword_langs() -> &'static HashMap<&'static str, u8> {
+    static MAP: OnceLock<HashMap<&'static str, u8>> = OnceLock::new();
     MAP.get_or_init(|| {
-        let mut map: FastMap<&'static str, u8> = FastMap::default();
+        let mut map: HashMap<&'static str, u8> = HashMap::new();
         for (k, (_, words)) in STOPWORDS.iter().enumerate() {
             for w in words.iter() {
                 *map.entry(w).or_default() |= 1 << k;

@@ -787,67 +787,15 @@ impl Lexicon {
     }
 }
 
-/// An FxHash-style hash taking eight bytes at a time (a word of up to
-/// eight letters in one step, longer ones in two overlapping reads):
-/// lexicon keys are short words, hashed once per token, for which SipHash's
-/// setup or FNV's byte-at-a-time loop costs more than the lookup itself.
-/// The keys are our own, so flooding is no concern.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct WordHash(u64);
-
-const SEED: u64 = 0xf135_7aea_2e62_a9c5;
-
-impl WordHash {
-    #[inline]
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(SEED);
-    }
-}
-
-impl std::hash::Hasher for WordHash {
-    #[inline]
-    fn finish(&self) -> u64 {
-        // The multiply leaves its best bits at the top; the table indexes
-        // with the bottom ones.
-        self.0.rotate_left(26)
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let n = bytes.len();
-        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or([0; 4])));
-        let v = if n >= 8 {
-            let mut at = 0;
-            while at + 8 < n {
-                self.add(word(at));
-                at += 8;
-            }
-            word(n - 8)
-        } else if n >= 4 {
-            half(0) | (half(n - 4) << 32)
-        } else if n > 0 {
-            u64::from(bytes[0]) | (u64::from(bytes[n / 2]) << 8) | (u64::from(bytes[n - 1]) << 16)
-        } else {
-            0
-        };
-        self.add(v ^ ((n as u64) << 56));
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-}
-
-pub(crate) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<WordHash>>;
 
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
         let mut lex = Lexicon { words: WordTable::build(Vec::new()), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
-        let mut by_word: FastMap<&'static str, WordInfo> = FastMap::default();
+        let mut by_word: HashMap<&'static str, WordInfo> = HashMap::new();
         // Every whole word of every phrase gets an entry (and so an id)
         // first; words that start no phrase keep an empty one.
-        let mut ids: FastMap<&'static str, u32> = FastMap::default();
+        let mut ids: HashMap<&'static str, u32> = HashMap::new();
         for (_, _, rows) in TABLES {
             for (phrase, _) in rows.iter() {
                 for w in phrase.split_whitespace().filter(|w| *w != "..." && !w.ends_with('*')) {
