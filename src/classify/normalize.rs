@@ -469,18 +469,35 @@ impl Shape {
     }
 }
 
-/// Pushes an ASCII word, lowercased and without apostrophes. One pass
-/// counts its letters, notes capitals and apostrophes, finds a run of
-/// three equal letters and fills the word table's key; a word that is
-/// already lowercase is not copied at all when `at` (its offset in the
-/// text, if tokens may borrow from the text) is given.
-fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], at: Option<usize>, kind: Kind) {
+/// An ASCII word as one pass over its bytes found it: where it ends, its
+/// first bytes lowercased without apostrophes (the word table's key), and
+/// what `Shape` needs.
+struct AsciiWord {
+    end: usize,
+    head: [u8; HEAD],
+    /// The class bits of all its bytes, or-ed.
+    seen: u8,
+    letters: u32,
+    chars: usize,
+    stretched: bool,
+}
+
+/// Reads the ASCII word starting at `start`: up to the first byte that
+/// cannot continue a word (a non-ASCII byte among them). Finding the end
+/// and measuring the word in the same loop reads each byte once.
+#[inline]
+fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
     let mut head = [0u8; HEAD];
-    // Locals, not `Shape`'s fields, so that they stay in registers.
+    // Locals, not the struct's fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
     let (mut run, mut last) = (0u32, 0u8);
-    for &c in raw {
+    let mut end = start;
+    while let Some(&c) = bytes.get(end) {
         let k = CLASS[usize::from(c)];
+        if k & WORD == 0 {
+            break;
+        }
+        end += 1;
         seen |= k;
         letters += u32::from(k & ALPHA);
         if k & APOSTROPHE != 0 {
@@ -496,19 +513,27 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], at: Option<usize>, k
         }
         chars += 1;
     }
-    if chars == 0 {
+    AsciiWord { end, head, seen, letters, chars, stretched }
+}
+
+/// Pushes the ASCII word `raw` that `read_ascii_word` read as `w`,
+/// lowercased and without apostrophes. A word that is already lowercase is
+/// not copied at all when `at` (its offset in the text, if tokens may
+/// borrow from the text) is given.
+fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: Option<usize>, kind: Kind) {
+    if w.chars == 0 {
         return;
     }
-    let shape = Shape { letters, lowercase: seen & LOWER != 0, chars, stretched };
-    let key = Key::new(&head, shape.chars);
+    let shape = Shape { letters: w.letters, lowercase: w.seen & LOWER != 0, chars: w.chars, stretched: w.stretched };
+    let key = Key::new(&w.head, shape.chars);
     match at.and_then(|at| b.source?.get(at..at + raw.len())) {
-        Some(text) if seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
+        Some(text) if w.seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
             let info = b.lex.word_keyed(&key, raw);
             push_token(b, kind, &shape, Src::Str(text), None, info, None);
         }
         _ => {
             let from = b.buf.len();
-            match head.get(..shape.chars) {
+            match w.head.get(..shape.chars) {
                 Some(folded) => folded.iter().for_each(|&c| b.buf.push(char::from(c))),
                 None => {
                     let folded = raw.iter().filter(|c| **c != b'\'').map(|c| char::from(c.to_ascii_lowercase()));
@@ -523,7 +548,10 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], at: Option<usize>, k
 /// Pushes a word folded like `crate::text::fold`, without apostrophes.
 fn push_word(b: &mut Builder, raw: &str, kind: Kind) {
     if raw.is_ascii() {
-        return push_ascii_word(b, raw.as_bytes(), None, kind);
+        // `raw` is all word characters (see the callers), so the read ends with it.
+        let w = read_ascii_word(raw.as_bytes(), 0);
+        debug_assert_eq!(w.end, raw.len());
+        return push_ascii_word(b, raw.as_bytes(), &w, None, kind);
     }
     let from = b.buf.len();
     // Words of ASCII and accented Latin letters fold a character at a
@@ -890,10 +918,8 @@ fn emoticon(b: &mut Builder, text: &str, i: usize) -> Option<usize> {
 /// The word starting with the ASCII letter, digit or `_` at `i`, pushed; its end.
 fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
     let bytes = text.as_bytes();
-    let mut end = i + 1;
-    while end < bytes.len() && CLASS[usize::from(bytes[end])] & WORD != 0 {
-        end += 1;
-    }
+    let w = read_ascii_word(bytes, i);
+    let end = w.end;
     // Only a non-ASCII byte can continue it ("está").
     if end < bytes.len() && !bytes[end].is_ascii() {
         let full = word_end(text, end, is_word_char);
@@ -902,7 +928,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
             return full;
         }
     }
-    push_ascii_word(b, &bytes[i..end], Some(i), Kind::Word);
+    push_ascii_word(b, &bytes[i..end], &w, Some(i), Kind::Word);
     end
 }
 
