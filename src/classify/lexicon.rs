@@ -698,10 +698,11 @@ pub struct WordInfo {
     /// Unique per word: a token is this word exactly when its `info` has
     /// this id.
     pub id: u32,
-    /// Lexicon entries whose first pattern is this whole word: first the
-    /// `unindexed` ones (one word long, or a prefix or gap second), then
-    /// the others grouped by their second word, as `seconds` lists them.
-    pub entries: Vec<Entry>,
+    /// Lexicon entries (indices into `Lexicon::entries`) whose first
+    /// pattern is this whole word: first the `unindexed` ones (one word
+    /// long, or a prefix or gap second), then the others grouped by their
+    /// second word, as `seconds` lists them.
+    entries: Vec<u32>,
     unindexed: usize,
     /// (second word's id, range of `entries`), by id.
     seconds: Vec<(u32, usize, usize)>,
@@ -714,12 +715,25 @@ pub struct WordInfo {
     /// The prefix trie's nodes with entries along this word, shortest
     /// first: what `prefixes_of` would walk to, found once at build time.
     prefix_nodes: Vec<u32>,
+    /// Per `PostLang`, the range of `Lexicon::singles` listing the
+    /// one-pattern entries that match this word in a post of that
+    /// language, in the order `matches_into` reports them.
+    singles: [(u32, u32); 3],
+    /// The range of `Lexicon::others` listing the longer entries this word
+    /// may start besides those indexed by second word: a prefix or gap
+    /// second, or a first pattern that is a prefix of this word.
+    others: (u32, u32),
 }
 
 pub struct Lexicon {
+    /// Every entry, in table order (`Entry::order` is its index).
+    entries: Vec<Entry>,
     /// Entries whose first pattern is a whole word, and what the other
     /// modules know about words, by word.
     words: WordTable<WordInfo>,
+    /// The lists `WordInfo::singles` and `WordInfo::others` are ranges of.
+    singles: Vec<u32>,
+    others: Vec<u32>,
     /// Entries whose first pattern is a prefix, in a byte trie of those
     /// prefixes: one walk along a token finds every prefix it starts with,
     /// instead of comparing it with every prefix entry.
@@ -733,11 +747,11 @@ struct TrieNode {
     /// (byte, child node), few per node.
     next: Vec<(u8, u32)>,
     /// Entries whose prefix ends here.
-    entries: Vec<Entry>,
+    entries: Vec<u32>,
 }
 
 impl Lexicon {
-    fn trie_insert(&mut self, prefix: &str, entry: Entry) {
+    fn trie_insert(&mut self, prefix: &str, entry: u32) {
         let mut node = 0usize;
         for b in prefix.bytes() {
             node = match self.by_prefix[node].next.iter().find(|(k, _)| *k == b) {
@@ -779,10 +793,10 @@ impl Lexicon {
         match known {
             Some(w) => {
                 for &n in &w.prefix_nodes {
-                    out.extend(self.by_prefix[n as usize].entries.iter());
+                    out.extend(self.by_prefix[n as usize].entries.iter().map(|&k| &self.entries[k as usize]));
                 }
             }
-            None => self.walk(word, |n| out.extend(self.by_prefix[n].entries.iter())),
+            None => self.walk(word, |n| out.extend(self.by_prefix[n].entries.iter().map(|&k| &self.entries[k as usize]))),
         }
     }
 }
@@ -791,7 +805,14 @@ impl Lexicon {
 pub fn lexicon() -> &'static Lexicon {
     static LEX: OnceLock<Lexicon> = OnceLock::new();
     LEX.get_or_init(|| {
-        let mut lex = Lexicon { words: WordTable::build(Vec::new()), by_prefix: vec![TrieNode::default()], prefix_roots: [0; 256] };
+        let mut lex = Lexicon {
+            entries: Vec::new(),
+            words: WordTable::build(Vec::new()),
+            singles: Vec::new(),
+            others: Vec::new(),
+            by_prefix: vec![TrieNode::default()],
+            prefix_roots: [0; 256],
+        };
         let mut by_word: HashMap<&'static str, WordInfo> = HashMap::new();
         // Every whole word of every phrase gets an entry (and so an id)
         // first; words that start no phrase keep an empty one.
@@ -819,17 +840,18 @@ pub fn lexicon() -> &'static Lexicon {
                     Some(_) => Second::Other,
                 };
                 let entry = Entry { phrase, pats, cue: *cue, weight: *weight, lang, ironic, polite, flippable, order, second };
-                order += 1;
                 // The key borrows the phrase itself, which is 'static.
                 let first = phrase.split_whitespace().next().unwrap_or("");
                 match &entry.pats[0] {
-                    Pat::Word(..) => by_word.entry(first).or_default().entries.push(entry),
+                    Pat::Word(..) => by_word.entry(first).or_default().entries.push(order),
                     Pat::Prefix(p) => {
                         let p = p.clone();
-                        lex.trie_insert(&p, entry);
+                        lex.trie_insert(&p, order);
                     }
                     Pat::Gap => {}
                 }
+                lex.entries.push(entry);
+                order += 1;
             }
         }
         for (word, bits) in super::lang::stopword_langs() {
@@ -856,40 +878,68 @@ pub fn lexicon() -> &'static Lexicon {
         // prefix entries are found here once instead of at every token.
         for (word, info) in by_word.iter_mut() {
             lex.walk(word, |n| info.prefix_nodes.push(n as u32));
-            info.index_by_second_word();
+            info.index_by_second_word(&lex.entries);
+            lex.list_alone_matches(info);
         }
         lex.words = WordTable::build(by_word.into_iter().collect());
         lex
     })
 }
 
+impl Lexicon {
+    /// Fills `w.singles` and `w.others` (see there), once `w.entries` and
+    /// `w.prefix_nodes` are final.
+    fn list_alone_matches(&mut self, w: &mut WordInfo) {
+        let own = w.entries[..w.unindexed].iter().copied();
+        let prefixed: Vec<u32> = w.prefix_nodes.iter().flat_map(|&n| self.by_prefix[n as usize].entries.iter().copied()).collect();
+        let alone = |k: &u32| self.entries[*k as usize].second == Second::None;
+        for lang in [PostLang::Es, PostLang::En, PostLang::Other] {
+            let from = self.singles.len() as u32;
+            let fits = |k: &u32| alone(k) && lang_ok(self.entries[*k as usize].lang, lang);
+            // As `matches_into` sorts them: the word's own entries, then
+            // prefix entries, each in table order.
+            let mut mine: Vec<u32> = own.clone().filter(fits).collect();
+            let mut theirs: Vec<u32> = prefixed.iter().copied().filter(fits).collect();
+            mine.sort_unstable();
+            theirs.sort_unstable();
+            theirs.dedup();
+            self.singles.extend(mine.into_iter().chain(theirs));
+            w.singles[lang as usize] = (from, self.singles.len() as u32);
+        }
+        let from = self.others.len() as u32;
+        let longer: Vec<u32> = own.chain(prefixed.iter().copied()).filter(|k| !alone(k)).collect();
+        self.others.extend(longer);
+        w.others = (from, self.others.len() as u32);
+    }
+}
+
 impl WordInfo {
     /// Orders `entries` for `after`: a word such as "no" or "the" starts
     /// dozens of phrases, and the next token rules out all but a few.
-    fn index_by_second_word(&mut self) {
-        let second = |e: &Entry| match e.second {
+    fn index_by_second_word(&mut self, all: &[Entry]) {
+        let second = |k: &u32| match all[*k as usize].second {
             Second::Word(id, _) => Some(id),
             _ => None,
         };
         // Stable, so each group keeps table order.
-        self.entries.sort_by_key(|e| second(e));
-        self.unindexed = self.entries.iter().take_while(|e| second(e).is_none()).count();
+        self.entries.sort_by_key(|k| second(k));
+        self.unindexed = self.entries.iter().take_while(|k| second(k).is_none()).count();
         let mut start = self.unindexed;
         while start < self.entries.len() {
             let id = second(&self.entries[start]).unwrap_or(0);
-            let end = start + self.entries[start..].iter().take_while(|e| second(e) == Some(id)).count();
+            let end = start + self.entries[start..].iter().take_while(|k| second(k) == Some(id)).count();
             self.seconds.push((id, start, end));
             start = end;
         }
     }
 
     /// Entries that may match whatever the next token is.
-    fn unindexed(&self) -> &[Entry] {
+    fn unindexed(&self) -> &[u32] {
         &self.entries[..self.unindexed]
     }
 
     /// Entries whose second word has the id `second`.
-    fn after(&self, second: u32) -> &[Entry] {
+    fn after(&self, second: u32) -> &[u32] {
         match self.seconds.binary_search_by_key(&second, |s| s.0) {
             Ok(k) => &self.entries[self.seconds[k].1..self.seconds[k].2],
             Err(_) => &[],
@@ -948,10 +998,10 @@ fn match_at(tokens: &[Token], i: usize, pats: &[Pat]) -> Option<usize> {
 /// instead of comparing language codes for every candidate phrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostLang {
-    Es,
-    En,
+    Es = 0,
+    En = 1,
     /// Any other language, or unknown.
-    Other,
+    Other = 2,
 }
 
 impl PostLang {
@@ -1045,34 +1095,53 @@ impl Lexicon {
         if !t.is_wordlike() {
             return;
         }
-        // Most known words start no phrase at all.
-        if t.alt.is_none() && t.info.is_some_and(|w| w.entries.is_empty() && w.prefix_nodes.is_empty()) {
+        let next = tokens.get(i + 1);
+        let at = Candidates { tokens, i, lang, next };
+        // The next token's ids, to look up entries by second word; 0 is no id.
+        let next_ids = || match next.filter(|n| n.is_wordlike()) {
+            Some(n) => [n.info.map_or(0, |w| w.id), n.alt_info.map_or(0, |w| w.id)],
+            None => [0, 0],
+        };
+        if let (Some(w), None) = (t.info, t.alt) {
+            // A known word without stretched letters, by far the common
+            // case: what matches it alone was listed at build time, in
+            // order; only longer entries are tried here, and sorting is
+            // needed only when one of them matched.
+            let (from, to) = w.others;
+            for &k in &self.others[from as usize..to as usize] {
+                at.consider(&self.entries[k as usize], out);
+            }
+            if !w.seconds.is_empty() {
+                for id in next_ids() {
+                    if id != 0 {
+                        for &k in w.after(id) {
+                            at.consider(&self.entries[k as usize], out);
+                        }
+                    }
+                }
+            }
+            let longer = out.len();
+            let (from, to) = w.singles[lang as usize];
+            out.extend(self.singles[from as usize..to as usize].iter().map(|&k| Match { entry: &self.entries[k as usize], start: i, end: i + 1 }));
+            if longer > 0 && out.len() > 1 {
+                out.sort_by_key(|m| (std::cmp::Reverse(m.end - m.start), usize::from(!matches!(m.entry.pats[0], Pat::Word(..))), m.entry.order));
+            }
             return;
         }
         // Every candidate's first pattern fits `t` (that is how it was
         // found: by `text`, by `alt`, or as a prefix of one of them), so
         // matching starts at the second.
-        // A word such as "no" or "the" starts dozens of phrases, most of
-        // them two words long: the single-word ones and the ones whose
-        // second word is not the next token are settled here, by one id
-        // comparison, without a call to `match_at`.
-        let next = tokens.get(i + 1);
-        let at = Candidates { tokens, i, lang, next };
         // Entries are visited grouped by their second word, not in table
-        // order; the sort below restores the order of matches. 0 is no id.
-        let (id1, id2) = match next.filter(|n| n.is_wordlike()) {
-            Some(n) => (n.info.map_or(0, |w| w.id), n.alt_info.map_or(0, |w| w.id)),
-            None => (0, 0),
-        };
+        // order; the sort below restores the order of matches.
         for w in [t.info, t.alt_info].into_iter().flatten() {
-            for e in w.unindexed() {
-                at.consider(e, out);
+            for &k in w.unindexed() {
+                at.consider(&self.entries[k as usize], out);
             }
             if !w.seconds.is_empty() {
-                for id in [id1, id2] {
+                for id in next_ids() {
                     if id != 0 {
-                        for e in w.after(id) {
-                            at.consider(e, out);
+                        for &k in w.after(id) {
+                            at.consider(&self.entries[k as usize], out);
                         }
                     }
                 }
@@ -1082,20 +1151,17 @@ impl Lexicon {
         // back in table order. Both are short; at most a handful match.
         // `info` and `alt_info` are the word table's entries for exactly
         // `text` and `alt` (see `Token`).
-        let known_without_prefixes = t.alt.is_none() && t.info.is_some_and(|w| w.prefix_nodes.is_empty());
-        if !known_without_prefixes {
-            prefixed.clear();
-            self.prefixes_of(t.text, t.info, prefixed);
-            if let Some(alt) = t.alt {
-                self.prefixes_of(alt, t.alt_info, prefixed);
-            }
-            if prefixed.len() > 1 {
-                prefixed.sort_by_key(|e| e.order);
-                prefixed.dedup_by_key(|e| e.order);
-            }
-            for e in prefixed.iter() {
-                at.consider(e, out);
-            }
+        prefixed.clear();
+        self.prefixes_of(t.text, t.info, prefixed);
+        if let Some(alt) = t.alt {
+            self.prefixes_of(alt, t.alt_info, prefixed);
+        }
+        if prefixed.len() > 1 {
+            prefixed.sort_by_key(|e| e.order);
+            prefixed.dedup_by_key(|e| e.order);
+        }
+        for e in prefixed.iter() {
+            at.consider(e, out);
         }
         if out.len() > 1 {
             // Longest first; among equally long ones, entries of `text`,
