@@ -715,13 +715,20 @@ pub struct WordInfo {
     /// The prefix trie's nodes with entries along this word, shortest
     /// first: what `prefixes_of` would walk to, found once at build time.
     prefix_nodes: Vec<u32>,
-    /// Per `PostLang`, the range of `Lexicon::singles` listing the
-    /// one-pattern entries that match this word in a post of that
-    /// language, in the order `matches_into` reports them.
+    /// The entries this word starts, listed for matching without a walk
+    /// of the trie; longer ones indexed by second word are not among
+    /// `Listed::others`.
+    listed: Listed,
+}
+
+/// What may match a token, listed at build time: ranges of
+/// `Lexicon::singles` and `Lexicon::others`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Listed {
+    /// Per `PostLang`, the one-pattern entries that match in a post of
+    /// that language, in the order `matches_into` reports them.
     singles: [(u32, u32); 3],
-    /// The range of `Lexicon::others` listing the longer entries this word
-    /// may start besides those indexed by second word: a prefix or gap
-    /// second, or a first pattern that is a prefix of this word.
+    /// Longer entries, to try against the next tokens.
     others: (u32, u32),
 }
 
@@ -740,6 +747,12 @@ pub struct Lexicon {
     by_prefix: Vec<TrieNode>,
     /// The root's children by byte (0: none; node 0 is the root itself).
     prefix_roots: [u32; 256],
+    /// The trie's edges as `deepest` walks them: per node, the range of
+    /// `trie_edges` holding its (byte, child) pairs. Two small arrays
+    /// instead of one list per node, so a step reads memory that the
+    /// previous steps most likely brought in.
+    trie_spans: Vec<(u32, u32)>,
+    trie_edges: Vec<(u8, u32)>,
 }
 
 #[derive(Default)]
@@ -748,6 +761,9 @@ struct TrieNode {
     next: Vec<(u8, u32)>,
     /// Entries whose prefix ends here.
     entries: Vec<u32>,
+    /// The entries of this node and of every node above it: all the prefix
+    /// entries of a word whose walk ends here.
+    listed: Listed,
 }
 
 impl Lexicon {
@@ -812,6 +828,8 @@ pub fn lexicon() -> &'static Lexicon {
             others: Vec::new(),
             by_prefix: vec![TrieNode::default()],
             prefix_roots: [0; 256],
+            trie_spans: Vec::new(),
+            trie_edges: Vec::new(),
         };
         let mut by_word: HashMap<&'static str, WordInfo> = HashMap::new();
         // Every whole word of every phrase gets an entry (and so an id)
@@ -874,42 +892,112 @@ pub fn lexicon() -> &'static Lexicon {
         for &(b, child) in &lex.by_prefix[0].next {
             lex.prefix_roots[usize::from(b)] = child;
         }
+        for node in &lex.by_prefix {
+            let from = lex.trie_edges.len() as u32;
+            lex.trie_edges.extend(node.next.iter().copied());
+            lex.trie_spans.push((from, lex.trie_edges.len() as u32));
+        }
         // Frequent words ("no", "the", "muy") are in the word table: their
         // prefix entries are found here once instead of at every token.
         for (word, info) in by_word.iter_mut() {
             lex.walk(word, |n| info.prefix_nodes.push(n as u32));
             info.index_by_second_word(&lex.entries);
-            lex.list_alone_matches(info);
+            lex.list_word(info);
         }
+        lex.list_trie();
         lex.words = WordTable::build(by_word.into_iter().collect());
         lex
     })
 }
 
 impl Lexicon {
-    /// Fills `w.singles` and `w.others` (see there), once `w.entries` and
-    /// `w.prefix_nodes` are final.
-    fn list_alone_matches(&mut self, w: &mut WordInfo) {
-        let own = w.entries[..w.unindexed].iter().copied();
-        let prefixed: Vec<u32> = w.prefix_nodes.iter().flat_map(|&n| self.by_prefix[n as usize].entries.iter().copied()).collect();
+    /// Lists `own` (entries whose first pattern is the token's word) and
+    /// `prefixed` (entries whose prefix the token starts with) as matching
+    /// reads them (see `Listed`).
+    fn list(&mut self, own: &[u32], prefixed: &[u32]) -> Listed {
+        let mut listed = Listed::default();
         let alone = |k: &u32| self.entries[*k as usize].second == Second::None;
         for lang in [PostLang::Es, PostLang::En, PostLang::Other] {
-            let from = self.singles.len() as u32;
-            let fits = |k: &u32| alone(k) && lang_ok(self.entries[*k as usize].lang, lang);
+            let fits = |k: &&u32| alone(k) && lang_ok(self.entries[**k as usize].lang, lang);
             // As `matches_into` sorts them: the word's own entries, then
             // prefix entries, each in table order.
-            let mut mine: Vec<u32> = own.clone().filter(fits).collect();
-            let mut theirs: Vec<u32> = prefixed.iter().copied().filter(fits).collect();
+            let mut mine: Vec<u32> = own.iter().filter(fits).copied().collect();
+            let mut theirs: Vec<u32> = prefixed.iter().filter(fits).copied().collect();
             mine.sort_unstable();
             theirs.sort_unstable();
             theirs.dedup();
+            let from = self.singles.len() as u32;
             self.singles.extend(mine.into_iter().chain(theirs));
-            w.singles[lang as usize] = (from, self.singles.len() as u32);
+            listed.singles[lang as usize] = (from, self.singles.len() as u32);
         }
+        let longer: Vec<u32> = own.iter().chain(prefixed).filter(|k| !alone(k)).copied().collect();
         let from = self.others.len() as u32;
-        let longer: Vec<u32> = own.chain(prefixed.iter().copied()).filter(|k| !alone(k)).collect();
         self.others.extend(longer);
-        w.others = (from, self.others.len() as u32);
+        listed.others = (from, self.others.len() as u32);
+        listed
+    }
+
+    /// Fills `w.listed`, once `w.entries` and `w.prefix_nodes` are final.
+    fn list_word(&mut self, w: &mut WordInfo) {
+        let prefixed: Vec<u32> = w.prefix_nodes.iter().flat_map(|&n| self.by_prefix[n as usize].entries.iter().copied()).collect();
+        w.listed = self.list(&w.entries[..w.unindexed], &prefixed);
+    }
+
+    /// Fills every trie node's `listed`, once the trie is complete.
+    fn list_trie(&mut self) {
+        // Depth first, with the entries of the nodes above.
+        let mut stack: Vec<(usize, Vec<u32>)> = vec![(0, Vec::new())];
+        while let Some((node, mut above)) = stack.pop() {
+            above.extend(self.by_prefix[node].entries.iter().copied());
+            self.by_prefix[node].listed = self.list(&[], &above);
+            for k in 0..self.by_prefix[node].next.len() {
+                stack.push((self.by_prefix[node].next[k].1 as usize, above.clone()));
+            }
+        }
+    }
+
+    /// The deepest trie node along `word`: its `listed` holds every prefix
+    /// entry `word` starts with.
+    fn deepest(&self, word: &str) -> usize {
+        let mut bytes = word.bytes();
+        // The root has a child for most first bytes: a table, not a search.
+        let Some(child) = bytes.next().map(|b| self.prefix_roots[usize::from(b)]).filter(|c| *c != 0) else { return 0 };
+        let mut at = child as usize;
+        for b in bytes {
+            let (from, to) = self.trie_spans[at];
+            let Some(&(_, child)) = self.trie_edges[from as usize..to as usize].iter().find(|(k, _)| *k == b) else { break };
+            at = child as usize;
+        }
+        at
+    }
+
+    /// `matches_into` for a token whose candidates `listed` holds, besides
+    /// those of `indexed` found by the next token's word: the longer ones
+    /// are tried, and the matches sorted only when one of them matched.
+    #[inline]
+    fn matches_listed<'a>(&'a self, at: &Candidates, listed: &Listed, indexed: Option<&WordInfo>, out: &mut Vec<Match<'a>>) {
+        let (from, to) = listed.others;
+        for &k in &self.others[from as usize..to as usize] {
+            at.consider(&self.entries[k as usize], out);
+        }
+        if let Some(w) = indexed.filter(|w| !w.seconds.is_empty()) {
+            for id in at.next_ids() {
+                if id != 0 {
+                    for &k in w.after(id) {
+                        at.consider(&self.entries[k as usize], out);
+                    }
+                }
+            }
+        }
+        let longer = out.len();
+        let (from, to) = listed.singles[at.lang as usize];
+        let i = at.i;
+        out.extend(self.singles[from as usize..to as usize].iter().map(|&k| Match { entry: &self.entries[k as usize], start: i, end: i + 1 }));
+        if longer > 0 && out.len() > 1 {
+            // Longest first; among equally long ones, entries of the word,
+            // then prefix entries, each in table order.
+            out.sort_by_key(|m| (std::cmp::Reverse(m.end - m.start), usize::from(!matches!(m.entry.pats[0], Pat::Word(..))), m.entry.order));
+        }
     }
 }
 
@@ -1032,6 +1120,16 @@ struct Candidates<'t, 'n> {
 }
 
 impl Candidates<'_, '_> {
+    /// The next token's word ids, to look up entries by second word; 0 is no id.
+    fn next_ids(&self) -> [u32; 2] {
+        match self.next.filter(|n| n.is_wordlike()) {
+            Some(n) => [n.info.map_or(0, |w| w.id), n.alt_info.map_or(0, |w| w.id)],
+            None => [0, 0],
+        }
+    }
+}
+
+impl Candidates<'_, '_> {
     /// Pushes the match of `e` at `i`, if it matches. Its first pattern fits
     /// the token (that is how it was found: by `text`, by `alt`, or as a
     /// prefix of one of them), so matching starts at the second. A word such
@@ -1097,36 +1195,13 @@ impl Lexicon {
         }
         let next = tokens.get(i + 1);
         let at = Candidates { tokens, i, lang, next };
-        // The next token's ids, to look up entries by second word; 0 is no id.
-        let next_ids = || match next.filter(|n| n.is_wordlike()) {
-            Some(n) => [n.info.map_or(0, |w| w.id), n.alt_info.map_or(0, |w| w.id)],
-            None => [0, 0],
-        };
-        if let (Some(w), None) = (t.info, t.alt) {
+        match (t.info, t.alt) {
             // A known word without stretched letters, by far the common
-            // case: what matches it alone was listed at build time, in
-            // order; only longer entries are tried here, and sorting is
-            // needed only when one of them matched.
-            let (from, to) = w.others;
-            for &k in &self.others[from as usize..to as usize] {
-                at.consider(&self.entries[k as usize], out);
-            }
-            if !w.seconds.is_empty() {
-                for id in next_ids() {
-                    if id != 0 {
-                        for &k in w.after(id) {
-                            at.consider(&self.entries[k as usize], out);
-                        }
-                    }
-                }
-            }
-            let longer = out.len();
-            let (from, to) = w.singles[lang as usize];
-            out.extend(self.singles[from as usize..to as usize].iter().map(|&k| Match { entry: &self.entries[k as usize], start: i, end: i + 1 }));
-            if longer > 0 && out.len() > 1 {
-                out.sort_by_key(|m| (std::cmp::Reverse(m.end - m.start), usize::from(!matches!(m.entry.pats[0], Pat::Word(..))), m.entry.order));
-            }
-            return;
+            // case, and any other word without them: what may match was
+            // listed at build time.
+            (Some(w), None) => return self.matches_listed(&at, &w.listed, Some(w), out),
+            (None, None) => return self.matches_listed(&at, &self.by_prefix[self.deepest(t.text)].listed, None, out),
+            _ => {}
         }
         // Every candidate's first pattern fits `t` (that is how it was
         // found: by `text`, by `alt`, or as a prefix of one of them), so
@@ -1138,7 +1213,7 @@ impl Lexicon {
                 at.consider(&self.entries[k as usize], out);
             }
             if !w.seconds.is_empty() {
-                for id in next_ids() {
+                for id in at.next_ids() {
                     if id != 0 {
                         for &k in w.after(id) {
                             at.consider(&self.entries[k as usize], out);
