@@ -474,8 +474,10 @@ impl Shape {
 /// what `Shape` needs.
 struct AsciiWord {
     end: usize,
-    head: [u8; HEAD],
-    /// The class bits of all its bytes, or-ed.
+    /// The first `HEAD` folded bytes, little-endian, zero after the word.
+    head: [u64; 2],
+    /// The class bits of all its bytes, or-ed (`read_short_ascii_word`
+    /// sets only `LOWER` and `UPPER`, all that is asked of it).
     seen: u8,
     letters: u32,
     chars: usize,
@@ -487,10 +489,13 @@ struct AsciiWord {
 /// and measuring the word in the same loop reads each byte once.
 #[inline]
 fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
-    let mut head = [0u8; HEAD];
+    if let Some(w) = read_short_ascii_word(bytes, start) {
+        return w;
+    }
     // Locals, not the struct's fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
     let (mut run, mut last) = (0u32, 0u8);
+    let (mut h0, mut h1) = (0u64, 0u64);
     let mut end = start;
     while let Some(&c) = bytes.get(end) {
         let k = CLASS[usize::from(c)];
@@ -508,12 +513,71 @@ fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
         run = if lower == last { run + 1 } else { 1 };
         stretched |= run > 2 && k & ALPHA != 0;
         last = lower;
-        if chars < HEAD {
-            head[chars] = lower;
+        if chars < 8 {
+            h0 |= u64::from(lower) << (8 * chars);
+        } else if chars < HEAD {
+            h1 |= u64::from(lower) << (8 * (chars - 8));
         }
         chars += 1;
     }
-    AsciiWord { end, head, seen, letters, chars, stretched }
+    AsciiWord { end, head: [h0, h1], seen, letters, chars, stretched }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of every byte of `x` that is zero.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// The high bit of every byte of `x` in `lo..=hi` (ASCII bounds).
+#[inline]
+fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
+    // Bytes below 0x80 plus at most 0x80 do not carry into the next byte.
+    let low = x & LOW7;
+    let at_least_lo = low + ONES * u64::from(0x80 - lo);
+    let above_hi = low + ONES * u64::from(0x7f - hi);
+    at_least_lo & !above_hi & !x & HIGH
+}
+
+/// `read_ascii_word` for a word of at most 7 bytes without apostrophes
+/// (most words), read eight bytes at once: no loop whose end depends on
+/// the word, so no mispredicted branch at its end. None for any other word.
+#[inline]
+fn read_short_ascii_word(bytes: &[u8], start: usize) -> Option<AsciiWord> {
+    let x = match bytes.get(start..start + 8) {
+        Some(eight) => u64::from_le_bytes(eight.try_into().ok()?),
+        None => {
+            // Zero bytes end a word as the text's end does.
+            let rest = bytes.get(start..)?;
+            let mut eight = [0u8; 8];
+            eight[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(eight)
+        }
+    };
+    let letter = bytes_in(x | (ONES * 0x20), b'a', b'z');
+    let apostrophe = zero_bytes(x ^ (ONES * u64::from(b'\'')));
+    let word = letter | bytes_in(x, b'0', b'9') | zero_bytes(x ^ (ONES * u64::from(b'_'))) | apostrophe;
+    let n = (!word & HIGH).trailing_zeros() as usize / 8;
+    if n == 8 {
+        return None;
+    }
+    let keep = (1u64 << (8 * n)) - 1;
+    if apostrophe & keep != 0 {
+        return None;
+    }
+    let letter = letter & keep;
+    // A letter's 0x20 bit, moved to its high bit: set in lowercase letters.
+    let small = x << 2;
+    let (upper, lower) = (letter & !small, letter & small);
+    let head = (x | (upper >> 2)) & keep;
+    // Three equal letters in a row: bytes k, k+1 and k+2 equal, k a letter.
+    let stretched = zero_bytes(head ^ (head >> 8)) & zero_bytes(head ^ (head >> 16)) & letter & (keep >> 16) != 0;
+    let seen = if lower != 0 { LOWER } else { 0 } | if upper != 0 { UPPER } else { 0 };
+    Some(AsciiWord { end: start + n, head: [head, 0], seen, letters: letter.count_ones(), chars: n, stretched })
 }
 
 /// Pushes the ASCII word `raw` that `read_ascii_word` read as `w`,
@@ -525,7 +589,7 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: O
         return;
     }
     let shape = Shape { letters: w.letters, lowercase: w.seen & LOWER != 0, chars: w.chars, stretched: w.stretched };
-    let key = Key::new(&w.head, shape.chars);
+    let key = Key::from_head(w.head, shape.chars);
     match at.and_then(|at| b.source?.get(at..at + raw.len())) {
         Some(text) if w.seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
             let info = b.lex.word_keyed(&key, raw);
@@ -533,7 +597,8 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: O
         }
         _ => {
             let from = b.buf.len();
-            match w.head.get(..shape.chars) {
+            let head = (u128::from(w.head[1]) << 64 | u128::from(w.head[0])).to_le_bytes();
+            match head.get(..shape.chars) {
                 Some(folded) => folded.iter().for_each(|&c| b.buf.push(char::from(c))),
                 None => {
                     let folded = raw.iter().filter(|c| **c != b'\'').map(|c| char::from(c.to_ascii_lowercase()));

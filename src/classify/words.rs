@@ -28,6 +28,13 @@ impl Key {
         Key { head, len: u32::try_from(len).unwrap_or(u32::MAX) }
     }
 
+    /// `head`: the word's first bytes (at most `HEAD`) as two
+    /// little-endian words, zero after them.
+    #[inline]
+    pub fn from_head(head: [u64; 2], len: usize) -> Key {
+        Key { head, len: u32::try_from(len).unwrap_or(u32::MAX) }
+    }
+
     pub fn of(word: &[u8]) -> Key {
         let mut head = [0u8; HEAD];
         let n = word.len().min(HEAD);
