@@ -415,7 +415,9 @@ fn top_reasons(tokens: &[Token], hits: &[Hit], ranked: &mut Vec<usize>, polarity
     ranked.extend((0..hits.len()).filter(|&k| hits[k].polarity == polarity && hits[k].weight > 0.05));
     // Stable: equally heavy hits keep the order they were found in.
     ranked.sort_by(|&a, &b| hits[b].weight.total_cmp(&hits[a].weight));
-    let mut out: Vec<Cow<'static, str>> = Vec::new();
+    // Room for `n` and the shouting reason `decide` may add: growing from
+    // empty costs more than the allocation itself.
+    let mut out: Vec<Cow<'static, str>> = Vec::with_capacity(n + 1);
     for h in ranked.iter().map(|&k| &hits[k]) {
         if !h.reason.label.starts_with("escalation:") {
             let reason = h.reason.text(tokens);
@@ -602,7 +604,7 @@ fn decide(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analy
         let score = confidence(pos - neg - PRAISE_MIN + 0.3);
         return Classification { class: Class::Praise, score, lang, reasons };
     }
-    let mut reasons = Vec::new();
+    let mut reasons = Vec::with_capacity(2);
     if is_question {
         reasons.push(Cow::Borrowed("neutral:question"));
     }

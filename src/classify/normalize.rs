@@ -140,12 +140,18 @@ enum Src<'a> {
     Buf(u32, u32),
 }
 
-/// What a token carries besides its text: the word table's entries for
-/// its text and `alt`, and how it was written.
+/// The word table's entries for a token's text and `alt`: two words, kept
+/// apart from `Style` so that they are passed in registers, not written
+/// to memory field by field and read back whole.
 #[derive(Clone, Copy, Default)]
 struct Known {
     info: Option<&'static WordInfo>,
     alt_info: Option<&'static WordInfo>,
+}
+
+/// How a word was written.
+#[derive(Clone, Copy, Default)]
+struct Style {
     caps: bool,
     elongated: bool,
 }
@@ -228,8 +234,8 @@ impl<'a> Builder<'_, 'a> {
         self.tokens.last().is_some_and(pred)
     }
     #[inline]
-    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, word: Known) {
-        let Known { info, alt_info, caps, elongated } = word;
+    fn push(&mut self, kind: Kind, text: Src<'a>, alt: Option<(u32, u32)>, word: Known, style: Style) {
+        let (Known { info, alt_info }, Style { caps, elongated }) = (word, style);
         let (text, len, in_buf) = match text {
             Src::Str(s) => (s, s.len(), None),
             Src::Buf(x, y) => ("", (y - x) as usize, Some((x, y))),
@@ -266,12 +272,12 @@ impl<'a> Builder<'_, 'a> {
     }
     /// A token the lexicon knows nothing about.
     fn plain(&mut self, kind: Kind, text: Src<'a>) {
-        self.push(kind, text, None, Known::default());
+        self.push(kind, text, None, Known::default(), Style::default());
     }
     /// A symbol (emoji, emoticon), which the lexicon may know.
     fn symbol(&mut self, text: Src<'a>, s: &str) {
         let info = self.lex.word(s);
-        self.push(Kind::Symbol, text, None, Known { info, ..Known::default() });
+        self.push(Kind::Symbol, text, None, Known { info, alt_info: None }, Style::default());
     }
     /// A break; "!!!" and "..." are one break each.
     fn punct(&mut self, p: char) {
@@ -711,11 +717,11 @@ fn push_token<'a>(b: &mut Builder<'_, 'a>, kind: Kind, shape: &Shape, text: Src<
         }
         for w in words {
             let info = b.lex.word(w);
-            b.push(kind, Src::Str(w), None, Known { info, alt_info: None, caps, elongated });
+            b.push(kind, Src::Str(w), None, Known { info, alt_info: None }, Style { caps, elongated });
         }
         return;
     }
-    b.push(kind, text, alt, Known { info, alt_info, caps, elongated });
+    b.push(kind, text, alt, Known { info, alt_info }, Style { caps, elongated });
 }
 
 /// Splits a hashtag body at lower→upper changes ("NeverAgain" → never again);
@@ -933,7 +939,7 @@ fn scan(b: &mut Builder, text: &str) -> bool {
                 b.buf.push(ch);
                 let (x, y) = b.span(from);
                 let info = b.lex.word(&b.buf[from..]);
-                b.push(Kind::Symbol, Src::Buf(x, y), None, Known { info, ..Known::default() });
+                b.push(Kind::Symbol, Src::Buf(x, y), None, Known { info, alt_info: None }, Style::default());
             } else if matches!(ch, '¿' | '¡' | '…') {
                 b.punct(match ch {
                     '…' => '.',
