@@ -270,6 +270,18 @@ impl<'a> Builder<'_, 'a> {
         }
         self.tokens.push(Token { kind, text, alt: None, caps, elongated, info, alt_info });
     }
+    /// A word token whose text is already folded and not stretched, what
+    /// `push` would make of it.
+    #[inline]
+    fn push_folded_word(&mut self, text: &'a str, info: Option<&'static WordInfo>) {
+        let sum = &mut *self.summary;
+        if let Some(w) = info {
+            sum.stopwords.add(w.stopword);
+            sum.personal |= w.personal;
+        }
+        sum.words += u32::from(text.len() >= 3);
+        self.tokens.push(Token { kind: Kind::Word, text, alt: None, caps: false, elongated: false, info, alt_info: None });
+    }
     /// A token the lexicon knows nothing about.
     fn plain(&mut self, kind: Kind, text: Src<'a>) {
         self.push(kind, text, None, Known::default(), Style::default());
@@ -997,6 +1009,18 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
         if full > end {
             push_word(b, &text[i..full], Kind::Word);
             return full;
+        }
+    }
+    // Most words are already folded (no capitals, apostrophes or
+    // stretched letters) and no abbreviation: such a word becomes a token
+    // borrowing its text here, without the general path's choices.
+    if w.seen & (UPPER | APOSTROPHE) == 0 && !(w.stretched && w.chars > 3) {
+        if let Some(word) = b.source.and_then(|source| source.get(i..end)) {
+            let info = b.lex.word_keyed(&Key::from_head(w.head, w.chars), word.as_bytes());
+            if info.is_none_or(|x| x.expansion.is_none()) {
+                b.push_folded_word(word, info);
+                return end;
+            }
         }
     }
     push_ascii_word(b, &bytes[i..end], &w, Some(i), Kind::Word);
