@@ -719,6 +719,9 @@ pub struct WordInfo {
     /// of the trie; longer ones indexed by second word are not among
     /// `Listed::others`.
     listed: Listed,
+    /// Bit `PostLang as u8` set: no entry can match at this word in a
+    /// post of that language (most words of a post).
+    idle: u8,
 }
 
 /// What may match a token, listed at build time: ranges of
@@ -941,6 +944,13 @@ impl Lexicon {
     fn list_word(&mut self, w: &mut WordInfo) {
         let prefixed: Vec<u32> = w.prefix_nodes.iter().flat_map(|&n| self.by_prefix[n as usize].entries.iter().copied()).collect();
         w.listed = self.list(&w.entries[..w.unindexed], &prefixed);
+        let starts_longer = w.listed.others.0 != w.listed.others.1 || !w.seconds.is_empty();
+        for lang in [PostLang::Es, PostLang::En, PostLang::Other] {
+            let (from, to) = w.listed.singles[lang as usize];
+            if from == to && !starts_longer {
+                w.idle |= 1 << lang as u8;
+            }
+        }
     }
 
     /// Fills every trie node's `listed`, once the trie is complete.
@@ -1186,8 +1196,19 @@ impl Lexicon {
 
     /// `matches_at` into `out` (cleared first); `prefixed` is scratch space.
     /// Both are the caller's, reused from one token to the next.
+    #[inline]
     pub fn matches_into<'a>(&'a self, tokens: &[Token], i: usize, lang: PostLang, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
         out.clear();
+        let t = &tokens[i];
+        // Settled here, without a call: most words of a post start nothing.
+        if t.alt.is_none() && t.info.is_some_and(|w| w.idle & (1 << lang as u8) != 0) {
+            return;
+        }
+        self.find_matches(tokens, i, lang, out, prefixed);
+    }
+
+    /// `matches_into` past its first check (`out` is empty).
+    fn find_matches<'a>(&'a self, tokens: &[Token], i: usize, lang: PostLang, out: &mut Vec<Match<'a>>, prefixed: &mut Vec<&'a Entry>) {
         let t = &tokens[i];
         // No entry starts with a gap, and only word-like tokens fit a word or prefix.
         if !t.is_wordlike() {
