@@ -741,7 +741,7 @@ pub struct Lexicon {
     /// Entries whose first pattern is a whole word, and what the other
     /// modules know about words, by word.
     words: WordTable<WordInfo>,
-    /// The lists `WordInfo::singles` and `WordInfo::others` are ranges of.
+    /// The lists `Listed::singles` and `Listed::others` are ranges of.
     singles: Vec<u32>,
     others: Vec<u32>,
     /// Entries whose first pattern is a prefix, in a byte trie of those
@@ -920,7 +920,7 @@ impl Lexicon {
     fn list(&mut self, own: &[u32], prefixed: &[u32]) -> Listed {
         let mut listed = Listed::default();
         let alone = |k: &u32| self.entries[*k as usize].second == Second::None;
-        for lang in [PostLang::Es, PostLang::En, PostLang::Other] {
+        for lang in PostLang::ALL {
             let fits = |k: &&u32| alone(k) && lang_ok(self.entries[**k as usize].lang, lang);
             // As `matches_into` sorts them: the word's own entries, then
             // prefix entries, each in table order.
@@ -945,7 +945,7 @@ impl Lexicon {
         let prefixed: Vec<u32> = w.prefix_nodes.iter().flat_map(|&n| self.by_prefix[n as usize].entries.iter().copied()).collect();
         w.listed = self.list(&w.entries[..w.unindexed], &prefixed);
         let starts_longer = w.listed.others.0 != w.listed.others.1 || !w.seconds.is_empty();
-        for lang in [PostLang::Es, PostLang::En, PostLang::Other] {
+        for lang in PostLang::ALL {
             let (from, to) = w.listed.singles[lang as usize];
             if from == to && !starts_longer {
                 w.idle |= 1 << lang as u8;
@@ -1103,6 +1103,8 @@ pub enum PostLang {
 }
 
 impl PostLang {
+    const ALL: [PostLang; 3] = [PostLang::Es, PostLang::En, PostLang::Other];
+
     pub fn of(lang: &str) -> PostLang {
         match lang {
             "es" => PostLang::Es,
@@ -1137,9 +1139,7 @@ impl Candidates<'_, '_> {
             None => [0, 0],
         }
     }
-}
 
-impl Candidates<'_, '_> {
     /// Pushes the match of `e` at `i`, if it matches. Its first pattern fits
     /// the token (that is how it was found: by `text`, by `alt`, or as a
     /// prefix of one of them), so matching starts at the second. A word such

@@ -502,14 +502,26 @@ struct AsciiWord {
     stretched: bool,
 }
 
+impl AsciiWord {
+    fn shape(&self) -> Shape {
+        Shape { letters: self.letters, lowercase: self.seen & LOWER != 0, chars: self.chars, stretched: self.stretched }
+    }
+}
+
 /// Reads the ASCII word starting at `start`: up to the first byte that
 /// cannot continue a word (a non-ASCII byte among them). Finding the end
 /// and measuring the word in the same loop reads each byte once.
 #[inline]
 fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
-    if let Some(w) = read_short_ascii_word(bytes, start) {
-        return w;
+    match read_short_ascii_word(bytes, start) {
+        Some(w) => w,
+        None => read_ascii_word_bytewise(bytes, start),
     }
+}
+
+/// `read_ascii_word` a byte at a time, for any word.
+#[inline]
+fn read_ascii_word_bytewise(bytes: &[u8], start: usize) -> AsciiWord {
     // Locals, not the struct's fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
     let (mut run, mut last) = (0u32, 0u8);
@@ -606,7 +618,7 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: O
     if w.chars == 0 {
         return;
     }
-    let shape = Shape { letters: w.letters, lowercase: w.seen & LOWER != 0, chars: w.chars, stretched: w.stretched };
+    let shape = w.shape();
     let key = Key::from_head(w.head, shape.chars);
     match at.and_then(|at| b.source?.get(at..at + raw.len())) {
         Some(text) if w.seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
@@ -1014,7 +1026,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
     // Most words are already folded (no capitals, apostrophes or
     // stretched letters) and no abbreviation: such a word becomes a token
     // borrowing its text here, without the general path's choices.
-    if w.seen & (UPPER | APOSTROPHE) == 0 && !(w.stretched && w.chars > 3) {
+    if w.seen & (UPPER | APOSTROPHE) == 0 && !w.shape().elongated() {
         if let Some(word) = b.source.and_then(|source| source.get(i..end)) {
             let info = b.lex.word_keyed(&Key::from_head(w.head, w.chars), word.as_bytes());
             if info.is_none_or(|x| x.expansion.is_none()) {
@@ -1169,6 +1181,67 @@ mod tests {
         }
         assert!(texts("AT&amp;T me tiene &gt;:(").contains(&">:(".to_string()));
         assert_eq!(texts("see http://x.co/?a=1&amp;b=2 :("), ["see", "url", ":("]);
+    }
+
+    #[test]
+    fn words_read_eight_bytes_at_once_measure_as_read_a_byte_at_a_time() {
+        // `read_short_ascii_word` answers with bit operations what the byte
+        // loop answers a byte at a time: end, folded key, letters (up to 3,
+        // all that is asked), capitals, lowercase and stretched letters.
+        let pieces = ["a", "B", "z", "Z", "0", "9", "_", "'", "aaa", "AAA", "aaA", "111", "@", "`", "[", "{", "/", ":"];
+        let ends: [&[u8]; 7] = [b"", b" ", b".", b"!x", "é".as_bytes(), b"\0", b"\x7f"];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    for end in ends {
+                        let mut text = format!("{a}{b}{c}").into_bytes();
+                        text.extend_from_slice(end);
+                        for start in 0..text.len() {
+                            let Some(fast) = read_short_ascii_word(&text, start) else { continue };
+                            let slow = read_ascii_word_bytewise(&text, start);
+                            let what = String::from_utf8_lossy(&text[start..]).into_owned();
+                            assert_eq!((fast.end, fast.head, fast.chars, fast.stretched), (slow.end, slow.head, slow.chars, slow.stretched), "{what:?}");
+                            assert_eq!(fast.letters.min(3), slow.letters.min(3), "{what:?}");
+                            assert_eq!(fast.seen & (LOWER | UPPER), slow.seen & (LOWER | UPPER), "{what:?}");
+                            assert_eq!(slow.seen & APOSTROPHE, 0, "{what:?}: words with apostrophes take the byte loop");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // Eight bytes of word, or an apostrophe, take the byte loop.
+        assert!(read_short_ascii_word(b"abcdefgh", 0).is_none());
+        assert!(read_short_ascii_word(b"don't", 0).is_none());
+        assert_eq!(read_short_ascii_word(b"abcdefg", 0).map(|w| w.end), Some(7));
+    }
+
+    #[test]
+    fn the_short_way_for_folded_words_makes_the_tokens_the_general_path_makes() {
+        // An `&` makes the tokenizer decode entities and scan the text again
+        // without borrowing from it, which takes the general path for every
+        // word; a bare `&` adds no token.
+        let summary = |s: &str| {
+            let mut scratch = TokenScratch::default();
+            let mut buf = String::new();
+            let tokens: Vec<String> = tokenize_with(s, &mut buf, &mut scratch)
+                .iter()
+                .map(|t| format!("{:?} {} {:?} {} {} {:?} {:?}", t.kind, t.text, t.alt, t.caps, t.elongated, t.info.map(|w| w.id), t.alt_info.map(|w| w.id)))
+                .collect();
+            (tokens, scratch.summary, scratch.questions)
+        };
+        for text in [
+            "no me contestan, llevo tres dias sin internet",
+            "the app is down again and nobody answers my calls",
+            "thx u guys r the best, pls fix it b4 friday",
+            "goood service but sooo slow, q onda xq no llega",
+            "I am SO done with you people!!! never again",
+            "x y z 12 1000 a_b __ aaa AAA ab1 zz9 it's don't",
+        ] {
+            assert_eq!(summary(text), summary(&format!("{text} &")), "{text}");
+        }
     }
 
     #[test]
