@@ -502,26 +502,14 @@ struct AsciiWord {
     stretched: bool,
 }
 
-impl AsciiWord {
-    fn shape(&self) -> Shape {
-        Shape { letters: self.letters, lowercase: self.seen & LOWER != 0, chars: self.chars, stretched: self.stretched }
-    }
-}
-
 /// Reads the ASCII word starting at `start`: up to the first byte that
 /// cannot continue a word (a non-ASCII byte among them). Finding the end
 /// and measuring the word in the same loop reads each byte once.
 #[inline]
 fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
-    match read_short_ascii_word(bytes, start) {
-        Some(w) => w,
-        None => read_ascii_word_bytewise(bytes, start),
+    if let Some(w) = read_short_ascii_word(bytes, start) {
+        return w;
     }
-}
-
-/// `read_ascii_word` a byte at a time, for any word.
-#[inline]
-fn read_ascii_word_bytewise(bytes: &[u8], start: usize) -> AsciiWord {
     // Locals, not the struct's fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
     let (mut run, mut last) = (0u32, 0u8);
@@ -618,7 +606,7 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: O
     if w.chars == 0 {
         return;
     }
-    let shape = w.shape();
+    let shape = Shape { letters: w.letters, lowercase: w.seen & LOWER != 0, chars: w.chars, stretched: w.stretched };
     let key = Key::from_head(w.head, shape.chars);
     match at.and_then(|at| b.source?.get(at..at + raw.len())) {
         Some(text) if w.seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
@@ -1026,7 +1014,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
     // Most words are already folded (no capitals, apostrophes or
     // stretched letters) and no abbreviation: such a word becomes a token
     // borrowing its text here, without the general path's choices.
-    if w.seen & (UPPER | APOSTROPHE) == 0 && !w.shape().elongated() {
+    if w.seen & (UPPER | APOSTROPHE) == 0 && !(w.stretched && w.chars > 3) {
         if let Some(word) = b.source.and_then(|source| source.get(i..end)) {
             let info = b.lex.word_keyed(&Key::from_head(w.head, w.chars), word.as_bytes());
             if info.is_none_or(|x| x.expansion.is_none()) {
@@ -1183,11 +1171,40 @@ mod tests {
         assert_eq!(texts("see http://x.co/?a=1&amp;b=2 :("), ["see", "url", ":("]);
     }
 
+    /// What `read_ascii_word` must find, a byte at a time from the
+    /// definition: word bytes are ASCII letters, digits, `_` and `'`;
+    /// apostrophes are dropped from the key; letters lowercased.
+    fn read_ascii_word_bytewise(bytes: &[u8], start: usize) -> AsciiWord {
+        let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'\'';
+        let end = start + bytes[start..].iter().take_while(|c| is_word(**c)).count();
+        let word = &bytes[start..end];
+        let folded: Vec<u8> = word.iter().filter(|c| **c != b'\'').map(|c| c.to_ascii_lowercase()).collect();
+        let mut head = [0u8; HEAD];
+        for (h, c) in head.iter_mut().zip(&folded) {
+            *h = *c;
+        }
+        let stretched = folded.windows(3).any(|w| w[0].is_ascii_alphabetic() && w[0] == w[1] && w[1] == w[2]);
+        let mut seen = 0;
+        if word.iter().any(u8::is_ascii_lowercase) {
+            seen |= LOWER;
+        }
+        if word.iter().any(u8::is_ascii_uppercase) {
+            seen |= UPPER;
+        }
+        if word.contains(&b'\'') {
+            seen |= APOSTROPHE;
+        }
+        let head = [u64::from_le_bytes(head[..8].try_into().unwrap()), u64::from_le_bytes(head[8..].try_into().unwrap())];
+        let letters = word.iter().filter(|c| c.is_ascii_alphabetic()).count() as u32;
+        AsciiWord { end, head, seen, letters, chars: folded.len(), stretched }
+    }
+
     #[test]
     fn words_read_eight_bytes_at_once_measure_as_read_a_byte_at_a_time() {
-        // `read_short_ascii_word` answers with bit operations what the byte
-        // loop answers a byte at a time: end, folded key, letters (up to 3,
-        // all that is asked), capitals, lowercase and stretched letters.
+        // `read_short_ascii_word` answers with bit operations what reading a
+        // byte at a time answers: end, folded key, letters (up to 3, all
+        // that is asked), capitals, lowercase and stretched letters. And
+        // `read_ascii_word` answers the same for every word.
         let pieces = ["a", "B", "z", "Z", "0", "9", "_", "'", "aaa", "AAA", "aaA", "111", "@", "`", "[", "{", "/", ":"];
         let ends: [&[u8]; 7] = [b"", b" ", b".", b"!x", "é".as_bytes(), b"\0", b"\x7f"];
         let mut checked = 0;
@@ -1206,6 +1223,12 @@ mod tests {
                             assert_eq!(fast.seen & (LOWER | UPPER), slow.seen & (LOWER | UPPER), "{what:?}");
                             assert_eq!(slow.seen & APOSTROPHE, 0, "{what:?}: words with apostrophes take the byte loop");
                             checked += 1;
+                        }
+                        for start in 0..text.len() {
+                            let (got, want) = (read_ascii_word(&text, start), read_ascii_word_bytewise(&text, start));
+                            let what = String::from_utf8_lossy(&text[start..]).into_owned();
+                            assert_eq!((got.end, got.head, got.chars, got.stretched, got.seen & (LOWER | UPPER)), (want.end, want.head, want.chars, want.stretched, want.seen & (LOWER | UPPER)), "{what:?}");
+                            assert_eq!(got.letters.min(3), want.letters.min(3), "{what:?}");
                         }
                     }
                 }
