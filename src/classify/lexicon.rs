@@ -1312,6 +1312,59 @@ mod tests {
     }
 
     #[test]
+    fn listed_matches_are_what_trying_every_entry_finds() {
+        // Matching finds candidates through lists made at build time (a
+        // word's own and prefix entries per language, the deepest trie node
+        // of an unknown word, the idle flag); trying every entry of the
+        // lexicon at every token must find the same matches, in the same order.
+        let lex = lexicon();
+        let texts = [
+            "no me contestan y llevo tres dias esperando, pesimo servicio",
+            "never flying with you guys again. worst airline ever :(",
+            "PESIMOOO servicio, me cancelaron el vuelo sin avisar #NuncaMas",
+            "thx u guys r the best!!! loooove the new app 😍",
+            "not bad at all, nada mal la verdad",
+            "disappointing and frustrating, cancelled twice, refunds never arrived",
+            "gracias por nada @aerolinea, los voy a demandar con profeco",
+            "is there a way to get my money back? xq no me responden",
+            "the staff were sooo rude, unacceptable, totally unacceptable",
+            "sigo sin internet desde el lunes, que mal",
+            "Hola, ¿a qué hora abre el mostrador? gracias",
+            "chatting with zyxq blorfs about quux-frobnication",
+        ];
+        let mut buf = String::new();
+        let mut checked = 0;
+        for text in texts {
+            let tokens = tokenize(text, &mut buf);
+            for lang in PostLang::ALL {
+                for i in 0..tokens.len() {
+                    let t = &tokens[i];
+                    let mut want: Vec<(usize, u32)> = Vec::new();
+                    if t.is_wordlike() {
+                        for e in lex.entries.iter().filter(|e| lang_ok(e.lang, lang)) {
+                            if let Some(end) = match_at(&tokens, i, &e.pats) {
+                                want.push((end, e.order));
+                            }
+                        }
+                    }
+                    let group = |order: u32| match lex.entries[order as usize].pats[0] {
+                        Pat::Word(_, id) if t.info.is_some_and(|w| w.id == id) => 0,
+                        Pat::Word(..) => 1,
+                        _ => 2,
+                    };
+                    want.sort_by_key(|&(end, order)| (std::cmp::Reverse(end), group(order), order));
+                    let mut got = Vec::new();
+                    lex.matches_into(&tokens, i, lang, &mut got, &mut Vec::new());
+                    let got: Vec<(usize, u32)> = got.iter().map(|m| (m.end, m.entry.order)).collect();
+                    assert_eq!(got, want, "{text:?}, token {i} ({:?}), {lang:?}", t.text);
+                    checked += got.len();
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+    }
+
+    #[test]
     fn spanish_only_words_do_not_fire_on_english_text() {
         let mut buf = String::new();
         let toks = tokenize("I demand a refund", &mut buf);
