@@ -19,15 +19,6 @@ pub struct Key {
 pub const HEAD: usize = 16;
 
 impl Key {
-    /// `head`: the word's first bytes (at most `HEAD`), zero after them.
-    #[inline]
-    pub fn new(head: &[u8; HEAD], len: usize) -> Key {
-        let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = *head;
-        let head = [u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7]), u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])];
-        // Longer than 4 GiB would not be a word; saturating keeps it unequal to short ones.
-        Key { head, len: u32::try_from(len).unwrap_or(u32::MAX) }
-    }
-
     /// `head`: the word's first bytes (at most `HEAD`) as two
     /// little-endian words, zero after them.
     #[inline]
@@ -36,10 +27,12 @@ impl Key {
     }
 
     pub fn of(word: &[u8]) -> Key {
-        let mut head = [0u8; HEAD];
-        let n = word.len().min(HEAD);
-        head[..n].copy_from_slice(&word[..n]);
-        Key::new(&head, word.len())
+        // Built in registers: copying the bytes into an array and reading
+        // it back as integers cost a `memcpy` call and a stalled load.
+        let little_endian = |part: &[u8]| part.iter().rev().fold(0u64, |h, &b| h << 8 | u64::from(b));
+        let (first, rest) = word.split_at(word.len().min(8));
+        let second = &rest[..rest.len().min(8)];
+        Key::from_head([little_endian(first), little_endian(second)], word.len())
     }
 
     /// Slot index for a table of `1 << bits` slots: the top bits of a
