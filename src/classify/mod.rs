@@ -106,10 +106,13 @@ impl Why {
         Why { label, what: What::Span(start, end) }
     }
     fn text(&self, tokens: &[Token]) -> Cow<'static, str> {
+        if let What::Nothing = self.what {
+            return Cow::Borrowed(self.label);
+        }
         let mut out = String::with_capacity(self.label.len() + 24);
         out.push_str(self.label);
         match self.what {
-            What::Nothing => return Cow::Borrowed(self.label),
+            What::Nothing => {}
             What::Span(start, end) => push_span(&mut out, tokens, start, end),
             What::Token(i) => out.push_str(tokens[i].text),
         }

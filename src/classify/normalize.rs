@@ -194,6 +194,21 @@ pub struct Summary {
     pub personal: bool,
 }
 
+impl Summary {
+    /// A word token of `len` bytes, whose table entry is `info`.
+    #[inline]
+    fn count_word(&mut self, info: Option<&WordInfo>, len: usize, caps: bool) {
+        if let Some(w) = info {
+            self.stopwords.add(w.stopword);
+            self.personal |= w.personal;
+        }
+        if len >= 3 {
+            self.words += 1;
+            self.caps += u32::from(caps && len >= 4);
+        }
+    }
+}
+
 /// Lists `tokenize_with` fills and a later call reuses (empty between
 /// calls; only their capacity is kept), and the summary of the last post.
 #[derive(Default)]
@@ -245,16 +260,7 @@ impl<'a> Builder<'_, 'a> {
         }
         let sum = &mut *self.summary;
         match kind {
-            Kind::Word => {
-                if let Some(w) = info {
-                    sum.stopwords.add(w.stopword);
-                    sum.personal |= w.personal;
-                }
-                if len >= 3 {
-                    sum.words += 1;
-                    sum.caps += u32::from(caps && len >= 4);
-                }
-            }
+            Kind::Word => sum.count_word(info, len, caps),
             Kind::Url => sum.url = true,
             Kind::Punct(p) => {
                 sum.exclaims |= p == '!';
@@ -274,12 +280,7 @@ impl<'a> Builder<'_, 'a> {
     /// `push` would make of it.
     #[inline]
     fn push_folded_word(&mut self, text: &'a str, info: Option<&'static WordInfo>) {
-        let sum = &mut *self.summary;
-        if let Some(w) = info {
-            sum.stopwords.add(w.stopword);
-            sum.personal |= w.personal;
-        }
-        sum.words += u32::from(text.len() >= 3);
+        self.summary.count_word(info, text.len(), false);
         self.tokens.push(Token { kind: Kind::Word, text, alt: None, caps: false, elongated: false, info, alt_info: None });
     }
     /// A token the lexicon knows nothing about.
@@ -481,10 +482,16 @@ impl Shape {
     fn caps(&self) -> bool {
         self.letters >= 3 && !self.lowercase
     }
-    /// Three-letter words are acronyms ("BBB", "AAA"), not emphasis.
     fn elongated(&self) -> bool {
-        self.chars > 3 && self.stretched
+        elongated(self.chars, self.stretched)
     }
+}
+
+/// A word of `chars` characters with three equal letters in a row is
+/// stretched for emphasis; three-letter words are acronyms ("BBB", "AAA").
+#[inline]
+fn elongated(chars: usize, stretched: bool) -> bool {
+    chars > 3 && stretched
 }
 
 /// An ASCII word as one pass over its bytes found it: where it ends, its
@@ -500,6 +507,14 @@ struct AsciiWord {
     letters: u32,
     chars: usize,
     stretched: bool,
+}
+
+impl AsciiWord {
+    /// Written as its folded form: no capitals, apostrophes or stretched letters.
+    #[inline]
+    fn already_folded(&self) -> bool {
+        self.seen & (UPPER | APOSTROPHE) == 0 && !elongated(self.chars, self.stretched)
+    }
 }
 
 /// Reads the ASCII word starting at `start`: up to the first byte that
@@ -609,7 +624,7 @@ fn push_ascii_word<'a>(b: &mut Builder<'_, 'a>, raw: &[u8], w: &AsciiWord, at: O
     let shape = Shape { letters: w.letters, lowercase: w.seen & LOWER != 0, chars: w.chars, stretched: w.stretched };
     let key = Key::from_head(w.head, shape.chars);
     match at.and_then(|at| b.source?.get(at..at + raw.len())) {
-        Some(text) if w.seen & (UPPER | APOSTROPHE) == 0 && !shape.elongated() => {
+        Some(text) if w.already_folded() => {
             let info = b.lex.word_keyed(&key, raw);
             push_token(b, kind, &shape, Src::Str(text), None, info, None);
         }
@@ -1014,7 +1029,7 @@ fn ascii_word(b: &mut Builder, text: &str, i: usize) -> usize {
     // Most words are already folded (no capitals, apostrophes or
     // stretched letters) and no abbreviation: such a word becomes a token
     // borrowing its text here, without the general path's choices.
-    if w.seen & (UPPER | APOSTROPHE) == 0 && !(w.stretched && w.chars > 3) {
+    if w.already_folded() {
         if let Some(word) = b.source.and_then(|source| source.get(i..end)) {
             let info = b.lex.word_keyed(&Key::from_head(w.head, w.chars), word.as_bytes());
             if info.is_none_or(|x| x.expansion.is_none()) {

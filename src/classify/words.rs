@@ -23,6 +23,7 @@ impl Key {
     /// little-endian words, zero after them.
     #[inline]
     pub fn from_head(head: [u64; 2], len: usize) -> Key {
+        // Longer than 4 GiB would not be a word; saturating keeps it unequal to short ones.
         Key { head, len: u32::try_from(len).unwrap_or(u32::MAX) }
     }
 
