@@ -116,6 +116,14 @@ pub enum Command {
         file: PathBuf,
         #[arg(long)]
         json: bool,
+        /// The rules alone, without the learned stage.
+        #[arg(long, conflicts_with = "train")]
+        rules: bool,
+        /// Fit the learned stage to these labelled lines (as `escucha learn`
+        /// reads them) besides the shipped data, then measure: what a
+        /// team's labels would do, without a database.
+        #[arg(long, value_name = "FILE.jsonl")]
+        train: Option<PathBuf>,
     },
     /// Copy the live database to FILE with SQLite's online backup (safe
     /// while the daemon runs).
@@ -279,9 +287,21 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Eval { file, json } => {
+        Command::Eval { file, json, rules, train } => {
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
-            let report = classify::eval::evaluate(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))?;
+            let classifier = match (rules, train) {
+                (true, _) => classify::Classifier::rules_only(),
+                (false, None) => classify::Classifier::shipped(),
+                (false, Some(train)) => {
+                    let text = std::fs::read_to_string(&train).with_context(|| format!("reading {}", train.display()))?;
+                    let mut local = Vec::new();
+                    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                        local.push(classify::learned::parse_line(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", train.display(), n + 1))?);
+                    }
+                    classify::Classifier::with_model(std::sync::Arc::new(classify::learned::Model::fit(&local)))
+                }
+            };
+            let report = classify::eval::evaluate_with(&classifier, std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))?;
             let mut out = std::io::stdout().lock();
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)?).map_err(anyhow::Error::from)?;

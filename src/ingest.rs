@@ -111,6 +111,7 @@ fn new_mention(brand: &Brand, post: &Post, recent: u32, state: PollState, now: D
         recent_complaints: recent,
         executives: brand.executives.clone(),
         escalate: brand.escalate,
+        phrases: None,
     };
     let c = classify::classify(&post.text, &ctx);
     let backfill = chrono::Duration::from_std(brand.backfill).unwrap_or_default();

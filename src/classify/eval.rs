@@ -8,7 +8,7 @@
 //! always given; when the gold labels include `other` (not a complaint, any
 //! sentiment) they are the only meaningful ones and become the headline.
 
-use super::{classify, Classification, Context};
+use super::{Classification, Classifier, Context};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -94,8 +94,14 @@ fn metrics(labels: &[&str], pairs: &[(usize, usize)]) -> Metrics {
     Metrics { labels: labels.iter().map(|s| s.to_string()).collect(), classes, macro_f1, accuracy, confusion }
 }
 
-/// Classifies every row of `lines` and scores the answers.
+/// Classifies every row of `lines` with the rules and the shipped model,
+/// and scores the answers.
 pub fn evaluate(lines: impl BufRead) -> anyhow::Result<Report> {
+    evaluate_with(&Classifier::shipped(), lines)
+}
+
+/// Classifies every row of `lines` with `classifier` and scores the answers.
+pub fn evaluate_with(classifier: &Classifier, lines: impl BufRead) -> anyhow::Result<Report> {
     let mut rows: Vec<(Row, Classification)> = Vec::new();
     for (n, line) in lines.lines().enumerate() {
         let line = line.with_context(|| format!("reading line {}", n + 1))?;
@@ -107,7 +113,7 @@ pub fn evaluate(lines: impl BufRead) -> anyhow::Result<Report> {
             anyhow::bail!("line {}: label {:?} is not one of {}", n + 1, row.label, GOLD_LABELS.join(", "));
         }
         let ctx = Context { lang: row.lang.clone(), ..Context::default() };
-        let c = classify(&row.text, &ctx);
+        let c = classifier.classify(&row.text, &ctx);
         rows.push((row, c));
     }
     let has_other = rows.iter().any(|(r, _)| r.label == "other");

@@ -9,8 +9,12 @@
 
 pub mod eval;
 pub mod lang;
+pub mod learned;
 pub mod lexicon;
+pub mod logreg;
 pub mod normalize;
+pub mod phrases;
+pub mod pieces;
 mod words;
 
 use crate::config::Escalate;
@@ -20,6 +24,7 @@ use normalize::{Kind, Summary, Token, TokenScratch};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// What the classifier knows besides the text.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +39,62 @@ pub struct Context {
     /// The brand's executives' handles, without `@`.
     pub executives: Vec<String>,
     pub escalate: Escalate,
+    /// The brand's own phrases (`[brand.classify]`).
+    pub phrases: Option<Arc<phrases::Phrases>>,
+}
+
+/// The two stages together: the rules, then (when on) the learned head,
+/// then the brand's phrases. Cheap to clone; the daemon swaps in a new one
+/// when the team's labels change.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    model: Option<Arc<learned::Model>>,
+}
+
+impl Classifier {
+    /// The rules and the brand phrases only (`[daemon] classifier = "rules"`).
+    pub fn rules_only() -> Classifier {
+        Classifier { model: None }
+    }
+
+    /// With the model fitted to the shipped data alone.
+    pub fn shipped() -> Classifier {
+        Classifier { model: Some(learned::Model::shipped()) }
+    }
+
+    pub fn with_model(model: Arc<learned::Model>) -> Classifier {
+        Classifier { model: Some(model) }
+    }
+
+    pub fn model(&self) -> Option<&Arc<learned::Model>> {
+        self.model.as_ref()
+    }
+
+    pub fn classify(&self, text: &str, ctx: &Context) -> Classification {
+        let (c, ev) = rules(text, ctx);
+        let c = match &self.model {
+            None => c,
+            Some(m) => {
+                let p = m.probabilities(text, &c, &ev);
+                learned::decide(p, c, &ev)
+            }
+        };
+        match ctx.phrases.as_deref().and_then(|p| p.find(text)) {
+            Some((class, phrase)) => brand_phrase(c, class, phrase, &ev),
+            None => c,
+        }
+    }
+}
+
+/// The class a brand phrase decides; a complaint phrase in a post the
+/// context escalates (reach, executives, repeat author) is an escalation.
+fn brand_phrase(c: Classification, class: Class, phrase: &str, ev: &Evidence) -> Classification {
+    let mut reasons: Vec<Cow<'static, str>> = vec![format!("{}:brand-phrase:{phrase}", class.as_str()).into()];
+    let class = if class == Class::Complaint && !ev.escalations.is_empty() { Class::Escalation } else { class };
+    if class.needs_answer() {
+        reasons.extend(ev.escalations.iter().map(|e| Cow::Owned(e.clone())));
+    }
+    Classification { class, score: 0.99, lang: c.lang, reasons }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -537,7 +598,31 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
+/// The rules alone (the first stage): see `Classifier` for the rules and
+/// the learned stage together.
 pub fn classify(text: &str, ctx: &Context) -> Classification {
+    rules(text, ctx).0
+}
+
+/// What the rules weighed, beside their verdict: the learned stage reads it
+/// as features, and keeps the escalation reasons whatever the class.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// Weighed negative and positive hits.
+    pub neg: f32,
+    pub pos: f32,
+    pub question: bool,
+    /// A headline or an advert.
+    pub announcement: bool,
+    /// Legal, churn, safety or campaign wording in the text.
+    pub signals: usize,
+    /// Every escalation reason, from the text and the context, computed
+    /// even when the rules did not call the post a complaint.
+    pub escalations: Vec<String>,
+}
+
+/// The rules' verdict and the evidence behind it.
+pub fn rules(text: &str, ctx: &Context) -> (Classification, Evidence) {
     // Fresh lists when the thread's are unavailable (its exit); never
     // shared between calls that overlap.
     SCRATCH
@@ -551,7 +636,7 @@ pub fn classify(text: &str, ctx: &Context) -> Classification {
 /// Scratch text beyond this (one huge post) is not kept for the next call.
 const SCRATCH_KEEP: usize = 1 << 16;
 
-fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
+fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> (Classification, Evidence) {
     let c = {
         let Scratch { buf, tokens: token_scratch, analysis: a, matches, prefixed } = &mut *s;
         let tokens = normalize::tokenize_with(text, buf, token_scratch);
@@ -570,8 +655,21 @@ fn classify_with(text: &str, ctx: &Context, s: &mut Scratch) -> Classification {
 }
 
 /// The class, score and reasons from the matched hits.
-fn decide(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> Classification {
-    let (mut neg, pos) = weigh(a, questions);
+fn decide(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context) -> (Classification, Evidence) {
+    let (neg, pos) = weigh(a, questions);
+    let evidence = Evidence {
+        neg,
+        pos,
+        question: questions.iter().any(|q| *q),
+        announcement: a.ad || is_broadcast(tokens, summary, questions),
+        signals: a.signals.len(),
+        escalations: escalation_reasons(tokens, a, ctx),
+    };
+    (verdict(tokens, summary, questions, a, lang, ctx, neg, pos), evidence)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verdict(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context, mut neg: f32, pos: f32) -> Classification {
     let broadcast = is_broadcast(tokens, summary, questions);
     if broadcast {
         // Headlines report events ("strike", "cancels", "delay"); a judgement

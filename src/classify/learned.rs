@@ -1,0 +1,328 @@
+//! The learned stage: a logistic-regression head over the post's static
+//! multilingual vector (`pieces`), its words and the rules' evidence,
+//! fitted to the data the project ships (`data/train/`) plus the
+//! deployment's own labels, which outweigh the shipped ones once there are
+//! a few hundred. Fitting takes well under a second for thousands of
+//! labels, so a deployment refits whenever its team corrects a mention.
+//!
+//! Classes are the head's outputs in `Class` order; praise, complaint (with
+//! escalation) and neutral compete, and an escalation is a complaint the
+//! head or the rules call urgent.
+
+use super::logreg::{Example, LogReg, Settings};
+use super::pieces::{self, Table};
+use super::{Classification, Evidence};
+use crate::model::Class;
+use serde::Deserialize;
+use std::sync::{Arc, OnceLock};
+
+/// The head's outputs, in this order.
+pub const CLASSES: [Class; 4] = [Class::Praise, Class::Complaint, Class::Escalation, Class::Neutral];
+/// Hashed word and word-pair features: 2^18 buckets keep collisions rare
+/// for a deployment's vocabulary at 4 MB of weights.
+const SPARSE_BITS: u32 = 18;
+/// Rule features appended to the vector.
+const RULE_FEATURES: usize = 9;
+/// Below this many local labels no cross-validated score is given: a
+/// fold of fewer than ten rows says little.
+pub const MIN_CV_LABELS: usize = 50;
+const FOLDS: usize = 5;
+/// Once there are this many local labels they weigh, in all, twice the
+/// shipped data; fewer weigh as much as this many would.
+const LOCAL_FULL: usize = 200;
+const LOCAL_SHARE: f64 = 2.0;
+
+/// Training files shipped in the binary (sources and licences:
+/// `data/train/README.md`).
+const SHIPPED_FILES: &[(&str, &str)] = &[
+    ("data/train/written-en.jsonl", include_str!("../../data/train/written-en.jsonl")),
+    ("data/train/written-es.jsonl", include_str!("../../data/train/written-es.jsonl")),
+];
+
+/// A text with the class a person gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub text: String,
+    pub class: Class,
+    pub lang: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    text: String,
+    label: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// A label as people write it: the four classes, and `other` (not a
+/// complaint, as the complaint corpora say) as neutral.
+pub fn parse_label(s: &str) -> Option<Class> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "other" | "not-complaint" | "none" => Some(Class::Neutral),
+        s => Class::parse(s),
+    }
+}
+
+/// Reads one JSON line `{"text", "label", "lang"?}`.
+pub fn parse_line(line: &str) -> Result<Labelled, String> {
+    let l: Line = serde_json::from_str(line).map_err(|e| format!("not a JSON object with text and label: {e}"))?;
+    if l.text.trim().is_empty() {
+        return Err("text is empty".into());
+    }
+    let class = parse_label(&l.label).ok_or_else(|| format!("label {:?} is not praise, complaint, escalation, neutral or other", l.label))?;
+    Ok(Labelled { text: l.text, class, lang: l.lang })
+}
+
+/// The shipped training rows.
+pub fn shipped_data() -> &'static [Labelled] {
+    static DATA: OnceLock<Vec<Labelled>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        SHIPPED_FILES
+            .iter()
+            .flat_map(|(name, text)| {
+                text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(move |(n, l)| {
+                    parse_line(l).unwrap_or_else(|e| panic!("{name}:{}: {e} (tests read every shipped line)", n + 1))
+                })
+            })
+            .collect()
+    })
+}
+
+/// What a fit was made from, for `learn`'s report and the logs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitInfo {
+    pub shipped: usize,
+    pub local: usize,
+    /// Times each local label is seen per shipped one.
+    pub local_weight: u32,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    table: &'static Table,
+    head: LogReg,
+    pub info: FitInfo,
+}
+
+/// A post as the head sees it.
+struct Features {
+    dense: Vec<f32>,
+    sparse: Vec<u32>,
+}
+
+fn features(table: &Table, head: &LogReg, text: &str, rules: &Classification, ev: &Evidence, scratch: &mut Vec<u32>) -> Features {
+    let mut dense = table.embed(text, scratch);
+    let class = CLASSES.iter().position(|c| *c == rules.class).unwrap_or(3);
+    let mut one_hot = [0.0f32; 4];
+    one_hot[class] = 1.0;
+    dense.extend_from_slice(&[
+        (ev.neg / 2.0).min(2.0),
+        (ev.pos / 2.0).min(2.0),
+        f32::from(u8::from(ev.question)),
+        f32::from(u8::from(ev.announcement)),
+        (ev.signals as f32).min(2.0),
+    ]);
+    dense.extend_from_slice(&one_hot);
+    let mut sparse = Vec::with_capacity(48);
+    words(text, |h| sparse.push(head.bucket(h)));
+    sparse.sort_unstable();
+    sparse.dedup();
+    Features { dense, sparse }
+}
+
+/// Hashes of the text's folded words and adjacent word pairs. Links and
+/// handles become one word each ("@" and "http"): who is addressed says
+/// little about how the author feels, and a deployment's handles would
+/// otherwise be learnt as sentiment.
+fn words(text: &str, mut emit: impl FnMut(u64)) {
+    let folded = crate::text::fold(text);
+    let mut prev: Option<u64> = None;
+    for raw in folded.split_whitespace() {
+        let token: &str = if raw.starts_with("http") || raw.starts_with("www.") {
+            "http"
+        } else if raw.starts_with('@') {
+            "@"
+        } else {
+            raw
+        };
+        let mut start = None;
+        let mut pieces: Vec<&str> = Vec::new();
+        for (i, c) in token.char_indices() {
+            if c.is_alphanumeric() || c == '@' {
+                start.get_or_insert(i);
+            } else {
+                if let Some(s) = start.take() {
+                    pieces.push(&token[s..i]);
+                }
+                if c == '!' || c == '?' {
+                    pieces.push(&token[i..i + 1]);
+                }
+            }
+        }
+        if let Some(s) = start {
+            pieces.push(&token[s..]);
+        }
+        for p in pieces {
+            let h = fnv(p.as_bytes(), 0xcbf2_9ce4_8422_2325);
+            emit(h);
+            if let Some(q) = prev {
+                emit(q.rotate_left(17) ^ h ^ 0x9e37_79b9_7f4a_7c15);
+            }
+            prev = Some(h);
+        }
+    }
+}
+
+fn fnv(bytes: &[u8], seed: u64) -> u64 {
+    bytes.iter().fold(seed, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+fn class_index(c: Class) -> usize {
+    CLASSES.iter().position(|x| *x == c).expect("every class is a head output")
+}
+
+fn examples(table: &Table, proto: &LogReg, rows: &[Labelled], repeats: u32) -> Vec<Example> {
+    let mut scratch = Vec::new();
+    rows.iter()
+        .map(|r| {
+            let ctx = super::Context { lang: r.lang.clone(), ..Default::default() };
+            let (c, ev) = super::rules(&r.text, &ctx);
+            let f = features(table, proto, &r.text, &c, &ev, &mut scratch);
+            Example { dense: f.dense, sparse: f.sparse, class: class_index(r.class), repeats }
+        })
+        .collect()
+}
+
+/// How often each local label is seen per epoch.
+fn local_weight(shipped: usize, local: usize) -> u32 {
+    if local == 0 {
+        return 1;
+    }
+    let w = LOCAL_SHARE * shipped as f64 / local.max(LOCAL_FULL) as f64;
+    w.round().max(1.0) as u32
+}
+
+impl Model {
+    /// Fits the head to the shipped data and `local` labels.
+    pub fn fit(local: &[Labelled]) -> Model {
+        Model::fit_on(shipped_data(), local)
+    }
+
+    pub fn fit_on(shipped: &[Labelled], local: &[Labelled]) -> Model {
+        let table = pieces::shipped();
+        let dense_dim = table.dim() + RULE_FEATURES;
+        let proto = LogReg::new(CLASSES.len(), dense_dim, SPARSE_BITS);
+        let weight = local_weight(shipped.len(), local.len());
+        let mut rows = examples(table, &proto, shipped, 1);
+        rows.extend(examples(table, &proto, local, weight));
+        let head = LogReg::fit(CLASSES.len(), dense_dim, SPARSE_BITS, &rows, Settings::default());
+        Model { table, head, info: FitInfo { shipped: shipped.len(), local: local.len(), local_weight: weight } }
+    }
+
+    /// The model fitted to the shipped data alone, fitted once per process.
+    pub fn shipped() -> Arc<Model> {
+        static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+        MODEL.get_or_init(|| Arc::new(Model::fit(&[]))).clone()
+    }
+
+    /// Class probabilities in `CLASSES` order.
+    pub fn probabilities(&self, text: &str, rules: &Classification, ev: &Evidence) -> [f32; 4] {
+        let mut scratch = Vec::new();
+        let f = features(self.table, &self.head, text, rules, ev, &mut scratch);
+        let p = self.head.probabilities(&f.dense, &f.sparse);
+        [p[0], p[1], p[2], p[3]]
+    }
+
+    pub fn weight_bytes(&self) -> usize {
+        self.head.weight_bytes()
+    }
+}
+
+/// The decision from the head's probabilities and the rules: the most
+/// probable of praise, complaint (with escalation) and neutral; a
+/// complaint is an escalation when the head says so or when the rules found
+/// an escalation signal in the text or its context (reach, executives,
+/// repeat authors). Reasons: the head's, then the rules' that agree.
+pub fn decide(p: [f32; 4], rules: Classification, ev: &Evidence) -> Classification {
+    let complaint = p[1] + p[2];
+    let (class, score) = if complaint >= p[0] && complaint >= p[3] {
+        if p[2] > p[1] || !ev.escalations.is_empty() {
+            (Class::Escalation, complaint)
+        } else {
+            (Class::Complaint, complaint)
+        }
+    } else if p[0] >= p[3] {
+        (Class::Praise, p[0])
+    } else {
+        (Class::Neutral, p[3])
+    };
+    let mut reasons = Vec::with_capacity(rules.reasons.len() + 2);
+    let model_class = if class == Class::Escalation && p[2] > p[1] { Class::Escalation } else if class.needs_answer() { Class::Complaint } else { class };
+    reasons.push(format!("{}:model:{:.2}", model_class.as_str(), if model_class == Class::Escalation { p[2] } else { score }).into());
+    let agrees = |r: &str| {
+        let head = r.split(':').next().unwrap_or("");
+        match class {
+            Class::Complaint | Class::Escalation => head == "complaint",
+            c => head == c.as_str(),
+        }
+    };
+    reasons.extend(rules.reasons.into_iter().filter(|r| agrees(r)));
+    if class.needs_answer() {
+        for e in &ev.escalations {
+            if !reasons.iter().any(|r| r == e) {
+                reasons.push(e.clone().into());
+            }
+        }
+    }
+    Classification { class, score: f64::from(score).clamp(0.0, 1.0), lang: rules.lang, reasons }
+}
+
+/// Cross-validated macro F1 of fitting the local labels (with the shipped
+/// data) over `FOLDS` folds, on the classes the labels use; escalation
+/// counts as complaint unless the labels include escalations. None below
+/// `MIN_CV_LABELS` labels.
+pub fn cross_validate(local: &[Labelled]) -> Option<f64> {
+    if local.len() < MIN_CV_LABELS {
+        return None;
+    }
+    let has_escalation = local.iter().any(|l| l.class == Class::Escalation);
+    let fold_class = |c: Class| if !has_escalation && c == Class::Escalation { Class::Complaint } else { c };
+    let mut pairs = Vec::with_capacity(local.len());
+    for k in 0..FOLDS {
+        let (test, train): (Vec<(usize, &Labelled)>, Vec<(usize, &Labelled)>) = local.iter().enumerate().partition(|(i, _)| i % FOLDS == k);
+        let train: Vec<Labelled> = train.into_iter().map(|(_, l)| l.clone()).collect();
+        let model = Model::fit(&train);
+        for (_, l) in test {
+            let ctx = super::Context { lang: l.lang.clone(), ..Default::default() };
+            let (rules, ev) = super::rules(&l.text, &ctx);
+            let p = model.probabilities(&l.text, &rules, &ev);
+            let got = decide(p, rules, &Evidence { escalations: Vec::new(), ..ev });
+            pairs.push((fold_class(l.class), fold_class(got.class)));
+        }
+    }
+    Some(macro_f1(&pairs))
+}
+
+/// Macro F1 over the gold classes present.
+pub fn macro_f1(pairs: &[(Class, Class)]) -> f64 {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for c in CLASSES {
+        let support = pairs.iter().filter(|(g, _)| *g == c).count();
+        if support == 0 {
+            continue;
+        }
+        let tp = pairs.iter().filter(|(g, p)| *g == c && *p == c).count() as f64;
+        let predicted = pairs.iter().filter(|(_, p)| *p == c).count() as f64;
+        let precision = if predicted == 0.0 { 0.0 } else { tp / predicted };
+        let recall = tp / support as f64;
+        sum += if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+        n += 1;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
