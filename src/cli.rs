@@ -5,8 +5,8 @@
 use crate::classify::{self, Context};
 use crate::clock::SystemClock;
 use crate::config::{self, Config, LogFormat};
-use crate::model::Class;
-use crate::store::{AckOutcome, MentionFilter, Store};
+use crate::model::{Class, LabelOrigin, Status};
+use crate::store::{AckOutcome, CorrectOutcome, MentionFilter, Store};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
@@ -73,6 +73,22 @@ pub enum Command {
         all: bool,
         #[arg(long)]
         brand: Option<String>,
+    },
+    /// Relabel a stored mention (a correction the classifier learns from).
+    /// To praise or neutral: its alerts stop. To complaint or escalation:
+    /// its deadline counts from when it was posted, and it is paged at once
+    /// if that has passed.
+    Correct {
+        /// The mention's id (first column of `escucha mentions`, `id` in `--json`).
+        id: i64,
+        /// praise | complaint | escalation | neutral
+        #[arg(long)]
+        class: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who corrects (default: $SUDO_USER, then $USER).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Silence alerts for a brand (optionally one platform or author) for a
     /// while; silenced alerts are recorded and go out when the silence ends
@@ -279,6 +295,15 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Correct { id, class, config, by } => {
+            let cfg = load(&config)?;
+            let class = Class::parse(class.trim())
+                .ok_or_else(|| anyhow::anyhow!("--class {class}: expected praise, complaint, escalation or neutral"))?;
+            let store = open_store(&cfg)?;
+            let by = person(by);
+            println!("{}", correct(&cfg, &store, id, class, &by, chrono::Utc::now())?);
+            Ok(())
+        }
         Command::Eval { file, json } => {
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let report = classify::eval::evaluate(std::io::BufReader::new(f)).with_context(|| format!("reading {}", file.display()))?;
@@ -307,6 +332,45 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Who runs a command that records a person's name (`--by`): the name
+/// given, else the user behind `sudo`, else the login user, else "cli".
+pub fn person(by: Option<String>) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    by.filter(|b| !b.trim().is_empty()).or_else(|| env("SUDO_USER")).or_else(|| env("USER")).unwrap_or_else(|| "cli".into())
+}
+
+/// `escucha correct`: relabels mention `id` and says what follows from it.
+/// A complaint's deadline is computed as ingest does (`respond_within` of
+/// the new class from `created_at`, in the brand's business hours).
+pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+    let not_found = || anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)");
+    let m = store.mention(id)?.ok_or_else(not_found)?;
+    let brand = cfg.brand(&m.brand);
+    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
+    let from = match store.correct(id, class, by, LabelOrigin::Correct, now, deadline)? {
+        CorrectOutcome::NotFound => return Err(not_found()),
+        CorrectOutcome::AlreadyThat => return Ok(format!("mention {id} is already {class}; nothing changed")),
+        CorrectOutcome::Corrected { from } => from,
+    };
+    let after = store.mention(id)?.ok_or_else(not_found)?;
+    let what = if !class.needs_answer() {
+        if from.needs_answer() { "its alerts stop".to_string() } else { "it pages nobody".to_string() }
+    } else if after.status == Status::Answered {
+        "the brand already answered it, so nobody is paged".to_string()
+    } else if after.status == Status::Acked {
+        format!("it was acknowledged by {}, so nobody is paged", after.acked_by.as_deref().unwrap_or("someone"))
+    } else if after.alerted_at.is_some() {
+        "its alerts go on".to_string()
+    } else {
+        match deadline {
+            None => format!("brand {} is not in {}, so nobody is paged", m.brand, cfg.path.display()),
+            Some(d) if d <= now => "it is overdue and will be paged now".to_string(),
+            Some(d) => format!("it will be paged at {} unless answered first", d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }
+    };
+    Ok(format!("mention {id}: {from} -> {class}, corrected by {by}; {what}"))
 }
 
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
@@ -587,6 +651,7 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
                 "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
                 "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
                 "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
+                "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
             });
             writeln!(out, "{v}")?;
         }

@@ -84,6 +84,25 @@ pub struct Brand {
     pub timezone: Tz,
     pub business_hours: Option<String>,
     pub holidays: Vec<chrono::NaiveDate>,
+    /// `[brand.classify]`: the brand's own phrases that decide the class.
+    pub classify: BrandPhrases,
+}
+
+/// `[brand.classify]`: phrases (trimmed, non-empty, as written) that decide
+/// a mention's class when its text contains them, for fixes a team needs
+/// today; the classifier shows them as `<class>:brand-phrase:<phrase>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrandPhrases {
+    pub praise: Vec<String>,
+    pub complaint: Vec<String>,
+    pub escalation: Vec<String>,
+    pub neutral: Vec<String>,
+}
+
+impl BrandPhrases {
+    pub fn is_empty(&self) -> bool {
+        self.praise.is_empty() && self.complaint.is_empty() && self.escalation.is_empty() && self.neutral.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
