@@ -22,6 +22,17 @@ pub enum CorrectOutcome {
     NotFound,
 }
 
+/// What `correct` reads of a mention before changing it.
+struct Before {
+    class: String,
+    text: String,
+    lang: Option<String>,
+    brand: String,
+    status: String,
+    alerted: bool,
+    reasons: String,
+}
+
 const INSERT_LABEL: &str = "INSERT INTO labels (text, class, lang, brand, mention_id, labelled_by, at, origin)
  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
@@ -105,7 +116,6 @@ impl Store {
     /// if a correction to praise had acknowledged it); a complaint turned
     /// escalation keeps a chain already under way. A mention the brand
     /// answered stays answered and is not paged.
-    #[allow(clippy::too_many_arguments)]
     pub fn correct(
         &self,
         id: i64,
@@ -131,14 +141,24 @@ impl Store {
         // IMMEDIATE: the row is read and then written; a deferred
         // transaction could not upgrade if another process wrote between.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let row: Option<(String, String, Option<String>, String, String, bool, String)> = tx
+        let row = tx
             .query_row(
                 "SELECT class, text, lang, brand, status, alerted_at IS NOT NULL, reasons FROM mentions WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                |r| {
+                    Ok(Before {
+                        class: r.get(0)?,
+                        text: r.get(1)?,
+                        lang: r.get(2)?,
+                        brand: r.get(3)?,
+                        status: r.get(4)?,
+                        alerted: r.get(5)?,
+                        reasons: r.get(6)?,
+                    })
+                },
             )
             .optional()?;
-        let Some((old, text, lang, brand, status, alerted, reasons)) = row else { return Ok(CorrectOutcome::NotFound) };
+        let Some(Before { class: old, text, lang, brand, status, alerted, reasons }) = row else { return Ok(CorrectOutcome::NotFound) };
         let from = Class::parse(&old).unwrap_or(Class::Neutral);
         if from == class {
             return Ok(CorrectOutcome::AlreadyThat);
