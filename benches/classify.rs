@@ -86,7 +86,7 @@ fn main() {
     let mut out = Vec::with_capacity(1 << 20);
     let rate = best_rate(lines, || {
         out.clear();
-        escucha::cli::classify_stream(None, input.as_bytes(), &mut out).expect("classify_stream");
+        escucha::cli::classify_stream(None, &escucha::classify::Classifier::rules_only(), input.as_bytes(), &mut out).expect("classify_stream");
         black_box(&out);
     });
     report("escucha classify (JSON Lines in and out)", rate, "lines", 100_000.0);

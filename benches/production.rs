@@ -111,11 +111,13 @@ fn ingest_vs_raw() {
 
     let store = Store::open(&dir.path().join("ingest.db")).unwrap();
     let state = PollState { first_poll: false, first_polled_at: now - CDuration::days(2) };
+    // The daemon's default: the rules and the shipped model (fitted here, before the clock starts).
+    let classifier = escucha::classify::Classifier::shipped();
     let start = Instant::now();
     let mut stored = 0;
     for (n, chunk) in posts.chunks(100).enumerate() {
         let page = Page { posts: chunk.to_vec(), cursor: format!("c{n}"), more: false };
-        stored += ingest::ingest(&store, &matchers, &query, &page, state, now).unwrap().inserted.len();
+        stored += ingest::ingest(&store, &matchers, &classifier, &query, &page, state, now).unwrap().inserted.len();
     }
     let pipeline = start.elapsed();
     assert_eq!(stored, N, "every post is a mention of brand0");

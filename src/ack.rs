@@ -3,8 +3,12 @@
 //! This module only makes and checks tokens; serving them is `http`'s job
 //! and recording the ack is the store's.
 //!
+//! The same signing serves the "not a complaint" links beside them.
+//!
 //! Token format (URL-safe, no padding to strip): `<hex payload>.<hex mac>`
-//! where the payload is `v1\n<mention id>\n<recipient>\n<expiry unix secs>`.
+//! where the payload is `<purpose>\n<mention id>\n<recipient>\n<expiry unix secs>`
+//! and the purpose is `v1` for an ack, `nc1` for "not a complaint": it is
+//! signed, so a token made for one cannot be used for the other.
 //! Hex keeps every character legal in a path segment and in email clients
 //! that re-wrap long lines at punctuation.
 
@@ -33,15 +37,45 @@ pub enum AckError {
     Expired,
 }
 
-/// Makes the token for `mention_id` and `recipient`, valid until `expires_at`.
+/// What a token lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Acknowledge the mention (`/ack/<token>`).
+    Ack,
+    /// Say the mention is not a complaint (`/not-a-complaint/<token>`).
+    NotComplaint,
+}
+
+impl Purpose {
+    /// The payload's first line. `v1` is what ack tokens always carried.
+    fn tag(self) -> &'static str {
+        match self {
+            Purpose::Ack => "v1",
+            Purpose::NotComplaint => "nc1",
+        }
+    }
+}
+
+/// Makes the ack token for `mention_id` and `recipient`, valid until `expires_at`.
 pub fn token(mention_id: i64, recipient: &str, expires_at: DateTime<Utc>, key: &[u8]) -> String {
-    let payload = format!("v1\n{mention_id}\n{recipient}\n{}", expires_at.timestamp());
+    token_for(Purpose::Ack, mention_id, recipient, expires_at, key)
+}
+
+/// Makes a token for `purpose`.
+pub fn token_for(purpose: Purpose, mention_id: i64, recipient: &str, expires_at: DateTime<Utc>, key: &[u8]) -> String {
+    let payload = format!("{}\n{mention_id}\n{recipient}\n{}", purpose.tag(), expires_at.timestamp());
     format!("{}.{}", hex(payload.as_bytes()), hex(&sign(payload.as_bytes(), key)))
 }
 
-/// Checks a token's signature first, then its expiry: an altered token is
-/// `Tampered` even if its (altered) expiry has passed.
+/// Checks an ack token (see [`verify_for`]).
 pub fn verify(token: &str, key: &[u8], now: DateTime<Utc>) -> Result<Claims, AckError> {
+    verify_for(Purpose::Ack, token, key, now)
+}
+
+/// Checks a token's signature first, then its purpose, then its expiry: an
+/// altered token is `Tampered` even if its (altered) expiry has passed, and
+/// a genuine token made for another purpose is `Tampered` too.
+pub fn verify_for(purpose: Purpose, token: &str, key: &[u8], now: DateTime<Utc>) -> Result<Claims, AckError> {
     let (payload_hex, mac_hex) = token.split_once('.').ok_or(AckError::Tampered)?;
     let payload = unhex(payload_hex).ok_or(AckError::Tampered)?;
     let mac = unhex(mac_hex).ok_or(AckError::Tampered)?;
@@ -51,11 +85,14 @@ pub fn verify(token: &str, key: &[u8], now: DateTime<Utc>) -> Result<Claims, Ack
     m.verify_slice(&mac).map_err(|_| AckError::Tampered)?;
     let text = String::from_utf8(payload).map_err(|_| AckError::Tampered)?;
     let mut parts = text.split('\n');
-    let (Some("v1"), Some(id), Some(recipient), Some(exp), None) =
+    let (Some(tag), Some(id), Some(recipient), Some(exp), None) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AckError::Tampered);
     };
+    if tag != purpose.tag() {
+        return Err(AckError::Tampered);
+    }
     let mention_id = id.parse().map_err(|_| AckError::Tampered)?;
     let expires_at = exp.parse().ok().and_then(|s| Utc.timestamp_opt(s, 0).single()).ok_or(AckError::Tampered)?;
     if now >= expires_at {
@@ -67,6 +104,11 @@ pub fn verify(token: &str, key: &[u8], now: DateTime<Utc>) -> Result<Claims, Ack
 /// The link for a token: `<public_url>/ack/<token>`.
 pub fn link(public_url: &str, token: &str) -> String {
     format!("{}/ack/{token}", public_url.trim_end_matches('/'))
+}
+
+/// The "not a complaint" link for a token: `<public_url>/not-a-complaint/<token>`.
+pub fn not_complaint_link(public_url: &str, token: &str) -> String {
+    format!("{}/not-a-complaint/{token}", public_url.trim_end_matches('/'))
 }
 
 /// HMAC-SHA256 of `data` under `key`.
@@ -144,6 +186,19 @@ mod tests {
     #[test]
     fn links_join_the_public_url_without_doubling_slashes() {
         assert_eq!(link("https://e.example.com/", "ab.cd"), "https://e.example.com/ack/ab.cd");
+    }
+
+    #[test]
+    fn an_ack_token_is_no_not_a_complaint_token_and_the_reverse() {
+        let ack = token(42, "ana@example.com", t(100), KEY);
+        let nc = token_for(Purpose::NotComplaint, 42, "ana@example.com", t(100), KEY);
+        assert_ne!(ack, nc);
+        assert_eq!(verify_for(Purpose::NotComplaint, &ack, KEY, t(0)), Err(AckError::Tampered));
+        assert_eq!(verify(&nc, KEY, t(0)), Err(AckError::Tampered));
+        let c = verify_for(Purpose::NotComplaint, &nc, KEY, t(0)).unwrap();
+        assert_eq!((c.mention_id, c.recipient.as_str()), (42, "ana@example.com"));
+        assert_eq!(verify_for(Purpose::NotComplaint, &nc, KEY, t(100)), Err(AckError::Expired));
+        assert_eq!(not_complaint_link("https://e.example.com/", "ab.cd"), "https://e.example.com/not-a-complaint/ab.cd");
     }
 
     #[test]

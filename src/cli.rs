@@ -5,8 +5,8 @@
 use crate::classify::{self, Context};
 use crate::clock::SystemClock;
 use crate::config::{self, Config, LogFormat};
-use crate::model::Class;
-use crate::store::{AckOutcome, MentionFilter, Store};
+use crate::model::{Class, LabelOrigin, Status};
+use crate::store::{AckOutcome, CorrectOutcome, MentionFilter, Store};
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use std::io::{Read, Write};
@@ -73,6 +73,37 @@ pub enum Command {
         all: bool,
         #[arg(long)]
         brand: Option<String>,
+    },
+    /// Relabel a stored mention (a correction the classifier learns from).
+    /// To praise or neutral: its alerts stop. To complaint or escalation:
+    /// its deadline counts from when it was posted, and it is paged at once
+    /// if that has passed.
+    /// Teach the classifier: labelled JSON Lines (`text`, `label`, optional
+    /// `lang` and `brand`) are stored as the team's labels and the model is
+    /// refit; the running daemon takes the new fit within a minute.
+    Learn {
+        /// JSON Lines file (`-` for stdin).
+        file: PathBuf,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who labelled them (default: $SUDO_USER, then $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Write the head fitted to the shipped data alone (models/head-shipped.bin).
+    #[command(hide = true)]
+    ShippedHead { out: PathBuf },
+    Correct {
+        /// The mention's id (first column of `escucha mentions`, `id` in `--json`).
+        id: i64,
+        /// praise | complaint | escalation | neutral
+        #[arg(long)]
+        class: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Who corrects (default: $SUDO_USER, then $USER).
+        #[arg(long)]
+        by: Option<String>,
     },
     /// Silence alerts for a brand (optionally one platform or author) for a
     /// while; silenced alerts are recorded and go out when the silence ends
@@ -202,7 +233,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Classify(arg) => {
             // A config is optional here: without one, defaults apply.
             let cfg = if arg.config.is_some() || std::env::var_os("ESCUCHA_CONFIG").is_some() { Some(load(&arg)?) } else { None };
-            classify_stream(cfg.as_ref(), std::io::stdin().lock(), &mut std::io::BufWriter::new(std::io::stdout().lock()))?;
+            let classifier = match &cfg {
+                None => classify::Classifier::shipped(),
+                Some(cfg) => deployment_classifier(cfg)?,
+            };
+            classify_stream(cfg.as_ref(), &classifier, std::io::stdin().lock(), &mut std::io::BufWriter::new(std::io::stdout().lock()))?;
             Ok(())
         }
         Command::Mentions { config, brand, class, open, json } => {
@@ -287,6 +322,34 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Learn { file, config, by } => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            let text = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+                s
+            } else {
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?
+            };
+            learn(&cfg, &store, &file.display().to_string(), &text, &person(by), &mut std::io::stdout().lock(), &mut std::io::stderr().lock())?;
+            Ok(())
+        }
+        Command::ShippedHead { out } => {
+            let model = classify::learned::Model::fit(&[]);
+            std::fs::write(&out, model.head_bytes()).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({} shipped rows)", out.display(), model.info.shipped);
+            Ok(())
+        }
+        Command::Correct { id, class, config, by } => {
+            let cfg = load(&config)?;
+            let class = Class::parse(class.trim())
+                .ok_or_else(|| anyhow::anyhow!("--class {class}: expected praise, complaint, escalation or neutral"))?;
+            let store = open_store(&cfg)?;
+            let by = person(by);
+            println!("{}", correct(&cfg, &store, id, class, &by, chrono::Utc::now())?);
+            Ok(())
+        }
         Command::Eval { file, json, rules, train } => {
             let f = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let classifier = match (rules, train) {
@@ -327,6 +390,118 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Who runs a command that records a person's name (`--by`): the name
+/// given, else the user behind `sudo`, else the login user, else "cli".
+/// The deployment's classifier: refit with the labels in its database
+/// when there is one (`classify` never creates a database), the shipped
+/// model otherwise, or the rules alone if the config says so.
+fn deployment_classifier(cfg: &Config) -> anyhow::Result<classify::Classifier> {
+    if cfg.daemon.classifier == crate::config::ClassifierKind::Rules {
+        return Ok(classify::Classifier::rules_only());
+    }
+    if !cfg.daemon.database.exists() {
+        return Ok(classify::Classifier::shipped());
+    }
+    let store = open_store(cfg)?;
+    crate::learning::classifier(cfg, &store)
+}
+
+/// `escucha learn`: stores every good line of `text` as a label, reports
+/// each bad one (with its line number) on `err` and skips it, then refits
+/// and reports the fit on `out`.
+pub fn learn(cfg: &Config, store: &Store, name: &str, text: &str, by: &str, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<()> {
+    use crate::classify::learned;
+    let mut labels = Vec::new();
+    let mut skipped = 0;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = learned::parse_line(line).and_then(|l| {
+            let brand = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v.get("brand").and_then(|b| b.as_str().map(str::to_string)));
+            match brand {
+                Some(b) if cfg.brand(&b).is_none() => Err(format!("brand {b:?} is not in {}", cfg.path.display())),
+                brand => Ok((l, brand)),
+            }
+        });
+        match parsed {
+            Ok((l, brand)) => labels.push(crate::model::NewLabel {
+                text: l.text,
+                class: l.class,
+                lang: l.lang,
+                brand,
+                mention_id: None,
+                by: by.to_string(),
+                origin: crate::model::LabelOrigin::Learn,
+            }),
+            Err(e) => {
+                skipped += 1;
+                writeln!(err, "{name}:{}: {e}; line skipped", n + 1)?;
+            }
+        }
+    }
+    store.add_labels(&labels, chrono::Utc::now())?;
+    let local = crate::learning::local_labels(store)?;
+    writeln!(out, "learnt {} label(s) from {name}{}; {} label(s) in {}", labels.len(), if skipped > 0 { format!(" ({skipped} bad line(s) skipped)") } else { String::new() }, local.len(), cfg.daemon.database.display())?;
+    if cfg.daemon.classifier == crate::config::ClassifierKind::Rules {
+        writeln!(out, "[daemon] classifier = \"rules\": the labels are kept, but the learned stage is off")?;
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let model = learned::Model::fit(&local);
+    writeln!(
+        out,
+        "refit on {} shipped + {} local label(s) (each local label weighs {}) in {:.1} s",
+        model.info.shipped,
+        model.info.local,
+        model.info.local_weight,
+        started.elapsed().as_secs_f64()
+    )?;
+    match learned::cross_validate(&local) {
+        Some(f1) => writeln!(out, "cross-validated macro F1 on your labels: {f1:.3} ({} folds)", learned::FOLDS)?,
+        None => writeln!(out, "cross-validated macro F1: needs at least {} labels", learned::MIN_CV_LABELS)?,
+    }
+    writeln!(out, "a running daemon takes the new fit within a minute")?;
+    Ok(())
+}
+
+pub fn person(by: Option<String>) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    by.filter(|b| !b.trim().is_empty()).or_else(|| env("SUDO_USER")).or_else(|| env("USER")).unwrap_or_else(|| "cli".into())
+}
+
+/// `escucha correct`: relabels mention `id` and says what follows from it.
+/// A complaint's deadline is computed as ingest does (`respond_within` of
+/// the new class from `created_at`, in the brand's business hours).
+pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+    let not_found = || anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)");
+    let m = store.mention(id)?.ok_or_else(not_found)?;
+    let brand = cfg.brand(&m.brand);
+    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
+    let from = match store.correct(id, class, by, LabelOrigin::Correct, now, deadline)? {
+        CorrectOutcome::NotFound => return Err(not_found()),
+        CorrectOutcome::AlreadyThat => return Ok(format!("mention {id} is already {class}; nothing changed")),
+        CorrectOutcome::Corrected { from } => from,
+    };
+    let after = store.mention(id)?.ok_or_else(not_found)?;
+    let what = if !class.needs_answer() {
+        if from.needs_answer() { "its alerts stop".to_string() } else { "it pages nobody".to_string() }
+    } else if after.status == Status::Answered {
+        "the brand already answered it, so nobody is paged".to_string()
+    } else if after.status == Status::Acked {
+        format!("it was acknowledged by {}, so nobody is paged", after.acked_by.as_deref().unwrap_or("someone"))
+    } else if after.alerted_at.is_some() {
+        "its alerts go on".to_string()
+    } else {
+        match deadline {
+            None => format!("brand {} is not in {}, so nobody is paged", m.brand, cfg.path.display()),
+            Some(d) if d <= now => "it is overdue and will be paged now".to_string(),
+            Some(d) => format!("it will be paged at {} unless answered first", d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        }
+    };
+    Ok(format!("mention {id}: {from} -> {class}, corrected by {by}; {what}"))
 }
 
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
@@ -538,18 +713,18 @@ struct ClassifyIn {
 /// waiting for more, and at the end: a pipe sees each answer as soon as it
 /// can be waiting for the next question, and a file streams through without
 /// a write per line (give `out` a `BufWriter`).
-pub fn classify_stream(cfg: Option<&Config>, mut input: impl Read, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn classify_stream(cfg: Option<&Config>, classifier: &classify::Classifier, mut input: impl Read, out: &mut impl Write) -> anyhow::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut start = 0;
     let mut eof = false;
     loop {
         while let Some(n) = buf[start..].iter().position(|b| *b == b'\n') {
-            classify_line(cfg, &buf[start..start + n], out)?;
+            classify_line(cfg, classifier, &buf[start..start + n], out)?;
             start += n + 1;
         }
         if eof {
             if start < buf.len() {
-                classify_line(cfg, &buf[start..], out)?;
+                classify_line(cfg, classifier, &buf[start..], out)?;
             }
             out.flush()?;
             return Ok(());
@@ -571,7 +746,7 @@ pub fn classify_stream(cfg: Option<&Config>, mut input: impl Read, out: &mut imp
     }
 }
 
-fn classify_line(cfg: Option<&Config>, line: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
+fn classify_line(cfg: Option<&Config>, classifier: &classify::Classifier, line: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     let line = std::str::from_utf8(line).context("reading stdin: stream did not contain valid UTF-8")?;
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.trim().is_empty() {
@@ -587,11 +762,12 @@ fn classify_line(cfg: Option<&Config>, line: &[u8], out: &mut impl Write) -> any
             Some(b) => {
                 ctx.executives = b.executives.clone();
                 ctx.escalate = b.escalate;
+                ctx.phrases = b.phrases();
             }
             None => bail!("brand {brand:?} is not in the config"),
         }
     }
-    let c = classify::classify(&text, &ctx);
+    let c = classifier.classify(&text, &ctx);
     let v = serde_json::json!({"id": id, "class": c.class, "score": (c.score * 1000.0).round() / 1000.0, "lang": c.lang, "reasons": c.reasons});
     writeln!(out, "{v}")?;
     Ok(())
@@ -607,6 +783,7 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
                 "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
                 "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
                 "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
+                "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
             });
             writeln!(out, "{v}")?;
         }

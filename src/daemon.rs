@@ -50,6 +50,8 @@ pub struct Shared {
     pub heartbeats: std::sync::Mutex<Vec<Arc<Heartbeat>>>,
     /// Sources disabled until restart (name → why), for `/healthz`.
     pub disabled: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// The classifier, refit when the team's labels change.
+    pub classifier: Arc<crate::learning::Live>,
 }
 
 impl Shared {
@@ -133,7 +135,14 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
     let mut previous: Option<Config> = None;
     loop {
         let generation = cancel.child_token();
-        let mut tasks = match start(cfg.clone(), store.clone(), clock.clone(), generation.clone()) {
+        // The classifier for this config (the rules alone, or the model
+        // refit with the team's labels): fitted before READY, off the
+        // async workers.
+        let live = {
+            let (cfg, store) = (cfg.clone(), store.clone());
+            tokio::task::spawn_blocking(move || crate::learning::Live::load(&cfg, &store)).await??
+        };
+        let mut tasks = match start(cfg.clone(), store.clone(), Arc::new(live), clock.clone(), generation.clone()) {
             Ok(tasks) => tasks,
             Err(e) => match previous.take() {
                 Some(old) => {
@@ -190,7 +199,7 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
 
 /// Starts one generation of tasks: a task per source, the alert loop and
 /// the watchdog.
-fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
+fn start(cfg: Config, store: Arc<Store>, classifier: Arc<crate::learning::Live>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
     let cfg = Arc::new(cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -199,6 +208,7 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         wake: Arc::new(Notify::new()),
         heartbeats: Default::default(),
         disabled: Default::default(),
+        classifier: classifier.clone(),
     });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
     let listener = cfg.daemon.http.as_deref().map(crate::http::bind).transpose()?;
@@ -225,6 +235,10 @@ fn start(cfg: Config, store: Arc<Store>, clock: Arc<dyn Clock>, cancel: Cancella
         let cancel = cancel.clone();
         let hb = shared.heartbeat("alerts");
         tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
+    }
+    {
+        let (cfg, store, cancel) = (cfg.clone(), store.clone(), cancel.clone());
+        tasks.spawn(async move { crate::learning::run(classifier, cfg, store, cancel).await });
     }
     if let Some(retention) = cfg.daemon.retention {
         let (store, clock, cancel) = (store.clone(), clock.clone(), cancel.clone());
@@ -505,7 +519,7 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
         // on would lose the page. The store logs the outage's start and end.
         let mut warned: Option<std::time::Instant> = None;
         let out = loop {
-            match ingest::ingest(store, matchers, q, &page, state, shared.clock.now()) {
+            match ingest::ingest(store, matchers, &shared.classifier.current(), q, &page, state, shared.clock.now()) {
                 Ok(out) => break out,
                 Err(e) if e.is_unavailable() => {
                     if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {

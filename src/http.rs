@@ -1,17 +1,17 @@
 //! The daemon's HTTP server (`[daemon] http`): `/healthz`, `/metrics` and the
-//! signed ack links. It binds exactly the configured address; the examples
+//! signed ack and "not a complaint" links. It binds exactly the configured address; the examples
 //! and docs use loopback (`127.0.0.1:8686`), and anything else is an
 //! operator's explicit choice (put a TLS proxy in front for `public_url`).
 //!
 //! Pages are self-contained HTML (no scripts, styles inline, no external
 //! resources) and escape every value they show. Tokens are never logged.
 
-use crate::ack::{self, AckError};
+use crate::ack::{self, AckError, Purpose};
 use crate::alert::render::escape_html;
 use crate::daemon::Shared;
 use crate::metrics::{self, Gauge};
-use crate::model::Status;
-use crate::store::AckOutcome;
+use crate::model::{Class, LabelOrigin, Mention, Status};
+use crate::store::{AckOutcome, CorrectOutcome};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +42,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/ack/:token", get(ack_page).post(ack_post))
+        .route("/not-a-complaint/:token", get(not_complaint_page).post(not_complaint_post))
         .with_state(shared)
 }
 
@@ -235,6 +236,117 @@ fn already_answered() -> Response {
 fn db_error(e: crate::store::StoreError) -> Response {
     error!(error = %e, "ack page: database error");
     page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "<p>escucha cannot read its database right now. Try again in a minute.</p>")
+}
+
+/// A "not a complaint" token check that failed, as a page.
+fn not_complaint_refused(e: AckError) -> Response {
+    match e {
+        AckError::Tampered => page(
+            StatusCode::FORBIDDEN,
+            "Link not valid",
+            "<p>This \"not a complaint\" link is not valid: it was altered or cut short. \
+             Open the link from the alert again, or run <code>escucha correct ID --class neutral</code>.</p>",
+        ),
+        AckError::Expired => page(
+            StatusCode::GONE,
+            "Link expired",
+            "<p>This \"not a complaint\" link has expired (links are valid for 7 days). \
+             Run <code>escucha correct ID --class neutral</code> instead.</p>",
+        ),
+    }
+}
+
+fn mention_gone() -> Response {
+    page(StatusCode::NOT_FOUND, "Mention not found", "<p>This mention is no longer in escucha's database.</p>")
+}
+
+/// The mention needs no answer any more: someone (maybe this very link)
+/// already said so. Nothing changes.
+fn already_corrected(m: &Mention) -> Response {
+    let who = match (&m.corrected_by, m.corrected_at) {
+        (Some(by), Some(at)) => format!(" by <b>{}</b> at {}", escape_html(by), at.format("%Y-%m-%d %H:%M UTC")),
+        (Some(by), None) => format!(" by <b>{}</b>", escape_html(by)),
+        _ => String::new(),
+    };
+    page(
+        StatusCode::OK,
+        "Already corrected",
+        &format!("<p>This mention is already marked {}{who}; it does not page anyone. Nothing changed.</p>", escape_html(m.class.as_str())),
+    )
+}
+
+async fn not_complaint_page(State(s): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
+    let Some(key) = key(&s) else { return not_enabled() };
+    let claims = match ack::verify_for(Purpose::NotComplaint, &token, &key, s.clock.now()) {
+        Ok(c) => c,
+        Err(e) => return not_complaint_refused(e),
+    };
+    let m = match s.store.mention(claims.mention_id) {
+        Ok(Some(m)) => m,
+        Ok(None) => return mention_gone(),
+        Err(e) => return db_error(e),
+    };
+    if !m.class.needs_answer() {
+        return already_corrected(&m);
+    }
+    let body = format!(
+        "<p>{class} about <b>{brand}</b> on {platform} by @{author}:</p>\n<blockquote>{text}</blockquote>\n\
+         <p>Marking it as not a complaint relabels it <b>neutral</b>: its alerts stop, and escucha's classifier learns from it. \
+         You are correcting as <b>{who}</b>.</p>\n\
+         <form method=\"post\" action=\"/not-a-complaint/{token}\"><button type=\"submit\" style=\"font-size:1.2em;padding:.5em 1em\">Not a complaint</button></form>",
+        class = escape_html(m.class.as_str()),
+        brand = escape_html(&brand_name(&s, &m.brand)),
+        platform = escape_html(m.platform.as_str()),
+        author = escape_html(m.author.trim_start_matches('@')),
+        text = escape_html(&m.text),
+        who = escape_html(&claims.recipient),
+        token = escape_html(&token),
+    );
+    page(StatusCode::OK, "Not a complaint?", &body)
+}
+
+async fn not_complaint_post(State(s): State<Arc<Shared>>, Path(token): Path<String>) -> Response {
+    let Some(key) = key(&s) else { return not_enabled() };
+    let now = s.clock.now();
+    let claims = match ack::verify_for(Purpose::NotComplaint, &token, &key, now) {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(reason = %e, "not-a-complaint link refused");
+            return not_complaint_refused(e);
+        }
+    };
+    // Already praise or neutral (relabelled by someone, or by this link):
+    // leave it as it is rather than turn praise into neutral.
+    match s.store.mention(claims.mention_id) {
+        Ok(Some(m)) if !m.class.needs_answer() => return already_corrected(&m),
+        Ok(Some(_)) => {}
+        Ok(None) => return mention_gone(),
+        Err(e) => return db_error(e),
+    }
+    match s.store.correct(claims.mention_id, Class::Neutral, &claims.recipient, LabelOrigin::Link, now, None) {
+        Ok(CorrectOutcome::Corrected { from }) => {
+            info!(mention = claims.mention_id, by = %claims.recipient, from = %from, "mention relabelled neutral by link");
+            // Acknowledge notices for paged webhooks were queued with it.
+            s.wake.notify_one();
+            page(
+                StatusCode::OK,
+                "Marked as not a complaint",
+                &format!(
+                    "<p>Thanks, {}: mention {} is now neutral (it was {}). Its alerts stop, and escucha learns from it.</p>",
+                    escape_html(&claims.recipient),
+                    claims.mention_id,
+                    escape_html(from.as_str())
+                ),
+            )
+        }
+        Ok(CorrectOutcome::AlreadyThat) => match s.store.mention(claims.mention_id) {
+            Ok(Some(m)) => already_corrected(&m),
+            Ok(None) => mention_gone(),
+            Err(e) => db_error(e),
+        },
+        Ok(CorrectOutcome::NotFound) => mention_gone(),
+        Err(e) => db_error(e),
+    }
 }
 
 fn brand_name(s: &Shared, id: &str) -> String {

@@ -3,7 +3,7 @@
 //! deadlines, collect the brand's own replies, and commit it all with the
 //! cursor in one store transaction.
 
-use crate::classify::{self, Context};
+use crate::classify::{Classifier, Context};
 use crate::config::{Brand, Config};
 use crate::matcher::{BrandMatcher, Role};
 use crate::model::{Platform, Post};
@@ -36,7 +36,7 @@ pub struct PollState {
 }
 
 /// Decides what each post of `page` is and commits the page.
-pub fn ingest(store: &Store, matchers: &Matchers, query: &Query, page: &Page, state: PollState, now: DateTime<Utc>) -> Result<PageOutcome, StoreError> {
+pub fn ingest(store: &Store, matchers: &Matchers, classifier: &Classifier, query: &Query, page: &Page, state: PollState, now: DateTime<Utc>) -> Result<PageOutcome, StoreError> {
     // (brand index, post) for every mention on the page, in page order.
     let mut found: Vec<(usize, &Post)> = Vec::new();
     let mut replies = Vec::new();
@@ -64,7 +64,7 @@ pub fn ingest(store: &Store, matchers: &Matchers, query: &Query, page: &Page, st
     }
     let recent = recent_complaints(store, matchers, &found)?;
     let mentions: Vec<NewMention> =
-        found.iter().zip(recent).map(|(&(b, post), recent)| new_mention(&matchers.list[b].1, post, recent, state, now)).collect();
+        found.iter().zip(recent).map(|(&(b, post), recent)| new_mention(classifier, &matchers.list[b].1, post, recent, state, now)).collect();
     store.commit_page(&query.key, state.first_polled_at, &mentions, &replies, &page.cursor, now)
 }
 
@@ -103,7 +103,7 @@ fn recent_complaints(store: &Store, matchers: &Matchers, found: &[(usize, &Post)
     Ok(counts)
 }
 
-fn new_mention(brand: &Brand, post: &Post, recent: u32, state: PollState, now: DateTime<Utc>) -> NewMention {
+fn new_mention(classifier: &Classifier, brand: &Brand, post: &Post, recent: u32, state: PollState, now: DateTime<Utc>) -> NewMention {
     let ctx = Context {
         lang: post.lang.clone(),
         author_followers: post.author_followers,
@@ -111,9 +111,9 @@ fn new_mention(brand: &Brand, post: &Post, recent: u32, state: PollState, now: D
         recent_complaints: recent,
         executives: brand.executives.clone(),
         escalate: brand.escalate,
-        phrases: None,
+        phrases: brand.phrases(),
     };
-    let c = classify::classify(&post.text, &ctx);
+    let c = classifier.classify(&post.text, &ctx);
     let backfill = chrono::Duration::from_std(brand.backfill).unwrap_or_default();
     let history = state.first_poll && post.created_at < state.first_polled_at && now - post.created_at > backfill;
     // Business hours (if the brand has them) stretch complaint deadlines.

@@ -13,6 +13,7 @@ pub mod health;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;
+pub mod learning;
 pub mod matcher;
 pub mod metrics;
 pub mod model;

@@ -122,6 +122,7 @@ pub(crate) mod tests_support {
             timezone: chrono_tz::UTC,
             business_hours: None,
             holidays: vec![],
+            classify: Default::default(),
         }
     }
 }

@@ -190,6 +190,10 @@ pub struct Mention {
     pub acked_at: Option<DateTime<Utc>>,
     pub alerted_at: Option<DateTime<Utc>>,
     pub reposts: u64,
+    /// Who relabelled it by hand (`escucha correct`, a "not a complaint"
+    /// link), and when; None while its class is the classifier's.
+    pub corrected_by: Option<String>,
+    pub corrected_at: Option<DateTime<Utc>>,
 }
 
 /// The mention unit tests start from: an open complaint "mal" by ana on X
@@ -222,6 +226,72 @@ impl Mention {
             acked_at: None,
             alerted_at: None,
             reposts: 0,
+            corrected_by: None,
+            corrected_at: None,
         }
     }
+}
+
+/// Where a label came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelOrigin {
+    /// A labelled file given to `escucha learn`.
+    Learn,
+    /// `escucha correct`.
+    Correct,
+    /// The "not a complaint" link in an alert.
+    Link,
+}
+
+impl LabelOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LabelOrigin::Learn => "learn",
+            LabelOrigin::Correct => "correct",
+            LabelOrigin::Link => "link",
+        }
+    }
+    pub fn parse(s: &str) -> Option<LabelOrigin> {
+        match s {
+            "learn" => Some(LabelOrigin::Learn),
+            "correct" => Some(LabelOrigin::Correct),
+            "link" => Some(LabelOrigin::Link),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LabelOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A label to store: a text and the class a person says it has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLabel {
+    pub text: String,
+    pub class: Class,
+    pub lang: Option<String>,
+    pub brand: Option<String>,
+    /// The stored mention it relabels, when it came from one.
+    pub mention_id: Option<i64>,
+    /// Who gave it.
+    pub by: String,
+    pub origin: LabelOrigin,
+}
+
+/// A stored label: what the deployment's model is refit on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub id: i64,
+    pub text: String,
+    pub class: Class,
+    pub lang: Option<String>,
+    pub brand: Option<String>,
+    pub mention_id: Option<i64>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub origin: LabelOrigin,
 }

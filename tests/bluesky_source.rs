@@ -34,6 +34,7 @@ fn brand(terms: &[&str], account: Option<&str>) -> Brand {
         timezone: chrono_tz::UTC,
         business_hours: None,
         holidays: Vec::new(),
+        classify: Default::default(),
     }
 }
 

@@ -62,7 +62,7 @@ fn answers_are_flushed_before_waiting_for_more_input() {
         reads: 0,
     };
     let mut out = Sink { pending: Vec::new(), seen: seen.clone(), flushes: 0 };
-    classify_stream(None, input, &mut out).unwrap();
+    classify_stream(None, &escucha::classify::Classifier::rules_only(), input, &mut out).unwrap();
     assert!(out.pending.is_empty(), "the last answer was left unflushed");
     let got = lines(&seen.borrow());
     let ids: Vec<i64> = got.iter().map(|v| v["id"].as_i64().unwrap()).collect();
@@ -81,7 +81,7 @@ fn a_file_is_answered_line_by_line_without_a_flush_per_line() {
     input.push_str("plain text without a newline, thanks a lot");
     let seen = Rc::new(RefCell::new(Vec::new()));
     let mut out = Sink { pending: Vec::new(), seen: seen.clone(), flushes: 0 };
-    classify_stream(None, input.as_bytes(), &mut out).unwrap();
+    classify_stream(None, &escucha::classify::Classifier::rules_only(), input.as_bytes(), &mut out).unwrap();
     let got = lines(&seen.borrow());
     assert_eq!(got.len(), 1001, "one answer per non-blank line");
     assert!(got[..1000].iter().enumerate().all(|(i, v)| v["id"] == i && v["class"] == "complaint"));
@@ -92,6 +92,6 @@ fn a_file_is_answered_line_by_line_without_a_flush_per_line() {
 #[test]
 fn invalid_utf8_is_an_error_not_a_panic() {
     let mut out = Vec::new();
-    let err = classify_stream(None, &b"fine\n\xff\xfe\n"[..], &mut out).unwrap_err();
+    let err = classify_stream(None, &escucha::classify::Classifier::rules_only(), &b"fine\n\xff\xfe\n"[..], &mut out).unwrap_err();
     assert!(format!("{err:#}").contains("UTF-8"), "{err:#}");
 }

@@ -40,6 +40,10 @@ fn the_example_config_loads_without_any_credentials() {
     assert_eq!(brand.terms, ["interjet", "inter jet"]);
     assert_eq!(brand.oncall.as_deref(), Some("care"));
     assert_eq!(brand.respond_within.complaint, Duration::from_secs(30 * 60));
+    assert_eq!(brand.classify.complaint, ["sin señal", "me cobraron dos veces"]);
+    assert_eq!(brand.classify.escalation, ["profeco"]);
+    assert_eq!(brand.classify.praise, ["gracias por la ayuda"]);
+    assert_eq!(brand.classify.neutral, ["interjet jobs", "vacante"]);
     assert_eq!(
         brand.accounts.mastodon.as_deref(),
         Some("interjet@mastodon.social")
@@ -481,6 +485,28 @@ fn unknown_keys_are_refused_with_the_nearest_known_key() {
         "{text}"
     );
     assert_eq!(e.0.len(), 3, "{text}");
+}
+
+#[test]
+fn brand_phrases_are_lists_of_text_per_class_and_each_phrase_decides_one_class() {
+    let ok = format!("{MINIMAL}[brand.classify]\ncomplaint = [\" sin señal \"]\nneutral = [\"vacante\", \"jobs\"]\n");
+    let cfg = load_str(&ok, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    let p = &cfg.brands[0].classify;
+    assert_eq!((p.complaint.as_slice(), p.neutral.as_slice()), (&["sin señal".to_string()][..], &["vacante".to_string(), "jobs".to_string()][..]));
+    assert!(p.praise.is_empty() && p.escalation.is_empty());
+    let none = load_str(MINIMAL, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap();
+    assert!(none.brands[0].classify.is_empty());
+
+    let bad = format!(
+        "{MINIMAL}[brand.classify]\ncomplaint = [\"\", \"Profeco\"]\npraize = [\"gracias\"]\nescalation = \"profeco\"\nneutral = [\"profeco\"]\n"
+    );
+    let e = errors(&bad, &Env::empty());
+    let text = text_of(&e);
+    assert!(text.contains(":6: brand[0].classify.complaint[0]: is empty"), "{text}");
+    assert!(text.contains(":7: brand[0].classify.praize: unknown key (did you mean praise?)"), "{text}");
+    assert!(text.contains(":8: brand[0].classify.escalation:"), "{text}");
+    assert!(text.contains("brand[0].classify.neutral: \"profeco\" is also listed under complaint"), "{text}");
+    assert_eq!(e.0.len(), 4, "{text}");
 }
 
 #[test]

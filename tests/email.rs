@@ -43,11 +43,13 @@ fn mention(id: i64, text: &str) -> Mention {
         acked_at: None,
         alerted_at: None,
         reposts: 0,
+        corrected_by: None,
+        corrected_at: None,
     }
 }
 
 fn render(brand: &str, ms: &[Mention]) -> Rendered {
-    let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
+    let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
     render_alert(ms, &AlertContext { brand_name: brand, now: now(), ack: &ack, pending: 0 })
 }
 

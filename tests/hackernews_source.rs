@@ -29,6 +29,7 @@ fn brand(id: &str, terms: &[&str], hn: Option<&str>) -> Brand {
         timezone: chrono_tz::UTC,
         business_hours: None,
         holidays: Vec::new(),
+        classify: Default::default(),
     }
 }
 

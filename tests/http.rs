@@ -2,7 +2,7 @@
 //! file, a manual clock and the daemon's `Shared` state, on a loopback port.
 //! Covers /healthz, /metrics (parsed line by line) and the ack link's
 //! whole life: shown, accepted once, refused when altered or expired, and
-//! harmless when replayed.
+//! harmless when replayed; and the same for the "not a complaint" link.
 
 use escucha::clock::{Clock, ManualClock};
 use escucha::daemon::Shared;
@@ -60,6 +60,7 @@ terms = ["interjet"]
             wake: Default::default(),
             heartbeats: Default::default(),
             disabled: Default::default(),
+            classifier: Arc::new(escucha::learning::Live::new(escucha::classify::Classifier::rules_only(), (0, 0))),
         });
         let listener = escucha::http::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -96,6 +97,11 @@ terms = ["interjet"]
 
     fn token(&self, id: i64, recipient: &str) -> String {
         escucha::ack::token(id, recipient, self.clock.now() + escucha::ack::VALIDITY, SECRET.as_bytes())
+    }
+
+    fn not_complaint_token(&self, id: i64, recipient: &str) -> String {
+        let expires = self.clock.now() + escucha::ack::VALIDITY;
+        escucha::ack::token_for(escucha::ack::Purpose::NotComplaint, id, recipient, expires, SECRET.as_bytes())
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
@@ -260,6 +266,87 @@ async fn an_ack_link_for_an_answered_mention_says_so_and_changes_nothing() {
     assert_eq!(status, 200);
     assert!(page.contains("already answered"), "{page}");
     assert_eq!(app.shared.store.mention(id).unwrap().unwrap().acked_by, None);
+}
+
+#[tokio::test]
+async fn a_not_a_complaint_link_shows_a_form_then_relabels_the_mention_neutral_once() {
+    let app = App::start().await;
+    let id = app.mention("20", Class::Complaint, 60);
+    let token = app.not_complaint_token(id, "ana@example.com");
+
+    let (status, page) = app.get(&format!("/not-a-complaint/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<form method=\"post\" action=\"/not-a-complaint/{token}\">")), "{page}");
+    assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"), "mention text is escaped:\n{page}");
+    assert_eq!(app.shared.store.mention(id).unwrap().unwrap().class, Class::Complaint, "GET changes nothing");
+
+    let (status, page) = app.post(&format!("/not-a-complaint/{token}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("now neutral"), "{page}");
+    let m = app.shared.store.mention(id).unwrap().unwrap();
+    assert_eq!((m.class, m.corrected_by.as_deref(), m.deadline), (Class::Neutral, Some("ana@example.com"), None));
+    let labels = app.shared.store.labels().unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!((labels[0].class, labels[0].origin, labels[0].mention_id), (Class::Neutral, escucha::model::LabelOrigin::Link, Some(id)));
+    assert_eq!(labels[0].by, "ana@example.com");
+
+    // Replayed, or another recipient's link: 200 "already corrected", nothing changes.
+    app.clock.advance(chrono::Duration::minutes(5));
+    for t in [token.clone(), app.not_complaint_token(id, "jefa@example.com")] {
+        let (status, page) = app.post(&format!("/not-a-complaint/{t}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Already corrected") && page.contains("ana@example.com"), "{page}");
+        let (status, page) = app.get(&format!("/not-a-complaint/{t}")).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Already corrected"), "{page}");
+    }
+    // Praise stays praise: the link never turns it into neutral.
+    let praise = app.mention("21", Class::Praise, 60);
+    let (status, page) = app.post(&format!("/not-a-complaint/{}", app.not_complaint_token(praise, "ana@example.com"))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Already corrected"), "{page}");
+    assert_eq!(app.shared.store.mention(praise).unwrap().unwrap().class, Class::Praise);
+    assert_eq!(app.shared.store.labels_version().unwrap().0, 1);
+}
+
+#[tokio::test]
+async fn a_not_a_complaint_link_altered_or_made_for_acks_is_403_and_changes_nothing() {
+    let app = App::start().await;
+    let id = app.mention("22", Class::Complaint, 60);
+    let token = app.not_complaint_token(id, "ana@example.com");
+    let ack_token = app.token(id, "ana@example.com");
+    let signed_elsewhere = escucha::ack::token_for(
+        escucha::ack::Purpose::NotComplaint,
+        id,
+        "ana@example.com",
+        app.clock.now() + chrono::Duration::days(1),
+        b"another key",
+    );
+    for bad in [format!("{token}0"), ack_token.clone(), signed_elsewhere, "nonsense".to_string()] {
+        let (status, page) = app.post(&format!("/not-a-complaint/{bad}")).await;
+        assert_eq!(status, 403, "{bad}: {page}");
+        assert!(page.contains("not valid"), "{page}");
+        assert_eq!(app.get(&format!("/not-a-complaint/{bad}")).await.0, 403);
+    }
+    // Nor is the not-a-complaint token an ack token.
+    assert_eq!(app.post(&format!("/ack/{token}")).await.0, 403);
+    let m = app.shared.store.mention(id).unwrap().unwrap();
+    assert_eq!((m.class, m.status, m.corrected_by), (Class::Complaint, Status::Open, None));
+    assert_eq!(app.shared.store.labels_version().unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_not_a_complaint_link_older_than_seven_days_is_410_and_changes_nothing() {
+    let app = App::start().await;
+    let id = app.mention("23", Class::Complaint, 60);
+    let token = app.not_complaint_token(id, "ana@example.com");
+    app.clock.advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
+    let (status, page) = app.post(&format!("/not-a-complaint/{token}")).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("expired"), "{page}");
+    assert_eq!(app.get(&format!("/not-a-complaint/{token}")).await.0, 410);
+    assert_eq!(app.shared.store.mention(id).unwrap().unwrap().class, Class::Complaint);
+    assert_eq!(app.shared.store.labels_version().unwrap(), (0, 0));
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ fn brand(id: &str, terms: &[&str], mastodon: Option<&str>, token: Option<&str>) 
         timezone: chrono_tz::UTC,
         business_hours: None,
         holidays: Vec::new(),
+        classify: Default::default(),
     }
 }
 

@@ -30,6 +30,7 @@ fn brand(id: &str, terms: &[&str], reddit: Option<&str>) -> Brand {
         timezone: chrono_tz::UTC,
         business_hours: None,
         holidays: vec![],
+        classify: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ fn brand(id: &str, terms: &[&str], x: Option<&str>) -> Brand {
         timezone: chrono_tz::UTC,
         business_hours: None,
         holidays: vec![],
+        classify: Default::default(),
     }
 }
 

@@ -32,6 +32,12 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// How soon the loop looks again while a silence is in force.
 const SILENCE_RECHECK: Duration = Duration::from_secs(2);
 
+/// `escucha correct` (another process) may turn a mention into an overdue
+/// complaint at any moment. Every correction stores a label, so while the
+/// loop sleeps it reads the labels' version this often (one cheap query)
+/// and looks again when it moved.
+const CORRECTION_RECHECK: Duration = Duration::from_secs(2);
+
 /// After the database refused a write, the loop looks again this soon (not
 /// at once: a due page that cannot be queued would otherwise spin).
 const STORE_RETRY: Duration = Duration::from_secs(2);
@@ -184,16 +190,19 @@ impl Alerter {
     /// link when the daemon serves them (`http`, `public_url`, `ack_secret`).
     /// Links expire 7 days after the row was queued, so a retry carries the
     /// very same link (and a `json` retry the very same body).
+    /// Beside it, signed the same way, the "not a complaint" link.
     fn ack_how(&self, m: &Mention, recipient: &str, queued: DateTime<Utc>) -> AckHow {
+        use crate::ack::{self, Purpose};
         let d = &self.cfg.daemon;
-        let link = match (&d.http, &d.public_url, &d.ack_secret) {
+        let (link, not_complaint) = match (&d.http, &d.public_url, &d.ack_secret) {
             (Some(_), Some(base), Some(key)) => {
-                let t = crate::ack::token(m.id, recipient, queued + crate::ack::VALIDITY, key.expose().as_bytes());
-                Some(crate::ack::link(base, &t))
+                let token = |p| ack::token_for(p, m.id, recipient, queued + ack::VALIDITY, key.expose().as_bytes());
+                let not_complaint = m.class.needs_answer().then(|| ack::not_complaint_link(base, &token(Purpose::NotComplaint)));
+                (Some(ack::link(base, &token(Purpose::Ack))), not_complaint)
             }
-            _ => None,
+            _ => (None, None),
         };
-        AckHow { command: format!("escucha ack {}", m.id), link }
+        AckHow { command: format!("escucha ack {}", m.id), link, not_complaint }
     }
 
     /// Sends a message rendered at enqueue time (source health notices).
@@ -329,7 +338,7 @@ impl Alerter {
         let brand_name = self.brand_name(&row.brand);
         let items: Vec<Item> = mentions
             .into_iter()
-            .map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), link: None }, mention: m })
+            .map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None }, mention: m })
             .collect();
         let title = webhook::notice_title(row.kind.into(), &brand_name, &items);
         let out = Outbound { id: row.id, kind: row.kind.into(), brand: &row.brand };
@@ -362,6 +371,20 @@ impl Alerter {
         self.webhooks.send(hook, &reqs).await
     }
 
+    /// Returns once the labels' version differs from `seen` (checked every
+    /// [`CORRECTION_RECHECK`]); never while the database cannot be read.
+    async fn labels_moved(&self, seen: Option<(u64, i64)>) {
+        loop {
+            tokio::time::sleep(CORRECTION_RECHECK).await;
+            if let (Ok(now), Some(seen)) = (self.store.labels_version(), seen) {
+                if now != seen {
+                    debug!(labels = now.0, "labels changed (a correction?); looking for due alerts");
+                    return;
+                }
+            }
+        }
+    }
+
     fn brand_name(&self, brand: &str) -> String {
         self.cfg.brand(brand).map(|b| b.name.clone()).unwrap_or_else(|| brand.to_string())
     }
@@ -380,6 +403,9 @@ impl Alerter {
         });
         self.on_start();
         loop {
+            // Read before paging: a correction committed while this round
+            // runs moves it, and the sleep below ends at once.
+            let labels = self.store.labels_version().ok();
             // Deliveries are bounded by the SMTP timeout per row.
             hb.beat(self.clock.now(), Duration::from_secs(600));
             next_digest = self.digest_tick(next_digest);
@@ -414,6 +440,7 @@ impl Alerter {
                 _ = cancel.cancelled() => return,
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(sleep.min(MAX_SLEEP)) => {}
+                _ = self.labels_moved(labels) => {}
             }
         }
     }

@@ -107,6 +107,7 @@ pub(crate) mod tests_support {
                 group_wait: Duration::ZERO,
                 log_format: LogFormat::Text,
                 retention: None,
+                classifier: crate::config::ClassifierKind::Rules,
             },
             brands: vec![brand],
             sources: Sources::default(),

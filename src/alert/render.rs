@@ -38,6 +38,10 @@ pub struct AckHow {
     pub command: String,
     /// A signed ack URL, when the daemon has a public URL.
     pub link: Option<String>,
+    /// A signed "not a complaint" URL beside it (same signing and expiry):
+    /// the recipient relabels the mention, which stops its alerts and
+    /// teaches the classifier.
+    pub not_complaint: Option<String>,
 }
 
 /// Renders one alert for one recipient: one or more mentions of one brand.
@@ -119,6 +123,7 @@ pub fn describe_reason(reason: &str) -> String {
         "reach" => format!("author's reach ({detail})"),
         "viral" | "reposts" => format!("spreading ({detail})"),
         "repeat" => format!("repeat complaint ({detail})"),
+        "corrected-by" => format!("corrected by {detail}"),
         "legal" => format!("legal threat ({detail})"),
         "churn" => format!("threatens to leave ({detail})"),
         "safety" => format!("safety ({detail})"),
@@ -263,6 +268,9 @@ fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
     if let Some(link) = &ack.link {
         let _ = writeln!(out, "             or open {link}");
     }
+    if let Some(link) = &ack.not_complaint {
+        let _ = writeln!(out, "Not a complaint? Open {link}");
+    }
 }
 
 fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
@@ -309,7 +317,11 @@ fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
     if let Some(link) = &ack.link {
         let _ = write!(out, " or open {}", link_html(link));
     }
-    out.push_str("</td></tr>\n</table>\n");
+    out.push_str("</td></tr>\n");
+    if let Some(link) = &ack.not_complaint {
+        let _ = writeln!(out, "<tr><th align=\"left\">Not a complaint?</th><td>open {}</td></tr>", link_html(link));
+    }
+    out.push_str("</table>\n");
 }
 
 /// Only http(s) addresses become anchors: a `javascript:` URL from a hostile
@@ -356,6 +368,7 @@ mod tests {
         AckHow {
             command: format!("escucha ack {}", m.id),
             link: Some(format!("https://escucha.example/ack?t=a&id={}", m.id)),
+            not_complaint: Some(format!("https://escucha.example/not-a-complaint/nc{}", m.id)),
         }
     }
 
@@ -425,6 +438,16 @@ mod tests {
     }
 
     #[test]
+    fn both_bodies_offer_the_not_a_complaint_link_beside_the_ack() {
+        let r = render(&[mention(42, Class::Complaint, Platform::X, 35, "sin respuesta")]);
+        let link = "https://escucha.example/not-a-complaint/nc42";
+        assert!(r.text.contains(&format!("Not a complaint? Open {link}")), "{}", r.text);
+        assert!(r.text.find("escucha ack 42").unwrap() < r.text.find(link).unwrap());
+        assert!(r.html.contains(&format!("<a href=\"{link}\">{link}</a>")), "{}", r.html);
+        assert_eq!(describe_reason("praise:corrected-by:ana"), "praise: corrected by ana");
+    }
+
+    #[test]
     fn text_body_keeps_the_mention_text_verbatim() {
         let text = "línea 1\n<b>no</b> & \"quotes\" 'single'";
         let r = render(&[mention(7, Class::Complaint, Platform::X, 1, text)]);
@@ -481,7 +504,7 @@ mod tests {
 
     #[test]
     fn no_ack_link_means_only_the_command() {
-        let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
+        let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
         let r = render_alert(
             &[mention(9, Class::Complaint, Platform::X, 1, "t")],
             &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link, pending: 0 },
@@ -543,7 +566,7 @@ mod tests {
 
     #[test]
     fn a_grouped_message_says_how_many_more_are_waiting() {
-        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None };
+        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
         let ms = [mention(1, Class::Complaint, Platform::X, 60, "nadie responde")];
         let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 7 });
         assert!(r.text.contains("7 more open complaints about Interjet are waiting"), "{}", r.text);

@@ -22,7 +22,8 @@
 //!  "sent_at": "RFC 3339",
 //!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
 //!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
-//!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command"}]}
+//!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command",
+//!    "not_complaint_url", "corrected_by", "corrected_at"}]}
 //! ```
 //!
 //! with `Idempotency-Key: <outbox row id>` (the same on every retry;
@@ -271,6 +272,9 @@ pub fn slack(msg: &Message) -> Value {
             if let Some(link) = &it.ack.link {
                 buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "I'm on it"}, "url": link, "style": "primary"}));
             }
+            if let Some(link) = &it.ack.not_complaint {
+                buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Not a complaint"}, "url": link}));
+            }
         }
         if !buttons.is_empty() {
             blocks.push(json!({"type": "actions", "elements": buttons}));
@@ -307,10 +311,13 @@ pub fn discord(msg: &Message) -> Value {
                 json!({"name": "Reasons", "value": clip(&reasons(m), 1024), "inline": false}),
             ];
             if msg.event == Event::Alert {
-                let how = match &it.ack.link {
+                let mut how = match &it.ack.link {
                     Some(l) => format!("[I'm on it]({l}) or `{}`", it.ack.command),
                     None => format!("`{}`", it.ack.command),
                 };
+                if let Some(l) = &it.ack.not_complaint {
+                    how.push_str(&format!(" · [Not a complaint]({l})"));
+                }
                 fields.push(json!({"name": "Acknowledge", "value": clip(&how, 1024), "inline": false}));
             }
             let mut e = json!({
@@ -359,6 +366,9 @@ pub fn teams(msg: &Message) -> Value {
         if msg.event == Event::Alert {
             if let Some(l) = &it.ack.link {
                 actions.push(json!({"type": "Action.OpenUrl", "title": "I'm on it", "url": l}));
+            }
+            if let Some(l) = &it.ack.not_complaint {
+                actions.push(json!({"type": "Action.OpenUrl", "title": "Not a complaint", "url": l}));
             }
             body.push(json!({"type": "TextBlock", "text": format!("or run `{}`", it.ack.command), "isSubtle": true, "wrap": true}));
         }
@@ -471,6 +481,9 @@ pub fn pagerduty(msg: &Message, routing_key: &str) -> Vec<Value> {
             if let Some(l) = &it.ack.link {
                 links.push(json!({"href": l, "text": "I'm on it (acknowledge in escucha)"}));
             }
+            if let Some(l) = &it.ack.not_complaint {
+                links.push(json!({"href": l, "text": "Not a complaint (relabel in escucha)"}));
+            }
             json!({
                 "routing_key": routing_key,
                 "event_action": action,
@@ -529,6 +542,9 @@ pub fn generic(msg: &Message) -> Value {
                 "answered_at": t(m.answered_at),
                 "ack_url": it.ack.link,
                 "ack_command": it.ack.command,
+                "not_complaint_url": it.ack.not_complaint,
+                "corrected_by": m.corrected_by,
+                "corrected_at": t(m.corrected_at),
             })
         })
         .collect();
@@ -616,7 +632,11 @@ mod tests {
     fn items(class: Class) -> Vec<Item> {
         vec![Item {
             mention: mention(class),
-            ack: AckHow { command: "escucha ack 42".into(), link: Some("https://e.example.com/ack/ab.cd".into()) },
+            ack: AckHow {
+                command: "escucha ack 42".into(),
+                link: Some("https://e.example.com/ack/ab.cd".into()),
+                not_complaint: Some("https://e.example.com/not-a-complaint/ef.01".into()),
+            },
         }]
     }
 
@@ -657,6 +677,8 @@ mod tests {
         assert_eq!(buttons[0]["url"], "https://x.com/maria/status/1799");
         assert_eq!(buttons[1]["url"], "https://e.example.com/ack/ab.cd");
         assert_eq!(buttons[1]["text"]["text"], "I'm on it");
+        assert_eq!(buttons[2]["url"], "https://e.example.com/not-a-complaint/ef.01");
+        assert_eq!(buttons[2]["text"]["text"], "Not a complaint");
         assert!(v["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains("escucha ack 42"));
     }
 
@@ -730,6 +752,8 @@ mod tests {
         let v: Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!((v["version"].as_u64(), v["event"].as_str(), v["id"].as_i64()), (Some(1), Some("alert"), Some(17)));
         assert_eq!(v["mentions"][0]["ack_url"], "https://e.example.com/ack/ab.cd");
+        assert_eq!(v["mentions"][0]["not_complaint_url"], "https://e.example.com/not-a-complaint/ef.01");
+        assert_eq!(v["mentions"][0]["corrected_by"], Value::Null);
         assert_eq!(v["mentions"][0]["status"], "open");
     }
 

@@ -26,7 +26,7 @@ const RULE_FEATURES: usize = 9;
 /// Below this many local labels no cross-validated score is given: a
 /// fold of fewer than ten rows says little.
 pub const MIN_CV_LABELS: usize = 50;
-const FOLDS: usize = 5;
+pub const FOLDS: usize = 5;
 /// Once there are this many local labels they weigh, in all, twice the
 /// shipped data; fewer weigh as much as this many would.
 const LOCAL_FULL: usize = 200;
@@ -38,6 +38,8 @@ const SHIPPED_FILES: &[(&str, &str)] = &[
     ("data/train/written-en.jsonl", include_str!("../../data/train/written-en.jsonl")),
     ("data/train/written-es.jsonl", include_str!("../../data/train/written-es.jsonl")),
 ];
+
+static SHIPPED_HEAD: &[u8] = include_bytes!("../../models/head-shipped.bin");
 
 /// A text with the class a person gave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,10 +222,29 @@ impl Model {
         Model { table, head, info: FitInfo { shipped: shipped.len(), local: local.len(), local_weight: weight } }
     }
 
-    /// The model fitted to the shipped data alone, fitted once per process.
+    /// The model fitted to the shipped data alone: the committed fit
+    /// (`models/head-shipped.bin`, written by `escucha shipped-head`; a test
+    /// checks it is exactly what fitting gives today), so that starting
+    /// costs no fit.
     pub fn shipped() -> Arc<Model> {
         static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
-        MODEL.get_or_init(|| Arc::new(Model::fit(&[]))).clone()
+        MODEL
+            .get_or_init(|| {
+                let table = pieces::shipped();
+                match LogReg::from_bytes(SHIPPED_HEAD) {
+                    Some(head) if head.classes() == CLASSES.len() => {
+                        let info = FitInfo { shipped: shipped_data().len(), local: 0, local_weight: 1 };
+                        Arc::new(Model { table, head, info })
+                    }
+                    _ => Arc::new(Model::fit(&[])),
+                }
+            })
+            .clone()
+    }
+
+    /// The head's weights, as `models/head-shipped.bin` holds them.
+    pub fn head_bytes(&self) -> Vec<u8> {
+        self.head.to_bytes()
     }
 
     /// Class probabilities in `CLASSES` order.
@@ -324,5 +345,127 @@ pub fn macro_f1(pairs: &[(Class, Class)]) -> f64 {
         0.0
     } else {
         sum / n as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn labelled(text: &str, class: Class) -> Labelled {
+        Labelled { text: text.into(), class, lang: Some("en".into()) }
+    }
+
+    #[test]
+    fn every_shipped_line_reads_and_every_class_is_taught() {
+        let data = shipped_data();
+        assert!(data.len() > 1500, "{} rows", data.len());
+        for c in CLASSES {
+            assert!(data.iter().filter(|l| l.class == c).count() >= 100, "{c}");
+        }
+        for lang in ["es", "en"] {
+            assert!(data.iter().filter(|l| l.lang.as_deref() == Some(lang)).count() >= 500, "{lang}");
+        }
+    }
+
+    #[test]
+    fn the_committed_shipped_head_is_what_fitting_the_shipped_data_gives() {
+        assert!(
+            Model::fit(&[]).head_bytes() == SHIPPED_HEAD,
+            "models/head-shipped.bin is stale: run `cargo run --release -- shipped-head models/head-shipped.bin`"
+        );
+    }
+
+    #[test]
+    fn labels_read_as_people_write_them() {
+        assert_eq!(parse_label("other"), Some(Class::Neutral));
+        assert_eq!(parse_label(" Complaint "), Some(Class::Complaint));
+        assert_eq!(parse_label("angry"), None);
+        assert_eq!(parse_line(r#"{"text": "hola", "label": "praise", "lang": "es"}"#).unwrap().lang.as_deref(), Some("es"));
+        assert!(parse_line(r#"{"text": "  ", "label": "praise"}"#).unwrap_err().contains("empty"));
+        assert!(parse_line(r#"{"label": "praise"}"#).unwrap_err().contains("text and label"));
+        assert!(parse_line("plain text").is_err());
+    }
+
+    #[test]
+    fn local_labels_outweigh_the_shipped_data_from_a_few_hundred_on() {
+        assert_eq!(local_weight(1800, 0), 1);
+        assert_eq!(local_weight(1800, 10), 18, "few labels weigh as 200 would");
+        assert_eq!(local_weight(1800, 200), 18);
+        assert_eq!(local_weight(1800, 3600), 1);
+        assert_eq!(local_weight(1800, 100_000), 1, "never below one");
+    }
+
+    /// A deployment's own vocabulary: words the shipped data never saw
+    /// decide once the team labels posts with them.
+    #[test]
+    fn a_teams_labels_teach_words_the_shipped_model_never_saw() {
+        let mut local = Vec::new();
+        for i in 0..40 {
+            local.push(labelled(&format!("the zorblax on order {i} again"), Class::Complaint));
+            local.push(labelled(&format!("order {i} came with a quenfo"), Class::Praise));
+        }
+        let probe = |m: &Model, text: &str| {
+            let (c, ev) = crate::classify::rules(text, &Default::default());
+            let p = m.probabilities(text, &c, &ev);
+            decide(p, c, &ev).class
+        };
+        let taught = Model::fit(&local);
+        assert_eq!(probe(&taught, "zorblax on my order today"), Class::Complaint);
+        assert_eq!(probe(&taught, "a quenfo with my order today"), Class::Praise);
+        assert_eq!(taught.info.local, 80);
+    }
+
+    fn ev(escalations: &[&str]) -> Evidence {
+        Evidence { escalations: escalations.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+
+    fn rules_said(class: Class, reasons: &[&'static str]) -> Classification {
+        Classification { class, score: 0.7, lang: Cow::Borrowed("en"), reasons: reasons.iter().map(|r| Cow::Borrowed(*r)).collect() }
+    }
+
+    #[test]
+    fn the_head_decides_and_the_rules_reasons_that_agree_stay() {
+        let c = decide([0.1, 0.6, 0.1, 0.2], rules_said(Class::Neutral, &["neutral:question"]), &ev(&[]));
+        assert_eq!(c.class, Class::Complaint);
+        assert_eq!(c.reasons, vec!["complaint:model:0.70"]);
+        assert!((c.score - 0.7).abs() < 1e-6);
+
+        let c = decide([0.7, 0.1, 0.0, 0.2], rules_said(Class::Praise, &["praise:phrase:thanks"]), &ev(&[]));
+        assert_eq!((c.class, c.reasons.len()), (Class::Praise, 2), "{:?}", c.reasons);
+    }
+
+    #[test]
+    fn complaint_and_escalation_together_outvote_a_larger_single_class() {
+        // 0.3 + 0.3 > 0.4: the head is surer it needs an answer than not.
+        let c = decide([0.0, 0.3, 0.3, 0.4], rules_said(Class::Neutral, &[]), &ev(&[]));
+        assert!(c.class.needs_answer(), "{c:?}");
+    }
+
+    #[test]
+    fn a_complaint_with_an_escalation_signal_is_an_escalation_whoever_found_it() {
+        let by_rules = decide([0.1, 0.7, 0.0, 0.2], rules_said(Class::Complaint, &["complaint:phrase:lost"]), &ev(&["escalation:reach:followers>=10000"]));
+        assert_eq!(by_rules.class, Class::Escalation);
+        assert_eq!(by_rules.reasons, vec!["complaint:model:0.70", "complaint:phrase:lost", "escalation:reach:followers>=10000"]);
+        let by_head = decide([0.1, 0.2, 0.6, 0.1], rules_said(Class::Neutral, &[]), &ev(&[]));
+        assert_eq!(by_head.class, Class::Escalation);
+        assert_eq!(by_head.reasons, vec!["escalation:model:0.60"]);
+        // Not a complaint: the signal alone does not page.
+        let quiet = decide([0.8, 0.1, 0.0, 0.1], rules_said(Class::Praise, &[]), &ev(&["escalation:reach:followers>=10000"]));
+        assert_eq!(quiet.class, Class::Praise);
+    }
+
+    #[test]
+    fn cross_validation_needs_enough_labels() {
+        let few: Vec<Labelled> = (0..MIN_CV_LABELS - 1).map(|i| labelled(&format!("post {i}"), Class::Neutral)).collect();
+        assert_eq!(cross_validate(&few), None);
+    }
+
+    #[test]
+    fn macro_f1_averages_the_gold_classes_present() {
+        let pairs = [(Class::Praise, Class::Praise), (Class::Complaint, Class::Praise), (Class::Complaint, Class::Complaint)];
+        // praise: p 0.5 r 1 -> 0.667; complaint: p 1 r 0.5 -> 0.667
+        assert!((macro_f1(&pairs) - 2.0 / 3.0).abs() < 1e-9);
     }
 }

