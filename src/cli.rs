@@ -591,8 +591,26 @@ pub fn init_logging(format: LogFormat) {
 pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "config {} is valid", cfg.path.display())?;
     writeln!(out, "database: {}", cfg.daemon.database.display())?;
+    match cfg.daemon.classifier {
+        crate::config::ClassifierKind::Rules => writeln!(out, "classifier: the rules alone (learned stage off)")?,
+        crate::config::ClassifierKind::Learned => {
+            writeln!(out, "classifier: rules + learned stage, refit from the team's labels in the database (escucha learn, escucha correct)")?
+        }
+    }
     for b in &cfg.brands {
         let rw = &b.respond_within;
+        if !b.classify.is_empty() {
+            let c = &b.classify;
+            writeln!(
+                out,
+                "brand {} phrases: {} escalation, {} complaint, {} neutral, {} praise",
+                b.id,
+                c.escalation.len(),
+                c.complaint.len(),
+                c.neutral.len(),
+                c.praise.len()
+            )?;
+        }
         writeln!(
             out,
             "brand {} ({}): terms [{}]; complaint within {}, escalation within {}; rota {}",

@@ -1,5 +1,6 @@
-//! The classifier on arbitrary text, as the daemon runs it on every post:
-//! it must always return a class with a score in [0, 1].
+//! The classifier on arbitrary text, as the daemon runs it on every post
+//! (the rules, the learned stage over the piece table, a brand's phrases):
+//! it must always return a class with a score in [0, 1] and a reason.
 //!
 //! Input: the text, or `lang NUL text NUL context` where `lang` is the
 //! platform's language tag (empty: none) and the context bytes set the
@@ -7,7 +8,9 @@
 
 #![no_main]
 
-use escucha::classify::{classify, Context};
+use escucha::classify::{phrases::Phrases, Classifier, Context};
+use escucha::model::Class;
+use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,10 +30,23 @@ fuzz_target!(|data: &[u8]| {
         reposts: number(1),
         recent_complaints: number(2).map_or(0, |n| n as u32),
         executives: vec!["ceo_acme".to_string(), "directora".to_string()],
+        phrases: Some(phrases()),
         ..Context::default()
     };
+    static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
     let text = String::from_utf8_lossy(text);
-    let c = classify(&text, &ctx);
+    let c = CLASSIFIER.get_or_init(Classifier::shipped).classify(&text, &ctx);
+    assert!(!c.reasons.is_empty(), "no reason for {text:?}");
     assert!((0.0..=1.0).contains(&c.score), "score {} outside [0, 1] for {text:?}", c.score);
     assert!(!c.lang.is_empty(), "no language for {text:?}");
 });
+
+fn phrases() -> Arc<Phrases> {
+    static P: OnceLock<Arc<Phrases>> = OnceLock::new();
+    P.get_or_init(|| {
+        let complaint = vec!["me dejaron en tierra".to_string()];
+        let neutral = vec!["convocatoria de empleo".to_string()];
+        Arc::new(Phrases::new(&[(Class::Complaint, complaint.as_slice()), (Class::Neutral, neutral.as_slice())]))
+    })
+    .clone()
+}

@@ -1,8 +1,9 @@
 //! The classifier: a pure function from a mention's text and context to a
 //! class, a score and reasons a person can read. No I/O.
 //!
-//! Rule-based on purpose: every decision can be explained by the phrase
-//! that made it, and nothing was fitted to a data set. The text is tokenized
+//! Two stages (`Classifier`): the rules in this file, then the learned head
+//! (`learned`) that reads the rules' evidence beside the text's vector and
+//! words, then the brand's phrases (`phrases`). The rules: the text is tokenized
 //! (`normalize`), matched against a bilingual lexicon (`lexicon`), and the
 //! hits are weighed here with negation scope, contrast ("but"), concession
 //! ("despite"), sarcasm, competitor comparison and third-party problems.
