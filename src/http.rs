@@ -166,14 +166,10 @@ async fn ack_page(State(s): State<Arc<Shared>>, Path(token): Path<String>) -> Re
                 String::new()
             };
             let body = format!(
-                "<p>{class} about <b>{brand}</b> on {platform} by @{author}:</p>\n<blockquote>{text}</blockquote>\n{link}\
+                "{summary}{link}\
                  <p>Acknowledging stops further pages for this mention. You are acknowledging as <b>{who}</b>.</p>\n\
                  <form method=\"post\" action=\"/ack/{token}\"><button type=\"submit\" style=\"font-size:1.2em;padding:.5em 1em\">I'm on it</button></form>",
-                class = escape_html(m.class.as_str()),
-                brand = escape_html(&brand_name(&s, &m.brand)),
-                platform = escape_html(m.platform.as_str()),
-                author = escape_html(m.author.trim_start_matches('@')),
-                text = escape_html(&m.text),
+                summary = summary(&s, &m),
                 who = escape_html(&claims.recipient),
                 token = escape_html(&token),
             );
@@ -290,19 +286,28 @@ async fn not_complaint_page(State(s): State<Arc<Shared>>, Path(token): Path<Stri
         return already_corrected(&m);
     }
     let body = format!(
-        "<p>{class} about <b>{brand}</b> on {platform} by @{author}:</p>\n<blockquote>{text}</blockquote>\n\
+        "{summary}\
          <p>Marking it as not a complaint relabels it <b>neutral</b>: its alerts stop, and escucha's classifier learns from it. \
          You are correcting as <b>{who}</b>.</p>\n\
          <form method=\"post\" action=\"/not-a-complaint/{token}\"><button type=\"submit\" style=\"font-size:1.2em;padding:.5em 1em\">Not a complaint</button></form>",
-        class = escape_html(m.class.as_str()),
-        brand = escape_html(&brand_name(&s, &m.brand)),
-        platform = escape_html(m.platform.as_str()),
-        author = escape_html(m.author.trim_start_matches('@')),
-        text = escape_html(&m.text),
+        summary = summary(&s, &m),
         who = escape_html(&claims.recipient),
         token = escape_html(&token),
     );
     page(StatusCode::OK, "Not a complaint?", &body)
+}
+
+/// What a link's confirmation page shows of the mention (escaped: it is a
+/// stranger's text).
+fn summary(s: &Shared, m: &crate::model::Mention) -> String {
+    format!(
+        "<p>{class} about <b>{brand}</b> on {platform} by @{author}:</p>\n<blockquote>{text}</blockquote>\n",
+        class = escape_html(m.class.as_str()),
+        brand = escape_html(&brand_name(s, &m.brand)),
+        platform = escape_html(m.platform.as_str()),
+        author = escape_html(m.author.trim_start_matches('@')),
+        text = escape_html(&m.text),
+    )
 }
 
 async fn not_complaint_post(State(s): State<Arc<Shared>>, Path(token): Path<String>) -> Response {

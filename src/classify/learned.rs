@@ -37,6 +37,8 @@ const LOCAL_SHARE: f64 = 2.0;
 const SHIPPED_FILES: &[(&str, &str)] = &[
     ("data/train/written-en.jsonl", include_str!("../../data/train/written-en.jsonl")),
     ("data/train/written-es.jsonl", include_str!("../../data/train/written-es.jsonl")),
+    ("data/train/written-en-2.jsonl", include_str!("../../data/train/written-en-2.jsonl")),
+    ("data/train/written-es-2.jsonl", include_str!("../../data/train/written-es-2.jsonl")),
 ];
 
 static SHIPPED_HEAD: &[u8] = include_bytes!("../../models/head-shipped.bin");
@@ -311,10 +313,9 @@ pub fn cross_validate(local: &[Labelled]) -> Option<f64> {
     let fold_class = |c: Class| if !has_escalation && c == Class::Escalation { Class::Complaint } else { c };
     let mut pairs = Vec::with_capacity(local.len());
     for k in 0..FOLDS {
-        let (test, train): (Vec<(usize, &Labelled)>, Vec<(usize, &Labelled)>) = local.iter().enumerate().partition(|(i, _)| i % FOLDS == k);
-        let train: Vec<Labelled> = train.into_iter().map(|(_, l)| l.clone()).collect();
+        let train: Vec<Labelled> = local.iter().enumerate().filter(|(i, _)| i % FOLDS != k).map(|(_, l)| l.clone()).collect();
         let model = Model::fit(&train);
-        for (_, l) in test {
+        for l in local.iter().enumerate().filter(|(i, _)| i % FOLDS == k).map(|(_, l)| l) {
             let ctx = super::Context { lang: l.lang.clone(), ..Default::default() };
             let (rules, ev) = super::rules(&l.text, &ctx);
             let p = model.probabilities(&l.text, &rules, &ev);

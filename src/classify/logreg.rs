@@ -101,9 +101,9 @@ impl LogReg {
                 m.scores(&ex.dense, &ex.sparse, &mut p);
                 softmax(&mut p);
                 let value = sparse_value(&ex.sparse);
-                for c in 0..classes {
+                for (c, &pc) in p.iter().enumerate() {
                     // d(-log p_y)/d score_c
-                    let err = p[c] - if c == ex.class { 1.0 } else { 0.0 };
+                    let err = pc - if c == ex.class { 1.0 } else { 0.0 };
                     let base = c * row;
                     for j in 0..=dense_dim {
                         let x = if j == dense_dim { 1.0 } else { ex.dense[j] };
