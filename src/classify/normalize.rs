@@ -501,8 +501,7 @@ struct AsciiWord {
     end: usize,
     /// The first `HEAD` folded bytes, little-endian, zero after the word.
     head: [u64; 2],
-    /// The class bits of all its bytes, or-ed (`read_short_ascii_word`
-    /// sets only `LOWER` and `UPPER`, all that is asked of it).
+    /// The class bits of all its bytes, or-ed.
     seen: u8,
     letters: u32,
     chars: usize,
@@ -522,9 +521,6 @@ impl AsciiWord {
 /// and measuring the word in the same loop reads each byte once.
 #[inline]
 fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
-    if let Some(w) = read_short_ascii_word(bytes, start) {
-        return w;
-    }
     // Locals, not the struct's fields, so that they stay in registers.
     let (mut seen, mut letters, mut chars, mut stretched) = (0u8, 0u32, 0usize, false);
     let (mut run, mut last) = (0u32, 0u8);
@@ -554,63 +550,6 @@ fn read_ascii_word(bytes: &[u8], start: usize) -> AsciiWord {
         chars += 1;
     }
     AsciiWord { end, head: [h0, h1], seen, letters, chars, stretched }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-/// The high bit of every byte of `x` that is zero.
-#[inline]
-fn zero_bytes(x: u64) -> u64 {
-    !(((x & LOW7) + LOW7) | x | LOW7)
-}
-
-/// The high bit of every byte of `x` in `lo..=hi` (ASCII bounds).
-#[inline]
-fn bytes_in(x: u64, lo: u8, hi: u8) -> u64 {
-    // Bytes below 0x80 plus at most 0x80 do not carry into the next byte.
-    let low = x & LOW7;
-    let at_least_lo = low + ONES * u64::from(0x80 - lo);
-    let above_hi = low + ONES * u64::from(0x7f - hi);
-    at_least_lo & !above_hi & !x & HIGH
-}
-
-/// `read_ascii_word` for a word of at most 7 bytes without apostrophes
-/// (most words), read eight bytes at once: no loop whose end depends on
-/// the word, so no mispredicted branch at its end. None for any other word.
-#[inline]
-fn read_short_ascii_word(bytes: &[u8], start: usize) -> Option<AsciiWord> {
-    let x = match bytes.get(start..start + 8) {
-        Some(eight) => u64::from_le_bytes(eight.try_into().ok()?),
-        None => {
-            // Zero bytes end a word as the text's end does.
-            let rest = bytes.get(start..)?;
-            let mut eight = [0u8; 8];
-            eight[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(eight)
-        }
-    };
-    let letter = bytes_in(x | (ONES * 0x20), b'a', b'z');
-    let apostrophe = zero_bytes(x ^ (ONES * u64::from(b'\'')));
-    let word = letter | bytes_in(x, b'0', b'9') | zero_bytes(x ^ (ONES * u64::from(b'_'))) | apostrophe;
-    let n = (!word & HIGH).trailing_zeros() as usize / 8;
-    if n == 8 {
-        return None;
-    }
-    let keep = (1u64 << (8 * n)) - 1;
-    if apostrophe & keep != 0 {
-        return None;
-    }
-    let letter = letter & keep;
-    // A letter's 0x20 bit, moved to its high bit: set in lowercase letters.
-    let small = x << 2;
-    let (upper, lower) = (letter & !small, letter & small);
-    let head = (x | (upper >> 2)) & keep;
-    // Three equal letters in a row: bytes k, k+1 and k+2 equal, k a letter.
-    let stretched = zero_bytes(head ^ (head >> 8)) & zero_bytes(head ^ (head >> 16)) & letter & (keep >> 16) != 0;
-    let seen = if lower != 0 { LOWER } else { 0 } | if upper != 0 { UPPER } else { 0 };
-    Some(AsciiWord { end: start + n, head: [head, 0], seen, letters: letter.count_ones(), chars: n, stretched })
 }
 
 /// Pushes the ASCII word `raw` that `read_ascii_word` read as `w`,
@@ -1215,11 +1154,10 @@ mod tests {
     }
 
     #[test]
-    fn words_read_eight_bytes_at_once_measure_as_read_a_byte_at_a_time() {
-        // `read_short_ascii_word` answers with bit operations what reading a
-        // byte at a time answers: end, folded key, letters (up to 3, all
-        // that is asked), capitals, lowercase and stretched letters. And
-        // `read_ascii_word` answers the same for every word.
+    fn words_are_measured_as_the_definition_says() {
+        // `read_ascii_word` finds, in one loop, the end, folded key,
+        // letters (up to 3, all that is asked), capitals, lowercase and
+        // stretched letters that reading the definition byte by byte finds.
         let pieces = ["a", "B", "z", "Z", "0", "9", "_", "'", "aaa", "AAA", "aaA", "111", "@", "`", "[", "{", "/", ":"];
         let ends: [&[u8]; 7] = [b"", b" ", b".", b"!x", "é".as_bytes(), b"\0", b"\x7f"];
         let mut checked = 0;
@@ -1230,30 +1168,17 @@ mod tests {
                         let mut text = format!("{a}{b}{c}").into_bytes();
                         text.extend_from_slice(end);
                         for start in 0..text.len() {
-                            let Some(fast) = read_short_ascii_word(&text, start) else { continue };
-                            let slow = read_ascii_word_bytewise(&text, start);
-                            let what = String::from_utf8_lossy(&text[start..]).into_owned();
-                            assert_eq!((fast.end, fast.head, fast.chars, fast.stretched), (slow.end, slow.head, slow.chars, slow.stretched), "{what:?}");
-                            assert_eq!(fast.letters.min(3), slow.letters.min(3), "{what:?}");
-                            assert_eq!(fast.seen & (LOWER | UPPER), slow.seen & (LOWER | UPPER), "{what:?}");
-                            assert_eq!(slow.seen & APOSTROPHE, 0, "{what:?}: words with apostrophes take the byte loop");
-                            checked += 1;
-                        }
-                        for start in 0..text.len() {
                             let (got, want) = (read_ascii_word(&text, start), read_ascii_word_bytewise(&text, start));
                             let what = String::from_utf8_lossy(&text[start..]).into_owned();
                             assert_eq!((got.end, got.head, got.chars, got.stretched, got.seen & (LOWER | UPPER)), (want.end, want.head, want.chars, want.stretched, want.seen & (LOWER | UPPER)), "{what:?}");
                             assert_eq!(got.letters.min(3), want.letters.min(3), "{what:?}");
+                            checked += 1;
                         }
                     }
                 }
             }
         }
         assert!(checked > 10_000, "{checked}");
-        // Eight bytes of word, or an apostrophe, take the byte loop.
-        assert!(read_short_ascii_word(b"abcdefgh", 0).is_none());
-        assert!(read_short_ascii_word(b"don't", 0).is_none());
-        assert_eq!(read_short_ascii_word(b"abcdefg", 0).map(|w| w.end), Some(7));
     }
 
     #[test]
