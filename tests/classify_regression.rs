@@ -3,8 +3,9 @@
 //! the sets are looked for at `../shared/data/dev/` from the crate root;
 //! `ESCUCHA_DEV_DIR` points elsewhere. Without the files the test says so
 //! and passes: the data is licensed for evaluation only and is not in the
-//! repository. All rows are classified, in debug builds too: about 4 s for
-//! the 13,000 rows on the 2-core dev machine (0.3 s in release).
+//! repository. All rows are classified, in debug builds too: about 8 s for
+//! the 13,000 rows twice (rules alone, and with the learned stage) on the
+//! 2-core dev machine.
 
 use escucha::classify::eval::evaluate_with;
 use escucha::classify::Classifier;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 /// recorded in BENCHMARKS.md (classifier section) for the rules with the
 /// shipped model, and for the rules alone; and the noise allowed below them
 /// (a couple of rows of the smaller set).
-const LEARNED: &[(&str, f64, f64)] = &[("airline-en.jsonl", 0.8141, 0.7379), ("airline-es.jsonl", 0.7035, 0.5048)];
+const LEARNED: &[(&str, f64, f64)] = &[("airline-en.jsonl", 0.8177, 0.7407), ("airline-es.jsonl", 0.7132, 0.5131)];
 const RULES: &[(&str, f64, f64)] = &[("airline-en.jsonl", 0.8052, 0.7164), ("airline-es.jsonl", 0.7060, 0.5071)];
 const TOLERANCE: f64 = 0.002;
 
