@@ -139,8 +139,18 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
         // refit with the team's labels): fitted before READY, off the
         // async workers.
         let live = {
-            let (cfg, store) = (cfg.clone(), store.clone());
-            tokio::task::spawn_blocking(move || crate::learning::Live::load(&cfg, &store)).await??
+            let (c, st) = (cfg.clone(), store.clone());
+            let loaded = tokio::task::spawn_blocking(move || crate::learning::Live::load(&c, &st)).await.map_err(anyhow::Error::from).and_then(|r| r);
+            match loaded {
+                Ok(live) => live,
+                // Labels that cannot be read now are read at the next
+                // check (version (0, 0) differs from any stored labels);
+                // meanwhile the shipped fit classifies.
+                Err(e) => {
+                    error!("reading the team's labels failed ({e:#}); classifying with the shipped model until they can be read");
+                    crate::learning::Live::fallback(&cfg)
+                }
+            }
         };
         let mut tasks = match start(cfg.clone(), store.clone(), Arc::new(live), clock.clone(), generation.clone()) {
             Ok(tasks) => tasks,

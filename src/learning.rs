@@ -53,6 +53,13 @@ impl Live {
         Live { current: RwLock::new(classifier), version: RwLock::new(version) }
     }
 
+    /// What `cfg` asks for without the labels (the shipped fit), to be
+    /// refit at the next check.
+    pub fn fallback(cfg: &Config) -> Live {
+        let c = if cfg.daemon.classifier == ClassifierKind::Rules { Classifier::rules_only() } else { Classifier::shipped() };
+        Live::new(c, (0, 0))
+    }
+
     /// Fitted to `store`'s labels now (the daemon's start).
     pub fn load(cfg: &Config, store: &Store) -> anyhow::Result<Live> {
         let version = store.labels_version()?;

@@ -281,8 +281,14 @@ pub fn decide(p: [f32; 4], rules: Classification, ev: &Evidence) -> Classificati
         (Class::Neutral, p[3])
     };
     let mut reasons = Vec::with_capacity(rules.reasons.len() + 2);
-    let model_class = if class == Class::Escalation && p[2] > p[1] { Class::Escalation } else if class.needs_answer() { Class::Complaint } else { class };
-    reasons.push(format!("{}:model:{:.2}", model_class.as_str(), if model_class == Class::Escalation { p[2] } else { score }).into());
+    // The head's own word: its escalation probability when that is what
+    // escalated the post, otherwise the probability of the class it chose.
+    let head_says = match class {
+        Class::Escalation if p[2] > p[1] => format!("escalation:model:{:.2}", p[2]),
+        Class::Escalation | Class::Complaint => format!("complaint:model:{score:.2}"),
+        c => format!("{}:model:{score:.2}", c.as_str()),
+    };
+    reasons.push(head_says.into());
     let agrees = |r: &str| {
         let head = r.split(':').next().unwrap_or("");
         match class {
