@@ -419,12 +419,9 @@ pub fn learn(cfg: &Config, store: &Store, name: &str, text: &str, by: &str, out:
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = learned::parse_line(line).and_then(|l| {
-            let brand = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v.get("brand").and_then(|b| b.as_str().map(str::to_string)));
-            match brand {
-                Some(b) if cfg.brand(&b).is_none() => Err(format!("brand {b:?} is not in {}", cfg.path.display())),
-                brand => Ok((l, brand)),
-            }
+        let parsed = learned::parse_line_with_brand(line).and_then(|(l, brand)| match brand {
+            Some(b) if cfg.brand(&b).is_none() => Err(format!("brand {b:?} is not in {}", cfg.path.display())),
+            brand => Ok((l, brand)),
         });
         match parsed {
             Ok((l, brand)) => labels.push(crate::model::NewLabel {

@@ -57,6 +57,8 @@ struct Line {
     label: String,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    brand: Option<String>,
 }
 
 /// A label as people write it: the four classes, and `other` (not a
@@ -68,14 +70,19 @@ pub fn parse_label(s: &str) -> Option<Class> {
     }
 }
 
-/// Reads one JSON line `{"text", "label", "lang"?}`.
+/// Reads one JSON line `{"text", "label", "lang"?, "brand"?}`.
 pub fn parse_line(line: &str) -> Result<Labelled, String> {
+    parse_line_with_brand(line).map(|(l, _)| l)
+}
+
+/// `parse_line`, and the brand the line names, if any.
+pub fn parse_line_with_brand(line: &str) -> Result<(Labelled, Option<String>), String> {
     let l: Line = serde_json::from_str(line).map_err(|e| format!("not a JSON object with text and label: {e}"))?;
     if l.text.trim().is_empty() {
         return Err("text is empty".into());
     }
     let class = parse_label(&l.label).ok_or_else(|| format!("label {:?} is not praise, complaint, escalation, neutral or other", l.label))?;
-    Ok(Labelled { text: l.text, class, lang: l.lang })
+    Ok((Labelled { text: l.text, class, lang: l.lang }, l.brand))
 }
 
 /// The shipped training rows.
