@@ -2,6 +2,8 @@
 //! folding, HTML to plain text, and text made safe for a terminal. Pure
 //! functions.
 
+use std::borrow::Cow;
+
 use unicode_normalization::UnicodeNormalization;
 
 /// Lowercase and strip combining marks, so "Interjét" and "INTERJET" both
@@ -11,51 +13,80 @@ pub fn fold(s: &str) -> String {
     s.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
-/// Mastodon's sanitized status HTML (`<p>`, `<br>`, `<span>`, `<a>`) as
-/// plain text: `<br>` is a newline, a paragraph break a blank line, every
-/// other tag is dropped but its text kept (so `@<span>user</span>` reads
-/// `@user` and a shortened link keeps its invisible parts, i.e. the full
-/// URL), entities are decoded and runs of spaces collapse to one.
+/// HTML (Mastodon's sanitized status HTML, feed titles and summaries,
+/// Hacker News comments) as plain text: `<br>` is a newline, a paragraph
+/// break a blank line, other block-level tags (`div`, `li`, `h1`, `tr`, …)
+/// start a new line and table cells are separated by a space, so
+/// `a</div><div>b` never reads `ab`. Inline tags are dropped but their text
+/// kept (so `@<span>user</span>` reads `@user` and a shortened link keeps its
+/// invisible parts, i.e. the full URL), character references are decoded
+/// once (see [`decode_entities`]) and runs of spaces collapse to one.
 pub fn html_to_text(html: &str) -> String {
     let mut out = Text::default();
-    let mut rest = html;
-    while let Some(c) = rest.chars().next() {
-        match c {
-            '<' => match tag_end(rest) {
-                Some(end) => {
-                    let tag = &rest[1..end];
-                    let (name, closing) = tag_name(tag);
-                    match (name.as_str(), closing) {
-                        ("br", _) => out.newline(),
-                        ("p", true) => out.paragraph_end(),
-                        ("p", false) => out.paragraph_start(),
-                        _ => {}
-                    }
-                    rest = &rest[end + 1..];
-                }
-                // A lone `<` (not a tag) is text.
-                None => {
-                    out.push('<');
-                    rest = &rest[1..];
-                }
-            },
-            '&' => match decode_entity(rest) {
-                Some((decoded, len)) => {
-                    out.push(decoded);
-                    rest = &rest[len..];
-                }
-                None => {
-                    out.push('&');
-                    rest = &rest[1..];
-                }
-            },
-            _ => {
-                out.push(c);
-                rest = &rest[c.len_utf8()..];
+    // Text runs between tags are decoded whole: a reference never spans a
+    // tag, and decoded text is never scanned again (`&amp;lt;` reads `&lt;`).
+    let mut text_start = 0;
+    let mut from = 0;
+    while let Some(offset) = html[from..].find('<') {
+        let at = from + offset;
+        // A lone `<` (not a tag) is text.
+        let Some(end) = tag_end(&html[at..]) else {
+            from = at + 1;
+            continue;
+        };
+        out.push_str(&decode_entities(&html[text_start..at]));
+        let (name, closing) = tag_name(&html[at + 1..at + end]);
+        match (Break::of(&name), closing) {
+            (Break::Newline, _) => out.newline(),
+            (Break::Paragraph, true) => out.paragraph_end(),
+            (Break::Paragraph, false) => out.paragraph_start(),
+            (Break::Line, _) => out.line_break(),
+            (Break::Space, _) => out.push(' '),
+            (Break::None, _) => {}
+        }
+        from = at + end + 1;
+        text_start = from;
+    }
+    out.push_str(&decode_entities(&html[text_start..]));
+    out.finish()
+}
+
+/// Every character reference in `s` decoded once, as the WHATWG parser
+/// does in text: all HTML5 named references (`&eacute;`, `&hellip;`), the
+/// legacy ones also without `;` (`&copy 2024`), decimal and hex (`&#233;`,
+/// `&#xE9;`). Unknown names (`&foo;`) and a bare `&` stay as written.
+pub fn decode_entities(s: &str) -> Cow<'_, str> {
+    htmlize::unescape(s)
+}
+
+/// How an element separates the text around it, roughly as a browser
+/// renders it.
+enum Break {
+    /// Inline (`span`, `a`, `b`, unknown tags): the text joins.
+    None,
+    /// A table cell.
+    Space,
+    /// `br`: a newline of its own, so two of them leave a blank line.
+    Newline,
+    /// A block that starts on a new line (`div`, `li`, `tr`, …).
+    Line,
+    /// A block with margins around it (`p`, headings, lists, …).
+    Paragraph,
+}
+
+impl Break {
+    fn of(name: &str) -> Break {
+        match name {
+            "td" | "th" => Break::Space,
+            "br" => Break::Newline,
+            "div" | "li" | "tr" | "section" | "article" | "header" | "footer" | "hr" | "dt" | "dd" | "nav"
+            | "aside" | "main" | "address" | "figure" | "figcaption" | "caption" | "details" | "summary" => Break::Line,
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "ul" | "ol" | "dl" | "table" => {
+                Break::Paragraph
             }
+            _ => Break::None,
         }
     }
-    out.finish()
 }
 
 /// Builds the text, collapsing whitespace as a browser would.
@@ -90,8 +121,16 @@ impl Text {
         }
         self.s.push(c);
     }
+    fn push_str(&mut self, s: &str) {
+        s.chars().for_each(|c| self.push(c));
+    }
     fn newline(&mut self) {
         self.pending_newlines += 1;
+    }
+    /// At least one newline before the next text, however many block tags
+    /// open or close here (`</li></ul></div>` is one break, not three).
+    fn line_break(&mut self) {
+        self.pending_newlines = self.pending_newlines.max(1);
     }
     fn paragraph_start(&mut self) {
         if !self.s.is_empty() {
@@ -134,46 +173,6 @@ fn tag_name(tag: &str) -> (String, bool) {
     (name.to_ascii_lowercase(), closing)
 }
 
-/// Decodes the entity starting `s` (`&amp;`, `&#39;`, `&#x27;`), returning
-/// the character and how many bytes it took. Unknown entities stay as text.
-fn decode_entity(s: &str) -> Option<(char, usize)> {
-    let end = s.char_indices().take(12).find(|&(_, c)| c == ';').map(|(i, _)| i)?;
-    let name = &s[1..end];
-    let c = if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse().ok()?,
-        };
-        char::from_u32(code)?
-    } else {
-        match name {
-            "amp" => '&',
-            "lt" => '<',
-            "gt" => '>',
-            "quot" => '"',
-            "apos" => '\'',
-            "nbsp" => '\u{a0}',
-            "hellip" => '…',
-            "mdash" => '—',
-            "ndash" => '–',
-            "lsquo" => '‘',
-            "rsquo" => '’',
-            "ldquo" => '“',
-            "rdquo" => '”',
-            "laquo" => '«',
-            "raquo" => '»',
-            "iexcl" => '¡',
-            "iquest" => '¿',
-            "euro" => '€',
-            "copy" => '©',
-            "reg" => '®',
-            "trade" => '™',
-            _ => return None,
-        }
-    };
-    Some((c, end + 1))
-}
-
 /// `s` made safe to print on one line of a terminal: line breaks and tabs
 /// become spaces, and every other control character (C0 including NUL and
 /// ESC, DEL, C1) and every bidirectional override or isolate becomes U+FFFD,
@@ -214,7 +213,79 @@ mod tests {
 
     #[test]
     fn entities_are_decoded_named_and_numeric() {
-        assert_eq!(html_to_text("<p>Tom &amp; Jerry&#39;s &lt;b&gt; &quot;x&quot; it&#x27;s &iquest;qu&eacute;?</p>"), "Tom & Jerry's <b> \"x\" it's ¿qu&eacute;?");
+        assert_eq!(html_to_text("<p>Tom &amp; Jerry&#39;s &lt;b&gt; &quot;x&quot; it&#x27;s &iquest;qu&eacute;?</p>"), "Tom & Jerry's <b> \"x\" it's ¿qué?");
+    }
+
+    #[test]
+    fn spanish_named_references_are_decoded() {
+        assert_eq!(html_to_text("&iexcl;Qu&eacute; mal! Se&ntilde;or, espera&hellip; no es f&aacute;cil"), "¡Qué mal! Señor, espera… no es fácil");
+        assert_eq!(html_to_text("it&rsquo;s &laquo;caro&raquo; &mdash; 5&euro;"), "it’s «caro» — 5€");
+    }
+
+    #[test]
+    fn any_html5_named_reference_is_decoded_not_only_a_short_list() {
+        assert_eq!(html_to_text("&Uuml;ber &rarr; &frac12; &ccedil;a &NotEqualTilde; &dollar;"), "Über → ½ ça ≂̸ $");
+    }
+
+    #[test]
+    fn decimal_and_hex_references_are_decoded() {
+        assert_eq!(html_to_text("qu&#233; qu&#xE9; qu&#XE9; &#128512;"), "qué qué qué 😀");
+    }
+
+    #[test]
+    fn legacy_references_are_decoded_without_their_semicolon() {
+        assert_eq!(html_to_text("&copy 2024 qu&eacute &lt;3"), "© 2024 qué <3");
+    }
+
+    #[test]
+    fn a_reference_is_decoded_once_not_twice() {
+        assert_eq!(html_to_text("&amp;eacute; &amp;amp; &amp;lt;p&amp;gt;"), "&eacute; &amp; &lt;p&gt;");
+        assert_eq!(decode_entities("&amp;eacute;"), "&eacute;");
+    }
+
+    #[test]
+    fn an_unknown_reference_is_kept_as_written() {
+        assert_eq!(html_to_text("&foo; AT&T R&D a & b &;"), "&foo; AT&T R&D a & b &;");
+        assert_eq!(decode_entities("&foo;"), "&foo;");
+    }
+
+    #[test]
+    fn a_reference_split_by_a_tag_is_not_decoded() {
+        assert_eq!(html_to_text("&eac<b>ute;</b>"), "&eacute;");
+    }
+
+    #[test]
+    fn adjacent_divs_are_two_words_not_one() {
+        assert_eq!(html_to_text("<div>a</div><div>b</div>"), "a\nb");
+        assert_eq!(html_to_text("a</div><div>b"), "a\nb");
+        assert_eq!(html_to_text("<section>uno</section><article>dos</article><footer>tres</footer>"), "uno\ndos\ntres");
+    }
+
+    #[test]
+    fn list_items_are_on_their_own_lines() {
+        assert_eq!(html_to_text("Problemas:<ul><li>lento</li><li>caro</li></ul>Fin"), "Problemas:\n\nlento\ncaro\n\nFin");
+        assert_eq!(html_to_text("<ol><li>uno<li>dos</ol>"), "uno\ndos");
+    }
+
+    #[test]
+    fn nested_blocks_make_one_break_not_many() {
+        assert_eq!(html_to_text("<div><div><div>a</div></div></div><div>b</div>"), "a\nb");
+    }
+
+    #[test]
+    fn headings_quotes_and_rules_separate_text() {
+        assert_eq!(html_to_text("<h1>Título</h1>cuerpo<blockquote>cita</blockquote>fin<hr>pie"), "Título\n\ncuerpo\n\ncita\n\nfin\npie");
+        assert_eq!(html_to_text("<h3>a</h3><h4>b</h4><pre>c</pre>"), "a\n\nb\n\nc");
+    }
+
+    #[test]
+    fn table_rows_are_lines_and_cells_are_separated_by_a_space() {
+        assert_eq!(html_to_text("<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2</td></tr></table>"), "a b\n1 2");
+    }
+
+    #[test]
+    fn inline_tags_join_without_a_space() {
+        assert_eq!(html_to_text("@<span>user</span> <b>muy</b><i>mal</i> <a href=\"x\">ser</a>vicio"), "@user muymal servicio");
     }
 
     #[test]

@@ -289,3 +289,33 @@ async fn an_unreachable_feed_is_transient_and_says_only_its_host() {
     assert!(matches!(err, SourceError::Transient(_)), "{err}");
     assert!(!err.to_string().contains("PRIVATE123"), "{err}");
 }
+
+#[tokio::test]
+async fn a_spanish_comment_full_of_entities_becomes_plain_decoded_text() {
+    // As WordPress and Google Alerts write Spanish: named references inside
+    // CDATA (HTML as is) or XML-escaped in an html title (`&amp;eacute;`),
+    // curly quotes as numeric references, and blocks as `<div>`s.
+    let fake = FakeFeed::start().await;
+    let rss = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Comentarios</title><link>https://blog.example.es</link><description>Un blog</description><language>es-ES</language>
+<item><title>Comentario en &#171;Caf&#233;s&#187; por Mar&#237;a</title><link>https://blog.example.es/p/#comment-5</link><guid isPermaLink="false">https://blog.example.es/?p=1#comment-5</guid>
+<description><![CDATA[&iexcl;Qu&eacute; mal servicio!]]></description>
+<content:encoded><![CDATA[<div>&iexcl;Qu&eacute; mal servicio en AcmeCaf&eacute;!</div><div>Esper&eacute; 40&nbsp;minutos&hellip; y el caf&eacute; lleg&oacute; fr&iacute;o.</div><ul><li>Peque&ntilde;o</li><li>Caro</li></ul><p>No vuelvo &mdash; it&rsquo;s a shame &amp; &amp;eacute; &foo;</p>]]></content:encoded></item>
+</channel></rss>"#;
+    let url = fake.add_raw("/comments/feed/", "application/rss+xml; charset=UTF-8", rss);
+    let (s, q) = one(&url);
+    let page = fetch(&s, &q, None).await;
+    assert_eq!(page.posts.len(), 1);
+    assert_eq!(
+        page.posts[0].text,
+        "Comentario en «Cafés» por María\n\n¡Qué mal servicio en AcmeCafé!\nEsperé 40 minutos… y el café llegó frío.\n\nPequeño\nCaro\n\nNo vuelvo — it’s a shame & &eacute; &foo;"
+    );
+    assert_eq!(page.posts[0].lang.as_deref(), Some("es"));
+
+    let atom = r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><id>tag:google.com,2005:reader/user/1/state/com.google/alerts/2</id><title>Alerta de Google: AcmeCaf&#233;</title><updated>2024-03-11T18:02:10Z</updated>
+<entry><id>tag:google.com,2013:googlealerts/feed:77</id><title type="html">&lt;b&gt;AcmeCaf&amp;eacute;&lt;/b&gt;: &amp;iquest;qu&amp;eacute; pas&amp;oacute;?</title><link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://noticias.example.es/a&amp;ct=ga"/><published>2024-03-11T18:02:10Z</published><updated>2024-03-11T18:02:10Z</updated><content type="html">Los clientes de &lt;b&gt;AcmeCaf&amp;eacute;&lt;/b&gt; se quejan&amp;nbsp;...</content><author><name></name></author></entry></feed>"#;
+    let url = fake.add_raw("/alerts/feeds/1/2", "application/atom+xml", atom);
+    let (s, q) = one(&url);
+    let page = fetch(&s, &q, None).await;
+    assert_eq!(page.posts[0].text, "AcmeCafé: ¿qué pasó?\n\nLos clientes de AcmeCafé se quejan ...");
+}

@@ -475,10 +475,11 @@ fn snowflake_time(id: &str) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt((n >> 22) as i64 + SNOWFLAKE_EPOCH_MS).single()
 }
 
-/// v2 still HTML-escapes `&`, `<` and `>` in tweet text. `&amp;` goes last
-/// so that `&amp;lt;` (a literal "&lt;" typed by the author) stays `&lt;`.
+/// v2 still HTML-escapes `&`, `<` and `>` in tweet text (every `&`, so a
+/// literal "&lt;" typed by the author arrives as `&amp;lt;`): decoded once,
+/// with the decoder the other sources use, it reads `&lt;` again.
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    crate::text::decode_entities(s).into_owned()
 }
 
 /// Tweets as posts, newest first as X sent them; retweets are skipped (the
