@@ -81,7 +81,9 @@ impl Table {
         let scores = r.f32s(n)?;
         let scales = r.f32s(n)?;
         let raw = r.take(n * dim)?;
-        // i8 and u8 have the same size and alignment.
+        // SAFETY: i8 and u8 have the same size, alignment and validity (every
+        // bit pattern is a value), and `raw` lives for 'static. Viewing the
+        // bytes in place keeps the 5 MB table out of the heap.
         let vectors: &'static [i8] = unsafe { std::slice::from_raw_parts(raw.as_ptr().cast::<i8>(), raw.len()) };
         let mut index = HashMap::with_capacity(n);
         let mut max_chars = 1;
