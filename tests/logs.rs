@@ -141,3 +141,34 @@ async fn json_logs_never_show_a_token_or_password_and_every_line_is_a_json_objec
     }
     assert!(messages.iter().any(|m| m == "alert sent"), "{messages:?}");
 }
+
+/// Under journald (`JOURNAL_STREAM` set, as systemd sets it when stderr is
+/// the journal) every line starts with its sd-daemon priority, so that
+/// `journalctl -p warning` finds the warnings: `<6>` info, `<4>` warning.
+/// A poll to a port nobody listens on gives a warning that names the host
+/// and the cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_journald_each_line_carries_its_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .interjet("30m", "5m", &[])
+        .oncall(&["guardia@example.com"])
+        .hackernews(&format!("http://127.0.0.1:{port}"))
+        .write(dir.path());
+    let d = Daemon::start(dir.path(), &config, &[("JOURNAL_STREAM", "8:4242"), ("ESCUCHA_LOG", "info")]);
+    let log = wait_for(LONG, "a poll failure in the log", &d, || {
+        let log = d.log();
+        log.contains("poll failed").then_some(log)
+    })
+    .await;
+    let started = log.lines().find(|l| l.contains("escucha started")).unwrap_or_else(|| panic!("{log}"));
+    assert!(started.starts_with("<6>"), "{started}");
+    let failed = log.lines().find(|l| l.contains("poll failed")).unwrap();
+    assert!(failed.starts_with("<4>"), "{failed}");
+    assert!(failed.contains("request to 127.0.0.1 failed") && failed.to_lowercase().contains("connection refused"), "{failed}");
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(line.starts_with('<') && line.as_bytes().get(2) == Some(&b'>'), "every line has a priority: {line}");
+    }
+}

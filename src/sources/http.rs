@@ -362,6 +362,8 @@ impl Http {
         let name = self.name;
         let request = req.build().map_err(|e| SourceError::Transient(format!("{name}: request failed: {}", e.without_url())))?;
         let key = bucket_key(name, &request);
+        // The host, never the URL: a query string can carry a token.
+        let host = request.url().host_str().unwrap_or("the server").to_string();
         if self.paced.load(Ordering::Relaxed) {
             self.wait_turn(&key).await?;
             let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -370,9 +372,9 @@ impl Http {
         let resp = self.client.execute(request).await.map_err(|e| {
             let e = e.without_url();
             if e.is_timeout() {
-                SourceError::Transient(format!("{name}: request timed out"))
+                SourceError::Transient(format!("{name}: request to {host} timed out"))
             } else {
-                SourceError::Transient(format!("{name}: request failed: {e}"))
+                SourceError::Transient(format!("{name}: request to {host} failed: {}", causes(&e)))
             }
         })?;
         let now = self.now();
@@ -446,10 +448,40 @@ async fn read_bounded(mut resp: reqwest::Response, name: &str) -> Result<Vec<u8>
     }
 }
 
+/// An error and every cause under it, on one line: "error sending
+/// request" alone does not say that a name did not resolve or a connection
+/// was refused.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // hyper and reqwest sometimes repeat their cause in their own text.
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use reqwest::header::{HeaderName, HeaderValue};
+
+    #[tokio::test]
+    async fn a_failed_request_names_the_host_and_the_cause_not_the_url() {
+        // A port nobody listens on: the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let http = Http::new("mastodon");
+        let req = http.client.get(format!("http://127.0.0.1:{port}/api/v1/timelines/tag/x?access_token=SECRET"));
+        let Err(SourceError::Transient(msg)) = http.send(req).await else { panic!("expected a transient error") };
+        assert!(msg.starts_with("mastodon: request to 127.0.0.1 failed: error sending request"), "{msg}");
+        assert!(msg.to_lowercase().contains("connection refused"), "the cause is named: {msg}");
+        assert!(!msg.contains("SECRET") && !msg.contains("/api/v1"), "no URL in the message: {msg}");
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
