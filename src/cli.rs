@@ -74,10 +74,6 @@ pub enum Command {
         #[arg(long)]
         brand: Option<String>,
     },
-    /// Relabel a stored mention (a correction the classifier learns from).
-    /// To praise or neutral: its alerts stop. To complaint or escalation:
-    /// its deadline counts from when it was posted, and it is paged at once
-    /// if that has passed.
     /// Teach the classifier: labelled JSON Lines (`text`, `label`, optional
     /// `lang` and `brand`) are stored as the team's labels and the model is
     /// refit; the running daemon takes the new fit within a minute.
@@ -93,6 +89,10 @@ pub enum Command {
     /// Write the head fitted to the shipped data alone (models/head-shipped.bin).
     #[command(hide = true)]
     ShippedHead { out: PathBuf },
+    /// Relabel a stored mention (a correction the classifier learns from).
+    /// To praise or neutral: its alerts stop. To complaint or escalation:
+    /// its deadline counts from when it was posted, and it is paged at once
+    /// if that has passed.
     Correct {
         /// The mention's id (first column of `escucha mentions`, `id` in `--json`).
         id: i64,
