@@ -8,7 +8,7 @@ use crate::model::Class;
 /// neutral and praise: when a post holds phrases of two classes the more
 /// urgent one wins, so a phrase can never hide a complaint from the pager
 /// by accident of order.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Phrases {
     entries: Vec<(Class, String, String)>,
 }

@@ -500,12 +500,12 @@ impl Checker<'_> {
     /// `[brand.classify]`: a list of phrases per class. A phrase listed
     /// under two classes could only decide one of them: reported.
     fn phrases(&self, t: &Table) -> BrandPhrases {
-        let p = BrandPhrases {
-            praise: t.strings("praise", "[\"gracias\", \"excelente servicio\"]"),
-            complaint: t.strings("complaint", "[\"sin servicio\", \"no llega\"]"),
-            escalation: t.strings("escalation", "[\"profeco\", \"demanda\"]"),
-            neutral: t.strings("neutral", "[\"interjet jobs\", \"vacante\"]"),
-        };
+        let p = BrandPhrases::new(
+            t.strings("praise", "[\"gracias\", \"excelente servicio\"]"),
+            t.strings("complaint", "[\"sin servicio\", \"no llega\"]"),
+            t.strings("escalation", "[\"profeco\", \"demanda\"]"),
+            t.strings("neutral", "[\"interjet jobs\", \"vacante\"]"),
+        );
         t.finish();
         let lists = [("praise", &p.praise), ("complaint", &p.complaint), ("escalation", &p.escalation), ("neutral", &p.neutral)];
         for (i, (key, list)) in lists.iter().enumerate() {

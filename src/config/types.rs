@@ -98,18 +98,10 @@ pub struct Brand {
 }
 
 impl Brand {
-    /// The brand's phrases as the classifier matches them.
+    /// The brand's phrases as the classifier matches them (folded once,
+    /// when the config was read; None without phrases).
     pub fn phrases(&self) -> Option<std::sync::Arc<crate::classify::phrases::Phrases>> {
-        if self.classify.is_empty() {
-            return None;
-        }
-        let p = &self.classify;
-        Some(std::sync::Arc::new(crate::classify::phrases::Phrases::new(&[
-            (crate::model::Class::Praise, p.praise.as_slice()),
-            (crate::model::Class::Complaint, p.complaint.as_slice()),
-            (crate::model::Class::Escalation, p.escalation.as_slice()),
-            (crate::model::Class::Neutral, p.neutral.as_slice()),
-        ])))
+        self.classify.compiled.clone()
     }
 }
 
@@ -122,9 +114,23 @@ pub struct BrandPhrases {
     pub complaint: Vec<String>,
     pub escalation: Vec<String>,
     pub neutral: Vec<String>,
+    /// The lists above as the classifier matches them.
+    compiled: Option<std::sync::Arc<crate::classify::phrases::Phrases>>,
 }
 
 impl BrandPhrases {
+    pub fn new(praise: Vec<String>, complaint: Vec<String>, escalation: Vec<String>, neutral: Vec<String>) -> BrandPhrases {
+        use crate::model::Class;
+        let phrases = crate::classify::phrases::Phrases::new(&[
+            (Class::Praise, praise.as_slice()),
+            (Class::Complaint, complaint.as_slice()),
+            (Class::Escalation, escalation.as_slice()),
+            (Class::Neutral, neutral.as_slice()),
+        ]);
+        let compiled = (!phrases.is_empty()).then(|| std::sync::Arc::new(phrases));
+        BrandPhrases { praise, complaint, escalation, neutral, compiled }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.praise.is_empty() && self.complaint.is_empty() && self.escalation.is_empty() && self.neutral.is_empty()
     }
