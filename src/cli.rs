@@ -398,14 +398,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
 /// when there is one (`classify` never creates a database), the shipped
 /// model otherwise, or the rules alone if the config says so.
 fn deployment_classifier(cfg: &Config) -> anyhow::Result<classify::Classifier> {
-    if cfg.daemon.classifier == crate::config::ClassifierKind::Rules {
-        return Ok(classify::Classifier::rules_only());
-    }
     if !cfg.daemon.database.exists() {
-        return Ok(classify::Classifier::shipped());
+        return Ok(crate::learning::without_labels(cfg));
     }
-    let store = open_store(cfg)?;
-    crate::learning::classifier(cfg, &store)
+    crate::learning::classifier(cfg, &open_store(cfg)?)
 }
 
 /// `escucha learn`: stores every good line of `text` as a label, reports

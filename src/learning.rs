@@ -29,6 +29,15 @@ pub fn classifier(cfg: &Config, store: &Store) -> anyhow::Result<Classifier> {
     Ok(fit(&local_labels(store)?))
 }
 
+/// The classifier `cfg` asks for when no labels can be read: the rules
+/// alone, or the shipped fit.
+pub fn without_labels(cfg: &Config) -> Classifier {
+    match cfg.daemon.classifier {
+        ClassifierKind::Rules => Classifier::rules_only(),
+        ClassifierKind::Learned => Classifier::shipped(),
+    }
+}
+
 /// The shipped model when there are no local labels (fitted once per
 /// process), otherwise a refit.
 pub fn fit(local: &[Labelled]) -> Classifier {
@@ -56,8 +65,7 @@ impl Live {
     /// What `cfg` asks for without the labels (the shipped fit), to be
     /// refit at the next check.
     pub fn fallback(cfg: &Config) -> Live {
-        let c = if cfg.daemon.classifier == ClassifierKind::Rules { Classifier::rules_only() } else { Classifier::shipped() };
-        Live::new(c, (0, 0))
+        Live::new(without_labels(cfg), (0, 0))
     }
 
     /// Fitted to `store`'s labels now (the daemon's start).

@@ -122,7 +122,7 @@ struct Features {
     sparse: Vec<u32>,
 }
 
-fn features(table: &Table, head: &LogReg, text: &str, rules: &Classification, ev: &Evidence, scratch: &mut Vec<u32>) -> Features {
+fn features(table: &Table, text: &str, rules: &Classification, ev: &Evidence, scratch: &mut Vec<u32>) -> Features {
     let mut dense = table.embed(text, scratch);
     let class = CLASSES.iter().position(|c| *c == rules.class).unwrap_or(3);
     let mut one_hot = [0.0f32; 4];
@@ -136,7 +136,8 @@ fn features(table: &Table, head: &LogReg, text: &str, rules: &Classification, ev
     ]);
     dense.extend_from_slice(&one_hot);
     let mut sparse = Vec::with_capacity(48);
-    words(text, |h| sparse.push(head.bucket(h)));
+    // The low bits of the hash pick the bucket.
+    words(text, |h| sparse.push((h & ((1u64 << SPARSE_BITS) - 1)) as u32));
     sparse.sort_unstable();
     sparse.dedup();
     Features { dense, sparse }
@@ -157,30 +158,30 @@ fn words(text: &str, mut emit: impl FnMut(u64)) {
         } else {
             raw
         };
-        let mut start = None;
-        let mut pieces: Vec<&str> = Vec::new();
-        for (i, c) in token.char_indices() {
-            if c.is_alphanumeric() || c == '@' {
-                start.get_or_insert(i);
-            } else {
-                if let Some(s) = start.take() {
-                    pieces.push(&token[s..i]);
-                }
-                if c == '!' || c == '?' {
-                    pieces.push(&token[i..i + 1]);
-                }
-            }
-        }
-        if let Some(s) = start {
-            pieces.push(&token[s..]);
-        }
-        for p in pieces {
+        // A word and, with the word before it, a pair.
+        let mut piece = |p: &str| {
             let h = fnv(p.as_bytes(), 0xcbf2_9ce4_8422_2325);
             emit(h);
             if let Some(q) = prev {
                 emit(q.rotate_left(17) ^ h ^ 0x9e37_79b9_7f4a_7c15);
             }
             prev = Some(h);
+        };
+        let mut start = None;
+        for (i, c) in token.char_indices() {
+            if c.is_alphanumeric() || c == '@' {
+                start.get_or_insert(i);
+            } else {
+                if let Some(s) = start.take() {
+                    piece(&token[s..i]);
+                }
+                if c == '!' || c == '?' {
+                    piece(&token[i..i + 1]);
+                }
+            }
+        }
+        if let Some(s) = start {
+            piece(&token[s..]);
         }
     }
 }
@@ -193,13 +194,13 @@ fn class_index(c: Class) -> usize {
     CLASSES.iter().position(|x| *x == c).expect("every class is a head output")
 }
 
-fn examples(table: &Table, proto: &LogReg, rows: &[Labelled], repeats: u32) -> Vec<Example> {
+fn examples(table: &Table, rows: &[Labelled], repeats: u32) -> Vec<Example> {
     let mut scratch = Vec::new();
     rows.iter()
         .map(|r| {
             let ctx = super::Context { lang: r.lang.clone(), ..Default::default() };
             let (c, ev) = super::rules(&r.text, &ctx);
-            let f = features(table, proto, &r.text, &c, &ev, &mut scratch);
+            let f = features(table, &r.text, &c, &ev, &mut scratch);
             Example { dense: f.dense, sparse: f.sparse, class: class_index(r.class), repeats }
         })
         .collect()
@@ -217,17 +218,16 @@ fn local_weight(shipped: usize, local: usize) -> u32 {
 impl Model {
     /// Fits the head to the shipped data and `local` labels.
     pub fn fit(local: &[Labelled]) -> Model {
-        Model::fit_on(shipped_data(), local)
-    }
-
-    pub fn fit_on(shipped: &[Labelled], local: &[Labelled]) -> Model {
+        // The shipped rows' features are the same for every fit (a
+        // cross-validation fits six times): computed once per process.
+        static SHIPPED_ROWS: OnceLock<Vec<Example>> = OnceLock::new();
         let table = pieces::shipped();
-        let dense_dim = table.dim() + RULE_FEATURES;
-        let proto = LogReg::new(CLASSES.len(), dense_dim, SPARSE_BITS);
+        let shipped = SHIPPED_ROWS.get_or_init(|| examples(table, shipped_data(), 1));
         let weight = local_weight(shipped.len(), local.len());
-        let mut rows = examples(table, &proto, shipped, 1);
-        rows.extend(examples(table, &proto, local, weight));
-        let head = LogReg::fit(CLASSES.len(), dense_dim, SPARSE_BITS, &rows, Settings::default());
+        let mut rows = Vec::with_capacity(shipped.len() + local.len());
+        rows.extend_from_slice(shipped);
+        rows.extend(examples(table, local, weight));
+        let head = LogReg::fit(CLASSES.len(), table.dim() + RULE_FEATURES, SPARSE_BITS, &rows, Settings::default());
         Model { table, head, info: FitInfo { shipped: shipped.len(), local: local.len(), local_weight: weight } }
     }
 
@@ -259,7 +259,7 @@ impl Model {
     /// Class probabilities in `CLASSES` order.
     pub fn probabilities(&self, text: &str, rules: &Classification, ev: &Evidence) -> [f32; 4] {
         let mut scratch = Vec::new();
-        let f = features(self.table, &self.head, text, rules, ev, &mut scratch);
+        let f = features(self.table, text, rules, ev, &mut scratch);
         let p = self.head.probabilities(&f.dense, &f.sparse);
         [p[0], p[1], p[2], p[3]]
     }

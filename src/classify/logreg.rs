@@ -56,11 +56,6 @@ impl LogReg {
         self.classes
     }
 
-    /// Keeps a hashed index inside the sparse table.
-    pub fn bucket(&self, hash: u64) -> u32 {
-        (hash & ((1u64 << self.sparse_bits) - 1)) as u32
-    }
-
     fn scores(&self, dense: &[f32], sparse: &[u32], out: &mut [f32]) {
         debug_assert_eq!(dense.len(), self.dense_dim);
         let row = self.dense_dim + 1;

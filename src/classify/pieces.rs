@@ -186,8 +186,9 @@ impl Table {
         v
     }
 
-    /// A piece's text (for tests and `docs`).
-    pub fn piece(&self, id: u32) -> Option<&str> {
+    /// A piece's text (tests only: a linear search).
+    #[cfg(test)]
+    fn piece(&self, id: u32) -> Option<&str> {
         self.index.iter().find(|(_, &v)| v == id).map(|(k, _)| &**k)
     }
 }
