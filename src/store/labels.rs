@@ -7,7 +7,7 @@
 //! a mention a person just called praise, and a label never exists for a
 //! correction that did not happen.
 
-use super::{enqueue_resolutions, from_ms, to_ms, OutboxKind, Result, Store};
+use super::{from_ms, mark_acked, to_ms, Result, Store};
 use crate::model::{Class, Label, LabelOrigin, NewLabel};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -195,11 +195,7 @@ impl Store {
             if status == "open" && alerted {
                 // As `ack` does: pending pages about it are resolved before
                 // sending (dispatch skips mentions that are not open).
-                tx.execute(
-                    "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3 WHERE id = ?1",
-                    params![id, by, to_ms(now)],
-                )?;
-                enqueue_resolutions(&tx, &[id], OutboxKind::Ack, now)?;
+                mark_acked(&tx, id, by, now)?;
             }
         }
         let label = NewLabel { text, class, lang, brand: Some(brand), mention_id: Some(id), by: by.to_string(), origin };
@@ -212,7 +208,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{mention, t};
-    use super::super::{MentionFilter, PagedMention, PlannedPage, Queue};
+    use super::super::{MentionFilter, OutboxKind, PagedMention, PlannedPage, Queue};
     use super::*;
     use crate::model::Status;
 

@@ -1112,11 +1112,7 @@ impl Store {
             Some("acked") => AckOutcome::AlreadyAcked,
             Some("answered") => AckOutcome::AlreadyAnswered,
             Some(_) => {
-                tx.execute(
-                    "UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL WHERE id = ?1",
-                    params![id, by, to_ms(now)],
-                )?;
-                enqueue_resolutions(&tx, &[id], OutboxKind::Ack, now)?;
+                mark_acked(&tx, id, by, now)?;
                 AckOutcome::Acked
             }
         };
@@ -1273,7 +1269,14 @@ impl Store {
 /// flight). Whether a webhook wants the notice is the config's business and
 /// is decided at delivery; email is never told. Runs inside the caller's
 /// transaction, so the notice exists exactly when the state change does.
-pub(crate) fn enqueue_resolutions(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
+/// Acknowledges open mention `id` on `by`'s word inside `tx`: its chain
+/// stops, and channels that hear of acknowledgements get their notice.
+pub(crate) fn mark_acked(tx: &Connection, id: i64, by: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    tx.execute("UPDATE mentions SET status = 'acked', acked_by = ?2, acked_at = ?3, next_page_at = NULL WHERE id = ?1", params![id, by, to_ms(now)])?;
+    enqueue_resolutions(tx, &[id], OutboxKind::Ack, now)
+}
+
+fn enqueue_resolutions(tx: &Connection, mention_ids: &[i64], kind: OutboxKind, now: DateTime<Utc>) -> rusqlite::Result<()> {
     let mut paged = tx.prepare_cached(
         "SELECT DISTINCT o.recipient, o.brand FROM outbox o JOIN outbox_mentions om ON om.outbox_id = o.id
          WHERE om.mention_id = ?1 AND o.kind = 'alert' AND o.recipient LIKE 'webhook:%' AND o.state IN ('sent', 'pending')
