@@ -247,7 +247,8 @@ fn alert_latency() {
         let alerter = Alerter::new(store.clone(), cfg, Arc::new(SystemClock)).unwrap();
         let cancel = tokio_util::sync::CancellationToken::new();
         let hb = escucha::systemd::Heartbeat::new("alerts", Utc::now());
-        let task = tokio::spawn(alerter.run(Arc::new(tokio::sync::Notify::new()), hb, cancel.clone()));
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move { alerter.run(Arc::new(tokio::sync::Notify::new()), hb, stop).await });
         let mut latency_ms = vec![None; N];
         let mut seen = 0;
         let mut messages = 0;

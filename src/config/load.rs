@@ -320,6 +320,37 @@ impl Checker<'_> {
     }
 
     fn daemon(&self, t: &Table) -> Option<Daemon> {
+        // A PostgreSQL URL carries a password: it may come from the
+        // environment or a file instead.
+        let given_url = self.secret(t, "database_url", None);
+        let inline_url = t.peek_str("database").filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
+        if let (Some(Some(_)), true) = (&given_url, t_has(t, "database")) {
+            t.report("database", "give either database (a SQLite file or a postgres:// URL) or database_url_env / database_url_file, not both".to_string());
+        }
+        let database_url = match (given_url, inline_url) {
+            (Some(Some(u)), _) => Some(Some(u)),
+            (Some(None), Some(u)) => Some(Some(Secret::new(u))),
+            (Some(None), None) => Some(None),
+            (None, _) => None,
+        };
+        let database_url = database_url.and_then(|u| match u {
+            Some(u) if !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://")) => {
+                t.report(
+                    &secret_key(t, "database_url"),
+                    "is not a PostgreSQL URL (postgres://user@host:5432/escucha)".to_string(),
+                );
+                None
+            }
+            Some(u) if u.expose().parse::<tokio_postgres::Config>().is_err() => {
+                t.report(
+                    &secret_key(t, "database_url"),
+                    "is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha)".to_string(),
+                );
+                None
+            }
+            u => Some(u),
+        });
+        let lease = t.duration("lease", Duration::from_secs(30));
         let database = match t.get("database") {
             Some(item) => item.parse("\"escucha.db\"", |s| {
                 if s.trim().is_empty() {
@@ -389,6 +420,8 @@ impl Checker<'_> {
         Some(Daemon {
             classifier: classifier?,
             database: database?,
+            database_url: database_url?,
+            lease,
             http: http?,
             timezone: timezone?,
             public_url: public_url?,

@@ -48,8 +48,15 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct Daemon {
-    /// Absolute path of the SQLite file.
+    /// Absolute path of the SQLite file (unused when `database_url` is set).
     pub database: PathBuf,
+    /// A PostgreSQL database (`database = "postgres://..."`,
+    /// `database_url_env`, `database_url_file`): several daemons may share it.
+    pub database_url: Option<Secret>,
+    /// How long a daemon's lease on a source or on the alerts lasts without
+    /// renewal (PostgreSQL only): a daemon that dies or loses the database
+    /// hands its work over after this.
+    pub lease: Duration,
     pub http: Option<String>,
     pub timezone: Tz,
     pub public_url: Option<String>,
@@ -62,6 +69,17 @@ pub struct Daemon {
     /// `classifier = "learned"` (default): the rules, then the learned
     /// head refit from the team's labels; `"rules"`: the rules alone.
     pub classifier: ClassifierKind,
+}
+
+impl Daemon {
+    /// Where the store is: the PostgreSQL URL when one is set, else the
+    /// SQLite file.
+    pub fn location(&self) -> crate::store::Location {
+        match &self.database_url {
+            Some(url) => crate::store::Location::Postgres(url.expose().to_string()),
+            None => crate::store::Location::Sqlite(self.database.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
