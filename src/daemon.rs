@@ -448,7 +448,7 @@ fn resume_at(states: &[PollStateRow], now: chrono::DateTime<Utc>) -> Option<chro
 async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, cancel: &CancellationToken) {
     let name = source.name();
     let queries = source.queries();
-    let matchers = Matchers::new(&shared.cfg, source.platform());
+    let matchers = Arc::new(Matchers::new(&shared.cfg, source.platform()));
     let mut brands: Vec<String> = queries.iter().flat_map(|q| q.brands.iter().cloned()).collect();
     brands.sort();
     brands.dedup();
@@ -631,7 +631,7 @@ fn backoff_with(every: Duration, failures: u32, jitter: f64) -> Duration {
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
+async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
     let store = &shared.store;
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
@@ -652,8 +652,22 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
         // can: refetching would cost the platform's rate limit, and moving
         // on would lose the page. The store logs the outage's start and end.
         let mut warned: Option<std::time::Instant> = None;
+        let mut page = page;
         let out = loop {
-            match ingest::ingest(store, matchers, &shared.classifier.current(), q, &page, state, shared.clock.now()) {
+            // Off the async workers: a slow database must not hold the
+            // threads that serve /healthz and the other sources.
+            let (store, matchers, classifier, query, now) = (store.clone(), matchers.clone(), shared.classifier.current(), q.clone(), shared.clock.now());
+            let (result, back) = match tokio::task::spawn_blocking(move || {
+                let r = ingest::ingest(&store, &matchers, &classifier, &query, &page, state, now);
+                (r, page)
+            })
+            .await
+            {
+                Ok(done) => done,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            page = back;
+            match result {
                 Ok(out) => break out,
                 Err(e) if e.is_unavailable() => {
                     if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {

@@ -17,6 +17,9 @@ pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
+    /// PostgreSQL's defaults (fsync, synchronous commit) rather than the
+    /// tests' fast settings: for benchmarks.
+    durable: bool,
     /// Root may not run PostgreSQL: it runs as this user then.
     run_as: Option<String>,
 }
@@ -53,7 +56,17 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
+    /// A cluster for tests: fsync and synchronous commit off.
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster with PostgreSQL's durable defaults, for benchmarks.
+    pub fn start_durable() -> Cluster {
+        Cluster::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Cluster {
         let bin = bindir();
         let base = std::env::temp_dir().join(format!("escucha-pg-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&base);
@@ -63,7 +76,7 @@ impl Cluster {
             let status = Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&base).status().expect("chown");
             assert!(status.success(), "chown {} to {user} (is Debian's postgresql package installed?)", base.display());
         }
-        let cluster = Cluster { dir: base, bin, port: free_port(), run_as };
+        let cluster = Cluster { dir: base, bin, port: free_port(), run_as, durable };
         let data = cluster.dir.join("data");
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-U", "escucha", "-A", "trust", "-E", "UTF8", "--no-sync"]);
         cluster.start_server();
@@ -97,11 +110,8 @@ impl Cluster {
     pub fn start_server(&self) {
         let data = self.dir.join("data");
         let log = self.dir.join("server.log");
-        let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            self.port,
-            self.dir.display()
-        );
+        let fast = if self.durable { "" } else { " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{fast}", self.port, self.dir.display());
         self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &opts, "-w", "-t", "60", "start"]);
     }
 
