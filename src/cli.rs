@@ -641,6 +641,17 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     }
     for s in crate::daemon::sources(cfg) {
         writeln!(out, "source {} every {}:", s.name(), humantime::format_duration(s.every()))?;
+        if let crate::sources::Source::YouTube(y) = &s {
+            let units = y.units_per_round();
+            let floor = crate::sources::youtube::planned_every(std::time::Duration::ZERO, y.daily_quota(), units);
+            writeln!(
+                out,
+                "  quota: {} units a day, {units} per round (1 per page): polls at most every {} (about {} rounds a day)",
+                y.daily_quota(),
+                humantime::format_duration(std::time::Duration::from_millis(floor.as_millis() as u64)),
+                y.daily_quota() / units.max(1)
+            )?;
+        }
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
         }
@@ -709,6 +720,20 @@ async fn probe_sources(cfg: &Config, out: &mut impl Write) -> anyhow::Result<usi
     use crate::sources::SourceError;
     let mut failed = 0;
     for source in crate::daemon::sources(cfg) {
+        // Sources with a cheap token check use it instead of a first poll.
+        if let Some(checks) = source.probe().await {
+            for (what, r) in checks {
+                let verdict = match r {
+                    Ok(ok) => format!("OK ({ok})"),
+                    Err(e) => {
+                        failed += 1;
+                        format!("FAILED: {e}")
+                    }
+                };
+                writeln!(out, "probe {} {what}: {verdict}", source.name())?;
+            }
+            continue;
+        }
         for q in source.queries() {
             let verdict = match source.fetch(&q, None).await {
                 Ok(page) => format!("OK ({} post(s) on the newest page)", page.posts.len()),
