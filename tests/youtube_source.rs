@@ -81,6 +81,29 @@ async fn the_channels_threads_are_read_newest_first_with_replies_and_the_channel
 }
 
 #[tokio::test]
+async fn replies_beyond_those_a_thread_includes_are_listed_with_comments_list() {
+    let fake = FakeYouTube::start().await;
+    let thread = fake.comment(CHANNEL, ("UCfan1", "Pepe"), "Perdieron mi maleta y nadie responde", 600);
+    let s = source(&fake, "");
+    let first = fetch(&s, None).await;
+    let others: Vec<String> = (0..fake_youtube::INCLUDED_REPLIES).map(|i| fake.reply(&thread, (&format!("UCo{i}"), "otro"), "igual")).collect();
+    let answer = fake.reply(&thread, (CHANNEL, "Interjet"), "Lo sentimos, escríbenos por DM");
+    let (posts, cursor, pages) = poll(&s, &first.cursor).await;
+    assert_eq!(pages, 2, "the threads, then the thread's replies");
+    let a = posts.iter().find(|p| p.platform_id == answer).expect("the sixth reply, beyond those included");
+    assert_eq!((a.author_id.as_str(), a.in_reply_to_id.as_deref()), (CHANNEL, Some(thread.as_str())));
+    assert_eq!(a.in_reply_to_author_id.as_deref(), Some("UCfan1"));
+    let ids: Vec<&str> = posts.iter().map(|p| p.platform_id.as_str()).collect();
+    assert!(others.iter().all(|o| ids.contains(&o.as_str())));
+    let req = fake.requests().pop().unwrap();
+    assert!(req.contains(&("parentId".to_string(), thread.clone())));
+    // Unchanged since: the replies are not listed again.
+    let before = fake.units_used();
+    let (_, _, pages) = poll(&s, &cursor).await;
+    assert_eq!((pages, fake.units_used()), (1, before + 1));
+}
+
+#[tokio::test]
 async fn many_threads_are_paged_and_each_read_once() {
     let fake = FakeYouTube::start().await;
     let s = source(&fake, "");

@@ -15,8 +15,9 @@
 //! Threads stay where their top-level comment put them when a reply comes
 //! (REFERENCE-owned.md Y.1), so each poll reads threads started within
 //! [`REREAD`] again to see the channel's replies to them; a reply to an older
-//! thread is not seen. Replies beyond those `part=replies` includes are not
-//! fetched (`comments.list` per thread would cost a unit each).
+//! thread is not seen. When a thread has more replies than `part=replies`
+//! includes and their count changed, they are listed with `comments.list`
+//! (`parentId`, a unit a page).
 
 use super::graph::OVERLAP;
 use super::http::{truncate_body, Http, Response};
@@ -30,6 +31,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 const THREADS_PATH: &str = "/youtube/v3/commentThreads";
+const COMMENTS_PATH: &str = "/youtube/v3/comments";
 /// "Acceptable values are 1 to 100, inclusive."
 const MAX_RESULTS: &str = "100";
 /// Threads started within this long are read again on every poll, for the
@@ -253,6 +255,10 @@ impl YouTubeSource {
             c.started = Some(now.timestamp());
             c.pages = 0;
         }
+        let from = c.since.and_then(|s| DateTime::from_timestamp(s, 0)).map(|t| t - OVERLAP);
+        if c.replies {
+            return self.fetch_replies(q, c, from).await;
+        }
         let list = match self.threads(channel, c.page_token.as_deref(), MAX_RESULTS).await? {
             Threads::List(l) => l,
             Threads::BadPageToken => {
@@ -261,8 +267,18 @@ impl YouTubeSource {
             }
         };
         c.pages += 1;
-        let from = c.since.and_then(|s| DateTime::from_timestamp(s, 0)).map(|t| t - OVERLAP);
         let posts: Vec<Post> = list.items.iter().flat_map(to_posts).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
+        // Threads with more replies than the answer includes, and new ones
+        // since they were last listed: their replies are listed apart.
+        for t in &list.items {
+            let total = t.snippet.total_reply_count;
+            let included = t.replies.as_ref().map_or(0, |r| r.comments.len() as u64);
+            let published = t.snippet.top_level_comment.snippet.published_at.map_or(0, |p| p.timestamp());
+            let seen = c.marks.insert(t.id.clone(), Mark { replies: total, published, author: t.snippet.top_level_comment.author_id() });
+            if !first && total > included && seen.is_none_or(|m| m.replies != total) && !c.queue.contains(&t.id) {
+                c.queue.push(t.id.clone());
+            }
+        }
         let oldest = list.items.iter().filter_map(|t| t.snippet.top_level_comment.snippet.published_at).min();
         let reread_from = from.map(|f| f.min(now - REREAD));
         let next = list
@@ -271,14 +287,76 @@ impl YouTubeSource {
             .filter(|_| !first && c.pages < MAX_PAGES && oldest.zip(reread_from).is_none_or(|(o, r)| o >= r));
         match next {
             Some(t) => c.page_token = Some(t),
-            None => {
-                self.pages.lock().unwrap_or_else(|e| e.into_inner()).insert(q.key.clone(), c.pages);
-                c.since = c.started.take();
+            None if !c.queue.is_empty() => {
                 c.page_token = None;
-                c.pages = 0;
+                c.replies = true;
+            }
+            None => self.finish(q, &mut c, now),
+        }
+        Ok(Page { posts, more: c.started.is_some(), cursor: serde_json::to_string(&c).expect("cursor serializes") })
+    }
+
+    /// One page of the replies of the first queued thread (`comments.list`
+    /// with `parentId`, a unit a page).
+    async fn fetch_replies(&self, q: &Query, mut c: Cursor, from: Option<DateTime<Utc>>) -> Result<Page, SourceError> {
+        let now = self.http.now();
+        let Some(thread) = c.queue.first().cloned() else {
+            self.finish(q, &mut c, now);
+            return Ok(Page { posts: vec![], more: false, cursor: serde_json::to_string(&c).expect("cursor serializes") });
+        };
+        self.spend()?;
+        let mut params: Vec<(&str, &str)> =
+            vec![("part", "snippet"), ("parentId", &thread), ("maxResults", MAX_RESULTS), ("textFormat", "plainText"), ("key", self.key.expose())];
+        if let Some(t) = c.page_token.as_deref() {
+            params.push(("pageToken", t));
+        }
+        let req = self.http.client().get(format!("{}{COMMENTS_PATH}", self.api_base)).query(&params);
+        let resp = self.http.exchange(req).await?;
+        c.pages += 1;
+        let list: CommentList = if resp.status.is_success() {
+            resp.json("youtube: comments.list")?
+        } else {
+            // A thread deleted meanwhile, or a stale page token: move on.
+            self.failure(&resp).or_else(|e| match e {
+                SourceError::Malformed(m) => {
+                    tracing::warn!(query = %q.key, "{m}; skipping this thread's replies");
+                    Ok(())
+                }
+                other => Err(other),
+            })?;
+            CommentList::default()
+        };
+        let author = c.marks.get(&thread).map(|m| m.author.clone());
+        let posts: Vec<Post> = list
+            .items
+            .iter()
+            .filter_map(|r| reply_post(r, &thread, author.as_deref()))
+            .filter(|p| from.is_none_or(|f| p.created_at >= f))
+            .collect();
+        match list.next_page_token.filter(|_| c.pages < MAX_PAGES) {
+            Some(t) => c.page_token = Some(t),
+            None => {
+                c.page_token = None;
+                c.queue.remove(0);
+                if c.queue.is_empty() {
+                    self.finish(q, &mut c, now);
+                }
             }
         }
-        Ok(Page { posts, more: c.page_token.is_some(), cursor: serde_json::to_string(&c).expect("cursor serializes") })
+        Ok(Page { posts, more: c.started.is_some(), cursor: serde_json::to_string(&c).expect("cursor serializes") })
+    }
+
+    /// Ends a poll: its start is where the next one's news begins; what it
+    /// cost plans the interval.
+    fn finish(&self, q: &Query, c: &mut Cursor, now: DateTime<Utc>) {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner()).insert(q.key.clone(), c.pages);
+        c.since = c.started.take();
+        c.page_token = None;
+        c.pages = 0;
+        c.replies = false;
+        c.queue.clear();
+        let keep = (now - REREAD - REREAD).timestamp();
+        c.marks.retain(|_, m| m.published >= keep);
     }
 }
 
@@ -299,6 +377,31 @@ struct Cursor {
     page_token: Option<String>,
     #[serde(default)]
     pages: u32,
+    /// Listing the replies of `queue` (after the threads).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replies: bool,
+    /// Threads whose replies are to be listed apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    queue: Vec<String>,
+    /// Recent threads as last listed.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    marks: std::collections::BTreeMap<String, Mark>,
+}
+
+/// What a thread looked like when last listed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Mark {
+    replies: u64,
+    published: i64,
+    author: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommentList {
+    #[serde(default)]
+    items: Vec<Comment>,
+    next_page_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,6 +457,8 @@ struct Thread {
 #[serde(rename_all = "camelCase")]
 struct ThreadSnippet {
     top_level_comment: Comment,
+    #[serde(default)]
+    total_reply_count: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -434,6 +539,15 @@ fn to_post(c: &Comment, top: Option<&Comment>, thread_id: &str) -> Option<Post> 
         reposts: 0,
         addressed_to_token_account: true,
     })
+}
+
+/// A reply listed by `comments.list` under `thread`, whose author is
+/// `thread_author` when known.
+fn reply_post(r: &Comment, thread: &str, thread_author: Option<&str>) -> Option<Post> {
+    let mut p = to_post(r, None, thread)?;
+    p.in_reply_to_id = Some(r.snippet.parent_id.clone().unwrap_or_else(|| thread.to_string()));
+    p.in_reply_to_author_id = thread_author.map(str::to_string);
+    Some(p)
 }
 
 /// A 2xx commentThreads body as posts (for tests and fuzzing).

@@ -2,6 +2,7 @@
 //! `GET /youtube/v3/commentThreads` with exactly one filter
 //! (`allThreadsRelatedToChannelId`, `videoId`), `part` (`snippet`,
 //! `replies`, `id`), `order=time` (newest top-level comment first),
+//! `GET /youtube/v3/comments?parentId=` (a thread's replies),
 //! `maxResults` (1–100, default 20), opaque `pageToken`s and `nextPageToken`
 //! while more follows, `textFormat`, at most 5 replies per thread, the `key`
 //! checked (400 `API_KEY_INVALID`, 403 `forbidden` without one), and a
@@ -181,7 +182,7 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
     let p = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let mut s = state.lock().unwrap();
     s.requests.push(params.clone());
-    if uri.path() != "/youtube/v3/commentThreads" {
+    if uri.path() != "/youtube/v3/commentThreads" && uri.path() != "/youtube/v3/comments" {
         return api_error(404, "global", "notFound", "Not Found");
     }
     match p("key") {
@@ -200,6 +201,9 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
         return api_error(400, "youtube.parameter", "missingRequiredParameter", "No filter selected. Expected one of: part");
     };
     let parts: Vec<&str> = part.split(',').map(str::trim).collect();
+    if uri.path() == "/youtube/v3/comments" {
+        return comments_list(&s, &params, &parts);
+    }
     let filters = ["allThreadsRelatedToChannelId", "channelId", "videoId", "id"].iter().filter(|f| p(f).is_some()).count();
     if filters != 1 {
         return api_error(400, "youtube.parameter", "incompatibleParameters", "Specify exactly one filter.");
@@ -255,5 +259,45 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
         body["nextPageToken"] = json!(format!("QURTSl9p{}", start + page.len()));
     }
     body["items"] = Value::Array(page);
+    answer(StatusCode::OK, body)
+}
+
+/// `comments.list` with `parentId`: the replies of one thread, oldest
+/// first, paged like threads.
+fn comments_list(s: &State, params: &[(String, String)], parts: &[&str]) -> Response {
+    let p = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let Some(parent) = p("parentId") else {
+        return api_error(400, "youtube.parameter", "missingRequiredParameter", "No filter selected. Expected one of: id, parentId");
+    };
+    let Some(t) = s.threads.iter().find(|t| t.top.id == parent) else {
+        return api_error(404, "youtube.comment", "commentNotFound", "The comment identified by the parentId parameter could not be found.");
+    };
+    let max = p("maxResults").and_then(|m| m.parse::<usize>().ok()).unwrap_or(20).clamp(1, 100);
+    let start = match p("pageToken") {
+        None => 0,
+        Some(tok) => match tok.strip_prefix("Q1JlcGx5").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if n <= t.replies.len() => n,
+            _ => return api_error(400, "youtube.parameter", "invalidPageToken", "The page token is invalid."),
+        },
+    };
+    let html = p("textFormat").as_deref() != Some("plainText");
+    let items: Vec<Value> = t
+        .replies
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|r| {
+            let mut c = comment_json(r, t, Some(&t.top.id), html);
+            if !parts.contains(&"snippet") {
+                c.as_object_mut().unwrap().remove("snippet");
+            }
+            c
+        })
+        .collect();
+    let mut body = json!({"kind": "youtube#commentListResponse", "etag": "OGQ3ZjZhYjJhNWU0YjQ3ZGQ1M2Q", "pageInfo": {"totalResults": items.len(), "resultsPerPage": max}});
+    if start + items.len() < t.replies.len() {
+        body["nextPageToken"] = json!(format!("Q1JlcGx5{}", start + items.len()));
+    }
+    body["items"] = Value::Array(items);
     answer(StatusCode::OK, body)
 }
