@@ -547,7 +547,7 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
         }
         [tagged, edge] if edge == "tagged" || edge == "tags" => {
             let mut posts: Vec<&Post> = s.tagged.iter().filter(|(t, _)| t == tagged).map(|(_, p)| p).collect();
-            posts.sort_by(|a, b| b.created.cmp(&a.created));
+            posts.sort_by_key(|p| std::cmp::Reverse(p.created));
             let items: Vec<Value> = posts
                 .iter()
                 .map(|p| {
