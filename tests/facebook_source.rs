@@ -229,7 +229,7 @@ async fn an_expired_token_is_refused_with_the_key_to_fix_not_retried() {
     let s = source(&fake, "");
     match s.fetch(&query(&s, COMMENTS), None).await {
         Err(SourceError::Unauthorized(msg)) => {
-            assert!(msg.contains("[source.facebook] page_token_env"), "{msg}");
+            assert!(msg.contains("[source.facebook] page_token_env (FB_PAGE_TOKEN)"), "names the key and its variable: {msg}");
             assert!(msg.contains("190") && msg.contains("Session has expired"), "{msg}");
             assert!(!msg.contains(TOKEN), "never the token itself: {msg}");
         }
@@ -267,4 +267,16 @@ async fn probe_checks_the_token_and_names_a_missing_permission() {
         Err(SourceError::Unauthorized(m)) => assert!(m.contains("pages_read_engagement") && m.contains("page_token_env"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_comments_on_the_newest_posts_are_read_however_old_the_posts_are() {
+    let fake = FakeGraph::start().await;
+    let month = 30 * 86_400;
+    let old_post = fake.post(PAGE, "Hace un mes", month);
+    let s = source(&fake, "");
+    let cursor = fetch(&s, COMMENTS, None).await.cursor;
+    let late = fake.comment(&old_post, None, ("555", "Luis"), "Sigo esperando mi reembolso");
+    let (posts, _, _) = poll(&s, COMMENTS, &cursor).await;
+    assert!(posts.iter().any(|p| p.platform_id == late), "{posts:#?}");
 }

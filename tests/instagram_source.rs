@@ -103,6 +103,11 @@ async fn older_media_are_read_again_only_when_their_comment_count_changes() {
     let (fake, s) = world().await;
     let old_media = fake.media(IG, "Hace un mes", 30 * DAY);
     fake.comment_at(&old_media, None, ("1", "a"), "bonito", fake_graph::now() - 29 * DAY);
+    // Five newer media (without comments): the old one is not among the
+    // newest few that every poll reads.
+    for i in 0..5 {
+        fake.media(IG, &format!("nueva {i}"), 20 * DAY - i);
+    }
     let first = fetch(&s, COMMENTS, None).await;
     fake.clear_requests();
     let (posts, cursor) = poll(&s, COMMENTS, &first.cursor).await;

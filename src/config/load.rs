@@ -798,7 +798,7 @@ impl Checker<'_> {
     fn facebook(&self, t: Table) -> Option<FacebookSource> {
         let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
         let api_version = self.graph_version(&t);
-        let token_key = secret_key(&t, "page_token");
+        let token_key = secret_where(&t, "page_token");
         let page_token = self.secret(&t, "page_token", Some("FB_PAGE_TOKEN"));
         let schedule = self.schedule(&t);
         t.finish();
@@ -814,7 +814,7 @@ impl Checker<'_> {
     fn instagram(&self, t: Table) -> Option<InstagramSource> {
         let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
         let api_version = self.graph_version(&t);
-        let token_key = secret_key(&t, "access_token");
+        let token_key = secret_where(&t, "access_token");
         let access_token = self.secret(&t, "access_token", Some("IG_ACCESS_TOKEN"));
         let schedule = self.schedule(&t);
         t.finish();
@@ -829,7 +829,7 @@ impl Checker<'_> {
 
     fn youtube(&self, t: Table) -> Option<YouTubeSource> {
         let api_base = url_or_default(&t, "api_base", "https://www.googleapis.com");
-        let key_key = secret_key(&t, "api_key");
+        let key_key = secret_where(&t, "api_key");
         let api_key = self.secret(&t, "api_key", Some("YOUTUBE_API_KEY"));
         let daily_quota = match t.get("daily_quota") {
             None => Some(10_000),
@@ -1224,6 +1224,17 @@ fn secret_key(t: &Table, key: &str) -> String {
         .into_iter()
         .find(|k| t_has(t, k))
         .unwrap_or_else(|| key.to_string())
+}
+
+/// Where a secret is configured, for messages that must say which one to
+/// renew: `page_token_env (FB_PAGE_TOKEN)`, `page_token_file (/run/...)`,
+/// or the inline key. Never the secret itself.
+fn secret_where(t: &Table, key: &str) -> String {
+    let k = secret_key(t, key);
+    match t.peek_str(&k).filter(|_| k != key) {
+        Some(v) => format!("{k} ({})", v.trim()),
+        None => k,
+    }
 }
 
 /// The ids of `[[section]]` elements, which other sections refer to; a

@@ -3,8 +3,9 @@
 //! brand with `[brand.accounts] facebook = "<page id>"` gets two queries:
 //!
 //! - `facebook:comments:<brand>` walks `/{page-id}/posts` (newest first),
-//!   then `/{post-id}/comments?filter=stream` of every post created within
-//!   [`LOOKBACK`] or updated since the last poll. A comment is a mention of
+//!   then `/{post-id}/comments?filter=stream` of the newest few posts and
+//!   of every post created within [`LOOKBACK`] or updated since the last
+//!   poll. A comment is a mention of
 //!   the brand whatever its text; a reply whose `from.id` is the page answers
 //!   the comment in its `parent`.
 //! - `facebook:tagged:<brand>` reads `/{page-id}/tagged`.
@@ -22,6 +23,9 @@ use crate::model::{Platform, Post};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use std::time::Duration;
+
+/// The newest posts whose comments every poll reads, whatever their age.
+const ALWAYS_READ: usize = 5;
 
 const POST_FIELDS: &str = "id,created_time,updated_time,permalink_url";
 const COMMENT_FIELDS: &str = "id,message,from,created_time,permalink_url,comment_count,parent,is_hidden";
@@ -198,11 +202,14 @@ impl FacebookSource {
         let from = c.news_from();
         let recent = now - LOOKBACK;
         let mut oldest: Option<DateTime<Utc>> = None;
-        for p in &list.data {
+        let newest_first = after.is_none();
+        for (i, p) in list.data.iter().enumerate() {
             let created = p.created_time.as_deref().and_then(parse_time);
             let updated = p.updated_time.as_deref().and_then(parse_time);
             oldest = created.or(oldest);
-            let fresh = created.is_some_and(|t| t >= recent);
+            // The newest few posts are where conversations live, however
+            // old they are (and `updated_time` may say nothing).
+            let fresh = created.is_some_and(|t| t >= recent) || (newest_first && i < ALWAYS_READ);
             let touched = updated.zip(from).is_some_and(|(u, f)| u >= f);
             if (fresh || touched) && !c.queue.iter().any(|(id, _)| *id == p.id) {
                 c.queue.push((p.id.clone(), p.permalink_url.clone().unwrap_or_default()));

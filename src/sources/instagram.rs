@@ -5,9 +5,9 @@
 //!
 //! - `instagram:comments:<brand>` walks `/{ig-user-id}/media` (newest
 //!   first), then `/{ig-media-id}/comments` (top-level comments, newest
-//!   first, with their `replies` by field expansion) of every media created
-//!   within [`LOOKBACK`] or whose `comments_count` changed since it was last
-//!   read. A comment is a mention of the brand whatever its text; a reply by
+//!   first, with their `replies` by field expansion) of the newest few
+//!   media and of every media created within [`LOOKBACK`] or whose
+//!   `comments_count` changed since it was last read. A comment is a mention of the brand whatever its text; a reply by
 //!   the account answers the comment it replies to.
 //! - `instagram:tags:<brand>` reads `/{ig-user-id}/tags` (cursor paging
 //!   without `next` links).
@@ -31,6 +31,8 @@ const TAG_FIELDS: &str = "id,caption,timestamp,permalink,username,media_type";
 const MEDIA_LIMIT: &str = "25";
 /// "Returns a maximum of 50 comments per query" (ig-media/comments).
 const COMMENTS_LIMIT: &str = "50";
+/// The newest media whose comments every poll reads, whatever their age.
+const ALWAYS_READ: usize = 5;
 /// Change marks kept at most (the newest media's).
 const MAX_MARKS: usize = 300;
 
@@ -180,10 +182,12 @@ impl InstagramSource {
         };
         let recent = now - LOOKBACK;
         let mut oldest = None;
-        for m in &list.data {
+        let newest_first = after.is_none();
+        for (i, m) in list.data.iter().enumerate() {
             let created = m.timestamp.as_deref().and_then(parse_time);
             oldest = created.or(oldest);
-            let fresh = created.is_some_and(|t| t >= recent);
+            // The newest few media are where conversations live, however old.
+            let fresh = created.is_some_and(|t| t >= recent) || (newest_first && i < ALWAYS_READ);
             let changed = m.comments_count.is_some_and(|n| c.marks.get(&m.id) != Some(&n.to_string()));
             if let Some(n) = m.comments_count {
                 c.marks.insert(m.id.clone(), n.to_string());
