@@ -175,7 +175,8 @@ impl FacebookSource {
         let times: Vec<Option<DateTime<Utc>>> = list.data.iter().map(|cm| cm.created_time.as_deref().and_then(parse_time)).collect();
         let descending = times.windows(2).all(|w| w[0] >= w[1]);
         let past = descending && from.is_some_and(|f| times.last().copied().flatten().is_some_and(|t| t < f));
-        match list.after(false).filter(|_| !past) {
+        // A cursor that does not move would page forever.
+        match list.after(false).filter(|a| !past && Some(a) != c.comments_after.as_ref()) {
             Some(a) => c.comments_after = Some(a),
             None => {
                 c.queue.remove(0);
@@ -215,7 +216,7 @@ impl FacebookSource {
                 c.queue.push((p.id.clone(), p.permalink_url.clone().unwrap_or_default()));
             }
         }
-        c.posts_after = list.after(false).filter(|_| oldest.is_some_and(|t| t >= recent));
+        c.posts_after = list.after(false).filter(|a| oldest.is_some_and(|t| t >= recent) && Some(a) != after.as_ref());
         if c.posts_after.is_none() && c.queue.is_empty() {
             c.finish();
         }
@@ -264,7 +265,7 @@ impl FacebookSource {
         let from = c.news_from();
         let posts: Vec<Post> = list.data.iter().filter_map(tagged_post).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
         let oldest = list.data.iter().filter_map(|p| p.created_time.as_deref().and_then(parse_time)).min();
-        let next = list.after(false).filter(|_| !first && oldest.zip(from).is_none_or(|(o, f)| o >= f));
+        let next = list.after(false).filter(|a| !first && Some(a) != c.after.as_ref() && oldest.zip(from).is_none_or(|(o, f)| o >= f));
         match next {
             Some(a) => c.after = Some(a),
             None => {

@@ -158,7 +158,8 @@ impl InstagramSource {
         // Every page of the media's comments: an old comment may have a new
         // reply (the account's answer), and replies are not listed apart.
         let posts: Vec<Post> = flatten(&list.data, &permalink, account).into_iter().filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
-        match list.after(false) {
+        // A cursor that does not move would page forever.
+        match list.after(false).filter(|a| Some(a) != c.comments_after.as_ref()) {
             Some(a) => c.comments_after = Some(a),
             None => {
                 c.queue.remove(0);
@@ -197,7 +198,7 @@ impl InstagramSource {
             }
         }
         prune(&mut c);
-        c.posts_after = list.after(false).filter(|_| oldest.is_some_and(|t| t >= recent));
+        c.posts_after = list.after(false).filter(|a| oldest.is_some_and(|t| t >= recent) && Some(a) != after.as_ref());
         if c.posts_after.is_none() && c.queue.is_empty() {
             c.finish();
         }
