@@ -93,6 +93,8 @@ async fn comments_under_the_brands_page_media_and_videos_are_stored_once_classif
     let fb_reply = w.graph.comment(&post, Some(&fb_answered), (PAGE, "Interjet"), "Hola Ana, te escribimos por mensaje privado.");
     let fb_open = w.graph.comment(&post, None, ("555", "Luis"), "Me cancelaron el vuelo y nadie responde, pésimo servicio");
     w.graph.comment(&post, Some(&fb_open), ("777", "Marta"), "A mí también me pasó");
+    let hidden = w.graph.comment(&post, None, ("666", "Spam"), "Compra seguidores baratos, pésimo servicio el de Interjet");
+    w.graph.hide(&hidden);
     let ig_answered = w.graph.comment(&media, None, ("901", "carla"), "Me cobraron dos veces y nadie responde, pésimo servicio");
     w.graph.comment(&media, Some(&ig_answered), (IG, "interjet"), "Carla, te escribimos por DM");
     let ig_open = w.graph.comment(&media, None, ("902", "pablo"), "Perdieron mi maleta y nadie responde, pésimo servicio");
@@ -141,6 +143,7 @@ async fn comments_under_the_brands_page_media_and_videos_are_stored_once_classif
     assert_eq!(yt["url"], format!("https://www.youtube.com/watch?v=dmlkZW8xVUN&lc={yt_answered}"));
     assert_eq!(find(&yt_open)["status"], "open");
     assert!(!lines.iter().any(|l| l["author"] == "Interjet" || l["author"] == "interjet"), "the brand's replies are not mentions: {out}");
+    assert!(!lines.iter().any(|l| l["platform_id"] == hidden.as_str()), "a comment the page hid is not a mention: {out}");
 
     let all = mentions(&db);
     let m = |id: &str| all.iter().find(|m| m.platform_id == id).unwrap().clone();
@@ -198,4 +201,25 @@ fn check_says_how_often_youtube_can_poll_within_its_daily_quota() {
     assert!(out.contains("source youtube every 1m:"), "{out}");
     assert!(out.contains("quota: 1440 units a day, 1 per round (1 per page): polls at most every 1m"), "{out}");
     assert!(out.contains("facebook:comments:interjet") && out.contains("facebook:tagged:interjet"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_page_is_not_polled_again_until_access_is_regained() {
+    let w = World::new().await;
+    w.graph.post(PAGE, "Promo", 600);
+    let cfg = w.config("");
+    let d = Daemon::start(w.dir.path(), &cfg, &[]);
+    first_polls(LONG, &d, &w.db(), &KEYS).await;
+    let page_requests = || w.graph.requests().iter().filter(|r| r.path.starts_with(PAGE)).count();
+    let before = page_requests();
+    w.graph.fail_next_for(PAGE, fake_graph::Failure::Throttled { code: 32, regain_minutes: 1 });
+    wait_for(LONG, "the facebook source to be throttled", &d, || d.log().contains("Graph API throttled this source").then_some(())).await;
+    let throttled_at = page_requests();
+    assert!(throttled_at > before);
+    // YouTube keeps polling every second meanwhile; the page gets nothing.
+    let yt = w.yt.requests().len();
+    wait_for(LONG, "four more YouTube polls", &d, || (w.yt.requests().len() >= yt + 4).then_some(())).await;
+    assert_eq!(page_requests(), throttled_at, "no request to the page before estimated_time_to_regain_access");
+    assert!(d.log().contains("rate limited; waiting for the window to reset"), "{}", d.log());
+    assert_eq!(w.smtp.messages().len(), 0, "throttling is not a health problem");
 }

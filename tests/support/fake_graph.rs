@@ -96,7 +96,8 @@ struct State {
     /// Posts tagging a page, media tagging an IG account: (tagged, post).
     tagged: Vec<(String, Post)>,
     next_id: u64,
-    failures: VecDeque<Failure>,
+    /// (only for paths starting with this, failure)
+    failures: VecDeque<(Option<String>, Failure)>,
     requests: Vec<RecordedRequest>,
     /// Percent reported in the usage headers.
     usage: u32,
@@ -283,7 +284,13 @@ impl FakeGraph {
     }
 
     pub fn fail_next(&self, f: Failure) {
-        self.state.lock().unwrap().failures.push_back(f);
+        self.state.lock().unwrap().failures.push_back((None, f));
+    }
+
+    /// The next request whose path starts with `prefix` (a page or account
+    /// id) fails this way.
+    pub fn fail_next_for(&self, prefix: &str, f: Failure) {
+        self.state.lock().unwrap().failures.push_back((Some(prefix.to_string()), f));
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -490,7 +497,8 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
         }
         Some(_) => {}
     }
-    if let Some(f) = s.failures.pop_front() {
+    let due = s.failures.iter().position(|(prefix, _)| prefix.as_ref().is_none_or(|p| path.starts_with(p.as_str())));
+    if let Some((_, f)) = due.and_then(|i| s.failures.remove(i)) {
         return match f {
             Failure::Throttled { code, regain_minutes } => {
                 let message = match code {
