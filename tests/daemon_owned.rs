@@ -223,3 +223,26 @@ async fn a_throttled_page_is_not_polled_again_until_access_is_regained() {
     assert!(d.log().contains("rate limited; waiting for the window to reset"), "{}", d.log());
     assert_eq!(w.smtp.messages().len(), 0, "throttling is not a health problem");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_probe_checks_each_token_and_names_a_missing_permission() {
+    let w = World::new().await;
+    let cfg = w.config("");
+    let cfg = cfg.to_str().unwrap().to_string();
+    let probe = move || escucha(&["check", "--probe", "--config", &cfg], None);
+    let (code, out, err) = tokio::task::spawn_blocking(probe.clone()).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    for line in [
+        format!("probe facebook page {PAGE} (brand interjet): OK"),
+        format!("probe instagram account {IG} (brand interjet): OK"),
+        format!("probe youtube channel {CHANNEL} (brand interjet): OK"),
+    ] {
+        assert!(out.contains(&line), "{line:?} in:\n{out}");
+    }
+    w.graph.revoke_edge_permission("tagged", "pages_read_user_content");
+    let (code, out, err) = tokio::task::spawn_blocking(probe).await.unwrap();
+    assert_ne!(code, 0);
+    let line = out.lines().find(|l| l.starts_with("probe facebook")).unwrap_or_default();
+    assert!(line.contains("FAILED") && line.contains("pages_read_user_content") && line.contains("page_token"), "{out}{err}");
+    assert!(out.lines().any(|l| l.starts_with("probe youtube") && l.contains("OK")), "{out}");
+}

@@ -90,15 +90,20 @@ impl FacebookSource {
         let mut out = Vec::new();
         for q in self.queries.iter().filter(|q| matches!(q.kind, QueryKind::OwnedComments { .. })) {
             let QueryKind::OwnedComments { account } = &q.kind else { continue };
-            let r = self
-                .graph
-                .get::<Node>(account, &[("fields", "id,name".to_string())])
-                .await
-                .map(|n| format!("token reads page {} ({})", n.id, n.name.unwrap_or_default()))
-                .map_err(Failure::into_source);
+            let r = self.probe_page(account).await.map_err(Failure::into_source);
             out.push((format!("page {account} (brand {})", q.brands.join(",")), r));
         }
         out
+    }
+
+    /// The page node, then one item of each edge the queries read: a
+    /// permission one of them needs and the token lacks is named by Graph.
+    async fn probe_page(&self, page_id: &str) -> Result<String, Failure> {
+        let n: Node = self.graph.get(page_id, &[("fields", "id,name".to_string())]).await?;
+        for edge in ["posts", "tagged"] {
+            let _: List<serde_json::Value> = self.graph.get(&format!("{page_id}/{edge}"), &[("fields", "id".to_string()), ("limit", "1".to_string())]).await?;
+        }
+        Ok(format!("token reads page {} ({}), its posts and the posts tagging it", n.id, n.name.unwrap_or_default()))
     }
 
     pub async fn fetch(&self, q: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {

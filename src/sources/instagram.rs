@@ -88,15 +88,19 @@ impl InstagramSource {
         let mut out = Vec::new();
         for q in self.queries.iter().filter(|q| matches!(q.kind, QueryKind::OwnedComments { .. })) {
             let QueryKind::OwnedComments { account } = &q.kind else { continue };
-            let r = self
-                .graph
-                .get::<Node>(account, &[("fields", "id,username".to_string())])
-                .await
-                .map(|n| format!("token reads account {} (@{})", n.id, n.username.unwrap_or_default()))
-                .map_err(Failure::into_source);
+            let r = self.probe_account(account).await.map_err(Failure::into_source);
             out.push((format!("account {account} (brand {})", q.brands.join(",")), r));
         }
         out
+    }
+
+    /// The account node, then one item of each edge the queries read.
+    async fn probe_account(&self, account: &str) -> Result<String, Failure> {
+        let n: Node = self.graph.get(account, &[("fields", "id,username".to_string())]).await?;
+        for edge in ["media", "tags"] {
+            let _: List<serde_json::Value> = self.graph.get(&format!("{account}/{edge}"), &[("fields", "id".to_string()), ("limit", "1".to_string())]).await?;
+        }
+        Ok(format!("token reads account {} (@{}), its media and the media tagging it", n.id, n.username.unwrap_or_default()))
     }
 
     pub async fn fetch(&self, q: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {

@@ -89,6 +89,8 @@ struct State {
     /// A permission the token lacks: requests for edges needing it get
     /// code 10 (pages) naming it.
     missing_permission: Option<String>,
+    /// A permission only one edge needs (`tagged` → `pages_read_user_content`).
+    missing_edge_permission: Option<(String, String)>,
     /// Nodes: (id, fields).
     nodes: Vec<(String, Value)>,
     /// Facebook page posts and Instagram media, by owner.
@@ -130,6 +132,7 @@ impl FakeGraph {
             token: TOKEN.to_string(),
             expired: false,
             missing_permission: None,
+            missing_edge_permission: None,
             nodes: Vec::new(),
             posts: Vec::new(),
             tagged: Vec::new(),
@@ -277,6 +280,11 @@ impl FakeGraph {
 
     pub fn revoke_permission(&self, permission: &str) {
         self.state.lock().unwrap().missing_permission = Some(permission.to_string());
+    }
+
+    /// Requests for paths ending in `/{edge}` lack `permission`.
+    pub fn revoke_edge_permission(&self, edge: &str, permission: &str) {
+        self.state.lock().unwrap().missing_edge_permission = Some((edge.to_string(), permission.to_string()));
     }
 
     pub fn set_usage(&self, percent: u32) {
@@ -514,7 +522,8 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
             Failure::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, graph_error(2, None, "An unexpected error has occurred. Please retry your request later."), &[]),
         };
     }
-    if let Some(perm) = s.missing_permission.clone() {
+    let edge_perm = s.missing_edge_permission.clone().filter(|(edge, _)| path.ends_with(&format!("/{edge}"))).map(|(_, p)| p);
+    if let Some(perm) = s.missing_permission.clone().or(edge_perm) {
         return error(
             StatusCode::FORBIDDEN,
             graph_error(10, None, &format!("(#10) This endpoint requires the '{perm}' permission or the 'Page Public Content Access' feature.")),
