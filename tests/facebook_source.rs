@@ -280,3 +280,19 @@ async fn new_comments_on_the_newest_posts_are_read_however_old_the_posts_are() {
     let (posts, _, _) = poll(&s, COMMENTS, &cursor).await;
     assert!(posts.iter().any(|p| p.platform_id == late), "{posts:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_deleted_during_a_poll_is_skipped_not_retried_forever() {
+    let fake = FakeGraph::start().await;
+    let kept = fake.post(PAGE, "Se queda", 600);
+    let gone = fake.post(PAGE, "Se borra", 500);
+    let s = source(&fake, "");
+    let cursor = fetch(&s, COMMENTS, None).await.cursor;
+    let c1 = fake.comment(&kept, None, ("1", "Ana"), "sigo esperando");
+    fake.comment(&gone, None, ("2", "Luis"), "hola");
+    let listed = fetch(&s, COMMENTS, Some(&cursor)).await;
+    assert!(listed.more && listed.posts.is_empty(), "the posts listing comes first");
+    fake.delete_post(&gone);
+    let (posts, _, _) = poll(&s, COMMENTS, &listed.cursor).await;
+    assert_eq!(posts.iter().map(|p| p.platform_id.as_str()).collect::<Vec<_>>(), [c1.as_str()]);
+}

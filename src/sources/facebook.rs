@@ -161,8 +161,9 @@ impl FacebookSource {
         let from = c.news_from();
         let list = match self.comments_page(&post_id, from, c.comments_after.as_deref()).await {
             Ok(l) => l,
-            Err(Failure::BadCursor(m)) => {
-                // A deleted comment invalidates the cursor that pointed at it.
+            Err(Failure::BadCursor(m) | Failure::Gone(m)) => {
+                // A deleted comment invalidates the cursor that pointed at
+                // it; a deleted post has no comments to read.
                 tracing::warn!(query = %q.key, "{m}; moving on to the next post");
                 c.queue.remove(0);
                 c.comments_after = None;
@@ -203,7 +204,7 @@ impl FacebookSource {
                 tracing::warn!(source = "facebook", "{m}; reading the comments of the posts found so far");
                 GraphList::empty()
             }
-            Err(Failure::Source(e)) => return Err(e),
+            Err(e @ (Failure::Source(_) | Failure::Gone(_))) => return Err(e.into_source()),
         };
         let from = c.news_from();
         let recent = now - LOOKBACK;
@@ -265,7 +266,7 @@ impl FacebookSource {
                 tracing::warn!(query = %q.key, "{m}; ending this poll");
                 GraphList::empty()
             }
-            Err(Failure::Source(e)) => return Err(e),
+            Err(e @ (Failure::Source(_) | Failure::Gone(_))) => return Err(e.into_source()),
         };
         let from = c.news_from();
         let posts: Vec<Post> = list.data.iter().filter_map(tagged_post).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();

@@ -56,6 +56,9 @@ pub enum Failure {
     /// Code 100 about a paging cursor (past the edge's limit, or pointing at
     /// a deleted item): start that listing again rather than fail forever.
     BadCursor(String),
+    /// Code 100 subcode 33: the object does not exist (a post or media
+    /// deleted since it was listed), or the token cannot see it.
+    Gone(String),
     Source(SourceError),
 }
 
@@ -69,7 +72,7 @@ impl Failure {
     pub fn into_source(self) -> SourceError {
         match self {
             Failure::Source(e) => e,
-            Failure::BadCursor(m) => SourceError::Malformed(m),
+            Failure::BadCursor(m) | Failure::Gone(m) => SourceError::Malformed(m),
         }
     }
 }
@@ -152,6 +155,9 @@ impl Graph {
         };
         if e.code == 100 && message.to_lowercase().contains("cursor") {
             return Failure::BadCursor(format!("{name}: {message} ({code})"));
+        }
+        if e.code == 100 && e.error_subcode == Some(33) {
+            return Failure::Gone(format!("{name}: {message} ({code}); check the id in [brand.accounts] {name}"));
         }
         Failure::Source(match e.code {
             c if THROTTLE_CODES.contains(&c) => {

@@ -153,7 +153,7 @@ impl InstagramSource {
         let from = c.news_from();
         let list = match self.comments_page(&media_id, c.comments_after.as_deref()).await {
             Ok(l) => l,
-            Err(Failure::BadCursor(m)) => {
+            Err(Failure::BadCursor(m) | Failure::Gone(m)) => {
                 tracing::warn!(query = %q.key, "{m}; moving on to the next media");
                 GraphListEmpty::list()
             }
@@ -183,7 +183,7 @@ impl InstagramSource {
                 tracing::warn!(source = "instagram", "{m}; reading the comments of the media found so far");
                 GraphListEmpty::list()
             }
-            Err(Failure::Source(e)) => return Err(e),
+            Err(e @ (Failure::Source(_) | Failure::Gone(_))) => return Err(e.into_source()),
         };
         let recent = now - LOOKBACK;
         let mut oldest = None;
@@ -252,7 +252,7 @@ impl InstagramSource {
                 tracing::warn!(query = %q.key, "{m}; ending this poll");
                 GraphListEmpty::list()
             }
-            Err(Failure::Source(e)) => return Err(e),
+            Err(e @ (Failure::Source(_) | Failure::Gone(_))) => return Err(e.into_source()),
         };
         let from = c.news_from();
         let posts: Vec<Post> = list.data.iter().filter_map(tagged_media).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();

@@ -244,6 +244,11 @@ impl FakeGraph {
         }
     }
 
+    /// Deletes a post or media and its comments.
+    pub fn delete_post(&self, id: &str) {
+        self.state.lock().unwrap().posts.retain(|p| p.id != id);
+    }
+
     pub fn delete(&self, comment: &str) {
         let mut s = self.state.lock().unwrap();
         for p in s.posts.iter_mut() {
