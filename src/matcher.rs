@@ -198,6 +198,20 @@ mod tests {
     }
 
     #[test]
+    fn an_id_account_is_the_brands_own_by_author_id_and_its_comments_are_addressed() {
+        let mut b = brand();
+        b.accounts.facebook = Some("104567890123456".into());
+        let m = BrandMatcher::new(&b, Platform::Facebook, None);
+        let mut own = post(Platform::Facebook, "Interjet", "Hola Ana, te escribimos");
+        own.author_id = "104567890123456".into();
+        assert_eq!(m.role(&own, true), Some(Role::Own));
+        // A user named like the page is not the page.
+        let namesake = post(Platform::Facebook, "104567890123456", "me dejaron en tierra");
+        assert_eq!(m.role(&namesake, false), None);
+        assert_eq!(m.role(&namesake, true), Some(Role::Mention), "a comment under the page is a mention without a term");
+    }
+
+    #[test]
     fn phrases_respect_word_boundaries() {
         assert!(contains_phrase("hola @interjet_mx", "interjet"));
         assert!(contains_phrase("interjet", "interjet"));
