@@ -401,6 +401,39 @@ mod tests {
         assert_eq!(regain_access(&h, now), Some(now + chrono::Duration::minutes(1)));
     }
 
+    fn answer(status: u16, body: &str, headers: HeaderMap) -> Response {
+        Response { status: reqwest::StatusCode::from_u16(status).unwrap(), headers, body: body.as_bytes().to_vec(), rate: Default::default() }
+    }
+
+    #[test]
+    fn the_recorded_error_bodies_map_to_what_the_daemon_does() {
+        let g = Graph::new("facebook", "https://graph.facebook.com/", "v21.0", Secret::new("t"), "[source.facebook] page_token_env (FB_PAGE_TOKEN)".into());
+        let now = Utc::now();
+        let fixture = |name: &str| std::fs::read_to_string(format!("{}/tests/fixtures/facebook/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for name in ["error_32_page_limit.json", "error_80001_page_buc.json", "error_rate_limit_app.json"] {
+            match g.failure(&answer(400, &fixture(name), HeaderMap::new()), now) {
+                Failure::Source(SourceError::RateLimited { until: Some(u) }) => assert_eq!(u, now + THROTTLED_PAUSE, "{name}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        let buc = headers(&[("x-business-use-case-usage", r#"{"1":[{"type":"pages","call_count":100,"estimated_time_to_regain_access":7}]}"#)]);
+        match g.failure(&answer(400, &fixture("error_32_page_limit.json"), buc), now) {
+            Failure::Source(SourceError::RateLimited { until: Some(u) }) => assert_eq!(u, now + chrono::Duration::minutes(7)),
+            other => panic!("{other:?}"),
+        }
+        for name in ["error_190_expired.json", "error_expired_token.json"] {
+            match g.failure(&answer(400, &fixture(name), HeaderMap::new()), now) {
+                Failure::Source(SourceError::Unauthorized(m)) => {
+                    assert!(m.contains("FB_PAGE_TOKEN") && m.contains("Session has expired"), "{name}: {m}")
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        assert!(matches!(g.failure(&answer(400, &fixture("error_100_cursor_limit.json"), HeaderMap::new()), now), Failure::BadCursor(_)));
+        assert!(matches!(g.failure(&answer(502, "<html>Bad Gateway</html>", HeaderMap::new()), now), Failure::Source(SourceError::Transient(_))));
+        assert_eq!(g.base, "https://graph.facebook.com/v21.0");
+    }
+
     #[test]
     fn graph_times_have_an_offset_without_a_colon() {
         assert_eq!(parse_time("2026-11-21T09:00:01+0000").unwrap().to_rfc3339(), "2026-11-21T09:00:01+00:00");
