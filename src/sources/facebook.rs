@@ -337,7 +337,9 @@ struct Parent {
 /// replies answer. Hidden comments by others were moderated by the page.
 pub(crate) fn to_post(c: &Comment, post_permalink: &str, page_id: &str) -> Option<Post> {
     let created_at = c.created_time.as_deref().and_then(parse_time)?;
-    let author_id = c.from.as_ref().and_then(|f| f.id.clone()).unwrap_or_default();
+    // Without `from` (a token that cannot MODERATE the page), no two
+    // comments share an author: "repeat" escalation must not lump them.
+    let author_id = c.from.as_ref().and_then(|f| f.id.clone()).unwrap_or_else(|| format!("unknown:{}", c.id));
     if c.is_hidden && author_id != page_id {
         tracing::debug!(id = %c.id, "hidden Facebook comment skipped");
         return None;

@@ -492,8 +492,10 @@ struct AuthorChannel {
 }
 
 impl Comment {
+    /// The author's channel; a comment without one (rare) gets an id of
+    /// its own, so no two such comments count as one author.
     fn author_id(&self) -> String {
-        self.snippet.author_channel_id.as_ref().map(|a| a.value.clone()).unwrap_or_default()
+        self.snippet.author_channel_id.as_ref().map_or_else(|| format!("unknown:{}", self.id), |a| a.value.clone())
     }
 }
 
