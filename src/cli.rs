@@ -490,8 +490,9 @@ pub fn person(by: Option<String>) -> String {
 pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
     let not_found = || anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)");
     let m = store.mention(id)?.ok_or_else(not_found)?;
-    let brand = cfg.brand(&m.brand);
-    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
+    // The thresholds of the source that found it, if it has its own.
+    let brand = cfg.brand(&m.brand).map(|b| crate::config::Brand { respond_within: cfg.respond_within(b, m.platform.as_str()), ..b.clone() });
+    let deadline = brand.as_ref().and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
     let from = match store.correct(id, class, by, LabelOrigin::Correct, now, deadline)? {
         CorrectOutcome::NotFound => return Err(not_found()),
         CorrectOutcome::AlreadyThat => return Ok(format!("mention {id} is already {class}; nothing changed")),
@@ -701,6 +702,17 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     }
     for s in crate::daemon::sources(cfg) {
         writeln!(out, "source {} every {}:", s.name(), humantime::format_duration(s.every()))?;
+        if let crate::sources::Source::YouTube(y) = &s {
+            let units = y.units_per_round();
+            let floor = crate::sources::youtube::planned_every(std::time::Duration::ZERO, y.daily_quota(), units);
+            writeln!(
+                out,
+                "  quota: {} units a day, {units} per round (1 per page): polls at most every {} (about {} rounds a day)",
+                y.daily_quota(),
+                humantime::format_duration(std::time::Duration::from_millis(floor.as_millis() as u64)),
+                y.daily_quota() / units.max(1)
+            )?;
+        }
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
         }
@@ -769,6 +781,20 @@ async fn probe_sources(cfg: &Config, out: &mut impl Write) -> anyhow::Result<usi
     use crate::sources::SourceError;
     let mut failed = 0;
     for source in crate::daemon::sources(cfg) {
+        // Sources with a cheap token check use it instead of a first poll.
+        if let Some(checks) = source.probe().await {
+            for (what, r) in checks {
+                let verdict = match r {
+                    Ok(ok) => format!("OK ({ok})"),
+                    Err(e) => {
+                        failed += 1;
+                        format!("FAILED: {e}")
+                    }
+                };
+                writeln!(out, "probe {} {what}: {verdict}", source.name())?;
+            }
+            continue;
+        }
         for q in source.queries() {
             let verdict = match source.fetch(&q, None).await {
                 Ok(page) => format!("OK ({} post(s) on the newest page)", page.posts.len()),

@@ -104,6 +104,15 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     if !s.feeds.is_empty() {
         out.push(Source::Feed(sources::feed::FeedSource::new(&s.feeds, &cfg.brands)));
     }
+    if let Some(f) = &s.facebook {
+        out.push(Source::Facebook(sources::facebook::FacebookSource::new(f, &cfg.brands)));
+    }
+    if let Some(i) = &s.instagram {
+        out.push(Source::Instagram(sources::instagram::InstagramSource::new(i, &cfg.brands)));
+    }
+    if let Some(y) = &s.youtube {
+        out.push(Source::YouTube(sources::youtube::YouTubeSource::new(y, &cfg.brands)));
+    }
     out
 }
 

@@ -40,6 +40,9 @@ pub fn what_to_check(source: &str, error: &str) -> String {
         "mastodon" => "[source.mastodon] access_token_env / access_token_file, or [brand.accounts] mastodon_token_env",
         "bluesky" => "[source.bluesky] identifier and app_password_env / app_password_file",
         "reddit" => "[source.reddit] client_id_env and client_secret_env",
+        "facebook" => "[source.facebook] page_token_env / page_token_file (a Page access token of the page in [brand.accounts] facebook)",
+        "instagram" => "[source.instagram] access_token_env / access_token_file (with instagram_basic and instagram_manage_comments)",
+        "youtube" => "[source.youtube] api_key_env / api_key_file",
         _ => "the source's credentials",
     };
     if e.contains("401") || e.contains("403") || e.contains("refused the") || e.contains("unauthorized") || e.contains("credentials") {

@@ -21,7 +21,15 @@ pub struct Matchers {
 impl Matchers {
     pub fn new(cfg: &Config, platform: Platform) -> Matchers {
         let host = cfg.sources.mastodon.as_ref().map(|m| crate::sources::mastodon::instance_host(&m.instance));
-        let list = cfg.brands.iter().map(|b| (BrandMatcher::new(b, platform, host.as_deref()), b.clone())).collect();
+        let list = cfg
+            .brands
+            .iter()
+            .map(|b| {
+                // A source's own `respond_within` decides the deadlines of what it finds.
+                let brand = Brand { respond_within: cfg.respond_within(b, platform.as_str()), ..b.clone() };
+                (BrandMatcher::new(b, platform, host.as_deref()), brand)
+            })
+            .collect();
         Matchers { platform, list }
     }
 }

@@ -16,6 +16,10 @@ pub enum Platform {
     #[serde(rename = "hackernews")]
     HackerNews,
     Feed,
+    Facebook,
+    Instagram,
+    #[serde(rename = "youtube")]
+    YouTube,
 }
 
 impl Platform {
@@ -27,6 +31,9 @@ impl Platform {
             Platform::Reddit => "reddit",
             Platform::HackerNews => "hackernews",
             Platform::Feed => "feed",
+            Platform::Facebook => "facebook",
+            Platform::Instagram => "instagram",
+            Platform::YouTube => "youtube",
         }
     }
     pub fn parse(s: &str) -> Option<Platform> {
@@ -37,6 +44,9 @@ impl Platform {
             "reddit" => Some(Platform::Reddit),
             "hackernews" => Some(Platform::HackerNews),
             "feed" => Some(Platform::Feed),
+            "facebook" => Some(Platform::Facebook),
+            "instagram" => Some(Platform::Instagram),
+            "youtube" => Some(Platform::YouTube),
             _ => None,
         }
     }

@@ -234,6 +234,7 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
     let checker = Checker {
         env,
         config_dir: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
+        respond_within: Default::default(),
     };
     let config = checker.config(path, &root);
     root.finish();
@@ -251,11 +252,16 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
 struct Checker<'e> {
     env: &'e Env,
     config_dir: PathBuf,
+    /// Each source's `respond_within`, read with its schedule (by source
+    /// name; the first `[[source.feed]]` that has one stands for feeds).
+    respond_within: std::cell::RefCell<std::collections::BTreeMap<String, RespondWithinOverride>>,
 }
 
-const SOURCES: [&str; 6] = ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed"];
-const LATER_SOURCES: [&str; 2] = ["facebook", "youtube"];
+const SOURCES: [&str; 9] = ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed", "facebook", "instagram", "youtube"];
+const LATER_SOURCES: [&str; 0] = [];
 const WEBHOOK_KINDS: [&str; 6] = ["slack", "discord", "teams", "ntfy", "pagerduty", "json"];
+/// The Graph API version used when `api_version` is not given.
+pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
 const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
 
 impl Checker<'_> {
@@ -498,7 +504,10 @@ impl Checker<'_> {
                 || a.mastodon.is_some()
                 || a.bluesky.is_some()
                 || a.reddit.is_some()
-                || a.hackernews.is_some();
+                || a.hackernews.is_some()
+                || a.facebook.is_some()
+                || a.instagram.is_some()
+                || a.youtube.is_some();
             // A term that was reported as bad already explains the emptiness.
             if !has_account && t.peek_len("terms").unwrap_or(0) == 0 {
                 let message =
@@ -586,6 +595,16 @@ impl Checker<'_> {
         let bluesky = handle("bluesky", "\"interjet.bsky.social\"", &["@"]);
         let reddit = handle("reddit", "\"interjet_care\"", &["/u/", "u/"]);
         let hackernews = handle("hackernews", "\"interjet\"", &[]);
+        let facebook = handle("facebook", "\"123456789012345\"", &[]);
+        let instagram = handle("instagram", "\"17841400000000000\"", &[]);
+        let youtube = handle("youtube", "\"UCxxxxxxxxxxxxxxxxxxxxxx\"", &[]);
+        for (key, id, example) in [("facebook", &facebook, "the page id, e.g. \"123456789012345\""), ("instagram", &instagram, "the account id, e.g. \"17841400000000000\"")] {
+            if let Some(Some(v)) = id {
+                if !v.bytes().all(|b| b.is_ascii_digit()) {
+                    t.report(key, format!("{v:?} is not a numeric id: give {example} (not the name or the address)"));
+                }
+            }
+        }
         let token_given = [
             "mastodon_token",
             "mastodon_token_env",
@@ -608,6 +627,9 @@ impl Checker<'_> {
             bluesky: bluesky?,
             reddit: reddit?,
             hackernews: hackernews?,
+            facebook: facebook?,
+            instagram: instagram?,
+            youtube: youtube?,
         })
     }
 
@@ -664,6 +686,9 @@ impl Checker<'_> {
             Some(HackerNewsSource { api_base: api_base?, schedule: schedule? })
         });
         let feeds: Vec<Option<FeedSource>> = t.tables("feed").into_iter().map(|f| self.feed(f, brand_ids)).collect();
+        let facebook = t.table("facebook").map(|f| self.facebook(f));
+        let instagram = t.table("instagram").map(|i| self.instagram(i));
+        let youtube = t.table("youtube").map(|y| self.youtube(y));
         t.finish();
         Some(Sources {
             x: x.map_or(Some(None), |s| s.map(Some))?,
@@ -672,6 +697,10 @@ impl Checker<'_> {
             reddit: reddit.map_or(Some(None), |s| s.map(Some))?,
             hackernews: hackernews.map_or(Some(None), |s| s.map(Some))?,
             feeds: feeds.into_iter().collect::<Option<Vec<_>>>()?,
+            facebook: facebook.map_or(Some(None), |s| s.map(Some))?,
+            instagram: instagram.map_or(Some(None), |s| s.map(Some))?,
+            youtube: youtube.map_or(Some(None), |s| s.map(Some))?,
+            respond_within: self.respond_within.take(),
         })
     }
 
@@ -685,6 +714,14 @@ impl Checker<'_> {
             None => Some(None),
             Some(i) => i.duration().map(Some),
         };
+        if let Some(rw) = t.table("respond_within") {
+            let get = |key: &str| rw.get(key).and_then(|i| i.duration());
+            let o = RespondWithinOverride { complaint: get("complaint"), escalation: get("escalation") };
+            rw.finish();
+            // `source.x` → `x`; `source.feed[2]` → `feed`.
+            let name = t.path.trim_start_matches("source.").split('[').next().unwrap_or("").to_string();
+            self.respond_within.borrow_mut().entry(name).or_insert(o);
+        }
         Some(Schedule {
             every,
             unhealthy_after,
@@ -773,6 +810,80 @@ impl Checker<'_> {
         let schedule = self.schedule(&t);
         t.finish();
         Some(FeedSource { url: Secret::new(url?), brand: brand?, terms, schedule: schedule? })
+    }
+
+    /// `api_version` as Graph takes it in the path: `v21.0`.
+    fn graph_version(&self, t: &Table) -> Option<String> {
+        match t.get("api_version") {
+            None => Some(DEFAULT_GRAPH_VERSION.to_string()),
+            Some(i) => i.parse("\"v21.0\"", |s| {
+                let s = s.trim();
+                let digits = s.strip_prefix('v').unwrap_or("");
+                if !digits.is_empty() && digits.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!("{s:?} is not a Graph API version (e.g. \"v21.0\")"))
+                }
+            }),
+        }
+    }
+
+    fn facebook(&self, t: Table) -> Option<FacebookSource> {
+        let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
+        let api_version = self.graph_version(&t);
+        let token_key = secret_where(&t, "page_token");
+        let page_token = self.secret(&t, "page_token", Some("FB_PAGE_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(FacebookSource {
+            api_base: api_base?,
+            api_version: api_version?,
+            page_token: page_token??,
+            token_key: format!("[source.facebook] {token_key}"),
+            schedule: schedule?,
+        })
+    }
+
+    fn instagram(&self, t: Table) -> Option<InstagramSource> {
+        let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
+        let api_version = self.graph_version(&t);
+        let token_key = secret_where(&t, "access_token");
+        let access_token = self.secret(&t, "access_token", Some("IG_ACCESS_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(InstagramSource {
+            api_base: api_base?,
+            api_version: api_version?,
+            access_token: access_token??,
+            token_key: format!("[source.instagram] {token_key}"),
+            schedule: schedule?,
+        })
+    }
+
+    fn youtube(&self, t: Table) -> Option<YouTubeSource> {
+        let api_base = url_or_default(&t, "api_base", "https://www.googleapis.com");
+        let key_key = secret_where(&t, "api_key");
+        let api_key = self.secret(&t, "api_key", Some("YOUTUBE_API_KEY"));
+        let daily_quota = match t.get("daily_quota") {
+            None => Some(10_000),
+            Some(i) => i.uint(u64::from(u32::MAX)).and_then(|n| {
+                if n == 0 {
+                    i.report("must be at least 1 (the project's daily quota in units; the default is 10000)");
+                    None
+                } else {
+                    Some(n)
+                }
+            }),
+        };
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(YouTubeSource {
+            api_base: api_base?,
+            api_key: api_key??,
+            key_key: format!("[source.youtube] {key_key}"),
+            daily_quota: daily_quota?,
+            schedule: schedule?,
+        })
     }
 
     fn smtp(&self, t: Table) -> Option<Smtp> {
@@ -1146,6 +1257,17 @@ fn secret_key(t: &Table, key: &str) -> String {
         .into_iter()
         .find(|k| t_has(t, k))
         .unwrap_or_else(|| key.to_string())
+}
+
+/// Where a secret is configured, for messages that must say which one to
+/// renew: `page_token_env (FB_PAGE_TOKEN)`, `page_token_file (/run/...)`,
+/// or the inline key. Never the secret itself.
+fn secret_where(t: &Table, key: &str) -> String {
+    let k = secret_key(t, key);
+    match t.peek_str(&k).filter(|_| k != key) {
+        Some(v) => format!("{k} ({})", v.trim()),
+        None => k,
+    }
 }
 
 /// The ids of `[[section]]` elements, which other sections refer to; a

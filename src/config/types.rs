@@ -171,6 +171,12 @@ pub struct Accounts {
     pub bluesky: Option<String>,
     pub reddit: Option<String>,
     pub hackernews: Option<String>,
+    /// Facebook page id (numeric, as Graph gives it).
+    pub facebook: Option<String>,
+    /// Instagram professional account (IG user) id.
+    pub instagram: Option<String>,
+    /// YouTube channel id (`UC...`).
+    pub youtube: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,6 +201,14 @@ pub struct Sources {
     pub reddit: Option<RedditSource>,
     pub hackernews: Option<HackerNewsSource>,
     pub feeds: Vec<FeedSource>,
+    pub facebook: Option<FacebookSource>,
+    pub instagram: Option<InstagramSource>,
+    pub youtube: Option<YouTubeSource>,
+    /// Each source's `respond_within` (by config name: `x`, `feed`, ...),
+    /// where one is given: it overrides the brands' thresholds for the
+    /// mentions that source finds. Kept apart from [`Schedule`] so that
+    /// adding it changed no source's settings.
+    pub respond_within: std::collections::BTreeMap<String, RespondWithinOverride>,
 }
 
 /// Settings every source takes.
@@ -203,6 +217,23 @@ pub struct Schedule {
     pub every: Duration,
     pub unhealthy_after: Duration,
     pub expect_within: Option<Duration>,
+}
+
+/// A source's `respond_within = { complaint = "2h" }`: the classes given
+/// replace the brand's thresholds; the others keep the brand's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RespondWithinOverride {
+    pub complaint: Option<Duration>,
+    pub escalation: Option<Duration>,
+}
+
+impl RespondWithinOverride {
+    pub fn apply(&self, brand: RespondWithin) -> RespondWithin {
+        RespondWithin {
+            complaint: self.complaint.unwrap_or(brand.complaint),
+            escalation: self.escalation.unwrap_or(brand.escalation),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +279,45 @@ pub struct RedditSource {
 pub struct HackerNewsSource {
     /// e.g. `https://hn.algolia.com`.
     pub api_base: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.facebook]`: comments under a page's posts and posts tagging
+/// it, read with a Page access token.
+#[derive(Debug, Clone)]
+pub struct FacebookSource {
+    /// e.g. `https://graph.facebook.com`; requests go to `{api_base}/{api_version}/...`.
+    pub api_base: String,
+    /// e.g. `v21.0`.
+    pub api_version: String,
+    pub page_token: Secret,
+    /// The config key the token came from (`page_token_env`, ...), for messages.
+    pub token_key: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.instagram]`: comments on a professional account's media and
+/// media it is tagged in (Instagram Graph API).
+#[derive(Debug, Clone)]
+pub struct InstagramSource {
+    pub api_base: String,
+    pub api_version: String,
+    pub access_token: Secret,
+    /// The config key the token came from, for messages.
+    pub token_key: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.youtube]`: comment threads of a channel (Data API v3).
+#[derive(Debug, Clone)]
+pub struct YouTubeSource {
+    /// e.g. `https://www.googleapis.com`; requests go to `{api_base}/youtube/v3/...`.
+    pub api_base: String,
+    pub api_key: Secret,
+    /// The config key the key came from, for messages.
+    pub key_key: String,
+    /// Quota units a day the polling plans for (1 per list page).
+    pub daily_quota: u64,
     pub schedule: Schedule,
 }
 
@@ -341,6 +411,11 @@ impl Config {
     pub fn rota(&self, id: &str) -> Option<&Rota> {
         self.oncall.iter().find(|r| r.id == id)
     }
+    /// A brand's thresholds for mentions found by the source with this
+    /// config name: the source's `respond_within` over the brand's.
+    pub fn respond_within(&self, brand: &Brand, source: &str) -> RespondWithin {
+        self.sources.respond_within.get(source).map_or(brand.respond_within, |o| o.apply(brand.respond_within))
+    }
     /// The schedule of the source with this config name (`feed`: the first
     /// feed's).
     pub fn source_schedule(&self, name: &str) -> Option<Schedule> {
@@ -352,6 +427,9 @@ impl Config {
             "reddit" => s.reddit.as_ref().map(|x| x.schedule),
             "hackernews" => s.hackernews.as_ref().map(|x| x.schedule),
             "feed" => s.feeds.first().map(|x| x.schedule),
+            "facebook" => s.facebook.as_ref().map(|x| x.schedule),
+            "instagram" => s.instagram.as_ref().map(|x| x.schedule),
+            "youtube" => s.youtube.as_ref().map(|x| x.schedule),
             _ => None,
         }
     }
