@@ -224,16 +224,30 @@ fn load(arg: &ConfigArg) -> Result<Config, Failure> {
     config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
 }
 
+/// `load` for the commands that watch (`run`, `check`): a config with no
+/// brand (an empty file, a stray `[daemon]`) would start and watch nothing
+/// in silence. Commands that only classify or store labels take it.
+fn load_to_watch(arg: &ConfigArg) -> Result<Config, Failure> {
+    let cfg = load(arg)?;
+    if cfg.brands.is_empty() {
+        return Err(Failure {
+            code: EXIT_CONFIG,
+            error: anyhow::anyhow!("{}: no [[brand]]: nothing to watch (add one: see config/escucha.example.toml)", cfg.path.display()),
+        });
+    }
+    Ok(cfg)
+}
+
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(arg) => {
-            let cfg = load(&arg)?;
+            let cfg = load_to_watch(&arg)?;
             init_logging(cfg.daemon.log_format);
             run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
         Command::Check { config, probe } => {
-            let cfg = load(&config)?;
+            let cfg = load_to_watch(&config)?;
             check(&cfg, &mut std::io::stdout().lock())?;
             if probe {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
