@@ -38,6 +38,11 @@ pub enum Command {
         /// problem (bad token, unreachable, rate-limited until HH:MM).
         #[arg(long)]
         probe: bool,
+        /// As `systemctl reload` runs it (ExecReload=): a secret file that
+        /// exists but this process may not read (the service's
+        /// credentials) counts as present; the daemon reads it.
+        #[arg(long, conflicts_with = "probe")]
+        reload: bool,
     },
     /// Classify text: JSON Lines (or plain lines) on stdin, JSON Lines on stdout.
     Classify(ConfigArg),
@@ -264,7 +269,11 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
-        Command::Check { config, probe } => {
+        Command::Check { config, probe, reload } => {
+            if reload {
+                // Read by the config loader (see its secrets).
+                std::env::set_var("ESCUCHA_CHECK_RELOAD", "1");
+            }
             let cfg = load_to_watch(&config)?;
             check(&cfg, &mut std::io::stdout().lock())?;
             if probe {
