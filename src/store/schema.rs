@@ -323,7 +323,7 @@ mod tests {
         assert!(!copy.exists());
         // A database from a newer escucha is refused, and says so.
         rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", VERSION + 1).unwrap();
-        let e = migrate_sqlite(rusqlite::Connection::open(&path).unwrap(), &p).err().expect("refused").to_string();
+        let e = migrate_sqlite(rusqlite::Connection::open(&path).unwrap(), &p).expect_err("refused").to_string();
         assert!(e.contains(&format!("schema version {}", VERSION + 1)) && e.contains("upgrade escucha"), "{e}");
     }
 
