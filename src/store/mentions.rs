@@ -84,6 +84,9 @@ pub struct PageOutcome {
     pub duplicates: usize,
     /// Mentions that this page showed answered (they may have been alerted).
     pub answered: Vec<i64>,
+    /// (brand, platform, class) of each mention inserted, for the
+    /// `escucha_mentions_ingested_total` counter.
+    pub stored: Vec<(String, Platform, Class)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -218,6 +221,7 @@ fn commit_page_in(
         match c.row(&returning, &params)? {
             Some(row) => {
                 out.inserted.push(row.get(0)?);
+                out.stored.push((m.brand.clone(), m.platform, m.class));
                 inserted_mentions.push(m);
             }
             None => {
@@ -465,6 +469,23 @@ impl Store {
             c.rows(
                 "SELECT brand, MIN(created_at) FROM mentions
                  WHERE status != 'answered' AND history = 0 AND class IN ('complaint', 'escalation')
+                 GROUP BY brand ORDER BY brand",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+            .collect()
+        })
+    }
+
+    /// Per brand, when its oldest complaint or escalation that nobody has
+    /// acknowledged or answered was posted (history excluded), for
+    /// `/metrics`.
+    pub fn oldest_open(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT brand, MIN(created_at) FROM mentions
+                 WHERE status = 'open' AND history = 0 AND class IN ('complaint', 'escalation')
                  GROUP BY brand ORDER BY brand",
                 &[],
             )?
