@@ -797,9 +797,24 @@ impl Checker<'_> {
     }
 
     fn feed(&self, t: Table, brand_ids: &[String]) -> Option<FeedSource> {
-        let url = t
-            .required("url", "\"https://example.com/comments/feed\"")
-            .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url));
+        // Google Alerts feed URLs are private (anyone with one reads the
+        // alert): like webhook URLs they may come from the environment or
+        // a file, and are never echoed.
+        let url = if t_has(&t, "url_env") || t_has(&t, "url_file") {
+            match self.secret(&t, "url", None) {
+                Some(Some(u)) => match parse_feed_url(u.expose()) {
+                    Ok(u) => Some(u),
+                    Err(_) => {
+                        t.report(&secret_key(&t, "url"), "is not an http(s) feed URL");
+                        None
+                    }
+                },
+                _ => None,
+            }
+        } else {
+            t.required("url", "\"https://example.com/comments/feed\"")
+                .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url))
+        };
         let brand = t.required("brand", "\"interjet\"").and_then(|i| {
             i.parse("\"interjet\"", |s| {
                 if brand_ids.iter().any(|b| b == s) {
