@@ -239,7 +239,7 @@ send_resolved = false
     assert_eq!(smtp.password.as_ref().unwrap().expose(), "s-pass");
     let brand = &config.brands[0];
     assert_eq!(brand.timezone, chrono_tz::America::Mexico_City);
-    assert_eq!(brand.business_hours.as_deref(), Some("MON-FRI 09:00-18:00"));
+    assert_eq!(brand.business_hours, Some(escucha::config::BusinessHours::parse("MON-FRI 09:00-18:00").unwrap()));
     assert_eq!(
         brand.holidays,
         [chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()]
@@ -259,7 +259,7 @@ send_resolved = false
     );
     // A shift without a time zone takes the daemon's.
     assert_eq!(rota.shifts[1].timezone, chrono_tz::Europe::Madrid);
-    assert_eq!(config.people[0].quiet.as_deref(), Some("22:00-08:00"));
+    assert_eq!(config.people[0].quiet, Some(escucha::config::Quiet::parse("22:00-08:00").unwrap()));
 }
 
 #[test]
