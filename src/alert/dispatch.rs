@@ -367,7 +367,7 @@ impl Alerter {
     /// and only about mentions this channel was actually paged about.
     async fn notice(&self, row: &OutboxRow) -> anyhow::Result<Option<(Result<(), NotifyError>, String)>> {
         let hook = row.recipient.strip_prefix("webhook:").and_then(|id| self.cfg.webhooks.iter().find(|w| w.id == id));
-        let wanted = hook.is_some_and(|h| h.kind == "pagerduty" || h.send_resolved);
+        let wanted = hook.is_some_and(|h| h.kind == crate::config::WebhookKind::PagerDuty || h.send_resolved);
         let mut mentions = Vec::new();
         if wanted {
             for m in self.store.mentions_by_ids(&row.mention_ids)? {
@@ -407,7 +407,7 @@ impl Alerter {
         let Some(hook) = self.cfg.webhooks.iter().find(|w| w.id == id) else {
             return Err(NotifyError::Rejected(format!("webhook {id} is not in the config (removed by a reload?)")));
         };
-        if items.is_empty() && out.kind == Event::Notice && hook.kind == "pagerduty" {
+        if items.is_empty() && out.kind == Event::Notice && hook.kind == crate::config::WebhookKind::PagerDuty {
             // PagerDuty incidents are about mentions; escucha's own health
             // is for /healthz and the other channels.
             debug!(notice = out.id, webhook = %hook.id, "health notices are not sent to PagerDuty");

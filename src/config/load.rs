@@ -259,7 +259,6 @@ struct Checker<'e> {
 
 const SOURCES: [&str; 9] = ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed", "facebook", "instagram", "youtube"];
 const LATER_SOURCES: [&str; 0] = [];
-const WEBHOOK_KINDS: [&str; 6] = ["slack", "discord", "teams", "ntfy", "pagerduty", "json"];
 /// The Graph API version used when `api_version` is not given.
 pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
 const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
@@ -977,17 +976,13 @@ impl Checker<'_> {
             .and_then(|i| i.parse("\"slack-care\"", parse_id));
         let kind = t.required("kind", "\"slack\"").and_then(|i| {
             i.parse("\"slack\"", |s| {
-                if WEBHOOK_KINDS.contains(&s) {
-                    Ok(s.to_string())
-                } else {
-                    Err(format!(
-                        "{s:?} is not a webhook kind (use one of {})",
-                        WEBHOOK_KINDS.join(", ")
-                    ))
-                }
+                WebhookKind::parse(s).ok_or_else(|| {
+                    let all: Vec<&str> = WebhookKind::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("{s:?} is not a webhook kind (use one of {})", all.join(", "))
+                })
             })
         });
-        let pagerduty = kind.as_deref() == Some("pagerduty");
+        let pagerduty = kind == Some(WebhookKind::PagerDuty);
         let url = self.secret(&t, "url", None);
         let url = match url {
             Some(Some(u)) => {

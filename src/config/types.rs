@@ -354,11 +354,49 @@ pub enum SmtpSecurity {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub id: String,
-    pub kind: String,
+    pub kind: WebhookKind,
     pub url: Option<Secret>,
     pub secret: Option<Secret>,
     pub routing_key: Option<Secret>,
     pub send_resolved: bool,
+}
+
+/// Which service a `[[webhook]]` speaks to, and so the body it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookKind {
+    Slack,
+    Discord,
+    Teams,
+    Ntfy,
+    PagerDuty,
+    Json,
+}
+
+impl WebhookKind {
+    pub const ALL: [WebhookKind; 6] =
+        [WebhookKind::Slack, WebhookKind::Discord, WebhookKind::Teams, WebhookKind::Ntfy, WebhookKind::PagerDuty, WebhookKind::Json];
+
+    /// The config's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Slack => "slack",
+            WebhookKind::Discord => "discord",
+            WebhookKind::Teams => "teams",
+            WebhookKind::Ntfy => "ntfy",
+            WebhookKind::PagerDuty => "pagerduty",
+            WebhookKind::Json => "json",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WebhookKind> {
+        WebhookKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for WebhookKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]
