@@ -415,7 +415,8 @@ fn sandbox_config(brands: &[&str], mastodon: &str) -> String {
         s += &format!("[[brand]]\nid = \"{b}\"\nterms = [\"{b}\"]\n[brand.accounts]\nmastodon = \"{b}\"\n\n");
     }
     s += &format!("[source.mastodon]\ninstance = \"{mastodon}\"\naccess_token_file = \"mastodon-token\"\nevery = \"1s\"\n\n");
-    s += "[source.x]\napi_base = \"http://127.0.0.1:9\"\nbearer_token_file = \"x-token\"\nevery = \"1m\"\n";
+    // Nothing listens on port 9: X fails, and after 2 s says so at ERROR.
+    s += "[source.x]\napi_base = \"http://127.0.0.1:9\"\nbearer_token_file = \"x-token\"\nevery = \"1m\"\nunhealthy_after = \"2s\"\n";
     s
 }
 
@@ -467,6 +468,14 @@ async fn the_unit_runs_under_a_real_systemd() {
     mastodon.post_status(&fan).text("@interjet llevo dos horas sin respuesta").mention(&brand).send();
     sb.wait("the mention to be stored (\"page stored\")", Duration::from_secs(30), || sb.journal().contains("page stored"));
     assert!(!sb.journal().contains(TOKEN) && !sb.journal().contains(&mastodon_token), "a token is in the journal");
+
+    // Priorities reach the journal: `journalctl -p err` shows the failing
+    // source and none of the INFO lines, `-p warning` the failed polls.
+    let at = |p: &str| sb.run(&["journalctl", "-u", "escucha.service", "-p", p, "--no-pager", "-o", "cat"]).1;
+    sb.wait("an ERROR line under journalctl -p err", Duration::from_secs(30), || at("err").contains("source is not working"));
+    let errors = at("err");
+    assert!(!errors.contains("escucha started") && !errors.contains("page stored"), "INFO lines at priority err:\n{errors}");
+    assert!(at("warning").contains("poll failed"), "{}", at("warning"));
 
     // Reload with a new brand: taken.
     let mark = sb.journal().lines().count();
