@@ -92,6 +92,7 @@ fn post(i: usize, now: DateTime<Utc>) -> Post {
         mentions: vec![],
         reposts: (i % 7) as u64,
         addressed_to_token_account: false,
+        rating: None,
     }
 }
 
@@ -153,6 +154,7 @@ fn ingest_vs_raw() {
                 reposts: m.reposts,
                 conversation_id: p.conversation_id.clone(),
                 in_reply_to_id: p.in_reply_to_id.clone(),
+                rating: None,
             }
         })
         .collect();
@@ -227,6 +229,7 @@ fn complaint(i: usize, created: DateTime<Utc>, deadline: DateTime<Utc>) -> NewMe
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     }
 }
 
@@ -320,6 +323,7 @@ fn big_db() -> PathBuf {
                     reposts: 0,
                     conversation_id: Some(i.to_string()),
                     in_reply_to_id: None,
+                    rating: None,
                 }
             })
             .collect();

@@ -102,6 +102,7 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     if !s.feeds.is_empty() {
         out.push(Source::Feed(sources::feed::FeedSource::new(&s.feeds, &cfg.brands)));
     }
+    out.extend(sources::reviews::sources(cfg).into_iter().map(Source::Reviews));
     out
 }
 
@@ -548,8 +549,8 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
                 Err(e) => return Err(SourceError::Transient(format!("storing page: {e}"))),
             }
         };
-        if !out.inserted.is_empty() || !out.answered.is_empty() {
-            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
+        if !out.inserted.is_empty() || !out.answered.is_empty() || !out.reopened.is_empty() {
+            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), reopened = out.reopened.len(), "page stored");
             shared.wake.notify_one();
         }
         state.first_poll = false;

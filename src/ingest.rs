@@ -21,7 +21,19 @@ pub struct Matchers {
 impl Matchers {
     pub fn new(cfg: &Config, platform: Platform) -> Matchers {
         let host = cfg.sources.mastodon.as_ref().map(|m| crate::sources::mastodon::instance_host(&m.instance));
-        let list = cfg.brands.iter().map(|b| (BrandMatcher::new(b, platform, host.as_deref()), b.clone())).collect();
+        // A source's own `respond_within` overrides the brands' thresholds
+        // for what it reads (reviews usually get a day or two).
+        let within = cfg.sources.respond_within(platform.as_str());
+        let list = cfg
+            .brands
+            .iter()
+            .map(|b| {
+                let mut brand = b.clone();
+                brand.respond_within.complaint = within.complaint.unwrap_or(brand.respond_within.complaint);
+                brand.respond_within.escalation = within.escalation.unwrap_or(brand.respond_within.escalation);
+                (BrandMatcher::new(b, platform, host.as_deref()), brand)
+            })
+            .collect();
         Matchers { platform, list }
     }
 }
@@ -112,6 +124,7 @@ fn new_mention(classifier: &Classifier, brand: &Brand, post: &Post, recent: u32,
         executives: brand.executives.clone(),
         escalate: brand.escalate,
         phrases: brand.phrases(),
+        rating: post.rating,
     };
     let c = classifier.classify(&post.text, &ctx);
     let backfill = chrono::Duration::from_std(brand.backfill).unwrap_or_default();
@@ -137,5 +150,6 @@ fn new_mention(classifier: &Classifier, brand: &Brand, post: &Post, recent: u32,
         reposts: post.reposts,
         conversation_id: post.conversation_id.clone(),
         in_reply_to_id: post.in_reply_to_id.clone(),
+        rating: post.rating,
     }
 }

@@ -46,6 +46,9 @@ impl BrandMatcher {
             Platform::Reddit => brand.accounts.reddit.as_deref().map(|a| a.trim_start_matches("/u/").trim_start_matches("u/")),
             Platform::HackerNews => brand.accounts.hackernews.as_deref(),
             Platform::Feed => None,
+            // A review platform has no account that posts: the business's
+            // reply comes as a post by this stand-in (sources::reviews).
+            Platform::GoogleReviews | Platform::AppStore | Platform::GooglePlay | Platform::Trustpilot => Some(crate::sources::reviews::OWNER),
         }
         .map(|a| normalize_account(platform, a, mastodon_host));
         BrandMatcher {
@@ -151,6 +154,7 @@ mod tests {
             mentions: vec![],
             reposts: 0,
             addressed_to_token_account: false,
+            rating: None,
         }
     }
 

@@ -16,6 +16,16 @@ pub enum Platform {
     #[serde(rename = "hackernews")]
     HackerNews,
     Feed,
+    /// Google Business Profile reviews of the brand's locations.
+    #[serde(rename = "google_reviews")]
+    GoogleReviews,
+    /// App Store Connect customer reviews of the brand's apps.
+    #[serde(rename = "app_store")]
+    AppStore,
+    /// Google Play reviews of the brand's packages.
+    #[serde(rename = "google_play")]
+    GooglePlay,
+    Trustpilot,
 }
 
 impl Platform {
@@ -27,6 +37,10 @@ impl Platform {
             Platform::Reddit => "reddit",
             Platform::HackerNews => "hackernews",
             Platform::Feed => "feed",
+            Platform::GoogleReviews => "google_reviews",
+            Platform::AppStore => "app_store",
+            Platform::GooglePlay => "google_play",
+            Platform::Trustpilot => "trustpilot",
         }
     }
     pub fn parse(s: &str) -> Option<Platform> {
@@ -37,6 +51,10 @@ impl Platform {
             "reddit" => Some(Platform::Reddit),
             "hackernews" => Some(Platform::HackerNews),
             "feed" => Some(Platform::Feed),
+            "google_reviews" => Some(Platform::GoogleReviews),
+            "app_store" => Some(Platform::AppStore),
+            "google_play" => Some(Platform::GooglePlay),
+            "trustpilot" => Some(Platform::Trustpilot),
             _ => None,
         }
     }
@@ -86,6 +104,8 @@ pub struct Post {
     /// text says: a notification addressed to the account whose token read
     /// it (Mastodon, Bluesky), or an entry of a brand's own feed.
     pub addressed_to_token_account: bool,
+    /// A review's star rating, 1–5; None for every other post.
+    pub rating: Option<u8>,
 }
 
 /// What the classifier decides about a mention.
@@ -194,6 +214,8 @@ pub struct Mention {
     /// link), and when; None while its class is the classifier's.
     pub corrected_by: Option<String>,
     pub corrected_at: Option<DateTime<Utc>>,
+    /// A review's star rating (its newest), 1–5; None for other posts.
+    pub rating: Option<u8>,
 }
 
 /// The mention unit tests start from: an open complaint "mal" by ana on X
@@ -228,6 +250,7 @@ impl Mention {
             reposts: 0,
             corrected_by: None,
             corrected_at: None,
+            rating: None,
         }
     }
 }

@@ -153,6 +153,14 @@ pub struct Accounts {
     pub bluesky: Option<String>,
     pub reddit: Option<String>,
     pub hackernews: Option<String>,
+    /// Google Business Profile locations, `accounts/{a}/locations/{l}`.
+    pub google_reviews: Vec<String>,
+    /// App Store Connect app ids (the numeric Apple ID).
+    pub app_store: Vec<String>,
+    /// Google Play package names.
+    pub google_play: Vec<String>,
+    /// Trustpilot business unit ids.
+    pub trustpilot: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -177,6 +185,28 @@ pub struct Sources {
     pub reddit: Option<RedditSource>,
     pub hackernews: Option<HackerNewsSource>,
     pub feeds: Vec<FeedSource>,
+    pub google_reviews: Option<GoogleReviewsSource>,
+    pub app_store: Option<AppStoreSource>,
+    pub google_play: Option<GooglePlaySource>,
+    pub trustpilot: Option<TrustpilotSource>,
+    /// `[source.<name>] respond_within`, by source name: overrides the
+    /// brands' thresholds for what that source reads.
+    pub respond_within: Vec<(String, RespondWithinOverride)>,
+}
+
+impl Sources {
+    /// The `respond_within` override of the source with this config name
+    /// (empty when it has none).
+    pub fn respond_within(&self, name: &str) -> RespondWithinOverride {
+        self.respond_within.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_default()
+    }
+}
+
+/// A source's `respond_within`: the thresholds it gives, over the brand's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RespondWithinOverride {
+    pub complaint: Option<Duration>,
+    pub escalation: Option<Duration>,
 }
 
 /// Settings every source takes.
@@ -230,6 +260,61 @@ pub struct RedditSource {
 pub struct HackerNewsSource {
     /// e.g. `https://hn.algolia.com`.
     pub api_base: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.google_reviews]`: Google Business Profile reviews, read with
+/// an OAuth 2.0 user token obtained from a refresh token.
+#[derive(Debug, Clone)]
+pub struct GoogleReviewsSource {
+    /// e.g. `https://mybusiness.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.app_store]`: App Store Connect customer reviews, with an ES256
+/// JWT signed by the team's API key.
+#[derive(Debug, Clone)]
+pub struct AppStoreSource {
+    /// e.g. `https://api.appstoreconnect.apple.com`.
+    pub api_base: String,
+    pub issuer_id: String,
+    pub key_id: String,
+    /// The `.p8` key (PKCS#8 PEM, EC P-256), checked when loaded.
+    pub private_key: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.google_play]`: Android Publisher `reviews.list`, with a
+/// service account's RS256 JWT exchanged at `token_url`.
+#[derive(Debug, Clone)]
+pub struct GooglePlaySource {
+    /// e.g. `https://androidpublisher.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    /// The service account's JSON key file, checked when loaded.
+    pub service_account: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.trustpilot]`: private reviews of business units, with a
+/// business user's token (password grant).
+#[derive(Debug, Clone)]
+pub struct TrustpilotSource {
+    /// e.g. `https://api.trustpilot.com`.
+    pub api_base: String,
+    pub token_url: String,
+    /// The API key and secret.
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub username: Secret,
+    pub password: Secret,
     pub schedule: Schedule,
 }
 
@@ -334,6 +419,10 @@ impl Config {
             "reddit" => s.reddit.as_ref().map(|x| x.schedule),
             "hackernews" => s.hackernews.as_ref().map(|x| x.schedule),
             "feed" => s.feeds.first().map(|x| x.schedule),
+            "google_reviews" => s.google_reviews.as_ref().map(|x| x.schedule),
+            "app_store" => s.app_store.as_ref().map(|x| x.schedule),
+            "google_play" => s.google_play.as_ref().map(|x| x.schedule),
+            "trustpilot" => s.trustpilot.as_ref().map(|x| x.schedule),
             _ => None,
         }
     }

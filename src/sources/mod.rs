@@ -3,12 +3,17 @@
 //! no SQL and no alert logic: the daemon commits each [`Page`]'s posts and its
 //! cursor in one store transaction, so a crash never skips or doubles a page.
 
+pub mod app_store;
 pub mod bluesky;
 pub mod feed;
+pub mod google_play;
+pub mod google_reviews;
 pub mod hackernews;
 pub mod http;
 pub mod mastodon;
 pub mod reddit;
+pub mod reviews;
+pub mod trustpilot;
 pub mod x;
 
 use crate::model::{Platform, Post};
@@ -73,6 +78,9 @@ pub enum QueryKind {
     AccountActivity { account: String },
     /// One `[[source.feed]]`, by its position in the config.
     Feed { index: usize },
+    /// The reviews of one location, app, package or business unit (as
+    /// configured under `[brand.accounts]`).
+    Reviews { target: String },
 }
 
 /// One page of a query's results.
@@ -95,6 +103,7 @@ pub enum Source {
     Reddit(reddit::RedditSource),
     HackerNews(hackernews::HackerNewsSource),
     Feed(feed::FeedSource),
+    Reviews(reviews::ReviewSource),
 }
 
 /// Dispatches a method call to whichever source this is.
@@ -107,6 +116,7 @@ macro_rules! each_source {
             Source::Reddit($s) => $e,
             Source::HackerNews($s) => $e,
             Source::Feed($s) => $e,
+            Source::Reviews($s) => $e,
         }
     };
 }
@@ -120,6 +130,7 @@ impl Source {
             Source::Reddit(_) => Platform::Reddit,
             Source::HackerNews(_) => Platform::HackerNews,
             Source::Feed(_) => Platform::Feed,
+            Source::Reviews(r) => r.platform(),
         }
     }
     pub fn name(&self) -> &'static str {

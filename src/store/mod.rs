@@ -184,6 +184,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mentions ADD COLUMN corrected_by TEXT;
     ALTER TABLE mentions ADD COLUMN corrected_at INTEGER;
     "#,
+    // 7 (reviews): a review's star rating, 1-5 (NULL for other posts); an
+    // edit refreshes it, and a drop to 1-2 after an answer reopens the review.
+    r#"
+    ALTER TABLE mentions ADD COLUMN rating INTEGER;
+    "#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -275,6 +280,8 @@ pub struct NewMention {
     pub reposts: u64,
     pub conversation_id: Option<String>,
     pub in_reply_to_id: Option<String>,
+    /// A review's star rating, 1-5.
+    pub rating: Option<u8>,
 }
 
 /// The new mention unit tests start from: a complaint "mal" by ana on X for
@@ -301,6 +308,7 @@ impl NewMention {
             reposts: 0,
             conversation_id: None,
             in_reply_to_id: None,
+            rating: None,
         }
     }
 }
@@ -329,6 +337,9 @@ pub struct PageOutcome {
     pub duplicates: usize,
     /// Mentions that this page showed answered (they may have been alerted).
     pub answered: Vec<i64>,
+    /// Answered reviews whose rating an edit dropped to 1-2: open again,
+    /// with a new deadline.
+    pub reopened: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -584,7 +595,11 @@ impl Store {
     /// Commits one page: its mentions, the brand replies it showed, and the
     /// query's new cursor, in one transaction. A mention already stored for
     /// the same (platform, platform id, brand) is a duplicate: only its
-    /// text, followers and reposts are refreshed (an edited post).
+    /// text, followers, reposts and rating are refreshed (an edited post),
+    /// except that a review whose rating an edit drops to 1-2 (below what it
+    /// was) after it was answered, or before it was ever judged to need an
+    /// answer, is judged again: it takes the new class, reasons and deadline
+    /// and is open and unpaged again.
     pub fn commit_page(
         &self,
         query_key: &str,
@@ -617,10 +632,23 @@ impl Store {
             let mut refresh = tx.prepare_cached(
                 "UPDATE mentions SET text = ?4,
                     author_followers = COALESCE(?5, author_followers),
-                    reposts = MAX(reposts, ?6)
+                    reposts = MAX(reposts, ?6),
+                    rating = COALESCE(?7, rating)
                  WHERE platform = ?1 AND platform_id = ?2 AND brand = ?3
-                   AND (text != ?4 OR author_followers IS NOT COALESCE(?5, author_followers) OR reposts < ?6)",
+                   AND (text != ?4 OR author_followers IS NOT COALESCE(?5, author_followers) OR reposts < ?6
+                        OR rating IS NOT COALESCE(?7, rating))",
             )?;
+            // Runs before `refresh`, while `rating` is still the old one.
+            let mut reopen = tx.prepare_cached(
+                "UPDATE mentions SET status = 'open', answered_at = NULL, answer_id = NULL, alerted_at = NULL,
+                    page_step = 0, next_page_at = NULL, history = 0,
+                    class = ?5, score = ?6, reasons = ?7, deadline = ?8
+                 WHERE platform = ?1 AND platform_id = ?2 AND brand = ?3
+                   AND rating IS NOT NULL AND rating > ?4
+                   AND (status = 'answered' OR (status = 'open' AND deadline IS NULL AND alerted_at IS NULL))
+                 RETURNING id",
+            )?;
+            let mut set_rating = tx.prepare_cached("UPDATE mentions SET rating = ?2 WHERE id = ?1")?;
             let mut inserted_mentions: Vec<&NewMention> = Vec::new();
             for m in mentions {
                 let n = insert.execute(params![
@@ -646,16 +674,31 @@ impl Store {
                     query_key,
                 ])?;
                 if n == 1 {
-                    out.inserted.push(tx.last_insert_rowid());
+                    let id = tx.last_insert_rowid();
+                    if let Some(r) = m.rating {
+                        set_rating.execute(params![id, r])?;
+                    }
+                    out.inserted.push(id);
                     inserted_mentions.push(m);
                 } else {
+                    if let (Some(r), Some(deadline)) = (m.rating.filter(|r| *r <= 2), m.deadline.filter(|_| m.class.needs_answer())) {
+                        let reasons = serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into());
+                        let ids = reopen.query_map(
+                            params![m.platform.as_str(), m.platform_id, m.brand, r, m.class.as_str(), m.score, reasons, to_ms(deadline)],
+                            |row| row.get::<_, i64>(0),
+                        )?;
+                        for id in ids {
+                            out.reopened.push(id?);
+                        }
+                    }
                     refresh.execute(params![
                         m.platform.as_str(),
                         m.platform_id,
                         m.brand,
                         m.text,
                         m.author_followers.map(|f| f as i64),
-                        m.reposts as i64
+                        m.reposts as i64,
+                        m.rating
                     ])?;
                     out.duplicates += 1;
                 }
@@ -1608,10 +1651,10 @@ pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 
 const MENTION_COLUMNS: &str = "id, brand, platform, platform_id, url, author, author_id, author_followers, text, lang,
     class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts,
-    corrected_by, corrected_at";
+    corrected_by, corrected_at, rating";
 
 /// How many columns MENTION_COLUMNS lists: the index of a column selected after them.
-const MENTION_COLUMN_COUNT: usize = 25;
+const MENTION_COLUMN_COUNT: usize = 26;
 
 fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
     let platform: String = r.get(2)?;
@@ -1644,6 +1687,7 @@ fn mention_from_row(r: &Row<'_>) -> rusqlite::Result<Mention> {
         reposts: r.get::<_, i64>(22)? as u64,
         corrected_by: r.get(23)?,
         corrected_at: r.get::<_, Option<i64>>(24)?.map(from_ms),
+        rating: r.get::<_, Option<i64>>(25)?.and_then(|v| u8::try_from(v).ok()),
     })
 }
 
@@ -1676,6 +1720,7 @@ pub(crate) mod tests {
             reposts: 0,
             conversation_id: Some(id.into()),
             in_reply_to_id: None,
+            rating: None,
         }
     }
 
