@@ -40,6 +40,10 @@ pub fn what_to_check(source: &str, error: &str) -> String {
         "mastodon" => "[source.mastodon] access_token_env / access_token_file, or [brand.accounts] mastodon_token_env",
         "bluesky" => "[source.bluesky] identifier and app_password_env / app_password_file",
         "reddit" => "[source.reddit] client_id_env and client_secret_env",
+        "google_reviews" => "[source.google_reviews] client_id_env, client_secret_env and refresh_token_env (a revoked refresh token needs the location's owner to authorize escucha again)",
+        "app_store" => "[source.app_store] issuer_id, key_id and private_key_file (a revoked key needs a new .p8 from App Store Connect)",
+        "google_play" => "[source.google_play] service_account_file (its key must not be deleted, and the account needs the Play Console permission to reply to reviews)",
+        "trustpilot" => "[source.trustpilot] client_id_env, client_secret_env (the API key and secret), username_env and password_env",
         _ => "the source's credentials",
     };
     if e.contains("401") || e.contains("403") || e.contains("refused the") || e.contains("unauthorized") || e.contains("credentials") {
