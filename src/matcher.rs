@@ -68,6 +68,11 @@ impl BrandMatcher {
                 return Some(Role::Own);
             }
         }
+        // A review of the brand's own location, app or business unit is its
+        // mention whatever it says, exclusions included.
+        if addressed && post.platform.is_review() {
+            return Some(Role::Mention);
+        }
         let text = fold(&post.text);
         if self.exclude.iter().any(|x| contains_phrase(&text, x)) {
             return None;
@@ -190,6 +195,15 @@ mod tests {
         assert_eq!(m.role(&q, true), Some(Role::Mention), "notifications of the brand account are mentions");
         let own = post(Platform::Mastodon, "interjet@mastodon.social", "hola");
         assert_eq!(m.role(&own, false), Some(Role::Own));
+    }
+
+    #[test]
+    fn a_review_is_a_mention_whatever_it_says_and_the_business_reply_is_the_brands() {
+        let m = BrandMatcher::new(&brand(), Platform::AppStore, None);
+        let review = post(Platform::AppStore, "Carmen", "Interjet Jobs: la app se cierra");
+        assert_eq!(m.role(&review, true), Some(Role::Mention), "no term needed, exclusions do not apply");
+        let reply = post(Platform::AppStore, crate::sources::reviews::OWNER, "Lo sentimos");
+        assert_eq!(m.role(&reply, false), Some(Role::Own));
     }
 
     #[test]

@@ -43,6 +43,10 @@ impl Platform {
             Platform::Trustpilot => "trustpilot",
         }
     }
+    /// Review platforms: every review read for a brand is its mention.
+    pub fn is_review(self) -> bool {
+        matches!(self, Platform::GoogleReviews | Platform::AppStore | Platform::GooglePlay | Platform::Trustpilot)
+    }
     pub fn parse(s: &str) -> Option<Platform> {
         match s {
             "x" => Some(Platform::X),

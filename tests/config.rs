@@ -516,7 +516,7 @@ fn unknown_and_unsupported_source_names_are_refused() {
     let text = text_of(&e);
     assert!(
         text.contains(
-            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed)"
+            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, google_reviews, app_store, google_play, trustpilot)"
         ),
         "{text}"
     );
