@@ -471,8 +471,9 @@ pub fn person(by: Option<String>) -> String {
 pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
     let not_found = || anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)");
     let m = store.mention(id)?.ok_or_else(not_found)?;
-    let brand = cfg.brand(&m.brand);
-    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
+    // The thresholds of the source that read it (its respond_within) count.
+    let brand = cfg.brand(&m.brand).map(|b| cfg.sources.brand_for(b, m.platform.as_str()));
+    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(&b, class, m.created_at));
     let from = match store.correct(id, class, by, LabelOrigin::Correct, now, deadline)? {
         CorrectOutcome::NotFound => return Err(not_found()),
         CorrectOutcome::AlreadyThat => return Ok(format!("mention {id} is already {class}; nothing changed")),

@@ -23,17 +23,7 @@ impl Matchers {
         let host = cfg.sources.mastodon.as_ref().map(|m| crate::sources::mastodon::instance_host(&m.instance));
         // A source's own `respond_within` overrides the brands' thresholds
         // for what it reads (reviews usually get a day or two).
-        let within = cfg.sources.respond_within(platform.as_str());
-        let list = cfg
-            .brands
-            .iter()
-            .map(|b| {
-                let mut brand = b.clone();
-                brand.respond_within.complaint = within.complaint.unwrap_or(brand.respond_within.complaint);
-                brand.respond_within.escalation = within.escalation.unwrap_or(brand.respond_within.escalation);
-                (BrandMatcher::new(b, platform, host.as_deref()), brand)
-            })
-            .collect();
+        let list = cfg.brands.iter().map(|b| (BrandMatcher::new(b, platform, host.as_deref()), cfg.sources.brand_for(b, platform.as_str()))).collect();
         Matchers { platform, list }
     }
 }

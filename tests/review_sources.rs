@@ -334,8 +334,8 @@ async fn a_round_cut_by_a_restart_resumes_from_its_page_and_an_unreadable_cursor
 async fn tokens_signed_with_a_key_the_platform_does_not_know_are_refused() {
     let w = World::new().await;
     let mut cfg = w.cfg.clone();
-    let unknown = |name: &str| escucha::config::Secret::new(std::fs::read_to_string(format!("{KEYS}/{name}")).unwrap());
-    cfg.sources.app_store.as_mut().unwrap().private_key = unknown("app_store_unknown_AuthKey.p8");
+    let unknown = escucha::config::Secret::new(std::fs::read_to_string(format!("{KEYS}/app_store_unknown_AuthKey.p8")).unwrap());
+    cfg.sources.app_store.as_mut().unwrap().private_key = unknown;
     let sa = service_account_json(&w.fake.google_token_url()).replace(
         &serde_json::to_string(&std::fs::read_to_string(format!("{KEYS}/play_test_private.pem")).unwrap()).unwrap(),
         &serde_json::to_string(&std::fs::read_to_string(format!("{KEYS}/play_unknown_private.pem")).unwrap()).unwrap(),

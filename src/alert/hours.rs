@@ -124,11 +124,17 @@ pub fn mention_deadline(brand: &Brand, class: Class, created_at: DateTime<Utc>) 
 pub fn reschedule(store: &Store, cfg: &Config) -> crate::store::Result<usize> {
     let mut changed = 0;
     for b in &cfg.brands {
+        // A source's own respond_within counts for what it read.
+        let mut seen: Vec<(crate::model::Platform, Brand)> = Vec::new();
         let updates: Vec<(i64, DateTime<Utc>)> = store
             .open_unpaged(&b.id)?
             .into_iter()
-            .filter_map(|(id, class, created, old)| {
-                let new = mention_deadline(b, class, created)?;
+            .filter_map(|(id, class, created, old, platform)| {
+                if !seen.iter().any(|(p, _)| *p == platform) {
+                    seen.push((platform, cfg.sources.brand_for(b, platform.as_str())));
+                }
+                let brand = &seen.iter().find(|(p, _)| *p == platform)?.1;
+                let new = mention_deadline(brand, class, created)?;
                 (Some(new) != old).then_some((id, new))
             })
             .collect();

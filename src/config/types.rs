@@ -200,6 +200,16 @@ impl Sources {
     pub fn respond_within(&self, name: &str) -> RespondWithinOverride {
         self.respond_within.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_default()
     }
+
+    /// `brand` as the source with this config name sees it: its thresholds
+    /// under the source's `respond_within`.
+    pub fn brand_for(&self, brand: &Brand, name: &str) -> Brand {
+        let within = self.respond_within(name);
+        let mut b = brand.clone();
+        b.respond_within.complaint = within.complaint.unwrap_or(b.respond_within.complaint);
+        b.respond_within.escalation = within.escalation.unwrap_or(b.respond_within.escalation);
+        b
+    }
 }
 
 /// A source's `respond_within`: the thresholds it gives, over the brand's.

@@ -422,8 +422,9 @@ pub struct Silence {
     pub created_by: String,
 }
 
-/// An open complaint not yet paged: id, class, created_at, deadline.
-pub type Unpaged = (i64, Class, DateTime<Utc>, Option<DateTime<Utc>>);
+/// An open complaint not yet paged: id, class, created_at, deadline,
+/// platform (whose source may override the brand's thresholds).
+pub type Unpaged = (i64, Class, DateTime<Utc>, Option<DateTime<Utc>>, Platform);
 
 /// After a page, when (if ever) the mention's next chain step is due.
 #[derive(Debug, Clone, PartialEq)]
@@ -598,8 +599,10 @@ impl Store {
     /// text, followers, reposts and rating are refreshed (an edited post),
     /// except that a review whose rating an edit drops to 1-2 (below what it
     /// was) after it was answered, or before it was ever judged to need an
-    /// answer, is judged again: it takes the new class, reasons and deadline
-    /// and is open and unpaged again.
+    /// answer, is judged again: it takes the new class, reasons and deadline,
+    /// its `created_at` becomes the edit's (the text customers now read, and
+    /// what a restart recomputes the deadline from), and it is open and
+    /// unpaged again.
     pub fn commit_page(
         &self,
         query_key: &str,
@@ -642,7 +645,7 @@ impl Store {
             let mut reopen = tx.prepare_cached(
                 "UPDATE mentions SET status = 'open', answered_at = NULL, answer_id = NULL, alerted_at = NULL,
                     page_step = 0, next_page_at = NULL, history = 0,
-                    class = ?5, score = ?6, reasons = ?7, deadline = ?8
+                    class = ?5, score = ?6, reasons = ?7, deadline = ?8, created_at = ?9
                  WHERE platform = ?1 AND platform_id = ?2 AND brand = ?3
                    AND rating IS NOT NULL AND rating > ?4
                    AND (status = 'answered' OR (status = 'open' AND deadline IS NULL AND alerted_at IS NULL))
@@ -684,7 +687,7 @@ impl Store {
                     if let (Some(r), Some(deadline)) = (m.rating.filter(|r| *r <= 2), m.deadline.filter(|_| m.class.needs_answer())) {
                         let reasons = serde_json::to_string(&m.reasons).unwrap_or_else(|_| "[]".into());
                         let ids = reopen.query_map(
-                            params![m.platform.as_str(), m.platform_id, m.brand, r, m.class.as_str(), m.score, reasons, to_ms(deadline)],
+                            params![m.platform.as_str(), m.platform_id, m.brand, r, m.class.as_str(), m.score, reasons, to_ms(deadline), to_ms(m.created_at)],
                             |row| row.get::<_, i64>(0),
                         )?;
                         for id in ids {
@@ -1469,13 +1472,20 @@ impl Store {
     pub fn open_unpaged(&self, brand: &str) -> Result<Vec<Unpaged>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, class, created_at, deadline FROM mentions
+            "SELECT id, class, created_at, deadline, platform FROM mentions
              WHERE brand = ?1 AND status = 'open' AND alerted_at IS NULL AND history = 0
                AND class IN ('complaint', 'escalation') ORDER BY id",
         )?;
         let rows = stmt.query_map([brand], |r| {
             let class: String = r.get(1)?;
-            Ok((r.get(0)?, Class::parse(&class).unwrap_or(Class::Complaint), from_ms(r.get(2)?), r.get::<_, Option<i64>>(3)?.map(from_ms)))
+            let platform: String = r.get(4)?;
+            Ok((
+                r.get(0)?,
+                Class::parse(&class).unwrap_or(Class::Complaint),
+                from_ms(r.get(2)?),
+                r.get::<_, Option<i64>>(3)?.map(from_ms),
+                Platform::parse(&platform).unwrap_or(Platform::X),
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -1841,6 +1851,7 @@ pub(crate) mod tests {
         assert_eq!(out.reopened, vec![id]);
         let m = s.mention(id).unwrap().unwrap();
         assert_eq!((m.status, m.class, m.rating, m.deadline, m.answered_at), (Status::Open, Class::Complaint, Some(1), Some(t(6800)), None));
+        assert_eq!(m.created_at, t(5000), "dated by the edit");
         assert!(s.due(t(6799)).unwrap().is_empty(), "paged after its threshold, not at once");
         assert_eq!(s.due(t(6800)).unwrap().len(), 1);
         // Fetched again unchanged: not reopened twice.
@@ -2141,7 +2152,7 @@ pub(crate) mod tests {
         let s = Store::open_in_memory().unwrap();
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         let list = s.open_unpaged("acme").unwrap();
-        assert_eq!(list, vec![(id, Class::Complaint, t(0), Some(t(1800)))]);
+        assert_eq!(list, vec![(id, Class::Complaint, t(0), Some(t(1800)), Platform::X)]);
         assert_eq!(s.set_deadlines(&[(id, t(90_000))]).unwrap(), 1);
         assert!(s.due(t(1800)).unwrap().is_empty());
         assert_eq!(s.next_wakeup().unwrap(), Some(t(90_000)));
