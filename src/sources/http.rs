@@ -549,6 +549,16 @@ mod tests {
     }
 
     #[test]
+    fn app_store_x_rate_limit_is_read_and_a_spent_budget_waits() {
+        let now = Utc.timestamp_opt(1_000_000_000, 0).unwrap();
+        let r = RateLimit::from_headers(&headers(&[("X-Rate-Limit", "user-hour-lim:3500;user-hour-rem:500;")]), now);
+        assert_eq!((r.limit, r.remaining, r.reset), (Some(3500.0), Some(500.0), None));
+        let r = RateLimit::from_headers(&headers(&[("x-rate-limit", "user-hour-lim:3600;user-hour-rem:0;")]), now);
+        assert!(r.exhausted());
+        assert!(r.reset.is_some_and(|t| t > now), "a rolling hour has no reset: wait a while");
+    }
+
+    #[test]
     fn retry_after_takes_seconds_or_a_date() {
         let now = Utc.timestamp_opt(1_000_000_000, 0).unwrap();
         assert_eq!(parse_retry_after("30", now), Some(now + chrono::Duration::seconds(30)));

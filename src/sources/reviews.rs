@@ -174,7 +174,7 @@ impl ReviewSource {
             Api::GooglePlay(a) => a.list(&self.http, target, token.as_deref()).await?,
             Api::Trustpilot(a) => a.list(&self.http, target, token.as_deref()).await?,
         };
-        Ok(page(self.platform, target, listing, prev, token.is_some(), now))
+        Ok(page(self.platform, listing, prev, token.is_some(), now))
     }
 }
 
@@ -203,7 +203,7 @@ impl Cursor {
 
 /// The page to commit for one listing page, and the cursor after it.
 /// `continued`: the listing was the next page of a round under way.
-pub fn page(platform: Platform, target: &str, listing: Listing, prev: Option<Cursor>, continued: bool, now: DateTime<Utc>) -> Page {
+pub fn page(platform: Platform, listing: Listing, prev: Option<Cursor>, continued: bool, now: DateTime<Utc>) -> Page {
     let Some(prev) = prev else {
         // First poll: this page and nothing older. Reviews below it were
         // never seen; the page's oldest is where later polls stop.
@@ -211,7 +211,7 @@ pub fn page(platform: Platform, target: &str, listing: Listing, prev: Option<Cur
             (Some(_), Some(oldest)) => oldest.sort_at.timestamp_millis(),
             _ => i64::MIN,
         };
-        let posts = listing.reviews.iter().flat_map(|r| posts(platform, target, r)).collect();
+        let posts = listing.reviews.iter().flat_map(|r| posts(platform, r)).collect();
         return Page { posts, cursor: Cursor { floor, next: None, round: None }.encode(), more: false };
     };
     let lower = prev.floor.max((now - WINDOW).timestamp_millis());
@@ -219,12 +219,12 @@ pub fn page(platform: Platform, target: &str, listing: Listing, prev: Option<Cur
     let done = listing.next.is_none() || kept.len() < listing.reviews.len() || listing.reviews.is_empty();
     let round = if continued { prev.round } else { Some(now.timestamp_millis()) };
     let cursor = if done { Cursor { floor: prev.floor, next: None, round: None } } else { Cursor { floor: prev.floor, next: listing.next.clone(), round } };
-    let posts = kept.into_iter().flat_map(|r| posts(platform, target, r)).collect();
+    let posts = kept.into_iter().flat_map(|r| posts(platform, r)).collect();
     Page { posts, cursor: cursor.encode(), more: !done }
 }
 
 /// The review as a mention, and the business's reply if it still answers it.
-pub fn posts(platform: Platform, target: &str, r: &Review) -> Vec<Post> {
+pub fn posts(platform: Platform, r: &Review) -> Vec<Post> {
     let review = Post {
         platform,
         platform_id: r.id.clone(),
@@ -267,7 +267,6 @@ pub fn posts(platform: Platform, target: &str, r: &Review) -> Vec<Post> {
             rating: None,
         });
     }
-    let _ = target;
     out
 }
 
@@ -379,7 +378,7 @@ mod tests {
     #[test]
     fn the_first_poll_reads_one_page_and_later_polls_stop_where_it_did() {
         let listing = Listing { reviews: vec![review("b", t(10)), review("a", t(5))], next: Some("p2".into()) };
-        let first = page(Platform::GoogleReviews, "loc", listing, None, false, t(12));
+        let first = page(Platform::GoogleReviews, listing, None, false, t(12));
         assert!(!first.more);
         assert_eq!(first.posts.len(), 2);
         let c = Cursor::parse(&first.cursor).unwrap();
@@ -387,7 +386,7 @@ mod tests {
         // Next poll: a new review on top; the page still says there is more,
         // but "a" is the floor: the round ends there, nothing older is read.
         let listing = Listing { reviews: vec![review("c", t(11)), review("b", t(10)), review("old", t(4))], next: Some("p2".into()) };
-        let next = page(Platform::GoogleReviews, "loc", listing, Some(c), false, t(13));
+        let next = page(Platform::GoogleReviews, listing, Some(c), false, t(13));
         assert!(!next.more);
         assert_eq!(next.posts.iter().map(|p| p.platform_id.as_str()).collect::<Vec<_>>(), ["c", "b"]);
     }
@@ -396,13 +395,13 @@ mod tests {
     fn a_round_follows_pages_until_the_window_ends() {
         let c = Cursor { floor: i64::MIN, next: None, round: None };
         let listing = Listing { reviews: vec![review("c", t(200)), review("b", t(190))], next: Some("p2".into()) };
-        let p = page(Platform::Trustpilot, "bu", listing, Some(c), false, t(200));
+        let p = page(Platform::Trustpilot, listing, Some(c), false, t(200));
         assert!(p.more);
         let c = Cursor::parse(&p.cursor).unwrap();
         assert_eq!(c.next.as_deref(), Some("p2"));
         // Page 2 crosses the week: the round is done.
         let listing = Listing { reviews: vec![review("a", t(100)), review("z", t(10))], next: Some("p3".into()) };
-        let p = page(Platform::Trustpilot, "bu", listing, Some(c), true, t(200));
+        let p = page(Platform::Trustpilot, listing, Some(c), true, t(200));
         assert!(!p.more);
         assert_eq!(p.posts.len(), 1, "only what is within the week");
         assert_eq!(Cursor::parse(&p.cursor).unwrap().next, None);
@@ -412,13 +411,13 @@ mod tests {
     fn a_reply_answers_the_review_unless_the_author_edited_after_it() {
         let mut r = review("r1", t(1));
         r.reply_at = Some(t(2));
-        let p = posts(Platform::AppStore, "app", &r);
+        let p = posts(Platform::AppStore, &r);
         assert_eq!(p.len(), 2);
         assert_eq!(p[1].author, OWNER);
         assert_eq!(p[1].in_reply_to_id.as_deref(), Some("r1"));
         assert_eq!(p[1].created_at, t(2));
         assert!(p[0].addressed_to_token_account && p[0].rating == Some(1));
         r.at = t(3);
-        assert_eq!(posts(Platform::AppStore, "app", &r).len(), 1, "the edit came after the reply");
+        assert_eq!(posts(Platform::AppStore, &r).len(), 1, "the edit came after the reply");
     }
 }
