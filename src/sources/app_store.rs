@@ -127,10 +127,7 @@ impl Api {
         let req = |token: &str| match next {
             // Follow the link on the configured host only: the token must
             // not go anywhere else.
-            Some(link) => {
-                let path = url::Url::parse(link).map(|u| format!("{}{}", u.path(), u.query().map(|q| format!("?{q}")).unwrap_or_default())).unwrap_or_else(|_| link.to_string());
-                http.client().get(format!("{}{path}", self.api_base)).bearer_auth(token)
-            }
+            Some(link) => http.client().get(next_url(&self.api_base, link)).bearer_auth(token),
             None => http
                 .client()
                 .get(format!("{}/v1/apps/{app}/customerReviews", self.api_base))
@@ -151,6 +148,25 @@ impl Api {
         let body: ListResponse = resp.json("app_store: customerReviews")?;
         Ok(listing(app, body))
     }
+}
+
+/// `links.next` on the configured host (the token must not go anywhere
+/// else), keeping the sort and the included responses should the link
+/// leave them out.
+fn next_url(api_base: &str, link: &str) -> String {
+    let Ok(mut u) = url::Url::parse(link).or_else(|_| url::Url::parse(&format!("{api_base}{link}"))) else { return link.to_string() };
+    let has = |k: &str| u.query_pairs().any(|(name, _)| name == k);
+    let (sort, include) = (has("sort"), has("include"));
+    {
+        let mut q = u.query_pairs_mut();
+        if !sort {
+            q.append_pair("sort", "-createdDate");
+        }
+        if !include {
+            q.append_pair("include", "response");
+        }
+    }
+    format!("{api_base}{}?{}", u.path(), u.query().unwrap_or_default())
 }
 
 fn listing(app: &str, body: ListResponse) -> Listing {
@@ -205,6 +221,14 @@ mod tests {
         assert_eq!(r.at, time("2017-11-15T16:10:34Z").unwrap(), "the local offset is read");
         assert_eq!(r.reply_at, time("2017-11-16T17:01:02Z"));
         assert!(l.next.unwrap().contains("cursor=AQ.AMt2C-U"));
+    }
+
+    #[test]
+    fn the_next_link_goes_to_the_configured_host_with_the_responses_included() {
+        let next = next_url("http://127.0.0.1:9", "https://api.appstoreconnect.apple.com/v1/apps/682658836/customerReviews?cursor=AQ.AMt2C-U&limit=1");
+        assert_eq!(next, "http://127.0.0.1:9/v1/apps/682658836/customerReviews?cursor=AQ.AMt2C-U&limit=1&sort=-createdDate&include=response");
+        let kept = next_url("https://a.example", "https://a.example/v1/apps/1/customerReviews?cursor=x&sort=-createdDate&include=response");
+        assert_eq!(kept, "https://a.example/v1/apps/1/customerReviews?cursor=x&sort=-createdDate&include=response");
     }
 
     #[test]
