@@ -39,6 +39,55 @@ fn main() {
     if want("stats") {
         stats();
     }
+    if want("backends") {
+        backends();
+    }
+}
+
+/// The same ingest pipeline and alert loop on SQLite and on PostgreSQL
+/// (a local cluster with PostgreSQL's durable defaults: fsync and a
+/// synchronous commit per transaction, where SQLite's WAL with
+/// synchronous = NORMAL syncs at checkpoints).
+fn backends() {
+    let cluster = escucha::store::testdb::Cluster::start_durable();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = || Store::open(&dir.path().join(format!("b{}.db", fastrand::u32(..)))).unwrap();
+    let postgres = || Store::open_postgres(&cluster.database()).unwrap();
+    for (name, open) in [("sqlite", &sqlite as &dyn Fn() -> Store), ("postgres", &postgres)] {
+        const N: usize = 20_000;
+        let cfg = escucha::config::load(&config(dir.path(), &dir.path().join("unused.db"), 1, None)).unwrap();
+        let matchers = Matchers::new(&cfg, Platform::X);
+        let query = Query { key: "x:search:brand0".into(), brands: vec!["brand0".into()], exclusive: false, kind: QueryKind::XSearch { query: "brand0".into() } };
+        let now = Utc::now();
+        let posts: Vec<Post> = (0..N).map(|i| post(i, now)).collect();
+        let store = open();
+        let state = PollState { first_poll: false, first_polled_at: now - CDuration::days(2) };
+        let classifier = escucha::classify::Classifier::shipped();
+        let start = Instant::now();
+        for (n, chunk) in posts.chunks(100).enumerate() {
+            let page = Page { posts: chunk.to_vec(), cursor: format!("c{n}"), more: false };
+            ingest::ingest(&store, &matchers, &classifier, &query, &page, state, now).unwrap();
+        }
+        let took = start.elapsed().as_secs_f64();
+        // One page of one post, as a live poll brings it: fetch → row.
+        let mut one: Vec<f64> = (0..200)
+            .map(|i| {
+                let page = Page { posts: vec![post(N + i, now)], cursor: format!("d{i}"), more: false };
+                let t = Instant::now();
+                ingest::ingest(&store, &matchers, &classifier, &query, &page, state, now).unwrap();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        one.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "backends: {name}: ingest {N} mentions in pages of 100: {:.2} s = {:.0}/s; a page of one post: p50 {:.2} ms, p99 {:.2} ms",
+            took,
+            N as f64 / took,
+            one[100],
+            one[198]
+        );
+        alert_latency_on(name, Arc::new(open()));
+    }
 }
 
 fn data_dir() -> PathBuf {
@@ -234,6 +283,11 @@ fn complaint(i: usize, created: DateTime<Utc>, deadline: DateTime<Utc>) -> NewMe
 }
 
 fn alert_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    alert_latency_on("alerts", Arc::new(Store::open(&dir.path().join("alerts.db")).unwrap()));
+}
+
+fn alert_latency_on(name: &str, store: Arc<Store>) {
     const N: usize = 1000;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
@@ -241,7 +295,6 @@ fn alert_latency() {
         let server = smtp::SmtpServer::start().await;
         let db = dir.path().join("alerts.db");
         let cfg = Arc::new(escucha::config::load(&config(dir.path(), &db, 1, Some(server.port()))).unwrap());
-        let store = Arc::new(Store::open(&db).unwrap());
         // Deadlines 2 s from now, one every 5 ms: 1,000 over 5 s.
         let t0 = Utc::now() + CDuration::seconds(2);
         let deadlines: Vec<DateTime<Utc>> = (0..N).map(|i| t0 + CDuration::milliseconds(5 * i as i64)).collect();
@@ -250,7 +303,8 @@ fn alert_latency() {
         let alerter = Alerter::new(store.clone(), cfg, Arc::new(SystemClock)).unwrap();
         let cancel = tokio_util::sync::CancellationToken::new();
         let hb = escucha::systemd::Heartbeat::new("alerts", Utc::now());
-        let task = tokio::spawn(alerter.run(Arc::new(tokio::sync::Notify::new()), hb, cancel.clone()));
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move { alerter.run(Arc::new(tokio::sync::Notify::new()), hb, stop).await });
         let mut latency_ms = vec![None; N];
         let mut seen = 0;
         let mut messages = 0;
@@ -275,7 +329,7 @@ fn alert_latency() {
         l.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let p = |q: f64| l[((q * N as f64).ceil() as usize).clamp(1, N) - 1];
         println!(
-            "alerts: {N} complaints, deadline → SMTP 250: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms in {messages} message(s) (goal p99 <= 1000 ms)",
+            "{name}: {N} complaints, deadline → SMTP 250: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms in {messages} message(s) (goal p99 <= 1000 ms)",
             p(0.5),
             p(0.99),
             l[N - 1]

@@ -163,6 +163,20 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Copy this SQLite deployment (mentions, cursors, labels, outbox,
+    /// silences, everything) into an empty PostgreSQL database, verified by
+    /// counting; then point `[daemon] database` at it.
+    Migrate {
+        /// The PostgreSQL database: postgres://user:password@host:5432/escucha
+        /// (or set ESCUCHA_MIGRATE_TO and pass --to-env).
+        #[arg(long, value_name = "URL", required_unless_present = "to_env")]
+        to: Option<String>,
+        /// Read the URL from this environment variable (URLs carry passwords).
+        #[arg(long, value_name = "VARIABLE")]
+        to_env: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Response rate and first-response times per brand and platform.
     Stats {
         #[command(flatten)]
@@ -377,7 +391,12 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let cfg = load(&config)?;
             let store = open_store(&cfg)?;
             backup(&store, &file)?;
-            println!("backed up {} to {}", cfg.daemon.database.display(), file.display());
+            println!("backed up {} to {}", cfg.daemon.location(), file.display());
+            Ok(())
+        }
+        Command::Migrate { to, to_env, config } => {
+            let cfg = load(&config)?;
+            migrate(&cfg, to, to_env)?;
             Ok(())
         }
         Command::Stats { config, since, json } => {
@@ -398,7 +417,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
 /// when there is one (`classify` never creates a database), the shipped
 /// model otherwise, or the rules alone if the config says so.
 fn deployment_classifier(cfg: &Config) -> anyhow::Result<classify::Classifier> {
-    if !cfg.daemon.database.exists() {
+    if matches!(cfg.daemon.location(), crate::store::Location::Sqlite(p) if !p.exists()) {
         return Ok(crate::learning::without_labels(cfg));
     }
     crate::learning::classifier(cfg, &open_store(cfg)?)
@@ -437,7 +456,7 @@ pub fn learn(cfg: &Config, store: &Store, name: &str, text: &str, by: &str, out:
     }
     store.add_labels(&labels, chrono::Utc::now())?;
     let local = crate::learning::local_labels(store)?;
-    writeln!(out, "learnt {} label(s) from {name}{}; {} label(s) in {}", labels.len(), if skipped > 0 { format!(" ({skipped} bad line(s) skipped)") } else { String::new() }, local.len(), cfg.daemon.database.display())?;
+    writeln!(out, "learnt {} label(s) from {name}{}; {} label(s) in {}", labels.len(), if skipped > 0 { format!(" ({skipped} bad line(s) skipped)") } else { String::new() }, local.len(), cfg.daemon.location())?;
     if cfg.daemon.classifier == crate::config::ClassifierKind::Rules {
         writeln!(out, "[daemon] classifier = \"rules\": the labels are kept, but the learned stage is off")?;
         return Ok(());
@@ -471,9 +490,9 @@ pub fn person(by: Option<String>) -> String {
 pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
     let not_found = || anyhow::anyhow!("no mention with id {id} (see `escucha mentions`)");
     let m = store.mention(id)?.ok_or_else(not_found)?;
-    // The thresholds of the source that read it (its respond_within) count.
-    let brand = cfg.brand(&m.brand).map(|b| cfg.sources.brand_for(b, m.platform.as_str()));
-    let deadline = brand.and_then(|b| crate::alert::hours::mention_deadline(&b, class, m.created_at));
+    // The thresholds of the source that found it, if it has its own.
+    let brand = cfg.brand(&m.brand).map(|b| crate::config::Brand { respond_within: cfg.respond_within(b, m.platform.as_str()), ..b.clone() });
+    let deadline = brand.as_ref().and_then(|b| crate::alert::hours::mention_deadline(b, class, m.created_at));
     let from = match store.correct(id, class, by, LabelOrigin::Correct, now, deadline)? {
         CorrectOutcome::NotFound => return Err(not_found()),
         CorrectOutcome::AlreadyThat => return Ok(format!("mention {id} is already {class}; nothing changed")),
@@ -498,8 +517,42 @@ pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now
     Ok(format!("mention {id}: {from} -> {class}, corrected by {by}; {what}"))
 }
 
+/// `escucha migrate`: copies the config's SQLite database into the empty
+/// PostgreSQL database `to` (or the URL in the environment variable `to_env`).
+fn migrate(cfg: &Config, to: Option<String>, to_env: Option<String>) -> anyhow::Result<()> {
+            let url = match (to, to_env) {
+                (Some(url), _) => url,
+                (None, Some(var)) => std::env::var(&var).map_err(|_| anyhow::anyhow!("--to-env {var}: the environment variable is not set"))?,
+                (None, None) => anyhow::bail!("give --to postgres://... or --to-env VARIABLE"),
+            };
+            let target = crate::store::Location::parse(&url);
+            if !matches!(target, crate::store::Location::Postgres(_)) {
+                anyhow::bail!("--to {target}: not a PostgreSQL URL (postgres://user:password@host:5432/escucha)");
+            }
+            let crate::store::Location::Sqlite(path) = cfg.daemon.location() else {
+                anyhow::bail!("{} already uses PostgreSQL; migrate copies a SQLite deployment", cfg.path.display());
+            };
+            if !path.exists() {
+                anyhow::bail!("the SQLite database {} does not exist: nothing to migrate (is this the config the service uses?)", path.display());
+            }
+            let from = open_store(cfg)?;
+            let dest = Store::open_at(&target).with_context(|| format!("opening {target}"))?;
+            let started = std::time::Instant::now();
+            let copied = from.copy_to(&dest).with_context(|| format!("copying {} into {target}", path.display()))?;
+            for (table, n) in &copied {
+                println!("{table}: {n} row(s) copied and counted");
+            }
+            println!(
+                "migrated {} into {target} in {:.1} s; now set [daemon] database (or database_url_env / database_url_file) to it and restart escucha",
+                path.display(),
+                started.elapsed().as_secs_f64()
+            );
+    Ok(())
+}
+
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    Store::open(&cfg.daemon.database).with_context(|| format!("opening the database {}", cfg.daemon.database.display()))
+    let location = cfg.daemon.location();
+    Store::open_at(&location).with_context(|| format!("opening the database {location}"))
 }
 
 /// Writes the copy next to `file` and renames it into place, so `file` is
@@ -608,7 +661,14 @@ where
 /// `escucha check`: what the config means, in words.
 pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "config {} is valid", cfg.path.display())?;
-    writeln!(out, "database: {}", cfg.daemon.database.display())?;
+    match cfg.daemon.location() {
+        l @ crate::store::Location::Sqlite(_) => writeln!(out, "database: {l}")?,
+        l @ crate::store::Location::Postgres(_) => writeln!(
+            out,
+            "database: {l} (PostgreSQL; daemons sharing it split the sources and page once, leases of {})",
+            humantime::format_duration(cfg.daemon.lease)
+        )?,
+    }
     match cfg.daemon.classifier {
         crate::config::ClassifierKind::Rules => writeln!(out, "classifier: the rules alone (learned stage off)")?,
         crate::config::ClassifierKind::Learned => {
@@ -642,11 +702,21 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     }
     for s in crate::daemon::sources(cfg) {
         writeln!(out, "source {} every {}:", s.name(), humantime::format_duration(s.every()))?;
+        if let crate::sources::Source::YouTube(y) = &s {
+            let units = y.units_per_round();
+            let floor = crate::sources::youtube::planned_every(std::time::Duration::ZERO, y.daily_quota(), units);
+            writeln!(
+                out,
+                "  quota: {} units a day, {units} per round (1 per page): polls at most every {} (about {} rounds a day)",
+                y.daily_quota(),
+                humantime::format_duration(std::time::Duration::from_millis(floor.as_millis() as u64)),
+                y.daily_quota() / units.max(1)
+            )?;
+        }
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
         }
-        let within = cfg.sources.respond_within(s.name());
-        if within != Default::default() {
+        if let Some(within) = cfg.sources.respond_within.get(s.name()) {
             let show = |d: Option<std::time::Duration>| d.map_or("the brand's".to_string(), |d| humantime::format_duration(d).to_string());
             writeln!(out, "  respond_within: complaint {}, escalation {}", show(within.complaint), show(within.escalation))?;
         }
@@ -722,6 +792,20 @@ async fn probe_sources(cfg: &Config, out: &mut impl Write) -> anyhow::Result<usi
     use crate::sources::SourceError;
     let mut failed = 0;
     for source in crate::daemon::sources(cfg) {
+        // Sources with a cheap token check use it instead of a first poll.
+        if let Some(checks) = source.probe().await {
+            for (what, r) in checks {
+                let verdict = match r {
+                    Ok(ok) => format!("OK ({ok})"),
+                    Err(e) => {
+                        failed += 1;
+                        format!("FAILED: {e}")
+                    }
+                };
+                writeln!(out, "probe {} {what}: {verdict}", source.name())?;
+            }
+            continue;
+        }
         for q in source.queries() {
             let verdict = match source.fetch(&q, None).await {
                 Ok(page) => format!("OK ({} post(s) on the newest page)", page.posts.len()),

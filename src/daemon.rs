@@ -8,9 +8,9 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::ingest::{self, Matchers, PollState};
 use crate::sources::{self, Query, Source, SourceError};
-use crate::store::Store;
+use crate::leases::Leases;
+use crate::store::{PollState as PollStateRow, Store};
 use crate::systemd::{self, Heartbeat};
-use anyhow::Context as _;
 use chrono::Utc;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +52,8 @@ pub struct Shared {
     pub disabled: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
     /// The classifier, refit when the team's labels change.
     pub classifier: Arc<crate::learning::Live>,
+    /// This daemon's leases on a database shared with other daemons.
+    pub leases: Arc<Leases>,
 }
 
 impl Shared {
@@ -102,6 +104,15 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     if !s.feeds.is_empty() {
         out.push(Source::Feed(sources::feed::FeedSource::new(&s.feeds, &cfg.brands)));
     }
+    if let Some(f) = &s.facebook {
+        out.push(Source::Facebook(sources::facebook::FacebookSource::new(f, &cfg.brands)));
+    }
+    if let Some(i) = &s.instagram {
+        out.push(Source::Instagram(sources::instagram::InstagramSource::new(i, &cfg.brands)));
+    }
+    if let Some(y) = &s.youtube {
+        out.push(Source::YouTube(sources::youtube::YouTubeSource::new(y, &cfg.brands)));
+    }
     out.extend(sources::reviews::sources(cfg).into_iter().map(Source::Reviews));
     out
 }
@@ -124,7 +135,28 @@ pub struct Reload {
 /// back) and new ones start from the cursors and outbox in the database; if
 /// not, the old config keeps running and every problem is logged.
 pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<()> {
-    let store = Arc::new(Store::open(&cfg.daemon.database).with_context(|| format!("opening {}", cfg.daemon.database.display()))?);
+    let location = cfg.daemon.location();
+    let store = loop {
+        let at = location.clone();
+        // Off the async workers: a PostgreSQL that does not answer makes
+        // the driver wait for its connect timeout.
+        match tokio::task::spawn_blocking(move || Store::open_at(&at)).await? {
+            Ok(store) => break store,
+            // A shared server that is down or restarting comes back: wait
+            // for it (the other daemons carry on meanwhile). A SQLite file
+            // that cannot be opened, or a refused password, is fatal.
+            Err(e) if e.is_unavailable() && matches!(location, crate::store::Location::Postgres(_)) => {
+                warn!(error = %e, "the database is not available yet; retrying in 2 s");
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                }
+            }
+            Err(e) => return Err(anyhow::Error::from(e).context(format!("opening {location}"))),
+        }
+    };
+    let store = Arc::new(store);
+    let leases = Leases::new(store.clone(), clock.clone(), cfg.daemon.lease);
     // A write blocked by another process's lock holds a runtime thread while
     // it waits: fail fast and retry instead (pages are kept and retried,
     // see `poll_query`), so that `/healthz` and the other loops keep going.
@@ -153,7 +185,7 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                 }
             }
         };
-        let mut tasks = match start(cfg.clone(), store.clone(), Arc::new(live), clock.clone(), generation.clone()) {
+        let mut tasks = match start(cfg.clone(), store.clone(), leases.clone(), Arc::new(live), clock.clone(), generation.clone()) {
             Ok(tasks) => tasks,
             Err(e) => match previous.take() {
                 Some(old) => {
@@ -186,10 +218,11 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                     let path = reload.as_ref().map(|r| r.path.clone()).unwrap_or_default();
                     match crate::config::load(&path) {
                         Ok(mut new) => {
-                            if new.daemon.database != cfg.daemon.database {
-                                warn!(old = %cfg.daemon.database.display(), new = %new.daemon.database.display(),
-                                    "a new database path takes effect only after a restart; keeping the old one");
+                            if new.daemon.location() != cfg.daemon.location() {
+                                warn!(old = %cfg.daemon.location(), new = %new.daemon.location(),
+                                    "a new database takes effect only after a restart; keeping the old one");
                                 new.daemon.database = cfg.daemon.database.clone();
+                                new.daemon.database_url = cfg.daemon.database_url.clone();
                             }
                             generation.cancel();
                             stop(&mut tasks).await;
@@ -210,7 +243,7 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
 
 /// Starts one generation of tasks: a task per source, the alert loop and
 /// the watchdog.
-fn start(cfg: Config, store: Arc<Store>, classifier: Arc<crate::learning::Live>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
+fn start(cfg: Config, store: Arc<Store>, leases: Arc<Leases>, classifier: Arc<crate::learning::Live>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
     let cfg = Arc::new(cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -220,6 +253,7 @@ fn start(cfg: Config, store: Arc<Store>, classifier: Arc<crate::learning::Live>,
         heartbeats: Default::default(),
         disabled: Default::default(),
         classifier: classifier.clone(),
+        leases: leases.clone(),
     });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
     let listener = cfg.daemon.http.as_deref().map(crate::http::bind).transpose()?;
@@ -231,7 +265,8 @@ fn start(cfg: Config, store: Arc<Store>, classifier: Arc<crate::learning::Live>,
     }
     let sources = sources(&cfg);
     info!(
-        database = %cfg.daemon.database.display(),
+        database = %cfg.daemon.location(),
+        holder = %leases.holder,
         brands = cfg.brands.len(),
         sources = %sources.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
         "escucha started"
@@ -245,7 +280,19 @@ fn start(cfg: Config, store: Arc<Store>, classifier: Arc<crate::learning::Live>,
         let wake = shared.wake.clone();
         let cancel = cancel.clone();
         let hb = shared.heartbeat("alerts");
-        tasks.spawn(async move { alerter.run(wake, hb, cancel).await });
+        let leases = leases.clone();
+        tasks.spawn(async move {
+            // Pages are planned and sent by one daemon at a time.
+            loop {
+                let Some(held) = leases.hold("alerts", &cancel, &hb).await else { return };
+                alerter.run(wake.clone(), hb.clone(), held.token.clone()).await;
+                if cancel.is_cancelled() {
+                    held.release().await;
+                    return;
+                }
+                warn!("this daemon no longer holds the alerts lease; another daemon pages now");
+            }
+        });
     }
     {
         let (cfg, store, cancel) = (cfg.clone(), store.clone(), cancel.clone());
@@ -338,12 +385,80 @@ async fn watchdog(shared: Arc<Shared>, interval: Duration, cancel: CancellationT
 /// the others; a source whose credentials are refused is disabled.
 pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: CancellationToken) {
     let name = source.name();
-    let queries = source.queries();
-    let matchers = Matchers::new(&shared.cfg, source.platform());
-    if queries.is_empty() {
+    if source.queries().is_empty() {
         warn!(source = name, "no brand gives this source anything to read (no terms or accounts); it stays idle");
         return;
     }
+    let hb = shared.heartbeat(&format!("source {name}"));
+    // Every request waits for its turn under the platform's limits, on the
+    // daemon's clock: proactive pacing, so that our schedule never earns a
+    // 429 (see `sources::http::Bucket::earliest`).
+    source.pace_with(shared.clock.clone());
+    let lease = format!("source:{name}");
+    loop {
+        let Some(held) = shared.leases.hold(&lease, &cancel, &hb).await else { return };
+        poll_source(&source, &shared, &hb, &held.token).await;
+        if cancel.is_cancelled() {
+            held.release().await;
+            return;
+        }
+        warn!(source = name, "this daemon no longer holds the source's lease; polling stops until it takes it back");
+    }
+}
+
+/// What one round of a source's queries came to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Round {
+    /// Every query answered; the round took this long.
+    Clean { took: Duration },
+    /// At least one query failed (network, 5xx, unreadable answer).
+    Failed,
+    /// The platform asked us to wait until then.
+    RateLimited { until: chrono::DateTime<Utc> },
+}
+
+/// When a source polls next after `round`, and its consecutive failures
+/// then. `every` is the floor between the starts of two rounds; a round
+/// that took longer (it waited for the platform's budget) is followed at
+/// once, but never in a tight loop. Failures back off from `every`,
+/// doubling, capped, scaled by `jitter` (0.8 to 1.2 in the daemon). A
+/// rate-limited round neither counts as a failure nor clears one.
+pub fn next_poll_at(now: chrono::DateTime<Utc>, round: Round, failures: u32, every: Duration, jitter: f64) -> (chrono::DateTime<Utc>, u32) {
+    let after = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::days(1));
+    match round {
+        Round::Clean { took } => (after(every.saturating_sub(took).max(MIN_ROUND_GAP)), 0),
+        Round::Failed => {
+            let failures = failures.saturating_add(1);
+            (after(backoff_with(every, failures, jitter)), failures)
+        }
+        Round::RateLimited { until } => (until.max(now) + chrono::Duration::milliseconds(100), failures),
+    }
+}
+
+/// When a source whose queries' last rounds left `states` may poll again:
+/// the end of a rate limit, or the next poll after a clean round. A query
+/// never polled, or one whose last round failed, is polled at once (the
+/// operator may just have fixed what failed); the failure count carries on.
+fn resume_at(states: &[PollStateRow], now: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+    states
+        .iter()
+        .map(|s| {
+            let clean = if s.last_error.is_none() { s.next_poll_at } else { None };
+            clean.max(s.rate_limited_until).filter(|t| *t > now)
+        })
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min()
+}
+
+/// Polls `source` round after round until `cancel` fires (the daemon stops,
+/// or its lease on the source is lost). The schedule (next poll, failures,
+/// rate limit) is kept in the database, so a restart, or another daemon
+/// taking the source over, resumes it.
+async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, cancel: &CancellationToken) {
+    let name = source.name();
+    let queries = source.queries();
+    let matchers = Arc::new(Matchers::new(&shared.cfg, source.platform()));
     let mut brands: Vec<String> = queries.iter().flat_map(|q| q.brands.iter().cloned()).collect();
     brands.sort();
     brands.dedup();
@@ -351,13 +466,23 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
     let unhealthy_after = schedule.map_or(Duration::from_secs(1800), |s| s.unhealthy_after);
     let expect_within = schedule.and_then(|s| s.expect_within);
     let started = shared.clock.now();
-    let hb = shared.heartbeat(&format!("source {name}"));
-    let mut failures: u32 = 0;
     let mut disabled: Option<String> = None;
-    // Every request waits for its turn under the platform's limits, on the
-    // daemon's clock: proactive pacing, so that our schedule never earns a
-    // 429 (see `sources::http::Bucket::earliest`).
-    source.pace_with(shared.clock.clone());
+    // Where the last round left the schedule (this daemon before a restart,
+    // or another one): wait for it rather than poll at once.
+    let states: Vec<PollStateRow> = queries.iter().map(|q| shared.store.poll_state(&q.key).unwrap_or_default()).collect();
+    let mut failures: u32 = states.iter().map(|s| s.failures).max().unwrap_or(0);
+    let mut last_success = states.iter().filter_map(|s| s.last_success).max();
+    if let Some(at) = resume_at(&states, shared.clock.now()) {
+        let wait = (at - shared.clock.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_BACKOFF);
+        if !wait.is_zero() {
+            info!(source = name, wait_secs = wait.as_secs(), "resuming the source's schedule from the database");
+            hb.beat(shared.clock.now(), wait + POLL_PROMISE);
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
     // A round cut short by the rate limit resumes at the query it stopped
     // at, so the queries at the end of the list are not starved.
     let mut first = 0usize;
@@ -369,7 +494,7 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         let mut rate_limited_until = None;
         let order = (0..queries.len()).map(|i| (first + i) % queries.len());
         for (i, q) in order.map(|i| (i, &queries[i])).filter(|_| disabled.is_none()) {
-            match poll_query(&source, q, &matchers, &shared, &hb, &cancel).await {
+            match poll_query(source, q, &matchers, shared, hb, cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
                     crate::metrics::global().inc("escucha_poll_errors_total", name);
@@ -400,31 +525,35 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
         let now = shared.clock.now();
         let round_took = (now - round_started).to_std().unwrap_or(Duration::ZERO);
         let every = source.every();
-        let mut delay = if let Some(until) = rate_limited_until {
-            (until - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(100)
-        } else if failed.is_some() {
-            failures += 1;
-            backoff(every, failures)
-        } else {
-            failures = 0;
-            // `every` is the floor between the starts of two polls of a
-            // query; a round that took longer (it waited for the platform's
-            // budget) is followed at once, but never in a tight loop.
-            every.saturating_sub(round_took).max(MIN_ROUND_GAP)
+        let round = match (rate_limited_until, &failed) {
+            (Some(until), _) => Round::RateLimited { until },
+            (None, Some(_)) => Round::Failed,
+            (None, None) => Round::Clean { took: round_took },
         };
+        let (next_at, after) = next_poll_at(now, round, failures, every, 0.8 + fastrand::f64() * 0.4);
+        failures = after;
+        if failed.is_none() && rate_limited_until.is_none() {
+            last_success = Some(now);
+        }
+        let state = PollStateRow { next_poll_at: Some(next_at), failures, rate_limited_until, last_success, last_error: failed.clone() };
+        let keys: Vec<(&str, &PollStateRow)> = queries.iter().map(|q| (q.key.as_str(), &state)).collect();
+        if let Err(e) = shared.store.set_poll_states(&keys, now) {
+            debug!(source = name, error = %e, "could not record the poll schedule");
+        }
+        let mut delay = (next_at - now).to_std().unwrap_or(Duration::ZERO);
         // A source that answers but has found nothing for longer than
         // `expect_within` is as suspicious as one that fails.
         // The silence already lasted `expect_within`: announce it at once.
         let mut unhealthy_after = unhealthy_after;
         if let (None, Some(expect)) = (&failed, expect_within) {
-            failed = silent_too_long(&shared, source.platform(), started, expect, now);
+            failed = silent_too_long(shared, source.platform(), started, expect, now);
             if failed.is_some() {
                 unhealthy_after = Duration::ZERO;
             }
         }
         // A rate-limited round neither proves nor disproves health.
         if rate_limited_until.is_none() {
-            if let Some(wake_at) = track_health(&shared, name, &brands, failed.as_deref(), unhealthy_after, now) {
+            if let Some(wake_at) = track_health(shared, name, &brands, failed.as_deref(), unhealthy_after, now) {
                 // Do not sleep past the moment the failure must be announced.
                 delay = delay.min((wake_at - now).to_std().unwrap_or(Duration::ZERO) + Duration::from_millis(50));
             }
@@ -501,14 +630,18 @@ fn track_health(shared: &Shared, name: &str, brands: &[String], failed: Option<&
 
 /// `every` doubled per consecutive failed round, capped, with jitter.
 pub fn backoff(every: Duration, failures: u32) -> Duration {
+    backoff_with(every, failures, 0.8 + fastrand::f64() * 0.4)
+}
+
+fn backoff_with(every: Duration, failures: u32, jitter: f64) -> Duration {
     let cap = MAX_BACKOFF.max(every);
     let d = every.saturating_mul(1u32 << failures.min(16)).min(cap);
-    d.mul_f64(0.8 + fastrand::f64() * 0.4)
+    d.mul_f64(jitter)
 }
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
+async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
     let store = &shared.store;
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
@@ -529,8 +662,22 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
         // can: refetching would cost the platform's rate limit, and moving
         // on would lose the page. The store logs the outage's start and end.
         let mut warned: Option<std::time::Instant> = None;
+        let mut page = page;
         let out = loop {
-            match ingest::ingest(store, matchers, &shared.classifier.current(), q, &page, state, shared.clock.now()) {
+            // Off the async workers: a slow database must not hold the
+            // threads that serve /healthz and the other sources.
+            let (store, matchers, classifier, query, now) = (store.clone(), matchers.clone(), shared.classifier.current(), q.clone(), shared.clock.now());
+            let (result, back) = match tokio::task::spawn_blocking(move || {
+                let r = ingest::ingest(&store, &matchers, &classifier, &query, &page, state, now);
+                (r, page)
+            })
+            .await
+            {
+                Ok(done) => done,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+            page = back;
+            match result {
                 Ok(out) => break out,
                 Err(e) if e.is_unavailable() => {
                     if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
@@ -558,5 +705,63 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Matchers, shared: &Sh
             return Ok(());
         }
         cursor = Some(page.cursor);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> chrono::DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn the_next_poll_follows_the_round() {
+        let every = Duration::from_secs(60);
+        let secs = Duration::from_secs;
+        // (round, failures before, jitter) -> (seconds after now, failures after)
+        let table: &[(Round, u32, f64, f64, u32)] = &[
+            // A clean round: `every` from the round's start.
+            (Round::Clean { took: secs(5) }, 0, 1.0, 55.0, 0),
+            // A clean round clears earlier failures.
+            (Round::Clean { took: secs(0) }, 4, 1.0, 60.0, 0),
+            // A round longer than `every` is followed at once, not in a loop.
+            (Round::Clean { took: secs(90) }, 0, 1.0, 0.1, 0),
+            // Failures back off from `every`, doubling...
+            (Round::Failed, 0, 1.0, 120.0, 1),
+            (Round::Failed, 1, 1.0, 240.0, 2),
+            // ...capped at 15 minutes, jittered.
+            (Round::Failed, 9, 1.0, 900.0, 10),
+            (Round::Failed, 9, 0.8, 720.0, 10),
+            // A rate limit waits for its end (and a little), counts nothing.
+            (Round::RateLimited { until: t(300) }, 2, 1.0, 300.1, 2),
+            // A limit already over: at once.
+            (Round::RateLimited { until: t(-5) }, 0, 1.0, 0.1, 0),
+        ];
+        for (round, before, jitter, after_secs, failures) in table {
+            let (at, f) = next_poll_at(t(0), *round, *before, every, *jitter);
+            let got = (at - t(0)).num_milliseconds() as f64 / 1000.0;
+            assert!((got - after_secs).abs() < 0.001 && f == *failures, "{round:?} after {before} failure(s): got {got} s and {f}, want {after_secs} s and {failures}");
+        }
+    }
+
+    #[test]
+    fn a_restart_waits_out_a_rate_limit_or_the_next_clean_poll_but_retries_a_failure_at_once() {
+        let state = |next: Option<i64>, limited: Option<i64>, error: Option<&str>| PollStateRow {
+            next_poll_at: next.map(t),
+            failures: 0,
+            rate_limited_until: limited.map(t),
+            last_success: None,
+            last_error: error.map(str::to_string),
+        };
+        let now = t(0);
+        assert_eq!(resume_at(&[state(Some(30), None, None), state(Some(20), None, None)], now), Some(t(20)));
+        assert_eq!(resume_at(&[state(Some(30), Some(600), None)], now), Some(t(600)));
+        assert_eq!(resume_at(&[state(Some(300), None, Some("timeout"))], now), None, "a failed round is retried at once");
+        assert_eq!(resume_at(&[state(Some(300), Some(400), Some("429"))], now), Some(t(400)), "but never inside a rate limit");
+        assert_eq!(resume_at(&[state(Some(30), None, None), PollStateRow::default()], now), None, "a query never polled is polled at once");
+        assert_eq!(resume_at(&[state(Some(-30), None, None)], now), None, "a time already past");
     }
 }

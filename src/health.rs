@@ -44,6 +44,9 @@ pub fn what_to_check(source: &str, error: &str) -> String {
         "app_store" => "[source.app_store] issuer_id, key_id and private_key_file (a revoked key needs a new .p8 from App Store Connect)",
         "google_play" => "[source.google_play] service_account_file (its key must not be deleted, and the account needs the Play Console permission to reply to reviews)",
         "trustpilot" => "[source.trustpilot] client_id_env, client_secret_env (the API key and secret), username_env and password_env",
+        "facebook" => "[source.facebook] page_token_env / page_token_file (a Page access token of the page in [brand.accounts] facebook)",
+        "instagram" => "[source.instagram] access_token_env / access_token_file (with instagram_basic and instagram_manage_comments)",
+        "youtube" => "[source.youtube] api_key_env / api_key_file",
         _ => "the source's credentials",
     };
     if e.contains("401") || e.contains("403") || e.contains("refused the") || e.contains("unauthorized") || e.contains("credentials") {

@@ -71,6 +71,11 @@ async fn healthz(State(s): State<Arc<Shared>>) -> Response {
         }
     };
     match why {
+        None if s.leases.shared() => {
+            let held: Vec<String> = s.leases.held().into_iter().map(|(n, until)| format!("{n} (until {})", until.to_rfc3339())).collect();
+            let held = if held.is_empty() { "none (standing by)".to_string() } else { held.join(", ") };
+            (StatusCode::OK, format!("ok\nholder: {}\nleases: {held}\n", s.leases.holder)).into_response()
+        }
         None => (StatusCode::OK, "ok\n").into_response(),
         Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy: {why}\n")).into_response(),
     }
@@ -110,6 +115,11 @@ fn gauges(s: &Shared) -> crate::store::Result<Vec<Gauge>> {
             name: "escucha_oldest_unanswered_complaint_age_seconds",
             help: "Age of the oldest complaint or escalation the brand has not answered (acknowledged included).",
             samples: oldest.into_iter().map(|(b, t)| (vec![("brand", b)], (now - t).num_seconds().max(0) as f64)).collect(),
+        },
+        Gauge {
+            name: "escucha_lease_held",
+            help: "1 for each lease this daemon holds (several daemons on one PostgreSQL database share sources and alerts by lease).",
+            samples: s.leases.held().into_iter().map(|(n, _)| (vec![("lease", n)], 1.0)).collect(),
         },
         Gauge {
             name: "escucha_source_disabled",

@@ -21,9 +21,15 @@ pub struct Matchers {
 impl Matchers {
     pub fn new(cfg: &Config, platform: Platform) -> Matchers {
         let host = cfg.sources.mastodon.as_ref().map(|m| crate::sources::mastodon::instance_host(&m.instance));
-        // A source's own `respond_within` overrides the brands' thresholds
-        // for what it reads (reviews usually get a day or two).
-        let list = cfg.brands.iter().map(|b| (BrandMatcher::new(b, platform, host.as_deref()), cfg.sources.brand_for(b, platform.as_str()))).collect();
+        let list = cfg
+            .brands
+            .iter()
+            .map(|b| {
+                // A source's own `respond_within` decides the deadlines of what it finds.
+                let brand = Brand { respond_within: cfg.respond_within(b, platform.as_str()), ..b.clone() };
+                (BrandMatcher::new(b, platform, host.as_deref()), brand)
+            })
+            .collect();
         Matchers { platform, list }
     }
 }

@@ -14,6 +14,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod ingest;
 pub mod learning;
+pub mod leases;
 pub mod matcher;
 pub mod metrics;
 pub mod model;

@@ -23,6 +23,9 @@ pub struct BrandMatcher {
     exclude: Vec<String>,
     /// The brand's account on this platform, normalized like `Post::author`.
     account: Option<String>,
+    /// The account is an id (a Facebook page, an Instagram account, a
+    /// YouTube channel), compared with `Post::author_id`, not a handle.
+    by_id: bool,
 }
 
 /// Normalizes a handle as sources do: lowercase, no leading `@`; Mastodon
@@ -46,16 +49,22 @@ impl BrandMatcher {
             Platform::Reddit => brand.accounts.reddit.as_deref().map(|a| a.trim_start_matches("/u/").trim_start_matches("u/")),
             Platform::HackerNews => brand.accounts.hackernews.as_deref(),
             Platform::Feed => None,
+            Platform::Facebook => brand.accounts.facebook.as_deref(),
+            Platform::Instagram => brand.accounts.instagram.as_deref(),
+            Platform::YouTube => brand.accounts.youtube.as_deref(),
             // A review platform has no account that posts: the business's
             // reply comes as a post by this stand-in (sources::reviews).
             Platform::GoogleReviews | Platform::AppStore | Platform::GooglePlay | Platform::Trustpilot => Some(crate::sources::reviews::OWNER),
-        }
-        .map(|a| normalize_account(platform, a, mastodon_host));
+        };
+        let by_id = matches!(platform, Platform::Facebook | Platform::Instagram | Platform::YouTube);
+        // Ids are kept as written (YouTube channel ids are case-sensitive).
+        let account = if by_id { account.map(|a| a.trim().to_string()) } else { account.map(|a| normalize_account(platform, a, mastodon_host)) };
         BrandMatcher {
             brand: brand.id.clone(),
             terms: brand.terms.iter().map(|t| fold(t.trim())).filter(|t| !t.is_empty()).collect(),
             exclude: brand.exclude.iter().map(|t| fold(t.trim())).filter(|t| !t.is_empty()).collect(),
             account,
+            by_id,
         }
     }
 
@@ -64,7 +73,7 @@ impl BrandMatcher {
     /// even if the text names nothing.
     pub fn role(&self, post: &Post, addressed: bool) -> Option<Role> {
         if let Some(acct) = &self.account {
-            if post.author == *acct {
+            if (self.by_id && post.author_id == *acct) || (!self.by_id && post.author == *acct) {
                 return Some(Role::Own);
             }
         }
@@ -77,7 +86,7 @@ impl BrandMatcher {
         if self.exclude.iter().any(|x| contains_phrase(&text, x)) {
             return None;
         }
-        let by_account = self.account.as_ref().is_some_and(|acct| {
+        let by_account = !self.by_id && self.account.as_ref().is_some_and(|acct| {
             post.mentions.iter().any(|m| m == acct)
                 || post.in_reply_to_author.as_deref() == Some(acct.as_str())
                 || contains_phrase(&text, &format!("@{}", acct.split('@').next().unwrap_or(acct)))
@@ -204,6 +213,20 @@ mod tests {
         assert_eq!(m.role(&review, true), Some(Role::Mention), "no term needed, exclusions do not apply");
         let reply = post(Platform::AppStore, crate::sources::reviews::OWNER, "Lo sentimos");
         assert_eq!(m.role(&reply, false), Some(Role::Own));
+    }
+
+    #[test]
+    fn an_id_account_is_the_brands_own_by_author_id_and_its_comments_are_addressed() {
+        let mut b = brand();
+        b.accounts.facebook = Some("104567890123456".into());
+        let m = BrandMatcher::new(&b, Platform::Facebook, None);
+        let mut own = post(Platform::Facebook, "Interjet", "Hola Ana, te escribimos");
+        own.author_id = "104567890123456".into();
+        assert_eq!(m.role(&own, true), Some(Role::Own));
+        // A user named like the page is not the page.
+        let namesake = post(Platform::Facebook, "104567890123456", "me dejaron en tierra");
+        assert_eq!(m.role(&namesake, false), None);
+        assert_eq!(m.role(&namesake, true), Some(Role::Mention), "a comment under the page is a mention without a term");
     }
 
     #[test]

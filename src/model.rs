@@ -16,6 +16,10 @@ pub enum Platform {
     #[serde(rename = "hackernews")]
     HackerNews,
     Feed,
+    Facebook,
+    Instagram,
+    #[serde(rename = "youtube")]
+    YouTube,
     /// Google Business Profile reviews of the brand's locations.
     #[serde(rename = "google_reviews")]
     GoogleReviews,
@@ -37,6 +41,9 @@ impl Platform {
             Platform::Reddit => "reddit",
             Platform::HackerNews => "hackernews",
             Platform::Feed => "feed",
+            Platform::Facebook => "facebook",
+            Platform::Instagram => "instagram",
+            Platform::YouTube => "youtube",
             Platform::GoogleReviews => "google_reviews",
             Platform::AppStore => "app_store",
             Platform::GooglePlay => "google_play",
@@ -55,6 +62,9 @@ impl Platform {
             "reddit" => Some(Platform::Reddit),
             "hackernews" => Some(Platform::HackerNews),
             "feed" => Some(Platform::Feed),
+            "facebook" => Some(Platform::Facebook),
+            "instagram" => Some(Platform::Instagram),
+            "youtube" => Some(Platform::YouTube),
             "google_reviews" => Some(Platform::GoogleReviews),
             "app_store" => Some(Platform::AppStore),
             "google_play" => Some(Platform::GooglePlay),
@@ -321,4 +331,66 @@ pub struct Label {
     pub by: String,
     pub at: DateTime<Utc>,
     pub origin: LabelOrigin,
+}
+
+/// A mention due for a page. `page_step` is the chain position of its last
+/// page (meaningless until `mention.alerted_at` is set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    pub mention: Mention,
+    pub page_step: u32,
+}
+
+/// One planned page: these mentions go to this recipient as one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedPage {
+    pub recipient: String,
+    pub brand: String,
+    pub step: u32,
+    pub mention_ids: Vec<i64>,
+    /// Not before this (the end of the recipient's quiet hours).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// After a page, when (if ever) the mention's next chain step is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagedMention {
+    pub id: i64,
+    pub step: u32,
+    pub next_page_at: Option<DateTime<Utc>>,
+}
+
+/// A silence: no pages for matching mentions of `brand` until `until`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Silence {
+    pub id: i64,
+    pub brand: String,
+    pub platform: Option<String>,
+    pub author: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+    pub created_by: String,
+}
+
+/// A message rendered when it was enqueued (a health notice, a digest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub attempts: u32,
+}
+
+/// A source's health as the store remembers it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceHealth {
+    /// The first failure after the last success; None while healthy.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_success: Option<DateTime<Utc>>,
+    /// When the "not working" notice went out for this failure.
+    pub alerted_at: Option<DateTime<Utc>>,
 }

@@ -510,25 +510,21 @@ fn brand_phrases_are_lists_of_text_per_class_and_each_phrase_decides_one_class()
 }
 
 #[test]
-fn unknown_and_unsupported_source_names_are_refused() {
-    let toml = format!("{MINIMAL}\n[source.tiktok]\nevery = \"1m\"\n\n[source.facebook]\nevery = \"1m\"\n\n[source.mastodn]\ninstance = \"https://m.example\"\n");
+fn unknown_source_names_are_refused() {
+    let toml = format!("{MINIMAL}\n[source.tiktok]\nevery = \"1m\"\n\n[source.mastodn]\ninstance = \"https://m.example\"\n");
     let e = errors(&toml, &Env::empty());
     let text = text_of(&e);
     assert!(
         text.contains(
-            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, google_reviews, app_store, google_play, trustpilot)"
+            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play, trustpilot)"
         ),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.facebook: source \"facebook\" is not supported yet"),
         "{text}"
     );
     assert!(
         text.contains("source.mastodn: unknown source (did you mean mastodon?"),
         "{text}"
     );
-    assert_eq!(e.0.len(), 3, "{text}");
+    assert_eq!(e.0.len(), 2, "{text}");
 }
 
 #[test]

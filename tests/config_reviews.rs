@@ -85,9 +85,9 @@ fn the_contracts_keys_load() {
     assert_eq!(s.google_reviews.as_ref().unwrap().schedule.every, Duration::from_secs(600));
     assert_eq!(s.app_store.as_ref().unwrap().key_id, "2X9R4HXF34");
     assert_eq!(s.trustpilot.as_ref().unwrap().username.expose(), "care@interjet.example");
-    let within = s.respond_within("google_reviews");
+    let within = s.respond_within["google_reviews"];
     assert_eq!((within.complaint, within.escalation), (Some(Duration::from_secs(86_400)), None));
-    assert_eq!(s.respond_within("app_store"), Default::default());
+    assert_eq!(s.respond_within.get("app_store"), None);
     // Accounts alone are enough for a brand: no terms needed.
     let names: Vec<&str> = escucha::daemon::sources(&cfg).iter().map(|s| s.name()).collect();
     assert_eq!(names, ["google_reviews", "app_store", "google_play", "trustpilot"]);
@@ -138,5 +138,5 @@ respond_within = { complaint = "2h", escalaton = "10m" }
     let text = load(toml, &Env::empty()).unwrap_err();
     assert!(text.contains("source.hackernews.respond_within.escalaton: unknown key"), "{text}");
     let cfg = load(&toml.replace(", escalaton = \"10m\"", ""), &Env::empty()).unwrap();
-    assert_eq!(cfg.sources.respond_within("hackernews").complaint, Some(Duration::from_secs(7200)));
+    assert_eq!(cfg.sources.respond_within["hackernews"].complaint, Some(Duration::from_secs(7200)));
 }

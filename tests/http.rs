@@ -53,7 +53,9 @@ terms = ["interjet"]
         let cfg = Arc::new(escucha::config::load(&path).unwrap_or_else(|e| panic!("{e}")));
         let store = Arc::new(Store::open(&cfg.daemon.database).unwrap());
         let clock = ManualClock::new(chrono::Utc::now());
+        let leases = escucha::leases::Leases::new(store.clone(), Arc::new(clock.clone()), std::time::Duration::from_secs(30));
         let shared = Arc::new(Shared {
+            leases,
             cfg: cfg.clone(),
             store,
             clock: Arc::new(clock.clone()),

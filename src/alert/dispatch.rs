@@ -29,6 +29,10 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// another process (`escucha ack`) or a clock jump is noticed.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// With several daemons on one database, how often the paging daemon looks
+/// for deadlines set by the others.
+const SHARED_RECHECK: Duration = Duration::from_secs(2);
+
 /// How soon the loop looks again while a silence is in force.
 const SILENCE_RECHECK: Duration = Duration::from_secs(2);
 
@@ -53,6 +57,9 @@ pub struct Alerter {
     /// the database takes writes. Lost only if the process dies first (the
     /// documented at-least-once window).
     unrecorded: std::sync::Mutex<Vec<(Queue, i64, DateTime<Utc>)>>,
+    /// Cancelled when this daemon loses the alerts lease (several daemons
+    /// on one database): no row is sent after that.
+    lease: std::sync::Mutex<Option<CancellationToken>>,
 }
 
 /// Delay before retry number `attempt` (1-based): 1 s, 2 s, 4 s ... capped,
@@ -68,7 +75,7 @@ impl Alerter {
             Some(s) => Some(Mailer::new(s)?),
             None => None,
         };
-        Ok(Alerter { store, cfg, mailer, webhooks: Webhooks::new()?, clock, unrecorded: Default::default() })
+        Ok(Alerter { store, cfg, mailer, webhooks: Webhooks::new()?, clock, unrecorded: Default::default(), lease: Default::default() })
     }
 
     /// Writes the pages due now to the outbox. Returns how many messages.
@@ -149,6 +156,9 @@ impl Alerter {
         let mut sent = 0;
         let mut failing = std::collections::HashSet::new();
         for row in rows {
+            if self.lease_lost() {
+                break;
+            }
             // Keep each recipient's alerts in due order: once one fails, its
             // later rows wait and go out behind it (see `pending_outbox`).
             if failing.contains(&row.recipient) {
@@ -161,11 +171,18 @@ impl Alerter {
             }
         }
         for notice in self.store.pending_notices(now)?.into_iter().filter(|n| !unrecorded.contains(&(Queue::Notices, n.id))) {
+            if self.lease_lost() {
+                break;
+            }
             if self.deliver_notice(&notice).await? {
                 sent += 1;
             }
         }
         Ok(sent)
+    }
+
+    fn lease_lost(&self) -> bool {
+        self.lease.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_some_and(|t| t.is_cancelled())
     }
 
     /// Records the rows sent while the database could not; returns those it
@@ -391,7 +408,8 @@ impl Alerter {
 
     /// Pages and delivers until cancelled, sleeping until the next deadline
     /// or until `wake` says new mentions arrived.
-    pub async fn run(self, wake: Arc<Notify>, hb: Arc<Heartbeat>, cancel: CancellationToken) {
+    pub async fn run(&self, wake: Arc<Notify>, hb: Arc<Heartbeat>, cancel: CancellationToken) {
+        *self.lease.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
         // Fire times missed while the daemon was down are skipped: the next
         // digest is the first one after now, and covers the time since the
         // previous one sent (or since the very first start).
@@ -435,6 +453,9 @@ impl Alerter {
             };
             // What failed is due again at once: look again soon, not in a loop.
             let sleep = if failed { sleep.max(STORE_RETRY) } else { sleep };
+            // Other daemons on the database store mentions without waking
+            // this loop: look at their deadlines often.
+            let sleep = if self.store.backend() == crate::store::Backend::Postgres { sleep.min(SHARED_RECHECK) } else { sleep };
             hb.beat(self.clock.now(), sleep.min(MAX_SLEEP) + Duration::from_secs(60));
             tokio::select! {
                 _ = cancel.cancelled() => return,

@@ -124,16 +124,26 @@ pub fn mention_deadline(brand: &Brand, class: Class, created_at: DateTime<Utc>) 
 pub fn reschedule(store: &Store, cfg: &Config) -> crate::store::Result<usize> {
     let mut changed = 0;
     for b in &cfg.brands {
-        // A source's own respond_within counts for what it read.
-        let mut seen: Vec<(crate::model::Platform, Brand)> = Vec::new();
-        let updates: Vec<(i64, DateTime<Utc>)> = store
-            .open_unpaged(&b.id)?
+        let unpaged = store.open_unpaged(&b.id)?;
+        // Where a source has its own `respond_within`, each mention's
+        // platform decides its thresholds (read only when one does).
+        let platforms: std::collections::HashMap<i64, crate::model::Platform> = if cfg.sources.respond_within.is_empty() || unpaged.is_empty() {
+            Default::default()
+        } else {
+            let filter = crate::store::MentionFilter { brand: Some(b.id.clone()), open_only: true, ..Default::default() };
+            store.mentions(&filter)?.into_iter().map(|m| (m.id, m.platform)).collect()
+        };
+        let per_source: Vec<(crate::model::Platform, Brand)> = platforms
+            .values()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
-            .filter_map(|(id, class, created, old, platform)| {
-                if !seen.iter().any(|(p, _)| *p == platform) {
-                    seen.push((platform, cfg.sources.brand_for(b, platform.as_str())));
-                }
-                let brand = &seen.iter().find(|(p, _)| *p == platform)?.1;
+            .map(|p| (p, Brand { respond_within: cfg.respond_within(b, p.as_str()), ..b.clone() }))
+            .collect();
+        let updates: Vec<(i64, DateTime<Utc>)> = unpaged
+            .into_iter()
+            .filter_map(|(id, class, created, old)| {
+                let brand = platforms.get(&id).and_then(|p| per_source.iter().find(|(q, _)| q == p)).map_or(b, |(_, brand)| brand);
                 let new = mention_deadline(brand, class, created)?;
                 (Some(new) != old).then_some((id, new))
             })
@@ -294,8 +304,29 @@ mod tests {
     fn reschedule_keeps_a_sources_own_respond_within() {
         let store = Store::open_in_memory().unwrap();
         let mut cfg = crate::alert::plan::tests_support::config();
+        let t = utc(2026, 11, 28, 18, 0);
+        let m = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            deadline: mention_deadline(&cfg.brands[0], Class::Complaint, t),
+            ..crate::store::NewMention::example("1", t)
+        };
+        let platform = m.platform;
+        let id = store.commit_page("q", t, &[m], &[], "c", t).unwrap().inserted[0];
+        let two_hours = std::time::Duration::from_secs(7200);
+        cfg.sources
+            .respond_within
+            .insert(platform.as_str().to_string(), crate::config::RespondWithinOverride { complaint: Some(two_hours), escalation: None });
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 1);
+        assert_eq!(store.mention(id).unwrap().unwrap().deadline, Some(t + Duration::hours(2)));
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "stable on the next start");
+    }
+
+    #[test]
+    fn reschedule_keeps_each_mention_on_the_threshold_of_the_source_that_read_it() {
+        let store = Store::open_in_memory().unwrap();
+        let mut cfg = crate::alert::plan::tests_support::config();
         let day = std::time::Duration::from_secs(86_400);
-        cfg.sources.respond_within = vec![("app_store".into(), crate::config::RespondWithinOverride { complaint: Some(day), escalation: None })];
+        cfg.sources.respond_within.insert("app_store".into(), crate::config::RespondWithinOverride { complaint: Some(day), escalation: None });
         let t = utc(2026, 11, 24, 10, 0);
         let review = crate::store::NewMention {
             brand: cfg.brands[0].id.clone(),

@@ -100,6 +100,8 @@ pub(crate) mod tests_support {
             path: "escucha.toml".into(),
             daemon: Daemon {
                 database: "e.db".into(),
+                database_url: None,
+                lease: Duration::from_secs(30),
                 http: None,
                 timezone: chrono_tz::UTC,
                 public_url: None,

@@ -252,14 +252,30 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
 struct Checker<'e> {
     env: &'e Env,
     config_dir: PathBuf,
-    /// `respond_within` of each source, gathered by `schedule`.
-    respond_within: std::cell::RefCell<Vec<(String, RespondWithinOverride)>>,
+    /// Each source's `respond_within`, read with its schedule (by source
+    /// name; the first `[[source.feed]]` that has one stands for feeds).
+    respond_within: std::cell::RefCell<std::collections::BTreeMap<String, RespondWithinOverride>>,
 }
 
-const SOURCES: [&str; 10] =
-    ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed", "google_reviews", "app_store", "google_play", "trustpilot"];
-const LATER_SOURCES: [&str; 2] = ["facebook", "youtube"];
+const SOURCES: [&str; 13] = [
+    "x",
+    "mastodon",
+    "bluesky",
+    "reddit",
+    "hackernews",
+    "feed",
+    "facebook",
+    "instagram",
+    "youtube",
+    "google_reviews",
+    "app_store",
+    "google_play",
+    "trustpilot",
+];
+const LATER_SOURCES: [&str; 0] = [];
 const WEBHOOK_KINDS: [&str; 6] = ["slack", "discord", "teams", "ntfy", "pagerduty", "json"];
+/// The Graph API version used when `api_version` is not given.
+pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
 const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
 
 impl Checker<'_> {
@@ -324,6 +340,37 @@ impl Checker<'_> {
     }
 
     fn daemon(&self, t: &Table) -> Option<Daemon> {
+        // A PostgreSQL URL carries a password: it may come from the
+        // environment or a file instead.
+        let given_url = self.secret(t, "database_url", None);
+        let inline_url = t.peek_str("database").filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
+        if let (Some(Some(_)), true) = (&given_url, t_has(t, "database")) {
+            t.report("database", "give either database (a SQLite file or a postgres:// URL) or database_url_env / database_url_file, not both".to_string());
+        }
+        let database_url = match (given_url, inline_url) {
+            (Some(Some(u)), _) => Some(Some(u)),
+            (Some(None), Some(u)) => Some(Some(Secret::new(u))),
+            (Some(None), None) => Some(None),
+            (None, _) => None,
+        };
+        let database_url = database_url.and_then(|u| match u {
+            Some(u) if !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://")) => {
+                t.report(
+                    &secret_key(t, "database_url"),
+                    "is not a PostgreSQL URL (postgres://user@host:5432/escucha)".to_string(),
+                );
+                None
+            }
+            Some(u) if u.expose().parse::<tokio_postgres::Config>().is_err() => {
+                t.report(
+                    &secret_key(t, "database_url"),
+                    "is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha)".to_string(),
+                );
+                None
+            }
+            u => Some(u),
+        });
+        let lease = t.duration("lease", Duration::from_secs(30));
         let database = match t.get("database") {
             Some(item) => item.parse("\"escucha.db\"", |s| {
                 if s.trim().is_empty() {
@@ -393,6 +440,8 @@ impl Checker<'_> {
         Some(Daemon {
             classifier: classifier?,
             database: database?,
+            database_url: database_url?,
+            lease,
             http: http?,
             timezone: timezone?,
             public_url: public_url?,
@@ -470,6 +519,9 @@ impl Checker<'_> {
                 || a.bluesky.is_some()
                 || a.reddit.is_some()
                 || a.hackernews.is_some()
+                || a.facebook.is_some()
+                || a.instagram.is_some()
+                || a.youtube.is_some()
                 || !a.google_reviews.is_empty()
                 || !a.app_store.is_empty()
                 || !a.google_play.is_empty()
@@ -597,6 +649,16 @@ impl Checker<'_> {
         );
         let trustpilot =
             list("trustpilot", "\"4bdc8a1b000064000505c9e1\"", |s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()), "a Trustpilot business unit id");
+        let facebook = handle("facebook", "\"123456789012345\"", &[]);
+        let instagram = handle("instagram", "\"17841400000000000\"", &[]);
+        let youtube = handle("youtube", "\"UCxxxxxxxxxxxxxxxxxxxxxx\"", &[]);
+        for (key, id, example) in [("facebook", &facebook, "the page id, e.g. \"123456789012345\""), ("instagram", &instagram, "the account id, e.g. \"17841400000000000\"")] {
+            if let Some(Some(v)) = id {
+                if !v.bytes().all(|b| b.is_ascii_digit()) {
+                    t.report(key, format!("{v:?} is not a numeric id: give {example} (not the name or the address)"));
+                }
+            }
+        }
         let token_given = [
             "mastodon_token",
             "mastodon_token_env",
@@ -623,6 +685,9 @@ impl Checker<'_> {
             app_store,
             google_play,
             trustpilot,
+            facebook: facebook?,
+            instagram: instagram?,
+            youtube: youtube?,
         })
     }
 
@@ -679,6 +744,9 @@ impl Checker<'_> {
             Some(HackerNewsSource { api_base: api_base?, schedule: schedule? })
         });
         let feeds: Vec<Option<FeedSource>> = t.tables("feed").into_iter().map(|f| self.feed(f, brand_ids)).collect();
+        let facebook = t.table("facebook").map(|f| self.facebook(f));
+        let instagram = t.table("instagram").map(|i| self.instagram(i));
+        let youtube = t.table("youtube").map(|y| self.youtube(y));
         let google_reviews = t.table("google_reviews").map(|t| self.google_reviews(t));
         let app_store = t.table("app_store").map(|t| self.app_store(t));
         let google_play = t.table("google_play").map(|t| self.google_play(t));
@@ -691,6 +759,9 @@ impl Checker<'_> {
             reddit: reddit.map_or(Some(None), |s| s.map(Some))?,
             hackernews: hackernews.map_or(Some(None), |s| s.map(Some))?,
             feeds: feeds.into_iter().collect::<Option<Vec<_>>>()?,
+            facebook: facebook.map_or(Some(None), |s| s.map(Some))?,
+            instagram: instagram.map_or(Some(None), |s| s.map(Some))?,
+            youtube: youtube.map_or(Some(None), |s| s.map(Some))?,
             google_reviews: google_reviews.map_or(Some(None), |s| s.map(Some))?,
             app_store: app_store.map_or(Some(None), |s| s.map(Some))?,
             google_play: google_play.map_or(Some(None), |s| s.map(Some))?,
@@ -709,17 +780,13 @@ impl Checker<'_> {
             None => Some(None),
             Some(i) => i.duration().map(Some),
         };
-        if t_has(t, "respond_within") {
-            let rw = t.section("respond_within");
-            let within = |key: &str| rw.get(key).and_then(|i| i.duration());
-            let o = RespondWithinOverride { complaint: within("complaint"), escalation: within("escalation") };
+        if let Some(rw) = t.table("respond_within") {
+            let get = |key: &str| rw.get(key).and_then(|i| i.duration());
+            let o = RespondWithinOverride { complaint: get("complaint"), escalation: get("escalation") };
             rw.finish();
-            // `source.x`, `source.feed[0]`: the source's config name.
-            let name = t.path.trim_start_matches("source.").split('[').next().unwrap_or_default().to_string();
-            let mut all = self.respond_within.borrow_mut();
-            if !all.iter().any(|(n, _)| *n == name) {
-                all.push((name, o));
-            }
+            // `source.x` → `x`; `source.feed[2]` → `feed`.
+            let name = t.path.trim_start_matches("source.").split('[').next().unwrap_or("").to_string();
+            self.respond_within.borrow_mut().entry(name).or_insert(o);
         }
         Some(Schedule {
             every,
@@ -811,6 +878,38 @@ impl Checker<'_> {
         Some(FeedSource { url: Secret::new(url?), brand: brand?, terms, schedule: schedule? })
     }
 
+    /// `api_version` as Graph takes it in the path: `v21.0`.
+    fn graph_version(&self, t: &Table) -> Option<String> {
+        match t.get("api_version") {
+            None => Some(DEFAULT_GRAPH_VERSION.to_string()),
+            Some(i) => i.parse("\"v21.0\"", |s| {
+                let s = s.trim();
+                let digits = s.strip_prefix('v').unwrap_or("");
+                if !digits.is_empty() && digits.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!("{s:?} is not a Graph API version (e.g. \"v21.0\")"))
+                }
+            }),
+        }
+    }
+
+    fn facebook(&self, t: Table) -> Option<FacebookSource> {
+        let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
+        let api_version = self.graph_version(&t);
+        let token_key = secret_where(&t, "page_token");
+        let page_token = self.secret(&t, "page_token", Some("FB_PAGE_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(FacebookSource {
+            api_base: api_base?,
+            api_version: api_version?,
+            page_token: page_token??,
+            token_key: format!("[source.facebook] {token_key}"),
+            schedule: schedule?,
+        })
+    }
+
     fn google_reviews(&self, t: Table) -> Option<GoogleReviewsSource> {
         let api_base = url_or_default(&t, "api_base", "https://mybusiness.googleapis.com");
         let token_url = url_or_default(&t, "token_url", "https://oauth2.googleapis.com/token");
@@ -825,6 +924,48 @@ impl Checker<'_> {
             client_id: client_id??,
             client_secret: client_secret??,
             refresh_token: refresh_token??,
+            schedule: schedule?,
+        })
+    }
+
+    fn instagram(&self, t: Table) -> Option<InstagramSource> {
+        let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
+        let api_version = self.graph_version(&t);
+        let token_key = secret_where(&t, "access_token");
+        let access_token = self.secret(&t, "access_token", Some("IG_ACCESS_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(InstagramSource {
+            api_base: api_base?,
+            api_version: api_version?,
+            access_token: access_token??,
+            token_key: format!("[source.instagram] {token_key}"),
+            schedule: schedule?,
+        })
+    }
+
+    fn youtube(&self, t: Table) -> Option<YouTubeSource> {
+        let api_base = url_or_default(&t, "api_base", "https://www.googleapis.com");
+        let key_key = secret_where(&t, "api_key");
+        let api_key = self.secret(&t, "api_key", Some("YOUTUBE_API_KEY"));
+        let daily_quota = match t.get("daily_quota") {
+            None => Some(10_000),
+            Some(i) => i.uint(u64::from(u32::MAX)).and_then(|n| {
+                if n == 0 {
+                    i.report("must be at least 1 (the project's daily quota in units; the default is 10000)");
+                    None
+                } else {
+                    Some(n)
+                }
+            }),
+        };
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(YouTubeSource {
+            api_base: api_base?,
+            api_key: api_key??,
+            key_key: format!("[source.youtube] {key_key}"),
+            daily_quota: daily_quota?,
             schedule: schedule?,
         })
     }
@@ -1252,6 +1393,17 @@ fn secret_key(t: &Table, key: &str) -> String {
         .into_iter()
         .find(|k| t_has(t, k))
         .unwrap_or_else(|| key.to_string())
+}
+
+/// Where a secret is configured, for messages that must say which one to
+/// renew: `page_token_env (FB_PAGE_TOKEN)`, `page_token_file (/run/...)`,
+/// or the inline key. Never the secret itself.
+fn secret_where(t: &Table, key: &str) -> String {
+    let k = secret_key(t, key);
+    match t.peek_str(&k).filter(|_| k != key) {
+        Some(v) => format!("{k} ({})", v.trim()),
+        None => k,
+    }
 }
 
 /// The ids of `[[section]]` elements, which other sections refer to; a

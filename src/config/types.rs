@@ -48,8 +48,15 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub struct Daemon {
-    /// Absolute path of the SQLite file.
+    /// Absolute path of the SQLite file (unused when `database_url` is set).
     pub database: PathBuf,
+    /// A PostgreSQL database (`database = "postgres://..."`,
+    /// `database_url_env`, `database_url_file`): several daemons may share it.
+    pub database_url: Option<Secret>,
+    /// How long a daemon's lease on a source or on the alerts lasts without
+    /// renewal (PostgreSQL only): a daemon that dies or loses the database
+    /// hands its work over after this.
+    pub lease: Duration,
     pub http: Option<String>,
     pub timezone: Tz,
     pub public_url: Option<String>,
@@ -62,6 +69,17 @@ pub struct Daemon {
     /// `classifier = "learned"` (default): the rules, then the learned
     /// head refit from the team's labels; `"rules"`: the rules alone.
     pub classifier: ClassifierKind,
+}
+
+impl Daemon {
+    /// Where the store is: the PostgreSQL URL when one is set, else the
+    /// SQLite file.
+    pub fn location(&self) -> crate::store::Location {
+        match &self.database_url {
+            Some(url) => crate::store::Location::Postgres(url.expose().to_string()),
+            None => crate::store::Location::Sqlite(self.database.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +171,12 @@ pub struct Accounts {
     pub bluesky: Option<String>,
     pub reddit: Option<String>,
     pub hackernews: Option<String>,
+    /// Facebook page id (numeric, as Graph gives it).
+    pub facebook: Option<String>,
+    /// Instagram professional account (IG user) id.
+    pub instagram: Option<String>,
+    /// YouTube channel id (`UC...`).
+    pub youtube: Option<String>,
     /// Google Business Profile locations, `accounts/{a}/locations/{l}`.
     pub google_reviews: Vec<String>,
     /// App Store Connect app ids (the numeric Apple ID).
@@ -185,38 +209,18 @@ pub struct Sources {
     pub reddit: Option<RedditSource>,
     pub hackernews: Option<HackerNewsSource>,
     pub feeds: Vec<FeedSource>,
+    pub facebook: Option<FacebookSource>,
+    pub instagram: Option<InstagramSource>,
+    pub youtube: Option<YouTubeSource>,
     pub google_reviews: Option<GoogleReviewsSource>,
     pub app_store: Option<AppStoreSource>,
     pub google_play: Option<GooglePlaySource>,
     pub trustpilot: Option<TrustpilotSource>,
-    /// `[source.<name>] respond_within`, by source name: overrides the
-    /// brands' thresholds for what that source reads.
-    pub respond_within: Vec<(String, RespondWithinOverride)>,
-}
-
-impl Sources {
-    /// The `respond_within` override of the source with this config name
-    /// (empty when it has none).
-    pub fn respond_within(&self, name: &str) -> RespondWithinOverride {
-        self.respond_within.iter().find(|(n, _)| n == name).map(|(_, o)| *o).unwrap_or_default()
-    }
-
-    /// `brand` as the source with this config name sees it: its thresholds
-    /// under the source's `respond_within`.
-    pub fn brand_for(&self, brand: &Brand, name: &str) -> Brand {
-        let within = self.respond_within(name);
-        let mut b = brand.clone();
-        b.respond_within.complaint = within.complaint.unwrap_or(b.respond_within.complaint);
-        b.respond_within.escalation = within.escalation.unwrap_or(b.respond_within.escalation);
-        b
-    }
-}
-
-/// A source's `respond_within`: the thresholds it gives, over the brand's.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct RespondWithinOverride {
-    pub complaint: Option<Duration>,
-    pub escalation: Option<Duration>,
+    /// Each source's `respond_within` (by config name: `x`, `feed`, ...),
+    /// where one is given: it overrides the brands' thresholds for the
+    /// mentions that source finds. Kept apart from [`Schedule`] so that
+    /// adding it changed no source's settings.
+    pub respond_within: std::collections::BTreeMap<String, RespondWithinOverride>,
 }
 
 /// Settings every source takes.
@@ -225,6 +229,23 @@ pub struct Schedule {
     pub every: Duration,
     pub unhealthy_after: Duration,
     pub expect_within: Option<Duration>,
+}
+
+/// A source's `respond_within = { complaint = "2h" }`: the classes given
+/// replace the brand's thresholds; the others keep the brand's.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RespondWithinOverride {
+    pub complaint: Option<Duration>,
+    pub escalation: Option<Duration>,
+}
+
+impl RespondWithinOverride {
+    pub fn apply(&self, brand: RespondWithin) -> RespondWithin {
+        RespondWithin {
+            complaint: self.complaint.unwrap_or(brand.complaint),
+            escalation: self.escalation.unwrap_or(brand.escalation),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -328,6 +349,45 @@ pub struct TrustpilotSource {
     pub schedule: Schedule,
 }
 
+/// `[source.facebook]`: comments under a page's posts and posts tagging
+/// it, read with a Page access token.
+#[derive(Debug, Clone)]
+pub struct FacebookSource {
+    /// e.g. `https://graph.facebook.com`; requests go to `{api_base}/{api_version}/...`.
+    pub api_base: String,
+    /// e.g. `v21.0`.
+    pub api_version: String,
+    pub page_token: Secret,
+    /// The config key the token came from (`page_token_env`, ...), for messages.
+    pub token_key: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.instagram]`: comments on a professional account's media and
+/// media it is tagged in (Instagram Graph API).
+#[derive(Debug, Clone)]
+pub struct InstagramSource {
+    pub api_base: String,
+    pub api_version: String,
+    pub access_token: Secret,
+    /// The config key the token came from, for messages.
+    pub token_key: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.youtube]`: comment threads of a channel (Data API v3).
+#[derive(Debug, Clone)]
+pub struct YouTubeSource {
+    /// e.g. `https://www.googleapis.com`; requests go to `{api_base}/youtube/v3/...`.
+    pub api_base: String,
+    pub api_key: Secret,
+    /// The config key the key came from, for messages.
+    pub key_key: String,
+    /// Quota units a day the polling plans for (1 per list page).
+    pub daily_quota: u64,
+    pub schedule: Schedule,
+}
+
 #[derive(Debug, Clone)]
 pub struct FeedSource {
     /// The feed's address. Kept secret-like: Google Alerts feed URLs carry
@@ -418,6 +478,11 @@ impl Config {
     pub fn rota(&self, id: &str) -> Option<&Rota> {
         self.oncall.iter().find(|r| r.id == id)
     }
+    /// A brand's thresholds for mentions found by the source with this
+    /// config name: the source's `respond_within` over the brand's.
+    pub fn respond_within(&self, brand: &Brand, source: &str) -> RespondWithin {
+        self.sources.respond_within.get(source).map_or(brand.respond_within, |o| o.apply(brand.respond_within))
+    }
     /// The schedule of the source with this config name (`feed`: the first
     /// feed's).
     pub fn source_schedule(&self, name: &str) -> Option<Schedule> {
@@ -429,6 +494,9 @@ impl Config {
             "reddit" => s.reddit.as_ref().map(|x| x.schedule),
             "hackernews" => s.hackernews.as_ref().map(|x| x.schedule),
             "feed" => s.feeds.first().map(|x| x.schedule),
+            "facebook" => s.facebook.as_ref().map(|x| x.schedule),
+            "instagram" => s.instagram.as_ref().map(|x| x.schedule),
+            "youtube" => s.youtube.as_ref().map(|x| x.schedule),
             "google_reviews" => s.google_reviews.as_ref().map(|x| x.schedule),
             "app_store" => s.app_store.as_ref().map(|x| x.schedule),
             "google_play" => s.google_play.as_ref().map(|x| x.schedule),

@@ -5,16 +5,20 @@
 
 pub mod app_store;
 pub mod bluesky;
+pub mod facebook;
 pub mod feed;
 pub mod google_play;
 pub mod google_reviews;
+pub mod graph;
 pub mod hackernews;
 pub mod http;
+pub mod instagram;
 pub mod mastodon;
 pub mod reddit;
 pub mod reviews;
 pub mod trustpilot;
 pub mod x;
+pub mod youtube;
 
 use crate::model::{Platform, Post};
 use chrono::{DateTime, Utc};
@@ -78,6 +82,12 @@ pub enum QueryKind {
     AccountActivity { account: String },
     /// One `[[source.feed]]`, by its position in the config.
     Feed { index: usize },
+    /// Comments (and replies) under what this account published: a
+    /// Facebook page's posts, an Instagram account's media, a YouTube
+    /// channel's videos. `account` is the page, IG user or channel id.
+    OwnedComments { account: String },
+    /// Posts or media in which this account is tagged.
+    Tagged { account: String },
     /// The reviews of one location, app, package or business unit (as
     /// configured under `[brand.accounts]`).
     Reviews { target: String },
@@ -103,6 +113,9 @@ pub enum Source {
     Reddit(reddit::RedditSource),
     HackerNews(hackernews::HackerNewsSource),
     Feed(feed::FeedSource),
+    Facebook(facebook::FacebookSource),
+    Instagram(instagram::InstagramSource),
+    YouTube(youtube::YouTubeSource),
     Reviews(reviews::ReviewSource),
 }
 
@@ -116,6 +129,9 @@ macro_rules! each_source {
             Source::Reddit($s) => $e,
             Source::HackerNews($s) => $e,
             Source::Feed($s) => $e,
+            Source::Facebook($s) => $e,
+            Source::Instagram($s) => $e,
+            Source::YouTube($s) => $e,
             Source::Reviews($s) => $e,
         }
     };
@@ -130,6 +146,9 @@ impl Source {
             Source::Reddit(_) => Platform::Reddit,
             Source::HackerNews(_) => Platform::HackerNews,
             Source::Feed(_) => Platform::Feed,
+            Source::Facebook(_) => Platform::Facebook,
+            Source::Instagram(_) => Platform::Instagram,
+            Source::YouTube(_) => Platform::YouTube,
             Source::Reviews(r) => r.platform(),
         }
     }
@@ -160,7 +179,24 @@ impl Source {
     /// Earliest moment the platform's published rate limit allows the next
     /// request, as learnt from the last response's headers.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
-        each_source!(self, s => s.http().not_before())
+        match self {
+            // Their own pauses: Graph usage headers, YouTube's daily quota.
+            Source::Facebook(s) => s.not_before().max(s.http().not_before()),
+            Source::Instagram(s) => s.not_before().max(s.http().not_before()),
+            Source::YouTube(s) => s.not_before().max(s.http().not_before()),
+            _ => each_source!(self, s => s.http().not_before()),
+        }
+    }
+    /// `check --probe` for sources with a cheaper check of their
+    /// credentials than a first poll: (what was checked, its outcome).
+    /// None: probe each query with a first poll.
+    pub async fn probe(&self) -> Option<Vec<(String, Result<String, SourceError>)>> {
+        match self {
+            Source::Facebook(s) => Some(s.probe().await),
+            Source::Instagram(s) => Some(s.probe().await),
+            Source::YouTube(s) => Some(s.probe().await),
+            _ => None,
+        }
     }
 }
 

@@ -7,10 +7,11 @@
 //! a mention a person just called praise, and a label never exists for a
 //! correction that did not happen.
 
-use super::{from_ms, mark_acked, to_ms, Result, Store};
+use super::db::{self, Conn, Param};
+use super::outbox::mark_acked;
+use super::{from_ms, to_ms, Result, Store};
 use crate::model::{Class, Label, LabelOrigin, NewLabel};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 
 /// What `Store::correct` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,82 +23,56 @@ pub enum CorrectOutcome {
     NotFound,
 }
 
-/// What `correct` reads of a mention before changing it.
-struct Before {
-    class: String,
-    text: String,
-    lang: Option<String>,
-    brand: String,
-    status: String,
-    alerted: bool,
-    reasons: String,
-}
-
-const INSERT_LABEL: &str = "INSERT INTO labels (text, class, lang, brand, mention_id, labelled_by, at, origin)
- VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-
-fn insert_label(tx: &Connection, l: &NewLabel, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    tx.prepare_cached(INSERT_LABEL)?.execute(params![
-        l.text,
-        l.class.as_str(),
-        l.lang,
-        l.brand,
-        l.mention_id,
-        l.by,
-        to_ms(now),
-        l.origin.as_str()
-    ])?;
+fn insert_label(c: &mut dyn Conn, l: &NewLabel, now: DateTime<Utc>) -> Result<()> {
+    c.exec(
+        "INSERT INTO labels (text, class, lang, brand, mention_id, labelled_by, at, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&l.text, &l.class.as_str(), &l.lang, &l.brand, &l.mention_id, &l.by, &to_ms(now), &l.origin.as_str()],
+    )?;
     Ok(())
 }
 
 impl Store {
     /// Stores labels, all or none. Returns how many.
     pub fn add_labels(&self, labels: &[NewLabel], now: DateTime<Utc>) -> Result<usize> {
-        self.written(self.add_labels_tx(labels, now))
-    }
-
-    fn add_labels_tx(&self, labels: &[NewLabel], now: DateTime<Utc>) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        for l in labels {
-            insert_label(&tx, l, now)?;
-        }
-        tx.commit()?;
-        Ok(labels.len())
+        self.write(|c| {
+            for l in labels {
+                insert_label(c, l, now)?;
+            }
+            Ok(labels.len())
+        })
     }
 
     /// Every label, in the order they were given.
     pub fn labels(&self) -> Result<Vec<Label>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, text, class, lang, brand, mention_id, labelled_by, at, origin FROM labels ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let class: String = r.get(2)?;
-            let origin: String = r.get(8)?;
-            Ok(Label {
-                id: r.get(0)?,
-                text: r.get(1)?,
-                // The table's CHECK constraints keep both readable.
-                class: Class::parse(&class).unwrap_or(Class::Neutral),
-                lang: r.get(3)?,
-                brand: r.get(4)?,
-                mention_id: r.get(5)?,
-                by: r.get(6)?,
-                at: from_ms(r.get(7)?),
-                origin: LabelOrigin::parse(&origin).unwrap_or(LabelOrigin::Learn),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.read(|c| {
+            c.rows("SELECT id, text, class, lang, brand, mention_id, labelled_by, at, origin FROM labels ORDER BY id", &[])?
+                .iter()
+                .map(|r| {
+                    Ok(Label {
+                        id: r.get(0)?,
+                        text: r.get(1)?,
+                        // The table's CHECK constraints keep both readable.
+                        class: Class::parse(r.str(2)).unwrap_or(Class::Neutral),
+                        lang: r.get(3)?,
+                        brand: r.get(4)?,
+                        mention_id: r.get(5)?,
+                        by: r.get(6)?,
+                        at: from_ms(r.get(7)?),
+                        origin: LabelOrigin::parse(r.str(8)).unwrap_or(LabelOrigin::Learn),
+                    })
+                })
+                .collect()
+        })
     }
 
     /// (how many labels, the newest label's id or 0): changes whenever a
     /// label is added (or removed), and costs one index lookup, so the
     /// daemon can poll it to know when to refit.
     pub fn labels_version(&self) -> Result<(u64, i64)> {
-        Ok(self.conn().query_row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM labels", [], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-        })?)
+        self.read(|c| {
+            let r = c.row("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM labels", &[])?.unwrap_or(db::Row(vec![]));
+            Ok((r.get(0)?, r.get(1)?))
+        })
     }
 
     /// Relabels a stored mention as `class`, on `by`'s word, and stores the
@@ -125,84 +100,60 @@ impl Store {
         now: DateTime<Utc>,
         deadline: Option<DateTime<Utc>>,
     ) -> Result<CorrectOutcome> {
-        self.written(self.correct_tx(id, class, by, origin, now, deadline))
+        self.write_now(|c| correct_in(c, id, class, by, origin, now, deadline))
     }
+}
 
-    fn correct_tx(
-        &self,
-        id: i64,
-        class: Class,
-        by: &str,
-        origin: LabelOrigin,
-        now: DateTime<Utc>,
-        deadline: Option<DateTime<Utc>>,
-    ) -> Result<CorrectOutcome> {
-        let mut conn = self.conn();
-        // IMMEDIATE: the row is read and then written; a deferred
-        // transaction could not upgrade if another process wrote between.
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let row = tx
-            .query_row(
-                "SELECT class, text, lang, brand, status, alerted_at IS NOT NULL, reasons FROM mentions WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Before {
-                        class: r.get(0)?,
-                        text: r.get(1)?,
-                        lang: r.get(2)?,
-                        brand: r.get(3)?,
-                        status: r.get(4)?,
-                        alerted: r.get(5)?,
-                        reasons: r.get(6)?,
-                    })
-                },
-            )
-            .optional()?;
-        let Some(Before { class: old, text, lang, brand, status, alerted, reasons }) = row else { return Ok(CorrectOutcome::NotFound) };
-        let from = Class::parse(&old).unwrap_or(Class::Neutral);
-        if from == class {
-            return Ok(CorrectOutcome::AlreadyThat);
-        }
-        let mut reasons: Vec<String> = serde_json::from_str(&reasons).unwrap_or_default();
-        reasons.push(format!("{}:corrected-by:{by}", class.as_str()));
-        let reasons = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());
-        let common = params![id, class.as_str(), reasons, by, to_ms(now), deadline.map(to_ms)];
-        if class.needs_answer() && !from.needs_answer() {
-            tx.execute(
-                "UPDATE mentions SET class = ?2, reasons = ?3, corrected_by = ?4, corrected_at = ?5, deadline = ?6, history = 0,
-                    status = CASE WHEN status = 'answered' THEN 'answered' ELSE 'open' END,
-                    acked_by = CASE WHEN status = 'answered' THEN acked_by END,
-                    acked_at = CASE WHEN status = 'answered' THEN acked_at END,
-                    alerted_at = NULL, page_step = 0, next_page_at = NULL, held_until = NULL, held_by = NULL
-                 WHERE id = ?1",
-                common,
-            )?;
-        } else if class.needs_answer() {
-            // Complaint <-> escalation: only a chain not started yet takes
-            // the new class's deadline.
-            tx.execute(
-                "UPDATE mentions SET class = ?2, reasons = ?3, corrected_by = ?4, corrected_at = ?5, history = 0,
-                    deadline = CASE WHEN alerted_at IS NULL THEN ?6 ELSE deadline END
-                 WHERE id = ?1",
-                common,
-            )?;
-        } else {
-            tx.execute(
-                "UPDATE mentions SET class = ?2, reasons = ?3, corrected_by = ?4, corrected_at = ?5, deadline = NULL, next_page_at = NULL
-                 WHERE id = ?1",
-                params![id, class.as_str(), reasons, by, to_ms(now)],
-            )?;
-            if status == "open" && alerted {
-                // As `ack` does: pending pages about it are resolved before
-                // sending (dispatch skips mentions that are not open).
-                mark_acked(&tx, id, by, now)?;
-            }
-        }
-        let label = NewLabel { text, class, lang, brand: Some(brand), mention_id: Some(id), by: by.to_string(), origin };
-        insert_label(&tx, &label, now)?;
-        tx.commit()?;
-        Ok(CorrectOutcome::Corrected { from })
+/// `correct` inside the caller's transaction (taken with the write lock:
+/// the row is read and then written).
+fn correct_in(c: &mut dyn Conn, id: i64, class: Class, by: &str, origin: LabelOrigin, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Result<CorrectOutcome> {
+    let Some(row) = c.row("SELECT class, text, lang, brand, status, alerted_at IS NOT NULL, reasons FROM mentions WHERE id = $1", &[&id])? else {
+        return Ok(CorrectOutcome::NotFound);
+    };
+    let (text, lang, brand): (String, Option<String>, String) = (row.get(1)?, row.get(2)?, row.get(3)?);
+    let (status, alerted): (String, bool) = (row.get(4)?, row.get(5)?);
+    let from = Class::parse(row.str(0)).unwrap_or(Class::Neutral);
+    if from == class {
+        return Ok(CorrectOutcome::AlreadyThat);
     }
+    let mut reasons: Vec<String> = serde_json::from_str(row.str(6)).unwrap_or_default();
+    reasons.push(format!("{}:corrected-by:{by}", class.as_str()));
+    let reasons = serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into());
+    let common: [&dyn Param; 6] = [&id, &class.as_str(), &reasons, &by, &to_ms(now), &deadline.map(to_ms)];
+    if class.needs_answer() && !from.needs_answer() {
+        c.exec(
+            "UPDATE mentions SET class = $2, reasons = $3, corrected_by = $4, corrected_at = $5, deadline = $6, history = 0,
+                status = CASE WHEN status = 'answered' THEN 'answered' ELSE 'open' END,
+                acked_by = CASE WHEN status = 'answered' THEN acked_by END,
+                acked_at = CASE WHEN status = 'answered' THEN acked_at END,
+                alerted_at = NULL, page_step = 0, next_page_at = NULL, held_until = NULL, held_by = NULL
+             WHERE id = $1",
+            &common,
+        )?;
+    } else if class.needs_answer() {
+        // Complaint <-> escalation: only a chain not started yet takes the
+        // new class's deadline.
+        c.exec(
+            "UPDATE mentions SET class = $2, reasons = $3, corrected_by = $4, corrected_at = $5, history = 0,
+                deadline = CASE WHEN alerted_at IS NULL THEN CAST($6 AS BIGINT) ELSE deadline END
+             WHERE id = $1",
+            &common,
+        )?;
+    } else {
+        c.exec(
+            "UPDATE mentions SET class = $2, reasons = $3, corrected_by = $4, corrected_at = $5, deadline = NULL, next_page_at = NULL
+             WHERE id = $1",
+            &common[..5],
+        )?;
+        if status == "open" && alerted {
+            // As `ack` does: pending pages about it are resolved before
+            // sending (dispatch skips mentions that are not open).
+            mark_acked(c, id, by, now)?;
+        }
+    }
+    let label = NewLabel { text, class, lang, brand: Some(brand), mention_id: Some(id), by: by.to_string(), origin };
+    insert_label(c, &label, now)?;
+    Ok(CorrectOutcome::Corrected { from })
 }
 
 #[cfg(test)]
@@ -234,9 +185,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn labels_are_stored_in_order_and_the_version_moves_with_them() {
-        let s = Store::open_in_memory().unwrap();
+        fn labels_are_stored_in_order_and_the_version_moves_with_them(s: Store) {
         assert_eq!(s.labels_version().unwrap(), (0, 0));
         assert!(s.labels().unwrap().is_empty());
         let mut second = label("gracias, excelente", Class::Praise);
@@ -271,9 +220,7 @@ mod tests {
         assert_eq!((all[0].origin, all[0].mention_id.is_some(), all[0].text.as_str()), (LabelOrigin::Correct, true, "no funciona"));
     }
 
-    #[test]
-    fn correcting_a_paged_complaint_to_praise_acks_it_stops_the_chain_and_teaches_a_label() {
-        let s = Store::open_in_memory().unwrap();
+        fn correcting_a_paged_complaint_to_praise_acks_it_stops_the_chain_and_teaches_a_label(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         page_and_deliver(&s, id, 1800);
         let out = s.correct(id, Class::Praise, "ana", LabelOrigin::Correct, t(1900), None).unwrap();
@@ -300,9 +247,7 @@ mod tests {
         assert_eq!(s.pending_outbox(t(2000)).unwrap().len(), 1);
     }
 
-    #[test]
-    fn a_complaint_not_paged_yet_corrected_to_neutral_is_never_due_and_stays_open() {
-        let s = Store::open_in_memory().unwrap();
+        fn a_complaint_not_paged_yet_corrected_to_neutral_is_never_due_and_stays_open(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         let out = s.correct(id, Class::Neutral, "ana", LabelOrigin::Link, t(10), None).unwrap();
         assert_eq!(out, CorrectOutcome::Corrected { from: Class::Complaint });
@@ -313,9 +258,7 @@ mod tests {
         assert_eq!(s.labels().unwrap()[0].origin, LabelOrigin::Link);
     }
 
-    #[test]
-    fn praise_corrected_to_complaint_past_its_deadline_is_due_at_once_even_from_history() {
-        let s = Store::open_in_memory().unwrap();
+        fn praise_corrected_to_complaint_past_its_deadline_is_due_at_once_even_from_history(s: Store) {
         let mut old = mention("1", Class::Praise, 0);
         old.history = true;
         old.deadline = None;
@@ -334,9 +277,7 @@ mod tests {
         assert_eq!(s.due(t(5300)).unwrap().len(), 2);
     }
 
-    #[test]
-    fn a_mention_acked_by_a_correction_and_corrected_back_pages_again_from_the_first_step() {
-        let s = Store::open_in_memory().unwrap();
+        fn a_mention_acked_by_a_correction_and_corrected_back_pages_again_from_the_first_step(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         page_and_deliver(&s, id, 1800);
         s.correct(id, Class::Praise, "ana", LabelOrigin::Correct, t(1900), None).unwrap();
@@ -350,9 +291,7 @@ mod tests {
         assert_eq!(s.labels().unwrap().len(), 2);
     }
 
-    #[test]
-    fn a_complaint_turned_escalation_takes_the_shorter_deadline_unless_already_paged() {
-        let s = Store::open_in_memory().unwrap();
+        fn a_complaint_turned_escalation_takes_the_shorter_deadline_unless_already_paged(s: Store) {
         let ids = s
             .commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Complaint, 0)], &[], "c", t(1))
             .unwrap()
@@ -367,9 +306,7 @@ mod tests {
         assert_eq!(s.due(t(2400)).unwrap().iter().filter(|d| d.mention.id == ids[1]).count(), 1);
     }
 
-    #[test]
-    fn an_answered_mention_corrected_to_complaint_stays_answered_and_unpaged() {
-        let s = Store::open_in_memory().unwrap();
+        fn an_answered_mention_corrected_to_complaint_stays_answered_and_unpaged(s: Store) {
         let mut m = mention("1", Class::Praise, 0);
         m.deadline = None;
         s.commit_page("q", t(0), &[m], &[], "c", t(1)).unwrap();
@@ -389,11 +326,20 @@ mod tests {
         assert!(s.due(t(5000)).unwrap().is_empty());
     }
 
-    #[test]
-    fn correcting_an_unknown_mention_is_not_found_and_stores_nothing() {
-        let s = Store::open_in_memory().unwrap();
+        fn correcting_an_unknown_mention_is_not_found_and_stores_nothing(s: Store) {
         assert_eq!(s.correct(99, Class::Praise, "ana", LabelOrigin::Correct, t(0), None).unwrap(), CorrectOutcome::NotFound);
         assert_eq!(s.labels_version().unwrap(), (0, 0));
         assert!(s.mentions(&MentionFilter::default()).unwrap().is_empty());
     }
+
+    on_both!(
+        labels_are_stored_in_order_and_the_version_moves_with_them,
+        correcting_a_paged_complaint_to_praise_acks_it_stops_the_chain_and_teaches_a_label,
+        a_complaint_not_paged_yet_corrected_to_neutral_is_never_due_and_stays_open,
+        praise_corrected_to_complaint_past_its_deadline_is_due_at_once_even_from_history,
+        a_mention_acked_by_a_correction_and_corrected_back_pages_again_from_the_first_step,
+        a_complaint_turned_escalation_takes_the_shorter_deadline_unless_already_paged,
+        an_answered_mention_corrected_to_complaint_stays_answered_and_unpaged,
+        correcting_an_unknown_mention_is_not_found_and_stores_nothing,
+    );
 }

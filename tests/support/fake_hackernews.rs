@@ -78,6 +78,12 @@ struct State {
     requests: Vec<RecordedRequest>,
     /// Set by `enforce_limits_on`: the hourly window and its clock.
     limit: Option<HourlyLimit>,
+    /// Every answer waits this long (`set_latency`), so that two clients
+    /// polling at once overlap visibly.
+    latency: Duration,
+    /// Requests being answered now, and the most there ever were at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// "We are limiting the number of API requests from a single IP to 1000 per
@@ -114,7 +120,16 @@ impl FakeHackerNews {
     pub async fn start() -> FakeHackerNews {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State { items: Vec::new(), next_id: 41_234_001, failures: VecDeque::new(), requests: Vec::new(), limit: None }));
+        let state = Arc::new(Mutex::new(State {
+            items: Vec::new(),
+            next_id: 41_234_001,
+            failures: VecDeque::new(),
+            requests: Vec::new(),
+            limit: None,
+            latency: Duration::ZERO,
+            in_flight: 0,
+            max_in_flight: 0,
+        }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("fake hn serves");
@@ -197,6 +212,36 @@ impl FakeHackerNews {
     pub fn clear_requests(&self) {
         self.state.lock().unwrap().requests.clear();
     }
+
+    /// Every answer waits `d` first.
+    pub fn set_latency(&self, d: Duration) {
+        self.state.lock().unwrap().latency = d;
+    }
+
+    /// The most requests ever answered at the same time: more than 1 means
+    /// two clients polled at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+}
+
+/// Counts a request in flight until dropped (also when the client hangs up
+/// and the handler is dropped mid-wait).
+struct InFlight(Shared);
+
+impl InFlight {
+    fn new(state: &Shared) -> InFlight {
+        let mut s = state.lock().unwrap();
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
+    }
 }
 
 pub fn now() -> i64 {
@@ -251,6 +296,11 @@ fn failure_response(f: &Failure) -> Response {
 }
 
 async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
+    let _in_flight = InFlight::new(&state);
+    let latency = state.lock().unwrap().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let failure = {
         let mut s = state.lock().unwrap();
         s.requests.push(RecordedRequest { path: uri.path().to_string(), query: uri.query().map(str::to_string) });
