@@ -113,7 +113,7 @@ pub enum Command {
         config: ConfigArg,
         #[arg(long)]
         brand: String,
-        /// x | mastodon | bluesky | reddit | hackernews | feed | google_reviews | app_store | google_play | trustpilot
+        /// x | mastodon | bluesky | reddit | hackernews | feed | facebook | instagram | youtube | google_reviews | app_store | google_play | trustpilot
         #[arg(long)]
         platform: Option<String>,
         /// The author's handle (with or without @).
@@ -285,7 +285,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             if let Some(p) = &platform {
                 if crate::model::Platform::parse(p).is_none() {
-                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews, feed, google_reviews, app_store, google_play or trustpilot").into());
+                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play or trustpilot").into());
                 }
             }
             let d = humantime::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for {duration:?}: {e} (try 2h or 30m)"))?;
