@@ -6,9 +6,13 @@
 //!     cargo bench --bench production                 # everything
 //!     cargo bench --bench production -- ingest       # one section
 //!
-//! Sections: ingest, alerts, memory (includes startup), stats. The 1M-mention
+//! Sections: ingest, alerts, memory (includes startup), stats, backends
+//! (ingest and alerts on SQLite and PostgreSQL), daemons (one daemon and
+//! three on one PostgreSQL, polling the same API). The 1M-mention
 //! database is generated once into target/bench-data/ and reused.
 
+#[path = "../tests/support/fake_hackernews.rs"]
+mod fake_hackernews;
 #[path = "../tests/support/smtp.rs"]
 mod smtp;
 
@@ -42,7 +46,62 @@ fn main() {
     if want("backends") {
         backends();
     }
+    if want("daemons") {
+        daemons();
+    }
 }
+
+/// How much polling one daemon and three daemons (one config, one
+/// PostgreSQL) do against the same Hacker News API in the same time: the
+/// sources are leased whole, so three poll what one polls, never at once.
+fn daemons() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let cluster = escucha::store::testdb::Cluster::start();
+        const SECS: u64 = 30;
+        for n in [1usize, 3] {
+            let url = cluster.database();
+            let hn = fake_hackernews::FakeHackerNews::start().await;
+            hn.set_latency(Duration::from_millis(50));
+            let dir = tempfile::tempdir().unwrap();
+            let mut toml = format!("[daemon]\ndatabase = {url:?}\nlease = \"3s\"\n\n[source.hackernews]\napi_base = {:?}\nevery = \"1s\"\n", hn.base_url());
+            for b in 0..5 {
+                toml.push_str(&format!("\n[[brand]]\nid = \"brand{b}\"\nname = \"Brand{b}\"\nterms = [\"brand{b}\"]\n[brand.accounts]\nhackernews = \"brand{b}hq\"\n"));
+            }
+            let cfg = dir.path().join("escucha.toml");
+            std::fs::write(&cfg, toml).unwrap();
+            let mut children: Vec<std::process::Child> = (0..n)
+                .map(|_| {
+                    Command::new(env!("CARGO_BIN_EXE_escucha"))
+                        .args(["run", "--config", cfg.to_str().unwrap()])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            tokio::time::sleep(Duration::from_secs(SECS)).await;
+            let requests = hn.requests();
+            for c in &mut children {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            let mut per_query: std::collections::BTreeMap<String, usize> = Default::default();
+            for r in &requests {
+                let key = r.param("tags").unwrap_or_default() + "|" + &r.param("query").unwrap_or_default();
+                *per_query.entry(key).or_default() += 1;
+            }
+            let (min, max) = (per_query.values().min().copied().unwrap_or(0), per_query.values().max().copied().unwrap_or(0));
+            println!(
+                "daemons: {n} daemon(s), {SECS} s, 5 brands = {} queries every 1 s: {} requests ({min}–{max} per query), at most {} at once",
+                per_query.len(),
+                requests.len(),
+                hn.max_in_flight()
+            );
+        }
+    });
+}
+
 
 /// The same ingest pipeline and alert loop on SQLite and on PostgreSQL
 /// (a local cluster with PostgreSQL's durable defaults: fsync and a

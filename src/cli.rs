@@ -38,6 +38,11 @@ pub enum Command {
         /// problem (bad token, unreachable, rate-limited until HH:MM).
         #[arg(long)]
         probe: bool,
+        /// As `systemctl reload` runs it (ExecReload=): a secret file that
+        /// exists but this process may not read (the service's
+        /// credentials) counts as present; the daemon reads it.
+        #[arg(long, conflicts_with = "probe")]
+        reload: bool,
     },
     /// Classify text: JSON Lines (or plain lines) on stdin, JSON Lines on stdout.
     Classify(ConfigArg),
@@ -127,6 +132,24 @@ pub enum Command {
         /// Who silences (default: $USER).
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Deliveries still to go or dead-lettered, with their last error;
+    /// `escucha outbox retry ID` puts a dead-lettered one back in line.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Send a test page to ADDRESS (or webhook:ID) through the configured
+    /// channel and report what the server said.
+    TestAlert {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// List the silences in force.
     Silences {
@@ -224,16 +247,34 @@ fn load(arg: &ConfigArg) -> Result<Config, Failure> {
     config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
 }
 
+/// `load` for the commands that watch (`run`, `check`): a config with no
+/// brand (an empty file, a stray `[daemon]`) would start and watch nothing
+/// in silence. Commands that only classify or store labels take it.
+fn load_to_watch(arg: &ConfigArg) -> Result<Config, Failure> {
+    let cfg = load(arg)?;
+    if cfg.brands.is_empty() {
+        return Err(Failure {
+            code: EXIT_CONFIG,
+            error: anyhow::anyhow!("{}: no [[brand]]: nothing to watch (add one: see config/escucha.example.toml)", cfg.path.display()),
+        });
+    }
+    Ok(cfg)
+}
+
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(arg) => {
-            let cfg = load(&arg)?;
+            let cfg = load_to_watch(&arg)?;
             init_logging(cfg.daemon.log_format);
             run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
-        Command::Check { config, probe } => {
-            let cfg = load(&config)?;
+        Command::Check { config, probe, reload } => {
+            if reload {
+                // Read by the config loader (see its secrets).
+                std::env::set_var("ESCUCHA_CHECK_RELOAD", "1");
+            }
+            let cfg = load_to_watch(&config)?;
             check(&cfg, &mut std::io::stdout().lock())?;
             if probe {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
@@ -305,6 +346,38 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .map_err(anyhow::Error::from)?;
             let s = crate::store::Silence { id, brand, platform, author, starts_at: now, until, reason, created_by: by };
             println!("silence {id}: {} until {}; end it early with `escucha unsilence {id}`", crate::alert::silence::scope(&s), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            Ok(())
+        }
+        Command::Outbox { action, json, config } => {
+            // `--config` before or after `retry ID`.
+            let config = match &action {
+                Some(OutboxAction::Retry { config: c, .. }) if c.config.is_some() => c.clone(),
+                _ => config,
+            };
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            match action {
+                None => print_deliveries(&store.deliveries().map_err(anyhow::Error::from)?, json, &mut std::io::stdout().lock())?,
+                Some(OutboxAction::Retry { id, notice, .. }) => {
+                    let q = if notice { crate::store::Queue::Notices } else { crate::store::Queue::Outbox };
+                    if !store.redeliver(q, id, chrono::Utc::now()).map_err(anyhow::Error::from)? {
+                        return Err(anyhow::anyhow!("no dead-lettered {} with id {id} (see `escucha outbox`)", if notice { "notice" } else { "page" }).into());
+                    }
+                    println!("{} {id} is back in line; the daemon delivers it at its next look (within a minute)", if notice { "notice" } else { "page" });
+                }
+            }
+            Ok(())
+        }
+        Command::TestAlert { to, config } => {
+            let cfg = std::sync::Arc::new(load(&config)?);
+            // Routing needs no stored data: a database is neither opened nor made.
+            let store = std::sync::Arc::new(Store::open_in_memory().map_err(anyhow::Error::from)?);
+            let alerter = crate::alert::dispatch::Alerter::new(store, cfg, std::sync::Arc::new(SystemClock))?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
+            match rt.block_on(alerter.send_test(&to)) {
+                Ok(said) => println!("{said}"),
+                Err(why) => return Err(anyhow::anyhow!("test alert to {to} failed: {why}").into()),
+            }
             Ok(())
         }
         Command::Silences { config } => {
@@ -656,6 +729,38 @@ where
         write!(writer, "<{priority}>")?;
         self.0.format_event(ctx, writer, event)
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OutboxAction {
+    /// Put a dead-lettered page (or, with --notice, notice) back in line.
+    Retry {
+        id: i64,
+        #[arg(long)]
+        notice: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+fn print_deliveries(list: &[crate::store::Delivery], json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(list)?)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(out, "nothing waiting and nothing dead-lettered")?;
+    }
+    for d in list {
+        let what = if d.queue == "notices" { format!("notice {}", d.id) } else { format!("{} {}", d.kind, d.id) };
+        let mentions = if d.mention_ids.is_empty() { String::new() } else { format!(" mentions {:?}", d.mention_ids) };
+        let when = if d.state == "pending" { format!(" next try {}", d.next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) } else { String::new() };
+        writeln!(out, "{what} {} to {}{mentions}: {} attempt(s){when}", d.state, d.recipient, d.attempts)?;
+        if let Some(e) = &d.last_error {
+            writeln!(out, "    last error: {e}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `escucha check`: what the config means, in words.

@@ -214,7 +214,9 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                     return Ok(());
                 }
                 Some(()) = requested => {
-                    sd_notify("RELOADING=1");
+                    // MONOTONIC_USEC: when the reload began, as systemd
+                    // documents for RELOADING=1 (it orders the messages).
+                    sd_notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
                     let path = reload.as_ref().map(|r| r.path.clone()).unwrap_or_default();
                     match crate::config::load(&path) {
                         Ok(mut new) => {
@@ -333,6 +335,17 @@ fn ignore_file_size_signal() {
     if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25)) {
         warn!(error = %e, "cannot handle SIGXFSZ; a file size limit would kill escucha");
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds, the clock systemd's MONOTONIC_USEC
+/// is read on.
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
 }
 
 fn sd_notify(state: &str) {

@@ -241,6 +241,32 @@ impl Alerter {
         self.settle(&sent, result)
     }
 
+    /// `escucha test-alert`: one test message to `to` (an address, or
+    /// `webhook:<id>`) through the channel the config routes it to. Says
+    /// where it went, or why it did not.
+    pub async fn send_test(&self, to: &str) -> Result<String, String> {
+        let now = self.clock.now();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let subject = "escucha: test alert".to_string();
+        let text = format!(
+            "A test alert from escucha on {host}, sent {}. No complaint is waiting; this is what a page looks like when it reaches you.",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let html = format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"));
+        let sent = match self.route(to) {
+            Route::Log => return Err(format!("{to}: no [smtp] section, so alerts to addresses only go to the log")),
+            Route::Webhook(id) => {
+                let out = Outbound { id: now.timestamp_millis(), kind: Event::Notice, brand: "" };
+                self.send_webhook(id, &out, "", &subject, &[], &text, now).await.map(|()| format!("webhook {id} accepted the test alert"))
+            }
+            Route::Email(mailer) => mailer
+                .send(to, &Rendered { subject: subject.clone(), text, html }, &format!("escucha-test-{}", now.timestamp_millis()))
+                .await
+                .map(|()| format!("the SMTP server accepted the test alert for {to}")),
+        };
+        sent.map_err(|e| e.to_string())
+    }
+
     /// Where a message to `recipient` goes: the log (no rota, or no
     /// `[smtp]` for an email address), a webhook, or email.
     fn route<'a>(&'a self, recipient: &'a str) -> Route<'a> {

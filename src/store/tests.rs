@@ -447,7 +447,25 @@ fn reopening_a_database_keeps_data_and_schema() {
 }
 
 
+fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
+    let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted;
+    s.enqueue_pages(&[page(&ids, None)], &paged(&ids), t(10)).unwrap();
+    s.enqueue_notices(&[("ana@example.com".into(), "s".into(), "t".into(), "h".into())], t(11)).unwrap();
+    let row = s.pending_outbox(t(10)).unwrap()[0].id;
+    s.dead(Queue::Outbox, row, "550 no such user").unwrap();
+    let list = s.deliveries().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!((list[0].queue, list[0].state.as_str(), list[0].last_error.as_deref(), list[0].mention_ids.clone()), ("outbox", "dead", Some("550 no such user"), ids.clone()));
+    assert_eq!((list[1].queue, list[1].kind.as_str(), list[1].state.as_str()), ("notices", "notice", "pending"));
+    assert!(s.redeliver(Queue::Outbox, row, t(20)).unwrap());
+    assert!(!s.redeliver(Queue::Outbox, row, t(20)).unwrap(), "only a dead row comes back");
+    assert_eq!(s.pending_outbox(t(20)).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![row]);
+    s.delivered(Queue::Outbox, row, t(21)).unwrap();
+    assert_eq!(s.deliveries().unwrap().len(), 1, "sent rows are not listed");
+}
+
 on_both!(
+    dead_letters_are_listed_with_their_error_and_can_be_put_back,
     a_mention_fetched_twice_is_stored_once,
     an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status,
     an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once,

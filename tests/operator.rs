@@ -1,0 +1,99 @@
+//! Commands an operator reaches for in the first week: `escucha
+//! test-alert` (through the configured SMTP server, over TCP) and `escucha
+//! outbox` (what is waiting, what was dead-lettered and why, and putting
+//! one back in line).
+
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use daemon::escucha;
+use escucha::model::{Class, Platform};
+use escucha::store::{NewMention, PagedMention, PlannedPage, Queue, Store};
+use smtp::SmtpServer;
+
+fn config(dir: &std::path::Path, smtp_port: Option<u16>) -> std::path::PathBuf {
+    let smtp = smtp_port.map(|p| format!("\n[smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\nfrom = \"Escucha <alerts@example.com>\"\n")).unwrap_or_default();
+    let text = format!("[daemon]\ndatabase = \"escucha.db\"\n\n[[brand]]\nid = \"acme\"\nname = \"Acme\"\nterms = [\"acme\"]\n{smtp}");
+    let path = dir.join("escucha.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_alert_goes_through_the_smtp_server_and_says_so_and_fails_loudly_without_one() {
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), Some(smtp.port()));
+    let (code, out, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("accepted the test alert for guardia@example.com"), "{out}");
+    let got = smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(got[0].subject().as_deref(), Some("escucha: test alert"));
+    assert!(!dir.path().join("escucha.db").exists(), "a test alert needs no database and makes none");
+
+    // A refused recipient is reported with the server's words.
+    smtp.reject_rcpt("nadie@example.com");
+    let cfg = config(dir.path(), Some(smtp.port()));
+    let (code, _, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "nadie@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    assert_ne!(code, 0);
+    assert!(err.contains("test alert to nadie@example.com failed") && err.contains("550"), "{err}");
+
+    // Without [smtp] an address only reaches the log: say so, exit non-zero.
+    let cfg = config(dir.path(), None);
+    let (code, _, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    assert_ne!(code, 0);
+    assert!(err.contains("no [smtp] section"), "{err}");
+}
+
+#[test]
+fn outbox_lists_dead_letters_with_their_error_and_retry_puts_one_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let store = Store::open(&dir.path().join("escucha.db")).unwrap();
+    let now = chrono::Utc::now();
+    let m = NewMention {
+        brand: "acme".into(),
+        platform: Platform::X,
+        platform_id: "1".into(),
+        url: String::new(),
+        author: "ana".into(),
+        author_id: "1".into(),
+        author_followers: None,
+        text: "acme no funciona".into(),
+        lang: None,
+        class: Class::Complaint,
+        score: 0.9,
+        reasons: vec![],
+        created_at: now,
+        deadline: Some(now),
+        history: false,
+        reposts: 0,
+        conversation_id: None,
+        in_reply_to_id: None,
+    };
+    let id = store.commit_page("q", now, &[m], &[], "c", now).unwrap().inserted[0];
+    store
+        .enqueue_pages(
+            &[PlannedPage { recipient: "nadie@example.com".into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None }],
+            &[PagedMention { id, step: 0, next_page_at: None }],
+            now,
+        )
+        .unwrap();
+    let row = store.pending_outbox(now).unwrap()[0].id;
+    store.dead(Queue::Outbox, row, "550 5.1.1 no such user").unwrap();
+    let c = cfg.to_str().unwrap();
+    let (code, out, err) = escucha(&["outbox", "--config", c], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("alert {row} dead to nadie@example.com mentions [{id}]")) && out.contains("last error: 550 5.1.1 no such user"), "{out}");
+    let (code, out, err) = escucha(&["outbox", "retry", &row.to_string(), "--config", c], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("back in line"), "{out}");
+    let (_, json, _) = escucha(&["outbox", "--json", "--config", c], None);
+    let list: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(list[0]["state"], "pending", "{json}");
+    let (code, _, err) = escucha(&["outbox", "retry", &row.to_string(), "--config", c], None);
+    assert_ne!(code, 0, "a row that is not dead cannot be retried");
+    assert!(err.contains("no dead-lettered page"), "{err}");
+}
