@@ -140,3 +140,63 @@ respond_within = { complaint = "2h", escalaton = "10m" }
     let cfg = load(&toml.replace(", escalaton = \"10m\"", ""), &Env::empty()).unwrap();
     assert_eq!(cfg.sources.respond_within["hackernews"].complaint, Some(Duration::from_secs(7200)));
 }
+
+/// `systemctl reload` runs `escucha check --reload` where the service's
+/// credentials may not be readable: an App Store key or Play service account
+/// file that is there but unreadable counts as present (the daemon reads and
+/// checks it), instead of failing as a malformed key. Run as root, the check
+/// drops to `nobody` (setpriv) so that the files really are unreadable.
+#[test]
+fn check_reload_counts_an_unreadable_review_key_file_as_present() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p8 = dir.path().join("AuthKey.p8");
+    std::fs::copy(format!("{KEYS}/app_store_test_AuthKey.p8"), &p8).unwrap();
+    let play = dir.path().join("play.json");
+    std::fs::write(&play, "{}").unwrap();
+    let root = is_root();
+    for f in [&p8, &play] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(if root { 0o600 } else { 0o000 })).unwrap();
+    }
+    let config = dir.path().join("escucha.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[daemon]\ndatabase = {:?}\n\n[[brand]]\nid = \"interjet\"\n[brand.accounts]\napp_store = [\"1234567890\"]\ngoogle_play = [\"com.interjet.app\"]\n\n\
+             [source.app_store]\nissuer_id = \"57246542-96fe-1a63-e053-0824d011072a\"\nkey_id = \"2X9R4HXF34\"\nprivate_key_file = {:?}\n\n\
+             [source.google_play]\nservice_account_file = {:?}\n",
+            dir.path().join("escucha.db"),
+            p8,
+            play
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = |reload: bool| {
+        let exe = env!("CARGO_BIN_EXE_escucha");
+        let mut args: Vec<&str> = vec!["check", "--config", config.to_str().unwrap()];
+        if reload {
+            args.push("--reload");
+        }
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", exe]);
+            c
+        } else {
+            std::process::Command::new(exe)
+        };
+        let out = cmd.args(&args).env_remove("CREDENTIALS_DIRECTORY").output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, out) = run(true);
+    assert_eq!(code, Some(0), "check --reload refused unreadable key files:\n{out}");
+    assert!(out.contains("source app_store") && out.contains("source google_play"), "{out}");
+    let (code, out) = run(false);
+    assert_eq!(code, Some(78), "{out}");
+    assert!(out.contains("source.app_store.private_key_file: cannot read"), "{out}");
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

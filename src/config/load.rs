@@ -276,6 +276,9 @@ const LATER_SOURCES: [&str; 0] = [];
 const WEBHOOK_KINDS: [&str; 6] = ["slack", "discord", "teams", "ntfy", "pagerduty", "json"];
 /// The Graph API version used when `api_version` is not given.
 pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
+/// What a secret file the reload's check may not read stands for (see
+/// `secret`): its contents are the daemon's to check.
+const UNREAD_AT_RELOAD: &str = "(unread: checked by the daemon at reload)";
 const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
 
 impl Checker<'_> {
@@ -975,10 +978,14 @@ impl Checker<'_> {
         let issuer_id = t.required("issuer_id", "\"57246542-96fe-1a63-e053-0824d011072a\"").and_then(|i| i.str("\"57246542-96fe-1a63-e053-0824d011072a\"").map(|s| s.trim().to_string()));
         let key_id = t.required("key_id", "\"2X9R4HXF34\"").and_then(|i| i.str("\"2X9R4HXF34\"").map(|s| s.trim().to_string()));
         let private_key = self.secret(&t, "private_key", Some("APP_STORE_KEY (better: private_key_file = \"AuthKey_2X9R4HXF34.p8\")"));
-        // Checked now, so that a wrong file is a config error; the key itself is never quoted.
+        // Checked now, so that a wrong file is a config error; the key itself
+        // is never quoted. A file the reload's check may not read is the
+        // daemon's to check.
         if let Some(Some(k)) = &private_key {
-            if let Err(e) = crate::sources::app_store::signing_key(k) {
-                t.report(&secret_key(&t, "private_key"), format!("{e}: give the .p8 file App Store Connect let you download (PKCS#8 PEM, \"BEGIN PRIVATE KEY\")"));
+            match crate::sources::app_store::signing_key(k) {
+                Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
+                Err(e) => t.report(&secret_key(&t, "private_key"), format!("{e}: give the .p8 file App Store Connect let you download (PKCS#8 PEM, \"BEGIN PRIVATE KEY\")")),
+                Ok(_) => {}
             }
         }
         let schedule = self.schedule(&t);
@@ -991,8 +998,11 @@ impl Checker<'_> {
         let token_url = url_or_default(&t, "token_url", "https://oauth2.googleapis.com/token");
         let service_account = self.secret(&t, "service_account", Some("PLAY_SERVICE_ACCOUNT (better: service_account_file = \"play-service-account.json\")"));
         if let Some(Some(k)) = &service_account {
-            if let Err(e) = crate::sources::google_play::ServiceAccount::parse(k) {
-                t.report(&secret_key(&t, "service_account"), format!("{e}: give the JSON key Google Cloud Console downloads for the service account"));
+            match crate::sources::google_play::ServiceAccount::parse(k) {
+                // A file the reload's check may not read: the daemon's to check.
+                Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
+                Err(e) => t.report(&secret_key(&t, "service_account"), format!("{e}: give the JSON key Google Cloud Console downloads for the service account")),
+                Ok(_) => {}
             }
         }
         let schedule = self.schedule(&t);
@@ -1346,7 +1356,7 @@ impl Checker<'_> {
                 // may not read the service's credentials: that the file is
                 // there is what it can check; the daemon reads it.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && self.env.get("ESCUCHA_CHECK_RELOAD") == Some("1") => {
-                    Some(Some(Secret::new("(unread: checked by the daemon at reload)")))
+                    Some(Some(Secret::new(UNREAD_AT_RELOAD)))
                 }
                 Err(e) => {
                     i.report(format!("cannot read {}: {e}", full.display()));
