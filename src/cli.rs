@@ -411,7 +411,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Learn { file, config, by } => {
             let cfg = load(&config)?;
-            let store = open_store(&cfg)?;
+            let store = open_or_create_store(&cfg)?;
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
@@ -623,7 +623,26 @@ fn migrate(cfg: &Config, to: Option<String>, to_env: Option<String>) -> anyhow::
     Ok(())
 }
 
+/// The deployment's database, which must exist: only `run` (and `learn`,
+/// `migrate`'s target) make one, so a command pointed at the wrong config
+/// says so instead of answering from a new, empty file.
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let location = cfg.daemon.location();
+    if let crate::store::Location::Sqlite(path) = &location {
+        if !path.exists() {
+            bail!(
+                "the database {} does not exist; `escucha run` creates it. If the service runs with another config or state \
+                 directory, point at it: --config (or ESCUCHA_CONFIG), or an absolute [daemon] database",
+                path.display()
+            );
+        }
+    }
+    open_or_create_store(cfg)
+}
+
+/// The deployment's database, made if missing (`escucha learn` may teach a
+/// deployment before its first run).
+fn open_or_create_store(cfg: &Config) -> anyhow::Result<Store> {
     let location = cfg.daemon.location();
     Store::open_at(&location).with_context(|| format!("opening the database {location}"))
 }

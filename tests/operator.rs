@@ -98,3 +98,22 @@ fn outbox_lists_dead_letters_with_their_error_and_retry_puts_one_back() {
     assert_ne!(code, 0, "a row that is not dead cannot be retried");
     assert!(err.contains("no dead-lettered page"), "{err}");
 }
+
+#[test]
+fn shell_commands_never_make_a_second_database_and_say_which_path_they_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), None);
+    let db = dir.path().join("escucha.db");
+    for args in [&["mentions"][..], &["ack", "1"], &["stats"], &["silences"], &["outbox"], &["backup", "/tmp/never.db"]] {
+        let mut a = args.to_vec();
+        a.extend(["--config", cfg.to_str().unwrap()]);
+        let (code, _, err) = escucha(&a, None);
+        assert_ne!(code, 0, "{args:?} answered from a database that does not exist");
+        assert!(err.contains(&format!("the database {} does not exist", db.display())) && err.contains("escucha run"), "{args:?}: {err}");
+        assert!(!db.exists(), "{args:?} created {}", db.display());
+    }
+    // The service's config: a relative database is the service's, in its
+    // state directory, for a shell as for systemd.
+    assert_eq!(escucha::config::state_dir_for(std::path::Path::new("/etc/escucha")), std::path::PathBuf::from("/var/lib/escucha"));
+    assert_eq!(escucha::config::state_dir_for(dir.path()), dir.path());
+}

@@ -389,10 +389,13 @@ impl Checker<'_> {
             if p.is_absolute() {
                 p
             } else {
-                // systemd's StateDirectory= is where a service keeps its data.
+                // systemd's StateDirectory= is where a service keeps its
+                // data; a shell using the service's config (under
+                // /etc/escucha) finds the same file in /var/lib/escucha,
+                // rather than a second database beside the config.
                 self.env
                     .dir("STATE_DIRECTORY")
-                    .unwrap_or_else(|| self.config_dir.clone())
+                    .unwrap_or_else(|| state_dir_for(&self.config_dir))
                     .join(p)
             }
         });
@@ -1391,6 +1394,17 @@ impl Checker<'_> {
 
 fn collect<T>(items: impl Iterator<Item = Option<T>>) -> Vec<Option<T>> {
     items.collect()
+}
+
+/// Where a relative `database` lives when systemd does not say
+/// (`$STATE_DIRECTORY`): the packaged unit's state directory for a config
+/// in /etc/escucha, the config's own directory otherwise.
+pub fn state_dir_for(config_dir: &Path) -> PathBuf {
+    if config_dir.starts_with("/etc/escucha") {
+        PathBuf::from("/var/lib/escucha")
+    } else {
+        config_dir.to_path_buf()
+    }
 }
 
 fn t_has(t: &Table, key: &str) -> bool {
