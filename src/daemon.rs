@@ -266,6 +266,21 @@ fn start(cfg: Config, store: Arc<Store>, leases: Arc<Leases>, classifier: Arc<cr
         tasks.spawn(async move { crate::http::serve(listener, shared, cancel).await });
     }
     let sources = sources(&cfg);
+    // Every configured source and channel shows in /metrics at 0 before
+    // its first event (`rate()` and alerts on absent series misbehave).
+    let m = crate::metrics::global();
+    for s in &sources {
+        for family in ["escucha_polls_total", "escucha_poll_errors_total", "escucha_rate_limit_waits_total"] {
+            m.touch(family, &[s.name()]);
+        }
+        m.touch_histogram("escucha_poll_duration_seconds", s.name());
+    }
+    for c in crate::alert::dispatch::channels(&cfg) {
+        for family in ["escucha_alerts_sent_total", "escucha_alerts_failed_total", "escucha_alerts_dead_lettered_total"] {
+            m.touch(family, &[&c]);
+        }
+        m.touch_histogram("escucha_delivery_duration_seconds", &c);
+    }
     info!(
         database = %cfg.daemon.location(),
         holder = %leases.holder,
@@ -665,10 +680,13 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared
         // No wait here: the source's paced client holds every request until
         // the platform's published limit allows it, and answers
         // `RateLimited` without sending when the window is spent.
+        let asked = std::time::Instant::now();
         let page = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            page = source.fetch(q, cursor.as_deref()) => page?,
+            page = source.fetch(q, cursor.as_deref()) => page,
         };
+        crate::metrics::global().observe("escucha_poll_duration_seconds", source.name(), asked.elapsed().as_secs_f64());
+        let page = page?;
         crate::metrics::global().inc("escucha_polls_total", source.name());
         // A database that cannot take writes (locked by another process,
         // disk full) keeps this page here, and its cursor with it, until it
@@ -709,6 +727,9 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared
                 Err(e) => return Err(SourceError::Transient(format!("storing page: {e}"))),
             }
         };
+        for (brand, platform, class) in &out.stored {
+            crate::metrics::global().inc_by("escucha_mentions_ingested_total", &[brand, platform.as_str(), class.as_str()]);
+        }
         if !out.inserted.is_empty() || !out.answered.is_empty() || !out.reopened.is_empty() {
             info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), reopened = out.reopened.len(), "page stored");
             shared.wake.notify_one();

@@ -207,9 +207,11 @@ send_resolved = false
     let config = load_str(toml, Path::new("/etc/escucha/escucha.toml"), &env)
         .unwrap_or_else(|e| panic!("{e}"));
 
+    // A config in /etc/escucha is the service's: its relative database is
+    // the service's state directory's, for a shell too (issue 18).
     assert_eq!(
         config.daemon.database,
-        PathBuf::from("/etc/escucha/escucha.db")
+        PathBuf::from("/var/lib/escucha/escucha.db")
     );
     assert_eq!(config.daemon.http.as_deref(), Some("127.0.0.1:8686"));
     assert_eq!(
@@ -724,10 +726,18 @@ fn a_relative_database_lives_in_the_state_directory_under_systemd() {
         PathBuf::from("/var/lib/escucha/mentions.db")
     );
 
+    // Outside systemd, a shell with the service's config finds the
+    // service's database, not a second one beside the config...
     let config = load_str(&toml, Path::new("/etc/escucha/escucha.toml"), &Env::empty()).unwrap();
     assert_eq!(
         config.daemon.database,
-        PathBuf::from("/etc/escucha/mentions.db")
+        PathBuf::from("/var/lib/escucha/mentions.db")
+    );
+    // ...and any other config keeps its database beside it.
+    let config = load_str(&toml, Path::new("/home/ana/escucha/escucha.toml"), &Env::empty()).unwrap();
+    assert_eq!(
+        config.daemon.database,
+        PathBuf::from("/home/ana/escucha/mentions.db")
     );
 
     let absolute = format!("{MINIMAL}\n[daemon]\ndatabase = \"/data/e.db\"\n");

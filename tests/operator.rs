@@ -117,3 +117,63 @@ fn shell_commands_never_make_a_second_database_and_say_which_path_they_tried() {
     assert_eq!(escucha::config::state_dir_for(std::path::Path::new("/etc/escucha")), std::path::PathBuf::from("/var/lib/escucha"));
     assert_eq!(escucha::config::state_dir_for(dir.path()), dir.path());
 }
+
+#[path = "support/fake_hackernews.rs"]
+mod fake_hackernews;
+
+/// What the running daemon serves on /metrics passes `promtool check
+/// metrics` (Debian's `prometheus` package, installed by .ci/run), and
+/// follows Prometheus practice: a build_info, counters at 0 for every
+/// configured source and channel, duration histograms, timestamps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_pass_promtool_and_show_every_configured_source_and_channel() {
+    let hn = fake_hackernews::FakeHackerNews::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = format!(
+        "[daemon]\ndatabase = \"escucha.db\"\nhttp = \"127.0.0.1:{port}\"\n\n[[brand]]\nid = \"acme\"\nname = \"Acme\"\nterms = [\"acme\"]\n\n\
+         [source.hackernews]\napi_base = {:?}\nevery = \"1s\"\n\n[[webhook]]\nid = \"chat\"\nkind = \"slack\"\nurl = \"http://127.0.0.1:9/hook\"\n",
+        hn.base_url()
+    );
+    let cfg = dir.path().join("escucha.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let mut d = daemon::Daemon::start(dir.path(), &cfg, &[]);
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let body = daemon::wait_for(std::time::Duration::from_secs(30), "a poll counted in /metrics", &d, || {
+        let body = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(async { reqwest::get(&url).await.ok()?.text().await.ok() }))?;
+        body.contains("escucha_polls_total{source=\"hackernews\"} ").then_some(body).filter(|b| !b.contains("escucha_polls_total{source=\"hackernews\"} 0"))
+    })
+    .await;
+    for want in [
+        "escucha_build_info{version=\"",
+        "escucha_alerts_sent_total{channel=\"webhook:chat\"} 0",
+        "escucha_alerts_dead_lettered_total{channel=\"log\"} 0",
+        "escucha_poll_errors_total{source=\"hackernews\"} 0",
+        "# TYPE escucha_poll_duration_seconds histogram",
+        "escucha_poll_duration_seconds_bucket{source=\"hackernews\",le=\"+Inf\"}",
+        "escucha_delivery_duration_seconds_count{channel=\"webhook:chat\"} 0",
+        "# TYPE escucha_mentions_ingested_total counter",
+        "escucha_source_last_success_timestamp_seconds{source=\"hackernews\"}",
+    ] {
+        assert!(body.contains(want), "/metrics lacks {want}:\n{body}");
+    }
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package) is needed: apt-get install -y prometheus, as .ci/run does");
+    {
+        use std::io::Write;
+        promtool.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    }
+    let out = promtool.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(d.terminate(std::time::Duration::from_secs(10)), Some(0));
+}

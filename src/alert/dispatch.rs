@@ -226,6 +226,7 @@ impl Alerter {
     async fn deliver_notice(&self, n: &Notice) -> anyhow::Result<bool> {
         let now = self.clock.now();
         let rendered = Rendered { subject: n.subject.clone(), text: n.text.clone(), html: n.html.clone() };
+        let started = std::time::Instant::now();
         let result = match self.route(&n.recipient) {
             Route::Log => {
                 warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
@@ -237,6 +238,7 @@ impl Alerter {
             }
             Route::Email(mailer) => mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await,
         };
+        metrics::global().observe("escucha_delivery_duration_seconds", &channel(&n.recipient), started.elapsed().as_secs_f64());
         let sent = Attempt { queue: Queue::Notices, id: n.id, attempts: n.attempts, recipient: &n.recipient, what: "notice", subject: &n.subject };
         self.settle(&sent, result)
     }
@@ -313,6 +315,7 @@ impl Alerter {
     }
 
     async fn deliver(&self, row: &OutboxRow) -> anyhow::Result<bool> {
+        let started = std::time::Instant::now();
         let (result, subject) = match row.kind {
             OutboxKind::Alert => match self.alert(row).await? {
                 Some(r) => r,
@@ -323,6 +326,7 @@ impl Alerter {
                 None => return Ok(false),
             },
         };
+        metrics::global().observe("escucha_delivery_duration_seconds", &channel(&row.recipient), started.elapsed().as_secs_f64());
         let attempt = Attempt { queue: Queue::Outbox, id: row.id, attempts: row.attempts, recipient: &row.recipient, what: "alert", subject: &subject };
         self.settle(&attempt, result)
     }
@@ -519,6 +523,14 @@ struct Attempt<'a> {
     /// "alert" or "notice", for the log lines.
     what: &'a str,
     subject: &'a str,
+}
+
+/// The channels this config delivers on, as the delivery metrics label
+/// them: each webhook, and email (or the log without `[smtp]`).
+pub fn channels(cfg: &Config) -> Vec<String> {
+    let mut out: Vec<String> = cfg.webhooks.iter().map(|w| format!("webhook:{}", w.id)).collect();
+    out.push(if cfg.smtp.is_some() { "email".into() } else { "log".into() });
+    out
 }
 
 fn channel(recipient: &str) -> String {

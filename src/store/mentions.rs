@@ -90,6 +90,9 @@ pub struct PageOutcome {
     /// Answered reviews whose rating an edit dropped to 1-2: open again,
     /// with a new deadline.
     pub reopened: Vec<i64>,
+    /// (brand, platform, class) of each mention inserted, for the
+    /// `escucha_mentions_ingested_total` counter.
+    pub stored: Vec<(String, Platform, Class)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -229,6 +232,7 @@ fn commit_page_in(
                     c.exec("UPDATE mentions SET rating = $2 WHERE id = $1", &[&id, &i64::from(r)])?;
                 }
                 out.inserted.push(id);
+                out.stored.push((m.brand.clone(), m.platform, m.class));
                 inserted_mentions.push(m);
             }
             None => {
@@ -514,6 +518,23 @@ impl Store {
             c.rows(
                 "SELECT brand, MIN(created_at) FROM mentions
                  WHERE status != 'answered' AND history = 0 AND class IN ('complaint', 'escalation')
+                 GROUP BY brand ORDER BY brand",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+            .collect()
+        })
+    }
+
+    /// Per brand, when its oldest complaint or escalation that nobody has
+    /// acknowledged or answered was posted (history excluded), for
+    /// `/metrics`.
+    pub fn oldest_open(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT brand, MIN(created_at) FROM mentions
+                 WHERE status = 'open' AND history = 0 AND class IN ('complaint', 'escalation')
                  GROUP BY brand ORDER BY brand",
                 &[],
             )?
