@@ -181,6 +181,26 @@ pub enum Command {
     },
     /// Copy the live database to FILE with SQLite's online backup (safe
     /// while the daemon runs).
+    /// Write a commented starter config for a first brand, then say what to
+    /// run next. Never overwrites an existing file.
+    Init {
+        /// The brand's name, as people write it (its id is derived).
+        #[arg(long)]
+        brand: String,
+        /// Words and names that make a post a mention (comma-separated;
+        /// default: the brand's name).
+        #[arg(long, value_delimiter = ',')]
+        terms: Vec<String>,
+        /// Who is paged when a complaint waits too long.
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// Where to write it (default: --config's path, ESCUCHA_CONFIG, or
+        /// /etc/escucha/escucha.toml).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     Backup {
         file: PathBuf,
         #[command(flatten)]
@@ -340,7 +360,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let now = chrono::Utc::now();
             let until = now + chrono::Duration::from_std(d).unwrap_or_default();
             let author = author.map(|a| a.trim_start_matches('@').to_string());
-            let store = open_store(&cfg)?;
+            let store = open_or_create_store(&cfg)?;
             let id = store
                 .add_silence(&brand, platform.as_deref(), author.as_deref(), until, &reason, &by, now)
                 .map_err(anyhow::Error::from)?;
@@ -465,6 +485,27 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let store = open_store(&cfg)?;
             backup(&store, &file)?;
             println!("backed up {} to {}", cfg.daemon.location(), file.display());
+            Ok(())
+        }
+        Command::Init { brand, terms, email, out, config } => {
+            let path = out.unwrap_or_else(|| config::default_path(config.config.as_deref()));
+            let text = starter_config(&brand, &terms, &email);
+            if path.exists() {
+                return Err(anyhow::anyhow!("{} exists; init never overwrites a config (give --out another path)", path.display()).into());
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            // Checked before it is written: what init writes always loads.
+            config::load_str(&text, &path, &config::Env::process()).map_err(|e| anyhow::anyhow!("the starter config does not load (a bug): {e}"))?;
+            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            let p = path.display();
+            println!("wrote {p} for {brand}");
+            println!("next:");
+            println!("  1. add a source (see the commented [source.*] sections) and [smtp] to page {email} by email");
+            println!("  2. escucha check --config {p}       # what it will watch, and any mistake");
+            println!("  3. escucha test-alert --to {email} --config {p}");
+            println!("  4. escucha run --config {p}         # or: systemctl enable --now escucha");
             Ok(())
         }
         Command::Migrate { to, to_env, config } => {
@@ -623,9 +664,11 @@ fn migrate(cfg: &Config, to: Option<String>, to_env: Option<String>) -> anyhow::
     Ok(())
 }
 
-/// The deployment's database, which must exist: only `run` (and `learn`,
-/// `migrate`'s target) make one, so a command pointed at the wrong config
-/// says so instead of answering from a new, empty file.
+/// The deployment's database, which must exist: a command that reads or
+/// changes what is stored never makes one, so one pointed at the wrong
+/// config says so instead of answering from a new, empty file. Only `run`
+/// and the commands that record an operator's intent before the first run
+/// (`learn`, `silence`; `migrate`'s target) may create it.
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     let location = cfg.daemon.location();
     if let crate::store::Location::Sqlite(path) = &location {
@@ -640,8 +683,8 @@ fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     open_or_create_store(cfg)
 }
 
-/// The deployment's database, made if missing (`escucha learn` may teach a
-/// deployment before its first run).
+/// The deployment's database, made if missing (`learn` teaches, and
+/// `silence` quiets, a deployment before its first run).
 fn open_or_create_store(cfg: &Config) -> anyhow::Result<Store> {
     let location = cfg.daemon.location();
     Store::open_at(&location).with_context(|| format!("opening the database {location}"))
@@ -780,6 +823,85 @@ fn print_deliveries(list: &[crate::store::Delivery], json: bool, out: &mut impl 
         }
     }
     Ok(())
+}
+
+/// The config `escucha init` writes: one brand, paged to one address, the
+/// public Mastodon hashtag of the brand as a source that needs no
+/// credentials, and the rest commented with what to fill in.
+pub fn starter_config(brand: &str, terms: &[String], email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    // "Café Olé" -> "cafe-ole": accents folded, the rest dashes.
+    let id: String = brand
+        .nfd()
+        .filter(|c| c.is_ascii())
+        .collect::<String>()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let id = if id.is_empty() { "brand".to_string() } else { id };
+    let terms: Vec<String> = if terms.is_empty() { vec![brand.to_string()] } else { terms.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect() };
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let list = terms.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ");
+    let tag: String = terms[0].chars().filter(|c| c.is_alphanumeric()).collect();
+    format!(
+        r#"# escucha: written by `escucha init`. Every key is explained in
+# config/escucha.example.toml (or /usr/share/doc/escucha).
+
+[daemon]
+# SQLite file; under systemd it lives in /var/lib/escucha.
+database = "escucha.db"
+timezone = "UTC"
+# Serve /healthz, /metrics and "I'm on it" links:
+# http = "127.0.0.1:8686"
+
+[[brand]]
+id = {id}
+name = {name}
+# A post is a mention when it contains one of these (case and accents ignored).
+terms = [{list}]
+# How long a complaint may wait for the brand's answer before someone is paged.
+respond_within = {{ complaint = "30m", escalation = "5m" }}
+oncall = "care"
+# The brand's own accounts: their replies answer complaints.
+# [brand.accounts]
+# x = "YourBrand"
+# mastodon = "yourbrand@mastodon.social"
+
+[[oncall]]
+id = "care"
+
+[[oncall.shift]]
+when = "* * * * * *"
+notify = [{email}]
+
+# Public posts with the #{tag} hashtag on mastodon.social (no credentials).
+[source.mastodon]
+instance = "https://mastodon.social"
+every = "2m"
+
+# Other sources: [source.x], [source.bluesky], [source.reddit],
+# [source.hackernews], [[source.feed]], [source.facebook], [source.instagram],
+# [source.youtube], reviews ([source.google_reviews], [source.app_store],
+# [source.google_play], [source.trustpilot]).
+
+# Email for pages; without it they are written to the log.
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"
+# username = "alerts@example.com"
+# password_env = "SMTP_PASSWORD"
+# from = "escucha <alerts@example.com>"
+"#,
+        id = q(&id),
+        name = q(brand),
+        email = q(email),
+    )
 }
 
 /// `escucha check`: what the config means, in words.

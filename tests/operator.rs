@@ -177,3 +177,22 @@ async fn metrics_pass_promtool_and_show_every_configured_source_and_channel() {
     );
     assert_eq!(d.terminate(std::time::Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn init_writes_a_starter_config_that_checks_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conf/escucha.toml");
+    let p = path.to_str().unwrap();
+    let (code, out, err) = escucha(&["init", "--brand", "Café Olé", "--terms", "cafe ole,@cafeole", "--email", "guardia@example.com", "--out", p], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("escucha check --config") && out.contains("escucha test-alert --to guardia@example.com"), "says what to run next: {out}");
+    let (code, out, err) = escucha(&["check", "--config", p], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("cafe-ole"), "{out}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("terms = [\"cafe ole\", \"@cafeole\"]") && text.contains("notify = [\"guardia@example.com\"]"), "{text}");
+    let (code, _, err) = escucha(&["init", "--brand", "Otra", "--email", "x@example.com", "--out", p], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("exists") && err.contains("never overwrites"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "the first config is untouched");
+}

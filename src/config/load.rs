@@ -500,9 +500,7 @@ impl Checker<'_> {
         let timezone = t.get("timezone").map_or(Some(default_tz), |i| {
             i.parse("\"America/Mexico_City\"", parse_timezone)
         });
-        let business_hours = t.optional("business_hours", "\"MON-FRI 09:00-18:00\"", |s| {
-            parse_business_hours(s).map(|_| s.to_string())
-        });
+        let business_hours = t.optional("business_hours", "\"MON-FRI 09:00-18:00\"", super::BusinessHours::parse);
         let holidays: Vec<chrono::NaiveDate> = match t.get("holidays") {
             None => Vec::new(),
             Some(i) => i
@@ -866,9 +864,24 @@ impl Checker<'_> {
     }
 
     fn feed(&self, t: Table, brand_ids: &[String]) -> Option<FeedSource> {
-        let url = t
-            .required("url", "\"https://example.com/comments/feed\"")
-            .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url));
+        // Google Alerts feed URLs are private (anyone with one reads the
+        // alert): like webhook URLs they may come from the environment or
+        // a file, and are never echoed.
+        let url = if t_has(&t, "url_env") || t_has(&t, "url_file") {
+            match self.secret(&t, "url", None) {
+                Some(Some(u)) => match parse_feed_url(u.expose()) {
+                    Ok(u) => Some(u),
+                    Err(_) => {
+                        t.report(&secret_key(&t, "url"), "is not an http(s) feed URL");
+                        None
+                    }
+                },
+                _ => None,
+            }
+        } else {
+            t.required("url", "\"https://example.com/comments/feed\"")
+                .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url))
+        };
         let brand = t.required("brand", "\"interjet\"").and_then(|i| {
             i.parse("\"interjet\"", |s| {
                 if brand_ids.iter().any(|b| b == s) {
@@ -1256,9 +1269,7 @@ impl Checker<'_> {
         };
         let quiet = match t.get("quiet") {
             None => Some(None),
-            Some(i) => i.parse("\"22:00-08:00\"", |s| {
-                parse_quiet(s).map(|_| Some(s.to_string()))
-            }),
+            Some(i) => i.parse("\"22:00-08:00\"", |s| super::Quiet::parse(s).map(Some)),
         };
         t.finish();
         Some(Person {
@@ -1606,66 +1617,6 @@ pub(crate) fn parse_id(s: &str) -> Result<String, String> {
     }
 }
 
-fn parse_hhmm(s: &str, allow_24: bool) -> Option<u32> {
-    let (h, m) = s.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
-        return None;
-    }
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    if m < 60 && (h < 24 || (allow_24 && h == 24 && m == 0)) {
-        Some(h * 60 + m)
-    } else {
-        None
-    }
-}
-
-fn parse_day(s: &str) -> Option<usize> {
-    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-        .iter()
-        .position(|d| d.eq_ignore_ascii_case(s))
-}
-
-/// `MON-FRI 09:00-18:00`: days (`MON`, `MON-FRI`, `MON,WED,FRI`) and a
-/// time range within one day.
-pub(crate) fn parse_business_hours(s: &str) -> Result<(), String> {
-    let bad =
-        |why: &str| format!("{s:?} {why} (write days and hours, e.g. \"MON-FRI 09:00-18:00\")");
-    let (days, hours) = s
-        .trim()
-        .split_once(char::is_whitespace)
-        .ok_or_else(|| bad("is not business hours"))?;
-    for part in days.split(',') {
-        let ok = match part.split_once('-') {
-            Some((a, b)) => parse_day(a).is_some() && parse_day(b).is_some(),
-            None => parse_day(part).is_some(),
-        };
-        if !ok {
-            return Err(bad(&format!(
-                "has {part:?}, not a day (MON TUE WED THU FRI SAT SUN)"
-            )));
-        }
-    }
-    let (from, to) = hours
-        .trim()
-        .split_once('-')
-        .ok_or_else(|| bad("has no HH:MM-HH:MM"))?;
-    match (parse_hhmm(from, false), parse_hhmm(to, true)) {
-        (Some(a), Some(b)) if a < b => Ok(()),
-        (Some(_), Some(_)) => Err(bad("ends before it starts")),
-        _ => Err(bad("has a time that is not HH:MM")),
-    }
-}
-
-/// `22:00-08:00`: quiet hours, which may run past midnight.
-pub(crate) fn parse_quiet(s: &str) -> Result<(), String> {
-    let bad = || format!("{s:?} is not a time range (e.g. \"22:00-08:00\")");
-    let (from, to) = s.trim().split_once('-').ok_or_else(bad)?;
-    match (parse_hhmm(from, false), parse_hhmm(to, true)) {
-        (Some(a), Some(b)) if a != b => Ok(()),
-        _ => Err(bad()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1763,28 +1714,6 @@ mod tests {
         assert!(parse_listen("localhost:8686").is_ok());
         assert!(parse_listen("8686").is_err());
         assert!(parse_listen("127.0.0.1:99999").is_err());
-    }
-
-    #[test]
-    fn business_hours_are_days_and_a_time_range() {
-        assert!(parse_business_hours("MON-FRI 09:00-18:00").is_ok());
-        assert!(parse_business_hours("mon,wed,fri 08:30-24:00").is_ok());
-        assert!(parse_business_hours("SAT 10:00-14:00").is_ok());
-        assert!(parse_business_hours("MON-FRI 18:00-09:00")
-            .unwrap_err()
-            .contains("ends before"));
-        assert!(parse_business_hours("LUN-VIE 09:00-18:00").is_err());
-        assert!(parse_business_hours("MON-FRI 9-18").is_err());
-        assert!(parse_business_hours("09:00-18:00").is_err());
-    }
-
-    #[test]
-    fn quiet_hours_may_cross_midnight() {
-        assert!(parse_quiet("22:00-08:00").is_ok());
-        assert!(parse_quiet("13:00-14:30").is_ok());
-        assert!(parse_quiet("22:00").is_err());
-        assert!(parse_quiet("08:00-08:00").is_err());
-        assert!(parse_quiet("25:00-08:00").is_err());
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub struct Brand {
     pub escalate: Escalate,
     pub backfill: Duration,
     pub timezone: Tz,
-    pub business_hours: Option<String>,
+    pub business_hours: Option<super::BusinessHours>,
     pub holidays: Vec<chrono::NaiveDate>,
     /// `[brand.classify]`: the brand's own phrases that decide the class.
     pub classify: BrandPhrases,
@@ -456,7 +456,7 @@ pub struct Step {
 pub struct Person {
     pub address: String,
     pub timezone: Option<Tz>,
-    pub quiet: Option<String>,
+    pub quiet: Option<super::Quiet>,
 }
 
 /// `[digest]`: a periodic summary email.
