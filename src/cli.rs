@@ -118,7 +118,7 @@ pub enum Command {
         config: ConfigArg,
         #[arg(long)]
         brand: String,
-        /// x | mastodon | bluesky | reddit | hackernews | feed
+        /// x | mastodon | bluesky | reddit | hackernews | feed | facebook | instagram | youtube | google_reviews | app_store | google_play | trustpilot
         #[arg(long)]
         platform: Option<String>,
         /// The author's handle (with or without @).
@@ -346,7 +346,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             if let Some(p) = &platform {
                 if crate::model::Platform::parse(p).is_none() {
-                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews or feed").into());
+                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play or trustpilot").into());
                 }
             }
             let d = humantime::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for {duration:?}: {e} (try 2h or 30m)"))?;
@@ -962,6 +962,17 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
         }
+        if let Some(within) = cfg.sources.respond_within.get(s.name()) {
+            let show = |d: Option<std::time::Duration>| d.map_or("the brand's".to_string(), |d| humantime::format_duration(d).to_string());
+            writeln!(out, "  respond_within: complaint {}, escalation {}", show(within.complaint), show(within.escalation))?;
+        }
+        // Reviews.list answers only what was created or edited in the last week.
+        if s.platform() == crate::model::Platform::GooglePlay && s.every() > std::time::Duration::from_secs(86_400) {
+            writeln!(
+                out,
+                "  warning: source.google_play.every is longer than a day, but Google Play returns only the last week of reviews: poll at least daily or reviews are missed"
+            )?;
+        }
     }
     match &cfg.smtp {
         Some(s) => writeln!(out, "email: via {}:{} from {}", s.host, s.port, s.from)?,
@@ -1151,6 +1162,7 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
                 "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
                 "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
                 "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
+                "rating": m.rating,
             });
             writeln!(out, "{v}")?;
         }

@@ -113,6 +113,7 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     if let Some(y) = &s.youtube {
         out.push(Source::YouTube(sources::youtube::YouTubeSource::new(y, &cfg.brands)));
     }
+    out.extend(sources::reviews::sources(cfg).into_iter().map(Source::Reviews));
     out
 }
 
@@ -729,8 +730,8 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared
         for (brand, platform, class) in &out.stored {
             crate::metrics::global().inc_by("escucha_mentions_ingested_total", &[brand, platform.as_str(), class.as_str()]);
         }
-        if !out.inserted.is_empty() || !out.answered.is_empty() {
-            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
+        if !out.inserted.is_empty() || !out.answered.is_empty() || !out.reopened.is_empty() {
+            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), reopened = out.reopened.len(), "page stored");
             shared.wake.notify_one();
         }
         state.first_poll = false;

@@ -518,7 +518,7 @@ fn unknown_source_names_are_refused() {
     let text = text_of(&e);
     assert!(
         text.contains(
-            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube)"
+            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play, trustpilot)"
         ),
         "{text}"
     );

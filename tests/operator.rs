@@ -72,6 +72,7 @@ fn outbox_lists_dead_letters_with_their_error_and_retry_puts_one_back() {
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     };
     let id = store.commit_page("q", now, &[m], &[], "c", now).unwrap().inserted[0];
     store

@@ -261,6 +261,28 @@ mod tests {
     }
 
     #[test]
+    fn reschedule_keeps_each_mention_on_the_threshold_of_the_source_that_read_it() {
+        let store = Store::open_in_memory().unwrap();
+        let mut cfg = crate::alert::plan::tests_support::config();
+        let day = std::time::Duration::from_secs(86_400);
+        cfg.sources.respond_within.insert("app_store".into(), crate::config::RespondWithinOverride { complaint: Some(day), escalation: None });
+        let t = utc(2026, 11, 24, 10, 0);
+        let review = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            platform: crate::model::Platform::AppStore,
+            deadline: Some(t + Duration::days(1)),
+            ..crate::store::NewMention::example("r1", t)
+        };
+        let post = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            deadline: mention_deadline(&cfg.brands[0], Class::Complaint, t),
+            ..crate::store::NewMention::example("p1", t)
+        };
+        store.commit_page("q", t, &[review, post], &[], "c", t).unwrap();
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "each keeps the threshold of the source that read it");
+    }
+
+    #[test]
     fn quiet_hours_across_midnight_end_the_next_morning() {
         let q = Quiet::parse("22:00-08:00").unwrap();
         // 23:00 Madrid (CET, UTC+1) on 2026-11-24 → ends 08:00 on the 25th = 07:00 UTC.

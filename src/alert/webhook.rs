@@ -23,7 +23,7 @@
 //!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
 //!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
 //!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command",
-//!    "not_complaint_url", "corrected_by", "corrected_at"}]}
+//!    "not_complaint_url", "corrected_by", "corrected_at", "rating"}]}
 //! ```
 //!
 //! with `Idempotency-Key: <outbox row id>` (the same on every retry;
@@ -529,6 +529,7 @@ pub fn generic(msg: &Message) -> Value {
                 "url": m.url,
                 "author": m.author,
                 "author_followers": m.author_followers,
+                "rating": m.rating,
                 "text": m.text,
                 "lang": m.lang,
                 "class": m.class.as_str(),

@@ -257,10 +257,27 @@ struct Checker<'e> {
     respond_within: std::cell::RefCell<std::collections::BTreeMap<String, RespondWithinOverride>>,
 }
 
-const SOURCES: [&str; 9] = ["x", "mastodon", "bluesky", "reddit", "hackernews", "feed", "facebook", "instagram", "youtube"];
+const SOURCES: [&str; 13] = [
+    "x",
+    "mastodon",
+    "bluesky",
+    "reddit",
+    "hackernews",
+    "feed",
+    "facebook",
+    "instagram",
+    "youtube",
+    "google_reviews",
+    "app_store",
+    "google_play",
+    "trustpilot",
+];
 const LATER_SOURCES: [&str; 0] = [];
 /// The Graph API version used when `api_version` is not given.
 pub const DEFAULT_GRAPH_VERSION: &str = "v21.0";
+/// What a secret file the reload's check may not read stands for (see
+/// `secret`): its contents are the daemon's to check.
+const UNREAD_AT_RELOAD: &str = "(unread: checked by the daemon at reload)";
 const PAGERDUTY_ENQUEUE: &str = "https://events.pagerduty.com/v2/enqueue";
 
 impl Checker<'_> {
@@ -507,7 +524,11 @@ impl Checker<'_> {
                 || a.hackernews.is_some()
                 || a.facebook.is_some()
                 || a.instagram.is_some()
-                || a.youtube.is_some();
+                || a.youtube.is_some()
+                || !a.google_reviews.is_empty()
+                || !a.app_store.is_empty()
+                || !a.google_play.is_empty()
+                || !a.trustpilot.is_empty();
             // A term that was reported as bad already explains the emptiness.
             if !has_account && t.peek_len("terms").unwrap_or(0) == 0 {
                 let message =
@@ -595,6 +616,42 @@ impl Checker<'_> {
         let bluesky = handle("bluesky", "\"interjet.bsky.social\"", &["@"]);
         let reddit = handle("reddit", "\"interjet_care\"", &["/u/", "u/"]);
         let hackernews = handle("hackernews", "\"interjet\"", &[]);
+        let list = |key: &str, example: &str, check: fn(&str) -> bool, what: &str| -> Vec<String> {
+            let Some(item) = t.get(key) else { return Vec::new() };
+            let array = format!("[{example}]");
+            item.array(&array)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| {
+                    i.parse(example, |s| {
+                        let s = s.trim();
+                        if check(s) {
+                            Ok(s.to_string())
+                        } else {
+                            Err(format!("{s:?} is not {what} (e.g. {example})"))
+                        }
+                    })
+                })
+                .collect()
+        };
+        let google_reviews = list(
+            "google_reviews",
+            "\"accounts/1234/locations/5678\"",
+            |s| {
+                let p: Vec<&str> = s.split('/').collect();
+                p.len() == 4 && p[0] == "accounts" && p[2] == "locations" && p.iter().all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            },
+            "a location name, accounts/{account id}/locations/{location id}",
+        );
+        let app_store = list("app_store", "\"1234567890\"", |s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()), "an App Store app id (the app's numeric Apple ID)");
+        let google_play = list(
+            "google_play",
+            "\"com.interjet.app\"",
+            |s| s.split('.').count() >= 2 && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
+            "an Android package name",
+        );
+        let trustpilot =
+            list("trustpilot", "\"4bdc8a1b000064000505c9e1\"", |s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()), "a Trustpilot business unit id");
         let facebook = handle("facebook", "\"123456789012345\"", &[]);
         let instagram = handle("instagram", "\"17841400000000000\"", &[]);
         let youtube = handle("youtube", "\"UCxxxxxxxxxxxxxxxxxxxxxx\"", &[]);
@@ -627,6 +684,10 @@ impl Checker<'_> {
             bluesky: bluesky?,
             reddit: reddit?,
             hackernews: hackernews?,
+            google_reviews,
+            app_store,
+            google_play,
+            trustpilot,
             facebook: facebook?,
             instagram: instagram?,
             youtube: youtube?,
@@ -689,6 +750,10 @@ impl Checker<'_> {
         let facebook = t.table("facebook").map(|f| self.facebook(f));
         let instagram = t.table("instagram").map(|i| self.instagram(i));
         let youtube = t.table("youtube").map(|y| self.youtube(y));
+        let google_reviews = t.table("google_reviews").map(|t| self.google_reviews(t));
+        let app_store = t.table("app_store").map(|t| self.app_store(t));
+        let google_play = t.table("google_play").map(|t| self.google_play(t));
+        let trustpilot = t.table("trustpilot").map(|t| self.trustpilot(t));
         t.finish();
         Some(Sources {
             x: x.map_or(Some(None), |s| s.map(Some))?,
@@ -700,6 +765,10 @@ impl Checker<'_> {
             facebook: facebook.map_or(Some(None), |s| s.map(Some))?,
             instagram: instagram.map_or(Some(None), |s| s.map(Some))?,
             youtube: youtube.map_or(Some(None), |s| s.map(Some))?,
+            google_reviews: google_reviews.map_or(Some(None), |s| s.map(Some))?,
+            app_store: app_store.map_or(Some(None), |s| s.map(Some))?,
+            google_play: google_play.map_or(Some(None), |s| s.map(Some))?,
+            trustpilot: trustpilot.map_or(Some(None), |s| s.map(Some))?,
             respond_within: self.respond_within.take(),
         })
     }
@@ -859,6 +928,24 @@ impl Checker<'_> {
         })
     }
 
+    fn google_reviews(&self, t: Table) -> Option<GoogleReviewsSource> {
+        let api_base = url_or_default(&t, "api_base", "https://mybusiness.googleapis.com");
+        let token_url = url_or_default(&t, "token_url", "https://oauth2.googleapis.com/token");
+        let client_id = self.secret(&t, "client_id", Some("GBP_CLIENT_ID"));
+        let client_secret = self.secret(&t, "client_secret", Some("GBP_CLIENT_SECRET"));
+        let refresh_token = self.secret(&t, "refresh_token", Some("GBP_REFRESH_TOKEN"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(GoogleReviewsSource {
+            api_base: api_base?,
+            token_url: token_url?,
+            client_id: client_id??,
+            client_secret: client_secret??,
+            refresh_token: refresh_token??,
+            schedule: schedule?,
+        })
+    }
+
     fn instagram(&self, t: Table) -> Option<InstagramSource> {
         let api_base = url_or_default(&t, "api_base", "https://graph.facebook.com");
         let api_version = self.graph_version(&t);
@@ -897,6 +984,65 @@ impl Checker<'_> {
             api_key: api_key??,
             key_key: format!("[source.youtube] {key_key}"),
             daily_quota: daily_quota?,
+            schedule: schedule?,
+        })
+    }
+
+    fn app_store(&self, t: Table) -> Option<AppStoreSource> {
+        let api_base = url_or_default(&t, "api_base", "https://api.appstoreconnect.apple.com");
+        let issuer_id = t.required("issuer_id", "\"57246542-96fe-1a63-e053-0824d011072a\"").and_then(|i| i.str("\"57246542-96fe-1a63-e053-0824d011072a\"").map(|s| s.trim().to_string()));
+        let key_id = t.required("key_id", "\"2X9R4HXF34\"").and_then(|i| i.str("\"2X9R4HXF34\"").map(|s| s.trim().to_string()));
+        let private_key = self.secret(&t, "private_key", Some("APP_STORE_KEY (better: private_key_file = \"AuthKey_2X9R4HXF34.p8\")"));
+        // Checked now, so that a wrong file is a config error; the key itself
+        // is never quoted. A file the reload's check may not read is the
+        // daemon's to check.
+        if let Some(Some(k)) = &private_key {
+            match crate::sources::app_store::signing_key(k) {
+                Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
+                Err(e) => t.report(&secret_key(&t, "private_key"), format!("{e}: give the .p8 file App Store Connect let you download (PKCS#8 PEM, \"BEGIN PRIVATE KEY\")")),
+                Ok(_) => {}
+            }
+        }
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(AppStoreSource { api_base: api_base?, issuer_id: issuer_id?, key_id: key_id?, private_key: private_key??, schedule: schedule? })
+    }
+
+    fn google_play(&self, t: Table) -> Option<GooglePlaySource> {
+        let api_base = url_or_default(&t, "api_base", "https://androidpublisher.googleapis.com");
+        let token_url = url_or_default(&t, "token_url", "https://oauth2.googleapis.com/token");
+        let service_account = self.secret(&t, "service_account", Some("PLAY_SERVICE_ACCOUNT (better: service_account_file = \"play-service-account.json\")"));
+        if let Some(Some(k)) = &service_account {
+            match crate::sources::google_play::ServiceAccount::parse(k) {
+                // A file the reload's check may not read: the daemon's to check.
+                Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
+                Err(e) => t.report(&secret_key(&t, "service_account"), format!("{e}: give the JSON key Google Cloud Console downloads for the service account")),
+                Ok(_) => {}
+            }
+        }
+        let schedule = self.schedule(&t);
+        // `every` over a day is allowed but `escucha check` warns: the API
+        // returns only the last week of reviews.
+        t.finish();
+        Some(GooglePlaySource { api_base: api_base?, token_url: token_url?, service_account: service_account??, schedule: schedule? })
+    }
+
+    fn trustpilot(&self, t: Table) -> Option<TrustpilotSource> {
+        let api_base = url_or_default(&t, "api_base", "https://api.trustpilot.com");
+        let token_url = url_or_default(&t, "token_url", "https://api.trustpilot.com/v1/oauth/oauth-business-users-for-applications/accesstoken");
+        let client_id = self.secret(&t, "client_id", Some("TRUSTPILOT_API_KEY"));
+        let client_secret = self.secret(&t, "client_secret", Some("TRUSTPILOT_API_SECRET"));
+        let username = self.secret(&t, "username", Some("TRUSTPILOT_USER"));
+        let password = self.secret(&t, "password", Some("TRUSTPILOT_PASSWORD"));
+        let schedule = self.schedule(&t);
+        t.finish();
+        Some(TrustpilotSource {
+            api_base: api_base?,
+            token_url: token_url?,
+            client_id: client_id??,
+            client_secret: client_secret??,
+            username: username??,
+            password: password??,
             schedule: schedule?,
         })
     }
@@ -1219,7 +1365,7 @@ impl Checker<'_> {
                 // may not read the service's credentials: that the file is
                 // there is what it can check; the daemon reads it.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && self.env.get("ESCUCHA_CHECK_RELOAD") == Some("1") => {
-                    Some(Some(Secret::new("(unread: checked by the daemon at reload)")))
+                    Some(Some(Secret::new(UNREAD_AT_RELOAD)))
                 }
                 Err(e) => {
                     i.report(format!("cannot read {}: {e}", full.display()));

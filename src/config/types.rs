@@ -177,6 +177,14 @@ pub struct Accounts {
     pub instagram: Option<String>,
     /// YouTube channel id (`UC...`).
     pub youtube: Option<String>,
+    /// Google Business Profile locations, `accounts/{a}/locations/{l}`.
+    pub google_reviews: Vec<String>,
+    /// App Store Connect app ids (the numeric Apple ID).
+    pub app_store: Vec<String>,
+    /// Google Play package names.
+    pub google_play: Vec<String>,
+    /// Trustpilot business unit ids.
+    pub trustpilot: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -204,6 +212,10 @@ pub struct Sources {
     pub facebook: Option<FacebookSource>,
     pub instagram: Option<InstagramSource>,
     pub youtube: Option<YouTubeSource>,
+    pub google_reviews: Option<GoogleReviewsSource>,
+    pub app_store: Option<AppStoreSource>,
+    pub google_play: Option<GooglePlaySource>,
+    pub trustpilot: Option<TrustpilotSource>,
     /// Each source's `respond_within` (by config name: `x`, `feed`, ...),
     /// where one is given: it overrides the brands' thresholds for the
     /// mentions that source finds. Kept apart from [`Schedule`] so that
@@ -279,6 +291,61 @@ pub struct RedditSource {
 pub struct HackerNewsSource {
     /// e.g. `https://hn.algolia.com`.
     pub api_base: String,
+    pub schedule: Schedule,
+}
+
+/// `[source.google_reviews]`: Google Business Profile reviews, read with
+/// an OAuth 2.0 user token obtained from a refresh token.
+#[derive(Debug, Clone)]
+pub struct GoogleReviewsSource {
+    /// e.g. `https://mybusiness.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.app_store]`: App Store Connect customer reviews, with an ES256
+/// JWT signed by the team's API key.
+#[derive(Debug, Clone)]
+pub struct AppStoreSource {
+    /// e.g. `https://api.appstoreconnect.apple.com`.
+    pub api_base: String,
+    pub issuer_id: String,
+    pub key_id: String,
+    /// The `.p8` key (PKCS#8 PEM, EC P-256), checked when loaded.
+    pub private_key: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.google_play]`: Android Publisher `reviews.list`, with a
+/// service account's RS256 JWT exchanged at `token_url`.
+#[derive(Debug, Clone)]
+pub struct GooglePlaySource {
+    /// e.g. `https://androidpublisher.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    /// The service account's JSON key file, checked when loaded.
+    pub service_account: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.trustpilot]`: private reviews of business units, with a
+/// business user's token (password grant).
+#[derive(Debug, Clone)]
+pub struct TrustpilotSource {
+    /// e.g. `https://api.trustpilot.com`.
+    pub api_base: String,
+    pub token_url: String,
+    /// The API key and secret.
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub username: Secret,
+    pub password: Secret,
     pub schedule: Schedule,
 }
 
@@ -468,6 +535,10 @@ impl Config {
             "facebook" => s.facebook.as_ref().map(|x| x.schedule),
             "instagram" => s.instagram.as_ref().map(|x| x.schedule),
             "youtube" => s.youtube.as_ref().map(|x| x.schedule),
+            "google_reviews" => s.google_reviews.as_ref().map(|x| x.schedule),
+            "app_store" => s.app_store.as_ref().map(|x| x.schedule),
+            "google_play" => s.google_play.as_ref().map(|x| x.schedule),
+            "trustpilot" => s.trustpilot.as_ref().map(|x| x.schedule),
             _ => None,
         }
     }

@@ -195,6 +195,11 @@ const MIGRATIONS: &[&str] = &[
         acquired_at INTEGER NOT NULL
     );
     "#,
+    // 8 (reviews): a review's star rating, 1-5 (NULL for other posts); an
+    // edit refreshes it, and a drop to 1-2 after an answer reopens the review.
+    r#"
+    ALTER TABLE mentions ADD COLUMN rating INTEGER;
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.
