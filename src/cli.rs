@@ -105,6 +105,9 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Read a password on stdin (its first line) and print its argon2id hash
+    /// in PHC format, for `password_hash` in a `[[user]]` entry.
+    Passwd,
     /// Silence alerts for a brand (optionally one platform or author) for a
     /// while; silenced alerts are recorded and go out when the silence ends
     /// if the mentions are still open.
@@ -244,6 +247,10 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Passwd => {
+            println!("{}", passwd(std::io::stdin().lock())?);
+            Ok(())
+        }
         Command::Classify(arg) => {
             // A config is optional here: without one, defaults apply.
             let cfg = if arg.config.is_some() || std::env::var_os("ESCUCHA_CONFIG").is_some() { Some(load(&arg)?) } else { None };
@@ -262,8 +269,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             };
             let store = open_store(&cfg)?;
             let list = store.mentions(&MentionFilter { brand, class, open_only: open, limit: None }).map_err(anyhow::Error::from)?;
+            let notes = if json { store.all_notes().map_err(anyhow::Error::from)? } else { Default::default() };
             let mut out = std::io::stdout().lock();
-            print_mentions(&list, json, &mut out)?;
+            print_mentions(&list, &notes, json, &mut out)?;
             Ok(())
         }
         Command::Ack { id: None, config, by, brand, .. } => {
@@ -515,6 +523,18 @@ pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now
         }
     };
     Ok(format!("mention {id}: {from} -> {class}, corrected by {by}; {what}"))
+}
+
+/// `escucha passwd`: the first line of `input` (without its line break),
+/// hashed for a `[[user]]`'s `password_hash`.
+pub fn passwd(mut input: impl std::io::BufRead) -> anyhow::Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("reading the password from stdin")?;
+    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    if password.is_empty() {
+        anyhow::bail!("no password on stdin: type it and press Enter, or pipe it in (`escucha passwd < file`)");
+    }
+    crate::web::auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
 }
 
 /// `escucha migrate`: copies the config's SQLite database into the empty
@@ -894,9 +914,19 @@ fn classify_line(cfg: Option<&Config>, classifier: &classify::Classifier, line: 
     Ok(())
 }
 
-pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+/// `notes`: the team's notes by mention id (for `--json`).
+pub fn print_mentions(
+    list: &[crate::model::Mention],
+    notes: &std::collections::HashMap<i64, Vec<crate::store::Note>>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if json {
         for m in list {
+            let notes: Vec<serde_json::Value> = notes
+                .get(&m.id)
+                .map(|ns| ns.iter().map(|n| serde_json::json!({"by": n.by, "at": n.at.to_rfc3339(), "text": n.text})).collect())
+                .unwrap_or_default();
             let v = serde_json::json!({
                 "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
                 "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
@@ -905,6 +935,7 @@ pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl
                 "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
                 "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
                 "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
+                "assigned_to": m.assigned_to, "notes": notes,
             });
             writeln!(out, "{v}")?;
         }

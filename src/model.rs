@@ -204,6 +204,9 @@ pub struct Mention {
     /// link), and when; None while its class is the classifier's.
     pub corrected_by: Option<String>,
     pub corrected_at: Option<DateTime<Utc>>,
+    /// Who in the team took it on (the inbox's "assign"); a `[[user]]` name.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 /// The mention unit tests start from: an open complaint "mal" by ana on X
@@ -238,6 +241,7 @@ impl Mention {
             reposts: 0,
             corrected_by: None,
             corrected_at: None,
+            assigned_to: None,
         }
     }
 }

@@ -118,6 +118,7 @@ pub(crate) mod tests_support {
             oncall: vec![Rota { id: "care".into(), overlap_all: false, repeat: 0, shifts: vec![shift], then: vec![] }],
             people: vec![],
             digest: None,
+            users: vec![],
         }
     }
 }

@@ -307,6 +307,18 @@ impl Checker<'_> {
                 }
             }
         }
+        let users = collect(root.tables("user").into_iter().map(|t| self.user(t)));
+        let (mut names, mut emails) = (HashSet::new(), HashSet::new());
+        for (i, u) in users.iter().enumerate() {
+            if let Some(u) = u {
+                if !names.insert(u.name.clone()) {
+                    root.doc.report(&format!("user[{i}].name"), None, format!("{:?} is already the name of another [[user]]", u.name));
+                }
+                if !emails.insert(u.email.to_lowercase()) {
+                    root.doc.report(&format!("user[{i}].email"), None, format!("{:?} is already the email of another [[user]]", u.email));
+                }
+            }
+        }
         let digest = match root.table("digest") {
             Some(t) => self.digest(t, tz, &webhook_ids).map(Some),
             None => Some(None),
@@ -322,7 +334,32 @@ impl Checker<'_> {
             oncall: oncall.into_iter().collect::<Option<_>>()?,
             people: people.into_iter().collect::<Option<_>>()?,
             digest: digest?,
+            users: users.into_iter().collect::<Option<_>>()?,
         })
+    }
+
+    fn user(&self, t: Table) -> Option<User> {
+        let name = t.required("name", "\"ana\"").and_then(|i| i.parse("\"ana\"", parse_id));
+        let email = t.required("email", "\"ana@example.com\"").and_then(|i| {
+            i.parse("\"ana@example.com\"", |s| {
+                if is_email(s) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!("{s:?} is not an email address (e.g. \"ana@example.com\")"))
+                }
+            })
+        });
+        let hash = self.secret(&t, "password_hash", Some("ESCUCHA_ANA_PASSWORD_HASH")).flatten().and_then(|h| {
+            // Never echo the value: a hash is still a secret to brute-force.
+            if crate::web::auth::is_password_hash(h.expose()) {
+                Some(h)
+            } else {
+                t.report(&secret_key(&t, "password_hash"), "is not an argon2 hash in PHC format: make one with `escucha passwd`".to_string());
+                None
+            }
+        });
+        t.finish();
+        Some(User { name: name?, email: email?, password_hash: hash? })
     }
 
     fn daemon(&self, t: &Table) -> Option<Daemon> {

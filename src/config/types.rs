@@ -44,6 +44,8 @@ pub struct Config {
     pub oncall: Vec<Rota>,
     pub people: Vec<Person>,
     pub digest: Option<Digest>,
+    /// `[[user]]`: people who log in to the web inbox. None: the inbox is off.
+    pub users: Vec<User>,
 }
 
 #[derive(Debug, Clone)]
@@ -385,6 +387,15 @@ pub struct Step {
     pub notify: Vec<String>,
 }
 
+/// `[[user]]`: someone who logs in to the web inbox.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub email: String,
+    /// An argon2 hash in PHC format (`escucha passwd`), checked at load.
+    pub password_hash: Secret,
+}
+
 #[derive(Debug, Clone)]
 pub struct Person {
     pub address: String,
@@ -407,6 +418,12 @@ pub struct Digest {
 impl Config {
     pub fn brand(&self, id: &str) -> Option<&Brand> {
         self.brands.iter().find(|b| b.id == id)
+    }
+    /// The user who logs in as `login`: their name, or their email
+    /// (any case).
+    pub fn user(&self, login: &str) -> Option<&User> {
+        let login = login.trim();
+        self.users.iter().find(|u| u.name == login || u.email.eq_ignore_ascii_case(login))
     }
     pub fn rota(&self, id: &str) -> Option<&Rota> {
         self.oncall.iter().find(|r| r.id == id)

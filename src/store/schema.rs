@@ -195,6 +195,35 @@ const MIGRATIONS: &[&str] = &[
         acquired_at INTEGER NOT NULL
     );
     "#,
+    // 8: reserved for `mentions.rating` (issue 20, another branch); at
+    // merge whichever lands second takes the next number.
+    r#"
+    ALTER TABLE mentions ADD COLUMN rating INTEGER;
+    "#,
+    // 9 (the web inbox): sessions live here so that several daemons on one
+    // PostgreSQL share them; `id` is the SHA-256 of the cookie's token, so a
+    // copy of the table logs nobody in. Who a mention is assigned to, and
+    // the team's notes on it (no foreign key: housekeeping deletes old
+    // mentions and their notes together).
+    r#"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_expiry ON sessions (expires_at);
+    ALTER TABLE mentions ADD COLUMN assigned_to TEXT;
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        mention_id INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX notes_mention ON notes (mention_id, at);
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.
