@@ -83,13 +83,10 @@ impl InboxFilter {
             Some(c) => arg(&mut sql, " AND class = $?", c.as_str().to_string()),
             None => sql.push_str(" AND class IN ('complaint', 'escalation')"),
         }
-        match self.status {
-            // History was never alerted: not the team's work.
-            Some(s) => {
-                arg(&mut sql, " AND status = $?", s.as_str().to_string());
-                sql.push_str(" AND history = 0");
-            }
-            None => {}
+        // History was never alerted: not the team's work. "All" shows it.
+        if let Some(s) = self.status {
+            arg(&mut sql, " AND status = $?", s.as_str().to_string());
+            sql.push_str(" AND history = 0");
         }
         if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let p = contains_pattern(q);

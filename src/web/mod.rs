@@ -93,7 +93,7 @@ fn secure(s: &Shared) -> bool {
 }
 
 /// The logged-in session and its id, if the request carries a live one.
-fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>, Response> {
+fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>, Box<Response>> {
     let Some(token) = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| auth::cookie(h, auth::COOKIE)) else {
         return Ok(None);
     };
@@ -102,7 +102,7 @@ fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>,
         // A user removed from the config is logged out at once.
         Ok(Some(sess)) if s.cfg.users.iter().any(|u| u.name == sess.user) => Ok(Some((id, sess))),
         Ok(_) => Ok(None),
-        Err(e) => Err(db_error(e)),
+        Err(e) => Err(Box::new(db_error(e))),
     }
 }
 
@@ -117,17 +117,17 @@ fn foreign_origin(headers: &HeaderMap) -> bool {
 
 /// The session of a state-changing request, checked against its CSRF
 /// token; or the response refusing it.
-fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Result<(String, Session), Response> {
+fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Result<(String, Session), Box<Response>> {
     let Some((id, sess)) = session(s, headers)? else {
-        return Err(html(StatusCode::UNAUTHORIZED, pages::message("Log in again", "Your session has ended: log in again.", None)));
+        return Err(Box::new(html(StatusCode::UNAUTHORIZED, pages::message("Log in again", "Your session has ended: log in again.", None))));
     };
     let token_ok = field(form, "csrf").is_some_and(|t| auth::same(t, &sess.csrf));
     if !token_ok || foreign_origin(headers) {
         warn!(user = %sess.user, "inbox: POST refused: missing or wrong CSRF token, or another site's origin");
-        return Err(html(
+        return Err(Box::new(html(
             StatusCode::FORBIDDEN,
             pages::message("Request refused", "This form was not sent from escucha's own page (its security token is missing or wrong). Reload the page and try again.", None),
-        ));
+        )));
     }
     Ok((id, sess))
 }
@@ -136,7 +136,7 @@ async fn login_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     match session(&s, &headers) {
         Ok(Some(_)) => see_other("/"),
         Ok(None) => html(StatusCode::OK, pages::login(None, "")),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -148,7 +148,9 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
         return html(StatusCode::FORBIDDEN, pages::login(Some("Log in from escucha's own page."), &username));
     }
     let now = s.clock.now();
-    let name_key = format!("name:{}", username.to_lowercase());
+    let user = s.cfg.user(&username).cloned();
+    // One count per person, whether they type their name or their email.
+    let name_key = format!("name:{}", user.as_ref().map_or_else(|| username.to_lowercase(), |u| u.name.clone()));
     let addr_key = format!("addr:{}", connect.map(|c| c.0.ip().to_string()).unwrap_or_default());
     let web = &s.web;
     if web.failures.blocked(&name_key, auth::MAX_FAILURES, now) || web.failures.blocked(&addr_key, auth::MAX_FAILURES_PER_ADDRESS, now) {
@@ -159,7 +161,6 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
             pages::login(Some(&format!("Too many wrong passwords. Wait {minutes} minutes and try again.")), &username),
         );
     }
-    let user = s.cfg.user(&username).cloned();
     let hash = user.as_ref().map_or_else(|| auth::dummy_hash().to_string(), |u| u.password_hash.expose().to_string());
     // argon2 takes tens of milliseconds of CPU: off the async workers.
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
@@ -184,7 +185,7 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
 async fn logout(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let (id, sess) = match authorized(&s, &headers, &fields(&body)) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = s.store.end_session(&id) {
         return db_error(e);
@@ -233,7 +234,7 @@ async fn inbox(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query)
     let sess = match session(&s, &headers) {
         Ok(Some((_, sess))) => sess,
         Ok(None) => return see_other("/login"),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (f, q) = filter(&s, &sess.user, query.as_deref());
     let (rows, total) = match s.store.inbox(&f) {
@@ -261,7 +262,7 @@ async fn export(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query
     let sess = match session(&s, &headers) {
         Ok(Some((_, sess))) => sess,
         Ok(None) => return see_other("/login"),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (mut f, _) = filter(&s, &sess.user, query.as_deref());
     f.offset = 0;
@@ -290,7 +291,7 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
     let sess = match session(&s, &headers) {
         Ok(Some((_, sess))) => sess,
         Ok(None) => return see_other("/login"),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let m = match s.store.mention(id) {
         Ok(Some(m)) => m,
@@ -321,7 +322,7 @@ fn not_found(sess: &Session) -> Response {
 async fn ack(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<i64>, body: Bytes) -> Response {
     let (_, sess) = match authorized(&s, &headers, &fields(&body)) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match s.store.ack(id, &sess.user, s.clock.now()) {
         Ok(AckOutcome::NotFound) => not_found(&sess),
@@ -341,7 +342,7 @@ async fn bulk_ack(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
     let form = fields(&body);
     let (_, sess) = match authorized(&s, &headers, &form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let now = s.clock.now();
     let mut acked = 0;
@@ -363,7 +364,7 @@ async fn assign(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path
     let form = fields(&body);
     let (_, sess) = match authorized(&s, &headers, &form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let to = field(&form, "user").map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = to {
@@ -385,7 +386,7 @@ async fn add_note(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pa
     let form = fields(&body);
     let (_, sess) = match authorized(&s, &headers, &form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let text = field(&form, "text").map(str::trim).unwrap_or("");
     if text.is_empty() {
@@ -402,7 +403,7 @@ async fn correct(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
     let form = fields(&body);
     let (_, sess) = match authorized(&s, &headers, &form) {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(class) = field(&form, "class").and_then(Class::parse) else {
         return html(StatusCode::BAD_REQUEST, pages::message("Which class?", "Choose praise, complaint, escalation or neutral.", Some((&sess.user, &sess.csrf))));
