@@ -3,7 +3,8 @@
 //! in (wrong passwords refused, then rate limited), the list by deadline
 //! and its filters, CSRF refusals, assign / note / correct / acknowledge
 //! from the page (an ack stops the page chain, a correction stores a
-//! label), the CSV export, and logout ending the session.
+//! label), the CSV export, and logout ending the session. And once, a
+//! real headless Chromium: log in, the inbox, acknowledge.
 
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -13,6 +14,8 @@ mod fake_x;
 mod smtp;
 #[path = "support/web.rs"]
 mod web;
+#[path = "support/webdriver.rs"]
+mod webdriver;
 #[path = "support/world.rs"]
 mod world;
 
@@ -313,4 +316,48 @@ fn a_user_whose_hash_is_not_argon2_is_a_config_error() {
     let (code, _, err) = escucha(&["passwd"], Some(""));
     assert_eq!(code, 1);
     assert!(err.contains("no password on stdin"), "{err}");
+}
+
+/// The one real-browser test: Debian's headless Chromium, through
+/// chromedriver, logs in with the form, sees the complaint in the inbox,
+/// opens it and presses Acknowledge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = FakeX::start().await;
+    let port = free_port();
+    let config = ConfigToml::new().daemon("escucha.db").set("daemon", "timezone", "UTC").http_with_acks(port, "inbox-test-secret");
+    let config = users(quiet_brand(config, "interjet", "Interjet").x(&x.base_url(), fake_x::DEFAULT_TOKEN)).write(dir.path());
+    let db = dir.path().join("escucha.db");
+    let text = "Perdieron mi maleta en el vuelo 123 y nadie responde";
+    let id = Store::open(&db)
+        .unwrap()
+        .commit_page("seed", Utc::now(), &[seed("b1", "interjet", Platform::X, "maria", text, Class::Complaint, Some(Minutes::minutes(20)))], &[], "c", Utc::now())
+        .unwrap()
+        .inserted[0];
+    let d = Daemon::start(dir.path(), &config, &[]);
+    http_up(&d, port).await;
+    let base = format!("http://127.0.0.1:{port}");
+
+    let browser = webdriver::Browser::start().await;
+    browser.goto(&format!("{base}/")).await;
+    assert_eq!(browser.url().await, format!("{base}/login"));
+    browser.type_into("input[name=username]", "ana").await;
+    browser.type_into("input[name=password]", ANA_PASSWORD).await;
+    let submit = browser.find("form[action='/login'] button[type=submit]").await;
+    browser.click(&submit).await;
+    assert_eq!(browser.url().await, format!("{base}/"));
+    let page = browser.text().await;
+    assert!(page.contains(text) && page.contains("min left"), "{page}");
+
+    let link = browser.find(&format!("a[href='/mentions/{id}']")).await;
+    browser.click(&link).await;
+    assert_eq!(browser.url().await, format!("{base}/mentions/{id}"));
+    let ack = browser.find_xpath("//button[starts-with(normalize-space(.), 'Acknowledge')]").await;
+    browser.click(&ack).await;
+    let page = browser.text().await;
+    assert!(page.contains("acknowledged by ana"), "{page}");
+    let m = mention(&db, "b1");
+    assert_eq!((m.status, m.acked_by.as_deref()), (Status::Acked, Some("ana")));
+    browser.quit().await;
 }
