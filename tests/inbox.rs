@@ -208,6 +208,17 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     assert!(page.contains("acknowledged by ana") && page.contains("note by ana: Llamé a María &lt;3"), "{page}");
     assert!(!page.contains(">Acknowledge</button>"), "nothing left to acknowledge");
 
+    // Silence the author from the page: the same silence as `escucha silence`.
+    assert_eq!(web.submit(&here, &format!("{here}/silence"), &[("scope", "author"), ("for", "4h"), ("reason", "")]).await.status, 400);
+    let r = web.submit(&here, &format!("{here}/silence"), &[("scope", "author"), ("for", "4h"), ("reason", "ya la llamamos")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let silences = Store::open(&db).unwrap().active_silences(Utc::now()).unwrap();
+    assert_eq!(silences.len(), 1);
+    let sil = &silences[0];
+    assert_eq!((sil.brand.as_str(), sil.platform.as_deref(), sil.author.as_deref(), sil.created_by.as_str()), ("interjet", Some("x"), Some("maria"), "ana"));
+    assert!((sil.until - Utc::now() - Minutes::hours(4)).num_seconds().abs() < 60, "{sil:?}");
+    assert!(web.get(&here).await.body.contains("Alerts silenced until"));
+
     // `mentions --json` says who it is assigned to, and the notes.
     let (code, out, err) = escucha(&["mentions", "--json", "--config", config.to_str().unwrap()], None);
     assert_eq!(code, 0, "{err}");
@@ -346,17 +357,17 @@ async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
     browser.type_into("input[name=password]", ANA_PASSWORD).await;
     let submit = browser.find("form[action='/login'] button[type=submit]").await;
     browser.click(&submit).await;
-    assert_eq!(browser.url().await, format!("{base}/"));
-    let page = browser.text().await;
-    assert!(page.contains(text) && page.contains("min left"), "{page}");
+    browser.wait_url(&format!("{base}/")).await;
+    let page = browser.wait_text(text).await;
+    assert!(page.contains("min left"), "{page}");
 
     let link = browser.find(&format!("a[href='/mentions/{id}']")).await;
     browser.click(&link).await;
-    assert_eq!(browser.url().await, format!("{base}/mentions/{id}"));
+    browser.wait_url(&format!("{base}/mentions/{id}")).await;
+    browser.wait_text("Timeline").await;
     let ack = browser.find_xpath("//button[starts-with(normalize-space(.), 'Acknowledge')]").await;
     browser.click(&ack).await;
-    let page = browser.text().await;
-    assert!(page.contains("acknowledged by ana"), "{page}");
+    browser.wait_text("acknowledged by ana").await;
     let m = mention(&db, "b1");
     assert_eq!((m.status, m.acked_by.as_deref()), (Status::Acked, Some("ana")));
     browser.quit().await;

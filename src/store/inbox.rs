@@ -123,6 +123,17 @@ impl Store {
         })
     }
 
+    /// The author's other complaints and escalations about the same brand
+    /// on the same platform, newest first (at most `limit`): repeat
+    /// complainers stand out. Answered from the complaints index.
+    pub fn author_complaints(&self, m: &Mention, limit: usize) -> Result<Vec<Mention>> {
+        let sql = format!(
+            "SELECT {MENTION_COLUMNS} FROM mentions WHERE brand = $1 AND platform = $2 AND author_id = $3
+               AND class IN ('complaint', 'escalation') AND id != $4 ORDER BY created_at DESC LIMIT {limit}"
+        );
+        self.read(|c| c.rows(&sql, &[&m.brand, &m.platform.as_str(), &m.author_id, &m.id])?.iter().map(mention_from_row).collect())
+    }
+
     /// Assigns a mention to a user (None: to nobody). False when there is no
     /// such mention.
     pub fn assign(&self, id: i64, user: Option<&str>) -> Result<bool> {

@@ -53,6 +53,7 @@ pub fn router(shared: &Shared) -> Router<Arc<Shared>> {
         .route("/mentions/:id/assign", post(assign))
         .route("/mentions/:id/notes", post(add_note))
         .route("/mentions/:id/class", post(correct))
+        .route("/mentions/:id/silence", post(silence))
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -298,9 +299,14 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
         Ok(None) => return html(StatusCode::NOT_FOUND, pages::message("Mention not found", "This mention is not in escucha's database.", Some((&sess.user, &sess.csrf)))),
         Err(e) => return db_error(e),
     };
-    let (notes, pages_sent) = match (s.store.notes(id), s.store.pages_of(id)) {
-        (Ok(n), Ok(p)) => (n, p),
-        (Err(e), _) | (_, Err(e)) => return db_error(e),
+    let now = s.clock.now();
+    let read = || -> crate::store::Result<_> {
+        let silences: Vec<_> = s.store.active_silences(now)?.into_iter().filter(|x| crate::alert::silence::matches(x, &m, now)).collect();
+        Ok((s.store.notes(id)?, s.store.pages_of(id)?, s.store.author_complaints(&m, 20)?, silences))
+    };
+    let (notes, pages_sent, history, silences) = match read() {
+        Ok(x) => x,
+        Err(e) => return db_error(e),
     };
     let view = pages::MentionView {
         user: &sess.user,
@@ -310,7 +316,9 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
         notes: &notes,
         pages: &pages_sent,
         users: s.cfg.users.iter().map(|u| u.name.clone()).collect(),
-        now: s.clock.now(),
+        history: &history,
+        silences: &silences,
+        now,
     };
     html(StatusCode::OK, pages::mention(&view))
 }
@@ -416,5 +424,39 @@ async fn correct(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
             see_other(&format!("/mentions/{id}"))
         }
         Err(e) => html(StatusCode::NOT_FOUND, pages::message("Not corrected", &format!("{e:#}"), Some((&sess.user, &sess.csrf)))),
+    }
+}
+
+/// Silences the mention's author on its platform, or its whole brand, for
+/// one of [`pages::SILENCE_FOR`]: the same silence as `escucha silence`.
+async fn silence(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<i64>, body: Bytes) -> Response {
+    let form = fields(&body);
+    let (_, sess) = match authorized(&s, &headers, &form) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let user = Some((sess.user.as_str(), sess.csrf.as_str()));
+    let m = match s.store.mention(id) {
+        Ok(Some(m)) => m,
+        Ok(None) => return not_found(&sess),
+        Err(e) => return db_error(e),
+    };
+    let reason = field(&form, "reason").map(str::trim).unwrap_or("");
+    let duration = field(&form, "for").filter(|f| pages::SILENCE_FOR.iter().any(|(v, _)| v == f)).and_then(|f| humantime::parse_duration(f).ok());
+    let (Some(duration), false) = (duration, reason.is_empty()) else {
+        return html(StatusCode::BAD_REQUEST, pages::message("Not silenced", "Choose how long, and say why so the others know.", user));
+    };
+    let (platform, author) = match field(&form, "scope") {
+        Some("brand") => (None, None),
+        _ => (Some(m.platform.as_str()), Some(m.author.trim_start_matches('@'))),
+    };
+    let now = s.clock.now();
+    let until = now + chrono::Duration::from_std(duration).unwrap_or_default();
+    match s.store.add_silence(&m.brand, platform, author, until, reason, &sess.user, now) {
+        Ok(silence) => {
+            info!(silence, mention = id, brand = %m.brand, by = %sess.user, "silence set in the inbox");
+            see_other(&format!("/mentions/{id}"))
+        }
+        Err(e) => db_error(e),
     }
 }

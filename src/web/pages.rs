@@ -5,7 +5,7 @@
 
 use crate::alert::render::escape_html as esc;
 use crate::model::{Class, Mention, Platform, Status};
-use crate::store::{InboxFilter, Note, PageSent};
+use crate::store::{InboxFilter, Note, PageSent, Silence};
 use chrono::{DateTime, Duration, Utc};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}\
@@ -230,8 +230,15 @@ pub struct MentionView<'a> {
     pub notes: &'a [Note],
     pub pages: &'a [PageSent],
     pub users: Vec<String>,
+    /// The author's other complaints about the brand, newest first.
+    pub history: &'a [Mention],
+    /// Silences in force that hold this mention's alerts.
+    pub silences: &'a [Silence],
     pub now: DateTime<Utc>,
 }
+
+/// How long a silence set from the inbox may last: (value, label).
+pub const SILENCE_FOR: [(&str, &str); 4] = [("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day"), ("7d", "7 days")];
 
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -305,10 +312,44 @@ pub fn mention(v: &MentionView) -> String {
             "<form method=\"post\" action=\"/mentions/{id}/class\">{csrf}<input type=\"hidden\" name=\"class\" value=\"escalation\"><button type=\"submit\">Escalation</button></form>"
         ));
     }
+    let durations: Vec<(String, String)> = SILENCE_FOR.iter().map(|(v, l)| (v.to_string(), l.to_string())).collect();
+    let scopes = vec![
+        ("author".to_string(), format!("@{} on {}", m.author.trim_start_matches('@'), m.platform.as_str())),
+        ("brand".to_string(), format!("all of {}", v.brand_name)),
+    ];
+    let silence = format!(
+        "<form method=\"post\" action=\"/mentions/{id}/silence\">{csrf}<select name=\"scope\" aria-label=\"what to silence\">{}</select> \
+         for <select name=\"for\" aria-label=\"how long\">{}</select> \
+         <input name=\"reason\" required aria-label=\"reason\" placeholder=\"why (the others will see it)\"> <button type=\"submit\">Silence</button></form>",
+        options(&scopes, "author"),
+        options(&durations, "4h"),
+    );
+    let silenced: String = v
+        .silences
+        .iter()
+        .map(|s| {
+            format!(
+                "<p class=\"overdue\">Alerts silenced until {} by {}: {}</p>",
+                when(s.until),
+                esc(&s.created_by),
+                esc(&s.reason)
+            )
+        })
+        .collect();
+    let history = if v.history.is_empty() {
+        String::new()
+    } else {
+        let items: String = v
+            .history
+            .iter()
+            .map(|h| format!("<li><time>{}</time> <a href=\"/mentions/{}\">{}</a> ({})</li>", when(h.created_at), h.id, esc(&h.text), status_word(h.status)))
+            .collect();
+        format!("<h2>The author's other complaints ({})</h2><ul>{items}</ul>", v.history.len())
+    };
     let body = format!(
         "<p>{class} about <b>{brand}</b> on {platform} by {author} · <span class=\"deadline {css}\">{state}</span> · {status}\
-         · assigned to {assignee}</p>\n<blockquote>{text}</blockquote>\n{link}{reasons}\
-         <div class=\"actions\">{ack}{assign}{note}{correct}</div>\n<h2>Timeline</h2><ul>{timeline}</ul>",
+         · assigned to {assignee}</p>\n{silenced}<blockquote>{text}</blockquote>\n{link}{reasons}\
+         <div class=\"actions\">{ack}{assign}{note}{correct}{silence}</div>\n<h2>Timeline</h2><ul>{timeline}</ul>\n{history}",
         class = class_cell(m.class),
         brand = esc(&v.brand_name),
         platform = esc(m.platform.as_str()),
@@ -402,10 +443,22 @@ mod tests {
             notes: &notes,
             pages: &pages,
             users: vec![evil.into()],
+            history: &[Mention { text: evil.into(), ..Mention::example(8, t(0)) }],
+            silences: &[Silence {
+                id: 1,
+                brand: "interjet".into(),
+                platform: None,
+                author: Some(evil.into()),
+                starts_at: t(0),
+                until: t(60),
+                reason: evil.into(),
+                created_by: evil.into(),
+            }],
             now: t(3),
         });
         assert!(!html.contains("<script>"), "{html}");
-        for label in ["Acknowledge", "Assign", "Add note", "Not a complaint"] {
+        assert!(html.contains("The author's other complaints (1)") && html.contains("Alerts silenced until"), "{html}");
+        for label in ["Acknowledge", "Assign", "Add note", "Not a complaint", "Silence"] {
             assert!(html.contains(&format!(">{label}</button>")), "{label}");
         }
         let f = InboxFilter { search: Some(evil.into()), ..Default::default() };

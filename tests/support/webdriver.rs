@@ -75,6 +75,11 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A command's value, or what WebDriver said was wrong.
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
@@ -82,8 +87,20 @@ impl Browser {
         let r = req.send().await.expect("chromedriver answers");
         let status = r.status();
         let v: Value = serde_json::from_str(&r.text().await.unwrap()).expect("chromedriver's JSON");
-        assert!(status.is_success(), "WebDriver {path}: {status} {v}");
-        v["value"].clone()
+        if status.is_success() {
+            Ok(v["value"].clone())
+        } else {
+            Err(format!("WebDriver {path}: {status} {v}"))
+        }
+    }
+
+    /// The page's visible text, or None while it is being replaced (the
+    /// body found a moment ago is gone: "stale element reference").
+    async fn try_text(&self) -> Option<String> {
+        let v = self.try_call(reqwest::Method::POST, &self.at("/element"), Some(json!({"using": "css selector", "value": "body"}))).await.ok()?;
+        let body = v[ELEMENT].as_str()?.to_string();
+        let t = self.try_call(reqwest::Method::GET, &self.at(&format!("/element/{body}/text")), None).await.ok()?;
+        t.as_str().map(str::to_string)
     }
 
     fn at(&self, what: &str) -> String {
@@ -96,6 +113,33 @@ impl Browser {
 
     pub async fn url(&self) -> String {
         self.call(reqwest::Method::GET, &self.at("/url"), None).await.as_str().unwrap().to_string()
+    }
+
+    /// Waits (up to 10 s) for the browser to be at `url`: a click that
+    /// submits a form returns before the next page has loaded.
+    pub async fn wait_url(&self, url: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self.url().await;
+            if now == url {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the browser stayed at {now}, not {url}:\n{:?}", self.try_text().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) for the page's text to contain `needle`; returns the text.
+    pub async fn wait_text(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.try_text().await.unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "{needle:?} never appeared in:\n{text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn source(&self) -> String {
