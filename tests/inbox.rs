@@ -179,6 +179,11 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     only(&web.get("/?q=MALETA").await.body, &["Perdieron mi maleta"], &["Los demandaré", "vuelo cancelado"]);
     only(&web.get("/?class=praise&status=all").await.body, &["Gracias Interjet"], &["Perdieron mi maleta"]);
 
+    // Numbers: the overdue escalation, per brand.
+    let numbers = web.get("/numbers?since=24h").await;
+    assert_eq!(numbers.status, 200);
+    assert!(numbers.body.contains("1 overdue") && numbers.body.contains("<svg") && numbers.body.contains("Globex &lt;Air&gt;"), "{}", numbers.body);
+
     // A state-changing POST without the CSRF token, or with a wrong one, is refused.
     let r = web.post(&format!("/mentions/{soon}/ack"), &[]).await;
     assert_eq!(r.status, 403, "{}", r.body);

@@ -134,6 +134,20 @@ impl Store {
         self.read(|c| c.rows(&sql, &[&m.brand, &m.platform.as_str(), &m.author_id, &m.id])?.iter().map(mention_from_row).collect())
     }
 
+    /// Per brand, open complaints and escalations past their deadline at `now`.
+    pub fn overdue_counts(&self, now: DateTime<Utc>) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT brand, COUNT(*) FROM mentions WHERE status = 'open' AND history = 0 AND deadline < $1
+                   AND class IN ('complaint', 'escalation') GROUP BY brand ORDER BY brand",
+                &[&to_ms(now)],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .collect()
+        })
+    }
+
     /// Assigns a mention to a user (None: to nobody). False when there is no
     /// such mention.
     pub fn assign(&self, id: i64, user: Option<&str>) -> Result<bool> {

@@ -410,6 +410,8 @@ fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store)
         (rows.into_iter().map(|m| m.platform_id).collect(), total)
     };
     assert_eq!(ids(&open), (vec!["urgent".to_string(), "other".into(), "late".into()], 3));
+    assert_eq!(s.overdue_counts(t(1000)).unwrap(), [("acme".to_string(), 1)]);
+    assert_eq!(s.overdue_counts(t(2500)).unwrap(), [("acme".to_string(), 2), ("globex".to_string(), 1)]);
     assert_eq!(ids(&InboxFilter { brand: Some("globex".into()), ..open.clone() }).0, ["other"]);
     assert_eq!(ids(&InboxFilter { platform: Some(Platform::X), ..open.clone() }).0, ["urgent", "late"]);
     assert_eq!(ids(&InboxFilter { class: Some(Class::Escalation), ..open.clone() }).0, ["urgent"]);

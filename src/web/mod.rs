@@ -48,6 +48,7 @@ pub fn router(shared: &Shared) -> Router<Arc<Shared>> {
         .route("/logout", post(logout))
         .route("/ack", post(bulk_ack))
         .route("/export.csv", get(export))
+        .route("/numbers", get(numbers))
         .route("/mentions/:id", get(mention_page))
         .route("/mentions/:id/ack", post(ack))
         .route("/mentions/:id/assign", post(assign))
@@ -459,4 +460,21 @@ async fn silence(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
         }
         Err(e) => db_error(e),
     }
+}
+
+async fn numbers(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let sess = match session(&s, &headers) {
+        Ok(Some((_, sess))) => sess,
+        Ok(None) => return see_other("/login"),
+        Err(r) => return *r,
+    };
+    let q = fields(query.unwrap_or_default().as_bytes());
+    let since = field(&q, "since").filter(|p| pages::PERIODS.iter().any(|(v, _)| v == p)).unwrap_or("7d");
+    let now = s.clock.now();
+    let from = now - humantime::parse_duration(since).ok().and_then(|d| chrono::Duration::from_std(d).ok()).unwrap_or_default();
+    let (rows, overdue) = match (s.store.stats(from), s.store.overdue_counts(now)) {
+        (Ok(r), Ok(o)) => (r, o),
+        (Err(e), _) | (_, Err(e)) => return db_error(e),
+    };
+    html(StatusCode::OK, pages::numbers((&sess.user, &sess.csrf), since, &rows, &overdue, |b| brand_name(&s, b)))
 }

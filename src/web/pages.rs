@@ -23,7 +23,7 @@ blockquote{background:#fff;border-left:4px solid #243447;margin:1em 0;padding:.5
 pub fn layout(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
     let header = match user {
         Some((name, csrf)) => format!(
-            "<header><b>escucha</b><a href=\"/\">Inbox</a><span>{}</span>\
+            "<header><b>escucha</b><a href=\"/\">Inbox</a><a href=\"/numbers\">Numbers</a><span>{}</span>\
              <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Log out</button></form></header>",
             esc(name),
             esc(csrf)
@@ -362,6 +362,76 @@ pub fn mention(v: &MentionView) -> String {
     layout(&format!("Mention {id}"), Some((v.user, v.csrf)), &body)
 }
 
+/// The periods the numbers page offers: (value, label).
+pub const PERIODS: [(&str, &str); 3] = [("24h", "last 24 hours"), ("7d", "last 7 days"), ("30d", "last 30 days")];
+
+fn secs(s: Option<i64>) -> String {
+    s.map(|s| human(Duration::seconds(s))).unwrap_or_else(|| "–".into())
+}
+
+/// Per brand and platform over the period: mentions by class, answer rate
+/// and first-answer times, with the answer rate drawn as SVG bars; and the
+/// overdue count per brand.
+pub fn numbers(user: (&str, &str), since: &str, rows: &[crate::store::StatsRow], overdue: &[(String, u64)], brand_name: impl Fn(&str) -> String) -> String {
+    let periods: String = PERIODS
+        .iter()
+        .map(|(v, l)| if *v == since { format!("<b>{}</b> ", esc(l)) } else { format!("<a href=\"/numbers?since={v}\">{}</a> ", esc(l)) })
+        .collect();
+    let overdue_list: String = if overdue.is_empty() {
+        "<p>Nothing is overdue.</p>".into()
+    } else {
+        let items: String = overdue
+            .iter()
+            .map(|(b, n)| format!("<li><a href=\"/?brand={}\">{}</a>: <span class=\"overdue\">{n} overdue</span></li>", esc(b), esc(&brand_name(b))))
+            .collect();
+        format!("<ul>{items}</ul>")
+    };
+    let mut table = String::new();
+    let (bar_h, width) = (22, 300);
+    let mut bars = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let rate = (r.needing_answer > 0).then(|| r.answered as f64 / r.needing_answer as f64);
+        let label = format!("{} · {}", brand_name(&r.brand), r.platform);
+        table.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&brand_name(&r.brand)),
+            esc(&r.platform),
+            r.mentions,
+            r.praise,
+            r.complaint,
+            r.escalation,
+            r.answered,
+            rate.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "–".into()),
+            secs(r.median_first_answer_secs),
+            secs(r.p90_first_answer_secs),
+        ));
+        let y = i * (bar_h + 6);
+        let w = (rate.unwrap_or(0.0) * width as f64).round() as usize;
+        bars.push_str(&format!(
+            "<text x=\"0\" y=\"{ty}\" font-size=\"13\">{label}</text><rect x=\"200\" y=\"{y}\" width=\"{width}\" height=\"{bar_h}\" fill=\"#eee\"/>\
+             <rect x=\"200\" y=\"{y}\" width=\"{w}\" height=\"{bar_h}\" fill=\"#1a7f37\"/><text x=\"{tx}\" y=\"{ty}\" font-size=\"13\">{pct}</text>",
+            ty = y + 16,
+            label = esc(&label),
+            tx = 200 + width + 6,
+            pct = rate.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_else(|| "no complaints".into()),
+        ));
+    }
+    let chart = if rows.is_empty() {
+        "<p>No mentions in this period.</p>".to_string()
+    } else {
+        format!(
+            "<h2>Answer rate</h2><svg role=\"img\" aria-label=\"answer rate per brand and platform\" width=\"{}\" height=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">{bars}</svg>",
+            200 + width + 120,
+            rows.len() * (bar_h + 6)
+        )
+    };
+    let body = format!(
+        "<p>{periods}</p><h2>Overdue now</h2>{overdue_list}{chart}<h2>Figures</h2><table><thead><tr><th>Brand</th><th>Platform</th><th>Mentions</th><th>Praise</th>\
+         <th>Complaints</th><th>Escalations</th><th>Answered</th><th>Answer rate</th><th>First answer p50</th><th>p90</th></tr></thead><tbody>{table}</tbody></table>"
+    );
+    layout("Numbers", Some(user), &body)
+}
+
 /// A short page saying what went wrong (escaped).
 pub fn message(title: &str, text: &str, user: Option<(&str, &str)>) -> String {
     layout(title, user, &format!("<p>{}</p><p><a href=\"/\">Back to the inbox</a></p>", esc(text)))
@@ -467,6 +537,29 @@ mod tests {
         assert!(!list.contains("<script>"), "{list}");
         assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!login(Some(evil), evil).contains("<script>"));
+    }
+
+    #[test]
+    fn numbers_show_rates_times_and_overdue_escaped() {
+        let row = crate::store::StatsRow {
+            brand: "<b>".into(),
+            platform: "x".into(),
+            mentions: 10,
+            praise: 2,
+            complaint: 3,
+            escalation: 1,
+            neutral: 4,
+            needing_answer: 4,
+            answered: 3,
+            acked: 0,
+            alerted: 1,
+            median_first_answer_secs: Some(12 * 60),
+            p90_first_answer_secs: Some(65 * 60),
+        };
+        let html = numbers(("ana", "t"), "7d", &[row], &[("<b>".into(), 2)], |b| format!("{b}!"));
+        assert!(!html.contains("<b>!") && html.contains("&lt;b&gt;!"), "{html}");
+        assert!(html.contains("75%") && html.contains("12 min") && html.contains("1 h 5 min") && html.contains("2 overdue"), "{html}");
+        assert!(html.contains("<svg") && html.contains("width=\"225\""), "{html}");
     }
 
     #[test]
