@@ -136,6 +136,9 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Bearer tokens for the JSON API (`/api/v1`).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// End a silence now.
     Unsilence {
         /// The silence's id (see `escucha silences`).
@@ -227,6 +230,19 @@ fn load(arg: &ConfigArg) -> Result<Config, Failure> {
     config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
 }
 
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new bearer token for a [[user]]: `Authorization: Bearer TOKEN`
+    /// on /api/v1 acts as that user. Only its hash is stored: keep it.
+    Create {
+        /// The [[user]]'s name.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(arg) => {
@@ -245,6 +261,17 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
                     return Err(anyhow::anyhow!("{failed} source quer{} failed the probe", if failed == 1 { "y" } else { "ies" }).into());
                 }
             }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { user, config }) => {
+            let cfg = load(&config)?;
+            if !cfg.users.iter().any(|u| u.name == user) {
+                return Err(anyhow::anyhow!("--user {user}: no [[user]] with that name in {}", cfg.path.display()).into());
+            }
+            let store = open_store(&cfg)?;
+            let token = crate::web::auth::random_token();
+            store.create_api_token(&crate::web::auth::session_id(&token), &user, chrono::Utc::now()).map_err(anyhow::Error::from)?;
+            println!("{token}");
             Ok(())
         }
         Command::Passwd => {
@@ -923,24 +950,30 @@ pub fn print_mentions(
 ) -> anyhow::Result<()> {
     if json {
         for m in list {
-            let notes: Vec<serde_json::Value> = notes
-                .get(&m.id)
-                .map(|ns| ns.iter().map(|n| serde_json::json!({"by": n.by, "at": n.at.to_rfc3339(), "text": n.text})).collect())
-                .unwrap_or_default();
-            let v = serde_json::json!({
-                "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
-                "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
-                "class": m.class, "score": m.score, "reasons": m.reasons, "created_at": m.created_at.to_rfc3339(),
-                "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
-                "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
-                "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
-                "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
-                "assigned_to": m.assigned_to, "notes": notes,
-            });
+            let v = mention_json(m, notes.get(&m.id).map_or(&[], Vec::as_slice));
             writeln!(out, "{v}")?;
         }
         return Ok(());
     }
+    print_mentions_table(list, out)
+}
+
+/// One mention as `escucha mentions --json` (and `/api/v1/mentions`) print it.
+pub fn mention_json(m: &crate::model::Mention, notes: &[crate::store::Note]) -> serde_json::Value {
+    let notes: Vec<serde_json::Value> = notes.iter().map(|n| serde_json::json!({"by": n.by, "at": n.at.to_rfc3339(), "text": n.text})).collect();
+    serde_json::json!({
+        "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
+        "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
+        "class": m.class, "score": m.score, "reasons": m.reasons, "created_at": m.created_at.to_rfc3339(),
+        "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
+        "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
+        "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
+        "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
+        "assigned_to": m.assigned_to, "notes": notes,
+    })
+}
+
+fn print_mentions_table(list: &[crate::model::Mention], out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} TEXT", "ID", "BRAND", "PLATFORM", "CLASS", "STATUS", "CREATED", "AUTHOR")?;
     for m in list {
         // Mention text and author names come from strangers: nothing they

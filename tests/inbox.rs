@@ -377,3 +377,94 @@ async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
     assert_eq!((m.status, m.acked_by.as_deref()), (Status::Acked, Some("ana")));
     browser.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_api_lists_and_acts_for_the_token_s_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = FakeX::start().await;
+    let port = free_port();
+    let config = ConfigToml::new().daemon("escucha.db").set("daemon", "timezone", "UTC").http_with_acks(port, "inbox-test-secret");
+    let config = quiet_brand(quiet_brand(config, "interjet", "Interjet"), "globex", "Globex");
+    let config = users(config.x(&x.base_url(), fake_x::DEFAULT_TOKEN)).write(dir.path());
+    let db = dir.path().join("escucha.db");
+    let ids = Store::open(&db)
+        .unwrap()
+        .commit_page(
+            "seed",
+            Utc::now(),
+            &[
+                seed("a1", "interjet", Platform::X, "maria", "Perdieron mi maleta", Class::Complaint, Some(Minutes::minutes(5))),
+                seed("a2", "interjet", Platform::X, "luis", "Nadie contesta el teléfono", Class::Complaint, Some(Minutes::minutes(15))),
+                seed("g1", "globex", Platform::X, "eva", "Globex me cobró doble", Class::Complaint, Some(Minutes::minutes(1))),
+            ],
+            &[],
+            "c",
+            Utc::now(),
+        )
+        .unwrap()
+        .inserted;
+    let d = Daemon::start(dir.path(), &config, &[]);
+    http_up(&d, port).await;
+    let cfg = config.to_str().unwrap();
+    let (code, out, err) = escucha(&["token", "create", "--user", "ana", "--config", cfg], None);
+    assert_eq!(code, 0, "{err}");
+    let token = out.trim().to_string();
+    let (code, _, err) = escucha(&["token", "create", "--user", "mallory", "--config", cfg], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("--user mallory: no [[user]]"), "{err}");
+
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>, bearer: Option<&str>| {
+        let mut req = http.request(method, format!("{base}{path}"));
+        if let Some(b) = bearer {
+            req = req.header("authorization", format!("Bearer {b}"));
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, serde_json::from_str::<serde_json::Value>(&r.text().await.unwrap()).unwrap())
+        }
+    };
+    use reqwest::Method;
+
+    assert_eq!(call(Method::GET, "/mentions", None, None).await.0, 401);
+    assert_eq!(call(Method::GET, "/mentions", None, Some("forged")).await.0, 401);
+    let (status, list) = call(Method::GET, "/mentions?status=open&brand=interjet", None, Some(&token)).await;
+    assert_eq!(status, 200);
+    let listed: Vec<i64> = list.as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, [ids[0], ids[1]], "interjet's, nearest deadline first: {list}");
+    let first = &list[0];
+    for key in ["id", "brand", "platform", "platform_id", "url", "author", "author_followers", "text", "lang", "class", "score", "reasons", "created_at", "status", "answered_at", "acked_by", "alerted_at", "assigned_to", "notes"] {
+        assert!(first.get(key).is_some(), "{key} missing in {first}");
+    }
+
+    let a1 = format!("/mentions/{}", ids[0]);
+    let (status, m) = call(Method::POST, &format!("{a1}/ack"), None, Some(&token)).await;
+    assert_eq!((status, m["status"].as_str(), m["acked_by"].as_str()), (200, Some("acked"), Some("ana")), "{m}");
+    let (status, m) = call(Method::POST, &format!("{a1}/assign"), Some(serde_json::json!({"user": "beto"})), Some(&token)).await;
+    assert_eq!((status, m["assigned_to"].as_str()), (200, Some("beto")), "{m}");
+    assert_eq!(call(Method::POST, &format!("{a1}/assign"), Some(serde_json::json!({"user": "mallory"})), Some(&token)).await.0, 400);
+    let (status, m) = call(Method::POST, &format!("{a1}/notes"), Some(serde_json::json!({"text": "la llamé"})), Some(&token)).await;
+    assert_eq!((status, m["notes"][0]["by"].as_str(), m["notes"][0]["text"].as_str()), (200, Some("ana"), Some("la llamé")), "{m}");
+    let a2 = format!("/mentions/{}", ids[1]);
+    let (status, m) = call(Method::POST, &format!("{a2}/class"), Some(serde_json::json!({"class": "neutral"})), Some(&token)).await;
+    assert_eq!((status, m["class"].as_str(), m["corrected_by"].as_str()), (200, Some("neutral"), Some("ana")), "{m}");
+    assert_eq!(call(Method::POST, &format!("{a2}/class"), Some(serde_json::json!({"class": "angry"})), Some(&token)).await.0, 400);
+    assert_eq!(call(Method::POST, "/mentions/999999/ack", None, Some(&token)).await.0, 404);
+
+    // With the inbox's session cookie instead, a POST needs the CSRF header.
+    let web = Web::new(&format!("http://127.0.0.1:{port}"));
+    assert_eq!(web.login("beto", BETO_PASSWORD).await.status, 303);
+    let csrf = web.get("/").await.csrf();
+    let cookie = format!("escucha_session={}", web.session().unwrap());
+    let g1 = format!("{base}/mentions/{}/ack", ids[2]);
+    let r = http.post(&g1).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let r = http.post(&g1).header("cookie", &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(mention(&db, "g1").acked_by.as_deref(), Some("beto"));
+}

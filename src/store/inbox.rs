@@ -230,6 +230,19 @@ impl Store {
         })
     }
 
+    /// Stores an API token under `id` (the hash of the token) for `user`.
+    pub fn create_api_token(&self, id: &str, user: &str, now: DateTime<Utc>) -> Result<()> {
+        self.write(|c| {
+            c.exec("INSERT INTO api_tokens (id, user_name, created_at) VALUES ($1, $2, $3)", &[&id, &user, &to_ms(now)])?;
+            Ok(())
+        })
+    }
+
+    /// The user an API token (by its hash) belongs to.
+    pub fn api_token_user(&self, id: &str) -> Result<Option<String>> {
+        self.read(|c| db::one(c, "SELECT MAX(user_name) FROM api_tokens WHERE id = $1", &[&id]))
+    }
+
     /// Ends a session (logout). True when there was one.
     pub fn end_session(&self, id: &str) -> Result<bool> {
         self.write(|c| Ok(c.exec("DELETE FROM sessions WHERE id = $1", &[&id])? > 0))

@@ -204,7 +204,7 @@ const MIGRATIONS: &[&str] = &[
     // PostgreSQL share them; `id` is the SHA-256 of the cookie's token, so a
     // copy of the table logs nobody in. Who a mention is assigned to, and
     // the team's notes on it (no foreign key: housekeeping deletes old
-    // mentions and their notes together).
+    // mentions and their notes together). API tokens, hashed like sessions.
     r#"
     CREATE TABLE sessions (
         id TEXT PRIMARY KEY,
@@ -223,6 +223,12 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     CREATE INDEX notes_mention ON notes (mention_id, at);
+    -- Bearer tokens for /api/v1 (`escucha token create`), by SHA-256 too.
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
     "#,
 ];
 

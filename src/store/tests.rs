@@ -449,6 +449,9 @@ fn sessions_expire_and_end_at_logout(s: Store) {
     assert!(!s.end_session("h1").unwrap());
     assert!(s.end_session("h2").unwrap());
     assert_eq!(s.session("h2", t(201)).unwrap(), None);
+    s.create_api_token("th", "ana", t(0)).unwrap();
+    assert_eq!(s.api_token_user("th").unwrap().as_deref(), Some("ana"));
+    assert_eq!(s.api_token_user("other").unwrap(), None);
 }
 
 on_both!(

@@ -1,7 +1,8 @@
 //! The web inbox, served on `[daemon] http` when the config has `[[user]]`
 //! entries: log in, the list of open complaints and escalations by
 //! deadline, one mention with its timeline, and the team's actions
-//! (acknowledge, assign, note, correct the class), plus a CSV export.
+//! (acknowledge, assign, note, correct the class, silence), a CSV export,
+//! a numbers page, and the same as JSON under `/api/v1` (`api.rs`).
 //!
 //! Every POST but the login form carries the session's CSRF token in a
 //! hidden `csrf` field; a POST whose `Origin` is another site is refused as
@@ -9,6 +10,7 @@
 //! click does exactly what the command line does. Pages: `pages.rs`;
 //! passwords, tokens and cookies: `auth.rs`.
 
+pub mod api;
 pub mod auth;
 pub mod pages;
 
@@ -55,6 +57,7 @@ pub fn router(shared: &Shared) -> Router<Arc<Shared>> {
         .route("/mentions/:id/notes", post(add_note))
         .route("/mentions/:id/class", post(correct))
         .route("/mentions/:id/silence", post(silence))
+        .merge(api::router())
 }
 
 fn html(status: StatusCode, body: String) -> Response {
