@@ -178,6 +178,12 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     only(&web.get("/?platform=x&class=escalation").await.body, &["Los demandaré"], &["Perdieron mi maleta", "vuelo cancelado"]);
     only(&web.get("/?q=MALETA").await.body, &["Perdieron mi maleta"], &["Los demandaré", "vuelo cancelado"]);
     only(&web.get("/?class=praise&status=all").await.body, &["Gracias Interjet"], &["Perdieron mi maleta"]);
+    // Dates (the daemon's timezone, UTC here): the overdue one was posted
+    // over 1.5 h ago, perhaps yesterday; the others today.
+    let today = Utc::now().format("%Y-%m-%d").to_string();
+    let tomorrow = (Utc::now() + Minutes::days(1)).format("%Y-%m-%d").to_string();
+    only(&web.get(&format!("/?from={tomorrow}")).await.body, &["Nothing here"], &["Perdieron mi maleta"]);
+    only(&web.get(&format!("/?from={today}&to={today}")).await.body, &["Perdieron mi maleta", "vuelo cancelado"], &[]);
 
     // Numbers: the overdue escalation, per brand.
     let numbers = web.get("/numbers?since=24h").await;
@@ -189,6 +195,13 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     assert_eq!(r.status, 403, "{}", r.body);
     let r = web.post(&format!("/mentions/{soon}/ack"), &[("csrf", "0000")]).await;
     assert_eq!(r.status, 403);
+    // The right token from another site's page is refused too; from this
+    // one (as its public_url says) it would do.
+    let csrf = web.get("/").await.csrf();
+    let r = web.post_from(Some("https://evil.example"), &format!("/mentions/{soon}/notes"), &[("csrf", &csrf), ("text", "x")]).await;
+    assert_eq!(r.status, 403);
+    let r = web.post_from(Some(&format!("http://127.0.0.1:{port}")), &format!("/mentions/{soon}/notes"), &[("csrf", &csrf), ("text", "")]).await;
+    assert_eq!(r.status, 303);
     assert_eq!(mention(&db, "soon").status, Status::Open);
 
     // One mention: its text, reasons and the actions' buttons.

@@ -22,6 +22,9 @@ pub struct InboxFilter {
     pub search: Option<String>,
     /// Some(None): assigned to nobody; Some(Some(name)): to that user.
     pub assigned: Option<Option<String>>,
+    /// Created at or after this, and before that.
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
     pub offset: usize,
     pub limit: usize,
 }
@@ -65,38 +68,44 @@ fn contains_pattern(s: &str) -> String {
 }
 
 impl InboxFilter {
-    /// The WHERE clause and its parameters (all text).
-    fn sql(&self) -> (String, Vec<String>) {
+    /// The WHERE clause and its parameters.
+    fn sql(&self) -> (String, Vec<Box<dyn Param>>) {
         let mut sql = String::from(" WHERE 1 = 1");
-        let mut args: Vec<String> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, v: String| {
+        let mut args: Vec<Box<dyn Param>> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: Box<dyn Param>| {
             args.push(v);
             sql.push_str(&clause.replace("$?", &format!("${}", args.len())));
         };
         if let Some(b) = &self.brand {
-            arg(&mut sql, " AND brand = $?", b.clone());
+            arg(&mut sql, " AND brand = $?", Box::new(b.clone()));
         }
         if let Some(p) = self.platform {
-            arg(&mut sql, " AND platform = $?", p.as_str().to_string());
+            arg(&mut sql, " AND platform = $?", Box::new(p.as_str().to_string()));
         }
         match self.class {
-            Some(c) => arg(&mut sql, " AND class = $?", c.as_str().to_string()),
+            Some(c) => arg(&mut sql, " AND class = $?", Box::new(c.as_str().to_string())),
             None => sql.push_str(" AND class IN ('complaint', 'escalation')"),
         }
         // History was never alerted: not the team's work. "All" shows it.
         if let Some(s) = self.status {
-            arg(&mut sql, " AND status = $?", s.as_str().to_string());
+            arg(&mut sql, " AND status = $?", Box::new(s.as_str().to_string()));
             sql.push_str(" AND history = 0");
         }
         if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let p = contains_pattern(q);
-            arg(&mut sql, " AND (LOWER(text) LIKE $? ESCAPE '\\'", p.clone());
-            arg(&mut sql, " OR LOWER(author) LIKE $? ESCAPE '\\')", p);
+            arg(&mut sql, " AND (LOWER(text) LIKE $? ESCAPE '\\'", Box::new(p.clone()));
+            arg(&mut sql, " OR LOWER(author) LIKE $? ESCAPE '\\')", Box::new(p));
+        }
+        if let Some(t) = self.created_from {
+            arg(&mut sql, " AND created_at >= $?", Box::new(to_ms(t)));
+        }
+        if let Some(t) = self.created_before {
+            arg(&mut sql, " AND created_at < $?", Box::new(to_ms(t)));
         }
         match &self.assigned {
             None => {}
             Some(None) => sql.push_str(" AND assigned_to IS NULL"),
-            Some(Some(u)) => arg(&mut sql, " AND assigned_to = $?", u.clone()),
+            Some(Some(u)) => arg(&mut sql, " AND assigned_to = $?", Box::new(u.clone())),
         }
         (sql, args)
     }
@@ -108,7 +117,7 @@ impl Store {
     /// in all.
     pub fn inbox(&self, f: &InboxFilter) -> Result<(Vec<Mention>, u64)> {
         let (clause, args) = f.sql();
-        let params: Vec<&dyn Param> = args.iter().map(|a| a as &dyn Param).collect();
+        let params: Vec<&dyn Param> = args.iter().map(|a| a.as_ref()).collect();
         let list = format!(
             "SELECT {MENTION_COLUMNS} FROM mentions{clause}
              ORDER BY CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline, created_at, id LIMIT {} OFFSET {}",

@@ -422,6 +422,8 @@ fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store)
     assert_eq!(ids(&InboxFilter { status: Some(Status::Acked), ..open.clone() }).0, ["acked"]);
     assert_eq!(ids(&InboxFilter { status: None, ..open.clone() }).1, 5, "all: acked and history too");
     assert_eq!(ids(&InboxFilter { limit: 2, offset: 1, ..open.clone() }), (vec!["other".to_string(), "late".into()], 3));
+    assert_eq!(ids(&InboxFilter { created_from: Some(t(100)), created_before: Some(t(300)), ..open.clone() }).0, ["other"]);
+    assert_eq!(ids(&InboxFilter { created_from: Some(t(100)), ..open.clone() }).0, ["other", "late"]);
 
     // Assignments and notes.
     assert!(s.assign(id(2), Some("ana")).unwrap());

@@ -111,13 +111,16 @@ fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>,
     }
 }
 
-/// A POST from another site (its `Origin` is not this host): refused
-/// whatever it carries.
-fn foreign_origin(headers: &HeaderMap) -> bool {
+/// A POST from another site: its `Origin` is neither this host (the
+/// `Host` header) nor `public_url` (a TLS proxy in front may rewrite
+/// `Host`). Refused whatever it carries. No `Origin`: older browsers and
+/// scripts; the CSRF token decides.
+fn foreign_origin(s: &Shared, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-    origin != "null" && !origin_host.eq_ignore_ascii_case(host)
+    let public = s.cfg.daemon.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin().ascii_serialization());
+    !(origin_host.eq_ignore_ascii_case(host) || public.is_some_and(|p| p.eq_ignore_ascii_case(origin)))
 }
 
 /// The session of a state-changing request, checked against its CSRF
@@ -127,7 +130,7 @@ fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Res
         return Err(Box::new(html(StatusCode::UNAUTHORIZED, pages::message("Log in again", "Your session has ended: log in again.", None))));
     };
     let token_ok = field(form, "csrf").is_some_and(|t| auth::same(t, &sess.csrf));
-    if !token_ok || foreign_origin(headers) {
+    if !token_ok || foreign_origin(s, headers) {
         warn!(user = %sess.user, "inbox: POST refused: missing or wrong CSRF token, or another site's origin");
         return Err(Box::new(html(
             StatusCode::FORBIDDEN,
@@ -149,7 +152,7 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
     let form = fields(&body);
     let username = field(&form, "username").unwrap_or("").trim().to_string();
     let password = field(&form, "password").unwrap_or("").to_string();
-    if foreign_origin(&headers) {
+    if foreign_origin(&s, &headers) {
         return html(StatusCode::FORBIDDEN, pages::login(Some("Log in from escucha's own page."), &username));
     }
     let now = s.clock.now();
@@ -223,16 +226,34 @@ fn filter(s: &Shared, user: &str, query: Option<&str>) -> (InboxFilter, String) 
             Some("me") => Some(Some(user.to_string())),
             Some(u) => Some(Some(u.to_string())),
         },
+        created_from: get("from").and_then(|d| day_start(s, d, 0)),
+        // `to` is the last day included.
+        created_before: get("to").and_then(|d| day_start(s, d, 1)),
         offset: get("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
         limit: PAGE_SIZE,
     };
     let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for k in ["brand", "platform", "class", "status", "assigned", "q"] {
+    for k in ["brand", "platform", "class", "status", "assigned", "q", "from", "to"] {
         if let Some(v) = get(k) {
             out.append_pair(k, v);
         }
     }
     (f, out.finish())
+}
+
+/// A YYYY-MM-DD query parameter as given, if it is one (for the form).
+fn date_param(query: Option<&str>, name: &str) -> String {
+    let q = fields(query.unwrap_or("").as_bytes());
+    field(&q, name).filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()).unwrap_or("").to_string()
+}
+
+/// Midnight (in `[daemon] timezone`) starting the day `plus` days after
+/// the date `d` (YYYY-MM-DD).
+fn day_start(s: &Shared, d: &str, plus: u64) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::TimeZone as _;
+    let day = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?.checked_add_days(chrono::Days::new(plus))?;
+    let local = s.cfg.daemon.timezone.from_local_datetime(&day.and_hms_opt(0, 0, 0)?).earliest()?;
+    Some(local.with_timezone(&chrono::Utc))
 }
 
 async fn inbox(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -253,6 +274,8 @@ async fn inbox(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query)
         query: &q,
         brands: s.cfg.brands.iter().map(|b| (b.id.clone(), b.name.clone())).collect(),
         users: s.cfg.users.iter().map(|u| u.name.clone()).collect(),
+        from: date_param(query.as_deref(), "from"),
+        to: date_param(query.as_deref(), "to"),
         total,
         now: s.clock.now(),
     };

@@ -116,6 +116,9 @@ pub struct ListView<'a> {
     /// Brands as (id, name).
     pub brands: Vec<(String, String)>,
     pub users: Vec<String>,
+    /// The date range as given (YYYY-MM-DD, or empty).
+    pub from: String,
+    pub to: String,
     pub total: u64,
     pub now: DateTime<Utc>,
 }
@@ -171,6 +174,7 @@ pub fn inbox(v: &ListView, rows: &[Mention], brand_name: impl Fn(&str) -> String
          <label>Status<select name=\"status\">{}</select></label>\
          <label>Assigned to<select name=\"assigned\">{}</select></label>\
          <label>Search<input type=\"search\" name=\"q\" value=\"{}\"></label>\
+         <label>From<input type=\"date\" name=\"from\" value=\"{}\"></label><label>To<input type=\"date\" name=\"to\" value=\"{}\"></label>\
          <button type=\"submit\">Filter</button> <a href=\"/export.csv?{}\">Export CSV</a></form>",
         options(&brands, f.brand.as_deref().unwrap_or("")),
         options(&platforms, f.platform.map_or("", |p| p.as_str())),
@@ -178,6 +182,8 @@ pub fn inbox(v: &ListView, rows: &[Mention], brand_name: impl Fn(&str) -> String
         options(&statuses, status_param(f.status)),
         options(&assigned, &assigned_sel),
         esc(f.search.as_deref().unwrap_or("")),
+        esc(&v.from),
+        esc(&v.to),
         esc(v.query),
     );
     let mut table = String::new();
@@ -532,7 +538,18 @@ mod tests {
             assert!(html.contains(&format!(">{label}</button>")), "{label}");
         }
         let f = InboxFilter { search: Some(evil.into()), ..Default::default() };
-        let v = ListView { user: evil, csrf: evil, filter: &f, query: evil, brands: vec![(evil.into(), evil.into())], users: vec![], total: 1, now: t(3) };
+        let v = ListView {
+            user: evil,
+            csrf: evil,
+            filter: &f,
+            query: evil,
+            brands: vec![(evil.into(), evil.into())],
+            users: vec![],
+            from: evil.into(),
+            to: evil.into(),
+            total: 1,
+            now: t(3),
+        };
         let list = inbox(&v, &[m], |_| evil.to_string());
         assert!(!list.contains("<script>"), "{list}");
         assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

@@ -64,11 +64,19 @@ impl Web {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(None, path, form).await
+    }
+
+    /// A form POST as a browser sends it from a page of `origin`.
+    pub async fn post_from(&self, origin: Option<&str>, path: &str, form: &[(&str, &str)]) -> Page {
         let mut body = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in form {
             body.append_pair(k, v);
         }
-        let req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/x-www-form-urlencoded").body(body.finish());
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("content-type", "application/x-www-form-urlencoded").body(body.finish());
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
         self.send(req).await
     }
 
