@@ -342,6 +342,10 @@ fn a_user_whose_hash_is_not_argon2_is_a_config_error() {
     assert_eq!(code, 78, "{err}");
     assert!(err.contains("user[0].password_hash") && err.contains("escucha passwd") && !err.contains("hunter2"), "{err}");
     assert!(err.contains("user[1].email") && err.contains("user[1].password_hash"), "{err}");
+    let config = quiet_brand(ConfigToml::new().daemon("e.db").set("daemon", "trusted_user_header", "X-Forwarded-User"), "acme", "Acme").write(dir.path());
+    let (code, _, err) = escucha(&["check", "--config", config.to_str().unwrap()], None);
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("daemon.trusted_user_header") && err.contains("trusted_proxies"), "{err}");
     let (code, _, err) = escucha(&["passwd"], Some(""));
     assert_eq!(code, 1);
     assert!(err.contains("no password on stdin"), "{err}");
@@ -396,7 +400,12 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     let dir = tempfile::tempdir().unwrap();
     let x = FakeX::start().await;
     let port = free_port();
-    let config = ConfigToml::new().daemon("escucha.db").set("daemon", "timezone", "UTC").http_with_acks(port, "inbox-test-secret");
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "timezone", "UTC")
+        .http_with_acks(port, "inbox-test-secret")
+        .set("daemon", "trusted_user_header", "X-Forwarded-User")
+        .set_raw("daemon", "trusted_proxies", "[\"127.0.0.2\"]");
     let config = quiet_brand(quiet_brand(config, "interjet", "Interjet"), "globex", "Globex");
     let config = users(config.x(&x.base_url(), fake_x::DEFAULT_TOKEN)).write(dir.path());
     let db = dir.path().join("escucha.db");
@@ -480,4 +489,34 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     let r = http.post(&g1).header("cookie", &cookie).header("x-csrf-token", &csrf).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(mention(&db, "g1").acked_by.as_deref(), Some("beto"));
+
+    // Behind a single-sign-on proxy: its user header counts only from
+    // trusted_proxies (127.0.0.2 here; the loopback network is all local).
+    let inbox = format!("http://127.0.0.1:{port}/");
+    let direct = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = direct.get(&inbox).header("x-forwarded-user", "ana").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "from an untrusted address the header is ignored");
+    let proxy = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let r = proxy.get(&inbox).header("x-forwarded-user", "ana@example.com").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = web::Page { status: 200, location: None, set_cookie: None, content_type: String::new(), body: r.text().await.unwrap() };
+    assert!(page.body.contains("<span>ana</span>"), "{}", page.body);
+    let form = url::form_urlencoded::Serializer::new(String::new()).append_pair("csrf", &page.csrf()).append_pair("text", "desde el proxy").finish();
+    let note = |c: &reqwest::Client| {
+        c.post(format!("http://127.0.0.1:{port}/mentions/{}/notes", ids[2]))
+            .header("x-forwarded-user", "ana")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+    };
+    assert_eq!(note(&direct).await.unwrap().status().as_u16(), 401);
+    assert_eq!(note(&proxy).await.unwrap().status().as_u16(), 303);
+    let notes = Store::open(&db).unwrap().notes(ids[2]).unwrap();
+    assert_eq!((notes.len(), notes[0].by.as_str()), (1, "ana"));
+    let r = proxy.get(&inbox).header("x-forwarded-user", "mallory").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "not a [[user]]");
 }

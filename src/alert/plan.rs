@@ -110,6 +110,8 @@ pub(crate) mod tests_support {
                 log_format: LogFormat::Text,
                 retention: None,
                 classifier: crate::config::ClassifierKind::Rules,
+                trusted_user_header: None,
+                trusted_proxies: vec![],
             },
             brands: vec![brand],
             sources: Sources::default(),

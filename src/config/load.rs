@@ -459,8 +459,26 @@ impl Checker<'_> {
                 _ => Err(format!("{s:?} is not a classifier (use \"learned\" or \"rules\")")),
             }),
         };
+        let trusted_user_header = t.optional("trusted_user_header", "\"X-Forwarded-User\"", |s| {
+            axum::http::HeaderName::from_bytes(s.trim().as_bytes()).map_err(|_| format!("{s:?} is not an HTTP header name (e.g. \"X-Forwarded-User\")"))
+        });
+        let trusted_proxies: Vec<std::net::IpAddr> = t
+            .get("trusted_proxies")
+            .and_then(|i| i.array("[\"127.0.0.1\"]"))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.parse("\"127.0.0.1\"", |s| s.trim().parse::<std::net::IpAddr>().map_err(|_| format!("{s:?} is not an IP address (e.g. \"127.0.0.1\")"))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if matches!(trusted_user_header, Some(Some(_))) && trusted_proxies.is_empty() && !t_has(t, "trusted_proxies") {
+            t.report("trusted_user_header", "needs trusted_proxies = [\"127.0.0.1\"]: the addresses of the proxies allowed to set it".to_string());
+        }
         t.finish();
         Some(Daemon {
+            trusted_user_header: trusted_user_header?,
+            trusted_proxies,
             classifier: classifier?,
             database: database?,
             database_url: database_url?,

@@ -71,6 +71,11 @@ pub struct Daemon {
     /// `classifier = "learned"` (default): the rules, then the learned
     /// head refit from the team's labels; `"rules"`: the rules alone.
     pub classifier: ClassifierKind,
+    /// Behind a single-sign-on proxy: the request header naming the
+    /// logged-in user (`X-Forwarded-User`), honoured only from
+    /// `trusted_proxies`.
+    pub trusted_user_header: Option<axum::http::HeaderName>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Daemon {

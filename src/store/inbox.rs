@@ -231,6 +231,25 @@ impl Store {
         })
     }
 
+    /// The session under `id`, made (with `csrf`, until `expires`) if there
+    /// is none: for users a single-sign-on proxy names, so that every daemon
+    /// on the database gives them the same CSRF token.
+    pub fn session_or_create(&self, id: &str, user: &str, csrf: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> Result<Session> {
+        if let Some(s) = self.session(id, now)? {
+            return Ok(s);
+        }
+        self.write(|c| {
+            c.exec("DELETE FROM sessions WHERE id = $1 AND expires_at <= $2", &[&id, &to_ms(now)])?;
+            c.exec(
+                "INSERT INTO sessions (id, user_name, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                &[&id, &user, &csrf, &to_ms(now), &to_ms(expires)],
+            )?;
+            let r = c.row("SELECT user_name, csrf FROM sessions WHERE id = $1", &[&id])?;
+            let r = r.ok_or_else(|| super::StoreError::Type("the session just stored is gone".into()))?;
+            Ok(Session { user: r.get(0)?, csrf: r.get(1)? })
+        })
+    }
+
     /// The session stored under `id`, unless it has expired.
     pub fn session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
         self.read(|c| {

@@ -451,6 +451,9 @@ fn sessions_expire_and_end_at_logout(s: Store) {
     assert!(!s.end_session("h1").unwrap());
     assert!(s.end_session("h2").unwrap());
     assert_eq!(s.session("h2", t(201)).unwrap(), None);
+    let sso = s.session_or_create("sso:ana", "ana", "first", t(0), t(100)).unwrap();
+    assert_eq!(s.session_or_create("sso:ana", "ana", "second", t(50), t(150)).unwrap(), sso, "the same token on every daemon");
+    assert_eq!(s.session_or_create("sso:ana", "ana", "third", t(100), t(200)).unwrap().csrf, "third", "a new one once expired");
     s.create_api_token("th", "ana", t(0)).unwrap();
     assert_eq!(s.api_token_user("th").unwrap().as_deref(), Some("ana"));
     assert_eq!(s.api_token_user("other").unwrap(), None);

@@ -40,7 +40,7 @@ pub struct WebState {
 }
 
 /// The inbox's routes (none when no `[[user]]` is configured).
-pub fn router(shared: &Shared) -> Router<Arc<Shared>> {
+pub fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
     if shared.cfg.users.is_empty() {
         return Router::new();
     }
@@ -58,6 +58,19 @@ pub fn router(shared: &Shared) -> Router<Arc<Shared>> {
         .route("/mentions/:id/class", post(correct))
         .route("/mentions/:id/silence", post(silence))
         .merge(api::router())
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), untrusted_user_header))
+}
+
+/// Drops `[daemon] trusted_user_header` from requests that do not come
+/// from one of `trusted_proxies`: anyone else could name any user.
+async fn untrusted_user_header(State(s): State<Arc<Shared>>, mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(h) = &s.cfg.daemon.trusted_user_header {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if !peer.is_some_and(|ip| s.cfg.daemon.trusted_proxies.contains(&ip)) && req.headers_mut().remove(h).is_some() {
+            warn!(header = %h, peer = ?peer, "inbox: ignored a user header from an address not in trusted_proxies");
+        }
+    }
+    next.run(req).await
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -100,13 +113,27 @@ fn secure(s: &Shared) -> bool {
 /// The logged-in session and its id, if the request carries a live one.
 fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>, Box<Response>> {
     let Some(token) = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| auth::cookie(h, auth::COOKIE)) else {
-        return Ok(None);
+        return proxy_session(s, headers);
     };
     let id = auth::session_id(token);
     match s.store.session(&id, s.clock.now()) {
         // A user removed from the config is logged out at once.
         Ok(Some(sess)) if s.cfg.users.iter().any(|u| u.name == sess.user) => Ok(Some((id, sess))),
-        Ok(_) => Ok(None),
+        Ok(_) => proxy_session(s, headers),
+        Err(e) => Err(Box::new(db_error(e))),
+    }
+}
+
+/// The session of the user a trusted single-sign-on proxy names (the
+/// header reaches here only from `trusted_proxies`), kept in the database
+/// under `sso:NAME` for its CSRF token.
+fn proxy_session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>, Box<Response>> {
+    let Some(h) = &s.cfg.daemon.trusted_user_header else { return Ok(None) };
+    let Some(user) = headers.get(h).and_then(|v| v.to_str().ok()).and_then(|v| s.cfg.user(v)) else { return Ok(None) };
+    let id = format!("sso:{}", user.name);
+    let now = s.clock.now();
+    match s.store.session_or_create(&id, &user.name, &auth::random_token(), now, now + auth::SESSION_LIFETIME) {
+        Ok(sess) => Ok(Some((id, sess))),
         Err(e) => Err(Box::new(db_error(e))),
     }
 }
