@@ -16,7 +16,8 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1p
 .filters{display:flex;flex-wrap:wrap;gap:.5em;align-items:end;margin-bottom:1em}.filters label{display:flex;flex-direction:column;font-size:.85em}\
 blockquote{background:#fff;border-left:4px solid #243447;margin:1em 0;padding:.5em 1em;white-space:pre-wrap}\
 .actions form{display:inline-block;margin:0 .5em .5em 0}button{padding:.35em .8em;cursor:pointer}.error{color:#b00020}\
-@media (max-width:40em){td.text{min-width:12em}.hide-narrow{display:none}}";
+@media (max-width:40em){.list,.list tbody,.list tr{display:block}.list thead{display:none}.list tr{border-bottom:1px solid #ddd;padding:.4em 0}\
+.list td{border:0;padding:.1em .4em;display:inline-block}.list td.text{display:block}.hide-narrow{display:none}}";
 
 /// A whole page. `user`: who is logged in (with their CSRF token), for the
 /// header's logout button; `body` is already-escaped HTML.
@@ -208,7 +209,7 @@ pub fn inbox(v: &ListView, rows: &[Mention], brand_name: impl Fn(&str) -> String
     } else {
         format!(
             "<form id=\"bulk\" method=\"post\" action=\"/ack\">{}<button type=\"submit\">Acknowledge selected</button></form>\
-             <table><thead><tr><th></th><th>Deadline</th><th>Class</th><th class=\"hide-narrow\">Brand</th><th class=\"hide-narrow\">Platform</th>\
+             <table class=\"list\"><thead><tr><th></th><th>Deadline</th><th>Class</th><th class=\"hide-narrow\">Brand</th><th class=\"hide-narrow\">Platform</th>\
              <th>Author</th><th>Text</th><th>Assigned to</th></tr></thead><tbody>\n{table}</tbody></table>",
             hidden_csrf(v.csrf)
         )
@@ -353,7 +354,7 @@ pub fn mention(v: &MentionView) -> String {
         format!("<h2>The author's other complaints ({})</h2><ul>{items}</ul>", v.history.len())
     };
     let body = format!(
-        "<p>{class} about <b>{brand}</b> on {platform} by {author} · <span class=\"deadline {css}\">{state}</span> · {status}\
+        "<p>{class} about <b>{brand}</b> on {platform} by {author} · <span class=\"deadline {css}\">{state}</span> · {status} \
          · assigned to {assignee}</p>\n{silenced}<blockquote>{text}</blockquote>\n{link}{reasons}\
          <div class=\"actions\">{ack}{assign}{note}{correct}{silence}</div>\n<h2>Timeline</h2><ul>{timeline}</ul>\n{history}",
         class = class_cell(m.class),
