@@ -200,6 +200,7 @@ fn post(i: usize, now: DateTime<Utc>) -> Post {
         mentions: vec![],
         reposts: (i % 7) as u64,
         addressed_to_token_account: false,
+        rating: None,
     }
 }
 
@@ -261,6 +262,7 @@ fn ingest_vs_raw() {
                 reposts: m.reposts,
                 conversation_id: p.conversation_id.clone(),
                 in_reply_to_id: p.in_reply_to_id.clone(),
+                rating: None,
             }
         })
         .collect();
@@ -335,6 +337,7 @@ fn complaint(i: usize, created: DateTime<Utc>, deadline: DateTime<Utc>) -> NewMe
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     }
 }
 
@@ -433,6 +436,7 @@ fn big_db() -> PathBuf {
                     reposts: 0,
                     conversation_id: Some(i.to_string()),
                     in_reply_to_id: None,
+                    rating: None,
                 }
             })
             .collect();

@@ -38,6 +38,11 @@ pub enum Command {
         /// problem (bad token, unreachable, rate-limited until HH:MM).
         #[arg(long)]
         probe: bool,
+        /// As `systemctl reload` runs it (ExecReload=): a secret file that
+        /// exists but this process may not read (the service's
+        /// credentials) counts as present; the daemon reads it.
+        #[arg(long, conflicts_with = "probe")]
+        reload: bool,
     },
     /// Classify text: JSON Lines (or plain lines) on stdin, JSON Lines on stdout.
     Classify(ConfigArg),
@@ -116,7 +121,7 @@ pub enum Command {
         config: ConfigArg,
         #[arg(long)]
         brand: String,
-        /// x | mastodon | bluesky | reddit | hackernews | feed
+        /// x | mastodon | bluesky | reddit | hackernews | feed | facebook | instagram | youtube | google_reviews | app_store | google_play | trustpilot
         #[arg(long)]
         platform: Option<String>,
         /// The author's handle (with or without @).
@@ -130,6 +135,24 @@ pub enum Command {
         /// Who silences (default: $USER).
         #[arg(long)]
         by: Option<String>,
+    },
+    /// Deliveries still to go or dead-lettered, with their last error;
+    /// `escucha outbox retry ID` puts a dead-lettered one back in line.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Send a test page to ADDRESS (or webhook:ID) through the configured
+    /// channel and report what the server said.
+    TestAlert {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// List the silences in force.
     Silences {
@@ -164,6 +187,26 @@ pub enum Command {
     },
     /// Copy the live database to FILE with SQLite's online backup (safe
     /// while the daemon runs).
+    /// Write a commented starter config for a first brand, then say what to
+    /// run next. Never overwrites an existing file.
+    Init {
+        /// The brand's name, as people write it (its id is derived).
+        #[arg(long)]
+        brand: String,
+        /// Words and names that make a post a mention (comma-separated;
+        /// default: the brand's name).
+        #[arg(long, value_delimiter = ',')]
+        terms: Vec<String>,
+        /// Who is paged when a complaint waits too long.
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// Where to write it (default: --config's path, ESCUCHA_CONFIG, or
+        /// /etc/escucha/escucha.toml).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     Backup {
         file: PathBuf,
         #[command(flatten)]
@@ -243,16 +286,34 @@ pub enum TokenCommand {
     },
 }
 
+/// `load` for the commands that watch (`run`, `check`): a config with no
+/// brand (an empty file, a stray `[daemon]`) would start and watch nothing
+/// in silence. Commands that only classify or store labels take it.
+fn load_to_watch(arg: &ConfigArg) -> Result<Config, Failure> {
+    let cfg = load(arg)?;
+    if cfg.brands.is_empty() {
+        return Err(Failure {
+            code: EXIT_CONFIG,
+            error: anyhow::anyhow!("{}: no [[brand]]: nothing to watch (add one: see config/escucha.example.toml)", cfg.path.display()),
+        });
+    }
+    Ok(cfg)
+}
+
 fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(arg) => {
-            let cfg = load(&arg)?;
+            let cfg = load_to_watch(&arg)?;
             init_logging(cfg.daemon.log_format);
             run(cfg, config::default_path(arg.config.as_deref()))?;
             Ok(())
         }
-        Command::Check { config, probe } => {
-            let cfg = load(&config)?;
+        Command::Check { config, probe, reload } => {
+            if reload {
+                // Read by the config loader (see its secrets).
+                std::env::set_var("ESCUCHA_CHECK_RELOAD", "1");
+            }
+            let cfg = load_to_watch(&config)?;
             check(&cfg, &mut std::io::stdout().lock())?;
             if probe {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
@@ -320,7 +381,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             if let Some(p) = &platform {
                 if crate::model::Platform::parse(p).is_none() {
-                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews or feed").into());
+                    return Err(anyhow::anyhow!("--platform {p}: expected x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play or trustpilot").into());
                 }
             }
             let d = humantime::parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for {duration:?}: {e} (try 2h or 30m)"))?;
@@ -334,12 +395,44 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let now = chrono::Utc::now();
             let until = now + chrono::Duration::from_std(d).unwrap_or_default();
             let author = author.map(|a| a.trim_start_matches('@').to_string());
-            let store = open_store(&cfg)?;
+            let store = open_or_create_store(&cfg)?;
             let id = store
                 .add_silence(&brand, platform.as_deref(), author.as_deref(), until, &reason, &by, now)
                 .map_err(anyhow::Error::from)?;
             let s = crate::store::Silence { id, brand, platform, author, starts_at: now, until, reason, created_by: by };
             println!("silence {id}: {} until {}; end it early with `escucha unsilence {id}`", crate::alert::silence::scope(&s), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            Ok(())
+        }
+        Command::Outbox { action, json, config } => {
+            // `--config` before or after `retry ID`.
+            let config = match &action {
+                Some(OutboxAction::Retry { config: c, .. }) if c.config.is_some() => c.clone(),
+                _ => config,
+            };
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            match action {
+                None => print_deliveries(&store.deliveries().map_err(anyhow::Error::from)?, json, &mut std::io::stdout().lock())?,
+                Some(OutboxAction::Retry { id, notice, .. }) => {
+                    let q = if notice { crate::store::Queue::Notices } else { crate::store::Queue::Outbox };
+                    if !store.redeliver(q, id, chrono::Utc::now()).map_err(anyhow::Error::from)? {
+                        return Err(anyhow::anyhow!("no dead-lettered {} with id {id} (see `escucha outbox`)", if notice { "notice" } else { "page" }).into());
+                    }
+                    println!("{} {id} is back in line; the daemon delivers it at its next look (within a minute)", if notice { "notice" } else { "page" });
+                }
+            }
+            Ok(())
+        }
+        Command::TestAlert { to, config } => {
+            let cfg = std::sync::Arc::new(load(&config)?);
+            // Routing needs no stored data: a database is neither opened nor made.
+            let store = std::sync::Arc::new(Store::open_in_memory().map_err(anyhow::Error::from)?);
+            let alerter = crate::alert::dispatch::Alerter::new(store, cfg, std::sync::Arc::new(SystemClock))?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;
+            match rt.block_on(alerter.send_test(&to)) {
+                Ok(said) => println!("{said}"),
+                Err(why) => return Err(anyhow::anyhow!("test alert to {to} failed: {why}").into()),
+            }
             Ok(())
         }
         Command::Silences { config } => {
@@ -373,7 +466,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Learn { file, config, by } => {
             let cfg = load(&config)?;
-            let store = open_store(&cfg)?;
+            let store = open_or_create_store(&cfg)?;
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();
                 std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
@@ -427,6 +520,27 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let store = open_store(&cfg)?;
             backup(&store, &file)?;
             println!("backed up {} to {}", cfg.daemon.location(), file.display());
+            Ok(())
+        }
+        Command::Init { brand, terms, email, out, config } => {
+            let path = out.unwrap_or_else(|| config::default_path(config.config.as_deref()));
+            let text = starter_config(&brand, &terms, &email);
+            if path.exists() {
+                return Err(anyhow::anyhow!("{} exists; init never overwrites a config (give --out another path)", path.display()).into());
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            // Checked before it is written: what init writes always loads.
+            config::load_str(&text, &path, &config::Env::process()).map_err(|e| anyhow::anyhow!("the starter config does not load (a bug): {e}"))?;
+            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+            let p = path.display();
+            println!("wrote {p} for {brand}");
+            println!("next:");
+            println!("  1. add a source (see the commented [source.*] sections) and [smtp] to page {email} by email");
+            println!("  2. escucha check --config {p}       # what it will watch, and any mistake");
+            println!("  3. escucha test-alert --to {email} --config {p}");
+            println!("  4. escucha run --config {p}         # or: systemctl enable --now escucha");
             Ok(())
         }
         Command::Migrate { to, to_env, config } => {
@@ -597,7 +711,28 @@ fn migrate(cfg: &Config, to: Option<String>, to_env: Option<String>) -> anyhow::
     Ok(())
 }
 
+/// The deployment's database, which must exist: a command that reads or
+/// changes what is stored never makes one, so one pointed at the wrong
+/// config says so instead of answering from a new, empty file. Only `run`
+/// and the commands that record an operator's intent before the first run
+/// (`learn`, `silence`; `migrate`'s target) may create it.
 fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    let location = cfg.daemon.location();
+    if let crate::store::Location::Sqlite(path) = &location {
+        if !path.exists() {
+            bail!(
+                "the database {} does not exist; `escucha run` creates it. If the service runs with another config or state \
+                 directory, point at it: --config (or ESCUCHA_CONFIG), or an absolute [daemon] database",
+                path.display()
+            );
+        }
+    }
+    open_or_create_store(cfg)
+}
+
+/// The deployment's database, made if missing (`learn` teaches, and
+/// `silence` quiets, a deployment before its first run).
+fn open_or_create_store(cfg: &Config) -> anyhow::Result<Store> {
     let location = cfg.daemon.location();
     Store::open_at(&location).with_context(|| format!("opening the database {location}"))
 }
@@ -705,6 +840,117 @@ where
     }
 }
 
+#[derive(Subcommand, Debug)]
+pub enum OutboxAction {
+    /// Put a dead-lettered page (or, with --notice, notice) back in line.
+    Retry {
+        id: i64,
+        #[arg(long)]
+        notice: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+fn print_deliveries(list: &[crate::store::Delivery], json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(list)?)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(out, "nothing waiting and nothing dead-lettered")?;
+    }
+    for d in list {
+        let what = if d.queue == "notices" { format!("notice {}", d.id) } else { format!("{} {}", d.kind, d.id) };
+        let mentions = if d.mention_ids.is_empty() { String::new() } else { format!(" mentions {:?}", d.mention_ids) };
+        let when = if d.state == "pending" { format!(" next try {}", d.next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) } else { String::new() };
+        writeln!(out, "{what} {} to {}{mentions}: {} attempt(s){when}", d.state, d.recipient, d.attempts)?;
+        if let Some(e) = &d.last_error {
+            writeln!(out, "    last error: {e}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The config `escucha init` writes: one brand, paged to one address, the
+/// public Mastodon hashtag of the brand as a source that needs no
+/// credentials, and the rest commented with what to fill in.
+pub fn starter_config(brand: &str, terms: &[String], email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    // "Café Olé" -> "cafe-ole": accents folded, the rest dashes.
+    let id: String = brand
+        .nfd()
+        .filter(|c| c.is_ascii())
+        .collect::<String>()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let id = if id.is_empty() { "brand".to_string() } else { id };
+    let terms: Vec<String> = if terms.is_empty() { vec![brand.to_string()] } else { terms.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect() };
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let list = terms.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ");
+    let tag: String = terms[0].chars().filter(|c| c.is_alphanumeric()).collect();
+    format!(
+        r#"# escucha: written by `escucha init`. Every key is explained in
+# config/escucha.example.toml (or /usr/share/doc/escucha).
+
+[daemon]
+# SQLite file; under systemd it lives in /var/lib/escucha.
+database = "escucha.db"
+timezone = "UTC"
+# Serve /healthz, /metrics and "I'm on it" links:
+# http = "127.0.0.1:8686"
+
+[[brand]]
+id = {id}
+name = {name}
+# A post is a mention when it contains one of these (case and accents ignored).
+terms = [{list}]
+# How long a complaint may wait for the brand's answer before someone is paged.
+respond_within = {{ complaint = "30m", escalation = "5m" }}
+oncall = "care"
+# The brand's own accounts: their replies answer complaints.
+# [brand.accounts]
+# x = "YourBrand"
+# mastodon = "yourbrand@mastodon.social"
+
+[[oncall]]
+id = "care"
+
+[[oncall.shift]]
+when = "* * * * * *"
+notify = [{email}]
+
+# Public posts with the #{tag} hashtag on mastodon.social (no credentials).
+[source.mastodon]
+instance = "https://mastodon.social"
+every = "2m"
+
+# Other sources: [source.x], [source.bluesky], [source.reddit],
+# [source.hackernews], [[source.feed]], [source.facebook], [source.instagram],
+# [source.youtube], reviews ([source.google_reviews], [source.app_store],
+# [source.google_play], [source.trustpilot]).
+
+# Email for pages; without it they are written to the log.
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"
+# username = "alerts@example.com"
+# password_env = "SMTP_PASSWORD"
+# from = "escucha <alerts@example.com>"
+"#,
+        id = q(&id),
+        name = q(brand),
+        email = q(email),
+    )
+}
+
 /// `escucha check`: what the config means, in words.
 pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "config {} is valid", cfg.path.display())?;
@@ -762,6 +1008,17 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
         }
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
+        }
+        if let Some(within) = cfg.sources.respond_within.get(s.name()) {
+            let show = |d: Option<std::time::Duration>| d.map_or("the brand's".to_string(), |d| humantime::format_duration(d).to_string());
+            writeln!(out, "  respond_within: complaint {}, escalation {}", show(within.complaint), show(within.escalation))?;
+        }
+        // Reviews.list answers only what was created or edited in the last week.
+        if s.platform() == crate::model::Platform::GooglePlay && s.every() > std::time::Duration::from_secs(86_400) {
+            writeln!(
+                out,
+                "  warning: source.google_play.every is longer than a day, but Google Play returns only the last week of reviews: poll at least daily or reviews are missed"
+            )?;
         }
     }
     match &cfg.smtp {
@@ -969,7 +1226,7 @@ pub fn mention_json(m: &crate::model::Mention, notes: &[crate::store::Note]) -> 
         "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
         "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
         "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
-        "assigned_to": m.assigned_to, "notes": notes,
+        "rating": m.rating, "assigned_to": m.assigned_to, "notes": notes,
     })
 }
 

@@ -115,6 +115,7 @@ pub fn sources(cfg: &Config) -> Vec<Source> {
     if let Some(y) = &s.youtube {
         out.push(Source::YouTube(sources::youtube::YouTubeSource::new(y, &cfg.brands)));
     }
+    out.extend(sources::reviews::sources(cfg).into_iter().map(Source::Reviews));
     out
 }
 
@@ -215,7 +216,9 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
                     return Ok(());
                 }
                 Some(()) = requested => {
-                    sd_notify("RELOADING=1");
+                    // MONOTONIC_USEC: when the reload began, as systemd
+                    // documents for RELOADING=1 (it orders the messages).
+                    sd_notify(&format!("RELOADING=1\nMONOTONIC_USEC={}", monotonic_usec()));
                     let path = reload.as_ref().map(|r| r.path.clone()).unwrap_or_default();
                     match crate::config::load(&path) {
                         Ok(mut new) => {
@@ -266,6 +269,21 @@ fn start(cfg: Config, store: Arc<Store>, leases: Arc<Leases>, classifier: Arc<cr
         tasks.spawn(async move { crate::http::serve(listener, shared, cancel).await });
     }
     let sources = sources(&cfg);
+    // Every configured source and channel shows in /metrics at 0 before
+    // its first event (`rate()` and alerts on absent series misbehave).
+    let m = crate::metrics::global();
+    for s in &sources {
+        for family in ["escucha_polls_total", "escucha_poll_errors_total", "escucha_rate_limit_waits_total"] {
+            m.touch(family, &[s.name()]);
+        }
+        m.touch_histogram("escucha_poll_duration_seconds", s.name());
+    }
+    for c in crate::alert::dispatch::channels(&cfg) {
+        for family in ["escucha_alerts_sent_total", "escucha_alerts_failed_total", "escucha_alerts_dead_lettered_total"] {
+            m.touch(family, &[&c]);
+        }
+        m.touch_histogram("escucha_delivery_duration_seconds", &c);
+    }
     info!(
         database = %cfg.daemon.location(),
         holder = %leases.holder,
@@ -335,6 +353,17 @@ fn ignore_file_size_signal() {
     if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25)) {
         warn!(error = %e, "cannot handle SIGXFSZ; a file size limit would kill escucha");
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds, the clock systemd's MONOTONIC_USEC
+/// is read on.
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
 }
 
 fn sd_notify(state: &str) {
@@ -654,10 +683,13 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared
         // No wait here: the source's paced client holds every request until
         // the platform's published limit allows it, and answers
         // `RateLimited` without sending when the window is spent.
+        let asked = std::time::Instant::now();
         let page = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            page = source.fetch(q, cursor.as_deref()) => page?,
+            page = source.fetch(q, cursor.as_deref()) => page,
         };
+        crate::metrics::global().observe("escucha_poll_duration_seconds", source.name(), asked.elapsed().as_secs_f64());
+        let page = page?;
         crate::metrics::global().inc("escucha_polls_total", source.name());
         // A database that cannot take writes (locked by another process,
         // disk full) keeps this page here, and its cursor with it, until it
@@ -698,8 +730,11 @@ async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared
                 Err(e) => return Err(SourceError::Transient(format!("storing page: {e}"))),
             }
         };
-        if !out.inserted.is_empty() || !out.answered.is_empty() {
-            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), "page stored");
+        for (brand, platform, class) in &out.stored {
+            crate::metrics::global().inc_by("escucha_mentions_ingested_total", &[brand, platform.as_str(), class.as_str()]);
+        }
+        if !out.inserted.is_empty() || !out.answered.is_empty() || !out.reopened.is_empty() {
+            info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), reopened = out.reopened.len(), "page stored");
             shared.wake.notify_one();
         }
         state.first_poll = false;

@@ -105,7 +105,24 @@ fn gauges(s: &Shared) -> crate::store::Result<Vec<Gauge>> {
     let mentions = s.store.mention_counts()?;
     let depth = s.store.outbox_depth()?;
     let oldest = s.store.oldest_unanswered()?;
+    let oldest_open = s.store.oldest_open()?;
+    let successes = s.store.last_successes()?;
     Ok(vec![
+        Gauge {
+            name: "escucha_build_info",
+            help: "Always 1; the version and commit of the running escucha.",
+            samples: vec![(vec![("version", env!("CARGO_PKG_VERSION").to_string()), ("commit", env!("ESCUCHA_COMMIT").to_string())], 1.0)],
+        },
+        Gauge {
+            name: "escucha_oldest_open_complaint_timestamp_seconds",
+            help: "When the brand's oldest complaint or escalation that nobody acknowledged or answered was posted (Unix time); absent when there is none.",
+            samples: oldest_open.into_iter().map(|(b, t)| (vec![("brand", b)], t.timestamp() as f64)).collect(),
+        },
+        Gauge {
+            name: "escucha_source_last_success_timestamp_seconds",
+            help: "When the source last completed a round without errors (Unix time).",
+            samples: successes.into_iter().map(|(src, t)| (vec![("source", src)], t.timestamp() as f64)).collect(),
+        },
         Gauge {
             name: "escucha_mentions",
             help: "Stored mentions by brand, platform and class.",

@@ -120,6 +120,7 @@ fn new_mention(classifier: &Classifier, brand: &Brand, post: &Post, recent: u32,
         executives: brand.executives.clone(),
         escalate: brand.escalate,
         phrases: brand.phrases(),
+        rating: post.rating,
     };
     let c = classifier.classify(&post.text, &ctx);
     let backfill = chrono::Duration::from_std(brand.backfill).unwrap_or_default();
@@ -145,5 +146,6 @@ fn new_mention(classifier: &Classifier, brand: &Brand, post: &Post, recent: u32,
         reposts: post.reposts,
         conversation_id: post.conversation_id.clone(),
         in_reply_to_id: post.in_reply_to_id.clone(),
+        rating: post.rating,
     }
 }

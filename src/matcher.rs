@@ -52,6 +52,9 @@ impl BrandMatcher {
             Platform::Facebook => brand.accounts.facebook.as_deref(),
             Platform::Instagram => brand.accounts.instagram.as_deref(),
             Platform::YouTube => brand.accounts.youtube.as_deref(),
+            // A review platform has no account that posts: the business's
+            // reply comes as a post by this stand-in (sources::reviews).
+            Platform::GoogleReviews | Platform::AppStore | Platform::GooglePlay | Platform::Trustpilot => Some(crate::sources::reviews::OWNER),
         };
         let by_id = matches!(platform, Platform::Facebook | Platform::Instagram | Platform::YouTube);
         // Ids are kept as written (YouTube channel ids are case-sensitive).
@@ -73,6 +76,11 @@ impl BrandMatcher {
             if (self.by_id && post.author_id == *acct) || (!self.by_id && post.author == *acct) {
                 return Some(Role::Own);
             }
+        }
+        // A review of the brand's own location, app or business unit is its
+        // mention whatever it says, exclusions included.
+        if addressed && post.platform.is_review() {
+            return Some(Role::Mention);
         }
         let text = fold(&post.text);
         if self.exclude.iter().any(|x| contains_phrase(&text, x)) {
@@ -160,6 +168,7 @@ mod tests {
             mentions: vec![],
             reposts: 0,
             addressed_to_token_account: false,
+            rating: None,
         }
     }
 
@@ -195,6 +204,15 @@ mod tests {
         assert_eq!(m.role(&q, true), Some(Role::Mention), "notifications of the brand account are mentions");
         let own = post(Platform::Mastodon, "interjet@mastodon.social", "hola");
         assert_eq!(m.role(&own, false), Some(Role::Own));
+    }
+
+    #[test]
+    fn a_review_is_a_mention_whatever_it_says_and_the_business_reply_is_the_brands() {
+        let m = BrandMatcher::new(&brand(), Platform::AppStore, None);
+        let review = post(Platform::AppStore, "Carmen", "Interjet Jobs: la app se cierra");
+        assert_eq!(m.role(&review, true), Some(Role::Mention), "no term needed, exclusions do not apply");
+        let reply = post(Platform::AppStore, crate::sources::reviews::OWNER, "Lo sentimos");
+        assert_eq!(m.role(&reply, false), Some(Role::Own));
     }
 
     #[test]

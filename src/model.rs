@@ -20,6 +20,16 @@ pub enum Platform {
     Instagram,
     #[serde(rename = "youtube")]
     YouTube,
+    /// Google Business Profile reviews of the brand's locations.
+    #[serde(rename = "google_reviews")]
+    GoogleReviews,
+    /// App Store Connect customer reviews of the brand's apps.
+    #[serde(rename = "app_store")]
+    AppStore,
+    /// Google Play reviews of the brand's packages.
+    #[serde(rename = "google_play")]
+    GooglePlay,
+    Trustpilot,
 }
 
 impl Platform {
@@ -34,7 +44,15 @@ impl Platform {
             Platform::Facebook => "facebook",
             Platform::Instagram => "instagram",
             Platform::YouTube => "youtube",
+            Platform::GoogleReviews => "google_reviews",
+            Platform::AppStore => "app_store",
+            Platform::GooglePlay => "google_play",
+            Platform::Trustpilot => "trustpilot",
         }
+    }
+    /// Review platforms: every review read for a brand is its mention.
+    pub fn is_review(self) -> bool {
+        matches!(self, Platform::GoogleReviews | Platform::AppStore | Platform::GooglePlay | Platform::Trustpilot)
     }
     pub fn parse(s: &str) -> Option<Platform> {
         match s {
@@ -47,6 +65,10 @@ impl Platform {
             "facebook" => Some(Platform::Facebook),
             "instagram" => Some(Platform::Instagram),
             "youtube" => Some(Platform::YouTube),
+            "google_reviews" => Some(Platform::GoogleReviews),
+            "app_store" => Some(Platform::AppStore),
+            "google_play" => Some(Platform::GooglePlay),
+            "trustpilot" => Some(Platform::Trustpilot),
             _ => None,
         }
     }
@@ -96,6 +118,8 @@ pub struct Post {
     /// text says: a notification addressed to the account whose token read
     /// it (Mastodon, Bluesky), or an entry of a brand's own feed.
     pub addressed_to_token_account: bool,
+    /// A review's star rating, 1–5; None for every other post.
+    pub rating: Option<u8>,
 }
 
 /// What the classifier decides about a mention.
@@ -204,6 +228,8 @@ pub struct Mention {
     /// link), and when; None while its class is the classifier's.
     pub corrected_by: Option<String>,
     pub corrected_at: Option<DateTime<Utc>>,
+    /// A review's star rating (its newest), 1–5; None for other posts.
+    pub rating: Option<u8>,
     /// Who in the team took it on (the inbox's "assign"); a `[[user]]` name.
     #[serde(default)]
     pub assigned_to: Option<String>,
@@ -241,6 +267,7 @@ impl Mention {
             reposts: 0,
             corrected_by: None,
             corrected_at: None,
+            rating: None,
             assigned_to: None,
         }
     }

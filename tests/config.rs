@@ -207,9 +207,11 @@ send_resolved = false
     let config = load_str(toml, Path::new("/etc/escucha/escucha.toml"), &env)
         .unwrap_or_else(|e| panic!("{e}"));
 
+    // A config in /etc/escucha is the service's: its relative database is
+    // the service's state directory's, for a shell too (issue 18).
     assert_eq!(
         config.daemon.database,
-        PathBuf::from("/etc/escucha/escucha.db")
+        PathBuf::from("/var/lib/escucha/escucha.db")
     );
     assert_eq!(config.daemon.http.as_deref(), Some("127.0.0.1:8686"));
     assert_eq!(
@@ -237,7 +239,7 @@ send_resolved = false
     assert_eq!(smtp.password.as_ref().unwrap().expose(), "s-pass");
     let brand = &config.brands[0];
     assert_eq!(brand.timezone, chrono_tz::America::Mexico_City);
-    assert_eq!(brand.business_hours.as_deref(), Some("MON-FRI 09:00-18:00"));
+    assert_eq!(brand.business_hours, Some(escucha::config::BusinessHours::parse("MON-FRI 09:00-18:00").unwrap()));
     assert_eq!(
         brand.holidays,
         [chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()]
@@ -257,7 +259,7 @@ send_resolved = false
     );
     // A shift without a time zone takes the daemon's.
     assert_eq!(rota.shifts[1].timezone, chrono_tz::Europe::Madrid);
-    assert_eq!(config.people[0].quiet.as_deref(), Some("22:00-08:00"));
+    assert_eq!(config.people[0].quiet, Some(escucha::config::Quiet::parse("22:00-08:00").unwrap()));
 }
 
 #[test]
@@ -516,7 +518,7 @@ fn unknown_source_names_are_refused() {
     let text = text_of(&e);
     assert!(
         text.contains(
-            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube)"
+            "source.tiktok: unknown source (known: x, mastodon, bluesky, reddit, hackernews, feed, facebook, instagram, youtube, google_reviews, app_store, google_play, trustpilot)"
         ),
         "{text}"
     );
@@ -724,10 +726,18 @@ fn a_relative_database_lives_in_the_state_directory_under_systemd() {
         PathBuf::from("/var/lib/escucha/mentions.db")
     );
 
+    // Outside systemd, a shell with the service's config finds the
+    // service's database, not a second one beside the config...
     let config = load_str(&toml, Path::new("/etc/escucha/escucha.toml"), &Env::empty()).unwrap();
     assert_eq!(
         config.daemon.database,
-        PathBuf::from("/etc/escucha/mentions.db")
+        PathBuf::from("/var/lib/escucha/mentions.db")
+    );
+    // ...and any other config keeps its database beside it.
+    let config = load_str(&toml, Path::new("/home/ana/escucha/escucha.toml"), &Env::empty()).unwrap();
+    assert_eq!(
+        config.daemon.database,
+        PathBuf::from("/home/ana/escucha/mentions.db")
     );
 
     let absolute = format!("{MINIMAL}\n[daemon]\ndatabase = \"/data/e.db\"\n");
@@ -868,4 +878,20 @@ fn a_missing_config_file_says_how_to_point_at_one() {
         "{text}"
     );
     assert!(text.contains("--config"), "{text}");
+}
+
+#[test]
+fn a_private_feed_url_comes_from_the_environment_or_a_file_and_is_never_echoed() {
+    let toml = format!("{MINIMAL}\n[[source.feed]]\nurl_env = \"ALERTS_FEED\"\nbrand = \"interjet\"\n");
+    let url = "https://www.google.com/alerts/feeds/0123456789/987654321";
+    let config = load_str(&toml, Path::new("/srv/escucha/escucha.toml"), &Env::empty().with("ALERTS_FEED", url)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.sources.feeds[0].url.expose(), url);
+    assert!(!format!("{config:?}").contains("987654321"), "the feed URL is a secret");
+
+    let bad = errors(&toml, &Env::empty().with("ALERTS_FEED", "ftp://x/987654321")).to_string();
+    assert!(bad.contains("url_env") && bad.contains("not an http(s) feed URL") && !bad.contains("987654321"), "{bad}");
+    let unset = errors(&toml, &Env::empty()).to_string();
+    assert!(unset.contains("ALERTS_FEED is not set"), "{unset}");
+    let both = errors(&format!("{MINIMAL}\n[[source.feed]]\nurl = \"{url}\"\nurl_env = \"ALERTS_FEED\"\nbrand = \"interjet\"\n"), &Env::empty()).to_string();
+    assert!(both.contains("give only one of url, url_env, url_file"), "{both}");
 }

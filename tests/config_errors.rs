@@ -107,3 +107,18 @@ fn thirty_broken_configs_each_exit_78_and_name_the_key() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn an_empty_config_or_one_without_a_brand_exits_78_for_run_and_check() {
+    for text in ["", "[daemon]\ntimezone = \"UTC\"\n"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.toml");
+        std::fs::write(&path, text).unwrap();
+        for cmd in ["check", "run"] {
+            let (code, _out, err) = escucha_within(&[cmd, "--config", path.to_str().unwrap()], Duration::from_secs(20));
+            assert_eq!(code, 78, "{cmd} on {text:?}: {err}");
+            assert!(err.contains("no [[brand]]: nothing to watch"), "{cmd}: {err}");
+        }
+        assert!(!dir.path().join("escucha.db").exists(), "no database for a config that watches nothing");
+    }
+}

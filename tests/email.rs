@@ -45,6 +45,7 @@ fn mention(id: i64, text: &str) -> Mention {
         reposts: 0,
         corrected_by: None,
         corrected_at: None,
+        rating: None,
         assigned_to: None,
     }
 }

@@ -35,6 +35,7 @@ fn mention(id: &str, class: Class, age_days: i64) -> NewMention {
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     }
 }
 

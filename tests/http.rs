@@ -94,6 +94,7 @@ terms = ["interjet"]
             reposts: 0,
             conversation_id: None,
             in_reply_to_id: None,
+            rating: None,
         };
         self.shared.store.commit_page("q", created, &[m], &[], "c", now).unwrap().inserted[0]
     }

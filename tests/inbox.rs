@@ -84,6 +84,7 @@ fn seed(id: &str, brand: &str, platform: Platform, author: &str, text: &str, cla
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     }
 }
 

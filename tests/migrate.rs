@@ -35,6 +35,7 @@ fn mention(id: &str, class: Class, text: &str) -> NewMention {
         reposts: 2,
         conversation_id: Some(id.into()),
         in_reply_to_id: None,
+        rating: None,
     }
 }
 

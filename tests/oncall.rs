@@ -393,6 +393,7 @@ fn ack_all_acknowledges_every_open_mention_of_a_brand_and_ack_by_id_still_works(
         reposts: 0,
         conversation_id: None,
         in_reply_to_id: None,
+        rating: None,
     };
     let ids = store.commit_page("q", Utc::now(), &[mk("1", "interjet"), mk("2", "interjet"), mk("3", "otra")], &[], "c", Utc::now()).unwrap().inserted;
     let c = cfg.to_str().unwrap();

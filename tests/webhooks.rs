@@ -165,6 +165,7 @@ impl World {
             reposts: 0,
             conversation_id: Some(platform_id.into()),
             in_reply_to_id: None,
+            rating: None,
         };
         self.store.commit_page("x:search:interjet", created, &[m], &[], "c", now).unwrap().inserted[0]
     }

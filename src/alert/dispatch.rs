@@ -226,6 +226,7 @@ impl Alerter {
     async fn deliver_notice(&self, n: &Notice) -> anyhow::Result<bool> {
         let now = self.clock.now();
         let rendered = Rendered { subject: n.subject.clone(), text: n.text.clone(), html: n.html.clone() };
+        let started = std::time::Instant::now();
         let result = match self.route(&n.recipient) {
             Route::Log => {
                 warn!(notice = n.id, recipient = %n.recipient, subject = %n.subject, "NOTICE (no email configured)\n{}", n.text);
@@ -237,8 +238,35 @@ impl Alerter {
             }
             Route::Email(mailer) => mailer.send(&n.recipient, &rendered, &format!("escucha-notice-{}", n.id)).await,
         };
+        metrics::global().observe("escucha_delivery_duration_seconds", &channel(&n.recipient), started.elapsed().as_secs_f64());
         let sent = Attempt { queue: Queue::Notices, id: n.id, attempts: n.attempts, recipient: &n.recipient, what: "notice", subject: &n.subject };
         self.settle(&sent, result)
+    }
+
+    /// `escucha test-alert`: one test message to `to` (an address, or
+    /// `webhook:<id>`) through the channel the config routes it to. Says
+    /// where it went, or why it did not.
+    pub async fn send_test(&self, to: &str) -> Result<String, String> {
+        let now = self.clock.now();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        let subject = "escucha: test alert".to_string();
+        let text = format!(
+            "A test alert from escucha on {host}, sent {}. No complaint is waiting; this is what a page looks like when it reaches you.",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let html = format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"));
+        let sent = match self.route(to) {
+            Route::Log => return Err(format!("{to}: no [smtp] section, so alerts to addresses only go to the log")),
+            Route::Webhook(id) => {
+                let out = Outbound { id: now.timestamp_millis(), kind: Event::Notice, brand: "" };
+                self.send_webhook(id, &out, "", &subject, &[], &text, now).await.map(|()| format!("webhook {id} accepted the test alert"))
+            }
+            Route::Email(mailer) => mailer
+                .send(to, &Rendered { subject: subject.clone(), text, html }, &format!("escucha-test-{}", now.timestamp_millis()))
+                .await
+                .map(|()| format!("the SMTP server accepted the test alert for {to}")),
+        };
+        sent.map_err(|e| e.to_string())
     }
 
     /// Where a message to `recipient` goes: the log (no rota, or no
@@ -287,6 +315,7 @@ impl Alerter {
     }
 
     async fn deliver(&self, row: &OutboxRow) -> anyhow::Result<bool> {
+        let started = std::time::Instant::now();
         let (result, subject) = match row.kind {
             OutboxKind::Alert => match self.alert(row).await? {
                 Some(r) => r,
@@ -297,6 +326,7 @@ impl Alerter {
                 None => return Ok(false),
             },
         };
+        metrics::global().observe("escucha_delivery_duration_seconds", &channel(&row.recipient), started.elapsed().as_secs_f64());
         let attempt = Attempt { queue: Queue::Outbox, id: row.id, attempts: row.attempts, recipient: &row.recipient, what: "alert", subject: &subject };
         self.settle(&attempt, result)
     }
@@ -337,7 +367,7 @@ impl Alerter {
     /// and only about mentions this channel was actually paged about.
     async fn notice(&self, row: &OutboxRow) -> anyhow::Result<Option<(Result<(), NotifyError>, String)>> {
         let hook = row.recipient.strip_prefix("webhook:").and_then(|id| self.cfg.webhooks.iter().find(|w| w.id == id));
-        let wanted = hook.is_some_and(|h| h.kind == "pagerduty" || h.send_resolved);
+        let wanted = hook.is_some_and(|h| h.kind == crate::config::WebhookKind::PagerDuty || h.send_resolved);
         let mut mentions = Vec::new();
         if wanted {
             for m in self.store.mentions_by_ids(&row.mention_ids)? {
@@ -377,7 +407,7 @@ impl Alerter {
         let Some(hook) = self.cfg.webhooks.iter().find(|w| w.id == id) else {
             return Err(NotifyError::Rejected(format!("webhook {id} is not in the config (removed by a reload?)")));
         };
-        if items.is_empty() && out.kind == Event::Notice && hook.kind == "pagerduty" {
+        if items.is_empty() && out.kind == Event::Notice && hook.kind == crate::config::WebhookKind::PagerDuty {
             // PagerDuty incidents are about mentions; escucha's own health
             // is for /healthz and the other channels.
             debug!(notice = out.id, webhook = %hook.id, "health notices are not sent to PagerDuty");
@@ -493,6 +523,14 @@ struct Attempt<'a> {
     /// "alert" or "notice", for the log lines.
     what: &'a str,
     subject: &'a str,
+}
+
+/// The channels this config delivers on, as the delivery metrics label
+/// them: each webhook, and email (or the log without `[smtp]`).
+pub fn channels(cfg: &Config) -> Vec<String> {
+    let mut out: Vec<String> = cfg.webhooks.iter().map(|w| format!("webhook:{}", w.id)).collect();
+    out.push(if cfg.smtp.is_some() { "email".into() } else { "log".into() });
+    out
 }
 
 fn channel(recipient: &str) -> String {

@@ -9,54 +9,7 @@ use crate::store::Store;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// `MON-FRI 09:00-18:00`, parsed: which weekdays (Monday = 0) and the
-/// minutes of the day, `end` exclusive (24:00 allowed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusinessHours {
-    pub days: [bool; 7],
-    pub start_min: u32,
-    pub end_min: u32,
-}
-
-const DAYS: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
-
-fn day(s: &str) -> Option<usize> {
-    DAYS.iter().position(|d| d.eq_ignore_ascii_case(s.trim()))
-}
-
-fn hhmm(s: &str) -> Option<u32> {
-    let (h, m) = s.trim().split_once(':')?;
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
-}
-
-impl BusinessHours {
-    /// Parses what `config::load` already validated; `None` on anything else.
-    pub fn parse(s: &str) -> Option<BusinessHours> {
-        let (days_s, hours) = s.trim().split_once(char::is_whitespace)?;
-        let mut days = [false; 7];
-        for part in days_s.split(',') {
-            match part.split_once('-') {
-                Some((a, b)) => {
-                    let (a, b) = (day(a)?, day(b)?);
-                    // MON-FRI; a wrapping range (FRI-MON) runs through Sunday.
-                    let mut d = a;
-                    loop {
-                        days[d] = true;
-                        if d == b {
-                            break;
-                        }
-                        d = (d + 1) % 7;
-                    }
-                }
-                None => days[day(part)?] = true,
-            }
-        }
-        let (from, to) = hours.trim().split_once('-')?;
-        let (start_min, end_min) = (hhmm(from)?, hhmm(to)?);
-        (start_min < end_min).then_some(BusinessHours { days, start_min, end_min })
-    }
-}
+pub use crate::config::{BusinessHours, Quiet};
 
 /// The instant a local wall-clock time happens. In a DST gap (02:30 on the
 /// spring-forward night) the first valid minute after it; when a time
@@ -112,7 +65,7 @@ pub fn mention_deadline(brand: &Brand, class: Class, created_at: DateTime<Utc>) 
         Class::Complaint => brand.respond_within.complaint,
         _ => return None,
     };
-    Some(match brand.business_hours.as_deref().and_then(BusinessHours::parse) {
+    Some(match brand.business_hours {
         Some(h) => deadline(created_at, within, &h, brand.timezone, &brand.holidays),
         None => created_at + Duration::from_std(within).unwrap_or_default(),
     })
@@ -153,21 +106,7 @@ pub fn reschedule(store: &Store, cfg: &Config) -> crate::store::Result<usize> {
     Ok(changed)
 }
 
-/// `22:00-08:00` parsed: minutes of the day, `start` inclusive, `end`
-/// exclusive; may run past midnight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quiet {
-    pub start_min: u32,
-    pub end_min: u32,
-}
-
 impl Quiet {
-    pub fn parse(s: &str) -> Option<Quiet> {
-        let (a, b) = s.trim().split_once('-')?;
-        let (start_min, end_min) = (hhmm(a)?, hhmm(b)?);
-        (start_min != end_min).then_some(Quiet { start_min, end_min })
-    }
-
     /// When quiet hours end, if `at` falls inside them; `None` otherwise.
     pub fn ends_after(&self, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
         let local = at.with_timezone(&tz);
@@ -191,7 +130,7 @@ impl Quiet {
 /// daemon's).
 pub fn quiet_until(cfg: &Config, recipient: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let p = cfg.people.iter().find(|p| p.address.eq_ignore_ascii_case(recipient))?;
-    let q = Quiet::parse(p.quiet.as_deref()?)?;
+    let q = p.quiet?;
     q.ends_after(at, p.timezone.unwrap_or(cfg.daemon.timezone))
 }
 
@@ -219,7 +158,7 @@ mod tests {
         assert_eq!((b.start_min, b.end_min), (540, 1080));
         assert_eq!(h("mon,wed,fri 08:30-24:00").days, [true, false, true, false, true, false, false]);
         assert_eq!(h("SAT 10:00-14:00").end_min, 840);
-        assert!(BusinessHours::parse("MON-FRI 18:00-09:00").is_none());
+        assert!(BusinessHours::parse("MON-FRI 18:00-09:00").is_err());
     }
 
     #[test]
@@ -271,7 +210,7 @@ mod tests {
     #[test]
     fn escalations_ignore_business_hours() {
         let mut b = crate::matcher::tests_support::brand();
-        b.business_hours = Some("MON-FRI 09:00-18:00".into());
+        b.business_hours = Some(h("MON-FRI 09:00-18:00"));
         b.timezone = Mexico_City;
         let sat = utc(2026, 11, 28, 18, 0);
         let esc = mention_deadline(&b, Class::Escalation, sat).unwrap();
@@ -293,7 +232,7 @@ mod tests {
         };
         let id = store.commit_page("q", sat, &[m], &[], "c", sat).unwrap().inserted[0];
         assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "nothing changed yet");
-        cfg.brands[0].business_hours = Some("MON-FRI 09:00-18:00".into());
+        cfg.brands[0].business_hours = Some(h("MON-FRI 09:00-18:00"));
         cfg.brands[0].timezone = chrono_tz::UTC;
         assert_eq!(reschedule(&store, &cfg).unwrap(), 1);
         let within = Duration::from_std(cfg.brands[0].respond_within.complaint).unwrap();
@@ -319,6 +258,28 @@ mod tests {
         assert_eq!(reschedule(&store, &cfg).unwrap(), 1);
         assert_eq!(store.mention(id).unwrap().unwrap().deadline, Some(t + Duration::hours(2)));
         assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "stable on the next start");
+    }
+
+    #[test]
+    fn reschedule_keeps_each_mention_on_the_threshold_of_the_source_that_read_it() {
+        let store = Store::open_in_memory().unwrap();
+        let mut cfg = crate::alert::plan::tests_support::config();
+        let day = std::time::Duration::from_secs(86_400);
+        cfg.sources.respond_within.insert("app_store".into(), crate::config::RespondWithinOverride { complaint: Some(day), escalation: None });
+        let t = utc(2026, 11, 24, 10, 0);
+        let review = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            platform: crate::model::Platform::AppStore,
+            deadline: Some(t + Duration::days(1)),
+            ..crate::store::NewMention::example("r1", t)
+        };
+        let post = crate::store::NewMention {
+            brand: cfg.brands[0].id.clone(),
+            deadline: mention_deadline(&cfg.brands[0], Class::Complaint, t),
+            ..crate::store::NewMention::example("p1", t)
+        };
+        store.commit_page("q", t, &[review, post], &[], "c", t).unwrap();
+        assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "each keeps the threshold of the source that read it");
     }
 
     #[test]

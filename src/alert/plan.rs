@@ -184,7 +184,7 @@ mod tests {
         c.people.push(crate::config::Person {
             address: "ana@example.com".into(),
             timezone: Some(chrono_tz::Europe::Madrid),
-            quiet: Some("22:00-08:00".into()),
+            quiet: Some(crate::config::Quiet::parse("22:00-08:00").unwrap()),
         });
         // 23:00 in Madrid (UTC+1 in November).
         let night = Utc.with_ymd_and_hms(2026, 11, 24, 22, 0, 0).unwrap();

@@ -128,6 +128,7 @@ pub fn describe_reason(reason: &str) -> String {
         "churn" => format!("threatens to leave ({detail})"),
         "safety" => format!("safety ({detail})"),
         "campaign" => format!("public campaign ({detail})"),
+        "rating" => format!("{detail}-star review"),
         _ if detail.is_empty() => kind.to_string(),
         _ => format!("{kind}: {detail}"),
     };
@@ -241,6 +242,12 @@ fn followers(m: &Mention) -> String {
     }
 }
 
+/// A review's stars: `★☆☆☆☆ 1/5`.
+fn rating(m: &Mention) -> Option<String> {
+    let r = usize::from(m.rating?.clamp(1, 5));
+    Some(format!("{}{} {r}/5", "★".repeat(r), "☆".repeat(5 - r)))
+}
+
 fn is_web_link(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     lower.starts_with("https://") || lower.starts_with("http://")
@@ -254,6 +261,9 @@ fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
     let _ = writeln!(out, "{}", quoted_text(m));
     let _ = writeln!(out);
     let _ = writeln!(out, "Author:  {} ({})", author(m), followers(m));
+    if let Some(r) = rating(m) {
+        let _ = writeln!(out, "Rating:  {r}");
+    }
     let _ = writeln!(out, "Link:    {}", m.url);
     let _ = writeln!(out, "Posted:  {} (posted {age} ago)", m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true));
     if m.reasons.is_empty() {
@@ -295,6 +305,9 @@ fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
         escape_html(&author(m)),
         escape_html(&followers(m))
     );
+    if let Some(r) = rating(m) {
+        let _ = writeln!(out, "<tr><th align=\"left\">Rating</th><td>{}</td></tr>", escape_html(&r));
+    }
     let _ = writeln!(out, "<tr><th align=\"left\">Link</th><td>{}</td></tr>", link_html(&m.url));
     let _ = writeln!(
         out,
@@ -573,5 +586,16 @@ mod tests {
         assert!(r.html.contains("7 more open complaints"));
         let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 0 });
         assert!(!r.text.contains("more open complaint"));
+    }
+
+    #[test]
+    fn a_review_shows_its_stars() {
+        let mut m = mention(1, Class::Complaint, Platform::AppStore, 5, "se cierra sola");
+        m.rating = Some(2);
+        let r = render(&[m]);
+        assert!(r.text.contains("Rating:  ★★☆☆☆ 2/5"), "{}", r.text);
+        assert!(r.html.contains("★★☆☆☆ 2/5"), "{}", r.html);
+        let plain = render(&[mention(2, Class::Complaint, Platform::X, 5, "mal")]);
+        assert!(!plain.text.contains("Rating"));
     }
 }

@@ -23,7 +23,7 @@
 //!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
 //!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
 //!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command",
-//!    "not_complaint_url", "corrected_by", "corrected_at"}]}
+//!    "not_complaint_url", "corrected_by", "corrected_at", "rating"}]}
 //! ```
 //!
 //! with `Idempotency-Key: <outbox row id>` (the same on every retry;
@@ -33,7 +33,7 @@
 
 use super::email::NotifyError;
 use super::render::{describe_reason, format_age, AckHow};
-use crate::config::{Secret, Webhook};
+use crate::config::{Secret, Webhook, WebhookKind};
 use crate::model::{Class, Mention};
 use crate::store::OutboxKind;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -135,19 +135,19 @@ pub fn dedup_key(m: &Mention) -> String {
 pub fn requests(hook: &Webhook, msg: &Message) -> Result<Vec<Outgoing>, String> {
     let url = hook.url.as_ref().map(Secret::expose).ok_or_else(|| format!("webhook {} has no url", hook.id))?;
     let single = |body: Value| -> Vec<Outgoing> { vec![post(url, &body, vec![])] };
-    Ok(match hook.kind.as_str() {
-        "slack" => single(slack(msg)),
-        "discord" => single(discord(msg)),
-        "teams" => single(teams(msg)),
-        "ntfy" => {
+    Ok(match hook.kind {
+        WebhookKind::Slack => single(slack(msg)),
+        WebhookKind::Discord => single(discord(msg)),
+        WebhookKind::Teams => single(teams(msg)),
+        WebhookKind::Ntfy => {
             let (root, topic) = ntfy_split(url)?;
             vec![post(&root, &ntfy(msg, &topic), vec![])]
         }
-        "pagerduty" => {
+        WebhookKind::PagerDuty => {
             let key = hook.routing_key.as_ref().ok_or_else(|| format!("webhook {}: pagerduty needs routing_key", hook.id))?;
             pagerduty(msg, key.expose()).iter().map(|b| post(url, b, vec![])).collect()
         }
-        "json" => {
+        WebhookKind::Json => {
             let body = serde_json::to_vec(&generic(msg)).expect("JSON values serialize");
             // Health notices live in their own table: keep their keys apart.
             let key = match msg.event {
@@ -161,7 +161,6 @@ pub fn requests(hook: &Webhook, msg: &Message) -> Result<Vec<Outgoing>, String> 
             headers.push(("Content-Type", "application/json".into()));
             vec![Outgoing { url: url.to_string(), headers, body }]
         }
-        other => return Err(format!("webhook {}: unknown kind {other:?}", hook.id)),
     })
 }
 
@@ -530,6 +529,7 @@ pub fn generic(msg: &Message) -> Value {
                 "url": m.url,
                 "author": m.author,
                 "author_followers": m.author_followers,
+                "rating": m.rating,
                 "text": m.text,
                 "lang": m.lang,
                 "class": m.class.as_str(),
@@ -654,7 +654,7 @@ mod tests {
     }
 
     fn hook(kind: &str, url: &str) -> Webhook {
-        Webhook { id: "h".into(), kind: kind.into(), url: Some(Secret::new(url)), secret: None, routing_key: None, send_resolved: false }
+        Webhook { id: "h".into(), kind: WebhookKind::parse(kind).expect("a webhook kind"), url: Some(Secret::new(url)), secret: None, routing_key: None, send_resolved: false }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Context {
     pub escalate: Escalate,
     /// The brand's own phrases (`[brand.classify]`).
     pub phrases: Option<Arc<phrases::Phrases>>,
+    /// A review's star rating, 1-5: a signal, not the verdict (see
+    /// [`lean_on_rating`]).
+    pub rating: Option<u8>,
 }
 
 /// The two stages together: the rules, then (when on) the learned head,
@@ -80,10 +83,39 @@ impl Classifier {
                 learned::decide(p, c, &ev)
             }
         };
+        let c = match ctx.rating {
+            Some(stars) => lean_on_rating(c, stars, &ev),
+            None => c,
+        };
         match ctx.phrases.as_deref().and_then(|p| p.find(text)) {
             Some((class, phrase)) => brand_phrase(c, class, phrase, &ev),
             None => c,
         }
+    }
+}
+
+/// A review's stars lean the verdict the text leaves open: with 1-2 stars a
+/// neutral or praising text is a complaint (an escalation when the context
+/// escalates), with 4-5 a neutral one is praise. What the text says against
+/// the brand is kept whatever the stars: a five-star "the app crashes since
+/// the update" stays a complaint. 3 stars say nothing either way.
+pub fn lean_on_rating(c: Classification, stars: u8, ev: &Evidence) -> Classification {
+    let reason = |class: Class| Cow::Owned(format!("{}:rating:{stars}", class.as_str()));
+    match (stars, c.class) {
+        (1..=2, Class::Neutral | Class::Praise) => {
+            let class = if ev.escalations.is_empty() { Class::Complaint } else { Class::Escalation };
+            let mut reasons = vec![reason(Class::Complaint)];
+            reasons.extend(ev.escalations.iter().map(|e| Cow::Owned(e.clone())));
+            Classification { class, score: if stars == 1 { 0.8 } else { 0.65 }, lang: c.lang, reasons }
+        }
+        (1..=2, Class::Complaint | Class::Escalation) => {
+            let mut c = c;
+            c.reasons.push(reason(Class::Complaint));
+            c.score = c.score.max(0.8);
+            c
+        }
+        (4..=5, Class::Neutral) => Classification { class: Class::Praise, score: 0.6, lang: c.lang, reasons: vec![reason(Class::Praise)] },
+        _ => c,
     }
 }
 

@@ -299,3 +299,20 @@ fn how_to_questions_about_refunds_or_claims_are_neutral() {
     // A judgement inside the question still makes it a complaint.
     check("How do I get my money back from these scammers?", Class::Complaint, "complaint:phrase:scammers");
 }
+
+#[test]
+fn stars_lean_a_review_but_the_text_decides_what_it_says() {
+    let c = Classifier::rules_only();
+    let stars = |text: &str, r: u8| c.classify(text, &Context { rating: Some(r), ..ctx() });
+    // A rating-only review: the stars are all there is.
+    assert_eq!(stars("", 1).class, Class::Complaint);
+    assert!(stars("", 1).reasons.iter().any(|r| r == "complaint:rating:1"));
+    assert_eq!(stars("", 5).class, Class::Praise);
+    assert_eq!(stars("", 3).class, Class::Neutral);
+    // Five stars do not hide a complaint in the text.
+    assert_eq!(stars("the app crashes since the update", 5).class, Class::Complaint);
+    assert_eq!(stars("La app se cierra desde la actualización y nadie responde", 5).class, Class::Complaint);
+    // One star makes a flat text a complaint.
+    assert_eq!(stars("Fui el martes al mostrador de la terminal 1", 1).class, Class::Complaint);
+    assert_eq!(stars("Fui el martes al mostrador de la terminal 1", 4).class, Class::Praise);
+}

@@ -116,7 +116,7 @@ pub struct Brand {
     pub escalate: Escalate,
     pub backfill: Duration,
     pub timezone: Tz,
-    pub business_hours: Option<String>,
+    pub business_hours: Option<super::BusinessHours>,
     pub holidays: Vec<chrono::NaiveDate>,
     /// `[brand.classify]`: the brand's own phrases that decide the class.
     pub classify: BrandPhrases,
@@ -184,6 +184,14 @@ pub struct Accounts {
     pub instagram: Option<String>,
     /// YouTube channel id (`UC...`).
     pub youtube: Option<String>,
+    /// Google Business Profile locations, `accounts/{a}/locations/{l}`.
+    pub google_reviews: Vec<String>,
+    /// App Store Connect app ids (the numeric Apple ID).
+    pub app_store: Vec<String>,
+    /// Google Play package names.
+    pub google_play: Vec<String>,
+    /// Trustpilot business unit ids.
+    pub trustpilot: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -211,6 +219,10 @@ pub struct Sources {
     pub facebook: Option<FacebookSource>,
     pub instagram: Option<InstagramSource>,
     pub youtube: Option<YouTubeSource>,
+    pub google_reviews: Option<GoogleReviewsSource>,
+    pub app_store: Option<AppStoreSource>,
+    pub google_play: Option<GooglePlaySource>,
+    pub trustpilot: Option<TrustpilotSource>,
     /// Each source's `respond_within` (by config name: `x`, `feed`, ...),
     /// where one is given: it overrides the brands' thresholds for the
     /// mentions that source finds. Kept apart from [`Schedule`] so that
@@ -289,6 +301,61 @@ pub struct HackerNewsSource {
     pub schedule: Schedule,
 }
 
+/// `[source.google_reviews]`: Google Business Profile reviews, read with
+/// an OAuth 2.0 user token obtained from a refresh token.
+#[derive(Debug, Clone)]
+pub struct GoogleReviewsSource {
+    /// e.g. `https://mybusiness.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.app_store]`: App Store Connect customer reviews, with an ES256
+/// JWT signed by the team's API key.
+#[derive(Debug, Clone)]
+pub struct AppStoreSource {
+    /// e.g. `https://api.appstoreconnect.apple.com`.
+    pub api_base: String,
+    pub issuer_id: String,
+    pub key_id: String,
+    /// The `.p8` key (PKCS#8 PEM, EC P-256), checked when loaded.
+    pub private_key: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.google_play]`: Android Publisher `reviews.list`, with a
+/// service account's RS256 JWT exchanged at `token_url`.
+#[derive(Debug, Clone)]
+pub struct GooglePlaySource {
+    /// e.g. `https://androidpublisher.googleapis.com`.
+    pub api_base: String,
+    /// e.g. `https://oauth2.googleapis.com/token`.
+    pub token_url: String,
+    /// The service account's JSON key file, checked when loaded.
+    pub service_account: Secret,
+    pub schedule: Schedule,
+}
+
+/// `[source.trustpilot]`: private reviews of business units, with a
+/// business user's token (password grant).
+#[derive(Debug, Clone)]
+pub struct TrustpilotSource {
+    /// e.g. `https://api.trustpilot.com`.
+    pub api_base: String,
+    pub token_url: String,
+    /// The API key and secret.
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub username: Secret,
+    pub password: Secret,
+    pub schedule: Schedule,
+}
+
 /// `[source.facebook]`: comments under a page's posts and posts tagging
 /// it, read with a Page access token.
 #[derive(Debug, Clone)]
@@ -361,11 +428,49 @@ pub enum SmtpSecurity {
 #[derive(Debug, Clone)]
 pub struct Webhook {
     pub id: String,
-    pub kind: String,
+    pub kind: WebhookKind,
     pub url: Option<Secret>,
     pub secret: Option<Secret>,
     pub routing_key: Option<Secret>,
     pub send_resolved: bool,
+}
+
+/// Which service a `[[webhook]]` speaks to, and so the body it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookKind {
+    Slack,
+    Discord,
+    Teams,
+    Ntfy,
+    PagerDuty,
+    Json,
+}
+
+impl WebhookKind {
+    pub const ALL: [WebhookKind; 6] =
+        [WebhookKind::Slack, WebhookKind::Discord, WebhookKind::Teams, WebhookKind::Ntfy, WebhookKind::PagerDuty, WebhookKind::Json];
+
+    /// The config's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookKind::Slack => "slack",
+            WebhookKind::Discord => "discord",
+            WebhookKind::Teams => "teams",
+            WebhookKind::Ntfy => "ntfy",
+            WebhookKind::PagerDuty => "pagerduty",
+            WebhookKind::Json => "json",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WebhookKind> {
+        WebhookKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for WebhookKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -405,7 +510,7 @@ pub struct User {
 pub struct Person {
     pub address: String,
     pub timezone: Option<Tz>,
-    pub quiet: Option<String>,
+    pub quiet: Option<super::Quiet>,
 }
 
 /// `[digest]`: a periodic summary email.
@@ -452,6 +557,10 @@ impl Config {
             "facebook" => s.facebook.as_ref().map(|x| x.schedule),
             "instagram" => s.instagram.as_ref().map(|x| x.schedule),
             "youtube" => s.youtube.as_ref().map(|x| x.schedule),
+            "google_reviews" => s.google_reviews.as_ref().map(|x| x.schedule),
+            "app_store" => s.app_store.as_ref().map(|x| x.schedule),
+            "google_play" => s.google_play.as_ref().map(|x| x.schedule),
+            "trustpilot" => s.trustpilot.as_ref().map(|x| x.schedule),
             _ => None,
         }
     }

@@ -712,6 +712,7 @@ fn to_post(uri: String, author: &Author, record: &serde_json::Value, indexed_at:
         mentions,
         reposts: counts.0.saturating_add(counts.1),
         addressed_to_token_account: addressed,
+        rating: None,
     })
 }
 
@@ -941,6 +942,7 @@ mod tests {
             mentions: vec![],
             reposts: 0,
             addressed_to_token_account: false,
+            rating: None,
         }
     }
 

@@ -364,6 +364,7 @@ pub(crate) fn to_post(c: &Comment, post_permalink: &str, page_id: &str) -> Optio
         mentions: vec![],
         reposts: 0,
         addressed_to_token_account: true,
+        rating: None,
     })
 }
 
@@ -400,6 +401,7 @@ fn tagged_post(p: &GraphPost) -> Option<Post> {
         mentions: vec![],
         reposts: 0,
         addressed_to_token_account: true,
+        rating: None,
     })
 }
 

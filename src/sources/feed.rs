@@ -414,6 +414,7 @@ fn to_post(entry: &feed_rs::model::Entry, parsed: &feed_rs::model::Feed, feed: &
         // A brand's own feed is about the brand, unless the feed is broad
         // (`terms = true`) and the brand's terms must decide.
         addressed_to_token_account: !feed.terms,
+        rating: None,
     })
 }
 

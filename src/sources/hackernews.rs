@@ -464,6 +464,7 @@ fn to_post(h: &Hit) -> Option<Post> {
         // Points are votes, not reposts: they say nothing about spread.
         reposts: 0,
         addressed_to_token_account: false,
+        rating: None,
     })
 }
 

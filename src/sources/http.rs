@@ -49,7 +49,23 @@ impl RateLimit {
         let reset = get(&["x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"]).and_then(|s| parse_reset(&s, now));
         let retry_after = get(&["retry-after"]).and_then(|s| parse_retry_after(&s, now));
         let used = get(&["x-ratelimit-used"]).and_then(|s| s.parse::<f64>().ok());
-        RateLimit { limit, remaining, reset, retry_after, used }
+        let mut rate = RateLimit { limit, remaining, reset, retry_after, used };
+        // App Store Connect: `X-Rate-Limit: user-hour-lim:3500;user-hour-rem:500;`
+        // over a rolling hour, so no reset time: a spent budget waits a
+        // while (a guess: the oldest requests of the hour age out).
+        if let Some(v) = get(&["x-rate-limit"]) {
+            for part in v.split(';') {
+                match part.trim().split_once(':') {
+                    Some(("user-hour-lim", n)) => rate.limit = n.trim().parse().ok().or(rate.limit),
+                    Some(("user-hour-rem", n)) => rate.remaining = n.trim().parse().ok().or(rate.remaining),
+                    _ => {}
+                }
+            }
+            if rate.exhausted() && rate.reset.is_none() {
+                rate.reset = Some(now + chrono::Duration::minutes(10));
+            }
+        }
+        rate
     }
 
     pub fn exhausted(&self) -> bool {
@@ -135,6 +151,12 @@ const BURST_SHARE: f64 = 0.1;
 pub fn documented_limit(platform: &str) -> Option<(u32, Duration)> {
     match platform {
         "hackernews" => Some((1000, Duration::from_secs(3600))),
+        // REFERENCE-reviews.md: Business Profile "300 QPM" per project;
+        // Play reviews "200 per hour" per app (shared here by all apps of
+        // one host: the safe side); Trustpilot "833 calls per 5 minutes".
+        "google_reviews" => Some((300, Duration::from_secs(60))),
+        "google_play" => Some((200, Duration::from_secs(3600))),
+        "trustpilot" => Some((833, Duration::from_secs(300))),
         _ => None,
     }
 }
@@ -342,6 +364,11 @@ impl Http {
         &self.client
     }
 
+    /// The source's config name, as messages start.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// When the last response said the window is spent, the reset time.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
         *self.not_before.lock().unwrap()
@@ -519,6 +546,16 @@ mod tests {
         let r = RateLimit::from_headers(&headers(&[("x-ratelimit-remaining", "0.0"), ("x-ratelimit-reset", "42")]), now);
         assert!(r.exhausted());
         assert_eq!(r.reset, Some(now + chrono::Duration::seconds(42)));
+    }
+
+    #[test]
+    fn app_store_x_rate_limit_is_read_and_a_spent_budget_waits() {
+        let now = Utc.timestamp_opt(1_000_000_000, 0).unwrap();
+        let r = RateLimit::from_headers(&headers(&[("X-Rate-Limit", "user-hour-lim:3500;user-hour-rem:500;")]), now);
+        assert_eq!((r.limit, r.remaining, r.reset), (Some(3500.0), Some(500.0), None));
+        let r = RateLimit::from_headers(&headers(&[("x-rate-limit", "user-hour-lim:3600;user-hour-rem:0;")]), now);
+        assert!(r.exhausted());
+        assert!(r.reset.is_some_and(|t| t > now), "a rolling hour has no reset: wait a while");
     }
 
     #[test]

@@ -380,6 +380,7 @@ fn to_post(c: &Comment, top: Option<&Comment>, media_permalink: &str, account: &
         mentions: vec![],
         reposts: 0,
         addressed_to_token_account: true,
+        rating: None,
     })
 }
 
@@ -412,6 +413,7 @@ fn tagged_media(m: &Media) -> Option<Post> {
         mentions: vec![],
         reposts: 0,
         addressed_to_token_account: true,
+        rating: None,
     })
 }
 

@@ -309,6 +309,7 @@ fn to_post(s: Status, addressed: bool, host: &str) -> Option<Post> {
         mentions: mentions.into_iter().map(|(_, acct)| acct).collect(),
         reposts: s.reblogs_count.unwrap_or(0).saturating_add(s.quotes_count.unwrap_or(0)),
         addressed_to_token_account: addressed,
+        rating: None,
     })
 }
 

@@ -3,15 +3,20 @@
 //! no SQL and no alert logic: the daemon commits each [`Page`]'s posts and its
 //! cursor in one store transaction, so a crash never skips or doubles a page.
 
+pub mod app_store;
 pub mod bluesky;
 pub mod facebook;
 pub mod feed;
+pub mod google_play;
+pub mod google_reviews;
 pub mod graph;
 pub mod hackernews;
 pub mod http;
 pub mod instagram;
 pub mod mastodon;
 pub mod reddit;
+pub mod reviews;
+pub mod trustpilot;
 pub mod x;
 pub mod youtube;
 
@@ -83,6 +88,9 @@ pub enum QueryKind {
     OwnedComments { account: String },
     /// Posts or media in which this account is tagged.
     Tagged { account: String },
+    /// The reviews of one location, app, package or business unit (as
+    /// configured under `[brand.accounts]`).
+    Reviews { target: String },
 }
 
 /// One page of a query's results.
@@ -108,6 +116,7 @@ pub enum Source {
     Facebook(facebook::FacebookSource),
     Instagram(instagram::InstagramSource),
     YouTube(youtube::YouTubeSource),
+    Reviews(reviews::ReviewSource),
 }
 
 /// Dispatches a method call to whichever source this is.
@@ -123,6 +132,7 @@ macro_rules! each_source {
             Source::Facebook($s) => $e,
             Source::Instagram($s) => $e,
             Source::YouTube($s) => $e,
+            Source::Reviews($s) => $e,
         }
     };
 }
@@ -139,6 +149,7 @@ impl Source {
             Source::Facebook(_) => Platform::Facebook,
             Source::Instagram(_) => Platform::Instagram,
             Source::YouTube(_) => Platform::YouTube,
+            Source::Reviews(r) => r.platform(),
         }
     }
     pub fn name(&self) -> &'static str {

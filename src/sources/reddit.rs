@@ -681,6 +681,7 @@ impl Thing {
             conversation_id,
             reposts,
             addressed_to_token_account: false,
+            rating: None,
         })
     }
 }

@@ -527,6 +527,7 @@ pub(crate) fn to_posts(body: &SearchResponse) -> Vec<Post> {
                     .unwrap_or_default(),
                 reposts: metrics.map(|m| m.retweet_count.saturating_add(m.quote_count)).unwrap_or(0),
                 addressed_to_token_account: false,
+                rating: None,
             })
         })
         .collect()

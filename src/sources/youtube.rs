@@ -540,6 +540,7 @@ fn to_post(c: &Comment, top: Option<&Comment>, thread_id: &str) -> Option<Post> 
         mentions: vec![],
         reposts: 0,
         addressed_to_token_account: true,
+        rating: None,
     })
 }
 

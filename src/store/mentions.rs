@@ -36,6 +36,8 @@ pub struct NewMention {
     pub reposts: u64,
     pub conversation_id: Option<String>,
     pub in_reply_to_id: Option<String>,
+    /// A review's star rating, 1-5.
+    pub rating: Option<u8>,
 }
 
 /// The new mention unit tests start from: a complaint "mal" by ana on X for
@@ -62,6 +64,7 @@ impl NewMention {
             reposts: 0,
             conversation_id: None,
             in_reply_to_id: None,
+            rating: None,
         }
     }
 }
@@ -84,6 +87,12 @@ pub struct PageOutcome {
     pub duplicates: usize,
     /// Mentions that this page showed answered (they may have been alerted).
     pub answered: Vec<i64>,
+    /// Answered reviews whose rating an edit dropped to 1-2: open again,
+    /// with a new deadline.
+    pub reopened: Vec<i64>,
+    /// (brand, platform, class) of each mention inserted, for the
+    /// `escucha_mentions_ingested_total` counter.
+    pub stored: Vec<(String, Platform, Class)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -99,10 +108,10 @@ pub type Unpaged = (i64, Class, DateTime<Utc>, Option<DateTime<Utc>>);
 
 pub(super) const MENTION_COLUMNS: &str = "id, brand, platform, platform_id, url, author, author_id, author_followers, text, lang,
     class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts,
-    corrected_by, corrected_at, assigned_to";
+    corrected_by, corrected_at, rating, assigned_to";
 
 /// How many columns MENTION_COLUMNS lists: the index of a column selected after them.
-pub(super) const MENTION_COLUMN_COUNT: usize = 26;
+pub(super) const MENTION_COLUMN_COUNT: usize = 27;
 
 pub(super) fn mention_from_row(r: &Row) -> Result<Mention> {
     Ok(Mention {
@@ -131,7 +140,8 @@ pub(super) fn mention_from_row(r: &Row) -> Result<Mention> {
         reposts: r.get::<i64>(22)? as u64,
         corrected_by: r.get(23)?,
         corrected_at: r.get::<Option<i64>>(24)?.map(from_ms),
-        assigned_to: r.get(25)?,
+        rating: r.get::<Option<i64>>(25)?.and_then(|v| u8::try_from(v).ok()),
+        assigned_to: r.get(26)?,
     })
 }
 
@@ -218,21 +228,58 @@ fn commit_page_in(
         let returning = format!("{INSERT_MENTION} RETURNING id");
         match c.row(&returning, &params)? {
             Some(row) => {
-                out.inserted.push(row.get(0)?);
+                let id: i64 = row.get(0)?;
+                if let Some(r) = m.rating {
+                    c.exec("UPDATE mentions SET rating = $2 WHERE id = $1", &[&id, &i64::from(r)])?;
+                }
+                out.inserted.push(id);
+                out.stored.push((m.brand.clone(), m.platform, m.class));
                 inserted_mentions.push(m);
             }
             None => {
+                let rating = m.rating.map(i64::from);
+                // A review whose rating an edit drops to 1-2 (below what it
+                // was) after it was answered, or before it was ever judged
+                // to need an answer, is judged again: new class, reasons and
+                // deadline, dated by the edit, open and unpaged. Runs before
+                // the refresh below, while `rating` is still the old one.
+                if let (Some(r), Some(deadline)) = (rating.filter(|r| *r <= 2), m.deadline.filter(|_| m.class.needs_answer())) {
+                    let ids: Vec<i64> = db::column(
+                        c,
+                        "UPDATE mentions SET status = 'open', answered_at = NULL, answer_id = NULL, alerted_at = NULL,
+                            page_step = 0, next_page_at = NULL, history = 0,
+                            class = $5, score = $6, reasons = $7, deadline = $8, created_at = $9
+                         WHERE platform = $1 AND platform_id = $2 AND brand = $3
+                           AND rating IS NOT NULL AND rating > $4
+                           AND (status = 'answered' OR (status = 'open' AND deadline IS NULL AND alerted_at IS NULL))
+                         RETURNING id",
+                        &[
+                            &m.platform.as_str(),
+                            &m.platform_id,
+                            &m.brand,
+                            &r,
+                            &m.class.as_str(),
+                            &m.score,
+                            &reasons,
+                            &to_ms(deadline),
+                            &to_ms(m.created_at),
+                        ],
+                    )?;
+                    out.reopened.extend(ids);
+                }
                 // A post fetched again may have been edited since: keep its
-                // newest text and reach, but never its class, deadline or
-                // status (it was judged and maybe paged already; an edit is
-                // not news).
+                // newest text, reach and rating, but never its class,
+                // deadline or status (it was judged and maybe paged already;
+                // an edit is not news, but for the reopening above).
                 c.exec(
                     "UPDATE mentions SET text = $4,
                         author_followers = COALESCE($5, author_followers),
-                        reposts = CASE WHEN reposts < $6 THEN $6 ELSE reposts END
+                        reposts = CASE WHEN reposts < $6 THEN $6 ELSE reposts END,
+                        rating = COALESCE($7, rating)
                      WHERE platform = $1 AND platform_id = $2 AND brand = $3
-                       AND (text != $4 OR author_followers IS DISTINCT FROM COALESCE($5, author_followers) OR reposts < $6)",
-                    &[&m.platform.as_str(), &m.platform_id, &m.brand, &m.text, &m.author_followers.map(|f| f as i64), &(m.reposts as i64)],
+                       AND (text != $4 OR author_followers IS DISTINCT FROM COALESCE($5, author_followers) OR reposts < $6
+                            OR rating IS DISTINCT FROM COALESCE($7, rating))",
+                    &[&m.platform.as_str(), &m.platform_id, &m.brand, &m.text, &m.author_followers.map(|f| f as i64), &(m.reposts as i64), &rating],
                 )?;
                 out.duplicates += 1;
             }
@@ -329,7 +376,13 @@ impl Store {
     /// Commits one page: its mentions, the brand replies it showed, and the
     /// query's new cursor, in one transaction. A mention already stored for
     /// the same (platform, platform id, brand) is a duplicate: only its
-    /// text, followers and reposts are refreshed (an edited post).
+    /// text, followers, reposts and rating are refreshed (an edited post),
+    /// except that a review whose rating an edit drops to 1-2 (below what it
+    /// was) after it was answered, or before it was ever judged to need an
+    /// answer, is judged again: it takes the new class, reasons and deadline,
+    /// its `created_at` becomes the edit's (the text customers now read, and
+    /// what a restart recomputes the deadline from), and it is open and
+    /// unpaged again.
     pub fn commit_page(
         &self,
         query_key: &str,
@@ -466,6 +519,23 @@ impl Store {
             c.rows(
                 "SELECT brand, MIN(created_at) FROM mentions
                  WHERE status != 'answered' AND history = 0 AND class IN ('complaint', 'escalation')
+                 GROUP BY brand ORDER BY brand",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+            .collect()
+        })
+    }
+
+    /// Per brand, when its oldest complaint or escalation that nobody has
+    /// acknowledged or answered was posted (history excluded), for
+    /// `/metrics`.
+    pub fn oldest_open(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT brand, MIN(created_at) FROM mentions
+                 WHERE status = 'open' AND history = 0 AND class IN ('complaint', 'escalation')
                  GROUP BY brand ORDER BY brand",
                 &[],
             )?

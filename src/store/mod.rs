@@ -65,7 +65,7 @@ pub use labels::CorrectOutcome;
 pub use leases::Lease;
 pub use mentions::{MentionFilter, NewMention, PageOutcome, Reply, Unpaged, INSERT_MENTION};
 pub use migrate::Copied;
-pub use outbox::{AckOutcome, OutboxKind, OutboxRow, Queue};
+pub use outbox::{AckOutcome, Delivery, OutboxKind, OutboxRow, Queue};
 pub use purge::Purged;
 pub use stats::{percentile, StatsRow};
 

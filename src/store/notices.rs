@@ -35,6 +35,16 @@ impl Store {
         self.read(|c| health(c, source))
     }
 
+    /// Every source's last good round, for `/metrics`.
+    pub fn last_successes(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|c| {
+            c.rows("SELECT source, last_success FROM source_health WHERE last_success IS NOT NULL ORDER BY source", &[])?
+                .iter()
+                .map(|r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+                .collect()
+        })
+    }
+
     /// Records a failed round; the failure clock starts at the first one.
     pub fn source_failed(&self, source: &str, error: &str, now: DateTime<Utc>) -> Result<SourceHealth> {
         self.write(|c| {

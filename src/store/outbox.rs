@@ -72,6 +72,25 @@ pub struct OutboxRow {
     pub mention_ids: Vec<i64>,
 }
 
+/// A delivery as `escucha outbox` lists it: a page or resolution
+/// (`outbox`) or a notice (`notices`), still to go or dead-lettered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Delivery {
+    pub queue: &'static str,
+    pub id: i64,
+    /// alert, ack, resolve or notice.
+    pub kind: String,
+    pub recipient: String,
+    /// pending or dead.
+    pub state: String,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// The mentions it pages about (none for a notice).
+    pub mention_ids: Vec<i64>,
+}
+
 /// Acknowledges open mention `id` on `by`'s word inside `c`: its chain
 /// stops, and channels that hear of acknowledgements get their notice.
 pub(super) fn mark_acked(c: &mut dyn Conn, id: i64, by: &str, now: DateTime<Utc>) -> Result<()> {
@@ -323,5 +342,43 @@ impl Store {
         })?;
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// Deliveries still to go or dead-lettered, oldest first, pages before
+    /// notices.
+    pub fn deliveries(&self) -> Result<Vec<Delivery>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for (queue, sql) in [
+                ("outbox", "SELECT id, kind, recipient, state, attempts, created_at, next_attempt_at, last_error FROM outbox WHERE state IN ('pending', 'dead') ORDER BY created_at, id"),
+                ("notices", "SELECT id, 'notice', recipient, state, attempts, created_at, next_attempt_at, last_error FROM notices WHERE state IN ('pending', 'dead') ORDER BY created_at, id"),
+            ] {
+                for r in c.rows(sql, &[])? {
+                    let id: i64 = r.get(0)?;
+                    let mention_ids =
+                        if queue == "outbox" { db::column(c, "SELECT mention_id FROM outbox_mentions WHERE outbox_id = $1 ORDER BY mention_id", &[&id])? } else { vec![] };
+                    out.push(Delivery {
+                        queue,
+                        id,
+                        kind: r.get(1)?,
+                        recipient: r.get(2)?,
+                        state: r.get(3)?,
+                        attempts: r.get(4)?,
+                        created_at: from_ms(r.get(5)?),
+                        next_attempt_at: from_ms(r.get(6)?),
+                        last_error: r.get(7)?,
+                        mention_ids,
+                    });
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Puts a dead-lettered row back in its queue, due at `now` (after the
+    /// operator fixed what refused it). False when no such dead row.
+    pub fn redeliver(&self, q: Queue, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let sql = format!("UPDATE {} SET state = 'pending', next_attempt_at = $2 WHERE id = $1 AND state = 'dead'", q.table());
+        Ok(self.write(|c| c.exec(&sql, &[&id, &to_ms(now)]))? == 1)
     }
 }

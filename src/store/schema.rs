@@ -195,8 +195,8 @@ const MIGRATIONS: &[&str] = &[
         acquired_at INTEGER NOT NULL
     );
     "#,
-    // 8: reserved for `mentions.rating` (issue 20, another branch); at
-    // merge whichever lands second takes the next number.
+    // 8 (reviews): a review's star rating, 1-5 (NULL for other posts); an
+    // edit refreshes it, and a drop to 1-2 after an answer reopens the review.
     r#"
     ALTER TABLE mentions ADD COLUMN rating INTEGER;
     "#,
@@ -265,6 +265,11 @@ pub fn migrate_sqlite(mut conn: rusqlite::Connection, path: &str) -> Result<rusq
         }
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    let before: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if before > 0 && before < VERSION && path != ":memory:" {
+        copy_aside(&conn, path, before)?;
+    }
+    let started = std::time::Instant::now();
     // IMMEDIATE: the version is read under the write lock, so two
     // processes opening a new file at once (the daemon and a CLI command)
     // cannot both run the same migration.
@@ -278,7 +283,32 @@ pub fn migrate_sqlite(mut conn: rusqlite::Connection, path: &str) -> Result<rusq
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()?;
+    if version > 0 && version < VERSION {
+        tracing::info!(database = path, from = version, to = VERSION, took_ms = started.elapsed().as_millis() as u64, "database schema migrated");
+    }
     Ok(conn)
+}
+
+/// Before a migration changes a database in use, a copy of it as it was
+/// (`escucha.db.before-v<N>`, N the version about to be written), made with
+/// SQLite's online backup: rolling back is putting it back with the
+/// previous binary. Made once per version.
+fn copy_aside(conn: &rusqlite::Connection, path: &str, from: i64) -> Result<()> {
+    let copy = format!("{path}.before-v{VERSION}");
+    if std::path::Path::new(&copy).exists() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let partial = format!("{copy}.partial");
+    let _ = std::fs::remove_file(&partial);
+    {
+        let mut out = rusqlite::Connection::open(&partial)?;
+        rusqlite::backup::Backup::new(conn, &mut out)?.run_to_completion(1024, std::time::Duration::ZERO, None)?;
+    }
+    std::fs::rename(&partial, &copy).map_err(|e| StoreError::Open { path: copy.clone(), source: Box::new(e) })?;
+    tracing::info!(database = path, copy = %copy, from, to = VERSION, took_ms = started.elapsed().as_millis() as u64,
+        "copied the database aside before migrating its schema");
+    Ok(())
 }
 
 /// Runs inside the caller's transaction. An advisory lock held to the end
@@ -303,6 +333,34 @@ pub fn migrate_postgres(c: &mut dyn Conn, target: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_is_copied_aside_before_its_schema_moves_and_a_newer_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute("INSERT INTO labels (text, class, labelled_by, at, origin) VALUES ('x', 'praise', 'ana', 1, 'learn')", []).unwrap();
+        }
+        let p = path.display().to_string();
+        migrate_sqlite(rusqlite::Connection::open(&path).unwrap(), &p).unwrap();
+        let copy = dir.path().join(format!("e.db.before-v{VERSION}"));
+        let old = rusqlite::Connection::open(&copy).unwrap();
+        assert_eq!(old.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 6, "the copy is the database as it was");
+        assert_eq!(old.query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
+        // Opening again migrates nothing and copies nothing.
+        std::fs::remove_file(&copy).unwrap();
+        migrate_sqlite(rusqlite::Connection::open(&path).unwrap(), &p).unwrap();
+        assert!(!copy.exists());
+        // A database from a newer escucha is refused, and says so.
+        rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", VERSION + 1).unwrap();
+        let e = migrate_sqlite(rusqlite::Connection::open(&path).unwrap(), &p).expect_err("refused").to_string();
+        assert!(e.contains(&format!("schema version {}", VERSION + 1)) && e.contains("upgrade escucha"), "{e}");
+    }
 
     #[test]
     fn postgres_migrations_keep_no_sqlite_only_types() {

@@ -30,6 +30,7 @@ pub(crate) fn mention(id: &str, class: Class, created: i64) -> NewMention {
         reposts: 0,
         conversation_id: Some(id.into()),
         in_reply_to_id: None,
+        rating: None,
     }
 }
 
@@ -372,6 +373,66 @@ fn processes_opening_a_new_database_at_once_migrate_it_once() {
     }
 }
 
+fn review(id: &str, class: Class, stars: u8, created: i64) -> NewMention {
+    NewMention { platform: Platform::AppStore, conversation_id: None, rating: Some(stars), ..mention(id, class, created) }
+}
+
+fn review_reply(id: &str, at: i64) -> Reply {
+    Reply { platform: Platform::AppStore, platform_id: format!("{id}#reply"), conversation_id: None, ..reply("x", id, at) }
+}
+
+    fn an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page(s: Store) {
+    let first = review("r1", Class::Complaint, 2, 0);
+    let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[], "c1", t(1)).unwrap().inserted[0];
+    assert_eq!(s.mention(id).unwrap().unwrap().rating, Some(2));
+    let page = PlannedPage { recipient: "a@x.org".into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
+    s.enqueue_pages(&[page], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
+    let mut edited = first;
+    edited.text = "peor todavía".into();
+    edited.rating = Some(1);
+    edited.created_at = t(3000);
+    edited.deadline = Some(t(4800));
+    let out = s.commit_page("q", t(0), &[edited], &[], "c2", t(3000)).unwrap();
+    assert!(out.reopened.is_empty(), "open and paged: an edit is not news");
+    let m = s.mention(id).unwrap().unwrap();
+    assert_eq!((m.text.as_str(), m.rating), ("peor todavía", Some(1)));
+    assert_eq!(m.alerted_at, Some(t(1800)));
+    assert!(s.due(t(100_000)).unwrap().is_empty());
+}
+
+    fn an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline(s: Store) {
+    let first = review("r1", Class::Praise, 4, 0);
+    let first = NewMention { deadline: None, ..first };
+    let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[review_reply("r1", 60)], "c1", t(61)).unwrap().inserted[0];
+    assert_eq!(s.mention(id).unwrap().unwrap().status, Status::Answered);
+    // Edited to one star after the answer: the reply predates the new
+    // text, so the source no longer sends it.
+    let edited = NewMention { text: "ya no funciona nada".into(), rating: Some(1), class: Class::Complaint, created_at: t(5000), deadline: Some(t(6800)), ..first.clone() };
+    let out = s.commit_page("q", t(0), std::slice::from_ref(&edited), &[], "c2", t(5010)).unwrap();
+    assert_eq!(out.reopened, vec![id]);
+    let m = s.mention(id).unwrap().unwrap();
+    assert_eq!((m.status, m.class, m.rating, m.deadline, m.answered_at), (Status::Open, Class::Complaint, Some(1), Some(t(6800)), None));
+    assert_eq!(m.created_at, t(5000), "dated by the edit");
+    assert!(s.due(t(6799)).unwrap().is_empty(), "paged after its threshold, not at once");
+    assert_eq!(s.due(t(6800)).unwrap().len(), 1);
+    // Fetched again unchanged: not reopened twice.
+    let again = s.commit_page("q", t(0), &[edited], &[], "c3", t(5100)).unwrap();
+    assert!(again.reopened.is_empty());
+    // The business answers again: answered.
+    let later = s.commit_page("q", t(0), &[], &[review_reply("r1", 6000)], "c4", t(6001)).unwrap();
+    assert_eq!(later.answered, vec![id]);
+}
+
+    fn an_answered_review_edited_without_a_drop_stays_answered(s: Store) {
+    let first = review("r1", Class::Complaint, 1, 0);
+    let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[review_reply("r1", 60)], "c1", t(61)).unwrap().inserted[0];
+    let edited = NewMention { text: "sigo esperando".into(), created_at: t(500), deadline: Some(t(2300)), ..first };
+    let out = s.commit_page("q", t(0), &[edited], &[], "c2", t(501)).unwrap();
+    assert!(out.reopened.is_empty());
+    let m = s.mention(id).unwrap().unwrap();
+    assert_eq!((m.status, m.text.as_str()), (Status::Answered, "sigo esperando"));
+}
+
 #[test]
 fn reopening_a_database_keeps_data_and_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -459,7 +520,25 @@ fn sessions_expire_and_end_at_logout(s: Store) {
     assert_eq!(s.api_token_user("other").unwrap(), None);
 }
 
+fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
+    let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted;
+    s.enqueue_pages(&[page(&ids, None)], &paged(&ids), t(10)).unwrap();
+    s.enqueue_notices(&[("ana@example.com".into(), "s".into(), "t".into(), "h".into())], t(11)).unwrap();
+    let row = s.pending_outbox(t(10)).unwrap()[0].id;
+    s.dead(Queue::Outbox, row, "550 no such user").unwrap();
+    let list = s.deliveries().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!((list[0].queue, list[0].state.as_str(), list[0].last_error.as_deref(), list[0].mention_ids.clone()), ("outbox", "dead", Some("550 no such user"), ids.clone()));
+    assert_eq!((list[1].queue, list[1].kind.as_str(), list[1].state.as_str()), ("notices", "notice", "pending"));
+    assert!(s.redeliver(Queue::Outbox, row, t(20)).unwrap());
+    assert!(!s.redeliver(Queue::Outbox, row, t(20)).unwrap(), "only a dead row comes back");
+    assert_eq!(s.pending_outbox(t(20)).unwrap().iter().map(|r| r.id).collect::<Vec<_>>(), vec![row]);
+    s.delivered(Queue::Outbox, row, t(21)).unwrap();
+    assert_eq!(s.deliveries().unwrap().len(), 1, "sent rows are not listed");
+}
+
 on_both!(
+    dead_letters_are_listed_with_their_error_and_can_be_put_back,
     a_mention_fetched_twice_is_stored_once,
     an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status,
     an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once,
@@ -481,4 +560,7 @@ on_both!(
     deadlines_of_unpaged_complaints_can_be_moved,
     the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging,
     sessions_expire_and_end_at_logout,
+    an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page,
+    an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline,
+    an_answered_review_edited_without_a_drop_stays_answered,
 );
