@@ -110,6 +110,9 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
+    /// Read a password on stdin (its first line) and print its argon2id hash
+    /// in PHC format, for `password_hash` in a `[[user]]` entry.
+    Passwd,
     /// Silence alerts for a brand (optionally one platform or author) for a
     /// while; silenced alerts are recorded and go out when the silence ends
     /// if the mentions are still open.
@@ -156,6 +159,9 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Bearer tokens for the JSON API (`/api/v1`).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// End a silence now.
     Unsilence {
         /// The silence's id (see `escucha silences`).
@@ -267,6 +273,19 @@ fn load(arg: &ConfigArg) -> Result<Config, Failure> {
     config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
 }
 
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new bearer token for a [[user]]: `Authorization: Bearer TOKEN`
+    /// on /api/v1 acts as that user. Only its hash is stored: keep it.
+    Create {
+        /// The [[user]]'s name.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
 /// `load` for the commands that watch (`run`, `check`): a config with no
 /// brand (an empty file, a stray `[daemon]`) would start and watch nothing
 /// in silence. Commands that only classify or store labels take it.
@@ -305,6 +324,21 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Token(TokenCommand::Create { user, config }) => {
+            let cfg = load(&config)?;
+            if !cfg.users.iter().any(|u| u.name == user) {
+                return Err(anyhow::anyhow!("--user {user}: no [[user]] with that name in {}", cfg.path.display()).into());
+            }
+            let store = open_store(&cfg)?;
+            let token = crate::web::auth::random_token();
+            store.create_api_token(&crate::web::auth::session_id(&token), &user, chrono::Utc::now()).map_err(anyhow::Error::from)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Passwd => {
+            println!("{}", passwd(std::io::stdin().lock())?);
+            Ok(())
+        }
         Command::Classify(arg) => {
             // A config is optional here: without one, defaults apply.
             let cfg = if arg.config.is_some() || std::env::var_os("ESCUCHA_CONFIG").is_some() { Some(load(&arg)?) } else { None };
@@ -323,8 +357,9 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             };
             let store = open_store(&cfg)?;
             let list = store.mentions(&MentionFilter { brand, class, open_only: open, limit: None }).map_err(anyhow::Error::from)?;
+            let notes = if json { store.all_notes().map_err(anyhow::Error::from)? } else { Default::default() };
             let mut out = std::io::stdout().lock();
-            print_mentions(&list, json, &mut out)?;
+            print_mentions(&list, &notes, json, &mut out)?;
             Ok(())
         }
         Command::Ack { id: None, config, by, brand, .. } => {
@@ -629,6 +664,18 @@ pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now
         }
     };
     Ok(format!("mention {id}: {from} -> {class}, corrected by {by}; {what}"))
+}
+
+/// `escucha passwd`: the first line of `input` (without its line break),
+/// hashed for a `[[user]]`'s `password_hash`.
+pub fn passwd(mut input: impl std::io::BufRead) -> anyhow::Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("reading the password from stdin")?;
+    let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+    if password.is_empty() {
+        anyhow::bail!("no password on stdin: type it and press Enter, or pipe it in (`escucha passwd < file`)");
+    }
+    crate::web::auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
 }
 
 /// `escucha migrate`: copies the config's SQLite database into the empty
@@ -1151,23 +1198,39 @@ fn classify_line(cfg: Option<&Config>, classifier: &classify::Classifier, line: 
     Ok(())
 }
 
-pub fn print_mentions(list: &[crate::model::Mention], json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+/// `notes`: the team's notes by mention id (for `--json`).
+pub fn print_mentions(
+    list: &[crate::model::Mention],
+    notes: &std::collections::HashMap<i64, Vec<crate::store::Note>>,
+    json: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if json {
         for m in list {
-            let v = serde_json::json!({
-                "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
-                "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
-                "class": m.class, "score": m.score, "reasons": m.reasons, "created_at": m.created_at.to_rfc3339(),
-                "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
-                "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
-                "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
-                "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
-                "rating": m.rating,
-            });
+            let v = mention_json(m, notes.get(&m.id).map_or(&[], Vec::as_slice));
             writeln!(out, "{v}")?;
         }
         return Ok(());
     }
+    print_mentions_table(list, out)
+}
+
+/// One mention as `escucha mentions --json` (and `/api/v1/mentions`) print it.
+pub fn mention_json(m: &crate::model::Mention, notes: &[crate::store::Note]) -> serde_json::Value {
+    let notes: Vec<serde_json::Value> = notes.iter().map(|n| serde_json::json!({"by": n.by, "at": n.at.to_rfc3339(), "text": n.text})).collect();
+    serde_json::json!({
+        "id": m.id, "brand": m.brand, "platform": m.platform, "platform_id": m.platform_id, "url": m.url,
+        "author": m.author, "author_followers": m.author_followers, "text": m.text, "lang": m.lang,
+        "class": m.class, "score": m.score, "reasons": m.reasons, "created_at": m.created_at.to_rfc3339(),
+        "status": m.status.as_str(), "answered_at": m.answered_at.map(|t| t.to_rfc3339()),
+        "acked_by": m.acked_by, "acked_at": m.acked_at.map(|t| t.to_rfc3339()),
+        "alerted_at": m.alerted_at.map(|t| t.to_rfc3339()), "history": m.history,
+        "corrected_by": m.corrected_by, "corrected_at": m.corrected_at.map(|t| t.to_rfc3339()),
+        "rating": m.rating, "assigned_to": m.assigned_to, "notes": notes,
+    })
+}
+
+fn print_mentions_table(list: &[crate::model::Mention], out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{:>6}  {:<10} {:<9} {:<10} {:<8} {:<20} {:<18} TEXT", "ID", "BRAND", "PLATFORM", "CLASS", "STATUS", "CREATED", "AUTHOR")?;
     for m in list {
         // Mention text and author names come from strangers: nothing they

@@ -54,6 +54,8 @@ pub struct Shared {
     pub classifier: Arc<crate::learning::Live>,
     /// This daemon's leases on a database shared with other daemons.
     pub leases: Arc<Leases>,
+    /// The web inbox's in-memory state (wrong-password counts).
+    pub web: crate::web::WebState,
 }
 
 impl Shared {
@@ -256,6 +258,7 @@ fn start(cfg: Config, store: Arc<Store>, leases: Arc<Leases>, classifier: Arc<cr
         disabled: Default::default(),
         classifier: classifier.clone(),
         leases: leases.clone(),
+        web: Default::default(),
     });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
     let listener = cfg.daemon.http.as_deref().map(crate::http::bind).transpose()?;

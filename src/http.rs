@@ -1,5 +1,6 @@
 //! The daemon's HTTP server (`[daemon] http`): `/healthz`, `/metrics` and the
-//! signed ack and "not a complaint" links. It binds exactly the configured address; the examples
+//! signed ack and "not a complaint" links; and, with `[[user]]`s, the web
+//! inbox (`crate::web`). It binds exactly the configured address; the examples
 //! and docs use loopback (`127.0.0.1:8686`), and anything else is an
 //! operator's explicit choice (put a TLS proxy in front for `public_url`).
 //!
@@ -43,6 +44,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/ack/:token", get(ack_page).post(ack_post))
         .route("/not-a-complaint/:token", get(not_complaint_page).post(not_complaint_post))
+        .merge(crate::web::router(&shared))
         .with_state(shared)
 }
 
@@ -51,6 +53,8 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, cance
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     info!(address = %addr, "HTTP server listening");
     let app = router(shared);
+    // The client's address: the inbox limits wrong passwords per address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await {
         error!(address = %addr, error = %e, "HTTP server stopped");
     }

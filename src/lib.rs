@@ -22,3 +22,4 @@ pub mod sources;
 pub mod store;
 pub mod systemd;
 pub mod text;
+pub mod web;

@@ -230,6 +230,9 @@ pub struct Mention {
     pub corrected_at: Option<DateTime<Utc>>,
     /// A review's star rating (its newest), 1–5; None for other posts.
     pub rating: Option<u8>,
+    /// Who in the team took it on (the inbox's "assign"); a `[[user]]` name.
+    #[serde(default)]
+    pub assigned_to: Option<String>,
 }
 
 /// The mention unit tests start from: an open complaint "mal" by ana on X
@@ -265,6 +268,7 @@ impl Mention {
             corrected_by: None,
             corrected_at: None,
             rating: None,
+            assigned_to: None,
         }
     }
 }

@@ -46,6 +46,7 @@ fn mention(id: i64, text: &str) -> Mention {
         corrected_by: None,
         corrected_at: None,
         rating: None,
+        assigned_to: None,
     }
 }
 

@@ -63,6 +63,7 @@ terms = ["interjet"]
             heartbeats: Default::default(),
             disabled: Default::default(),
             classifier: Arc::new(escucha::learning::Live::new(escucha::classify::Classifier::rules_only(), (0, 0))),
+            web: Default::default(),
         });
         let listener = escucha::http::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

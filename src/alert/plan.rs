@@ -110,6 +110,8 @@ pub(crate) mod tests_support {
                 log_format: LogFormat::Text,
                 retention: None,
                 classifier: crate::config::ClassifierKind::Rules,
+                trusted_user_header: None,
+                trusted_proxies: vec![],
             },
             brands: vec![brand],
             sources: Sources::default(),
@@ -118,6 +120,7 @@ pub(crate) mod tests_support {
             oncall: vec![Rota { id: "care".into(), overlap_all: false, repeat: 0, shifts: vec![shift], then: vec![] }],
             people: vec![],
             digest: None,
+            users: vec![],
         }
     }
 }

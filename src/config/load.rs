@@ -323,6 +323,18 @@ impl Checker<'_> {
                 }
             }
         }
+        let users = collect(root.tables("user").into_iter().map(|t| self.user(t)));
+        let (mut names, mut emails) = (HashSet::new(), HashSet::new());
+        for (i, u) in users.iter().enumerate() {
+            if let Some(u) = u {
+                if !names.insert(u.name.clone()) {
+                    root.doc.report(&format!("user[{i}].name"), None, format!("{:?} is already the name of another [[user]]", u.name));
+                }
+                if !emails.insert(u.email.to_lowercase()) {
+                    root.doc.report(&format!("user[{i}].email"), None, format!("{:?} is already the email of another [[user]]", u.email));
+                }
+            }
+        }
         let digest = match root.table("digest") {
             Some(t) => self.digest(t, tz, &webhook_ids).map(Some),
             None => Some(None),
@@ -338,7 +350,32 @@ impl Checker<'_> {
             oncall: oncall.into_iter().collect::<Option<_>>()?,
             people: people.into_iter().collect::<Option<_>>()?,
             digest: digest?,
+            users: users.into_iter().collect::<Option<_>>()?,
         })
+    }
+
+    fn user(&self, t: Table) -> Option<User> {
+        let name = t.required("name", "\"ana\"").and_then(|i| i.parse("\"ana\"", parse_id));
+        let email = t.required("email", "\"ana@example.com\"").and_then(|i| {
+            i.parse("\"ana@example.com\"", |s| {
+                if is_email(s) {
+                    Ok(s.to_string())
+                } else {
+                    Err(format!("{s:?} is not an email address (e.g. \"ana@example.com\")"))
+                }
+            })
+        });
+        let hash = self.secret(&t, "password_hash", Some("ESCUCHA_ANA_PASSWORD_HASH")).flatten().and_then(|h| {
+            // Never echo the value: a hash is still a secret to brute-force.
+            if crate::web::auth::is_password_hash(h.expose()) {
+                Some(h)
+            } else {
+                t.report(&secret_key(&t, "password_hash"), "is not an argon2 hash in PHC format: make one with `escucha passwd`".to_string());
+                None
+            }
+        });
+        t.finish();
+        Some(User { name: name?, email: email?, password_hash: hash? })
     }
 
     fn daemon(&self, t: &Table) -> Option<Daemon> {
@@ -441,8 +478,26 @@ impl Checker<'_> {
                 _ => Err(format!("{s:?} is not a classifier (use \"learned\" or \"rules\")")),
             }),
         };
+        let trusted_user_header = t.optional("trusted_user_header", "\"X-Forwarded-User\"", |s| {
+            axum::http::HeaderName::from_bytes(s.trim().as_bytes()).map_err(|_| format!("{s:?} is not an HTTP header name (e.g. \"X-Forwarded-User\")"))
+        });
+        let trusted_proxies: Vec<std::net::IpAddr> = t
+            .get("trusted_proxies")
+            .and_then(|i| i.array("[\"127.0.0.1\"]"))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.parse("\"127.0.0.1\"", |s| s.trim().parse::<std::net::IpAddr>().map_err(|_| format!("{s:?} is not an IP address (e.g. \"127.0.0.1\")"))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if matches!(trusted_user_header, Some(Some(_))) && trusted_proxies.is_empty() && !t_has(t, "trusted_proxies") {
+            t.report("trusted_user_header", "needs trusted_proxies = [\"127.0.0.1\"]: the addresses of the proxies allowed to set it".to_string());
+        }
         t.finish();
         Some(Daemon {
+            trusted_user_header: trusted_user_header?,
+            trusted_proxies,
             classifier: classifier?,
             database: database?,
             database_url: database_url?,

@@ -44,6 +44,8 @@ pub struct Config {
     pub oncall: Vec<Rota>,
     pub people: Vec<Person>,
     pub digest: Option<Digest>,
+    /// `[[user]]`: people who log in to the web inbox. None: the inbox is off.
+    pub users: Vec<User>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,11 @@ pub struct Daemon {
     /// `classifier = "learned"` (default): the rules, then the learned
     /// head refit from the team's labels; `"rules"`: the rules alone.
     pub classifier: ClassifierKind,
+    /// Behind a single-sign-on proxy: the request header naming the
+    /// logged-in user (`X-Forwarded-User`), honoured only from
+    /// `trusted_proxies`.
+    pub trusted_user_header: Option<axum::http::HeaderName>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Daemon {
@@ -490,6 +497,15 @@ pub struct Step {
     pub notify: Vec<String>,
 }
 
+/// `[[user]]`: someone who logs in to the web inbox.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub email: String,
+    /// An argon2 hash in PHC format (`escucha passwd`), checked at load.
+    pub password_hash: Secret,
+}
+
 #[derive(Debug, Clone)]
 pub struct Person {
     pub address: String,
@@ -512,6 +528,12 @@ pub struct Digest {
 impl Config {
     pub fn brand(&self, id: &str) -> Option<&Brand> {
         self.brands.iter().find(|b| b.id == id)
+    }
+    /// The user who logs in as `login`: their name, or their email
+    /// (any case).
+    pub fn user(&self, login: &str) -> Option<&User> {
+        let login = login.trim();
+        self.users.iter().find(|u| u.name == login || u.email.eq_ignore_ascii_case(login))
     }
     pub fn rota(&self, id: &str) -> Option<&Rota> {
         self.oncall.iter().find(|r| r.id == id)

@@ -108,10 +108,10 @@ pub type Unpaged = (i64, Class, DateTime<Utc>, Option<DateTime<Utc>>);
 
 pub(super) const MENTION_COLUMNS: &str = "id, brand, platform, platform_id, url, author, author_id, author_followers, text, lang,
     class, score, reasons, created_at, seen_at, deadline, history, status, answered_at, acked_by, acked_at, alerted_at, reposts,
-    corrected_by, corrected_at, rating";
+    corrected_by, corrected_at, rating, assigned_to";
 
 /// How many columns MENTION_COLUMNS lists: the index of a column selected after them.
-pub(super) const MENTION_COLUMN_COUNT: usize = 26;
+pub(super) const MENTION_COLUMN_COUNT: usize = 27;
 
 pub(super) fn mention_from_row(r: &Row) -> Result<Mention> {
     Ok(Mention {
@@ -141,6 +141,7 @@ pub(super) fn mention_from_row(r: &Row) -> Result<Mention> {
         corrected_by: r.get(23)?,
         corrected_at: r.get::<Option<i64>>(24)?.map(from_ms),
         rating: r.get::<Option<i64>>(25)?.and_then(|v| u8::try_from(v).ok()),
+        assigned_to: r.get(26)?,
     })
 }
 

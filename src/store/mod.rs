@@ -40,6 +40,7 @@ macro_rules! on_both {
 
 mod cursors;
 pub mod db;
+mod inbox;
 mod labels;
 mod leases;
 mod mentions;
@@ -59,6 +60,7 @@ pub use crate::model::{Due, Notice, PagedMention, PlannedPage, Silence, SourceHe
 pub use cursors::{CursorRow, PollState};
 pub use db::Backend;
 use db::{Conn, Db, Lock};
+pub use inbox::{InboxFilter, Note, PageSent, Session};
 pub use labels::CorrectOutcome;
 pub use leases::Lease;
 pub use mentions::{MentionFilter, NewMention, PageOutcome, Reply, Unpaged, INSERT_MENTION};

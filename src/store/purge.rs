@@ -40,6 +40,7 @@ impl Store {
                 let mut n = 0;
                 for id in &ids {
                     c.exec("DELETE FROM outbox_mentions WHERE mention_id = $1", &[id])?;
+                    c.exec("DELETE FROM notes WHERE mention_id = $1", &[id])?;
                     n += c.exec("DELETE FROM mentions WHERE id = $1", &[id])? as usize;
                 }
                 Ok((ids.len(), n))

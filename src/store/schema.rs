@@ -200,6 +200,36 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE mentions ADD COLUMN rating INTEGER;
     "#,
+    // 9 (the web inbox): sessions live here so that several daemons on one
+    // PostgreSQL share them; `id` is the SHA-256 of the cookie's token, so a
+    // copy of the table logs nobody in. Who a mention is assigned to, and
+    // the team's notes on it (no foreign key: housekeeping deletes old
+    // mentions and their notes together). API tokens, hashed like sessions.
+    r#"
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_expiry ON sessions (expires_at);
+    ALTER TABLE mentions ADD COLUMN assigned_to TEXT;
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        mention_id INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX notes_mention ON notes (mention_id, at);
+    -- Bearer tokens for /api/v1 (`escucha token create`), by SHA-256 too.
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.

@@ -447,6 +447,79 @@ fn reopening_a_database_keeps_data_and_schema() {
 }
 
 
+fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store) {
+    // Deadlines 30 min after creation: created 300 s later is due later.
+    let mut late = mention("late", Class::Complaint, 300);
+    late.text = "Perdieron mi MALETA 50%".into();
+    let mut urgent = mention("urgent", Class::Escalation, 0);
+    urgent.deadline = Some(t(60));
+    let mut other = mention("other", Class::Complaint, 100);
+    other.brand = "globex".into();
+    other.platform = Platform::Mastodon;
+    other.author = "beto".into();
+    let praise = mention("praise", Class::Praise, 50);
+    let mut history = mention("history", Class::Complaint, -5000);
+    history.history = true;
+    let acked = mention("acked", Class::Complaint, 10);
+    let out = s.commit_page("q", t(0), &[late, urgent, other, praise, history, acked], &[], "c", t(400)).unwrap();
+    let id = |i: usize| out.inserted[i];
+    s.ack(id(5), "ana", t(500)).unwrap();
+
+    let open = InboxFilter { status: Some(Status::Open), limit: 50, ..Default::default() };
+    let ids = |f: &InboxFilter| -> (Vec<String>, u64) {
+        let (rows, total) = s.inbox(f).unwrap();
+        (rows.into_iter().map(|m| m.platform_id).collect(), total)
+    };
+    assert_eq!(ids(&open), (vec!["urgent".to_string(), "other".into(), "late".into()], 3));
+    assert_eq!(s.overdue_counts(t(1000)).unwrap(), [("acme".to_string(), 1)]);
+    assert_eq!(s.overdue_counts(t(2500)).unwrap(), [("acme".to_string(), 2), ("globex".to_string(), 1)]);
+    assert_eq!(ids(&InboxFilter { brand: Some("globex".into()), ..open.clone() }).0, ["other"]);
+    assert_eq!(ids(&InboxFilter { platform: Some(Platform::X), ..open.clone() }).0, ["urgent", "late"]);
+    assert_eq!(ids(&InboxFilter { class: Some(Class::Escalation), ..open.clone() }).0, ["urgent"]);
+    assert_eq!(ids(&InboxFilter { class: Some(Class::Praise), ..open.clone() }).0, ["praise"]);
+    assert_eq!(ids(&InboxFilter { search: Some("maleta 50%".into()), ..open.clone() }).0, ["late"]);
+    assert_eq!(ids(&InboxFilter { search: Some("50_".into()), ..open.clone() }).0, Vec::<String>::new(), "_ is no wildcard");
+    assert_eq!(ids(&InboxFilter { search: Some("BETO".into()), ..open.clone() }).0, ["other"], "the author too");
+    assert_eq!(ids(&InboxFilter { status: Some(Status::Acked), ..open.clone() }).0, ["acked"]);
+    assert_eq!(ids(&InboxFilter { status: None, ..open.clone() }).1, 5, "all: acked and history too");
+    assert_eq!(ids(&InboxFilter { limit: 2, offset: 1, ..open.clone() }), (vec!["other".to_string(), "late".into()], 3));
+    assert_eq!(ids(&InboxFilter { created_from: Some(t(100)), created_before: Some(t(300)), ..open.clone() }).0, ["other"]);
+    assert_eq!(ids(&InboxFilter { created_from: Some(t(100)), ..open.clone() }).0, ["other", "late"]);
+
+    // Assignments and notes.
+    assert!(s.assign(id(2), Some("ana")).unwrap());
+    assert!(!s.assign(999_999, Some("ana")).unwrap());
+    assert_eq!(ids(&InboxFilter { assigned: Some(Some("ana".into())), ..open.clone() }).0, ["other"]);
+    assert_eq!(ids(&InboxFilter { assigned: Some(None), ..open.clone() }).0, ["urgent", "late"]);
+    assert_eq!(s.mention(id(2)).unwrap().unwrap().assigned_to.as_deref(), Some("ana"));
+    assert!(s.assign(id(2), None).unwrap());
+    assert_eq!(s.mention(id(2)).unwrap().unwrap().assigned_to, None);
+    assert!(s.add_note(id(0), "ana", "llamé al cliente", t(600)).unwrap());
+    assert!(s.add_note(id(0), "beto", "resuelto", t(700)).unwrap());
+    assert!(!s.add_note(999_999, "ana", "x", t(700)).unwrap());
+    let notes = s.notes(id(0)).unwrap();
+    assert_eq!(notes.iter().map(|n| (n.by.as_str(), n.at, n.text.as_str())).collect::<Vec<_>>(), [("ana", t(600), "llamé al cliente"), ("beto", t(700), "resuelto")]);
+    assert_eq!(s.all_notes().unwrap()[&id(0)], notes);
+}
+
+fn sessions_expire_and_end_at_logout(s: Store) {
+    s.create_session("h1", "ana", "tok", t(0), t(100)).unwrap();
+    assert_eq!(s.session("h1", t(99)).unwrap(), Some(Session { user: "ana".into(), csrf: "tok".into() }));
+    assert_eq!(s.session("h1", t(100)).unwrap(), None, "expired");
+    assert_eq!(s.session("nope", t(0)).unwrap(), None);
+    // A new login sweeps expired sessions away.
+    s.create_session("h2", "beto", "tok2", t(200), t(300)).unwrap();
+    assert!(!s.end_session("h1").unwrap());
+    assert!(s.end_session("h2").unwrap());
+    assert_eq!(s.session("h2", t(201)).unwrap(), None);
+    let sso = s.session_or_create("sso:ana", "ana", "first", t(0), t(100)).unwrap();
+    assert_eq!(s.session_or_create("sso:ana", "ana", "second", t(50), t(150)).unwrap(), sso, "the same token on every daemon");
+    assert_eq!(s.session_or_create("sso:ana", "ana", "third", t(100), t(200)).unwrap().csrf, "third", "a new one once expired");
+    s.create_api_token("th", "ana", t(0)).unwrap();
+    assert_eq!(s.api_token_user("th").unwrap().as_deref(), Some("ana"));
+    assert_eq!(s.api_token_user("other").unwrap(), None);
+}
+
 fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
     let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted;
     s.enqueue_pages(&[page(&ids, None)], &paged(&ids), t(10)).unwrap();
@@ -485,6 +558,8 @@ on_both!(
     a_silence_holds_a_mention_until_it_ends_or_is_lifted,
     ack_all_acknowledges_only_the_brand_s_open_mentions,
     deadlines_of_unpaged_complaints_can_be_moved,
+    the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging,
+    sessions_expire_and_end_at_logout,
     an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page,
     an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline,
     an_answered_review_edited_without_a_drop_stays_answered,
