@@ -444,8 +444,13 @@ pub fn message(title: &str, text: &str, user: Option<(&str, &str)>) -> String {
     layout(title, user, &format!("<p>{}</p><p><a href=\"/\">Back to the inbox</a></p>", esc(text)))
 }
 
-/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break.
+/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+/// break. A post's text is the author's: one that starts like a formula
+/// (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`, so a spreadsheet
+/// opening the export shows it instead of running it (OWASP's CSV
+/// injection advice).
 pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { std::borrow::Cow::Owned(format!("'{s}")) } else { std::borrow::Cow::Borrowed(s) };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -585,6 +590,10 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\"\nbye"), "\"say \"\"hi\"\"\nbye\"");
+        // What a spreadsheet would run is shown instead.
+        assert_eq!(csv_field("=HYPERLINK(\"http://evil\")"), "\"'=HYPERLINK(\"\"http://evil\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
         let row = csv_row(&Mention { text: "mal, muy mal".into(), ..Mention::example(3, t(0)) });
         assert!(row.starts_with("3,interjet,x,") && row.contains(",\"mal, muy mal\",complaint,open,"), "{row}");
         assert!(CSV_HEADER.starts_with("id,brand,platform,url,author,text,class,status,created_at"));
