@@ -68,9 +68,7 @@ fn main() {
     });
     report("rules: classify, language detected", rate, "mentions", 0.0);
 
-    let tagged: Vec<Context> = (0..CORPUS.len())
-        .map(|i| Context { lang: Some(if i % 2 == 0 { "en" } else { "es" }.into()), ..Default::default() })
-        .collect();
+    let tagged: Vec<Context> = (0..CORPUS.len()).map(|i| Context { lang: Some(if i % 2 == 0 { "en" } else { "es" }.into()), ..Default::default() }).collect();
     let rate = best_rate(CORPUS.len(), || {
         for (text, ctx) in CORPUS.iter().zip(&tagged) {
             black_box(classify(black_box(text), ctx));
@@ -92,10 +90,8 @@ fn main() {
 
     // Refits: the shipped data plus a team's labels (the corpus, labelled
     // by the rules, repeated to size).
-    let labelled: Vec<escucha::classify::learned::Labelled> = CORPUS
-        .iter()
-        .map(|t| escucha::classify::learned::Labelled { text: t.to_string(), class: classify(t, &unknown).class, lang: None })
-        .collect();
+    let labelled: Vec<escucha::classify::learned::Labelled> =
+        CORPUS.iter().map(|t| escucha::classify::learned::Labelled { text: t.to_string(), class: classify(t, &unknown).class, lang: None }).collect();
     for n in [300usize, 1000, 5000] {
         let local: Vec<_> = labelled.iter().cycle().take(n).cloned().collect();
         let started = Instant::now();

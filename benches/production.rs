@@ -66,7 +66,9 @@ fn daemons() {
             let dir = tempfile::tempdir().unwrap();
             let mut toml = format!("[daemon]\ndatabase = {url:?}\nlease = \"3s\"\n\n[source.hackernews]\napi_base = {:?}\nevery = \"1s\"\n", hn.base_url());
             for b in 0..5 {
-                toml.push_str(&format!("\n[[brand]]\nid = \"brand{b}\"\nname = \"Brand{b}\"\nterms = [\"brand{b}\"]\n[brand.accounts]\nhackernews = \"brand{b}hq\"\n"));
+                toml.push_str(&format!(
+                    "\n[[brand]]\nid = \"brand{b}\"\nname = \"Brand{b}\"\nterms = [\"brand{b}\"]\n[brand.accounts]\nhackernews = \"brand{b}hq\"\n"
+                ));
             }
             let cfg = dir.path().join("escucha.toml");
             std::fs::write(&cfg, toml).unwrap();
@@ -102,7 +104,6 @@ fn daemons() {
     });
 }
 
-
 /// The same ingest pipeline and alert loop on SQLite and on PostgreSQL
 /// (a local cluster with PostgreSQL's durable defaults: fsync and a
 /// synchronous commit per transaction, where SQLite's WAL with
@@ -116,7 +117,8 @@ fn backends() {
         const N: usize = 20_000;
         let cfg = escucha::config::load(&config(dir.path(), &dir.path().join("unused.db"), 1, None)).unwrap();
         let matchers = Matchers::new(&cfg, Platform::X);
-        let query = Query { key: "x:search:brand0".into(), brands: vec!["brand0".into()], exclusive: false, kind: QueryKind::XSearch { query: "brand0".into() } };
+        let query =
+            Query { key: "x:search:brand0".into(), brands: vec!["brand0".into()], exclusive: false, kind: QueryKind::XSearch { query: "brand0".into() } };
         let now = Utc::now();
         let posts: Vec<Post> = (0..N).map(|i| post(i, now)).collect();
         let store = open();
@@ -492,19 +494,14 @@ fn memory_and_startup() {
         // Let the alert loop and the first housekeeping-free second settle.
         std::thread::sleep(Duration::from_secs(2));
         let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-        let kb = |name: &str| -> f64 {
-            status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse::<f64>().unwrap()
-        };
+        let kb =
+            |name: &str| -> f64 { status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse::<f64>().unwrap() };
         rss.push((kb("VmRSS:"), kb("VmHWM:")));
         let _ = Command::new("kill").arg(child.id().to_string()).status();
         let _ = child.wait();
     }
     let (r, h) = rss[rss.len() / 2];
-    println!(
-        "memory: 50 brands, 1,000,000 mentions: VmRSS {:.1} MB, VmHWM {:.1} MB after READY (goal <= 25 MB)",
-        r / 1024.0,
-        h / 1024.0
-    );
+    println!("memory: 50 brands, 1,000,000 mentions: VmRSS {:.1} MB, VmHWM {:.1} MB after READY (goal <= 25 MB)", r / 1024.0, h / 1024.0);
     println!(
         "startup: exec → READY=1 with that database: median {:.0} ms of 5 (min {:.0}, max {:.0}) (goal <= 200 ms)",
         median(&mut startup_ms.clone()),
@@ -526,5 +523,8 @@ fn stats() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         rows = String::from_utf8_lossy(&out.stdout).lines().count();
     }
-    println!("stats: escucha stats --since 365d over 1,000,000 mentions ({rows} brand/platform rows): median {:.0} ms of 5 (goal <= 1000 ms)", median(&mut times));
+    println!(
+        "stats: escucha stats --since 365d over 1,000,000 mentions ({rows} brand/platform rows): median {:.0} ms of 5 (goal <= 1000 ms)",
+        median(&mut times)
+    );
 }

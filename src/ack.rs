@@ -85,9 +85,7 @@ pub fn verify_for(purpose: Purpose, token: &str, key: &[u8], now: DateTime<Utc>)
     m.verify_slice(&mac).map_err(|_| AckError::Tampered)?;
     let text = String::from_utf8(payload).map_err(|_| AckError::Tampered)?;
     let mut parts = text.split('\n');
-    let (Some(tag), Some(id), Some(recipient), Some(exp), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(tag), Some(id), Some(recipient), Some(exp), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(AckError::Tampered);
     };
     if tag != purpose.tag() {

@@ -396,11 +396,13 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let until = now + chrono::Duration::from_std(d).unwrap_or_default();
             let author = author.map(|a| a.trim_start_matches('@').to_string());
             let store = open_or_create_store(&cfg)?;
-            let id = store
-                .add_silence(&brand, platform.as_deref(), author.as_deref(), until, &reason, &by, now)
-                .map_err(anyhow::Error::from)?;
+            let id = store.add_silence(&brand, platform.as_deref(), author.as_deref(), until, &reason, &by, now).map_err(anyhow::Error::from)?;
             let s = crate::store::Silence { id, brand, platform, author, starts_at: now, until, reason, created_by: by };
-            println!("silence {id}: {} until {}; end it early with `escucha unsilence {id}`", crate::alert::silence::scope(&s), until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            println!(
+                "silence {id}: {} until {}; end it early with `escucha unsilence {id}`",
+                crate::alert::silence::scope(&s),
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
             Ok(())
         }
         Command::Outbox { action, json, config } => {
@@ -485,8 +487,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Correct { id, class, config, by } => {
             let cfg = load(&config)?;
-            let class = Class::parse(class.trim())
-                .ok_or_else(|| anyhow::anyhow!("--class {class}: expected praise, complaint, escalation or neutral"))?;
+            let class = Class::parse(class.trim()).ok_or_else(|| anyhow::anyhow!("--class {class}: expected praise, complaint, escalation or neutral"))?;
             let store = open_store(&cfg)?;
             let by = person(by);
             println!("{}", correct(&cfg, &store, id, class, &by, chrono::Utc::now())?);
@@ -605,7 +606,14 @@ pub fn learn(cfg: &Config, store: &Store, name: &str, text: &str, by: &str, out:
     }
     store.add_labels(&labels, chrono::Utc::now())?;
     let local = crate::learning::local_labels(store)?;
-    writeln!(out, "learnt {} label(s) from {name}{}; {} label(s) in {}", labels.len(), if skipped > 0 { format!(" ({skipped} bad line(s) skipped)") } else { String::new() }, local.len(), cfg.daemon.location())?;
+    writeln!(
+        out,
+        "learnt {} label(s) from {name}{}; {} label(s) in {}",
+        labels.len(),
+        if skipped > 0 { format!(" ({skipped} bad line(s) skipped)") } else { String::new() },
+        local.len(),
+        cfg.daemon.location()
+    )?;
     if cfg.daemon.classifier == crate::config::ClassifierKind::Rules {
         writeln!(out, "[daemon] classifier = \"rules\": the labels are kept, but the learned stage is off")?;
         return Ok(());
@@ -649,7 +657,11 @@ pub fn correct(cfg: &Config, store: &Store, id: i64, class: Class, by: &str, now
     };
     let after = store.mention(id)?.ok_or_else(not_found)?;
     let what = if !class.needs_answer() {
-        if from.needs_answer() { "its alerts stop".to_string() } else { "it pages nobody".to_string() }
+        if from.needs_answer() {
+            "its alerts stop".to_string()
+        } else {
+            "it pages nobody".to_string()
+        }
     } else if after.status == Status::Answered {
         "the brand already answered it, so nobody is paged".to_string()
     } else if after.status == Status::Acked {
@@ -681,33 +693,33 @@ pub fn passwd(mut input: impl std::io::BufRead) -> anyhow::Result<String> {
 /// `escucha migrate`: copies the config's SQLite database into the empty
 /// PostgreSQL database `to` (or the URL in the environment variable `to_env`).
 fn migrate(cfg: &Config, to: Option<String>, to_env: Option<String>) -> anyhow::Result<()> {
-            let url = match (to, to_env) {
-                (Some(url), _) => url,
-                (None, Some(var)) => std::env::var(&var).map_err(|_| anyhow::anyhow!("--to-env {var}: the environment variable is not set"))?,
-                (None, None) => anyhow::bail!("give --to postgres://... or --to-env VARIABLE"),
-            };
-            let target = crate::store::Location::parse(&url);
-            if !matches!(target, crate::store::Location::Postgres(_)) {
-                anyhow::bail!("--to {target}: not a PostgreSQL URL (postgres://user:password@host:5432/escucha)");
-            }
-            let crate::store::Location::Sqlite(path) = cfg.daemon.location() else {
-                anyhow::bail!("{} already uses PostgreSQL; migrate copies a SQLite deployment", cfg.path.display());
-            };
-            if !path.exists() {
-                anyhow::bail!("the SQLite database {} does not exist: nothing to migrate (is this the config the service uses?)", path.display());
-            }
-            let from = open_store(cfg)?;
-            let dest = Store::open_at(&target).with_context(|| format!("opening {target}"))?;
-            let started = std::time::Instant::now();
-            let copied = from.copy_to(&dest).with_context(|| format!("copying {} into {target}", path.display()))?;
-            for (table, n) in &copied {
-                println!("{table}: {n} row(s) copied and counted");
-            }
-            println!(
-                "migrated {} into {target} in {:.1} s; now set [daemon] database (or database_url_env / database_url_file) to it and restart escucha",
-                path.display(),
-                started.elapsed().as_secs_f64()
-            );
+    let url = match (to, to_env) {
+        (Some(url), _) => url,
+        (None, Some(var)) => std::env::var(&var).map_err(|_| anyhow::anyhow!("--to-env {var}: the environment variable is not set"))?,
+        (None, None) => anyhow::bail!("give --to postgres://... or --to-env VARIABLE"),
+    };
+    let target = crate::store::Location::parse(&url);
+    if !matches!(target, crate::store::Location::Postgres(_)) {
+        anyhow::bail!("--to {target}: not a PostgreSQL URL (postgres://user:password@host:5432/escucha)");
+    }
+    let crate::store::Location::Sqlite(path) = cfg.daemon.location() else {
+        anyhow::bail!("{} already uses PostgreSQL; migrate copies a SQLite deployment", cfg.path.display());
+    };
+    if !path.exists() {
+        anyhow::bail!("the SQLite database {} does not exist: nothing to migrate (is this the config the service uses?)", path.display());
+    }
+    let from = open_store(cfg)?;
+    let dest = Store::open_at(&target).with_context(|| format!("opening {target}"))?;
+    let started = std::time::Instant::now();
+    let copied = from.copy_to(&dest).with_context(|| format!("copying {} into {target}", path.display()))?;
+    for (table, n) in &copied {
+        println!("{table}: {n} row(s) copied and counted");
+    }
+    println!(
+        "migrated {} into {target} in {:.1} s; now set [daemon] database (or database_url_env / database_url_file) to it and restart escucha",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -811,7 +823,9 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match (format, journald) {
         (LogFormat::Json, _) => builder.json().with_current_span(false).try_init(),
-        (LogFormat::Text, true) => builder.with_ansi(false).event_format(Prioritised(tracing_subscriber::fmt::format().without_time().with_ansi(false))).try_init(),
+        (LogFormat::Text, true) => {
+            builder.with_ansi(false).event_format(Prioritised(tracing_subscriber::fmt::format().without_time().with_ansi(false))).try_init()
+        }
         (LogFormat::Text, false) => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
     };
 }
@@ -828,7 +842,12 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>, mut writer: tracing_subscriber::fmt::format::Writer<'_>, event: &tracing::Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
         let priority = match *event.metadata().level() {
             tracing::Level::ERROR => 3,
             tracing::Level::WARN => 4,
@@ -863,7 +882,8 @@ fn print_deliveries(list: &[crate::store::Delivery], json: bool, out: &mut impl 
     for d in list {
         let what = if d.queue == "notices" { format!("notice {}", d.id) } else { format!("{} {}", d.kind, d.id) };
         let mentions = if d.mention_ids.is_empty() { String::new() } else { format!(" mentions {:?}", d.mention_ids) };
-        let when = if d.state == "pending" { format!(" next try {}", d.next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) } else { String::new() };
+        let when =
+            if d.state == "pending" { format!(" next try {}", d.next_attempt_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) } else { String::new() };
         writeln!(out, "{what} {} to {}{mentions}: {} attempt(s){when}", d.state, d.recipient, d.attempts)?;
         if let Some(e) = &d.last_error {
             writeln!(out, "    last error: {e}")?;
@@ -891,7 +911,8 @@ pub fn starter_config(brand: &str, terms: &[String], email: &str) -> String {
         .collect::<Vec<_>>()
         .join("-");
     let id = if id.is_empty() { "brand".to_string() } else { id };
-    let terms: Vec<String> = if terms.is_empty() { vec![brand.to_string()] } else { terms.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect() };
+    let terms: Vec<String> =
+        if terms.is_empty() { vec![brand.to_string()] } else { terms.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect() };
     let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let list = terms.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ");
     let tag: String = terms[0].chars().filter(|c| c.is_alphanumeric()).collect();
@@ -1259,7 +1280,8 @@ fn print_stats(rows: &[crate::store::StatsRow], json: bool, since: &str, out: &m
         }
         return Ok(());
     }
-    let secs = |s: Option<i64>| s.map(|s| humantime::format_duration(std::time::Duration::from_secs(s.max(0) as u64)).to_string()).unwrap_or_else(|| "-".into());
+    let secs =
+        |s: Option<i64>| s.map(|s| humantime::format_duration(std::time::Duration::from_secs(s.max(0) as u64)).to_string()).unwrap_or_else(|| "-".into());
     writeln!(out, "mentions created in the last {since}")?;
     writeln!(
         out,

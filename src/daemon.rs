@@ -7,8 +7,8 @@ use crate::alert::dispatch::Alerter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ingest::{self, Matchers, PollState};
-use crate::sources::{self, Query, Source, SourceError};
 use crate::leases::Leases;
+use crate::sources::{self, Query, Source, SourceError};
 use crate::store::{PollState as PollStateRow, Store};
 use crate::systemd::{self, Heartbeat};
 use chrono::Utc;
@@ -247,7 +247,14 @@ pub async fn serve(mut cfg: Config, mut reload: Option<Reload>, clock: Arc<dyn C
 
 /// Starts one generation of tasks: a task per source, the alert loop and
 /// the watchdog.
-fn start(cfg: Config, store: Arc<Store>, leases: Arc<Leases>, classifier: Arc<crate::learning::Live>, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<JoinSet<()>> {
+fn start(
+    cfg: Config,
+    store: Arc<Store>,
+    leases: Arc<Leases>,
+    classifier: Arc<crate::learning::Live>,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) -> anyhow::Result<JoinSet<()>> {
     let cfg = Arc::new(cfg);
     let shared = Arc::new(Shared {
         cfg: cfg.clone(),
@@ -610,7 +617,13 @@ async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, canc
 
 /// The "error" to report when nothing was stored from `platform` for longer
 /// than `expect` (counted from the daemon's start at the earliest).
-fn silent_too_long(shared: &Shared, platform: crate::model::Platform, started: chrono::DateTime<Utc>, expect: Duration, now: chrono::DateTime<Utc>) -> Option<String> {
+fn silent_too_long(
+    shared: &Shared,
+    platform: crate::model::Platform,
+    started: chrono::DateTime<Utc>,
+    expect: Duration,
+    now: chrono::DateTime<Utc>,
+) -> Option<String> {
     let last = shared.store.newest_seen(platform).ok().flatten().map_or(started, |t| t.max(started));
     let expect_c = chrono::Duration::from_std(expect).unwrap_or_default();
     (now - last > expect_c).then(|| {
@@ -625,7 +638,14 @@ fn silent_too_long(shared: &Shared, platform: crate::model::Platform, started: c
 /// Records the round's outcome and enqueues a "not working" or "recovered"
 /// notice when one is due. Returns when the failure will need announcing,
 /// if it has not been yet.
-fn track_health(shared: &Shared, name: &str, brands: &[String], failed: Option<&str>, unhealthy_after: Duration, now: chrono::DateTime<Utc>) -> Option<chrono::DateTime<Utc>> {
+fn track_health(
+    shared: &Shared,
+    name: &str,
+    brands: &[String],
+    failed: Option<&str>,
+    unhealthy_after: Duration,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
     let store = &shared.store;
     let result = match failed {
         None => store.source_succeeded(name, now).and_then(|before| {
@@ -672,7 +692,14 @@ fn backoff_with(every: Duration, failures: u32, jitter: f64) -> Duration {
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(source: &Source, q: &Query, matchers: &Arc<Matchers>, shared: &Shared, hb: &Heartbeat, cancel: &CancellationToken) -> Result<(), SourceError> {
+async fn poll_query(
+    source: &Source,
+    q: &Query,
+    matchers: &Arc<Matchers>,
+    shared: &Shared,
+    hb: &Heartbeat,
+    cancel: &CancellationToken,
+) -> Result<(), SourceError> {
     let store = &shared.store;
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
@@ -780,7 +807,10 @@ mod tests {
         for (round, before, jitter, after_secs, failures) in table {
             let (at, f) = next_poll_at(t(0), *round, *before, every, *jitter);
             let got = (at - t(0)).num_milliseconds() as f64 / 1000.0;
-            assert!((got - after_secs).abs() < 0.001 && f == *failures, "{round:?} after {before} failure(s): got {got} s and {f}, want {after_secs} s and {failures}");
+            assert!(
+                (got - after_secs).abs() < 0.001 && f == *failures,
+                "{round:?} after {before} failure(s): got {got} s and {f}, want {after_secs} s and {failures}"
+            );
         }
     }
 

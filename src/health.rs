@@ -52,7 +52,9 @@ pub fn what_to_check(source: &str, error: &str) -> String {
     if e.contains("401") || e.contains("403") || e.contains("refused the") || e.contains("unauthorized") || e.contains("credentials") {
         format!("The platform refused the credentials: check {key}, then reload escucha (systemctl reload escucha).")
     } else if e.contains("timed out") || e.contains("request failed") || e.contains("error sending request") || e.contains("dns") || e.contains("connect") {
-        format!("escucha cannot reach the {source} API: check the network, DNS and any proxy from this host, and the source's api_base/instance/service setting.")
+        format!(
+            "escucha cannot reach the {source} API: check the network, DNS and any proxy from this host, and the source's api_base/instance/service setting."
+        )
     } else if e.contains("not found") || e.contains("404") {
         "A configured account or address does not exist: check [brand.accounts] and the source's address.".to_string()
     } else if e.contains("parse") || e.contains("html") || e.contains("malformed") || e.contains("unexpected status") {

@@ -54,8 +54,8 @@ pub async fn run(store: Arc<Store>, clock: Arc<dyn Clock>, retention: Duration, 
 mod tests {
     use super::*;
     use crate::model::{Class, Platform, Status};
-    use crate::store::{MentionFilter, NewMention, PagedMention, PlannedPage, Reply};
     use crate::store::tests::t;
+    use crate::store::{MentionFilter, NewMention, PagedMention, PlannedPage, Reply};
 
     const DAY: i64 = 86_400;
 

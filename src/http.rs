@@ -87,11 +87,7 @@ async fn healthz(State(s): State<Arc<Shared>>) -> Response {
 
 async fn metrics_text(State(s): State<Arc<Shared>>) -> Response {
     match gauges(&s) {
-        Ok(g) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            metrics::global().render(&g),
-        )
-            .into_response(),
+        Ok(g) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::global().render(&g)).into_response(),
         Err(e) => {
             error!(error = %e, "cannot read metrics from the database");
             (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response()
@@ -126,10 +122,7 @@ fn gauges(s: &Shared) -> crate::store::Result<Vec<Gauge>> {
         Gauge {
             name: "escucha_mentions",
             help: "Stored mentions by brand, platform and class.",
-            samples: mentions
-                .into_iter()
-                .map(|(b, p, c, n)| (vec![("brand", b), ("platform", p), ("class", c)], n as f64))
-                .collect(),
+            samples: mentions.into_iter().map(|(b, p, c, n)| (vec![("brand", b), ("platform", p), ("class", c)], n as f64)).collect(),
         },
         Gauge { name: "escucha_outbox_depth", help: "Alerts and notices waiting to be delivered.", samples: vec![(vec![], depth as f64)] },
         Gauge {

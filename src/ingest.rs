@@ -44,7 +44,15 @@ pub struct PollState {
 }
 
 /// Decides what each post of `page` is and commits the page.
-pub fn ingest(store: &Store, matchers: &Matchers, classifier: &Classifier, query: &Query, page: &Page, state: PollState, now: DateTime<Utc>) -> Result<PageOutcome, StoreError> {
+pub fn ingest(
+    store: &Store,
+    matchers: &Matchers,
+    classifier: &Classifier,
+    query: &Query,
+    page: &Page,
+    state: PollState,
+    now: DateTime<Utc>,
+) -> Result<PageOutcome, StoreError> {
     // (brand index, post) for every mention on the page, in page order.
     let mut found: Vec<(usize, &Post)> = Vec::new();
     let mut replies = Vec::new();

@@ -86,11 +86,12 @@ impl BrandMatcher {
         if self.exclude.iter().any(|x| contains_phrase(&text, x)) {
             return None;
         }
-        let by_account = !self.by_id && self.account.as_ref().is_some_and(|acct| {
-            post.mentions.iter().any(|m| m == acct)
-                || post.in_reply_to_author.as_deref() == Some(acct.as_str())
-                || contains_phrase(&text, &format!("@{}", acct.split('@').next().unwrap_or(acct)))
-        });
+        let by_account = !self.by_id
+            && self.account.as_ref().is_some_and(|acct| {
+                post.mentions.iter().any(|m| m == acct)
+                    || post.in_reply_to_author.as_deref() == Some(acct.as_str())
+                    || contains_phrase(&text, &format!("@{}", acct.split('@').next().unwrap_or(acct)))
+            });
         let by_term = self.terms.iter().any(|t| contains_phrase(&text, t));
         (addressed || by_account || by_term).then_some(Role::Mention)
     }

@@ -179,11 +179,7 @@ mod tests {
         m.inc("escucha_polls_total", "x");
         m.inc("escucha_polls_total", "x");
         m.inc("escucha_alerts_sent_total", "webhook:\"odd\"");
-        let text = m.render(&[Gauge {
-            name: "escucha_outbox_depth",
-            help: "Outbox rows waiting.",
-            samples: vec![(vec![], 3.0)],
-        }]);
+        let text = m.render(&[Gauge { name: "escucha_outbox_depth", help: "Outbox rows waiting.", samples: vec![(vec![], 3.0)] }]);
         assert!(text.contains("# TYPE escucha_polls_total counter\n"), "{text}");
         assert!(text.contains("escucha_polls_total{source=\"x\"} 2\n"), "{text}");
         assert!(text.contains("escucha_alerts_sent_total{channel=\"webhook:\\\"odd\\\"\"} 1\n"), "{text}");

@@ -79,11 +79,9 @@ impl Break {
         match name {
             "td" | "th" => Break::Space,
             "br" => Break::Newline,
-            "div" | "li" | "tr" | "section" | "article" | "header" | "footer" | "hr" | "dt" | "dd" | "nav"
-            | "aside" | "main" | "address" | "figure" | "figcaption" | "caption" | "details" | "summary" => Break::Line,
-            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "ul" | "ol" | "dl" | "table" => {
-                Break::Paragraph
-            }
+            "div" | "li" | "tr" | "section" | "article" | "header" | "footer" | "hr" | "dt" | "dd" | "nav" | "aside" | "main" | "address" | "figure"
+            | "figcaption" | "caption" | "details" | "summary" => Break::Line,
+            "p" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "pre" | "ul" | "ol" | "dl" | "table" => Break::Paragraph,
             _ => Break::None,
         }
     }

@@ -10,7 +10,7 @@ use escucha::config::{Accounts, BlueskySource as BlueskyConfig, Brand, Escalate,
 use escucha::model::Platform;
 use escucha::sources::bluesky::BlueskySource;
 use escucha::sources::{Page, Query, SourceError};
-use fake_bluesky::{FakeBluesky, Failure};
+use fake_bluesky::{Failure, FakeBluesky};
 use std::collections::HashSet;
 use std::time::Duration;
 

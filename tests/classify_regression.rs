@@ -21,9 +21,7 @@ const RULES: &[(&str, f64, f64)] = &[("airline-en.jsonl", 0.8052, 0.7164), ("air
 const TOLERANCE: f64 = 0.002;
 
 fn dev_dir() -> PathBuf {
-    std::env::var_os("ESCUCHA_DEV_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dev"))
+    std::env::var_os("ESCUCHA_DEV_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dev"))
 }
 
 fn check(what: &str, classifier: &Classifier, recorded: &[(&str, f64, f64)]) {

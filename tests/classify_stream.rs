@@ -57,7 +57,11 @@ fn lines(bytes: &[u8]) -> Vec<serde_json::Value> {
 fn answers_are_flushed_before_waiting_for_more_input() {
     let seen = Rc::new(RefCell::new(Vec::new()));
     let input = Typist {
-        chunks: vec![b"{\"id\":1,\"text\":\"worst service ever, nobody answers\"}\n", b"{\"id\":2,\"text\":\"thank you so much, great help\"}\n{\"id\":", b"3,\"text\":\"ok\"}"],
+        chunks: vec![
+            b"{\"id\":1,\"text\":\"worst service ever, nobody answers\"}\n",
+            b"{\"id\":2,\"text\":\"thank you so much, great help\"}\n{\"id\":",
+            b"3,\"text\":\"ok\"}",
+        ],
         seen: seen.clone(),
         reads: 0,
     };

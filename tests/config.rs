@@ -44,17 +44,11 @@ fn the_example_config_loads_without_any_credentials() {
     assert_eq!(brand.classify.escalation, ["profeco"]);
     assert_eq!(brand.classify.praise, ["gracias por la ayuda"]);
     assert_eq!(brand.classify.neutral, ["interjet jobs", "vacante"]);
-    assert_eq!(
-        brand.accounts.mastodon.as_deref(),
-        Some("interjet@mastodon.social")
-    );
+    assert_eq!(brand.accounts.mastodon.as_deref(), Some("interjet@mastodon.social"));
 
     let mastodon = config.sources.mastodon.as_ref().expect("mastodon source");
     assert_eq!(mastodon.instance, "https://mastodon.social");
-    assert!(
-        mastodon.access_token.is_none(),
-        "the example needs no token"
-    );
+    assert!(mastodon.access_token.is_none(), "the example needs no token");
     assert!(config.sources.x.is_none());
     assert!(config.smtp.is_none(), "without [smtp] alerts go to the log");
 
@@ -64,10 +58,7 @@ fn the_example_config_loads_without_any_credentials() {
     assert_eq!(rota.then[0].after, Duration::from_secs(30 * 60));
 
     // Relative to the config file, not to the working directory.
-    assert_eq!(
-        config.daemon.database,
-        example_path().parent().unwrap().join("escucha.db")
-    );
+    assert_eq!(config.daemon.database, example_path().parent().unwrap().join("escucha.db"));
     assert_eq!(config.daemon.timezone, chrono_tz::America::Mexico_City);
 }
 
@@ -198,65 +189,32 @@ send_resolved = false
         .with("REDDIT_CLIENT_ID", "r-id")
         .with("REDDIT_CLIENT_SECRET", "r-secret")
         .with("SMTP_PASSWORD", "s-pass")
-        .with(
-            "SLACK_WEBHOOK_URL",
-            "https://hooks.slack.com/services/T/B/X",
-        )
+        .with("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X")
         .with("ESCUCHA_WEBHOOK_SECRET", "w-secret")
         .with("PAGERDUTY_ROUTING_KEY", "pd-key");
-    let config = load_str(toml, Path::new("/etc/escucha/escucha.toml"), &env)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config = load_str(toml, Path::new("/etc/escucha/escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
 
     // A config in /etc/escucha is the service's: its relative database is
     // the service's state directory's, for a shell too (issue 18).
-    assert_eq!(
-        config.daemon.database,
-        PathBuf::from("/var/lib/escucha/escucha.db")
-    );
+    assert_eq!(config.daemon.database, PathBuf::from("/var/lib/escucha/escucha.db"));
     assert_eq!(config.daemon.http.as_deref(), Some("127.0.0.1:8686"));
-    assert_eq!(
-        config.daemon.ack_secret.as_ref().map(|s| s.expose()),
-        Some("ack-key")
-    );
-    assert_eq!(
-        config.sources.x.as_ref().unwrap().bearer_token.expose(),
-        "x-token"
-    );
-    assert_eq!(
-        config
-            .sources
-            .mastodon
-            .as_ref()
-            .unwrap()
-            .access_token
-            .as_ref()
-            .unwrap()
-            .expose(),
-        "m-token"
-    );
+    assert_eq!(config.daemon.ack_secret.as_ref().map(|s| s.expose()), Some("ack-key"));
+    assert_eq!(config.sources.x.as_ref().unwrap().bearer_token.expose(), "x-token");
+    assert_eq!(config.sources.mastodon.as_ref().unwrap().access_token.as_ref().unwrap().expose(), "m-token");
     let smtp = config.smtp.as_ref().unwrap();
     assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
     assert_eq!(smtp.password.as_ref().unwrap().expose(), "s-pass");
     let brand = &config.brands[0];
     assert_eq!(brand.timezone, chrono_tz::America::Mexico_City);
     assert_eq!(brand.business_hours, Some(escucha::config::BusinessHours::parse("MON-FRI 09:00-18:00").unwrap()));
-    assert_eq!(
-        brand.holidays,
-        [chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()]
-    );
+    assert_eq!(brand.holidays, [chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()]);
     assert_eq!(brand.accounts.reddit.as_deref(), Some("interjet_care"));
     let pd = config.webhooks.iter().find(|w| w.id == "pd").unwrap();
-    assert_eq!(
-        pd.url.as_ref().unwrap().expose(),
-        "https://events.pagerduty.com/v2/enqueue"
-    );
+    assert_eq!(pd.url.as_ref().unwrap().expose(), "https://events.pagerduty.com/v2/enqueue");
     assert_eq!(pd.routing_key.as_ref().unwrap().expose(), "pd-key");
     let rota = config.rota("care").unwrap();
     assert_eq!((rota.overlap_all, rota.repeat), (false, 2));
-    assert_eq!(
-        rota.shifts[0].notify,
-        ["ana@example.com", "webhook:slack-care"]
-    );
+    assert_eq!(rota.shifts[0].notify, ["ana@example.com", "webhook:slack-care"]);
     // A shift without a time zone takes the daemon's.
     assert_eq!(rota.shifts[1].timezone, chrono_tz::Europe::Madrid);
     assert_eq!(config.people[0].quiet, Some(escucha::config::Quiet::parse("22:00-08:00").unwrap()));
@@ -283,17 +241,12 @@ host = "smtp.example.com"
 security = "tls"
 from = "alerts@example.com"
 "#;
-    let config = load_str(toml, Path::new("/srv/e/escucha.toml"), &Env::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let config = load_str(toml, Path::new("/srv/e/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
     let b = &config.brands[0];
     assert_eq!(b.name, "interjet");
     assert_eq!(b.respond_within.complaint, Duration::from_secs(30 * 60));
     assert_eq!(b.respond_within.escalation, Duration::from_secs(5 * 60));
-    assert_eq!(
-        b.timezone,
-        chrono_tz::Europe::Madrid,
-        "brand time zone defaults to the daemon's"
-    );
+    assert_eq!(b.timezone, chrono_tz::Europe::Madrid, "brand time zone defaults to the daemon's");
     assert_eq!(b.backfill, Duration::ZERO);
     assert_eq!(b.escalate, escucha::config::Escalate::default());
     let x = config.sources.x.as_ref().unwrap();
@@ -301,10 +254,7 @@ from = "alerts@example.com"
     assert_eq!(x.schedule.every, Duration::from_secs(60));
     assert_eq!(x.schedule.unhealthy_after, Duration::from_secs(30 * 60));
     assert_eq!(x.schedule.expect_within, None);
-    assert_eq!(
-        config.sources.mastodon.as_ref().unwrap().instance,
-        "https://mastodon.example"
-    );
+    assert_eq!(config.sources.mastodon.as_ref().unwrap().instance, "https://mastodon.example");
     let smtp = config.smtp.as_ref().unwrap();
     assert_eq!(smtp.port, 465, "tls defaults to port 465");
     assert_eq!(config.daemon.database, PathBuf::from("/srv/e/escucha.db"));
@@ -317,8 +267,7 @@ from = "alerts@example.com"
 fn smtp_port_defaults_follow_the_security_setting() {
     for (security, port) in [("none", 25), ("starttls", 587), ("tls", 465)] {
         let toml = format!("{MINIMAL}\n[smtp]\nhost = \"mail\"\nsecurity = \"{security}\"\nfrom = \"a@example.com\"\n");
-        let config =
-            load_str(&toml, Path::new("e.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+        let config = load_str(&toml, Path::new("e.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.smtp.unwrap().port, port, "security {security}");
     }
 }
@@ -335,12 +284,8 @@ fn escucha_environment_variables_win_over_the_file() {
         .with("ESCUCHA__SMTP__PORT", "2525")
         // Not an override: one underscore after the prefix.
         .with("ESCUCHA_CONFIG", "/elsewhere.toml");
-    let config =
-        load_str(&toml, Path::new("/srv/escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.daemon.database,
-        PathBuf::from("/var/lib/escucha/env.db")
-    );
+    let config = load_str(&toml, Path::new("/srv/escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.daemon.database, PathBuf::from("/var/lib/escucha/env.db"));
     assert_eq!(config.daemon.log_format, LogFormat::Json);
     let smtp = config.smtp.unwrap();
     assert_eq!(smtp.host, "smtp.env.example");
@@ -359,20 +304,10 @@ fn an_override_can_supply_a_secret_the_file_leaves_out() {
 
 #[test]
 fn a_bad_override_is_blamed_on_its_variable() {
-    let env = Env::empty()
-        .with("ESCUCHA__DAEMON__GROUP_WAIT", "soon")
-        .with("ESCUCHA__DAEMON__COLOUR", "red");
+    let env = Env::empty().with("ESCUCHA__DAEMON__GROUP_WAIT", "soon").with("ESCUCHA__DAEMON__COLOUR", "red");
     let text = text_of(&errors(MINIMAL, &env));
-    assert!(
-        text.contains(
-            "daemon.group_wait (set by ESCUCHA__DAEMON__GROUP_WAIT): \"soon\" is not a duration"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("daemon.colour (set by ESCUCHA__DAEMON__COLOUR): unknown key"),
-        "{text}"
-    );
+    assert!(text.contains("daemon.group_wait (set by ESCUCHA__DAEMON__GROUP_WAIT): \"soon\" is not a duration"), "{text}");
+    assert!(text.contains("daemon.colour (set by ESCUCHA__DAEMON__COLOUR): unknown key"), "{text}");
 }
 
 #[test]
@@ -382,10 +317,7 @@ fn the_process_environment_is_read_by_load() {
     std::env::set_var("ESCUCHA__DAEMON__GROUP_WAIT", "45s");
     let config = load(&example_path());
     std::env::remove_var("ESCUCHA__DAEMON__GROUP_WAIT");
-    assert_eq!(
-        config.unwrap_or_else(|e| panic!("{e}")).daemon.group_wait,
-        Duration::from_secs(45)
-    );
+    assert_eq!(config.unwrap_or_else(|e| panic!("{e}")).daemon.group_wait, Duration::from_secs(45));
 }
 
 #[test]
@@ -419,54 +351,25 @@ from = "nobody"
     let text = text_of(&e);
     let expect = [
         ("daemon.timezone", 2, "did you mean \"Europe/Madrid\""),
-        (
-            "brand[1].respond_within.complaint",
-            12,
-            "\"30\" is not a duration (try \"30s\" or \"30m\")",
-        ),
-        (
-            "brand[1].oncall",
-            13,
-            "\"nobody\" names no [[oncall]] rota (defined: care)",
-        ),
+        ("brand[1].respond_within.complaint", 12, "\"30\" is not a duration (try \"30s\" or \"30m\")"),
+        ("brand[1].oncall", 13, "\"nobody\" names no [[oncall]] rota (defined: care)"),
         ("oncall[0].shift[0].when", 18, "try \"0 0 9 * * MON-FRI\""),
-        (
-            "oncall[0].shift[0].notify[0]",
-            19,
-            "\"ana\" is not an email address",
-        ),
-        (
-            "oncall[0].shift[0].notify[1]",
-            19,
-            "\"webhook:slack\" names no [[webhook]]",
-        ),
+        ("oncall[0].shift[0].notify[0]", 19, "\"ana\" is not an email address"),
+        ("oncall[0].shift[0].notify[1]", 19, "\"webhook:slack\" names no [[webhook]]"),
         ("smtp.security", 23, "\"ssl\" is not one of"),
         ("smtp.from", 24, "\"nobody\" is not a mailbox"),
     ];
     for (key, line, words) in expect {
-        let found =
-            e.0.iter()
-                .find(|err| err.key == key)
-                .unwrap_or_else(|| panic!("no error for {key}:\n{text}"));
+        let found = e.0.iter().find(|err| err.key == key).unwrap_or_else(|| panic!("no error for {key}:\n{text}"));
         assert_eq!(found.line, Some(line), "line of {key}:\n{text}");
-        assert!(
-            found.message.contains(words),
-            "{key}: {}\n{text}",
-            found.message
-        );
+        assert!(found.message.contains(words), "{key}: {}\n{text}", found.message);
     }
     assert_eq!(e.0.len(), expect.len(), "{text}");
     // One problem per line, each prefixed by the file and line, in file order.
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), expect.len());
-    assert!(
-        lines[0].starts_with("/srv/escucha/escucha.toml:2: daemon.timezone: "),
-        "{text}"
-    );
-    assert!(
-        lines[1].starts_with("/srv/escucha/escucha.toml:12: brand[1].respond_within.complaint: "),
-        "{text}"
-    );
+    assert!(lines[0].starts_with("/srv/escucha/escucha.toml:2: daemon.timezone: "), "{text}");
+    assert!(lines[1].starts_with("/srv/escucha/escucha.toml:12: brand[1].respond_within.complaint: "), "{text}");
 }
 
 #[test]
@@ -474,18 +377,9 @@ fn unknown_keys_are_refused_with_the_nearest_known_key() {
     let toml = format!("{MINIMAL}respond_whitin = {{ complaint = \"30m\" }}\n\n[daemon]\ntimzone = \"UTC\"\n\n[brands]\nid = \"x\"\n");
     let e = errors(&toml, &Env::empty());
     let text = text_of(&e);
-    assert!(
-        text.contains(":5: brand[0].respond_whitin: unknown key (did you mean respond_within?)"),
-        "{text}"
-    );
-    assert!(
-        text.contains(":8: daemon.timzone: unknown key (did you mean timezone?)"),
-        "{text}"
-    );
-    assert!(
-        text.contains(":10: brands: unknown key (did you mean brand?)"),
-        "{text}"
-    );
+    assert!(text.contains(":5: brand[0].respond_whitin: unknown key (did you mean respond_within?)"), "{text}");
+    assert!(text.contains(":8: daemon.timzone: unknown key (did you mean timezone?)"), "{text}");
+    assert!(text.contains(":10: brands: unknown key (did you mean brand?)"), "{text}");
     assert_eq!(e.0.len(), 3, "{text}");
 }
 
@@ -499,9 +393,8 @@ fn brand_phrases_are_lists_of_text_per_class_and_each_phrase_decides_one_class()
     let none = load_str(MINIMAL, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap();
     assert!(none.brands[0].classify.is_empty());
 
-    let bad = format!(
-        "{MINIMAL}[brand.classify]\ncomplaint = [\"\", \"Profeco\"]\npraize = [\"gracias\"]\nescalation = \"profeco\"\nneutral = [\"profeco\"]\n"
-    );
+    let bad =
+        format!("{MINIMAL}[brand.classify]\ncomplaint = [\"\", \"Profeco\"]\npraize = [\"gracias\"]\nescalation = \"profeco\"\nneutral = [\"profeco\"]\n");
     let e = errors(&bad, &Env::empty());
     let text = text_of(&e);
     assert!(text.contains(":6: brand[0].classify.complaint[0]: is empty"), "{text}");
@@ -522,10 +415,7 @@ fn unknown_source_names_are_refused() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("source.mastodn: unknown source (did you mean mastodon?"),
-        "{text}"
-    );
+    assert!(text.contains("source.mastodn: unknown source (did you mean mastodon?"), "{text}");
     assert_eq!(e.0.len(), 2, "{text}");
 }
 
@@ -533,11 +423,7 @@ fn unknown_source_names_are_refused() {
 fn toml_syntax_errors_name_the_line() {
     let e = errors("[daemon]\ndatabase = escucha.db\n", &Env::empty());
     assert_eq!(e.0[0].line, Some(2), "{e}");
-    assert!(
-        e.to_string()
-            .starts_with("/srv/escucha/escucha.toml:2: TOML syntax:"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("/srv/escucha/escucha.toml:2: TOML syntax:"), "{e}");
 }
 
 #[test]
@@ -545,14 +431,8 @@ fn wrong_types_are_reported_with_an_example() {
     let toml = format!("{MINIMAL}\n[daemon]\ngroup_wait = 30\nhttp = 8686\n\n[[webhook]]\nid = \"s\"\nkind = \"slack\"\nurl = \"https://h.example/x\"\nsend_resolved = \"yes\"\n");
     let text = text_of(&errors(&toml, &Env::empty()));
     assert!(text.contains("daemon.group_wait: 30 is not a duration: give it as a string with a unit (try \"30s\" or \"30m\")"), "{text}");
-    assert!(
-        text.contains("daemon.http: must be a string (e.g. \"127.0.0.1:8686\"), not a number"),
-        "{text}"
-    );
-    assert!(
-        text.contains("webhook[0].send_resolved: must be true or false"),
-        "{text}"
-    );
+    assert!(text.contains("daemon.http: must be a string (e.g. \"127.0.0.1:8686\"), not a number"), "{text}");
+    assert!(text.contains("webhook[0].send_resolved: must be true or false"), "{text}");
 }
 
 #[test]
@@ -575,10 +455,7 @@ id = "silent"
 "#;
     let e = errors(toml, &Env::empty());
     let text = text_of(&e);
-    assert!(
-        text.contains("brand[1].id: \"interjet\" is used twice"),
-        "{text}"
-    );
+    assert!(text.contains("brand[1].id: \"interjet\" is used twice"), "{text}");
     assert!(text.contains("brand[2].id: is empty"), "{text}");
     assert!(text.contains(":14: brand[3]: watches nothing"), "{text}");
     assert_eq!(e.0.len(), 3, "{text}");
@@ -587,13 +464,8 @@ id = "silent"
 #[test]
 fn a_brand_with_only_an_account_is_enough() {
     let toml = "[[brand]]\nid = \"interjet\"\n[brand.accounts]\nx = \"@Interjet_mx\"\n";
-    let config =
-        load_str(toml, Path::new("e.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.brands[0].accounts.x.as_deref(),
-        Some("Interjet_mx"),
-        "the @ is dropped"
-    );
+    let config = load_str(toml, Path::new("e.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.brands[0].accounts.x.as_deref(), Some("Interjet_mx"), "the @ is dropped");
 }
 
 #[test]
@@ -602,32 +474,12 @@ fn sources_require_their_credentials_and_addresses() {
         "{MINIMAL}\n[source.x]\nevery = \"1m\"\n\n[source.mastodon]\nevery = \"1m\"\n\n[source.bluesky]\nidentifier = \"i.bsky.social\"\n\n[source.reddit]\nclient_id = \"id\"\n\n[[source.feed]]\nurl = \"not a url\"\nbrand = \"nobody\"\n"
     );
     let text = text_of(&errors(&toml, &Env::empty()));
-    assert!(
-        text.contains(
-            "source.x.bearer_token: is missing: add bearer_token_env = \"X_BEARER_TOKEN\""
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.mastodon.instance: is missing"),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.bluesky.app_password: is missing"),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.reddit.client_secret: is missing"),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.feed[0].url: \"not a url\" is not an http(s) URL"),
-        "{text}"
-    );
-    assert!(
-        text.contains("source.feed[0].brand: \"nobody\" names no [[brand]] (defined: interjet)"),
-        "{text}"
-    );
+    assert!(text.contains("source.x.bearer_token: is missing: add bearer_token_env = \"X_BEARER_TOKEN\""), "{text}");
+    assert!(text.contains("source.mastodon.instance: is missing"), "{text}");
+    assert!(text.contains("source.bluesky.app_password: is missing"), "{text}");
+    assert!(text.contains("source.reddit.client_secret: is missing"), "{text}");
+    assert!(text.contains("source.feed[0].url: \"not a url\" is not an http(s) URL"), "{text}");
+    assert!(text.contains("source.feed[0].brand: \"nobody\" names no [[brand]] (defined: interjet)"), "{text}");
 }
 
 #[test]
@@ -635,10 +487,7 @@ fn a_secret_comes_from_the_named_environment_variable() {
     let toml = format!("{MINIMAL}\n[source.x]\nbearer_token_env = \"X_TOKEN\"\n");
     let env = Env::empty().with("X_TOKEN", "AAAA-secret");
     let config = load_str(&toml, Path::new("e.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.sources.x.unwrap().bearer_token.expose(),
-        "AAAA-secret"
-    );
+    assert_eq!(config.sources.x.unwrap().bearer_token.expose(), "AAAA-secret");
 }
 
 #[test]
@@ -646,17 +495,13 @@ fn an_unset_secret_variable_is_named_in_the_error() {
     let toml = format!("{MINIMAL}\n[source.x]\nbearer_token_env = \"X_TOKEN\"\n");
     let e = errors(&toml, &Env::empty());
     let text = text_of(&e);
-    assert!(
-        text.contains(":7: source.x.bearer_token_env: environment variable X_TOKEN is not set"),
-        "{text}"
-    );
+    assert!(text.contains(":7: source.x.bearer_token_env: environment variable X_TOKEN is not set"), "{text}");
     assert_eq!(e.0.len(), 1, "{text}");
 }
 
 #[test]
 fn a_secret_given_twice_is_refused() {
-    let toml =
-        format!("{MINIMAL}\n[source.x]\nbearer_token = \"a\"\nbearer_token_env = \"X_TOKEN\"\n");
+    let toml = format!("{MINIMAL}\n[source.x]\nbearer_token = \"a\"\nbearer_token_env = \"X_TOKEN\"\n");
     let text = text_of(&errors(&toml, &Env::empty().with("X_TOKEN", "b")));
     assert!(text.contains("source.x.bearer_token: give only one of bearer_token, bearer_token_env, bearer_token_file"), "{text}");
 }
@@ -666,12 +511,8 @@ fn a_relative_secret_file_is_read_next_to_the_config_and_its_newline_dropped() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x-token"), "file-secret\n").unwrap();
     let toml = format!("{MINIMAL}\n[source.x]\nbearer_token_file = \"x-token\"\n");
-    let config = load_str(&toml, &dir.path().join("escucha.toml"), &Env::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.sources.x.unwrap().bearer_token.expose(),
-        "file-secret"
-    );
+    let config = load_str(&toml, &dir.path().join("escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.sources.x.unwrap().bearer_token.expose(), "file-secret");
 }
 
 #[test]
@@ -680,35 +521,19 @@ fn a_relative_secret_file_is_looked_up_in_the_credentials_directory() {
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(config_dir.path().join("smtp"), "wrong\n").unwrap();
     std::fs::write(creds.path().join("smtp"), "from-credentials\r\n").unwrap();
-    let toml = format!(
-        "{MINIMAL}\n[smtp]\nhost = \"mail.example.com\"\nusername = \"alerts\"\npassword_file = \"smtp\"\nfrom = \"alerts@example.com\"\n"
-    );
+    let toml = format!("{MINIMAL}\n[smtp]\nhost = \"mail.example.com\"\nusername = \"alerts\"\npassword_file = \"smtp\"\nfrom = \"alerts@example.com\"\n");
     let env = Env::empty().with("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap());
-    let config = load_str(&toml, &config_dir.path().join("escucha.toml"), &env)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.smtp.unwrap().password.unwrap().expose(),
-        "from-credentials"
-    );
+    let config = load_str(&toml, &config_dir.path().join("escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.smtp.unwrap().password.unwrap().expose(), "from-credentials");
 }
 
 #[test]
 fn an_unreadable_secret_file_is_an_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let toml = format!("{MINIMAL}\n[source.x]\nbearer_token_file = \"missing-token\"\n");
-    let text = text_of(&errors_at(
-        &toml,
-        &dir.path().join("escucha.toml"),
-        &Env::empty(),
-    ));
+    let text = text_of(&errors_at(&toml, &dir.path().join("escucha.toml"), &Env::empty()));
     let expected = dir.path().join("missing-token");
-    assert!(
-        text.contains(&format!(
-            "source.x.bearer_token_file: cannot read {}",
-            expected.display()
-        )),
-        "{text}"
-    );
+    assert!(text.contains(&format!("source.x.bearer_token_file: cannot read {}", expected.display())), "{text}");
 }
 
 fn errors_at(toml: &str, path: &Path, env: &Env) -> ConfigErrors {
@@ -719,26 +544,16 @@ fn errors_at(toml: &str, path: &Path, env: &Env) -> ConfigErrors {
 fn a_relative_database_lives_in_the_state_directory_under_systemd() {
     let toml = format!("{MINIMAL}\n[daemon]\ndatabase = \"mentions.db\"\n");
     let env = Env::empty().with("STATE_DIRECTORY", "/var/lib/escucha");
-    let config = load_str(&toml, Path::new("/etc/escucha/escucha.toml"), &env)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        config.daemon.database,
-        PathBuf::from("/var/lib/escucha/mentions.db")
-    );
+    let config = load_str(&toml, Path::new("/etc/escucha/escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.daemon.database, PathBuf::from("/var/lib/escucha/mentions.db"));
 
     // Outside systemd, a shell with the service's config finds the
     // service's database, not a second one beside the config...
     let config = load_str(&toml, Path::new("/etc/escucha/escucha.toml"), &Env::empty()).unwrap();
-    assert_eq!(
-        config.daemon.database,
-        PathBuf::from("/var/lib/escucha/mentions.db")
-    );
+    assert_eq!(config.daemon.database, PathBuf::from("/var/lib/escucha/mentions.db"));
     // ...and any other config keeps its database beside it.
     let config = load_str(&toml, Path::new("/home/ana/escucha/escucha.toml"), &Env::empty()).unwrap();
-    assert_eq!(
-        config.daemon.database,
-        PathBuf::from("/home/ana/escucha/mentions.db")
-    );
+    assert_eq!(config.daemon.database, PathBuf::from("/home/ana/escucha/mentions.db"));
 
     let absolute = format!("{MINIMAL}\n[daemon]\ndatabase = \"/data/e.db\"\n");
     let config = load_str(&absolute, Path::new("/etc/escucha/escucha.toml"), &env).unwrap();
@@ -786,44 +601,21 @@ routing_key_file = "pd"
         .with("BRAND_TOKEN", "brand-SECRET-2")
         .with("X_TOKEN", "x-SECRET-5")
         .with("SMTP_PASSWORD", "smtp-SECRET-6")
-        .with(
-            "SLACK_URL",
-            "https://hooks.slack.com/services/T0/B0/slack-SECRET-7",
-        );
-    let config =
-        load_str(&toml, &dir.path().join("escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
+        .with("SLACK_URL", "https://hooks.slack.com/services/T0/B0/slack-SECRET-7");
+    let config = load_str(&toml, &dir.path().join("escucha.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
     let shown = format!("{config:?}");
-    assert!(
-        !shown.contains("SECRET"),
-        "a secret leaked into Debug:\n{shown}"
-    );
+    assert!(!shown.contains("SECRET"), "a secret leaked into Debug:\n{shown}");
     // The values are there, only hidden.
-    assert_eq!(
-        config.brands[0]
-            .accounts
-            .mastodon_token
-            .as_ref()
-            .unwrap()
-            .expose(),
-        "brand-SECRET-2"
-    );
-    assert_eq!(
-        config.webhooks[1].routing_key.as_ref().unwrap().expose(),
-        "pd-routing-SECRET-4"
-    );
+    assert_eq!(config.brands[0].accounts.mastodon_token.as_ref().unwrap().expose(), "brand-SECRET-2");
+    assert_eq!(config.webhooks[1].routing_key.as_ref().unwrap().expose(), "pd-routing-SECRET-4");
 }
 
 #[test]
 fn a_bad_webhook_url_is_reported_without_echoing_it() {
-    let toml = format!(
-        "{MINIMAL}\n[[webhook]]\nid = \"slack\"\nkind = \"slack\"\nurl_env = \"SLACK_URL\"\n"
-    );
+    let toml = format!("{MINIMAL}\n[[webhook]]\nid = \"slack\"\nkind = \"slack\"\nurl_env = \"SLACK_URL\"\n");
     let env = Env::empty().with("SLACK_URL", "hooks.slack.com/services/T0/B0/SECRET");
     let text = text_of(&errors(&toml, &env));
-    assert!(
-        text.contains("webhook[0].url_env: is not an http(s) URL"),
-        "{text}"
-    );
+    assert!(text.contains("webhook[0].url_env: is not an http(s) URL"), "{text}");
     assert!(!text.contains("SECRET"), "{text}");
 }
 
@@ -873,10 +665,7 @@ to = ["webhook:nope"]
 fn a_missing_config_file_says_how_to_point_at_one() {
     let e = load_with(Path::new("/nonexistent/escucha.toml"), &Env::empty()).unwrap_err();
     let text = e.to_string();
-    assert!(
-        text.starts_with("/nonexistent/escucha.toml: cannot read the config file"),
-        "{text}"
-    );
+    assert!(text.starts_with("/nonexistent/escucha.toml: cannot read the config file"), "{text}");
     assert!(text.contains("--config"), "{text}");
 }
 

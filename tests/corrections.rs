@@ -135,10 +135,7 @@ async fn corrections_stop_a_chain_start_an_overdue_page_and_outlive_a_restart() 
     assert_eq!(w.smtp.messages().len(), 1, "the corrected complaint's chain stopped and praise pages nobody");
     let (code, out, err) = w.correct_as_user(praise.id, "complaint", "beto");
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(
-        out.trim(),
-        format!("mention {}: praise -> complaint, corrected by beto; it is overdue and will be paged now", praise.id)
-    );
+    assert_eq!(out.trim(), format!("mention {}: praise -> complaint, corrected by beto; it is overdue and will be paged now", praise.id));
     let mail = w.smtp.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(mail[1].to, ["guardia@example.com"]);
     let body = mail[1].text_body().unwrap();

@@ -121,8 +121,7 @@ async fn a_spanish_complaint_is_stored_once_and_emailed_once_to_the_on_duty_shif
     let subject = mail[0].subject().unwrap();
     assert!(subject.contains("complaint") && subject.contains("Interjet") && subject.contains(" x"), "{subject}");
     let body = mail[0].text_body().unwrap();
-    for needle in ["llevo tres horas esperando", "@maria_gz", "120", &format!("https://x.com/maria_gz/status/{id}"), &format!("escucha ack {}", m.id)]
-    {
+    for needle in ["llevo tres horas esperando", "@maria_gz", "120", &format!("https://x.com/maria_gz/status/{id}"), &format!("escucha ack {}", m.id)] {
         assert!(body.contains(needle), "body lacks {needle:?}:\n{body}");
     }
     assert!(m.reasons.iter().all(|r| body.contains(r.as_str())), "every reason is in the body:\n{body}");
@@ -342,8 +341,7 @@ async fn platform_errors_keep_the_daemon_running_and_the_other_source_working() 
     wait_for(LONG, "the Mastodon mention", &d, || mentions(&db).into_iter().find(|m| m.platform_id == status)).await;
     // After the failures X recovers and its mention arrives too.
     let id = w.x.add_tweet(NewTweet::new("raul", "Interjet hoy").lang(Some("es")));
-    wait_for(Duration::from_secs(90), "the X mention after the failures", &d, || mentions(&db).into_iter().find(|m| m.platform_id == id))
-        .await;
+    wait_for(Duration::from_secs(90), "the X mention after the failures", &d, || mentions(&db).into_iter().find(|m| m.platform_id == id)).await;
     assert!(d.running(), "the daemon is still up");
     let log = d.log();
     assert!(log.contains("rate limited"), "{log}");

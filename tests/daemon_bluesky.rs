@@ -43,11 +43,7 @@ async fn a_bluesky_complaint_is_emailed_once_and_one_the_brand_answers_never() {
     first_polls(LONG, &d, &db, &["bluesky:search:interjet", "bluesky:notifications", "bluesky:account:interjet"]).await;
 
     // Answered: the brand replies directly to the mention.
-    let answered = fake
-        .post(&carla)
-        .text("@interjet.bsky.social cancelaron mi vuelo y nadie me ayuda, qué mal servicio")
-        .lang("es")
-        .send();
+    let answered = fake.post(&carla).text("@interjet.bsky.social cancelaron mi vuelo y nadie me ayuda, qué mal servicio").lang("es").send();
     fake.post(&brand).text("@carla.bsky.social lamentamos lo ocurrido, te escribimos por DM").reply_to(&answered).lang("es").send();
     // Not answered: the control, posted last.
     let control = fake.post(&beto).text("@interjet.bsky.social me cobraron dos veces y nadie responde, pésimo").lang("es").send();
@@ -75,10 +71,7 @@ async fn a_bluesky_complaint_is_emailed_once_and_one_the_brand_answers_never() {
 
     // More polls happen: still one row each and one email.
     let polls = fake.calls("app.bsky.notification.listNotifications").len();
-    wait_for(LONG, "two more notification polls", &d, || {
-        (fake.calls("app.bsky.notification.listNotifications").len() >= polls + 2).then_some(())
-    })
-    .await;
+    wait_for(LONG, "two more notification polls", &d, || (fake.calls("app.bsky.notification.listNotifications").len() >= polls + 2).then_some(())).await;
     assert_eq!(mentions(&db).iter().filter(|m| m.platform_id == control).count(), 1);
     assert_eq!(smtp.messages().len(), 1);
     assert_eq!(fake.calls("com.atproto.server.createSession").len(), 1, "one session for the whole run");

@@ -57,7 +57,11 @@ impl World {
             .interjet("3s", "2s", &[("facebook", PAGE), ("instagram", IG), ("youtube", CHANNEL)])
             .section(
                 "[source.facebook]",
-                &format!("api_base = {}\napi_version = \"v21.0\"\npage_token = {}\nevery = \"1s\"\n{facebook_extra}", q(&self.graph.base_url()), q(fake_graph::TOKEN)),
+                &format!(
+                    "api_base = {}\napi_version = \"v21.0\"\npage_token = {}\nevery = \"1s\"\n{facebook_extra}",
+                    q(&self.graph.base_url()),
+                    q(fake_graph::TOKEN)
+                ),
             )
             .section(
                 "[source.instagram]",

@@ -42,17 +42,10 @@ async fn a_reddit_complaint_is_emailed_once_and_one_the_brand_answers_never() {
     let d = Daemon::start(dir.path(), &config, &[]);
     first_polls(LONG, &d, &db, &["reddit:search:interjet", "reddit:account:interjet"]).await;
 
-    let answered = reddit.add_post(NewPost::new(
-        "carla_mx",
-        "Interjet canceló mi vuelo",
-        "y nadie me ayuda, pésimo servicio, llevo horas esperando una respuesta",
-    ));
+    let answered =
+        reddit.add_post(NewPost::new("carla_mx", "Interjet canceló mi vuelo", "y nadie me ayuda, pésimo servicio, llevo horas esperando una respuesta"));
     reddit.add_comment("Interjet_Care", "Hola Carla, lamentamos lo ocurrido; te escribimos por mensaje privado.", &answered);
-    let open = reddit.add_post(NewPost::new(
-        "beto_r",
-        "Interjet me cobró dos veces",
-        "nadie responde y es un desastre, pésimo servicio",
-    ));
+    let open = reddit.add_post(NewPost::new("beto_r", "Interjet me cobró dos veces", "nadie responde y es un desastre, pésimo servicio"));
 
     let m = wait_for(LONG, "the open complaint to be stored", &d, || mentions(&db).into_iter().find(|m| m.platform_id == open)).await;
     assert_eq!(m.platform, Platform::Reddit);

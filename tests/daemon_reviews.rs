@@ -48,7 +48,8 @@ impl World {
     fn config(&self, within: &str, unhealthy_after: &str) -> PathBuf {
         std::fs::write(self.dir.path().join("play.json"), service_account_json(&self.fake.google_token_url())).unwrap();
         let base = self.fake.base_url();
-        let common = format!("every = \"1s\"\nunhealthy_after = {}\nrespond_within = {{ complaint = {}, escalation = {} }}", q(unhealthy_after), q(within), q(within));
+        let common =
+            format!("every = \"1s\"\nunhealthy_after = {}\nrespond_within = {{ complaint = {}, escalation = {} }}", q(unhealthy_after), q(within), q(within));
         ConfigToml::new()
             .daemon("escucha.db")
             .set("daemon", "timezone", "UTC")
@@ -69,7 +70,13 @@ impl World {
             )
             .section(
                 "[source.app_store]",
-                &format!("api_base = {}\nissuer_id = {}\nkey_id = {}\nprivate_key_file = {}\n{common}", q(&base), q(ASC_ISSUER), q(ASC_KEY_ID), q(&app_store_key_path())),
+                &format!(
+                    "api_base = {}\nissuer_id = {}\nkey_id = {}\nprivate_key_file = {}\n{common}",
+                    q(&base),
+                    q(ASC_ISSUER),
+                    q(ASC_KEY_ID),
+                    q(&app_store_key_path())
+                ),
             )
             .section(
                 "[source.google_play]",
@@ -115,7 +122,12 @@ async fn a_one_star_review_is_paged_after_the_sources_threshold_and_a_replied_on
     w.first_polls_done(&d).await;
     let db = w.db();
 
-    let kinds = [(Kind::Google, LOCATION, Platform::GoogleReviews), (Kind::AppStore, APP, Platform::AppStore), (Kind::Play, PACKAGE, Platform::GooglePlay), (Kind::Trustpilot, UNIT, Platform::Trustpilot)];
+    let kinds = [
+        (Kind::Google, LOCATION, Platform::GoogleReviews),
+        (Kind::AppStore, APP, Platform::AppStore),
+        (Kind::Play, PACKAGE, Platform::GooglePlay),
+        (Kind::Trustpilot, UNIT, Platform::Trustpilot),
+    ];
     let mut unanswered = Vec::new();
     let mut replied = Vec::new();
     for (kind, target, platform) in kinds {
@@ -134,7 +146,8 @@ async fn a_one_star_review_is_paged_after_the_sources_threshold_and_a_replied_on
         wait_for(LONG, "the reply to answer the review", &d, || mentions(&db).into_iter().find(|m| m.platform_id == *id && m.status == Status::Answered)).await;
     }
     for (id, platform) in &unanswered {
-        let m = wait_for(LONG, "the unanswered review to be paged", &d, || mentions(&db).into_iter().find(|m| m.platform_id == *id && m.alerted_at.is_some())).await;
+        let m = wait_for(LONG, "the unanswered review to be paged", &d, || mentions(&db).into_iter().find(|m| m.platform_id == *id && m.alerted_at.is_some()))
+            .await;
         assert_eq!(m.platform, *platform);
         assert_eq!(m.class, Class::Complaint, "{:?}", m.reasons);
         assert_eq!(m.rating, Some(1));
@@ -193,10 +206,7 @@ async fn an_edited_review_is_paged_once_and_a_rating_drop_after_an_answer_reopen
 
     // The author of the paged review edits it: newest text, no second page.
     w.fake.edit(&bad, "Me cancelaron el vuelo; ya van tres días sin respuesta", 1);
-    let m = wait_for(LONG, "the edit to be stored", &d, || {
-        mentions(&db).into_iter().find(|m| m.platform_id == bad && m.text.contains("tres días"))
-    })
-    .await;
+    let m = wait_for(LONG, "the edit to be stored", &d, || mentions(&db).into_iter().find(|m| m.platform_id == bad && m.text.contains("tres días"))).await;
     assert_eq!(m.rating, Some(1));
 
     // The answered five-star review drops to one star: open again, paged

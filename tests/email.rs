@@ -145,10 +145,7 @@ async fn an_unknown_recipient_is_rejected_for_good() {
     let server = SmtpServer::start().await;
     server.reject_rcpt("gone@example.com");
 
-    let err = mailer(server.port())
-        .send("gone@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1")
-        .await
-        .unwrap_err();
+    let err = mailer(server.port()).send("gone@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1").await.unwrap_err();
 
     match &err {
         NotifyError::Rejected(msg) => assert!(msg.contains("550") && msg.contains("gone@example.com"), "{msg}"),

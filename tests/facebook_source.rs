@@ -9,7 +9,7 @@ mod fake_graph;
 use escucha::config::{load_str, Env};
 use escucha::model::{Platform, Post};
 use escucha::sources::{Page, Query, QueryKind, Source, SourceError};
-use fake_graph::{now, FakeGraph, Failure, TOKEN};
+use fake_graph::{now, Failure, FakeGraph, TOKEN};
 use std::collections::HashSet;
 use std::path::Path;
 

@@ -21,7 +21,6 @@ mod smtp;
 mod world;
 
 use daemon::{first_x_and_mastodon_polls, mentions, wait_for, Daemon};
-use world::ConfigToml;
 use escucha::model::{Platform, Status};
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
@@ -31,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 const ENV: &[(&str, &str)] = &[("ESCUCHA_HTTP_TIMEOUT_MS", "1000")];
@@ -95,7 +95,9 @@ impl World {
     }
 
     fn x_complaint(&self, code: &str) -> String {
-        self.x.add_tweet(NewTweet::new(&format!("u{code}"), &format!("@Interjet_mx {code} perdieron mi equipaje y nadie responde, pésimo servicio")).lang(Some("es")))
+        self.x.add_tweet(
+            NewTweet::new(&format!("u{code}"), &format!("@Interjet_mx {code} perdieron mi equipaje y nadie responde, pésimo servicio")).lang(Some("es")),
+        )
     }
 
     fn mastodon_mention(&self, code: &str, text: &str) -> String {
@@ -152,7 +154,10 @@ async fn kill_9_at_twenty_random_moments_stores_every_mention_once_and_pages_eve
         // Posts arrive while the daemon is down, so that each start has a
         // backlog of pages to read and complaints already past due.
         for i in 0..30 {
-            expected.push((w.x.add_tweet(NewTweet::new(&format!("n{round}x{i}"), &format!("viajando con Interjet hoy, vuelo {round}-{i}")).lang(Some("es"))), String::new()));
+            expected.push((
+                w.x.add_tweet(NewTweet::new(&format!("n{round}x{i}"), &format!("viajando con Interjet hoy, vuelo {round}-{i}")).lang(Some("es"))),
+                String::new(),
+            ));
         }
         for i in 0..4 {
             let code = format!("K{round:02}-{i}");
@@ -255,10 +260,7 @@ async fn alerts_due_while_smtp_is_down_go_out_once_each_in_due_order_when_it_ret
         (all.len() == 5 && all.iter().all(|m| m.alerted_at.is_some())).then_some(())
     })
     .await;
-    wait_for(LONG, "failed attempts for every row", &d, || {
-        (d.log().matches("alert delivery failed; will retry").count() >= 6).then_some(())
-    })
-    .await;
+    wait_for(LONG, "failed attempts for every row", &d, || (d.log().matches("alert delivery failed; will retry").count() >= 6).then_some(())).await;
     let back = SmtpServer::start_on(port).await;
     let mail = back.wait_for(1, Duration::from_secs(60)).await;
     let _ = mail;
@@ -339,14 +341,8 @@ async fn mastodon_failing_every_way_in_turn_leaves_the_daemon_up_and_x_working()
     let cfg = w.config(&Settings::default());
     let mut d = w.start(&cfg);
     w.first_polls_done(&d).await;
-    let failures = [
-        ServerError(500),
-        Unavailable { retry_after: Duration::from_secs(1) },
-        Timeout(Duration::from_secs(3)),
-        TruncatedBody,
-        MalformedJson,
-        HtmlErrorPage,
-    ];
+    let failures =
+        [ServerError(500), Unavailable { retry_after: Duration::from_secs(1) }, Timeout(Duration::from_secs(3)), TruncatedBody, MalformedJson, HtmlErrorPage];
     let m = &w.mastodon;
     each_failure_in_turn(&w, &mut d, Platform::Mastodon, failures.len(), |i| m.fail_next(failures[i].clone())).await;
     let log = d.log();
@@ -421,7 +417,9 @@ impl Scripted {
                             // Every other answer announces its size; the others
                             // stream without one, so both limits are exercised.
                             let length = if n % 2 == 0 { format!("content-length: {HUGE}\r\n") } else { String::new() };
-                            let _ = conn.write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{length}connection: close\r\n\r\n").as_bytes()).await;
+                            let _ = conn
+                                .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{length}connection: close\r\n\r\n").as_bytes())
+                                .await;
                             let mut chunk = vec![b' '; 64 * 1024];
                             chunk[0] = b'[';
                             let mut sent = 0;

@@ -11,7 +11,7 @@ use escucha::config::{FeedSource as FeedConfig, Schedule, Secret};
 use escucha::model::Platform;
 use escucha::sources::feed::{query_key, FeedSource};
 use escucha::sources::{Page, Query, QueryKind, SourceError};
-use fake_feed::{FakeFeed, Failure, Kind, NewEntry};
+use fake_feed::{Failure, FakeFeed, Kind, NewEntry};
 use std::time::Duration;
 
 fn cfg(url: &str, brand: &str, terms: bool, every: Duration) -> FeedConfig {
@@ -67,11 +67,8 @@ fn each_feed_is_one_exclusive_query_of_its_brand_with_a_stable_key() {
 #[tokio::test]
 async fn the_recorded_google_alert_is_read_whole_on_the_first_poll() {
     let fake = FakeFeed::start().await;
-    let url = fake.add_raw(
-        "/alerts/feeds/04175468913983673025/4428013283581841004",
-        "application/atom+xml",
-        include_str!("fixtures/feed/google_alerts_atom.xml"),
-    );
+    let url =
+        fake.add_raw("/alerts/feeds/04175468913983673025/4428013283581841004", "application/atom+xml", include_str!("fixtures/feed/google_alerts_atom.xml"));
     let (s, q) = one(&url);
     let page = fetch(&s, &q, None).await;
     assert!(page.posts.len() >= 4, "{}", page.posts.len());
@@ -196,10 +193,7 @@ async fn a_feed_is_not_fetched_again_before_its_own_every() {
     let fake = FakeFeed::start().await;
     let fast = fake.add_feed(Kind::WordPress, "fast");
     let slow = fake.add_feed(Kind::WordPress, "slow");
-    let s = FeedSource::new(
-        &[cfg(&fast, "acme", false, Duration::from_secs(1)), cfg(&slow, "acme", false, Duration::from_secs(3600))],
-        &[],
-    );
+    let s = FeedSource::new(&[cfg(&fast, "acme", false, Duration::from_secs(1)), cfg(&slow, "acme", false, Duration::from_secs(3600))], &[]);
     let qs = s.queries();
     let first = fetch(&s, &qs[1], None).await;
     let before = fake.requests().len();

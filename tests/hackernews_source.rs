@@ -10,7 +10,7 @@ use escucha::config::{Accounts, Brand, Escalate, HackerNewsSource as HnConfig, R
 use escucha::model::Platform;
 use escucha::sources::hackernews::{HackerNewsSource, HITS_PER_PAGE};
 use escucha::sources::{Page, Query, QueryKind, SourceError};
-use fake_hackernews::{now, FakeHackerNews, Failure};
+use fake_hackernews::{now, Failure, FakeHackerNews};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -153,8 +153,7 @@ async fn a_burst_larger_than_a_page_is_read_over_pages_without_gaps_or_duplicate
     let s = source(&fake.base_url(), &[acme()]);
     let first = fetch(&s, SEARCH, None).await;
     let base = now() - 500;
-    let burst: Vec<String> =
-        (0..250).map(|i| fake.comment_at(&format!("u{i}"), &story, &format!("AcmeCoffee comment {i}"), base + i / 3)).collect();
+    let burst: Vec<String> = (0..250).map(|i| fake.comment_at(&format!("u{i}"), &story, &format!("AcmeCoffee comment {i}"), base + i / 3)).collect();
     let (ids, _, pages) = poll(&s, SEARCH, &first.cursor).await;
     assert_eq!(pages, 3, "250 hits at 100 per page");
     let unique: HashSet<&String> = ids.iter().collect();
@@ -173,8 +172,7 @@ async fn a_burst_past_algolias_thousand_hit_cap_is_still_read_whole() {
     let s = source(&fake.base_url(), &[acme()]);
     let first = fetch(&s, SEARCH, None).await;
     let base = now() - 2000;
-    let burst: Vec<String> =
-        (0..1150).map(|i| fake.comment_at("u", &story, &format!("AcmeCoffee comment {i}"), base + i)).collect();
+    let burst: Vec<String> = (0..1150).map(|i| fake.comment_at("u", &story, &format!("AcmeCoffee comment {i}"), base + i)).collect();
     let (ids, cursor, pages) = poll(&s, SEARCH, &first.cursor).await;
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "no duplicates");
@@ -192,8 +190,7 @@ async fn a_restart_between_pages_resumes_without_gaps_or_duplicates() {
     let s = source(&fake.base_url(), &[acme()]);
     let first = fetch(&s, SEARCH, None).await;
     let base = now() - 500;
-    let burst: Vec<String> =
-        (0..230).map(|i| fake.comment_at(&format!("u{i}"), &story, &format!("AcmeCoffee comment {i}"), base + i)).collect();
+    let burst: Vec<String> = (0..230).map(|i| fake.comment_at(&format!("u{i}"), &story, &format!("AcmeCoffee comment {i}"), base + i)).collect();
     let page1 = fetch(&s, SEARCH, Some(&first.cursor)).await;
     assert!(page1.more);
     // The process dies here: the store kept page 1 and its cursor.

@@ -48,7 +48,6 @@ mod smtp;
 mod world;
 
 use daemon::{first_polls, first_x_and_mastodon_polls, mentions, wait_for, Daemon};
-use world::ConfigToml;
 use escucha::model::Mention;
 use escucha::sources::feed::query_key;
 use fake_feed::FakeFeed;
@@ -59,6 +58,7 @@ use smtp::{Received, SmtpServer};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(40);
 const ACK_SECRET: &str = "hostile-ack-secret";
@@ -79,7 +79,11 @@ fn rss(items: &[u8], encoding: &str) -> Vec<u8> {
 /// A WordPress-style item; `body` is bytes already escaped as the blog
 /// would (so it may carry invalid UTF-8 or Latin-1).
 fn item(guid: &str, title: &[u8], author: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut x = format!("<item><link>https://blog.example.com/p/#{guid}</link><pubDate>{}</pubDate><guid isPermaLink=\"false\">{guid}</guid><title>", chrono::Utc::now().to_rfc2822()).into_bytes();
+    let mut x = format!(
+        "<item><link>https://blog.example.com/p/#{guid}</link><pubDate>{}</pubDate><guid isPermaLink=\"false\">{guid}</guid><title>",
+        chrono::Utc::now().to_rfc2822()
+    )
+    .into_bytes();
     x.extend_from_slice(title);
     x.extend_from_slice(b"</title><dc:creator><![CDATA[");
     x.extend_from_slice(author);
@@ -170,7 +174,12 @@ async fn hostile_mention_text_is_stored_verbatim_and_escaped_wherever_it_is_show
 
     // Feeds: invalid UTF-8 bytes, a CRLF author, SQL, raw NUL and ESC.
     let mut items = item("bad-utf8", b"Comentario", b"Luis", b"Mi pedido \xff\xfe lleg\xc3\xb3 roto \xc3 y nadie responde, p\xc3\xa9simo servicio");
-    items.extend(item("crlf-author", b"Queja", b"Eve\r\nBcc: attacker@example.com", esc("<script>alert(3)</script> nadie responde, pésimo servicio").as_bytes()));
+    items.extend(item(
+        "crlf-author",
+        b"Queja",
+        b"Eve\r\nBcc: attacker@example.com",
+        esc("<script>alert(3)</script> nadie responde, pésimo servicio").as_bytes(),
+    ));
     items.extend(item("sql", b"Robert&apos;); DROP TABLE mentions;--", b"x", b"nul \x00 esc \x1b[31m nadie responde, p\xc3\xa9simo servicio"));
     items.extend(old);
     feeds.set_raw_bytes(UTF8_FEED, "application/rss+xml; charset=UTF-8", &rss(&items, "UTF-8"));
@@ -178,7 +187,11 @@ async fn hostile_mention_text_is_stored_verbatim_and_escaped_wherever_it_is_show
     // feed-rs reads an RSS author as "name email" and keeps the name part.
     want.push(("crlf-author".into(), "eve\r\nbcc:".into(), "Queja\n\n<script>alert(3)</script> nadie responde, pésimo servicio".into()));
     want.push(("sql".into(), "x".into(), "Robert'); DROP TABLE mentions;--\n\nnul \0 esc \x1b[31m nadie responde, pésimo servicio".into()));
-    feeds.set_raw_bytes(LATIN1_FEED, "application/rss+xml", &rss(&item("latin1", b"Rese\xf1a", b"Jos\xe9", b"El caf\xe9 lleg\xf3 fr\xedo y nadie responde, p\xe9simo servicio"), "ISO-8859-1"));
+    feeds.set_raw_bytes(
+        LATIN1_FEED,
+        "application/rss+xml",
+        &rss(&item("latin1", b"Rese\xf1a", b"Jos\xe9", b"El caf\xe9 lleg\xf3 fr\xedo y nadie responde, p\xe9simo servicio"), "ISO-8859-1"),
+    );
     want.push(("latin1".into(), "josé".into(), "Reseña\n\nEl café llegó frío y nadie responde, pésimo servicio".into()));
 
     // Every one is a complaint and due after 1 s: wait until all are paged.
@@ -253,13 +266,19 @@ async fn hostile_mention_text_is_stored_verbatim_and_escaped_wherever_it_is_show
     let xss_id = &want[0].0;
     let mail = mail_for(xss_id);
     assert!(mail.text_body().unwrap().contains(&xss), "the text part shows the text as typed");
-    assert!(mail.html_body().unwrap().contains("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; Tom &amp;amp; Jerry &amp; &lt;b&gt;co&lt;/b&gt;"));
+    assert!(mail
+        .html_body()
+        .unwrap()
+        .contains("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; Tom &amp;amp; Jerry &amp; &lt;b&gt;co&lt;/b&gt;"));
     let dot = mail_for(&want[1].0).text_body().unwrap();
     assert!(dot.replace("\r\n", "\n").contains(&dotted.replace("\r\n", "\n")), "text after the lone dot arrived: {dot}");
     assert!(dot.contains("Author:  @eve  bcc: attacker@example.com"), "the handle on one line: {dot}");
     let big_mail = mail_for(&want[4].0).text_body().unwrap().replace("\r\n", "\n");
     let shown: String = big.chars().take(escucha::alert::render::MAX_QUOTED_CHARS).collect();
-    assert!(big_mail.contains(&format!("{shown}\n[… {} more characters not shown", big.chars().count() - shown.chars().count())), "the 100 KB quote is cut with a marker");
+    assert!(
+        big_mail.contains(&format!("{shown}\n[… {} more characters not shown", big.chars().count() - shown.chars().count())),
+        "the 100 KB quote is cut with a marker"
+    );
     assert!(mail_for(&want[5].0).text_body().unwrap().len() < 100_000, "the 1 MB mention is not mailed whole");
 
     // --- Slack: valid JSON, mrkdwn control characters escaped, links intact.

@@ -173,7 +173,13 @@ async fn metrics_are_prometheus_text_with_the_expected_series() {
     assert_eq!(samples.get("escucha_outbox_depth"), Some(&1.0), "{text}");
     assert_eq!(samples.get(r#"escucha_oldest_unanswered_complaint_age_seconds{brand="interjet"}"#), Some(&600.0), "{text}");
     assert!(samples.get(r#"escucha_polls_total{source="x"}"#).is_some_and(|v| *v >= 1.0), "{text}");
-    for family in ["escucha_poll_errors_total", "escucha_rate_limit_waits_total", "escucha_alerts_sent_total", "escucha_alerts_failed_total", "escucha_alerts_dead_lettered_total"] {
+    for family in [
+        "escucha_poll_errors_total",
+        "escucha_rate_limit_waits_total",
+        "escucha_alerts_sent_total",
+        "escucha_alerts_failed_total",
+        "escucha_alerts_dead_lettered_total",
+    ] {
         assert!(text.contains(&format!("# TYPE {family} counter")), "{family} missing:\n{text}");
     }
 }
@@ -319,13 +325,8 @@ async fn a_not_a_complaint_link_altered_or_made_for_acks_is_403_and_changes_noth
     let id = app.mention("22", Class::Complaint, 60);
     let token = app.not_complaint_token(id, "ana@example.com");
     let ack_token = app.token(id, "ana@example.com");
-    let signed_elsewhere = escucha::ack::token_for(
-        escucha::ack::Purpose::NotComplaint,
-        id,
-        "ana@example.com",
-        app.clock.now() + chrono::Duration::days(1),
-        b"another key",
-    );
+    let signed_elsewhere =
+        escucha::ack::token_for(escucha::ack::Purpose::NotComplaint, id, "ana@example.com", app.clock.now() + chrono::Duration::days(1), b"another key");
     for bad in [format!("{token}0"), ack_token.clone(), signed_elsewhere, "nonsense".to_string()] {
         let (status, page) = app.post(&format!("/not-a-complaint/{bad}")).await;
         assert_eq!(status, 403, "{bad}: {page}");

@@ -115,8 +115,24 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
             Utc::now(),
             &[
                 seed("soon", "interjet", Platform::X, "maria", "Perdieron mi maleta, nadie responde", Class::Complaint, Some(Minutes::seconds(10 * 60 + 30))),
-                seed("late", "globex", Platform::Mastodon, "beto_cliente", "Globex & <b>su</b> vuelo cancelado", Class::Complaint, Some(Minutes::seconds(29 * 60 + 30))),
-                seed("overdue", "interjet", Platform::X, "abogado", "Los demandaré, llevo horas esperando", Class::Escalation, Some(-Minutes::seconds(65 * 60 + 10))),
+                seed(
+                    "late",
+                    "globex",
+                    Platform::Mastodon,
+                    "beto_cliente",
+                    "Globex & <b>su</b> vuelo cancelado",
+                    Class::Complaint,
+                    Some(Minutes::seconds(29 * 60 + 30)),
+                ),
+                seed(
+                    "overdue",
+                    "interjet",
+                    Platform::X,
+                    "abogado",
+                    "Los demandaré, llevo horas esperando",
+                    Class::Escalation,
+                    Some(-Minutes::seconds(65 * 60 + 10)),
+                ),
                 seed("praise", "interjet", Platform::X, "luis", "Gracias Interjet, excelente trato", Class::Praise, None),
             ],
             &[],
@@ -208,7 +224,15 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     // One mention: its text, reasons and the actions' buttons.
     let page = web.get(&format!("/mentions/{soon}")).await;
     assert_eq!(page.status, 200);
-    for label in [">Acknowledge</button>", ">Assign</button>", ">Add note</button>", ">Not a complaint</button>", "Perdieron mi maleta", "complaint:test", "https://example.com/soon"] {
+    for label in [
+        ">Acknowledge</button>",
+        ">Assign</button>",
+        ">Add note</button>",
+        ">Not a complaint</button>",
+        "Perdieron mi maleta",
+        "complaint:test",
+        "https://example.com/soon",
+    ] {
         assert!(page.body.contains(label), "{label:?} missing\n{}", page.body);
     }
 
@@ -262,7 +286,12 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     assert!(lines.next().unwrap().starts_with("id,brand,platform,url,author,text,class,status,created_at"), "{}", csv.body);
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 2, "interjet's complaint and escalation: {}", csv.body);
-    assert!(rows.iter().any(|r| r.starts_with(&format!("{soon},interjet,x,https://example.com/soon,maria,\"Perdieron mi maleta, nadie responde\",complaint,acked,"))), "{}", csv.body);
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with(&format!("{soon},interjet,x,https://example.com/soon,maria,\"Perdieron mi maleta, nadie responde\",complaint,acked,"))),
+        "{}",
+        csv.body
+    );
 
     // Logout ends the session: the old cookie opens nothing any more.
     let r = web.submit("/", "/logout", &[]).await;
@@ -366,7 +395,14 @@ async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
     let text = "Perdieron mi maleta en el vuelo 123 y nadie responde";
     let id = Store::open(&db)
         .unwrap()
-        .commit_page("seed", Utc::now(), &[seed("b1", "interjet", Platform::X, "maria", text, Class::Complaint, Some(Minutes::minutes(20)))], &[], "c", Utc::now())
+        .commit_page(
+            "seed",
+            Utc::now(),
+            &[seed("b1", "interjet", Platform::X, "maria", text, Class::Complaint, Some(Minutes::minutes(20)))],
+            &[],
+            "c",
+            Utc::now(),
+        )
         .unwrap()
         .inserted[0];
     let d = Daemon::start(dir.path(), &config, &[]);
@@ -461,7 +497,27 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     let listed: Vec<i64> = list.as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
     assert_eq!(listed, [ids[0], ids[1]], "interjet's, nearest deadline first: {list}");
     let first = &list[0];
-    for key in ["id", "brand", "platform", "platform_id", "url", "author", "author_followers", "text", "lang", "class", "score", "reasons", "created_at", "status", "answered_at", "acked_by", "alerted_at", "assigned_to", "notes"] {
+    for key in [
+        "id",
+        "brand",
+        "platform",
+        "platform_id",
+        "url",
+        "author",
+        "author_followers",
+        "text",
+        "lang",
+        "class",
+        "score",
+        "reasons",
+        "created_at",
+        "status",
+        "answered_at",
+        "acked_by",
+        "alerted_at",
+        "assigned_to",
+        "notes",
+    ] {
         assert!(first.get(key).is_some(), "{key} missing in {first}");
     }
 
@@ -497,11 +553,8 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     let direct = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = direct.get(&inbox).header("x-forwarded-user", "ana").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 303, "from an untrusted address the header is ignored");
-    let proxy = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
-        .build()
-        .unwrap();
+    let proxy =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
     let r = proxy.get(&inbox).header("x-forwarded-user", "ana@example.com").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let page = web::Page { status: 200, location: None, set_cookie: None, content_type: String::new(), body: r.text().await.unwrap() };

@@ -51,7 +51,8 @@ fn learn_stores_good_lines_reports_bad_ones_and_classify_uses_the_refit() {
     let dir = tempfile::tempdir().unwrap();
     let config = ConfigToml::new()
         .daemon("escucha.db")
-        .interjet("30m", "5m", &[]).oncall(&["guardia@example.com"])
+        .interjet("30m", "5m", &[])
+        .oncall(&["guardia@example.com"])
         .section("[brand.classify]", "neutral = [\"convocatoria de empleo\"]\ncomplaint = [\"me dejaron en tierra\"]")
         .write(dir.path());
     let config = config.to_str().unwrap();
@@ -113,7 +114,12 @@ fn learn_stores_good_lines_reports_bad_ones_and_classify_uses_the_refit() {
 async fn a_running_daemon_classifies_with_labels_learnt_after_it_started() {
     let dir = tempfile::tempdir().unwrap();
     let x = FakeX::start().await;
-    let config = ConfigToml::new().daemon("escucha.db").interjet("30m", "5m", &[("x", "Interjet_mx")]).oncall(&["guardia@example.com"]).x(&x.base_url(), fake_x::DEFAULT_TOKEN).write(dir.path());
+    let config = ConfigToml::new()
+        .daemon("escucha.db")
+        .interjet("30m", "5m", &[("x", "Interjet_mx")])
+        .oncall(&["guardia@example.com"])
+        .x(&x.base_url(), fake_x::DEFAULT_TOKEN)
+        .write(dir.path());
     let db = dir.path().join("escucha.db");
     let d = Daemon::start(dir.path(), &config, &[]);
     wait_for(Duration::from_secs(30), "the first X poll", &d, || cursor(&db, "x:search:interjet")).await;

@@ -88,12 +88,7 @@ async fn scenario(log_format: &str) -> String {
     smtp.temp_fail_next(1);
     x.add_tweet(NewTweet::new("maria", "@Interjet_mx perdieron mi maleta y nadie responde, pésimo servicio").lang(Some("es")));
     let author = mastodon.add_account("jorge", 10);
-    mastodon
-        .post_status(&author)
-        .text("@interjet my flight was cancelled and nobody answers, terrible service")
-        .mention(&brand)
-        .language("en")
-        .send();
+    mastodon.post_status(&author).text("@interjet my flight was cancelled and nobody answers, terrible service").mention(&brand).language("en").send();
     let mail = smtp.wait_for(2, Duration::from_secs(60)).await;
     assert!(mail.iter().all(|m| m.auth_user.as_deref() == Some(SMTP_USER)), "every message went through an authenticated session");
     assert!(d.log().contains("alert delivery failed; will retry"), "the 451 was retried (and logged):\n{}", d.log());

@@ -9,7 +9,7 @@ use escucha::config::{Accounts, Brand, Escalate, MastodonSource as MastodonConfi
 use escucha::model::Platform;
 use escucha::sources::mastodon::MastodonSource;
 use escucha::sources::{Page, Query, QueryKind, SourceError};
-use fake_mastodon::{FakeMastodon, Failure};
+use fake_mastodon::{Failure, FakeMastodon};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -22,11 +22,7 @@ fn brand(id: &str, terms: &[&str], mastodon: Option<&str>, token: Option<&str>) 
         executives: Vec::new(),
         respond_within: RespondWithin { complaint: Duration::from_secs(1800), escalation: Duration::from_secs(300) },
         oncall: None,
-        accounts: Accounts {
-            mastodon: mastodon.map(str::to_string),
-            mastodon_token: token.map(Secret::new),
-            ..Accounts::default()
-        },
+        accounts: Accounts { mastodon: mastodon.map(str::to_string), mastodon_token: token.map(Secret::new), ..Accounts::default() },
         escalate: Escalate::default(),
         backfill: Duration::ZERO,
         timezone: chrono_tz::UTC,
@@ -58,10 +54,7 @@ async fn world() -> World {
     let brand = fake.add_account("interjet", 5_000);
     let ana = fake.add_account("ana", 120);
     let token = fake.issue_token(&brand);
-    let source = MastodonSource::new(
-        &config(&fake.base_url(), Some(&token)),
-        &[brand_interjet()],
-    );
+    let source = MastodonSource::new(&config(&fake.base_url(), Some(&token)), &[brand_interjet()]);
     World { fake, source, brand, ana }
 }
 
@@ -107,10 +100,7 @@ fn queries_are_one_per_token_tag_term_and_brand_account_in_a_stable_order() {
     assert_eq!(by_key("mastodon:tag:interjet").brands, ["interjet", "quiet"]);
     assert_eq!(by_key("mastodon:tag:interjet").kind, QueryKind::MastodonTag { tag: "interjet".into() });
     assert_eq!(by_key("mastodon:search:interjet").brands, ["interjet", "quiet"]);
-    assert_eq!(
-        by_key("mastodon:account:interjet").kind,
-        QueryKind::MastodonAccountStatuses { acct: "interjet@mastodon.social".into() }
-    );
+    assert_eq!(by_key("mastodon:account:interjet").kind, QueryKind::MastodonAccountStatuses { acct: "interjet@mastodon.social".into() });
     assert_eq!(source.queries(), queries, "the same config gives the same queries");
 }
 

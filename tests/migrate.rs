@@ -76,7 +76,15 @@ fn fill(s: &Store) -> Vec<i64> {
     s.source_failed("x", "timeout", t(30)).unwrap();
     s.digest_last_fire("digest", t(40)).unwrap();
     s.add_labels(
-        &[NewLabel { text: "acme tarda".into(), class: Class::Complaint, lang: Some("es".into()), brand: None, mention_id: None, by: "ana".into(), origin: LabelOrigin::Learn }],
+        &[NewLabel {
+            text: "acme tarda".into(),
+            class: Class::Complaint,
+            lang: Some("es".into()),
+            brand: None,
+            mention_id: None,
+            by: "ana".into(),
+            origin: LabelOrigin::Learn,
+        }],
         t(50),
     )
     .unwrap();

@@ -267,7 +267,9 @@ async fn with_group_wait_a_storm_of_200_complaints_goes_out_as_a_handful_of_mess
     for i in 0..200 {
         // Spread over the last ten minutes, as a storm would be seen.
         let at = start - CDuration::seconds(600 - 3 * i as i64);
-        w.x.add_tweet(NewTweet::new(&format!("user{i}"), &format!("@Interjet_mx vuelo {i} cancelado, nadie responde, pésimo servicio")).at(at).lang(Some("es")));
+        w.x.add_tweet(
+            NewTweet::new(&format!("user{i}"), &format!("@Interjet_mx vuelo {i} cancelado, nadie responde, pésimo servicio")).at(at).lang(Some("es")),
+        );
     }
     let db = w.db();
     wait_for(LONG, "200 complaints paged", &d, || {
@@ -342,7 +344,12 @@ async fn a_digest_reports_the_period_and_is_recorded_so_it_is_not_sent_twice() {
     let id = w.complaint("maria", "perdieron mi maleta");
     w.stored(&d, &id).await;
     let find = |w: &World| {
-        w.smtp.messages().into_iter().filter(|m| m.to == ["equipo@example.com"]).filter(|m| m.text_body().unwrap().contains("Complaints: 1")).collect::<Vec<_>>()
+        w.smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == ["equipo@example.com"])
+            .filter(|m| m.text_body().unwrap().contains("Complaints: 1"))
+            .collect::<Vec<_>>()
     };
     let digests = wait_for(LONG, "a digest with the complaint", &d, || {
         let v = find(&w);

@@ -14,7 +14,9 @@ use escucha::store::{NewMention, PagedMention, PlannedPage, Queue, Store};
 use smtp::SmtpServer;
 
 fn config(dir: &std::path::Path, smtp_port: Option<u16>) -> std::path::PathBuf {
-    let smtp = smtp_port.map(|p| format!("\n[smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\nfrom = \"Escucha <alerts@example.com>\"\n")).unwrap_or_default();
+    let smtp = smtp_port
+        .map(|p| format!("\n[smtp]\nhost = \"127.0.0.1\"\nport = {p}\nsecurity = \"none\"\nfrom = \"Escucha <alerts@example.com>\"\n"))
+        .unwrap_or_default();
     let text = format!("[daemon]\ndatabase = \"escucha.db\"\n\n[[brand]]\nid = \"acme\"\nname = \"Acme\"\nterms = [\"acme\"]\n{smtp}");
     let path = dir.join("escucha.toml");
     std::fs::write(&path, text).unwrap();
@@ -26,7 +28,8 @@ async fn test_alert_goes_through_the_smtp_server_and_says_so_and_fails_loudly_wi
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), Some(smtp.port()));
-    let (code, out, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    let (code, out, err) =
+        tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("accepted the test alert for guardia@example.com"), "{out}");
     let got = smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
@@ -36,13 +39,15 @@ async fn test_alert_goes_through_the_smtp_server_and_says_so_and_fails_loudly_wi
     // A refused recipient is reported with the server's words.
     smtp.reject_rcpt("nadie@example.com");
     let cfg = config(dir.path(), Some(smtp.port()));
-    let (code, _, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "nadie@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    let (code, _, err) =
+        tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "nadie@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("test alert to nadie@example.com failed") && err.contains("550"), "{err}");
 
     // Without [smtp] an address only reaches the log: say so, exit non-zero.
     let cfg = config(dir.path(), None);
-    let (code, _, err) = tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
+    let (code, _, err) =
+        tokio::task::spawn_blocking(move || escucha(&["test-alert", "--to", "guardia@example.com", "--config", cfg.to_str().unwrap()], None)).await.unwrap();
     assert_ne!(code, 0);
     assert!(err.contains("no [smtp] section"), "{err}");
 }
@@ -169,12 +174,7 @@ async fn metrics_pass_promtool_and_show_every_configured_source_and_channel() {
         promtool.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
     }
     let out = promtool.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics: {}{}\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "promtool check metrics: {}{}\n{body}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(d.terminate(std::time::Duration::from_secs(10)), Some(0));
 }
 

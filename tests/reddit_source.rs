@@ -97,10 +97,7 @@ fn queries_are_a_search_per_brand_with_terms_and_a_comment_read_per_account() {
     };
     let src = RedditSource::new(&cfg, &brands);
     let keys: Vec<String> = src.queries().into_iter().map(|q| q.key).collect();
-    assert_eq!(
-        keys,
-        vec!["reddit:search:interjet", "reddit:account:interjet", "reddit:search:acct_only", "reddit:account:acct_only"]
-    );
+    assert_eq!(keys, vec!["reddit:search:interjet", "reddit:account:interjet", "reddit:search:acct_only", "reddit:account:acct_only"]);
     let qs = src.queries();
     assert_eq!(qs[2].kind, QueryKind::Search { q: "AcmeCare".into() }, "the user name is searched even without terms");
     assert_eq!(qs[3].kind, QueryKind::AccountActivity { account: "AcmeCare".into() });

@@ -283,7 +283,10 @@ async fn google_play_exchanges_a_service_account_assertion_and_reads_only_the_we
     let (src, q) = w.source(Platform::GooglePlay); // a fresh source: no cached token
     let err = src.fetch(&q, None).await.unwrap_err();
     let SourceError::Unauthorized(msg) = err else { panic!("{err:?}") };
-    assert!(msg.starts_with("google_play:") && msg.contains(PLAY_EMAIL) && msg.contains("service_account_file") && msg.contains("Invalid JWT Signature"), "{msg}");
+    assert!(
+        msg.starts_with("google_play:") && msg.contains(PLAY_EMAIL) && msg.contains("service_account_file") && msg.contains("Invalid JWT Signature"),
+        "{msg}"
+    );
     assert!(!msg.contains("PRIVATE KEY"));
 }
 

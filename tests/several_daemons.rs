@@ -118,21 +118,19 @@ async fn three_daemons_on_one_postgres_poll_once_and_page_each_complaint_once_th
     daemons[victim].kill9();
     let killed_at = Instant::now();
     hn.comment("user4", &story, "AcmeCoffee charged me twice (order Z400) and nobody answers, terrible service");
-    let new_holder = until(Duration::from_secs(30), "another daemon polling the source", &daemons, || {
-        holder_pid(&store, "source:hackernews").filter(|p| *p != pid)
-    })
-    .await;
+    let new_holder =
+        until(Duration::from_secs(30), "another daemon polling the source", &daemons, || holder_pid(&store, "source:hackernews").filter(|p| *p != pid)).await;
     let requests_before = hn.requests().len();
     until(Duration::from_secs(30), "a poll by the new holder", &daemons, || (hn.requests().len() > requests_before).then_some(())).await;
     let took = killed_at.elapsed();
-    assert!(took <= Duration::from_secs(LEASE_SECS + EVERY_SECS + 3), "the source was taken over {took:?} after the kill (lease {LEASE_SECS} s + every {EVERY_SECS} s)");
+    assert!(
+        took <= Duration::from_secs(LEASE_SECS + EVERY_SECS + 3),
+        "the source was taken over {took:?} after the kill (lease {LEASE_SECS} s + every {EVERY_SECS} s)"
+    );
     assert_ne!(new_holder, pid);
     until(Duration::from_secs(40), "the page for Z400", &daemons, || (pages_with(&smtp, "Z400") >= 1).then_some(())).await;
     daemons[victim] = Daemon::start(dir.path(), &configs[victim], &[]);
-    until(Duration::from_secs(30), "the restarted daemon serving", &daemons, || {
-        futures_lite_block(healthz(ports[victim])).filter(|(s, _)| *s == 200)
-    })
-    .await;
+    until(Duration::from_secs(30), "the restarted daemon serving", &daemons, || futures_lite_block(healthz(ports[victim])).filter(|(s, _)| *s == 200)).await;
 
     // The database stops for a while: the daemons keep running and say
     // they are unhealthy; complaints made meanwhile are paged once after.

@@ -80,11 +80,8 @@ fn clocks() -> (Arc<dyn Clock>, fake_x::VirtualNow) {
 /// `brands` brands, each with one search term, and the sources `sources`
 /// adds.
 fn config(dir: &Path, brands: usize, sources: impl FnOnce(ConfigToml) -> ConfigToml) -> escucha::config::Config {
-    let mut toml = ConfigToml::new()
-        .daemon(&dir.join("escucha.db").display().to_string())
-        .set("daemon", "timezone", "UTC")
-        .smtp(9)
-        .oncall(&["guardia@example.com"]);
+    let mut toml =
+        ConfigToml::new().daemon(&dir.join("escucha.db").display().to_string()).set("daemon", "timezone", "UTC").smtp(9).oncall(&["guardia@example.com"]);
     for i in 0..brands {
         toml = toml.brand(&format!("brand{i}"), &format!("Brand{i}"), &format!("brandterm{i}"), "1h", "1h");
     }
@@ -185,7 +182,11 @@ async fn reddit_twenty_brands_every_5s_get_no_429_and_keep_to_the_planned_rate()
     r.enforce_limits_on(now);
     let dir = scratch();
     let cfg = config(dir.path(), BRANDS, |c| {
-        c.reddit(&r.api_base_direct(), &r.token_url(), (fake_reddit::CLIENT_ID, fake_reddit::CLIENT_SECRET, fake_reddit::USER_AGENT)).set("source.reddit", "every", "5s")
+        c.reddit(&r.api_base_direct(), &r.token_url(), (fake_reddit::CLIENT_ID, fake_reddit::CLIENT_SECRET, fake_reddit::USER_AGENT)).set(
+            "source.reddit",
+            "every",
+            "5s",
+        )
     });
     let wall = run_a_day(cfg, clock, mins).await;
     let requests = r.requests().iter().filter(|q| q.method == "GET").count();

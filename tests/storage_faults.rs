@@ -32,7 +32,6 @@ mod smtp;
 mod world;
 
 use daemon::{wait_for, Daemon, MASTODON_NOTIFICATIONS};
-use world::ConfigToml;
 use fake_mastodon::FakeMastodon;
 use fake_x::{FakeX, NewTweet};
 use smtp::{Received, SmtpServer};
@@ -41,6 +40,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
+use world::ConfigToml;
 
 const LONG: Duration = Duration::from_secs(30);
 /// The platforms here never hang, but the daemon's write waits up to 1 s for
@@ -410,7 +410,11 @@ impl Tmpfs {
             return Err(format!("not root (uid {uid}): a tmpfs cannot be mounted"));
         }
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"]).arg(dir.path()).output().map_err(|e| format!("mount: {e}"))?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
         if !out.status.success() {
             return Err(format!("mount -t tmpfs failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
         }
@@ -598,7 +602,8 @@ fn start_piped(w: &World, config: &Path) -> Daemon {
 /// `prlimit` on the running daemon: its file size soft limit (the hard
 /// limit stays unlimited, so that an unprivileged test can raise it again).
 fn limit_file_size(pid: u32, soft: &str) -> Result<(), String> {
-    let out = Command::new("prlimit").arg("--pid").arg(pid.to_string()).arg(format!("--fsize={soft}:unlimited")).output().map_err(|e| format!("prlimit: {e}"))?;
+    let out =
+        Command::new("prlimit").arg("--pid").arg(pid.to_string()).arg(format!("--fsize={soft}:unlimited")).output().map_err(|e| format!("prlimit: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {

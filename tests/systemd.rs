@@ -285,7 +285,12 @@ fn the_unit_is_hardened_to_an_exposure_of_2_or_less() {
         .lines()
         .find(|l| l.contains("Overall exposure level for escucha.service"))
         .unwrap_or_else(|| panic!("no overall exposure in:\n{stdout}\n{stderr}"));
-    let score: f64 = line.split(':').nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("cannot read the score in {line:?}"));
+    let score: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the score in {line:?}"));
     assert!(score <= 2.0, "exposure {score} > 2.0:\n{stdout}");
 }
 
@@ -513,11 +518,7 @@ async fn the_unit_runs_under_a_real_systemd() {
 
     // Watchdog: a loop that hangs stops the pings; systemd restarts escucha.
     sb.put("/etc/escucha/escucha.toml", sandbox_config(&["interjet"], &url).as_bytes(), 0o644);
-    sb.put(
-        "/etc/systemd/system/escucha.service.d/hang.conf",
-        b"[Service]\nWatchdogSec=2s\nRestartSec=1s\nEnvironment=ESCUCHA_TEST_HANG_AFTER=2\n",
-        0o644,
-    );
+    sb.put("/etc/systemd/system/escucha.service.d/hang.conf", b"[Service]\nWatchdogSec=2s\nRestartSec=1s\nEnvironment=ESCUCHA_TEST_HANG_AFTER=2\n", 0o644);
     sb.ok(&["systemctl", "daemon-reload"]);
     sb.ok(&["systemctl", "start", "escucha.service"]);
     sb.wait("a watchdog restart (NRestarts >= 1)", Duration::from_secs(60), || sb.show("NRestarts").parse::<u32>().unwrap_or(0) >= 1);

@@ -351,10 +351,7 @@ async fn pagerduty_always_hears_ack_and_resolve_others_only_with_send_resolved()
     w.step().await;
     let pd = r.pd.received();
     assert_eq!(pd.len(), 2);
-    assert_eq!(
-        pd[1].json(),
-        serde_json::json!({"routing_key": "R0UT1NGKEY", "event_action": "acknowledge", "dedup_key": "escucha:interjet:x:1804"})
-    );
+    assert_eq!(pd[1].json(), serde_json::json!({"routing_key": "R0UT1NGKEY", "event_action": "acknowledge", "dedup_key": "escucha:interjet:x:1804"}));
     let ops = r.json.received();
     assert_eq!(ops.len(), 2, "send_resolved = true: the json hook hears the ack");
     let v = ops[1].json();
@@ -449,9 +446,7 @@ async fn a_source_health_notice_reaches_chat_webhooks_but_not_pagerduty() {
     let r = Receivers::start().await;
     let w = World::new(&r, &["webhook:slack"], false).await;
     let now = escucha::clock::Clock::now(&w.clock);
-    let notice = |to: &str| {
-        (to.to_string(), "[escucha] source x is not working".to_string(), "Since 10:00 UTC: 401 Unauthorized.".to_string(), String::new())
-    };
+    let notice = |to: &str| (to.to_string(), "[escucha] source x is not working".to_string(), "Since 10:00 UTC: 401 Unauthorized.".to_string(), String::new());
     w.store.enqueue_health_notices("x", Some(now), &[notice("webhook:slack"), notice("webhook:pd"), notice("webhook:ops")], now).unwrap();
     w.step().await;
     let v = r.slack.received()[0].json();

@@ -79,20 +79,14 @@ async fn poll(src: &XSource, q: &Query, cursor: Option<String>) -> (Vec<Post>, S
 
 #[test]
 fn queries_are_one_search_per_brand_with_something_to_search() {
-    let brands = [
-        brand("interjet", &["interjet", "Interjet México"], Some("Interjet_mx")),
-        brand("silent", &[], None),
-        brand("acme", &[], Some("@AcmeCoffee")),
-    ];
+    let brands =
+        [brand("interjet", &["interjet", "Interjet México"], Some("Interjet_mx")), brand("silent", &[], None), brand("acme", &[], Some("@AcmeCoffee"))];
     let src = XSource::new(&config("http://127.0.0.1:9", "t"), &brands);
     let qs = src.queries();
     assert_eq!(qs.len(), 2);
     assert_eq!(qs[0].key, "x:search:interjet");
     assert_eq!(qs[0].brands, vec!["interjet".to_string()]);
-    assert_eq!(
-        qs[0].kind,
-        QueryKind::XSearch { query: "(@Interjet_mx OR from:Interjet_mx OR interjet OR \"Interjet México\") -is:retweet".into() }
-    );
+    assert_eq!(qs[0].kind, QueryKind::XSearch { query: "(@Interjet_mx OR from:Interjet_mx OR interjet OR \"Interjet México\") -is:retweet".into() });
     assert_eq!(qs[1].key, "x:search:acme");
     assert_eq!(qs[1].kind, QueryKind::XSearch { query: "(@AcmeCoffee OR from:AcmeCoffee) -is:retweet".into() });
     assert_eq!(src.every(), Duration::from_secs(60));
@@ -124,17 +118,7 @@ async fn first_poll_reads_only_the_newest_page_and_sets_the_cursor() {
     assert_eq!(r.param("expansions"), Some("author_id,in_reply_to_user_id,entities.mentions.username"));
     assert_eq!(r.param("user.fields"), Some("public_metrics,username"));
     let fields: HashSet<&str> = r.param("tweet.fields").unwrap().split(',').collect();
-    for f in [
-        "created_at",
-        "lang",
-        "conversation_id",
-        "in_reply_to_user_id",
-        "referenced_tweets",
-        "public_metrics",
-        "author_id",
-        "entities",
-        "note_tweet",
-    ] {
+    for f in ["created_at", "lang", "conversation_id", "in_reply_to_user_id", "referenced_tweets", "public_metrics", "author_id", "entities", "note_tweet"] {
         assert!(fields.contains(f), "tweet.fields lacks {f}");
     }
 }
@@ -261,19 +245,11 @@ async fn resuming_from_a_mid_pagination_cursor_after_a_crash_skips_nothing_and_r
 async fn followers_reply_linkage_and_mentions_are_mapped_and_retweets_skipped() {
     let fake = FakeX::start().await;
     let (src, q) = source_for(&fake);
-    let complaint = fake.add_tweet(
-        NewTweet::new("Ana_Viaja", "@Interjet_mx llevo 3 horas &amp; nadie responde")
-            .followers(12_000)
-            .lang(Some("es"))
-            .retweets(40)
-            .quotes(15),
-    );
-    let answer =
-        fake.add_tweet(NewTweet::new("Interjet_mx", "@Ana_Viaja lo sentimos, te escribimos por DM").reply_to(&complaint));
+    let complaint = fake
+        .add_tweet(NewTweet::new("Ana_Viaja", "@Interjet_mx llevo 3 horas &amp; nadie responde").followers(12_000).lang(Some("es")).retweets(40).quotes(15));
+    let answer = fake.add_tweet(NewTweet::new("Interjet_mx", "@Ana_Viaja lo sentimos, te escribimos por DM").reply_to(&complaint));
     let rt = fake.add_tweet(NewTweet::new("bot", "RT @Ana_Viaja: @Interjet_mx llevo 3 horas").retweet_of(&complaint));
-    let long = fake.add_tweet(
-        NewTweet::new("pepe", "interjet es…").note_text("interjet es la mejor aerolínea, de verdad").lang(Some("und")),
-    );
+    let long = fake.add_tweet(NewTweet::new("pepe", "interjet es…").note_text("interjet es la mejor aerolínea, de verdad").lang(Some("und")));
 
     let page = src.fetch(&q, None).await.unwrap();
     let by_id = |id: &str| page.posts.iter().find(|p| p.platform_id == id).cloned();
@@ -396,11 +372,7 @@ async fn unreadable_bodies_are_malformed_and_the_cursor_still_works_afterwards()
     let (src, q) = source_for(&fake);
     let first = src.fetch(&q, None).await.unwrap();
     let fresh = add_many(&fake, 1);
-    let cases = [
-        (Failure::MalformedJson, "cannot parse response"),
-        (Failure::HtmlErrorPage, "<!DOCTYPE html>"),
-        (Failure::TruncatedBody, "cut short"),
-    ];
+    let cases = [(Failure::MalformedJson, "cannot parse response"), (Failure::HtmlErrorPage, "<!DOCTYPE html>"), (Failure::TruncatedBody, "cut short")];
     for (failure, says) in cases {
         fake.fail_next(failure.clone());
         let err = src.fetch(&q, Some(&first.cursor)).await.unwrap_err();
@@ -448,8 +420,7 @@ async fn a_since_id_too_old_mid_pagination_reads_the_whole_window_again() {
 async fn other_400s_are_malformed_with_the_platforms_explanation() {
     let fake = FakeX::start().await;
     let (src, _) = source_for(&fake);
-    let bad =
-        Query { exclusive: false, key: "x:search:bad".into(), brands: vec!["interjet".into()], kind: QueryKind::XSearch { query: String::new() } };
+    let bad = Query { exclusive: false, key: "x:search:bad".into(), brands: vec!["interjet".into()], kind: QueryKind::XSearch { query: String::new() } };
     let err = src.fetch(&bad, None).await.unwrap_err();
     let SourceError::Malformed(msg) = err else { panic!("expected Malformed, got {err:?}") };
     assert!(msg.contains("The `query` query parameter can not be empty"), "{msg}");
@@ -489,10 +460,7 @@ async fn fake_rejects_unknown_parameters_and_out_of_range_page_sizes_like_x() {
     let body = json(r).await;
     assert_eq!(body["type"], "https://api.twitter.com/2/problems/invalid-request");
     assert_eq!(body["errors"][0]["parameters"]["previous_token"][0], "abc");
-    assert!(body["errors"][0]["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("The query parameter [previous_token] is not one of [query,"));
+    assert!(body["errors"][0]["message"].as_str().unwrap().starts_with("The query parameter [previous_token] is not one of [query,"));
 
     let r = raw_get(&fake, "query=acme&max_results=5", DEFAULT_TOKEN).await;
     assert_eq!(r.status(), 400);
@@ -524,7 +492,6 @@ async fn fake_timeout_delays_the_answer() {
     let fake = FakeX::start().await;
     fake.fail_next(Failure::Timeout(Duration::from_secs(5)));
     let client = reqwest::Client::builder().timeout(Duration::from_millis(200)).build().unwrap();
-    let err =
-        client.get(format!("{}{SEARCH_PATH}?query=a", fake.base_url())).bearer_auth(DEFAULT_TOKEN).send().await.unwrap_err();
+    let err = client.get(format!("{}{SEARCH_PATH}?query=a", fake.base_url())).bearer_auth(DEFAULT_TOKEN).send().await.unwrap_err();
     assert!(err.is_timeout());
 }

@@ -139,10 +139,7 @@ pub fn render(brands: &[BrandPeriod], from: DateTime<Utc>, to: DateTime<Utc>, tz
         }
         html.push_str("</table>\n");
 
-        let line = format!(
-            "Complaints: {} ({} answered, {} acknowledged, {} unanswered)",
-            s.complaints, s.answered, s.acked, s.unanswered
-        );
+        let line = format!("Complaints: {} ({} answered, {} acknowledged, {} unanswered)", s.complaints, s.answered, s.acked, s.unanswered);
         let times = format!("First answer: median {}, p90 {}", secs(s.median_answer_secs), secs(s.p90_answer_secs));
         let _ = writeln!(text, "{line}\n{times}");
         let _ = writeln!(html, "<p>{}<br>{}</p>", escape_html(&line), escape_html(&times));
@@ -170,11 +167,7 @@ pub fn render(brands: &[BrandPeriod], from: DateTime<Utc>, to: DateTime<Utc>, tz
             html.push_str("</ul>\n");
         }
 
-        let repeat = if s.repeat.is_empty() {
-            "none".to_string()
-        } else {
-            s.repeat.iter().map(|(a, n)| format!("@{a} ({n})")).collect::<Vec<_>>().join(", ")
-        };
+        let repeat = if s.repeat.is_empty() { "none".to_string() } else { s.repeat.iter().map(|(a, n)| format!("@{a} ({n})")).collect::<Vec<_>>().join(", ") };
         let _ = writeln!(text, "Repeat complainers: {repeat}");
         let _ = writeln!(html, "<p>Repeat complainers: {}</p>", escape_html(&repeat));
 
@@ -230,12 +223,7 @@ pub fn fire(store: &Store, cfg: &Config, fire: DateTime<Utc>, now: DateTime<Utc>
     let silences = store.active_silences(now)?;
     let mut brands = Vec::new();
     for b in &cfg.brands {
-        let open_escalations = store.mentions(&MentionFilter {
-            brand: Some(b.id.clone()),
-            class: Some(Class::Escalation),
-            open_only: true,
-            limit: None,
-        })?;
+        let open_escalations = store.mentions(&MentionFilter { brand: Some(b.id.clone()), class: Some(Class::Escalation), open_only: true, limit: None })?;
         brands.push(BrandPeriod {
             id: &b.id,
             name: &b.name,
@@ -295,7 +283,10 @@ mod tests {
         std::fs::write(&path, format!("{base}[digest]\nwhen = \"0 0 8 * * *\"\nto = [\"equipo@example.com\"]\nsend_resolved = true\n")).unwrap();
         let cfg = crate::config::load(&path).unwrap();
         let d = cfg.digest.expect("digest kept");
-        assert_eq!((d.when_text.as_str(), d.timezone, d.to.clone(), d.send_resolved), ("0 0 8 * * *", chrono_tz::America::Mexico_City, vec!["equipo@example.com".to_string()], true));
+        assert_eq!(
+            (d.when_text.as_str(), d.timezone, d.to.clone(), d.send_resolved),
+            ("0 0 8 * * *", chrono_tz::America::Mexico_City, vec!["equipo@example.com".to_string()], true)
+        );
         std::fs::write(&path, base).unwrap();
         assert!(crate::config::load(&path).unwrap().digest.is_none());
     }

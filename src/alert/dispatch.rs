@@ -5,9 +5,9 @@
 
 use super::email::{Mailer, NotifyError};
 use super::plan::{self, LOG_RECIPIENT};
-use super::{digest, hours, oncall, silence};
 use super::render::{render_alert, AckHow, AlertContext, Rendered};
 use super::webhook::{self, Event, Item, Message, Webhooks};
+use super::{digest, hours, oncall, silence};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::metrics;
@@ -334,8 +334,7 @@ impl Alerter {
     /// Delivers a page. None: nothing left to say (all its mentions were
     /// answered or acknowledged while it waited).
     async fn alert(&self, row: &OutboxRow) -> anyhow::Result<Option<(Result<(), NotifyError>, String)>> {
-        let mentions: Vec<Mention> =
-            self.store.mentions_by_ids(&row.mention_ids)?.into_iter().filter(|m| m.status == Status::Open).collect();
+        let mentions: Vec<Mention> = self.store.mentions_by_ids(&row.mention_ids)?.into_iter().filter(|m| m.status == Status::Open).collect();
         if mentions.is_empty() {
             debug!(outbox = row.id, "alert no longer needed; resolved");
             self.store.outbox_resolved(row.id)?;

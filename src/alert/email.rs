@@ -37,15 +37,14 @@ pub struct Mailer {
 
 impl Mailer {
     pub fn new(cfg: &Smtp) -> anyhow::Result<Mailer> {
-        let from: Mailbox = cfg.from.parse().with_context(|| {
-            format!("smtp.from: {:?} is not a mailbox (try \"Escucha <alerts@example.com>\")", cfg.from)
-        })?;
+        let from: Mailbox = cfg.from.parse().with_context(|| format!("smtp.from: {:?} is not a mailbox (try \"Escucha <alerts@example.com>\")", cfg.from))?;
         let builder = match cfg.security {
             SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host),
             SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&cfg.host)
                 .with_context(|| format!("smtp.host: cannot set up STARTTLS for {:?}", cfg.host))?,
-            SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host)
-                .with_context(|| format!("smtp.host: cannot set up TLS for {:?}", cfg.host))?,
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&cfg.host).with_context(|| format!("smtp.host: cannot set up TLS for {:?}", cfg.host))?
+            }
         };
         let mut builder = builder.port(cfg.port).timeout(Some(TIMEOUT));
         // A username without a password (or the reverse) means no AUTH:
@@ -60,8 +59,7 @@ impl Mailer {
     /// `Message-ID: <{message_id}@escucha>`: the same alert always carries
     /// the same id, so a second copy (at-least-once delivery) can be spotted.
     pub async fn send(&self, to: &str, msg: &Rendered, message_id: &str) -> Result<(), NotifyError> {
-        let to_box: Mailbox =
-            to.parse().map_err(|e| NotifyError::Rejected(format!("{to:?} is not an email address: {e}")))?;
+        let to_box: Mailbox = to.parse().map_err(|e| NotifyError::Rejected(format!("{to:?} is not an email address: {e}")))?;
         let email = Message::builder()
             .from(self.from.clone())
             .to(to_box)
@@ -77,10 +75,7 @@ impl Mailer {
 /// Keeps the id inside the angle brackets a valid `id-left` (RFC 5322
 /// dot-atom text): anything else becomes `-`, which keeps it deterministic.
 fn id_part(id: &str) -> String {
-    let cleaned: String = id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) { c } else { '-' })
-        .collect();
+    let cleaned: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) { c } else { '-' }).collect();
     let cleaned = cleaned.trim_matches('.').to_string();
     if cleaned.is_empty() {
         "-".to_string()
@@ -96,9 +91,7 @@ fn classify(e: &lettre::transport::smtp::Error, to: &str, server: &str) -> Notif
         // 53x is about our login, not this message: once the operator fixes
         // the password, the alert must still go out.
         if code.starts_with("53") {
-            return NotifyError::Retryable(format!(
-                "SMTP server {server} refused our login: {e} (check smtp.username and the password)"
-            ));
+            return NotifyError::Retryable(format!("SMTP server {server} refused our login: {e} (check smtp.username and the password)"));
         }
         return NotifyError::Rejected(format!("SMTP server {server} rejected the message to {to}: {e}"));
     }

@@ -252,9 +252,7 @@ mod tests {
         let platform = m.platform;
         let id = store.commit_page("q", t, &[m], &[], "c", t).unwrap().inserted[0];
         let two_hours = std::time::Duration::from_secs(7200);
-        cfg.sources
-            .respond_within
-            .insert(platform.as_str().to_string(), crate::config::RespondWithinOverride { complaint: Some(two_hours), escalation: None });
+        cfg.sources.respond_within.insert(platform.as_str().to_string(), crate::config::RespondWithinOverride { complaint: Some(two_hours), escalation: None });
         assert_eq!(reschedule(&store, &cfg).unwrap(), 1);
         assert_eq!(store.mention(id).unwrap().unwrap().deadline, Some(t + Duration::hours(2)));
         assert_eq!(reschedule(&store, &cfg).unwrap(), 0, "stable on the next start");

@@ -182,10 +182,7 @@ mod tests {
         let gaps = uncovered(&r, now, chrono_tz::America::Mexico_City);
         // Monday 00:00-09:00 is the first gap; Friday 19:00 to Monday 00:00 the last.
         assert_eq!(gaps[0], (Utc.with_ymd_and_hms(2026, 11, 23, 6, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()));
-        assert_eq!(
-            *gaps.last().unwrap(),
-            (Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap())
-        );
+        assert_eq!(*gaps.last().unwrap(), (Utc.with_ymd_and_hms(2026, 11, 28, 1, 0, 0).unwrap(), Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap()));
         assert_eq!(gaps.len(), 6);
         assert!(uncovered(&rota(false), now, chrono_tz::UTC).is_empty(), "the catch-all shift covers everything");
     }

@@ -142,10 +142,7 @@ mod tests {
 
     fn due(id: i64, alerted: bool, step: u32) -> Due {
         let t = Utc.with_ymd_and_hms(2026, 11, 24, 10, 0, 0).unwrap();
-        Due {
-            mention: Mention { alerted_at: alerted.then_some(t), ..Mention::example(id, t) },
-            page_step: step,
-        }
+        Due { mention: Mention { alerted_at: alerted.then_some(t), ..Mention::example(id, t) }, page_step: step }
     }
 
     fn step(after_min: u64, who: &str) -> Step {

@@ -82,9 +82,7 @@ pub fn render_alert(mentions: &[Mention], ctx: &AlertContext) -> Rendered {
         let _ = writeln!(html, "<p><b>{}</b></p>", escape_html(&more));
     }
     text.push_str("\n-- \nescucha: you receive this because you are on call for this brand.\n");
-    html.push_str(
-        "<p style=\"color:#666;font-size:small\">escucha: you receive this because you are on call for this brand.</p>\n</body>\n</html>\n",
-    );
+    html.push_str("<p style=\"color:#666;font-size:small\">escucha: you receive this because you are on call for this brand.</p>\n</body>\n</html>\n");
     Rendered { subject, text, html }
 }
 
@@ -186,12 +184,7 @@ fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
     let brand = ctx.brand_name;
     match ordered {
         [] => format!("[escucha] nothing unanswered about {brand}"),
-        [m] => format!(
-            "[escucha] {} about {brand} on {}, unanswered for {}",
-            m.class,
-            m.platform,
-            format_age(ctx.now - m.created_at)
-        ),
+        [m] => format!("[escucha] {} about {brand} on {}, unanswered for {}", m.class, m.platform, format_age(ctx.now - m.created_at)),
         many => {
             let platforms: BTreeSet<_> = many.iter().map(|m| m.platform).collect();
             let platforms: Vec<&str> = platforms.iter().map(|p| p.as_str()).collect();
@@ -286,25 +279,14 @@ fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
 fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
     let ack = (ctx.ack)(m);
     let age = format_age(ctx.now - m.created_at);
-    let _ = writeln!(
-        out,
-        "<h3>{} on {} (mention #{})</h3>",
-        escape_html(&m.class.as_str().to_uppercase()),
-        escape_html(m.platform.as_str()),
-        m.id
-    );
+    let _ = writeln!(out, "<h3>{} on {} (mention #{})</h3>", escape_html(&m.class.as_str().to_uppercase()), escape_html(m.platform.as_str()), m.id);
     let _ = writeln!(
         out,
         "<blockquote style=\"white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>",
         escape_html(&quoted_text(m))
     );
     out.push_str("<table>\n");
-    let _ = writeln!(
-        out,
-        "<tr><th align=\"left\">Author</th><td>{} ({})</td></tr>",
-        escape_html(&author(m)),
-        escape_html(&followers(m))
-    );
+    let _ = writeln!(out, "<tr><th align=\"left\">Author</th><td>{} ({})</td></tr>", escape_html(&author(m)), escape_html(&followers(m)));
     if let Some(r) = rating(m) {
         let _ = writeln!(out, "<tr><th align=\"left\">Rating</th><td>{}</td></tr>", escape_html(&r));
     }
@@ -438,11 +420,7 @@ mod tests {
             assert!(body.contains("2025-03-01T11:25:00Z"), "{body}");
             assert!(body.contains("posted 35m ago"), "{body}");
             assert!(body.contains("complaint:phrase:sin respuesta"), "{body}");
-            assert!(
-                body.contains("escalation:reach:followers&gt;=10000")
-                    || body.contains("escalation:reach:followers>=10000"),
-                "{body}"
-            );
+            assert!(body.contains("escalation:reach:followers&gt;=10000") || body.contains("escalation:reach:followers>=10000"), "{body}");
             assert!(body.contains("escucha ack 42"), "{body}");
         }
         assert!(r.text.contains("https://escucha.example/ack?t=a&id=42"));
@@ -518,10 +496,8 @@ mod tests {
     #[test]
     fn no_ack_link_means_only_the_command() {
         let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
-        let r = render_alert(
-            &[mention(9, Class::Complaint, Platform::X, 1, "t")],
-            &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link, pending: 0 },
-        );
+        let r =
+            render_alert(&[mention(9, Class::Complaint, Platform::X, 1, "t")], &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link, pending: 0 });
         assert!(r.text.contains("escucha ack 9"));
         assert!(!r.text.contains("or open"));
     }
@@ -545,14 +521,8 @@ mod tests {
     #[test]
     fn reasons_read_as_words() {
         assert_eq!(describe_reason("complaint:phrase:sin respuesta"), "complaint: says \"sin respuesta\"");
-        assert_eq!(
-            describe_reason("escalation:executive:@miguelalemanm"),
-            "escalation: mentions executive @miguelalemanm"
-        );
-        assert_eq!(
-            describe_reason("escalation:reach:followers>=10000"),
-            "escalation: author's reach (followers>=10000)"
-        );
+        assert_eq!(describe_reason("escalation:executive:@miguelalemanm"), "escalation: mentions executive @miguelalemanm");
+        assert_eq!(describe_reason("escalation:reach:followers>=10000"), "escalation: author's reach (followers>=10000)");
         assert_eq!(describe_reason("complaint:novel:thing"), "complaint: novel: thing");
         assert_eq!(describe_reason("plain"), "plain");
     }

@@ -76,10 +76,7 @@ mod tests {
 
     fn due(id: i64, platform: Platform, author: &str) -> Due {
         let t = now() - Duration::hours(1);
-        Due {
-            mention: Mention { platform, author: author.into(), ..Mention::example(id, t) },
-            page_step: 0,
-        }
+        Due { mention: Mention { platform, author: author.into(), ..Mention::example(id, t) }, page_step: 0 }
     }
 
     #[test]

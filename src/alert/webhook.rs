@@ -248,11 +248,7 @@ pub fn slack(msg: &Message) -> Value {
     }
     for it in msg.items.iter().take(15) {
         let m = &it.mention;
-        let who = if is_web_url(&m.url) {
-            format!("<{}|{}>", slack_url(&m.url), slack_escape(&handle(m)))
-        } else {
-            slack_escape(&handle(m))
-        };
+        let who = if is_web_url(&m.url) { format!("<{}|{}>", slack_url(&m.url), slack_escape(&handle(m))) } else { slack_escape(&handle(m)) };
         let quoted: String = slack_escape(&m.text).lines().map(|l| format!(">{l}\n")).collect();
         let text = format!(
             "*{}* by {who} on {} ({} followers, {} old)\n{quoted}*Why:* {}",
@@ -567,11 +563,7 @@ pub struct Webhooks {
 
 impl Webhooks {
     pub fn new() -> anyhow::Result<Webhooks> {
-        let client = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .user_agent(concat!("escucha/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = reqwest::Client::builder().timeout(TIMEOUT).connect_timeout(TIMEOUT).user_agent(concat!("escucha/", env!("CARGO_PKG_VERSION"))).build()?;
         Ok(Webhooks { client })
     }
 
@@ -585,9 +577,7 @@ impl Webhooks {
                 b = b.header(*k, v);
             }
             // without_url: Slack and Discord URLs carry their token.
-            let resp = b.send().await.map_err(|e| {
-                NotifyError::Retryable(format!("webhook {} ({}): {}", hook.id, hook.kind, e.without_url()))
-            })?;
+            let resp = b.send().await.map_err(|e| NotifyError::Retryable(format!("webhook {} ({}): {}", hook.id, hook.kind, e.without_url())))?;
             let status = resp.status();
             if status.is_success() {
                 continue;
@@ -654,7 +644,14 @@ mod tests {
     }
 
     fn hook(kind: &str, url: &str) -> Webhook {
-        Webhook { id: "h".into(), kind: WebhookKind::parse(kind).expect("a webhook kind"), url: Some(Secret::new(url)), secret: None, routing_key: None, send_resolved: false }
+        Webhook {
+            id: "h".into(),
+            kind: WebhookKind::parse(kind).expect("a webhook kind"),
+            url: Some(Secret::new(url)),
+            secret: None,
+            routing_key: None,
+            send_resolved: false,
+        }
     }
 
     #[test]

@@ -121,14 +121,10 @@ pub fn evaluate_with(classifier: &Classifier, lines: impl BufRead) -> anyhow::Re
 
     let is_complaint = |s: &str| s == "complaint" || s == "escalation";
     let binary_labels = ["complaint", "not-complaint"];
-    let binary_pairs: Vec<(usize, usize)> = rows
-        .iter()
-        .map(|(r, c)| (usize::from(!is_complaint(&r.label)), usize::from(!c.class.needs_answer())))
-        .collect();
+    let binary_pairs: Vec<(usize, usize)> = rows.iter().map(|(r, c)| (usize::from(!is_complaint(&r.label)), usize::from(!c.class.needs_answer()))).collect();
     let binary = metrics(&binary_labels, &binary_pairs);
 
-    let class_labels: Vec<&str> =
-        if has_escalation { vec!["praise", "complaint", "escalation", "neutral"] } else { vec!["praise", "complaint", "neutral"] };
+    let class_labels: Vec<&str> = if has_escalation { vec!["praise", "complaint", "escalation", "neutral"] } else { vec!["praise", "complaint", "neutral"] };
     let fold_pred = |c: &Classification| -> &'static str {
         match c.class.as_str() {
             "escalation" if !has_escalation => "complaint",
@@ -149,13 +145,7 @@ pub fn evaluate_with(classifier: &Classifier, lines: impl BufRead) -> anyhow::Re
 
     let mut worst: Vec<Mistake> = rows
         .iter()
-        .filter(|(r, c)| {
-            if has_other {
-                is_complaint(&r.label) != c.class.needs_answer()
-            } else {
-                r.label != fold_pred(c)
-            }
-        })
+        .filter(|(r, c)| if has_other { is_complaint(&r.label) != c.class.needs_answer() } else { r.label != fold_pred(c) })
         .map(|(r, c)| Mistake {
             text: r.text.clone(),
             gold: r.label.clone(),
@@ -208,16 +198,7 @@ impl Report {
             let _ = writeln!(out, "\nmost confident mistakes:");
             for m in &self.worst {
                 let text: String = m.text.chars().take(140).collect::<String>().replace('\n', " ");
-                let _ = writeln!(
-                    out,
-                    "  {:.2} gold={} predicted={} [{}] {}\n       {}",
-                    m.score,
-                    m.gold,
-                    m.predicted,
-                    m.lang,
-                    m.reasons.join(", "),
-                    text
-                );
+                let _ = writeln!(out, "  {:.2} gold={} predicted={} [{}] {}\n       {}", m.score, m.gold, m.predicted, m.lang, m.reasons.join(", "), text);
             }
         }
         out

@@ -3,8 +3,8 @@
 //! lexicon knows; a few other languages are recognised so they are not
 //! mislabelled, anything else is `und`.
 
-use std::collections::HashMap;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Words frequent in one language and rare in the others (folded, so
@@ -13,50 +13,48 @@ const STOPWORDS: &[(&str, &[&str])] = &[
     (
         "es",
         &[
-            "el", "la", "los", "las", "del", "que", "y", "en", "por", "para", "con", "una", "un", "es", "muy", "pero",
-            "mas", "porque", "esta", "estoy", "este", "hay", "ya", "sin", "su", "sus", "mi", "mis", "lo", "le", "les",
-            "nos", "al", "como", "cuando", "donde", "gracias", "hola", "vuelo", "nada", "nunca", "todo", "todos",
-            "tambien", "siempre", "ustedes", "vuestro", "vuestra", "os", "sois", "son", "fue", "ser", "tengo", "hace",
-            "solo", "bien", "mal", "desde", "hasta", "otra", "vez", "aun", "todavia", "ni", "si", "mucho", "dia",
-            "horas", "servicio", "pues", "eso", "esto", "ahora", "quiero", "puedo", "pueden", "favor",
+            "el", "la", "los", "las", "del", "que", "y", "en", "por", "para", "con", "una", "un", "es", "muy", "pero", "mas", "porque", "esta", "estoy",
+            "este", "hay", "ya", "sin", "su", "sus", "mi", "mis", "lo", "le", "les", "nos", "al", "como", "cuando", "donde", "gracias", "hola", "vuelo",
+            "nada", "nunca", "todo", "todos", "tambien", "siempre", "ustedes", "vuestro", "vuestra", "os", "sois", "son", "fue", "ser", "tengo", "hace",
+            "solo", "bien", "mal", "desde", "hasta", "otra", "vez", "aun", "todavia", "ni", "si", "mucho", "dia", "horas", "servicio", "pues", "eso", "esto",
+            "ahora", "quiero", "puedo", "pueden", "favor",
         ],
     ),
     (
         "en",
         &[
-            "the", "and", "to", "of", "is", "it", "you", "that", "for", "on", "my", "with", "this", "was", "have", "be",
-            "are", "not", "your", "at", "but", "i", "so", "just", "can", "what", "flight", "thanks", "thank", "please",
-            "get", "why", "do", "dont", "been", "from", "will", "an", "we", "they", "all", "about", "would", "when",
-            "how", "hours", "again", "never", "customer", "service", "still", "did", "has", "had", "there", "am",
-            "its", "cant", "out", "now", "time", "our", "us", "by", "if", "or", "no",
+            "the", "and", "to", "of", "is", "it", "you", "that", "for", "on", "my", "with", "this", "was", "have", "be", "are", "not", "your", "at", "but",
+            "i", "so", "just", "can", "what", "flight", "thanks", "thank", "please", "get", "why", "do", "dont", "been", "from", "will", "an", "we", "they",
+            "all", "about", "would", "when", "how", "hours", "again", "never", "customer", "service", "still", "did", "has", "had", "there", "am", "its",
+            "cant", "out", "now", "time", "our", "us", "by", "if", "or", "no",
         ],
     ),
     (
         "pt",
         &[
-            "voce", "voces", "nao", "obrigado", "obrigada", "muito", "uma", "isso", "esse", "essa", "meu", "minha",
-            "estou", "tem", "ate", "nos", "pra", "mais", "ja", "foi", "ser", "com", "sem", "ainda", "agora", "voo",
+            "voce", "voces", "nao", "obrigado", "obrigada", "muito", "uma", "isso", "esse", "essa", "meu", "minha", "estou", "tem", "ate", "nos", "pra",
+            "mais", "ja", "foi", "ser", "com", "sem", "ainda", "agora", "voo",
         ],
     ),
     (
         "fr",
         &[
-            "le", "les", "des", "est", "et", "je", "vous", "pas", "merci", "avec", "pour", "mon", "une", "sur", "dans",
-            "mais", "tres", "vol", "ce", "cette", "qui", "nous", "ne", "au", "aux", "du", "suis", "bonjour",
+            "le", "les", "des", "est", "et", "je", "vous", "pas", "merci", "avec", "pour", "mon", "une", "sur", "dans", "mais", "tres", "vol", "ce", "cette",
+            "qui", "nous", "ne", "au", "aux", "du", "suis", "bonjour",
         ],
     ),
     (
         "de",
         &[
-            "der", "die", "das", "und", "ist", "nicht", "ich", "sie", "mit", "ein", "eine", "danke", "fur", "auf", "den",
-            "dem", "zu", "von", "wir", "sehr", "flug", "auch", "noch", "bitte",
+            "der", "die", "das", "und", "ist", "nicht", "ich", "sie", "mit", "ein", "eine", "danke", "fur", "auf", "den", "dem", "zu", "von", "wir", "sehr",
+            "flug", "auch", "noch", "bitte",
         ],
     ),
     (
         "it",
         &[
-            "il", "che", "non", "per", "sono", "della", "grazie", "molto", "gli", "una", "questo", "volo", "anche",
-            "ancora", "mio", "mia", "sempre", "ho", "hanno", "perche",
+            "il", "che", "non", "per", "sono", "della", "grazie", "molto", "gli", "una", "questo", "volo", "anche", "ancora", "mio", "mia", "sempre", "ho",
+            "hanno", "perche",
         ],
     ),
 ];

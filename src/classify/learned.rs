@@ -92,9 +92,10 @@ pub fn shipped_data() -> &'static [Labelled] {
         SHIPPED_FILES
             .iter()
             .flat_map(|(name, text)| {
-                text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(move |(n, l)| {
-                    parse_line(l).unwrap_or_else(|e| panic!("{name}:{}: {e} (tests read every shipped line)", n + 1))
-                })
+                text.lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                    .map(move |(n, l)| parse_line(l).unwrap_or_else(|e| panic!("{name}:{}: {e} (tests read every shipped line)", n + 1)))
             })
             .collect()
     })

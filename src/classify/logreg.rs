@@ -130,7 +130,8 @@ impl LogReg {
             out.extend_from_slice(&v.to_le_bytes());
         }
         self.dense.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
-        let used: Vec<usize> = (0..1usize << self.sparse_bits).filter(|f| self.sparse[f * self.classes..(f + 1) * self.classes].iter().any(|w| *w != 0.0)).collect();
+        let used: Vec<usize> =
+            (0..1usize << self.sparse_bits).filter(|f| self.sparse[f * self.classes..(f + 1) * self.classes].iter().any(|w| *w != 0.0)).collect();
         out.extend_from_slice(&(used.len() as u32).to_le_bytes());
         for f in used {
             out.extend_from_slice(&(f as u32).to_le_bytes());
@@ -212,12 +213,14 @@ mod tests {
 
     #[test]
     fn separable_dense_data_is_learnt() {
-        let rows: Vec<Example> = (0..60).map(|i| {
-            let c = i % 3;
-            let mut d = vec![0.0; 3];
-            d[c] = 1.0 + (i as f32 % 5.0) * 0.1;
-            row(d, vec![], c)
-        }).collect();
+        let rows: Vec<Example> = (0..60)
+            .map(|i| {
+                let c = i % 3;
+                let mut d = vec![0.0; 3];
+                d[c] = 1.0 + (i as f32 % 5.0) * 0.1;
+                row(d, vec![], c)
+            })
+            .collect();
         let m = LogReg::fit(3, 3, 4, &rows, FAST);
         for r in &rows {
             let p = m.probabilities(&r.dense, &r.sparse);

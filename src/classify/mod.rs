@@ -166,9 +166,40 @@ const NEGATION_CAP: f32 = 0.9;
 /// fallado"); negating other negative words ("don't believe their lies")
 /// only weakens them.
 pub(crate) const FLIPPABLE: &[&str] = &[
-    "bad", "mal", "malo", "mala", "fail", "falla", "fallo", "fall", "problem", "complain", "queja", "quej",
-    "disappoint", "decepcion", "worse", "peor", "terrible", "horrible", "awful", "late", "tarde", "delay", "retras",
-    "issue", "wrong", "worry", "lost", "perdi", "regret", "arrepent", "sucks", "pesim", "hate", "odio",
+    "bad",
+    "mal",
+    "malo",
+    "mala",
+    "fail",
+    "falla",
+    "fallo",
+    "fall",
+    "problem",
+    "complain",
+    "queja",
+    "quej",
+    "disappoint",
+    "decepcion",
+    "worse",
+    "peor",
+    "terrible",
+    "horrible",
+    "awful",
+    "late",
+    "tarde",
+    "delay",
+    "retras",
+    "issue",
+    "wrong",
+    "worry",
+    "lost",
+    "perdi",
+    "regret",
+    "arrepent",
+    "sucks",
+    "pesim",
+    "hate",
+    "odio",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,7 +307,15 @@ impl Analysis {
 
 /// Matches `tokens` against the lexicon into `a` (emptied first);
 /// `matches` and `prefixed` are scratch lists.
-fn analyze(tokens: &[Token], summary: &Summary, questions: &[bool], lang: PostLang, a: &mut Analysis, matches: &mut Vec<Match<'static>>, prefixed: &mut Vec<&'static Entry>) {
+fn analyze(
+    tokens: &[Token],
+    summary: &Summary,
+    questions: &[bool],
+    lang: PostLang,
+    a: &mut Analysis,
+    matches: &mut Vec<Match<'static>>,
+    prefixed: &mut Vec<&'static Entry>,
+) {
     let lex = lexicon();
     a.clear();
     let mut sentence = 0;
@@ -358,7 +397,13 @@ fn analyze(tokens: &[Token], summary: &Summary, questions: &[bool], lang: PostLa
                 }
                 Cue::ComplaintQuestion => {
                     let q = questions.get(sentence).copied().unwrap_or(false);
-                    let w = if q { e.weight } else if e.weight >= 1.0 { e.weight * 0.4 } else { 0.0 };
+                    let w = if q {
+                        e.weight
+                    } else if e.weight >= 1.0 {
+                        e.weight * 0.4
+                    } else {
+                        0.0
+                    };
                     if w > 0.0 {
                         a.hits.push(hit(Polarity::Neg, w, phrase("complaint:question:"), sentence, i));
                     }
@@ -537,18 +582,82 @@ fn confidence(margin: f32) -> f64 {
 
 /// Pieces of run-together hashtags that carry a grievance or praise.
 const HASHTAG_NEG: &[&str] = &[
-    "fail", "worst", "bad", "suck", "never", "fraud", "scam", "disappoint", "shame", "nothelp", "ruin", "lost", "delay",
-    "cancel", "missed", "greed", "unhappy", "angry", "terrible", "horrible", "awful", "boycott", "pesim", "peor",
-    "verguenza", "fraude", "estafa", "nunca", "boicot", "nomas", "malservicio", "abuso", "queja", "reclam",
-    "harto", "retras", "demora", "mierda", "queasco",
+    "fail",
+    "worst",
+    "bad",
+    "suck",
+    "never",
+    "fraud",
+    "scam",
+    "disappoint",
+    "shame",
+    "nothelp",
+    "ruin",
+    "lost",
+    "delay",
+    "cancel",
+    "missed",
+    "greed",
+    "unhappy",
+    "angry",
+    "terrible",
+    "horrible",
+    "awful",
+    "boycott",
+    "pesim",
+    "peor",
+    "verguenza",
+    "fraude",
+    "estafa",
+    "nunca",
+    "boicot",
+    "nomas",
+    "malservicio",
+    "abuso",
+    "queja",
+    "reclam",
+    "harto",
+    "retras",
+    "demora",
+    "mierda",
+    "queasco",
 ];
 const HASHTAG_POS: &[&str] = &["love", "best", "great", "thank", "happy", "awesome", "gracias", "mejor", "feliz", "encanta", "excelente"];
 
 /// Media handles: tagging the press is a public campaign.
 const PRESS: &[&str] = &[
-    "noticias", "news", "prensa", "press", "periodico", "diario", "cnn", "bbc", "telemundo", "univision", "reuters",
-    "nytimes", "wsj", "elpais", "el_pais", "elmundo", "milenio", "eluniversal", "reforma", "latimes", "nbc", "cbs",
-    "foxnews", "abc7", "televisa", "tvazteca", "rtve", "antena3", "telecinco", "lasexta", "infobae", "clarin",
+    "noticias",
+    "news",
+    "prensa",
+    "press",
+    "periodico",
+    "diario",
+    "cnn",
+    "bbc",
+    "telemundo",
+    "univision",
+    "reuters",
+    "nytimes",
+    "wsj",
+    "elpais",
+    "el_pais",
+    "elmundo",
+    "milenio",
+    "eluniversal",
+    "reforma",
+    "latimes",
+    "nbc",
+    "cbs",
+    "foxnews",
+    "abc7",
+    "televisa",
+    "tvazteca",
+    "rtve",
+    "antena3",
+    "telecinco",
+    "lasexta",
+    "infobae",
+    "clarin",
 ];
 
 fn window_text(w: std::time::Duration) -> String {
@@ -601,10 +710,9 @@ fn escalation_reasons(tokens: &[Token], a: &Analysis, ctx: &Context) -> Vec<Stri
 
 /// Words that put a person in the post: the writer or the one addressed.
 pub(crate) const PERSONAL: &[&str] = &[
-    "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre",
-    "yours", "u", "ur", "yo", "mi", "mis", "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te",
-    "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra", "vuestros", "vuestras", "estoy",
-    "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
+    "i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your", "youre", "yours", "u", "ur", "yo", "mi", "mis",
+    "nos", "nuestro", "nuestra", "nuestros", "nuestras", "conmigo", "te", "tu", "tus", "ti", "usted", "ustedes", "os", "vosotros", "vuestro", "vuestra",
+    "vuestros", "vuestras", "estoy", "tengo", "llevo", "quiero", "necesito", "puedo", "he", "hemos", "somos", "estamos", "tenemos",
 ];
 
 /// A headline with a link and nobody in it ("Airline X cancels 300
@@ -702,7 +810,16 @@ fn decide(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analy
 }
 
 #[allow(clippy::too_many_arguments)]
-fn verdict(tokens: &[Token], summary: &Summary, questions: &[bool], a: &mut Analysis, lang: Cow<'static, str>, ctx: &Context, mut neg: f32, pos: f32) -> Classification {
+fn verdict(
+    tokens: &[Token],
+    summary: &Summary,
+    questions: &[bool],
+    a: &mut Analysis,
+    lang: Cow<'static, str>,
+    ctx: &Context,
+    mut neg: f32,
+    pos: f32,
+) -> Classification {
     let broadcast = is_broadcast(tokens, summary, questions);
     if broadcast {
         // Headlines report events ("strike", "cancels", "delay"); a judgement

@@ -70,9 +70,8 @@ impl Token<'_> {
 
 /// ASCII emoticons, longest first so ":-((" is not read as ":-(" + "(".
 const EMOTICONS: &[&str] = &[
-    ">:-(", ">:(", ":'-(", ":'(", ":-((", ":((", ":-))", ":))", ":-)", ":-(", ":-D", ":-P", ":-p", ":-/", ":-|", ":-o",
-    ":-O", ";-)", ":)", ":(", ":D", ":P", ":p", ":/", ":|", ":o", ":O", ";)", "<3", "</3", "-_-", "^^", "^_^", "xD", "XD",
-    "D:",
+    ">:-(", ">:(", ":'-(", ":'(", ":-((", ":((", ":-))", ":))", ":-)", ":-(", ":-D", ":-P", ":-p", ":-/", ":-|", ":-o", ":-O", ";-)", ":)", ":(", ":D", ":P",
+    ":p", ":/", ":|", ":o", ":O", ";)", "<3", "</3", "-_-", "^^", "^_^", "xD", "XD", "D:",
 ];
 
 /// Chat abbreviations and spellings without apostrophes, after folding.
@@ -121,7 +120,12 @@ fn expansion(word: &str) -> Option<&'static [&'static str]> {
 /// enumerate its patterns, so they are listed again (a test checks the two
 /// agree). The lexicon's word table holds them.
 pub(super) fn expansions() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
-    const KEYS: &[&str] = &["q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas", "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm", "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite", "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im"];
+    const KEYS: &[&str] = &[
+        "q", "k", "ke", "qe", "xq", "pq", "xk", "pk", "porq", "pork", "xke", "xque", "tb", "tmb", "tbn", "tmbn", "tambn", "pls", "plz", "plis", "pleas",
+        "plss", "porfa", "porfis", "xfa", "xfavor", "pf", "porfavor", "thx", "thnx", "thanx", "tnx", "tks", "thks", "thnks", "tx", "thankyou", "ty", "tyvm",
+        "grax", "grcs", "grs", "grasias", "gracas", "u", "ur", "r", "bc", "cuz", "coz", "bcuz", "bcoz", "becuz", "bcs", "dnt", "b4", "2day", "2nite", "tonite",
+        "hrs", "hr", "mins", "min", "hs", "msg", "d", "bn", "dsd", "xa", "tmp", "nd", "cs", "srsly", "w", "wo", "n", "luv", "gr8", "thks4", "im",
+    ];
     KEYS.iter().filter_map(|k| Some((*k, expansion(k)?)))
 }
 
@@ -453,8 +457,7 @@ fn fold_into(out: &mut String, raw: &str, strip_apostrophes: bool) {
 
 fn is_emoji(c: char) -> bool {
     let u = c as u32;
-    matches!(u, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
-        && !matches!(u, 0x1F3FB..=0x1F3FF)
+    matches!(u, 0x1F300..=0x1FAFF | 0x2600..=0x27BF | 0x2B50 | 0x2B55 | 0x203C | 0x2049) && !matches!(u, 0x1F3FB..=0x1F3FF)
 }
 
 fn is_word_char(c: char) -> bool {
@@ -675,7 +678,15 @@ fn push_folded(b: &mut Builder, from: usize, kind: Kind, shape: &Shape, key: Opt
 
 /// Pushes the token, or the words it stands for when it is a chat
 /// abbreviation (dropping its text from the buffer, which ends with it).
-fn push_token<'a>(b: &mut Builder<'_, 'a>, kind: Kind, shape: &Shape, text: Src<'a>, alt: Option<(u32, u32)>, info: Option<&'static WordInfo>, alt_info: Option<&'static WordInfo>) {
+fn push_token<'a>(
+    b: &mut Builder<'_, 'a>,
+    kind: Kind,
+    shape: &Shape,
+    text: Src<'a>,
+    alt: Option<(u32, u32)>,
+    info: Option<&'static WordInfo>,
+    alt_info: Option<&'static WordInfo>,
+) {
     let (caps, elongated) = (shape.caps(), shape.elongated());
     if let Some(words) = info.and_then(|w| w.expansion).or_else(|| alt_info?.expansion) {
         if let Src::Buf(from, _) = text {
@@ -1170,7 +1181,11 @@ mod tests {
                         for start in 0..text.len() {
                             let (got, want) = (read_ascii_word(&text, start), read_ascii_word_bytewise(&text, start));
                             let what = String::from_utf8_lossy(&text[start..]).into_owned();
-                            assert_eq!((got.end, got.head, got.chars, got.stretched, got.seen & (LOWER | UPPER)), (want.end, want.head, want.chars, want.stretched, want.seen & (LOWER | UPPER)), "{what:?}");
+                            assert_eq!(
+                                (got.end, got.head, got.chars, got.stretched, got.seen & (LOWER | UPPER)),
+                                (want.end, want.head, want.chars, want.stretched, want.seen & (LOWER | UPPER)),
+                                "{what:?}"
+                            );
                             assert_eq!(got.letters.min(3), want.letters.min(3), "{what:?}");
                             checked += 1;
                         }

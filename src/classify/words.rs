@@ -115,9 +115,8 @@ mod tests {
 
     #[test]
     fn finds_every_word_and_nothing_else() {
-        let words: Vec<&'static str> = vec![
-            "a", "ab", "abc", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr", "ñ", "😍", ":(",
-        ];
+        let words: Vec<&'static str> =
+            vec!["a", "ab", "abc", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr", "ñ", "😍", ":("];
         let table = WordTable::build(words.iter().enumerate().map(|(i, w)| (*w, i)).collect());
         for (i, w) in words.iter().enumerate() {
             assert_eq!(table.get(w), Some(&i), "{w}");

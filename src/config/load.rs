@@ -42,9 +42,7 @@ pub struct Env {
 impl Env {
     /// The process environment (variables that are not UTF-8 are skipped).
     pub fn process() -> Env {
-        std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect()
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect()
     }
 
     /// An empty environment, for tests.
@@ -71,12 +69,7 @@ impl Env {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Env {
-        Env {
-            vars: iter
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+        Env { vars: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 }
 
@@ -127,13 +120,7 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 
 impl ConfigErrors {
     fn one(file: &Path, line: Option<usize>, message: impl Into<String>) -> ConfigErrors {
-        ConfigErrors(vec![ConfigError {
-            file: file.to_path_buf(),
-            line,
-            key: String::new(),
-            env_var: None,
-            message: message.into(),
-        }])
+        ConfigErrors(vec![ConfigError { file: file.to_path_buf(), line, key: String::new(), env_var: None, message: message.into() }])
     }
 }
 
@@ -172,13 +159,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Loads and checks `path` in the environment `env`.
 pub fn load_with(path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors::one(
-            path,
-            None,
-            format!("cannot read the config file: {e} (pass --config FILE or set ESCUCHA_CONFIG)"),
-        )
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::one(path, None, format!("cannot read the config file: {e} (pass --config FILE or set ESCUCHA_CONFIG)")))?;
     load_str(&text, path, env)
 }
 
@@ -203,18 +185,11 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
         return Err(ConfigErrors(errors));
     }
 
-    let overrides: config::Map<String, String> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let overrides: config::Map<String, String> = env.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let merged = config::Config::builder()
         .add_source(config::File::from_str(toml, config::FileFormat::Toml))
         .add_source(
-            config::Environment::with_prefix(raw::ENV_PREFIX)
-                .prefix_separator(raw::ENV_SEPARATOR)
-                .separator(raw::ENV_SEPARATOR)
-                .source(Some(overrides)),
+            config::Environment::with_prefix(raw::ENV_PREFIX).prefix_separator(raw::ENV_SEPARATOR).separator(raw::ENV_SEPARATOR).source(Some(overrides)),
         )
         .build()
         .map_err(|e| ConfigErrors::one(path, None, e.to_string()))?;
@@ -222,20 +197,12 @@ pub fn load_str(toml: &str, path: &Path, env: &Env) -> Result<Config, ConfigErro
     let doc = Doc::new(path, toml, tree.get_ref());
     let root_value = &merged.cache;
     let config::ValueKind::Table(map) = &root_value.kind else {
-        return Err(ConfigErrors::one(
-            path,
-            None,
-            "the configuration is not a table",
-        ));
+        return Err(ConfigErrors::one(path, None, "the configuration is not a table"));
     };
     let root = Table::new(&doc, String::new(), root_value, map);
 
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let checker = Checker {
-        env,
-        config_dir: absolute.parent().map(Path::to_path_buf).unwrap_or_default(),
-        respond_within: Default::default(),
-    };
+    let checker = Checker { env, config_dir: absolute.parent().map(Path::to_path_buf).unwrap_or_default(), respond_within: Default::default() };
     let config = checker.config(path, &root);
     root.finish();
 
@@ -294,16 +261,8 @@ impl Checker<'_> {
         let brand_ids = unique_ids(&brand_tables, "brand");
 
         let webhooks = collect(webhook_tables.into_iter().map(|t| self.webhook(t)));
-        let oncall = collect(
-            rota_tables
-                .into_iter()
-                .map(|t| self.rota(t, tz, &webhook_ids)),
-        );
-        let brands = collect(
-            brand_tables
-                .into_iter()
-                .map(|t| self.brand(t, tz, &rota_ids)),
-        );
+        let oncall = collect(rota_tables.into_iter().map(|t| self.rota(t, tz, &webhook_ids)));
+        let brands = collect(brand_tables.into_iter().map(|t| self.brand(t, tz, &rota_ids)));
 
         let sources = self.sources(&root.section("source"), &brand_ids);
         let smtp = root.table("smtp").map(|t| self.smtp(t));
@@ -312,14 +271,7 @@ impl Checker<'_> {
         for (i, p) in people.iter().enumerate() {
             if let Some(p) = p {
                 if !seen.insert(p.address.to_lowercase()) {
-                    root.doc.report(
-                        &format!("person[{i}].address"),
-                        None,
-                        format!(
-                            "{:?} already has a [[person]] entry: merge the two",
-                            p.address
-                        ),
-                    );
+                    root.doc.report(&format!("person[{i}].address"), None, format!("{:?} already has a [[person]] entry: merge the two", p.address));
                 }
             }
         }
@@ -394,17 +346,11 @@ impl Checker<'_> {
         };
         let database_url = database_url.and_then(|u| match u {
             Some(u) if !(u.expose().starts_with("postgres://") || u.expose().starts_with("postgresql://")) => {
-                t.report(
-                    &secret_key(t, "database_url"),
-                    "is not a PostgreSQL URL (postgres://user@host:5432/escucha)".to_string(),
-                );
+                t.report(&secret_key(t, "database_url"), "is not a PostgreSQL URL (postgres://user@host:5432/escucha)".to_string());
                 None
             }
             Some(u) if u.expose().parse::<tokio_postgres::Config>().is_err() => {
-                t.report(
-                    &secret_key(t, "database_url"),
-                    "is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha)".to_string(),
-                );
+                t.report(&secret_key(t, "database_url"), "is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha)".to_string());
                 None
             }
             u => Some(u),
@@ -429,21 +375,12 @@ impl Checker<'_> {
                 // data; a shell using the service's config (under
                 // /etc/escucha) finds the same file in /var/lib/escucha,
                 // rather than a second database beside the config.
-                self.env
-                    .dir("STATE_DIRECTORY")
-                    .unwrap_or_else(|| state_dir_for(&self.config_dir))
-                    .join(p)
+                self.env.dir("STATE_DIRECTORY").unwrap_or_else(|| state_dir_for(&self.config_dir)).join(p)
             }
         });
         let http = t.optional("http", "\"127.0.0.1:8686\"", parse_listen);
-        let timezone = t.get("timezone").map_or(Some(chrono_tz::UTC), |i| {
-            i.parse("\"Europe/Madrid\"", parse_timezone)
-        });
-        let public_url = t.optional(
-            "public_url",
-            "\"https://escucha.example.com\"",
-            parse_http_url,
-        );
+        let timezone = t.get("timezone").map_or(Some(chrono_tz::UTC), |i| i.parse("\"Europe/Madrid\"", parse_timezone));
+        let public_url = t.optional("public_url", "\"https://escucha.example.com\"", parse_http_url);
         let ack_secret = self.secret(t, "ack_secret", None);
         let group_wait = t.duration("group_wait", Duration::ZERO);
         let log_format = match t.get("log_format") {
@@ -451,19 +388,14 @@ impl Checker<'_> {
             Some(i) => i.parse("\"text\"", |s| match s {
                 "text" => Ok(LogFormat::Text),
                 "json" => Ok(LogFormat::Json),
-                _ => Err(format!(
-                    "{s:?} is not a log format (use \"text\" or \"json\")"
-                )),
+                _ => Err(format!("{s:?} is not a log format (use \"text\" or \"json\")")),
             }),
         };
         let retention = match t.get("retention") {
             None => Some(None),
             Some(i) => match i.duration() {
                 Some(d) if d < Duration::from_secs(86_400) => {
-                    i.report(format!(
-                        "{} keeps less than a day; housekeeping runs daily (try \"180d\")",
-                        humantime::format_duration(d)
-                    ));
+                    i.report(format!("{} keeps less than a day; housekeeping runs daily (try \"180d\")", humantime::format_duration(d)));
                     None
                 }
                 Some(d) => Some(Some(d)),
@@ -487,7 +419,11 @@ impl Checker<'_> {
             .map(|items| {
                 items
                     .iter()
-                    .filter_map(|i| i.parse("\"127.0.0.1\"", |s| s.trim().parse::<std::net::IpAddr>().map_err(|_| format!("{s:?} is not an IP address (e.g. \"127.0.0.1\")"))))
+                    .filter_map(|i| {
+                        i.parse("\"127.0.0.1\"", |s| {
+                            s.trim().parse::<std::net::IpAddr>().map_err(|_| format!("{s:?} is not an IP address (e.g. \"127.0.0.1\")"))
+                        })
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -513,17 +449,11 @@ impl Checker<'_> {
     }
 
     fn brand(&self, t: Table, default_tz: Tz, rota_ids: &[String]) -> Option<Brand> {
-        let id = t
-            .required("id", "\"interjet\"")
-            .and_then(|i| i.parse("\"interjet\"", parse_id));
+        let id = t.required("id", "\"interjet\"").and_then(|i| i.parse("\"interjet\"", parse_id));
         let name = t.string("name", "\"Interjet\"");
         let terms = t.strings("terms", "[\"interjet\", \"inter jet\"]");
         let exclude = t.strings("exclude", "[\"interjet jobs\"]");
-        let executives: Vec<String> = t
-            .strings("executives", "[\"miguelalemanm\"]")
-            .into_iter()
-            .map(|h| h.trim_start_matches('@').to_string())
-            .collect();
+        let executives: Vec<String> = t.strings("executives", "[\"miguelalemanm\"]").into_iter().map(|h| h.trim_start_matches('@').to_string()).collect();
 
         let rw = t.section("respond_within");
         let respond_within = RespondWithin {
@@ -536,14 +466,9 @@ impl Checker<'_> {
             if rota_ids.iter().any(|r| r == s) {
                 Ok(s.to_string())
             } else if rota_ids.is_empty() {
-                Err(format!(
-                    "{s:?} names no [[oncall]] rota: add one with id = {s:?}"
-                ))
+                Err(format!("{s:?} names no [[oncall]] rota: add one with id = {s:?}"))
             } else {
-                Err(format!(
-                    "{s:?} names no [[oncall]] rota (defined: {})",
-                    rota_ids.join(", ")
-                ))
+                Err(format!("{s:?} names no [[oncall]] rota (defined: {})", rota_ids.join(", ")))
             }
         });
 
@@ -551,9 +476,7 @@ impl Checker<'_> {
         let escalate = self.escalate(&t.section("escalate"));
         let classify = self.phrases(&t.section("classify"));
         let backfill = t.duration("backfill", Duration::ZERO);
-        let timezone = t.get("timezone").map_or(Some(default_tz), |i| {
-            i.parse("\"America/Mexico_City\"", parse_timezone)
-        });
+        let timezone = t.get("timezone").map_or(Some(default_tz), |i| i.parse("\"America/Mexico_City\"", parse_timezone));
         let business_hours = t.optional("business_hours", "\"MON-FRI 09:00-18:00\"", super::BusinessHours::parse);
         let holidays: Vec<chrono::NaiveDate> = match t.get("holidays") {
             None => Vec::new(),
@@ -563,9 +486,7 @@ impl Checker<'_> {
                 .iter()
                 .filter_map(|d| {
                     d.parse("\"2026-12-25\"", |s| {
-                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                            format!("{s:?} is not a date (write YYYY-MM-DD, e.g. \"2026-12-25\")")
-                        })
+                        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (write YYYY-MM-DD, e.g. \"2026-12-25\")"))
                     })
                 })
                 .collect(),
@@ -586,8 +507,7 @@ impl Checker<'_> {
                 || !a.trustpilot.is_empty();
             // A term that was reported as bad already explains the emptiness.
             if !has_account && t.peek_len("terms").unwrap_or(0) == 0 {
-                let message =
-                    "watches nothing: add terms = [\"...\"] or an account under [brand.accounts]";
+                let message = "watches nothing: add terms = [\"...\"] or an account under [brand.accounts]";
                 if t_has(&t, "terms") {
                     t.report("terms", message);
                 } else {
@@ -660,12 +580,7 @@ impl Checker<'_> {
         let mastodon = handle("mastodon", "\"interjet@mastodon.social\"", &["@"]);
         if let Some(Some(m)) = &mastodon {
             if m.matches('@').count() > 1 {
-                t.report(
-                    "mastodon",
-                    format!(
-                        "{m:?} is not user or user@instance (e.g. \"interjet@mastodon.social\")"
-                    ),
-                );
+                t.report("mastodon", format!("{m:?} is not user or user@instance (e.g. \"interjet@mastodon.social\")"));
             }
         }
         let bluesky = handle("bluesky", "\"interjet.bsky.social\"", &["@"]);
@@ -694,42 +609,43 @@ impl Checker<'_> {
             "\"accounts/1234/locations/5678\"",
             |s| {
                 let p: Vec<&str> = s.split('/').collect();
-                p.len() == 4 && p[0] == "accounts" && p[2] == "locations" && p.iter().all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                p.len() == 4
+                    && p[0] == "accounts"
+                    && p[2] == "locations"
+                    && p.iter().all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
             },
             "a location name, accounts/{account id}/locations/{location id}",
         );
-        let app_store = list("app_store", "\"1234567890\"", |s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()), "an App Store app id (the app's numeric Apple ID)");
+        let app_store =
+            list("app_store", "\"1234567890\"", |s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()), "an App Store app id (the app's numeric Apple ID)");
         let google_play = list(
             "google_play",
             "\"com.interjet.app\"",
             |s| s.split('.').count() >= 2 && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
             "an Android package name",
         );
-        let trustpilot =
-            list("trustpilot", "\"4bdc8a1b000064000505c9e1\"", |s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()), "a Trustpilot business unit id");
+        let trustpilot = list(
+            "trustpilot",
+            "\"4bdc8a1b000064000505c9e1\"",
+            |s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()),
+            "a Trustpilot business unit id",
+        );
         let facebook = handle("facebook", "\"123456789012345\"", &[]);
         let instagram = handle("instagram", "\"17841400000000000\"", &[]);
         let youtube = handle("youtube", "\"UCxxxxxxxxxxxxxxxxxxxxxx\"", &[]);
-        for (key, id, example) in [("facebook", &facebook, "the page id, e.g. \"123456789012345\""), ("instagram", &instagram, "the account id, e.g. \"17841400000000000\"")] {
+        for (key, id, example) in
+            [("facebook", &facebook, "the page id, e.g. \"123456789012345\""), ("instagram", &instagram, "the account id, e.g. \"17841400000000000\"")]
+        {
             if let Some(Some(v)) = id {
                 if !v.bytes().all(|b| b.is_ascii_digit()) {
                     t.report(key, format!("{v:?} is not a numeric id: give {example} (not the name or the address)"));
                 }
             }
         }
-        let token_given = [
-            "mastodon_token",
-            "mastodon_token_env",
-            "mastodon_token_file",
-        ]
-        .iter()
-        .any(|k| t_has(t, k));
+        let token_given = ["mastodon_token", "mastodon_token_env", "mastodon_token_file"].iter().any(|k| t_has(t, k));
         let mastodon_token = self.secret(t, "mastodon_token", None);
         if token_given && !t_has(t, "mastodon") {
-            t.report(
-                "mastodon_token",
-                "belongs to the brand's Mastodon account: add mastodon = \"user@instance\" too",
-            );
+            t.report("mastodon_token", "belongs to the brand's Mastodon account: add mastodon = \"user@instance\" too");
         }
         t.finish();
         Some(Accounts {
@@ -751,23 +667,12 @@ impl Checker<'_> {
 
     fn escalate(&self, t: &Table) -> Option<Escalate> {
         let d = Escalate::default();
-        let followers = t
-            .get("followers")
-            .map_or(Some(d.followers), |i| i.uint(u64::MAX));
-        let reposts = t
-            .get("reposts")
-            .map_or(Some(d.reposts), |i| i.uint(u64::MAX));
-        let repeat = t.get("repeat").map_or(Some(d.repeat), |i| {
-            i.uint(u32::MAX.into()).map(|n| n as u32)
-        });
+        let followers = t.get("followers").map_or(Some(d.followers), |i| i.uint(u64::MAX));
+        let reposts = t.get("reposts").map_or(Some(d.reposts), |i| i.uint(u64::MAX));
+        let repeat = t.get("repeat").map_or(Some(d.repeat), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
         let window = t.duration("window", d.window);
         t.finish();
-        Some(Escalate {
-            followers: followers?,
-            reposts: reposts?,
-            repeat: repeat?,
-            window,
-        })
+        Some(Escalate { followers: followers?, reposts: reposts?, repeat: repeat?, window })
     }
 
     fn sources(&self, t: &Table, brand_ids: &[String]) -> Option<Sources> {
@@ -777,18 +682,10 @@ impl Checker<'_> {
             }
             t.get(name); // reported here, not again by `finish`
             if LATER_SOURCES.contains(&name) {
-                t.report(
-                    name,
-                    format!("source {name:?} is not supported yet: remove this section"),
-                );
+                t.report(name, format!("source {name:?} is not supported yet: remove this section"));
             } else {
-                let hint = raw::closest(name, SOURCES.iter().copied())
-                    .map(|n| format!("did you mean {n}? "))
-                    .unwrap_or_default();
-                t.report(
-                    name,
-                    format!("unknown source ({hint}known: {})", SOURCES.join(", ")),
-                );
+                let hint = raw::closest(name, SOURCES.iter().copied()).map(|n| format!("did you mean {n}? ")).unwrap_or_default();
+                t.report(name, format!("unknown source ({hint}known: {})", SOURCES.join(", ")));
             }
         }
         let x = t.table("x").map(|t| self.x(t));
@@ -846,11 +743,7 @@ impl Checker<'_> {
             let name = t.path.trim_start_matches("source.").split('[').next().unwrap_or("").to_string();
             self.respond_within.borrow_mut().entry(name).or_insert(o);
         }
-        Some(Schedule {
-            every,
-            unhealthy_after,
-            expect_within: expect_within?,
-        })
+        Some(Schedule { every, unhealthy_after, expect_within: expect_within? })
     }
 
     fn x(&self, t: Table) -> Option<XSource> {
@@ -858,25 +751,15 @@ impl Checker<'_> {
         let bearer_token = self.secret(&t, "bearer_token", Some("X_BEARER_TOKEN"));
         let schedule = self.schedule(&t);
         t.finish();
-        Some(XSource {
-            api_base: api_base?,
-            bearer_token: bearer_token??,
-            schedule: schedule?,
-        })
+        Some(XSource { api_base: api_base?, bearer_token: bearer_token??, schedule: schedule? })
     }
 
     fn mastodon(&self, t: Table) -> Option<MastodonSource> {
-        let instance = t
-            .required("instance", "\"https://mastodon.social\"")
-            .and_then(|i| i.parse("\"https://mastodon.social\"", parse_http_url));
+        let instance = t.required("instance", "\"https://mastodon.social\"").and_then(|i| i.parse("\"https://mastodon.social\"", parse_http_url));
         let access_token = self.secret(&t, "access_token", None);
         let schedule = self.schedule(&t);
         t.finish();
-        Some(MastodonSource {
-            instance: instance?,
-            access_token: access_token?,
-            schedule: schedule?,
-        })
+        Some(MastodonSource { instance: instance?, access_token: access_token?, schedule: schedule? })
     }
 
     fn bluesky(&self, t: Table) -> Option<BlueskySource> {
@@ -933,8 +816,7 @@ impl Checker<'_> {
                 _ => None,
             }
         } else {
-            t.required("url", "\"https://example.com/comments/feed\"")
-                .and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url))
+            t.required("url", "\"https://example.com/comments/feed\"").and_then(|i| i.parse("\"https://example.com/comments/feed\"", parse_feed_url))
         };
         let brand = t.required("brand", "\"interjet\"").and_then(|i| {
             i.parse("\"interjet\"", |s| {
@@ -1045,7 +927,9 @@ impl Checker<'_> {
 
     fn app_store(&self, t: Table) -> Option<AppStoreSource> {
         let api_base = url_or_default(&t, "api_base", "https://api.appstoreconnect.apple.com");
-        let issuer_id = t.required("issuer_id", "\"57246542-96fe-1a63-e053-0824d011072a\"").and_then(|i| i.str("\"57246542-96fe-1a63-e053-0824d011072a\"").map(|s| s.trim().to_string()));
+        let issuer_id = t
+            .required("issuer_id", "\"57246542-96fe-1a63-e053-0824d011072a\"")
+            .and_then(|i| i.str("\"57246542-96fe-1a63-e053-0824d011072a\"").map(|s| s.trim().to_string()));
         let key_id = t.required("key_id", "\"2X9R4HXF34\"").and_then(|i| i.str("\"2X9R4HXF34\"").map(|s| s.trim().to_string()));
         let private_key = self.secret(&t, "private_key", Some("APP_STORE_KEY (better: private_key_file = \"AuthKey_2X9R4HXF34.p8\")"));
         // Checked now, so that a wrong file is a config error; the key itself
@@ -1054,7 +938,10 @@ impl Checker<'_> {
         if let Some(Some(k)) = &private_key {
             match crate::sources::app_store::signing_key(k) {
                 Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
-                Err(e) => t.report(&secret_key(&t, "private_key"), format!("{e}: give the .p8 file App Store Connect let you download (PKCS#8 PEM, \"BEGIN PRIVATE KEY\")")),
+                Err(e) => t.report(
+                    &secret_key(&t, "private_key"),
+                    format!("{e}: give the .p8 file App Store Connect let you download (PKCS#8 PEM, \"BEGIN PRIVATE KEY\")"),
+                ),
                 Ok(_) => {}
             }
         }
@@ -1071,7 +958,9 @@ impl Checker<'_> {
             match crate::sources::google_play::ServiceAccount::parse(k) {
                 // A file the reload's check may not read: the daemon's to check.
                 Err(_) if k.expose() == UNREAD_AT_RELOAD => {}
-                Err(e) => t.report(&secret_key(&t, "service_account"), format!("{e}: give the JSON key Google Cloud Console downloads for the service account")),
+                Err(e) => {
+                    t.report(&secret_key(&t, "service_account"), format!("{e}: give the JSON key Google Cloud Console downloads for the service account"))
+                }
                 Ok(_) => {}
             }
         }
@@ -1107,9 +996,7 @@ impl Checker<'_> {
             i.parse("\"smtp.example.com\"", |s| {
                 let s = s.trim();
                 if s.is_empty() || s.contains(char::is_whitespace) || s.contains(':') {
-                    Err(format!(
-                        "{s:?} is not a host name (put the port in port = 587)"
-                    ))
+                    Err(format!("{s:?} is not a host name (put the port in port = 587)"))
                 } else {
                     Ok(s.to_string())
                 }
@@ -1121,9 +1008,7 @@ impl Checker<'_> {
                 "none" => Ok(SmtpSecurity::None),
                 "starttls" => Ok(SmtpSecurity::Starttls),
                 "tls" => Ok(SmtpSecurity::Tls),
-                _ => Err(format!(
-                    "{s:?} is not one of \"none\", \"starttls\", \"tls\""
-                )),
+                _ => Err(format!("{s:?} is not one of \"none\", \"starttls\", \"tls\"")),
             }),
         };
         let port = match t.get("port") {
@@ -1144,14 +1029,8 @@ impl Checker<'_> {
         let username = t.optional("username", "\"alerts@example.com\"", |s| Ok(s.to_string()));
         let password = self.secret(&t, "password", None);
         match (t_has(&t, "username"), secret_given(&t, "password")) {
-            (false, true) => t.report(
-                &secret_key(&t, "password"),
-                "is set but username is not: add username = \"...\"",
-            ),
-            (true, false) => t.report(
-                "username",
-                "is set but no password: add password_env = \"SMTP_PASSWORD\" (or password_file)",
-            ),
+            (false, true) => t.report(&secret_key(&t, "password"), "is set but username is not: add username = \"...\""),
+            (true, false) => t.report("username", "is set but no password: add password_env = \"SMTP_PASSWORD\" (or password_file)"),
             _ => {}
         }
         let from = t.required("from", "\"Escucha <alerts@example.com>\"").and_then(|i| {
@@ -1161,20 +1040,11 @@ impl Checker<'_> {
             })
         });
         t.finish();
-        Some(Smtp {
-            host: host?,
-            port: port?,
-            security: security?,
-            username: username?,
-            password: password?,
-            from: from?,
-        })
+        Some(Smtp { host: host?, port: port?, security: security?, username: username?, password: password?, from: from? })
     }
 
     fn webhook(&self, t: Table) -> Option<Webhook> {
-        let id = t
-            .required("id", "\"slack-care\"")
-            .and_then(|i| i.parse("\"slack-care\"", parse_id));
+        let id = t.required("id", "\"slack-care\"").and_then(|i| i.parse("\"slack-care\"", parse_id));
         let kind = t.required("kind", "\"slack\"").and_then(|i| {
             i.parse("\"slack\"", |s| {
                 WebhookKind::parse(s).ok_or_else(|| {
@@ -1197,10 +1067,7 @@ impl Checker<'_> {
             }
             Some(None) if pagerduty => Some(Some(Secret::new(PAGERDUTY_ENQUEUE))),
             Some(None) if kind.is_some() => {
-                t.report(
-                    "url",
-                    "is missing: add url_env = \"WEBHOOK_URL\" (or url, url_file)",
-                );
+                t.report("url", "is missing: add url_env = \"WEBHOOK_URL\" (or url, url_file)");
                 None
             }
             other => other,
@@ -1212,27 +1079,15 @@ impl Checker<'_> {
                 t.report("routing_key", "is missing: PagerDuty needs routing_key_env = \"PAGERDUTY_ROUTING_KEY\" (or routing_key_file)");
             }
         } else if routing_key.is_some() && kind.is_some() && !pagerduty {
-            t.report(
-                &secret_key(&t, "routing_key"),
-                "is only used by kind = \"pagerduty\": remove it",
-            );
+            t.report(&secret_key(&t, "routing_key"), "is only used by kind = \"pagerduty\": remove it");
         }
         let send_resolved = t.bool("send_resolved", false);
         t.finish();
-        Some(Webhook {
-            id: id?,
-            kind: kind?,
-            url: url?,
-            secret: secret?,
-            routing_key: routing_key?,
-            send_resolved,
-        })
+        Some(Webhook { id: id?, kind: kind?, url: url?, secret: secret?, routing_key: routing_key?, send_resolved })
     }
 
     fn rota(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Rota> {
-        let id = t
-            .required("id", "\"care\"")
-            .and_then(|i| i.parse("\"care\"", parse_id));
+        let id = t.required("id", "\"care\"").and_then(|i| i.parse("\"care\"", parse_id));
         let overlap_all = match t.get("overlap") {
             None => Some(false),
             Some(i) => i.parse("\"first\"", |s| match s {
@@ -1241,38 +1096,24 @@ impl Checker<'_> {
                 _ => Err(format!("{s:?} is not \"first\" or \"all\"")),
             }),
         };
-        let repeat = t
-            .get("repeat")
-            .map_or(Some(0), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
+        let repeat = t.get("repeat").map_or(Some(0), |i| i.uint(u32::MAX.into()).map(|n| n as u32));
         let shift_tables = t.tables("shift");
         if shift_tables.is_empty() && !t_has(&t, "shift") {
             t.report_here("has no shift: add [[oncall.shift]] with when and notify");
         }
         let shifts = collect(shift_tables.into_iter().map(|s| {
-            let when = s
-                .required("when", "\"* * 9-18 * * MON-FRI\"")
-                .and_then(|i| i.parse("\"* * 9-18 * * MON-FRI\"", parse_cron));
-            let timezone = s.get("timezone").map_or(Some(default_tz), |i| {
-                i.parse("\"Europe/Madrid\"", parse_timezone)
-            });
+            let when = s.required("when", "\"* * 9-18 * * MON-FRI\"").and_then(|i| i.parse("\"* * 9-18 * * MON-FRI\"", parse_cron));
+            let timezone = s.get("timezone").map_or(Some(default_tz), |i| i.parse("\"Europe/Madrid\"", parse_timezone));
             let notify = self.notify(&s, "notify", webhooks);
             s.finish();
             let (when_text, when) = when?;
-            Some(Shift {
-                when_text,
-                when,
-                timezone: timezone?,
-                notify: notify?,
-            })
+            Some(Shift { when_text, when, timezone: timezone?, notify: notify? })
         }));
         let then = collect(t.tables("then").into_iter().map(|s| {
             let after = s.required("after", "\"30m\"").and_then(|i| i.duration());
             let notify = self.notify(&s, "notify", webhooks);
             s.finish();
-            Some(Step {
-                after: after?,
-                notify: notify?,
-            })
+            Some(Step { after: after?, notify: notify? })
         }));
         t.finish();
         Some(Rota {
@@ -1293,11 +1134,7 @@ impl Checker<'_> {
             item.report(format!("is empty: whom to notify? e.g. {example}"));
             return None;
         }
-        let targets = collect(
-            items
-                .iter()
-                .map(|i| i.parse("\"ana@example.com\"", |s| parse_target(s, webhooks))),
-        );
+        let targets = collect(items.iter().map(|i| i.parse("\"ana@example.com\"", |s| parse_target(s, webhooks))));
         targets.into_iter().collect()
     }
 
@@ -1307,9 +1144,7 @@ impl Checker<'_> {
                 if is_email(s) {
                     Ok(s.to_string())
                 } else {
-                    Err(format!(
-                        "{s:?} is not an email address (e.g. \"ana@example.com\")"
-                    ))
+                    Err(format!("{s:?} is not an email address (e.g. \"ana@example.com\")"))
                 }
             })
         });
@@ -1322,17 +1157,11 @@ impl Checker<'_> {
             Some(i) => i.parse("\"22:00-08:00\"", |s| super::Quiet::parse(s).map(Some)),
         };
         t.finish();
-        Some(Person {
-            address: address?,
-            timezone: timezone?,
-            quiet: quiet?,
-        })
+        Some(Person { address: address?, timezone: timezone?, quiet: quiet? })
     }
 
     fn digest(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Digest> {
-        let when = t
-            .required("when", "\"0 0 8 * * *\"")
-            .and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
+        let when = t.required("when", "\"0 0 8 * * *\"").and_then(|i| i.parse("\"0 0 8 * * *\"", parse_cron));
         let timezone = match t.get("timezone") {
             None => Some(default_tz),
             Some(i) => i.parse("\"Europe/Madrid\"", parse_timezone),
@@ -1353,15 +1182,9 @@ impl Checker<'_> {
         let inline = t.get(key);
         let from_env = t.get(&env_key);
         let from_file = t.get(&file_key);
-        let given = [&inline, &from_env, &from_file]
-            .iter()
-            .filter(|i| i.is_some())
-            .count();
+        let given = [&inline, &from_env, &from_file].iter().filter(|i| i.is_some()).count();
         if given > 1 {
-            t.report(
-                key,
-                format!("give only one of {key}, {env_key}, {file_key}"),
-            );
+            t.report(key, format!("give only one of {key}, {env_key}, {file_key}"));
             return None;
         }
         if let Some(i) = inline {
@@ -1384,15 +1207,11 @@ impl Checker<'_> {
             })?;
             return match self.env.get(&name) {
                 None => {
-                    i.report(format!(
-                        "environment variable {name} is not set: set it, or use {file_key}"
-                    ));
+                    i.report(format!("environment variable {name} is not set: set it, or use {file_key}"));
                     None
                 }
                 Some("") => {
-                    i.report(format!(
-                        "environment variable {name} is empty: set it, or use {file_key}"
-                    ));
+                    i.report(format!("environment variable {name} is empty: set it, or use {file_key}"));
                     None
                 }
                 Some(v) => Some(Some(Secret::new(v))),
@@ -1410,10 +1229,7 @@ impl Checker<'_> {
                 p
             } else {
                 // systemd's LoadCredential= puts credentials here.
-                self.env
-                    .dir("CREDENTIALS_DIRECTORY")
-                    .unwrap_or_else(|| self.config_dir.clone())
-                    .join(p)
+                self.env.dir("CREDENTIALS_DIRECTORY").unwrap_or_else(|| self.config_dir.clone()).join(p)
             };
             return match std::fs::read_to_string(&full) {
                 // `systemctl reload` checks the config in a process that
@@ -1427,10 +1243,7 @@ impl Checker<'_> {
                     None
                 }
                 Ok(text) => {
-                    let v = text
-                        .strip_suffix('\n')
-                        .map(|v| v.strip_suffix('\r').unwrap_or(v))
-                        .unwrap_or(&text);
+                    let v = text.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&text);
                     if v.is_empty() {
                         i.report(format!("{} is empty: put the secret in it", full.display()));
                         None
@@ -1441,12 +1254,7 @@ impl Checker<'_> {
             };
         }
         if let Some(var) = required {
-            t.report(
-                key,
-                format!(
-                    "is missing: add {env_key} = \"{var}\" (or {file_key}, or {key} for tests)"
-                ),
-            );
+            t.report(key, format!("is missing: add {env_key} = \"{var}\" (or {file_key}, or {key} for tests)"));
             return None;
         }
         Some(None)
@@ -1473,17 +1281,12 @@ fn t_has(t: &Table, key: &str) -> bool {
 }
 
 fn secret_given(t: &Table, key: &str) -> bool {
-    [key.to_string(), format!("{key}_env"), format!("{key}_file")]
-        .iter()
-        .any(|k| t_has(t, k))
+    [key.to_string(), format!("{key}_env"), format!("{key}_file")].iter().any(|k| t_has(t, k))
 }
 
 /// The form of a secret that is present, to point messages at it.
 fn secret_key(t: &Table, key: &str) -> String {
-    [format!("{key}_env"), format!("{key}_file")]
-        .into_iter()
-        .find(|k| t_has(t, k))
-        .unwrap_or_else(|| key.to_string())
+    [format!("{key}_env"), format!("{key}_file")].into_iter().find(|k| t_has(t, k)).unwrap_or_else(|| key.to_string())
 }
 
 /// Where a secret is configured, for messages that must say which one to
@@ -1507,10 +1310,7 @@ fn unique_ids(tables: &[Table], section: &str) -> Vec<String> {
             continue;
         };
         if ids.contains(&id) {
-            t.report(
-                "id",
-                format!("{id:?} is used twice: each [[{section}]] needs its own id"),
-            );
+            t.report("id", format!("{id:?} is used twice: each [[{section}]] needs its own id"));
         } else {
             ids.push(id);
         }
@@ -1526,8 +1326,7 @@ fn url_or_default(t: &Table, key: &str, default: &str) -> Option<String> {
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|_| format!("{s:?} is not a duration (try {})", duration_hint(s)))
+    humantime::parse_duration(s.trim()).map_err(|_| format!("{s:?} is not a duration (try {})", duration_hint(s)))
 }
 
 /// A guess at what was meant: `"30"` → `"30s" or "30m"`, `"2 horas"` → `"2h"`.
@@ -1566,11 +1365,7 @@ pub(crate) fn parse_timezone(s: &str) -> Result<Tz, String> {
 pub(crate) fn parse_cron(s: &str) -> Result<(String, cron::Schedule), String> {
     let fields: Vec<&str> = s.split_whitespace().collect();
     match fields.len() {
-        5 => {
-            return Err(format!(
-                "{s:?} has 5 fields, but escucha's cron starts with seconds (sec min hour day month weekday): try \"0 {s}\""
-            ))
-        }
+        5 => return Err(format!("{s:?} has 5 fields, but escucha's cron starts with seconds (sec min hour day month weekday): try \"0 {s}\"")),
         6 | 7 => {}
         _ => {
             return Err(format!(
@@ -1579,9 +1374,7 @@ pub(crate) fn parse_cron(s: &str) -> Result<(String, cron::Schedule), String> {
         }
     }
     if fields[5].chars().any(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "{s:?}: write weekdays by name (e.g. MON-FRI): in this cron dialect 1 is Sunday, so numbers are easy to get wrong"
-        ));
+        return Err(format!("{s:?}: write weekdays by name (e.g. MON-FRI): in this cron dialect 1 is Sunday, so numbers are easy to get wrong"));
     }
     cron::Schedule::from_str(s).map(|c| (s.to_string(), c)).map_err(|e| {
         let detail = e.to_string();
@@ -1609,14 +1402,9 @@ pub(crate) fn parse_target(s: &str, webhooks: &[String]) -> Result<String, Strin
         return if webhooks.iter().any(|w| w == id) {
             Ok(s.to_string())
         } else if webhooks.is_empty() {
-            Err(format!(
-                "{s:?} names no [[webhook]]: add one with id = {id:?}"
-            ))
+            Err(format!("{s:?} names no [[webhook]]: add one with id = {id:?}"))
         } else {
-            Err(format!(
-                "{s:?} names no [[webhook]] (defined: {})",
-                webhooks.join(", ")
-            ))
+            Err(format!("{s:?} names no [[webhook]] (defined: {})", webhooks.join(", ")))
         };
     }
     if is_email(s) {
@@ -1629,12 +1417,8 @@ pub(crate) fn parse_target(s: &str, webhooks: &[String]) -> Result<String, Strin
 /// An http(s) URL, returned without its trailing `/`.
 pub(crate) fn parse_http_url(s: &str) -> Result<String, String> {
     match url::Url::parse(s.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(s.trim().trim_end_matches('/').to_string())
-        }
-        _ => Err(format!(
-            "{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")"
-        )),
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(s.trim().trim_end_matches('/').to_string()),
+        _ => Err(format!("{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")")),
     }
 }
 
@@ -1659,9 +1443,7 @@ pub(crate) fn parse_id(s: &str) -> Result<String, String> {
     if s.is_empty() {
         Err("is empty: give it a short name, e.g. \"interjet\"".into())
     } else if s.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        Err(format!(
-            "{s:?} contains spaces: use a short name such as \"interjet\" or \"slack-care\""
-        ))
+        Err(format!("{s:?} contains spaces: use a short name such as \"interjet\" or \"slack-care\""))
     } else {
         Ok(s.to_string())
     }
@@ -1686,10 +1468,7 @@ mod tests {
 
     #[test]
     fn time_zones_are_iana_names_and_near_misses_are_suggested() {
-        assert_eq!(
-            parse_timezone("America/Mexico_City"),
-            Ok(chrono_tz::America::Mexico_City)
-        );
+        assert_eq!(parse_timezone("America/Mexico_City"), Ok(chrono_tz::America::Mexico_City));
         assert_eq!(parse_timezone("UTC"), Ok(chrono_tz::UTC));
         let e = parse_timezone("Europe/Madird").unwrap_err();
         assert!(e.contains("did you mean \"Europe/Madrid\""), "{e}");
@@ -1736,24 +1515,15 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_and_lose_their_trailing_slash() {
-        assert_eq!(
-            parse_http_url("https://mastodon.social/"),
-            Ok("https://mastodon.social".into())
-        );
-        assert_eq!(
-            parse_http_url("http://127.0.0.1:9000/x"),
-            Ok("http://127.0.0.1:9000/x".into())
-        );
+        assert_eq!(parse_http_url("https://mastodon.social/"), Ok("https://mastodon.social".into()));
+        assert_eq!(parse_http_url("http://127.0.0.1:9000/x"), Ok("http://127.0.0.1:9000/x".into()));
         assert!(parse_http_url("mastodon.social").is_err());
         assert!(parse_http_url("ftp://example.com").is_err());
     }
 
     #[test]
     fn feed_urls_keep_their_trailing_slash() {
-        assert_eq!(
-            parse_feed_url("https://blog.example/comments/feed/"),
-            Ok("https://blog.example/comments/feed/".into())
-        );
+        assert_eq!(parse_feed_url("https://blog.example/comments/feed/"), Ok("https://blog.example/comments/feed/".into()));
         assert!(parse_feed_url("blog.example/feed/").is_err());
     }
 
@@ -1769,27 +1539,15 @@ mod tests {
     #[test]
     fn the_config_path_comes_from_the_flag_then_the_environment_then_etc() {
         let env = Env::empty().with("ESCUCHA_CONFIG", "/srv/escucha.toml");
-        assert_eq!(
-            default_path_in(Some(Path::new("a.toml")), &env),
-            PathBuf::from("a.toml")
-        );
-        assert_eq!(
-            default_path_in(None, &env),
-            PathBuf::from("/srv/escucha.toml")
-        );
-        assert_eq!(
-            default_path_in(None, &Env::empty()),
-            PathBuf::from(SYSTEM_PATH)
-        );
+        assert_eq!(default_path_in(Some(Path::new("a.toml")), &env), PathBuf::from("a.toml"));
+        assert_eq!(default_path_in(None, &env), PathBuf::from("/srv/escucha.toml"));
+        assert_eq!(default_path_in(None, &Env::empty()), PathBuf::from(SYSTEM_PATH));
     }
 
     #[test]
     fn the_environment_debug_shows_names_not_values() {
         let env = Env::empty().with("SMTP_PASSWORD", "hunter2");
         let shown = format!("{env:?}");
-        assert!(
-            shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"),
-            "{shown}"
-        );
+        assert!(shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"), "{shown}");
     }
 }

@@ -5,9 +5,6 @@ mod hours;
 mod load;
 mod raw;
 mod types;
-pub use load::{
-    default_path, default_path_in, load, load_str, load_with, state_dir_for, ConfigError, ConfigErrors, Env,
-    SYSTEM_PATH,
-};
 pub use hours::{BusinessHours, Quiet};
+pub use load::{default_path, default_path_in, load, load_str, load_with, state_dir_for, ConfigError, ConfigErrors, Env, SYSTEM_PATH};
 pub use types::*;

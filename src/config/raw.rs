@@ -36,11 +36,7 @@ impl<'a> Doc<'a> {
         let mut lines = HashMap::new();
         let starts = line_starts(text);
         index_table(&starts, "", tree, &mut lines);
-        Doc {
-            file,
-            lines,
-            errors: RefCell::new(Vec::new()),
-        }
+        Doc { file, lines, errors: RefCell::new(Vec::new()) }
     }
 
     /// The line of `path`, or of its nearest ancestor that is in the file
@@ -57,18 +53,8 @@ impl<'a> Doc<'a> {
     }
 
     pub(crate) fn report(&self, path: &str, env_var: Option<String>, message: impl Into<String>) {
-        let line = if env_var.is_some() {
-            None
-        } else {
-            self.line_of(path)
-        };
-        self.errors.borrow_mut().push(ConfigError {
-            file: self.file.to_path_buf(),
-            line,
-            key: path.to_string(),
-            env_var,
-            message: message.into(),
-        });
+        let line = if env_var.is_some() { None } else { self.line_of(path) };
+        self.errors.borrow_mut().push(ConfigError { file: self.file.to_path_buf(), line, key: path.to_string(), env_var, message: message.into() });
     }
 
     pub(crate) fn has_errors(&self) -> bool {
@@ -82,21 +68,14 @@ impl<'a> Doc<'a> {
 
 /// Byte offset of the start of each line, to turn spans into line numbers.
 pub(crate) fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
 }
 
 pub(crate) fn line_at(starts: &[usize], offset: usize) -> usize {
     starts.partition_point(|&s| s <= offset)
 }
 
-fn index_table(
-    starts: &[usize],
-    path: &str,
-    table: &toml::de::DeTable<'_>,
-    out: &mut HashMap<String, usize>,
-) {
+fn index_table(starts: &[usize], path: &str, table: &toml::de::DeTable<'_>, out: &mut HashMap<String, usize>) {
     for (key, value) in table {
         let p = join(path, key.get_ref());
         out.insert(p.clone(), line_at(starts, key.span().start));
@@ -104,12 +83,7 @@ fn index_table(
     }
 }
 
-fn index_value(
-    starts: &[usize],
-    path: &str,
-    value: &toml::Spanned<toml::de::DeValue<'_>>,
-    out: &mut HashMap<String, usize>,
-) {
+fn index_value(starts: &[usize], path: &str, value: &toml::Spanned<toml::de::DeValue<'_>>, out: &mut HashMap<String, usize>) {
     match value.get_ref() {
         toml::de::DeValue::Table(t) => index_table(starts, path, t, out),
         toml::de::DeValue::Array(items) => {
@@ -146,9 +120,7 @@ fn kind_name(v: &ValueKind) -> &'static str {
     match v {
         ValueKind::Nil => "nothing",
         ValueKind::Boolean(_) => "a boolean",
-        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => {
-            "a number"
-        }
+        ValueKind::I64(_) | ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => "a number",
         ValueKind::Float(_) => "a number",
         ValueKind::String(_) => "a string",
         ValueKind::Table(_) => "a table",
@@ -173,10 +145,7 @@ impl<'a> Item<'a> {
     }
 
     fn wrong_type(&self, wanted: &str, example: &str) {
-        self.report(format!(
-            "must be {wanted} (e.g. {example}), not {}",
-            kind_name(&self.value.kind)
-        ));
+        self.report(format!("must be {wanted} (e.g. {example}), not {}", kind_name(&self.value.kind)));
     }
 
     /// The value as a string; anything else is reported. `example` shows
@@ -193,11 +162,7 @@ impl<'a> Item<'a> {
 
     /// A string turned into `T` by `parse`, whose error is the whole message
     /// (it decides whether the value may be echoed).
-    pub(crate) fn parse<T>(
-        &self,
-        example: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
+    pub(crate) fn parse<T>(&self, example: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         let s = self.str(example)?;
         match parse(s) {
             Ok(v) => Some(v),
@@ -222,16 +187,14 @@ impl<'a> Item<'a> {
         match &self.value.kind {
             ValueKind::Boolean(b) => Some(*b),
             // The environment only holds strings.
-            ValueKind::String(s) if self.env_var().is_some() => {
-                match s.to_ascii_lowercase().as_str() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => {
-                        self.report(format!("{s:?} is not true or false"));
-                        None
-                    }
+            ValueKind::String(s) if self.env_var().is_some() => match s.to_ascii_lowercase().as_str() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => {
+                    self.report(format!("{s:?} is not true or false"));
+                    None
                 }
-            }
+            },
             _ => {
                 self.wrong_type("true or false", "true");
                 None
@@ -280,17 +243,9 @@ impl<'a> Item<'a> {
 
     pub(crate) fn array(&self, example: &str) -> Option<Vec<Item<'a>>> {
         match &self.value.kind {
-            ValueKind::Array(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, value)| Item {
-                        doc: self.doc,
-                        path: format!("{}[{i}]", self.path),
-                        value,
-                    })
-                    .collect(),
-            ),
+            ValueKind::Array(items) => {
+                Some(items.iter().enumerate().map(|(i, value)| Item { doc: self.doc, path: format!("{}[{i}]", self.path), value }).collect())
+            }
             _ => {
                 self.wrong_type("an array", example);
                 None
@@ -329,19 +284,8 @@ pub(crate) struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    pub(crate) fn new(
-        doc: &'a Doc<'a>,
-        path: String,
-        value: &'a Value,
-        map: &'a Map<String, Value>,
-    ) -> Table<'a> {
-        Table {
-            doc,
-            path,
-            value,
-            map,
-            asked: RefCell::new(Vec::new()),
-        }
+    pub(crate) fn new(doc: &'a Doc<'a>, path: String, value: &'a Value, map: &'a Map<String, Value>) -> Table<'a> {
+        Table { doc, path, value, map, asked: RefCell::new(Vec::new()) }
     }
 
     pub(crate) fn key_path(&self, key: &str) -> String {
@@ -351,11 +295,7 @@ impl<'a> Table<'a> {
     pub(crate) fn get(&self, key: &str) -> Option<Item<'a>> {
         self.asked.borrow_mut().push(key.to_string());
         let value = self.map.get(key)?;
-        Some(Item {
-            doc: self.doc,
-            path: self.key_path(key),
-            value,
-        })
+        Some(Item { doc: self.doc, path: self.key_path(key), value })
     }
 
     /// Reports a problem with `key` (present or not) at this table.
@@ -383,12 +323,7 @@ impl<'a> Table<'a> {
 
     /// An optional string key parsed by `parse`: `None` means a problem
     /// was reported, `Some(None)` that the key is absent.
-    pub(crate) fn optional<T>(
-        &self,
-        key: &str,
-        example: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<Option<T>> {
+    pub(crate) fn optional<T>(&self, key: &str, example: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<Option<T>> {
         match self.get(key) {
             None => Some(None),
             Some(item) => item.parse(example, parse).map(Some),
@@ -400,21 +335,15 @@ impl<'a> Table<'a> {
     }
 
     pub(crate) fn duration(&self, key: &str, default: Duration) -> Duration {
-        self.get(key)
-            .map_or(Some(default), |i| i.duration())
-            .unwrap_or(default)
+        self.get(key).map_or(Some(default), |i| i.duration()).unwrap_or(default)
     }
 
     pub(crate) fn bool(&self, key: &str, default: bool) -> bool {
-        self.get(key)
-            .map_or(Some(default), |i| i.bool())
-            .unwrap_or(default)
+        self.get(key).map_or(Some(default), |i| i.bool()).unwrap_or(default)
     }
 
     pub(crate) fn strings(&self, key: &str, example: &str) -> Vec<String> {
-        self.get(key)
-            .map(|i| i.strings(example))
-            .unwrap_or_default()
+        self.get(key).map(|i| i.strings(example)).unwrap_or_default()
     }
 
     pub(crate) fn table(&self, key: &str) -> Option<Table<'a>> {
@@ -430,9 +359,7 @@ impl<'a> Table<'a> {
         }
         .unwrap_or_else(|| {
             let empty: &'static Value = &EMPTY;
-            let ValueKind::Table(map) = &empty.kind else {
-                unreachable!("EMPTY is a table")
-            };
+            let ValueKind::Table(map) = &empty.kind else { unreachable!("EMPTY is a table") };
             Table::new(self.doc, self.key_path(key), empty, map)
         })
     }
@@ -444,10 +371,7 @@ impl<'a> Table<'a> {
             return Vec::new();
         };
         if let ValueKind::Table(_) = item.value.kind {
-            item.report(format!(
-                "must be written [[{}]] (an array of tables), not [{}]",
-                item.path, item.path
-            ));
+            item.report(format!("must be written [[{}]] (an array of tables), not [{}]", item.path, item.path));
             return Vec::new();
         }
         let Some(items) = item.array(&format!("[[{}]]", item.path)) else {
@@ -507,16 +431,9 @@ impl<'a> Table<'a> {
 }
 
 /// The candidate within a small edit distance of `word`, if any.
-pub(crate) fn closest<'c>(
-    word: &str,
-    candidates: impl Iterator<Item = &'c str>,
-) -> Option<&'c str> {
+pub(crate) fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
-    candidates
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    candidates.map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -527,11 +444,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(row[j + 1]) };
             prev = cur;
         }
     }
@@ -554,10 +467,7 @@ mod tests {
     #[test]
     fn a_key_path_names_the_environment_variable_that_sets_it() {
         assert_eq!(env_var_for("smtp.host"), "ESCUCHA__SMTP__HOST");
-        assert_eq!(
-            env_var_for("source.x.bearer_token"),
-            "ESCUCHA__SOURCE__X__BEARER_TOKEN"
-        );
+        assert_eq!(env_var_for("source.x.bearer_token"), "ESCUCHA__SOURCE__X__BEARER_TOKEN");
     }
 
     #[test]

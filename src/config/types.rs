@@ -248,10 +248,7 @@ pub struct RespondWithinOverride {
 
 impl RespondWithinOverride {
     pub fn apply(&self, brand: RespondWithin) -> RespondWithin {
-        RespondWithin {
-            complaint: self.complaint.unwrap_or(brand.complaint),
-            escalation: self.escalation.unwrap_or(brand.escalation),
-        }
+        RespondWithin { complaint: self.complaint.unwrap_or(brand.complaint), escalation: self.escalation.unwrap_or(brand.escalation) }
     }
 }
 

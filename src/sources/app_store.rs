@@ -116,7 +116,8 @@ impl Api {
         header.typ = Some("JWT".into());
         let exp = now + TOKEN_LIFETIME;
         let claims = Claims { iss: &self.issuer_id, iat: now.timestamp(), exp: exp.timestamp(), aud: AUDIENCE };
-        let jwt = jsonwebtoken::encode(&header, &claims, key).map_err(|e| SourceError::Unauthorized(format!("app_store: cannot sign with the private key: {e}")))?;
+        let jwt =
+            jsonwebtoken::encode(&header, &claims, key).map_err(|e| SourceError::Unauthorized(format!("app_store: cannot sign with the private key: {e}")))?;
         self.token.set(jwt.clone(), exp);
         Ok(jwt)
     }

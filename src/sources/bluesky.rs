@@ -124,19 +124,14 @@ impl BlueskySource {
             }
             QueryKind::AccountActivity { account } => {
                 let prev = parse_cursor::<Watch>(q, cursor);
-                let mut params = vec![
-                    ("actor", account.clone()),
-                    ("filter", "posts_with_replies".to_string()),
-                    ("limit", LIMIT.to_string()),
-                ];
+                let mut params = vec![("actor", account.clone()), ("filter", "posts_with_replies".to_string()), ("limit", LIMIT.to_string())];
                 if let Some(page) = prev.as_ref().and_then(|w| w.page.clone()) {
                     params.push(("cursor", page));
                 }
                 let resp = self.get("app.bsky.feed.getAuthorFeed", &params).await.map_err(|e| match e {
-                    SourceError::Malformed(m) if m.contains("400") && m.contains("InvalidRequest") => SourceError::Malformed(format!(
-                        "{m}; check [brand.accounts] bluesky of brand {}",
-                        q.brands.first().map(String::as_str).unwrap_or("?")
-                    )),
+                    SourceError::Malformed(m) if m.contains("400") && m.contains("InvalidRequest") => {
+                        SourceError::Malformed(format!("{m}; check [brand.accounts] bluesky of brand {}", q.brands.first().map(String::as_str).unwrap_or("?")))
+                    }
                     e => e,
                 })?;
                 let (items, next) = parse_list(List::AuthorFeed, &resp.body)?;
@@ -334,10 +329,7 @@ impl BlueskySource {
                 self.identifier,
                 XrpcError::read(&resp).describe(status.as_u16())
             ))),
-            400 => Err(SourceError::Malformed(format!(
-                "bluesky: {method} refused the request ({})",
-                XrpcError::read(&resp).describe(400)
-            ))),
+            400 => Err(SourceError::Malformed(format!("bluesky: {method} refused the request ({})", XrpcError::read(&resp).describe(400)))),
             _ => self.http.check(resp),
         }
     }
@@ -352,12 +344,7 @@ impl BlueskySource {
     /// `com.atproto.server.createSession` with the app password.
     async fn login(&self) -> Result<Session, SourceError> {
         let body = serde_json::json!({ "identifier": self.identifier, "password": self.password.expose() });
-        let req = self
-            .http
-            .client()
-            .post(self.url("com.atproto.server.createSession"))
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        let req = self.http.client().post(self.url("com.atproto.server.createSession")).header("content-type", "application/json").body(body.to_string());
         let resp = self.http.exchange(req).await?;
         let status = resp.status.as_u16();
         if matches!(status, 400 | 401 | 403) {
@@ -431,11 +418,7 @@ fn build_queries(identifier: &str, brands: &[Brand]) -> (Vec<Query>, HashMap<Str
         terms.insert(key, list);
     }
     let me = handle(identifier);
-    let owners: Vec<String> = brands
-        .iter()
-        .filter(|b| b.accounts.bluesky.as_deref().map(handle).is_some_and(|h| h == me))
-        .map(|b| b.id.clone())
-        .collect();
+    let owners: Vec<String> = brands.iter().filter(|b| b.accounts.bluesky.as_deref().map(handle).is_some_and(|h| h == me)).map(|b| b.id.clone()).collect();
     if owners.is_empty() && brands.iter().any(|b| b.accounts.bluesky.is_some()) {
         // A DID or an email as identifier cannot be matched to a brand
         // before logging in; search and the brand feeds still run.
@@ -725,11 +708,7 @@ fn post_item(p: PostView, addressed: bool) -> Option<Item> {
 
 fn notification_item(n: Notification) -> Item {
     let at = sort_time(n.record.get("createdAt").and_then(|v| v.as_str()), n.indexed_at.as_deref()).unwrap_or_else(Utc::now);
-    let post = if REASONS.contains(&n.reason.as_str()) {
-        to_post(n.uri.clone(), &n.author, &n.record, n.indexed_at.as_deref(), (0, 0), true)
-    } else {
-        None
-    };
+    let post = if REASONS.contains(&n.reason.as_str()) { to_post(n.uri.clone(), &n.author, &n.record, n.indexed_at.as_deref(), (0, 0), true) } else { None };
     // Likes and follows have their own record uris; keyed apart from posts.
     Item { uri: n.uri, at, post }
 }

@@ -174,8 +174,7 @@ impl FacebookSource {
             }
             Err(Failure::Source(e)) => return Err(e),
         };
-        let posts: Vec<Post> =
-            list.data.iter().filter_map(|cm| to_post(cm, &permalink, page_id)).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
+        let posts: Vec<Post> = list.data.iter().filter_map(|cm| to_post(cm, &permalink, page_id)).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
         // Newest first: once a page reaches comments older than the news,
         // the rest are older still. (Only when the order is as asked.)
         let times: Vec<Option<DateTime<Utc>>> = list.data.iter().map(|cm| cm.created_time.as_deref().and_then(parse_time)).collect();
@@ -432,19 +431,15 @@ mod tests {
 
     #[test]
     fn a_comment_without_permalink_links_to_its_post_with_the_comment_id() {
-        assert_eq!(
-            comment_url("https://www.facebook.com/1/posts/22", "22_333"),
-            "https://www.facebook.com/1/posts/22?comment_id=333"
-        );
+        assert_eq!(comment_url("https://www.facebook.com/1/posts/22", "22_333"), "https://www.facebook.com/1/posts/22?comment_id=333");
         assert_eq!(comment_url("", "22_333"), "https://www.facebook.com/22_333");
     }
 
     #[test]
     fn hidden_comments_of_others_are_not_posts() {
-        let c: Comment = serde_json::from_str(
-            r#"{"id":"1_2","message":"spam","from":{"id":"9","name":"x"},"created_time":"2026-11-21T09:00:01+0000","is_hidden":true}"#,
-        )
-        .unwrap();
+        let c: Comment =
+            serde_json::from_str(r#"{"id":"1_2","message":"spam","from":{"id":"9","name":"x"},"created_time":"2026-11-21T09:00:01+0000","is_hidden":true}"#)
+                .unwrap();
         assert!(to_post(&c, "", "1").is_none());
     }
 }

@@ -93,10 +93,8 @@ impl FeedSource {
         let QueryKind::Feed { index } = q.kind else {
             return Err(SourceError::Malformed(format!("feed: query {} is not a feed query", q.key)));
         };
-        let feed = self
-            .feeds
-            .get(index)
-            .ok_or_else(|| SourceError::Malformed(format!("feed: query {} names feed #{index}, which is not configured", q.key)))?;
+        let feed =
+            self.feeds.get(index).ok_or_else(|| SourceError::Malformed(format!("feed: query {} names feed #{index}, which is not configured", q.key)))?;
         // A cursor we cannot read (hand-edited, foreign) must not turn the
         // whole feed into new mentions: its entries are taken as seen.
         let mut unreadable = false;
@@ -147,11 +145,7 @@ impl FeedSource {
             }
             ids.push(key);
         }
-        let cursor = Cursor {
-            seen: remember(ids, prev.map(|p| p.seen).unwrap_or_default()),
-            etag,
-            last_modified,
-        };
+        let cursor = Cursor { seen: remember(ids, prev.map(|p| p.seen).unwrap_or_default()), etag, last_modified };
         Ok(Page { posts, cursor: cursor.encode(), more: false })
     }
 
@@ -355,12 +349,8 @@ fn to_post(entry: &feed_rs::model::Entry, parsed: &feed_rs::model::Feed, feed: &
         tracing::warn!(feed = %feed.host, "feed entry without id, link or title; skipped");
         return None;
     }
-    let link = entry
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| entry.links.first())
-        .map(|l| unwrap_google_redirect(&l.href));
+    let link =
+        entry.links.iter().find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate")).or_else(|| entry.links.first()).map(|l| unwrap_google_redirect(&l.href));
     let url = link
         .clone()
         .or_else(|| entry.id.starts_with("http").then(|| entry.id.clone()))
@@ -467,12 +457,7 @@ mod tests {
     }
 
     fn parse_str(xml: &str) -> feed_rs::model::Feed {
-        let resp = Response {
-            status: reqwest::StatusCode::OK,
-            headers: Default::default(),
-            body: xml.as_bytes().to_vec(),
-            rate: Default::default(),
-        };
+        let resp = Response { status: reqwest::StatusCode::OK, headers: Default::default(), body: xml.as_bytes().to_vec(), rate: Default::default() };
         parse(&resp, &feed(false)).unwrap()
     }
 
@@ -519,10 +504,7 @@ mod tests {
 
     #[test]
     fn google_redirects_are_unwrapped_and_other_links_kept() {
-        assert_eq!(
-            unwrap_google_redirect("https://www.google.com/url?rct=j&sa=t&url=https://example.com/a%3Fb%3D1&ct=ga"),
-            "https://example.com/a?b=1"
-        );
+        assert_eq!(unwrap_google_redirect("https://www.google.com/url?rct=j&sa=t&url=https://example.com/a%3Fb%3D1&ct=ga"), "https://example.com/a?b=1");
         assert_eq!(unwrap_google_redirect("https://example.com/url?url=https://x.example"), "https://example.com/url?url=https://x.example");
         assert_eq!(unwrap_google_redirect("not a url"), "not a url");
     }

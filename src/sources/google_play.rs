@@ -47,7 +47,8 @@ impl ServiceAccount {
         if sa.client_email.trim().is_empty() {
             return Err("is not a service account JSON key (client_email is empty)".into());
         }
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(sa.private_key.as_bytes()).map_err(|e| format!("has a private_key that is not an RSA key in PEM ({e})"))?;
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(sa.private_key.as_bytes()).map_err(|e| format!("has a private_key that is not an RSA key in PEM ({e})"))?;
         Ok((sa, key))
     }
 }
@@ -169,7 +170,8 @@ impl Api {
         // `aud` is the token endpoint the assertion is for: Google's own
         // (the documented constant) unless the config points elsewhere.
         let claims = Claims { iss: &account.client_email, scope: SCOPE, aud: &self.token_url, iat: now.timestamp(), exp: now.timestamp() + ASSERTION_LIFETIME };
-        let assertion = jsonwebtoken::encode(&header, &claims, key).map_err(|e| SourceError::Unauthorized(format!("google_play: cannot sign with the service account's key: {e}")))?;
+        let assertion = jsonwebtoken::encode(&header, &claims, key)
+            .map_err(|e| SourceError::Unauthorized(format!("google_play: cannot sign with the service account's key: {e}")))?;
         let form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", assertion.as_str())];
         let req = http.client().post(&self.token_url).form(&form).header("accept", "application/json");
         let (token, until) = token_request(http, req, &self.credential(), now).await?;

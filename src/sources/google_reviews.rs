@@ -14,7 +14,8 @@ use serde::Deserialize;
 pub const PAGE_SIZE: u32 = 50;
 
 /// Names the credential in refusals.
-const CREDENTIAL: &str = "the OAuth client and refresh token (client_id, client_secret, refresh_token): authorize the app again for the location's owner and update refresh_token";
+const CREDENTIAL: &str =
+    "the OAuth client and refresh token (client_id, client_secret, refresh_token): authorize the app again for the location's owner and update refresh_token";
 
 pub struct Api {
     api_base: String,

@@ -222,9 +222,8 @@ pub fn regain_access(h: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Opti
 
 /// The highest percentage in `X-App-Usage` and `X-Business-Use-Case-Usage`.
 pub fn max_usage(h: &reqwest::header::HeaderMap) -> f64 {
-    let pct = |o: &serde_json::Value| {
-        ["call_count", "total_time", "total_cputime"].iter().filter_map(|k| o.get(*k).and_then(|v| v.as_f64())).fold(0.0_f64, f64::max)
-    };
+    let pct =
+        |o: &serde_json::Value| ["call_count", "total_time", "total_cputime"].iter().filter_map(|k| o.get(*k).and_then(|v| v.as_f64())).fold(0.0_f64, f64::max);
     let app = header_json(h, "x-app-usage").map_or(0.0, |v| pct(&v));
     let buc = header_json(h, "x-business-use-case-usage")
         .and_then(|v| v.as_object().cloned())
@@ -234,10 +233,7 @@ pub fn max_usage(h: &reqwest::header::HeaderMap) -> f64 {
 
 /// Graph's times: `2026-11-21T09:00:01+0000` (offset without a colon).
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(s))
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%z").or_else(|_| DateTime::parse_from_rfc3339(s)).ok().map(|d| d.with_timezone(&Utc))
 }
 
 /// A Graph list: `data` and cursor `paging`.
@@ -442,15 +438,12 @@ mod tests {
 
     #[test]
     fn paging_stops_without_next_except_where_the_edge_never_sends_it() {
-        let l: List<serde_json::Value> =
-            serde_json::from_str(r#"{"data":[{"id":"1"}],"paging":{"cursors":{"before":"b","after":"a"}}}"#).unwrap();
+        let l: List<serde_json::Value> = serde_json::from_str(r#"{"data":[{"id":"1"}],"paging":{"cursors":{"before":"b","after":"a"}}}"#).unwrap();
         assert_eq!(l.after(false), None);
         assert_eq!(l.after(true).as_deref(), Some("a"));
-        let l: List<serde_json::Value> =
-            serde_json::from_str(r#"{"data":[],"paging":{"cursors":{"before":"b","after":"a"}}}"#).unwrap();
+        let l: List<serde_json::Value> = serde_json::from_str(r#"{"data":[],"paging":{"cursors":{"before":"b","after":"a"}}}"#).unwrap();
         assert_eq!(l.after(true), None);
-        let l: List<serde_json::Value> =
-            serde_json::from_str(r#"{"data":[{"id":"1"}],"paging":{"cursors":{"after":"a"},"next":"https://x"}}"#).unwrap();
+        let l: List<serde_json::Value> = serde_json::from_str(r#"{"data":[{"id":"1"}],"paging":{"cursors":{"after":"a"},"next":"https://x"}}"#).unwrap();
         assert_eq!(l.after(false).as_deref(), Some("a"));
     }
 }

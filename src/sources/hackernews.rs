@@ -159,10 +159,7 @@ impl HackerNewsSource {
 pub fn parse_search(resp: &Response, api_base: &str) -> Result<SearchResponse, SourceError> {
     let html_type = resp.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
     if html_type || resp.body.trim_ascii_start().starts_with(b"<") {
-        return Err(SourceError::Malformed(format!(
-            "hackernews: {api_base} answered an HTML page instead of JSON: {}",
-            truncate_body(&resp.body)
-        )));
+        return Err(SourceError::Malformed(format!("hackernews: {api_base} answered an HTML page instead of JSON: {}", truncate_body(&resp.body))));
     }
     resp.json("hackernews: search_by_date")
 }
@@ -187,9 +184,7 @@ fn subs(q: &Query) -> Result<Vec<Sub>, SourceError> {
             .filter(|t| !t.is_empty())
             .map(|t| Sub { key: t.to_lowercase(), query: Some(t.to_string()), tags: SEARCH_TAGS.to_string() })
             .collect()),
-        QueryKind::AccountActivity { account } => {
-            Ok(vec![Sub { key: account.clone(), query: None, tags: format!("comment,author_{account}") }])
-        }
+        QueryKind::AccountActivity { account } => Ok(vec![Sub { key: account.clone(), query: None, tags: format!("comment,author_{account}") }]),
         _ => Err(SourceError::Malformed(format!("hackernews: query {} is not a Hacker News query", q.key))),
     }
 }
@@ -329,10 +324,7 @@ impl SubCursor {
                 self.page = 0;
                 return (posts, false);
             }
-            tracing::warn!(
-                hits = body.nb_hits,
-                "more Hacker News hits in one second than Algolia serves for one query; the rest are skipped"
-            );
+            tracing::warn!(hits = body.nb_hits, "more Hacker News hits in one second than Algolia serves for one query; the rest are skipped");
         }
         self.t = self.t.max(self.newest.unwrap_or(self.t));
         self.page = 0;
@@ -403,9 +395,8 @@ fn lenient_hits<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Hit>, D::E
         .into_iter()
         .filter_map(|v| {
             let id = v.get("objectID").and_then(|i| i.as_str()).unwrap_or("?").to_string();
-            let mut hit: Hit = serde_json::from_value(v)
-                .map_err(|e| tracing::warn!(id = %id, error = %e, "hackernews: skipping a hit that cannot be read"))
-                .ok()?;
+            let mut hit: Hit =
+                serde_json::from_value(v).map_err(|e| tracing::warn!(id = %id, error = %e, "hackernews: skipping a hit that cannot be read")).ok()?;
             if hit.created_at_i == 0 {
                 hit.created_at_i = hit.created_at.as_deref().and_then(parse_created_at).map(|d| d.timestamp()).unwrap_or(0);
             }
@@ -564,8 +555,7 @@ mod tests {
 
     #[test]
     fn a_hit_dated_at_the_bottom_of_the_range_moves_the_cursor_without_overflowing() {
-        let body: SearchResponse =
-            serde_json::from_str(r#"{"hits":[{"objectID":"1","created_at_i":-9223372036854775808}],"nbPages":1,"nbHits":1}"#).unwrap();
+        let body: SearchResponse = serde_json::from_str(r#"{"hits":[{"objectID":"1","created_at_i":-9223372036854775808}],"nbPages":1,"nbHits":1}"#).unwrap();
         let (mut c, _) = SubCursor::first(&body, 0);
         assert_eq!(c.t, i64::MIN);
         assert_eq!(c.numeric_filters(), "created_at_i>=0");

@@ -39,13 +39,10 @@ impl RateLimit {
     /// left) and `Retry-After` (seconds or HTTP date). Header names are
     /// case-insensitive, so `x-ratelimit-*` covers both Mastodon and Reddit.
     pub fn from_headers(h: &HeaderMap, now: DateTime<Utc>) -> RateLimit {
-        let get = |names: &[&str]| -> Option<String> {
-            names.iter().find_map(|n| h.get(*n).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string()))
-        };
-        let limit = get(&["x-rate-limit-limit", "x-ratelimit-limit", "ratelimit-limit"])
-            .and_then(|s| s.split([',', ';']).next().and_then(|v| v.trim().parse().ok()));
-        let remaining = get(&["x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining"])
-            .and_then(|s| s.parse::<f64>().ok());
+        let get = |names: &[&str]| -> Option<String> { names.iter().find_map(|n| h.get(*n).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string())) };
+        let limit =
+            get(&["x-rate-limit-limit", "x-ratelimit-limit", "ratelimit-limit"]).and_then(|s| s.split([',', ';']).next().and_then(|v| v.trim().parse().ok()));
+        let remaining = get(&["x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining"]).and_then(|s| s.parse::<f64>().ok());
         let reset = get(&["x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset"]).and_then(|s| parse_reset(&s, now));
         let retry_after = get(&["retry-after"]).and_then(|s| parse_retry_after(&s, now));
         let used = get(&["x-ratelimit-used"]).and_then(|s| s.parse::<f64>().ok());
@@ -116,8 +113,7 @@ impl Response {
 /// A response body as JSON of type `T`; `what` names the request in the
 /// error, which quotes the start of the body.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SourceError> {
-    serde_json::from_slice(body)
-        .map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(body))))
+    serde_json::from_slice(body).map_err(|e| SourceError::Malformed(format!("{what}: cannot parse response ({e}); body starts: {}", truncate_body(body))))
 }
 
 /// The first 300 characters of a body, for logs: enough to recognise an HTML
@@ -433,10 +429,7 @@ impl Http {
         match status.as_u16() {
             200..=299 => Ok(response),
             429 => Err(SourceError::RateLimited { until: response.rate.retry_after.or(response.rate.reset) }),
-            401 | 403 => Err(SourceError::Unauthorized(format!(
-                "{name}: the platform refused the credentials ({status}): {}",
-                truncate_body(&response.body)
-            ))),
+            401 | 403 => Err(SourceError::Unauthorized(format!("{name}: the platform refused the credentials ({status}): {}", truncate_body(&response.body)))),
             500..=599 | 408 => Err(SourceError::Transient(format!("{name}: server error {status}: {}", truncate_body(&response.body)))),
             _ => Err(SourceError::Malformed(format!("{name}: unexpected status {status}: {}", truncate_body(&response.body)))),
         }
@@ -446,10 +439,7 @@ impl Http {
 /// 30 s; tests shorten it with the undocumented `ESCUCHA_HTTP_TIMEOUT_MS`
 /// so that a hung platform costs them a second, not half a minute.
 fn request_timeout() -> Duration {
-    std::env::var("ESCUCHA_HTTP_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(30), Duration::from_millis)
+    std::env::var("ESCUCHA_HTTP_TIMEOUT_MS").ok().and_then(|v| v.trim().parse::<u64>().ok()).map_or(Duration::from_secs(30), Duration::from_millis)
 }
 
 async fn read_bounded(mut resp: reqwest::Response, name: &str) -> Result<Vec<u8>, SourceError> {
@@ -521,10 +511,7 @@ mod tests {
     #[test]
     fn x_reset_is_epoch_seconds() {
         let now = Utc.timestamp_opt(1_705_420_000, 0).unwrap();
-        let r = RateLimit::from_headers(
-            &headers(&[("x-rate-limit-limit", "900"), ("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "1705420800")]),
-            now,
-        );
+        let r = RateLimit::from_headers(&headers(&[("x-rate-limit-limit", "900"), ("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", "1705420800")]), now);
         assert!(r.exhausted());
         assert_eq!(r.reset, Utc.timestamp_opt(1_705_420_800, 0).single());
     }
@@ -532,10 +519,7 @@ mod tests {
     #[test]
     fn mastodon_reset_is_an_iso_timestamp() {
         let now = Utc::now();
-        let r = RateLimit::from_headers(
-            &headers(&[("X-RateLimit-Remaining", "299"), ("X-RateLimit-Reset", "2026-08-01T13:55:00.940463Z")]),
-            now,
-        );
+        let r = RateLimit::from_headers(&headers(&[("X-RateLimit-Remaining", "299"), ("X-RateLimit-Reset", "2026-08-01T13:55:00.940463Z")]), now);
         assert_eq!(r.remaining, Some(299.0));
         assert_eq!(r.reset.unwrap().to_rfc3339(), "2026-08-01T13:55:00.940463+00:00");
     }

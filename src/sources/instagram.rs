@@ -53,12 +53,7 @@ impl InstagramSource {
                 exclusive: true,
                 kind: QueryKind::OwnedComments { account: account.clone() },
             });
-            queries.push(Query {
-                key: format!("instagram:tags:{}", b.id),
-                brands: vec![b.id.clone()],
-                exclusive: true,
-                kind: QueryKind::Tagged { account },
-            });
+            queries.push(Query { key: format!("instagram:tags:{}", b.id), brands: vec![b.id.clone()], exclusive: true, kind: QueryKind::Tagged { account } });
         }
         InstagramSource {
             graph: Graph::new("instagram", &cfg.api_base, &cfg.api_version, cfg.access_token.clone(), cfg.token_key.clone()),
@@ -120,10 +115,7 @@ impl InstagramSource {
     }
 
     async fn comments_page(&self, media_id: &str, after: Option<&str>) -> Result<List<Comment>, Failure> {
-        let mut params = vec![
-            ("fields", format!("{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}")),
-            ("limit", COMMENTS_LIMIT.to_string()),
-        ];
+        let mut params = vec![("fields", format!("{COMMENT_FIELDS},replies{{{COMMENT_FIELDS}}}")), ("limit", COMMENTS_LIMIT.to_string())];
         if let Some(a) = after {
             params.push(("after", a.to_string()));
         }

@@ -42,10 +42,7 @@ pub struct MastodonSource {
 impl MastodonSource {
     pub fn new(cfg: &crate::config::MastodonSource, brands: &[Brand]) -> MastodonSource {
         let instance = cfg.instance.trim_end_matches('/').to_string();
-        let brand_tokens: HashMap<String, Secret> = brands
-            .iter()
-            .filter_map(|b| b.accounts.mastodon_token.clone().map(|t| (b.id.clone(), t)))
-            .collect();
+        let brand_tokens: HashMap<String, Secret> = brands.iter().filter_map(|b| b.accounts.mastodon_token.clone().map(|t| (b.id.clone(), t))).collect();
         let queries = build_queries(cfg.access_token.as_ref(), brands);
         MastodonSource {
             http: Http::new("mastodon"),
@@ -163,11 +160,7 @@ impl MastodonSource {
     /// they always ask for [`LIMIT`] items, and items newer than the
     /// cursor when there is one.
     fn url(&self, path: &[&str], params: &[(&str, &str)], paging: Option<Option<&str>>) -> Result<Url, SourceError> {
-        let mut url = self
-            .base
-            .as_deref()
-            .cloned()
-            .ok_or_else(|| SourceError::Malformed(format!("mastodon: instance {:?} is not a URL", self.instance)))?;
+        let mut url = self.base.as_deref().cloned().ok_or_else(|| SourceError::Malformed(format!("mastodon: instance {:?} is not a URL", self.instance)))?;
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().extend(path);
         }
@@ -280,13 +273,8 @@ fn to_post(s: Status, addressed: bool, host: &str) -> Option<Post> {
     if s.reblog.is_some() {
         return None;
     }
-    let mentions: Vec<(String, String)> =
-        s.mentions.iter().map(|m| (m.id.clone(), absolute_acct(&m.acct, host))).collect();
-    let in_reply_to_author = s
-        .in_reply_to_account_id
-        .as_deref()
-        .and_then(|id| mentions.iter().find(|(mid, _)| mid == id))
-        .map(|(_, acct)| acct.clone());
+    let mentions: Vec<(String, String)> = s.mentions.iter().map(|m| (m.id.clone(), absolute_acct(&m.acct, host))).collect();
+    let in_reply_to_author = s.in_reply_to_account_id.as_deref().and_then(|id| mentions.iter().find(|(mid, _)| mid == id)).map(|(_, acct)| acct.clone());
     let body = html_to_text(&s.content);
     let text = match s.spoiler_text.trim() {
         "" => body,
@@ -367,11 +355,7 @@ fn refusal(message: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
         .unwrap_or("401");
-    let error = message
-        .find('{')
-        .and_then(|i| serde_json::from_str::<ErrorBody>(&message[i..]).ok())
-        .map(|b| b.error)
-        .filter(|e| !e.is_empty());
+    let error = message.find('{').and_then(|i| serde_json::from_str::<ErrorBody>(&message[i..]).ok()).map(|b| b.error).filter(|e| !e.is_empty());
     match error {
         Some(error) => format!("{code} {error}"),
         None => code.to_string(),
@@ -648,9 +632,10 @@ mod tests {
 
     #[test]
     fn an_unreadable_item_is_skipped_but_still_moves_the_cursor() {
-        let values: Vec<serde_json::Value> =
-            serde_json::from_str(r#"[{"id":"7","created_at":"not a date"},{"id":"6","created_at":"2026-08-01T13:51:42.823Z","account":{"id":"1","acct":"a"}}]"#)
-                .unwrap();
+        let values: Vec<serde_json::Value> = serde_json::from_str(
+            r#"[{"id":"7","created_at":"not a date"},{"id":"6","created_at":"2026-08-01T13:51:42.823Z","account":{"id":"1","acct":"a"}}]"#,
+        )
+        .unwrap();
         let statuses: Vec<Item<Status>> = lenient(values, "test");
         assert!(statuses[0].value.is_none());
         assert!(statuses[1].value.is_some());

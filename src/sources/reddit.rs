@@ -140,17 +140,10 @@ impl RedditSource {
     /// newest page only, whose newest item sets the cursor.
     pub async fn fetch(&self, q: &Query, cursor: Option<&str>) -> Result<Page, SourceError> {
         let (segments, mut params, endpoint, what): (Vec<&str>, Vec<(&str, &str)>, Endpoint<'_>, &str) = match &q.kind {
-            QueryKind::Search { q: text } => {
-                (vec!["search"], vec![("q", text.as_str()), ("sort", "new"), ("type", "link")], Endpoint::Search, "reddit search")
-            }
+            QueryKind::Search { q: text } => (vec!["search"], vec![("q", text.as_str()), ("sort", "new"), ("type", "link")], Endpoint::Search, "reddit search"),
             QueryKind::AccountActivity { account } => {
                 let brand = q.brands.first().map(String::as_str).unwrap_or_default();
-                (
-                    vec!["user", account.as_str(), "comments"],
-                    vec![("sort", "new")],
-                    Endpoint::Account { account, brand },
-                    "reddit user comments",
-                )
+                (vec!["user", account.as_str(), "comments"], vec![("sort", "new")], Endpoint::Account { account, brand }, "reddit user comments")
             }
             _ => return Err(SourceError::Malformed(format!("reddit: query {} is not a Reddit query", q.key))),
         };
@@ -202,13 +195,10 @@ impl RedditSource {
                 status @ (401 | 403) => return Err(self.unauthorized(status, &resp, endpoint)),
                 404 => {
                     return Err(match endpoint {
-                        Endpoint::Account { account, brand } => SourceError::Malformed(format!(
-                            "reddit user {account} not found (404): check [brand.accounts] reddit of brand {brand}"
-                        )),
-                        Endpoint::Search => SourceError::Malformed(format!(
-                            "reddit: {} has no /search (404): check [source.reddit] api_base",
-                            self.api_base
-                        )),
+                        Endpoint::Account { account, brand } => {
+                            SourceError::Malformed(format!("reddit user {account} not found (404): check [brand.accounts] reddit of brand {brand}"))
+                        }
+                        Endpoint::Search => SourceError::Malformed(format!("reddit: {} has no /search (404): check [source.reddit] api_base", self.api_base)),
                     })
                 }
                 _ => return Err(status_error(&self.http, resp)),
@@ -252,10 +242,7 @@ impl RedditSource {
         match resp.status.as_u16() {
             200..=299 => {}
             status @ (400 | 401 | 403) => {
-                return Err(SourceError::Unauthorized(format!(
-                    "Reddit refused the client credentials ({}); {fix}",
-                    reason(status, &resp)
-                )))
+                return Err(SourceError::Unauthorized(format!("Reddit refused the client credentials ({}); {fix}", reason(status, &resp))))
             }
             _ => return Err(status_error(&self.token_http, resp)),
         }
@@ -296,8 +283,7 @@ impl RedditSource {
     /// `api_base` plus path segments (escaped), keeping any path prefix of
     /// `api_base` (a proxy).
     fn url(&self, segments: &[&str]) -> Result<Url, SourceError> {
-        let mut url = Url::parse(&self.api_base)
-            .map_err(|_| SourceError::Malformed(format!("reddit: api_base {:?} is not a URL", self.api_base)))?;
+        let mut url = Url::parse(&self.api_base).map_err(|_| SourceError::Malformed(format!("reddit: api_base {:?} is not a URL", self.api_base)))?;
         url.path_segments_mut()
             .map_err(|_| SourceError::Malformed(format!("reddit: api_base {:?} cannot take a path", self.api_base)))?
             .pop_if_empty()
@@ -328,10 +314,7 @@ pub fn min_interval(queries: usize) -> Duration {
 /// the fuzz target.
 pub fn parse_page(resp: &Response, api_base: &str, what: &str, prev: Option<&Cursor>, now: DateTime<Utc>) -> Result<Page, SourceError> {
     if is_html(resp) {
-        return Err(SourceError::Malformed(format!(
-            "{what}: {api_base} answered an HTML page instead of JSON: {}",
-            truncate_body(&resp.body)
-        )));
+        return Err(SourceError::Malformed(format!("{what}: {api_base} answered an HTML page instead of JSON: {}", truncate_body(&resp.body))));
     }
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(&resp.body) {
         return Err(match e.error {
@@ -439,8 +422,7 @@ pub fn build_search(terms: &[String], account: Option<&str>) -> Option<BuiltQuer
         if cleaned.is_empty() || clauses.iter().any(|c| c.trim_matches('"').eq_ignore_ascii_case(&cleaned)) {
             continue;
         }
-        let plain = cleaned.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-            && !matches!(cleaned.as_str(), "OR" | "AND" | "NOT");
+        let plain = cleaned.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') && !matches!(cleaned.as_str(), "OR" | "AND" | "NOT");
         let clause = if plain { cleaned } else { format!("\"{cleaned}\"") };
         let len = clauses.iter().map(|c| c.chars().count() + 4).sum::<usize>() + clause.chars().count();
         if len > MAX_QUERY_LEN {
@@ -649,13 +631,8 @@ impl Thing {
                     return None;
                 }
                 // Replying to the post itself: its author is in the listing.
-                let parent_author = d
-                    .parent_id
-                    .as_deref()
-                    .filter(|p| p.starts_with("t3_"))
-                    .and(d.link_author.as_deref())
-                    .filter(|a| !gone(a))
-                    .map(str::to_lowercase);
+                let parent_author =
+                    d.parent_id.as_deref().filter(|p| p.starts_with("t3_")).and(d.link_author.as_deref()).filter(|a| !gone(a)).map(str::to_lowercase);
                 (body.to_string(), d.parent_id.clone(), d.link_id.clone(), parent_author, 0)
             }
             _ => return None,

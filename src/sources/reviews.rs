@@ -336,12 +336,9 @@ pub async fn token_request(http: &Http, req: reqwest::RequestBuilder, credential
 /// as [`Http::check`] maps them.
 pub fn check(http: &Http, resp: Response, credential: &str) -> Result<Response, SourceError> {
     match resp.status.as_u16() {
-        401 | 403 => Err(SourceError::Unauthorized(format!(
-            "{}: the platform refused {credential} ({}): {}",
-            http.name(),
-            resp.status,
-            truncate_body(&resp.body)
-        ))),
+        401 | 403 => {
+            Err(SourceError::Unauthorized(format!("{}: the platform refused {credential} ({}): {}", http.name(), resp.status, truncate_body(&resp.body))))
+        }
         _ => http.check(resp),
     }
 }

@@ -19,8 +19,7 @@ pub const MAX_QUERY_LEN: usize = 512;
 const SEARCH_PATH: &str = "/2/tweets/search/recent";
 const EXPANSIONS: &str = "author_id,in_reply_to_user_id,entities.mentions.username";
 const USER_FIELDS: &str = "public_metrics,username";
-const TWEET_FIELDS: &str =
-    "created_at,lang,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,author_id,entities,note_tweet";
+const TWEET_FIELDS: &str = "created_at,lang,conversation_id,in_reply_to_user_id,referenced_tweets,public_metrics,author_id,entities,note_tweet";
 
 /// A usage-capped 429 says nothing about when the cap lifts (its headers
 /// even show plenty remaining), so probe again after this long.
@@ -108,21 +107,15 @@ impl XSource {
     }
 
     async fn search(&self, query: &str, since_id: Option<&str>, next_token: Option<&str>) -> Result<SearchResponse, SearchError> {
-        let mut params: Vec<(&str, &str)> = vec![
-            ("query", query),
-            ("max_results", "100"),
-            ("expansions", EXPANSIONS),
-            ("user.fields", USER_FIELDS),
-            ("tweet.fields", TWEET_FIELDS),
-        ];
+        let mut params: Vec<(&str, &str)> =
+            vec![("query", query), ("max_results", "100"), ("expansions", EXPANSIONS), ("user.fields", USER_FIELDS), ("tweet.fields", TWEET_FIELDS)];
         if let Some(s) = since_id {
             params.push(("since_id", s));
         }
         if let Some(t) = next_token {
             params.push(("next_token", t));
         }
-        let req =
-            self.http.client().get(format!("{}{SEARCH_PATH}", self.api_base)).query(&params).bearer_auth(self.token.expose());
+        let req = self.http.client().get(format!("{}{SEARCH_PATH}", self.api_base)).query(&params).bearer_auth(self.token.expose());
         let resp = self.http.exchange(req).await?;
         match resp.status.as_u16() {
             200..=299 => {
@@ -189,8 +182,7 @@ impl From<SourceError> for SearchError {
 
 fn unauthorized(status: u16, resp: &Response) -> SourceError {
     let problem = Problem::read(resp);
-    let detail =
-        problem.detail.or(problem.title).map(|d| format!(": {}", d.chars().take(300).collect::<String>())).unwrap_or_default();
+    let detail = problem.detail.or(problem.title).map(|d| format!(": {}", d.chars().take(300).collect::<String>())).unwrap_or_default();
     SourceError::Unauthorized(format!(
         "X rejected the bearer token ({status}{detail}); check [source.x] bearer_token_env/bearer_token_file; \
          the token needs access to {SEARCH_PATH}"
@@ -303,9 +295,7 @@ impl Cursor {
         };
         let poll_newest = if prev.next_token.is_some() { prev.pending_newest.clone().or(newest) } else { newest };
         match next_token {
-            Some(token) => {
-                (Cursor { since_id: prev.since_id.clone(), next_token: Some(token), pending_newest: poll_newest }, true)
-            }
+            Some(token) => (Cursor { since_id: prev.since_id.clone(), next_token: Some(token), pending_newest: poll_newest }, true),
             None => (Cursor { since_id: max_id(prev.since_id.clone(), poll_newest), ..Cursor::default() }, false),
         }
     }
@@ -514,17 +504,9 @@ pub(crate) fn to_posts(body: &SearchResponse) -> Vec<Post> {
                 created_at,
                 in_reply_to_id: t.referenced_tweets.iter().find(|r| r.kind == "replied_to").map(|r| r.id.clone()),
                 in_reply_to_author_id: t.in_reply_to_user_id.clone(),
-                in_reply_to_author: t
-                    .in_reply_to_user_id
-                    .as_deref()
-                    .and_then(|id| users.get(id))
-                    .map(|u| u.username.to_lowercase()),
+                in_reply_to_author: t.in_reply_to_user_id.as_deref().and_then(|id| users.get(id)).map(|u| u.username.to_lowercase()),
                 conversation_id: t.conversation_id.clone(),
-                mentions: t
-                    .entities
-                    .as_ref()
-                    .map(|e| e.mentions.iter().map(|m| m.username.to_lowercase()).collect())
-                    .unwrap_or_default(),
+                mentions: t.entities.as_ref().map(|e| e.mentions.iter().map(|m| m.username.to_lowercase()).collect()).unwrap_or_default(),
                 reposts: metrics.map(|m| m.retweet_count.saturating_add(m.quote_count)).unwrap_or(0),
                 addressed_to_token_account: false,
                 rating: None,
@@ -665,10 +647,7 @@ mod tests {
         let start = Cursor { since_id: Some("100".into()), ..Cursor::default() };
         let (mid, more) = Cursor::advance(Some(&start), Some("900".into()), Some("t1".into()));
         assert!(more);
-        assert_eq!(
-            mid,
-            Cursor { since_id: Some("100".into()), next_token: Some("t1".into()), pending_newest: Some("900".into()) }
-        );
+        assert_eq!(mid, Cursor { since_id: Some("100".into()), next_token: Some("t1".into()), pending_newest: Some("900".into()) });
         let (mid2, more) = Cursor::advance(Some(&mid), Some("500".into()), Some("t2".into()));
         assert!(more);
         assert_eq!(mid2.pending_newest.as_deref(), Some("900"));
@@ -699,8 +678,7 @@ mod tests {
     fn since_id_problem_is_recognised_from_the_documented_400() {
         let p: Problem = serde_json::from_str(include_str!("../../tests/fixtures/x/error_400_since_id_too_old.json")).unwrap();
         assert!(p.since_id_message().unwrap().contains("must be a tweet id created after"));
-        let other: Problem =
-            serde_json::from_str(include_str!("../../tests/fixtures/x/error_400_unknown_parameter.json")).unwrap();
+        let other: Problem = serde_json::from_str(include_str!("../../tests/fixtures/x/error_400_unknown_parameter.json")).unwrap();
         assert_eq!(other.since_id_message(), None);
     }
 

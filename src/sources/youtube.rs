@@ -222,9 +222,7 @@ impl YouTubeSource {
             )));
         }
         if has("commentsDisabled") || has("channelNotFound") || status.as_u16() == 404 {
-            return Err(SourceError::Malformed(format!(
-                "youtube: {message} ({status}); check the channel id in [brand.accounts] youtube"
-            )));
+            return Err(SourceError::Malformed(format!("youtube: {message} ({status}); check the channel id in [brand.accounts] youtube")));
         }
         if status.as_u16() == 403 {
             return Err(SourceError::Unauthorized(format!(
@@ -281,10 +279,7 @@ impl YouTubeSource {
         }
         let oldest = list.items.iter().filter_map(|t| t.snippet.top_level_comment.snippet.published_at).min();
         let reread_from = from.map(|f| f.min(now - REREAD));
-        let next = list
-            .next_page_token
-            .clone()
-            .filter(|_| !first && c.pages < MAX_PAGES && oldest.zip(reread_from).is_none_or(|(o, r)| o >= r));
+        let next = list.next_page_token.clone().filter(|_| !first && c.pages < MAX_PAGES && oldest.zip(reread_from).is_none_or(|(o, r)| o >= r));
         match next {
             Some(t) => c.page_token = Some(t),
             None if !c.queue.is_empty() => {
@@ -327,12 +322,8 @@ impl YouTubeSource {
             CommentList::default()
         };
         let author = c.marks.get(&thread).map(|m| m.author.clone());
-        let posts: Vec<Post> = list
-            .items
-            .iter()
-            .filter_map(|r| reply_post(r, &thread, author.as_deref()))
-            .filter(|p| from.is_none_or(|f| p.created_at >= f))
-            .collect();
+        let posts: Vec<Post> =
+            list.items.iter().filter_map(|r| reply_post(r, &thread, author.as_deref())).filter(|p| from.is_none_or(|f| p.created_at >= f)).collect();
         match list.next_page_token.filter(|_| c.pages < MAX_PAGES) {
             Some(t) => c.page_token = Some(t),
             None => {

@@ -46,10 +46,8 @@ impl Store {
     /// The schedule the last round of this query left (default: never polled).
     pub fn poll_state(&self, query_key: &str) -> Result<PollState> {
         self.read(|c| {
-            let row = c.row(
-                "SELECT next_poll_at, failures, rate_limited_until, last_success, last_error FROM poll_state WHERE query_key = $1",
-                &[&query_key],
-            )?;
+            let row =
+                c.row("SELECT next_poll_at, failures, rate_limited_until, last_success, last_error FROM poll_state WHERE query_key = $1", &[&query_key])?;
             let Some(r) = row else { return Ok(PollState::default()) };
             Ok(PollState {
                 next_poll_at: r.get::<Option<i64>>(0)?.map(from_ms),
@@ -71,15 +69,7 @@ impl Store {
                      ON CONFLICT (query_key) DO UPDATE SET next_poll_at = excluded.next_poll_at, failures = excluded.failures,
                         rate_limited_until = excluded.rate_limited_until, last_success = excluded.last_success,
                         last_error = excluded.last_error, updated_at = excluded.updated_at",
-                    &[
-                        key,
-                        &s.next_poll_at.map(to_ms),
-                        &s.failures,
-                        &s.rate_limited_until.map(to_ms),
-                        &s.last_success.map(to_ms),
-                        &s.last_error,
-                        &to_ms(now),
-                    ],
+                    &[key, &s.next_poll_at.map(to_ms), &s.failures, &s.rate_limited_until.map(to_ms), &s.last_success.map(to_ms), &s.last_error, &to_ms(now)],
                 )?;
             }
             Ok(())

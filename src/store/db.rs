@@ -465,8 +465,7 @@ const POOL_IDLE: usize = 4;
 
 impl PgPool {
     pub fn new(url: &str) -> Result<PgPool> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Open { path: redact(url), source: Box::new(e) })?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open { path: redact(url), source: Box::new(e) })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }

@@ -166,10 +166,8 @@ impl Store {
     /// Adds a note to a mention. False when there is no such mention.
     pub fn add_note(&self, id: i64, by: &str, text: &str, now: DateTime<Utc>) -> Result<bool> {
         self.write(|c| {
-            let n = c.exec(
-                "INSERT INTO notes (mention_id, by_user, at, text) SELECT id, $2, $3, $4 FROM mentions WHERE id = $1",
-                &[&id, &by, &to_ms(now), &text],
-            )?;
+            let n =
+                c.exec("INSERT INTO notes (mention_id, by_user, at, text) SELECT id, $2, $3, $4 FROM mentions WHERE id = $1", &[&id, &by, &to_ms(now), &text])?;
             Ok(n > 0)
         })
     }

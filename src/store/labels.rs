@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CorrectOutcome {
     /// The class changed from `from`; a label was stored.
-    Corrected { from: Class },
+    Corrected {
+        from: Class,
+    },
     /// The mention already had that class: nothing changed.
     AlreadyThat,
     NotFound,
@@ -91,22 +93,22 @@ impl Store {
     /// if a correction to praise had acknowledged it); a complaint turned
     /// escalation keeps a chain already under way. A mention the brand
     /// answered stays answered and is not paged.
-    pub fn correct(
-        &self,
-        id: i64,
-        class: Class,
-        by: &str,
-        origin: LabelOrigin,
-        now: DateTime<Utc>,
-        deadline: Option<DateTime<Utc>>,
-    ) -> Result<CorrectOutcome> {
+    pub fn correct(&self, id: i64, class: Class, by: &str, origin: LabelOrigin, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Result<CorrectOutcome> {
         self.write_now(|c| correct_in(c, id, class, by, origin, now, deadline))
     }
 }
 
 /// `correct` inside the caller's transaction (taken with the write lock:
 /// the row is read and then written).
-fn correct_in(c: &mut dyn Conn, id: i64, class: Class, by: &str, origin: LabelOrigin, now: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Result<CorrectOutcome> {
+fn correct_in(
+    c: &mut dyn Conn,
+    id: i64,
+    class: Class,
+    by: &str,
+    origin: LabelOrigin,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
+) -> Result<CorrectOutcome> {
     let Some(row) = c.row("SELECT class, text, lang, brand, status, alerted_at IS NOT NULL, reasons FROM mentions WHERE id = $1", &[&id])? else {
         return Ok(CorrectOutcome::NotFound);
     };
@@ -164,28 +166,19 @@ mod tests {
     use crate::model::Status;
 
     fn label(text: &str, class: Class) -> NewLabel {
-        NewLabel {
-            text: text.into(),
-            class,
-            lang: Some("es".into()),
-            brand: None,
-            mention_id: None,
-            by: "ana".into(),
-            origin: LabelOrigin::Learn,
-        }
+        NewLabel { text: text.into(), class, lang: Some("es".into()), brand: None, mention_id: None, by: "ana".into(), origin: LabelOrigin::Learn }
     }
 
     /// Pages mention `id` to a webhook and an email address, delivered.
     fn page_and_deliver(s: &Store, id: i64, at: i64) {
         let page = |to: &str| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
-        s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: Some(t(at + 600)) }], t(at))
-            .unwrap();
+        s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: Some(t(at + 600)) }], t(at)).unwrap();
         for row in s.pending_outbox(t(at)).unwrap() {
             s.delivered(Queue::Outbox, row.id, t(at)).unwrap();
         }
     }
 
-        fn labels_are_stored_in_order_and_the_version_moves_with_them(s: Store) {
+    fn labels_are_stored_in_order_and_the_version_moves_with_them(s: Store) {
         assert_eq!(s.labels_version().unwrap(), (0, 0));
         assert!(s.labels().unwrap().is_empty());
         let mut second = label("gracias, excelente", Class::Praise);
@@ -220,7 +213,7 @@ mod tests {
         assert_eq!((all[0].origin, all[0].mention_id.is_some(), all[0].text.as_str()), (LabelOrigin::Correct, true, "no funciona"));
     }
 
-        fn correcting_a_paged_complaint_to_praise_acks_it_stops_the_chain_and_teaches_a_label(s: Store) {
+    fn correcting_a_paged_complaint_to_praise_acks_it_stops_the_chain_and_teaches_a_label(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         page_and_deliver(&s, id, 1800);
         let out = s.correct(id, Class::Praise, "ana", LabelOrigin::Correct, t(1900), None).unwrap();
@@ -247,7 +240,7 @@ mod tests {
         assert_eq!(s.pending_outbox(t(2000)).unwrap().len(), 1);
     }
 
-        fn a_complaint_not_paged_yet_corrected_to_neutral_is_never_due_and_stays_open(s: Store) {
+    fn a_complaint_not_paged_yet_corrected_to_neutral_is_never_due_and_stays_open(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         let out = s.correct(id, Class::Neutral, "ana", LabelOrigin::Link, t(10), None).unwrap();
         assert_eq!(out, CorrectOutcome::Corrected { from: Class::Complaint });
@@ -258,7 +251,7 @@ mod tests {
         assert_eq!(s.labels().unwrap()[0].origin, LabelOrigin::Link);
     }
 
-        fn praise_corrected_to_complaint_past_its_deadline_is_due_at_once_even_from_history(s: Store) {
+    fn praise_corrected_to_complaint_past_its_deadline_is_due_at_once_even_from_history(s: Store) {
         let mut old = mention("1", Class::Praise, 0);
         old.history = true;
         old.deadline = None;
@@ -277,7 +270,7 @@ mod tests {
         assert_eq!(s.due(t(5300)).unwrap().len(), 2);
     }
 
-        fn a_mention_acked_by_a_correction_and_corrected_back_pages_again_from_the_first_step(s: Store) {
+    fn a_mention_acked_by_a_correction_and_corrected_back_pages_again_from_the_first_step(s: Store) {
         let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
         page_and_deliver(&s, id, 1800);
         s.correct(id, Class::Praise, "ana", LabelOrigin::Correct, t(1900), None).unwrap();
@@ -291,11 +284,8 @@ mod tests {
         assert_eq!(s.labels().unwrap().len(), 2);
     }
 
-        fn a_complaint_turned_escalation_takes_the_shorter_deadline_unless_already_paged(s: Store) {
-        let ids = s
-            .commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Complaint, 0)], &[], "c", t(1))
-            .unwrap()
-            .inserted;
+    fn a_complaint_turned_escalation_takes_the_shorter_deadline_unless_already_paged(s: Store) {
+        let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted;
         s.correct(ids[0], Class::Escalation, "ana", LabelOrigin::Correct, t(10), Some(t(300))).unwrap();
         assert_eq!(s.mention(ids[0]).unwrap().unwrap().deadline, Some(t(300)));
         page_and_deliver(&s, ids[1], 1800);
@@ -306,7 +296,7 @@ mod tests {
         assert_eq!(s.due(t(2400)).unwrap().iter().filter(|d| d.mention.id == ids[1]).count(), 1);
     }
 
-        fn an_answered_mention_corrected_to_complaint_stays_answered_and_unpaged(s: Store) {
+    fn an_answered_mention_corrected_to_complaint_stays_answered_and_unpaged(s: Store) {
         let mut m = mention("1", Class::Praise, 0);
         m.deadline = None;
         s.commit_page("q", t(0), &[m], &[], "c", t(1)).unwrap();
@@ -326,7 +316,7 @@ mod tests {
         assert!(s.due(t(5000)).unwrap().is_empty());
     }
 
-        fn correcting_an_unknown_mention_is_not_found_and_stores_nothing(s: Store) {
+    fn correcting_an_unknown_mention_is_not_found_and_stores_nothing(s: Store) {
         assert_eq!(s.correct(99, Class::Praise, "ana", LabelOrigin::Correct, t(0), None).unwrap(), CorrectOutcome::NotFound);
         assert_eq!(s.labels_version().unwrap(), (0, 0));
         assert!(s.mentions(&MentionFilter::default()).unwrap().is_empty());

@@ -253,17 +253,7 @@ fn commit_page_in(
                            AND rating IS NOT NULL AND rating > $4
                            AND (status = 'answered' OR (status = 'open' AND deadline IS NULL AND alerted_at IS NULL))
                          RETURNING id",
-                        &[
-                            &m.platform.as_str(),
-                            &m.platform_id,
-                            &m.brand,
-                            &r,
-                            &m.class.as_str(),
-                            &m.score,
-                            &reasons,
-                            &to_ms(deadline),
-                            &to_ms(m.created_at),
-                        ],
+                        &[&m.platform.as_str(), &m.platform_id, &m.brand, &r, &m.class.as_str(), &m.score, &reasons, &to_ms(deadline), &to_ms(m.created_at)],
                     )?;
                     out.reopened.extend(ids);
                 }
@@ -326,15 +316,11 @@ fn commit_page_in(
         let mut conversations: Vec<&str> = group.iter().filter_map(|m| m.conversation_id.as_deref()).collect();
         conversations.sort_unstable();
         conversations.dedup();
-        let by_id: Vec<Reply> =
-            c.rows(&to_ids, &[&brand, &platform.as_str(), &json(&ids)])?.iter().map(reply_from_row).collect::<Result<_>>()?;
+        let by_id: Vec<Reply> = c.rows(&to_ids, &[&brand, &platform.as_str(), &json(&ids)])?.iter().map(reply_from_row).collect::<Result<_>>()?;
         let by_conversation: Vec<Reply> = if conversations.is_empty() {
             Vec::new()
         } else {
-            c.rows(&in_conversations, &[&brand, &platform.as_str(), &json(&conversations)])?
-                .iter()
-                .map(reply_from_row)
-                .collect::<Result<_>>()?
+            c.rows(&in_conversations, &[&brand, &platform.as_str(), &json(&conversations)])?.iter().map(reply_from_row).collect::<Result<_>>()?
         };
         if by_id.is_empty() && by_conversation.is_empty() {
             continue;

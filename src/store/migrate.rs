@@ -7,19 +7,8 @@ use super::{Result, Store, StoreError};
 
 /// Every table, parents before children; leases are not copied (they
 /// belong to running daemons).
-const TABLES: &[&str] = &[
-    "mentions",
-    "cursors",
-    "replies",
-    "outbox",
-    "outbox_mentions",
-    "source_health",
-    "notices",
-    "silences",
-    "digest_state",
-    "labels",
-    "poll_state",
-];
+const TABLES: &[&str] =
+    &["mentions", "cursors", "replies", "outbox", "outbox_mentions", "source_health", "notices", "silences", "digest_state", "labels", "poll_state"];
 
 /// Tables whose `id` PostgreSQL numbers: their sequence continues after the
 /// copied ids.
@@ -79,4 +68,3 @@ impl Store {
         })
     }
 }
-

@@ -136,10 +136,7 @@ impl Store {
              ORDER BY deadline, id"
         );
         self.read(|c| {
-            c.rows(&sql, &[&to_ms(now)])?
-                .iter()
-                .map(|r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(MENTION_COLUMN_COUNT)? }))
-                .collect()
+            c.rows(&sql, &[&to_ms(now)])?.iter().map(|r| Ok(Due { mention: mention_from_row(r)?, page_step: r.get(MENTION_COLUMN_COUNT)? })).collect()
         })
     }
 
@@ -175,7 +172,13 @@ impl Store {
     /// `group_wait` after it may go out, and a page for the same recipient
     /// and brand that may go out within that window joins it (one message,
     /// not one per mention). Returns the outbox ids, one per page.
-    pub fn enqueue_pages_grouped(&self, pages: &[PlannedPage], paged: &[PagedMention], now: DateTime<Utc>, group_wait: std::time::Duration) -> Result<Vec<i64>> {
+    pub fn enqueue_pages_grouped(
+        &self,
+        pages: &[PlannedPage],
+        paged: &[PagedMention],
+        now: DateTime<Utc>,
+        group_wait: std::time::Duration,
+    ) -> Result<Vec<i64>> {
         let wait = group_wait.as_millis() as i64;
         self.write(|c| {
             let mut ids = Vec::new();
@@ -300,13 +303,7 @@ impl Store {
     /// Alerts, resolutions and health notices waiting to be delivered
     /// (whether due now or backing off), for `/metrics`.
     pub fn outbox_depth(&self) -> Result<u64> {
-        self.read(|c| {
-            db::one(
-                c,
-                "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending') + (SELECT COUNT(*) FROM notices WHERE state = 'pending')",
-                &[],
-            )
-        })
+        self.read(|c| db::one(c, "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending') + (SELECT COUNT(*) FROM notices WHERE state = 'pending')", &[]))
     }
 
     /// Counts of outbox rows by state, for tests and `stats`.

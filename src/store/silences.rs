@@ -8,7 +8,16 @@ use chrono::{DateTime, Utc};
 impl Store {
     /// Stores a silence; returns its id.
     #[allow(clippy::too_many_arguments)]
-    pub fn add_silence(&self, brand: &str, platform: Option<&str>, author: Option<&str>, until: DateTime<Utc>, reason: &str, by: &str, now: DateTime<Utc>) -> Result<i64> {
+    pub fn add_silence(
+        &self,
+        brand: &str,
+        platform: Option<&str>,
+        author: Option<&str>,
+        until: DateTime<Utc>,
+        reason: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         self.write(|c| {
             db::one(
                 c,

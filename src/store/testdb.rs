@@ -31,13 +31,8 @@ fn bindir() -> PathBuf {
             return dir;
         }
     }
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .filter(|b| b.join("initdb").exists())
-        .collect();
+    let mut found: Vec<PathBuf> =
+        std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).collect();
     found.sort();
     found.pop().unwrap_or_else(|| {
         panic!(
@@ -97,12 +92,7 @@ impl Cluster {
 
     fn run(&self, program: &str, args: &[&str]) {
         let out = self.command(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-        assert!(
-            out.status.success(),
-            "{program} {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{program} {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
 
     /// Starts the server (again, after [`Cluster::stop`]) and waits until it
@@ -182,7 +172,13 @@ pub fn database() -> String {
             data = data.display(),
             dir = c.dir.display(),
         );
-        let _ = Command::new("sh").arg("-c").arg(stop).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(stop)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
         c
     });
     cluster.database()

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::model::{Class, Platform, Status};
-use chrono::{DateTime, TimeZone, Utc};
 use chrono::Duration;
+use chrono::{DateTime, TimeZone, Utc};
 
 pub(crate) fn t(s: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
@@ -46,7 +46,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     }
 }
 
-    fn a_mention_fetched_twice_is_stored_once(s: Store) {
+fn a_mention_fetched_twice_is_stored_once(s: Store) {
     let m = mention("1", Class::Complaint, 0);
     let a = s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c1", t(1)).unwrap();
     let b = s.commit_page("q", t(0), &[m], &[], "c2", t(2)).unwrap();
@@ -56,7 +56,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(s.cursor("q").unwrap().unwrap().cursor, "c2");
 }
 
-    fn an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status(s: Store) {
+fn an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status(s: Store) {
     let first = mention("1", Class::Complaint, 0);
     let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[], "c1", t(1)).unwrap().inserted[0];
     // Paged, then acknowledged: the edit must change neither.
@@ -89,7 +89,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!((m.author_followers, m.reposts), (Some(20_000), 7));
 }
 
-    fn an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once(s: Store) {
+fn an_open_complaint_edited_before_its_deadline_keeps_its_deadline_and_is_paged_once(s: Store) {
     let m = mention("1", Class::Complaint, 0);
     s.commit_page("q", t(0), std::slice::from_ref(&m), &[], "c1", t(1)).unwrap();
     let mut edited = m;
@@ -102,7 +102,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(due[0].mention.deadline, Some(t(1800)));
 }
 
-    fn the_same_post_is_a_mention_of_each_brand_it_names(s: Store) {
+fn the_same_post_is_a_mention_of_each_brand_it_names(s: Store) {
     let a = mention("1", Class::Complaint, 0);
     let mut b = a.clone();
     b.brand = "other".into();
@@ -110,7 +110,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(out.inserted.len(), 2);
 }
 
-    fn a_reply_answers_the_mention_whichever_arrives_first(s: Store) {
+fn a_reply_answers_the_mention_whichever_arrives_first(s: Store) {
     // Reply first, mention later (different query).
     s.commit_page("brand-timeline", t(0), &[], &[reply("9", "1", 60)], "c", t(61)).unwrap();
     let out = s.commit_page("search", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(62)).unwrap();
@@ -125,7 +125,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert!(s.due(t(100_000)).unwrap().is_empty(), "answered mentions are never due");
 }
 
-    fn a_reply_in_the_same_conversation_to_the_same_author_answers(s: Store) {
+fn a_reply_in_the_same_conversation_to_the_same_author_answers(s: Store) {
     let mut m = mention("5", Class::Complaint, 0);
     m.conversation_id = Some("root".into());
     s.commit_page("q", t(0), &[m], &[], "c", t(1)).unwrap();
@@ -140,7 +140,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert!(out.answered.is_empty());
 }
 
-    fn a_conversation_reply_stored_first_answers_the_mention_when_it_arrives(s: Store) {
+fn a_conversation_reply_stored_first_answers_the_mention_when_it_arrives(s: Store) {
     let mut r = reply("11", "other-post", 30);
     r.conversation_id = Some("root".into());
     // Before the mention, and to another author: neither answers.
@@ -163,7 +163,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!((stored.status, stored.answered_at), (Status::Answered, Some(t(30))));
 }
 
-    fn a_reply_that_matches_by_id_and_by_conversation_answers_once(s: Store) {
+fn a_reply_that_matches_by_id_and_by_conversation_answers_once(s: Store) {
     // In reply to the post itself and in its conversation.
     s.commit_page("q", t(0), &[], &[reply("11", "5", 30)], "c", t(31)).unwrap();
     let out = s.commit_page("q", t(0), &[mention("5", Class::Complaint, 0)], &[], "c", t(32)).unwrap();
@@ -171,7 +171,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(s.mention(out.answered[0]).unwrap().unwrap().answered_at, Some(t(30)));
 }
 
-    fn complaint_times_count_what_recent_complaints_counts(s: Store) {
+fn complaint_times_count_what_recent_complaints_counts(s: Store) {
     let mut page = Vec::new();
     for (i, (class, author, at)) in [
         (Class::Complaint, "100", 0),
@@ -202,7 +202,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert!(s.complaint_times("other", Platform::X, &["100"], 0).unwrap().is_empty());
 }
 
-    fn due_mentions_follow_their_deadline_and_stop_after_a_page(s: Store) {
+fn due_mentions_follow_their_deadline_and_stop_after_a_page(s: Store) {
     s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Praise, 0)], &[], "c", t(1)).unwrap();
     assert!(s.due(t(60)).unwrap().is_empty());
     assert_eq!(s.next_wakeup().unwrap(), Some(t(1800)));
@@ -219,7 +219,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert!(s.pending_outbox(t(1900)).unwrap().is_empty());
 }
 
-    fn a_due_retry_brings_the_recipients_older_pending_rows_first(s: Store) {
+fn a_due_retry_brings_the_recipients_older_pending_rows_first(s: Store) {
     let ms: Vec<_> = (0..3).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
     let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
     let page = |to: &str, id: i64| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
@@ -237,7 +237,7 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(due, vec![rows[0], rows[1]], "a@x.org's rows in due order; b@x.org waits for its own retry");
 }
 
-    fn acked_mentions_are_not_due_and_ack_is_idempotent(s: Store) {
+fn acked_mentions_are_not_due_and_ack_is_idempotent(s: Store) {
     let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
     let id = out.inserted[0];
     assert_eq!(s.ack(id, "ana", t(5)).unwrap(), AckOutcome::Acked);
@@ -247,12 +247,11 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert_eq!(s.mention(id).unwrap().unwrap().acked_by.as_deref(), Some("ana"));
 }
 
-    fn ack_and_answer_queue_resolutions_only_for_webhooks_that_were_paged(s: Store) {
+fn ack_and_answer_queue_resolutions_only_for_webhooks_that_were_paged(s: Store) {
     let out = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap();
     let id = out.inserted[0];
     let page = |to: &str| PlannedPage { recipient: to.into(), brand: "acme".into(), step: 0, mention_ids: vec![id], not_before: None };
-    s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: None }], t(1800))
-        .unwrap();
+    s.enqueue_pages(&[page("webhook:pd"), page("ana@x.org")], &[PagedMention { id, step: 0, next_page_at: None }], t(1800)).unwrap();
     for row in s.pending_outbox(t(1800)).unwrap() {
         s.delivered(Queue::Outbox, row.id, t(1801)).unwrap();
     }
@@ -260,15 +259,14 @@ fn reply(id: &str, to: &str, at: i64) -> Reply {
     assert!(!s.alert_delivered("webhook:other", id).unwrap());
     s.ack(id, "ana", t(1900)).unwrap();
     s.commit_page("q", t(0), &[], &[reply("9", "1", 2000)], "c", t(2001)).unwrap();
-    let notices: Vec<(OutboxKind, String)> =
-        s.pending_outbox(t(3000)).unwrap().into_iter().map(|r| (r.kind, r.recipient)).collect();
+    let notices: Vec<(OutboxKind, String)> = s.pending_outbox(t(3000)).unwrap().into_iter().map(|r| (r.kind, r.recipient)).collect();
     assert_eq!(notices, vec![(OutboxKind::Ack, "webhook:pd".into()), (OutboxKind::Resolve, "webhook:pd".into())]);
     // A second ack changes nothing and queues nothing.
     s.ack(id, "beto", t(3000)).unwrap();
     assert_eq!(s.pending_outbox(t(4000)).unwrap().len(), 2);
 }
 
-    fn stats_report_median_and_p90_time_to_first_answer(s: Store) {
+fn stats_report_median_and_p90_time_to_first_answer(s: Store) {
     let ms: Vec<_> = (0..10).map(|i| mention(&i.to_string(), Class::Complaint, 0)).collect();
     s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap();
     let replies: Vec<_> = (0..10).map(|i| reply(&format!("r{i}"), &i.to_string(), 60 * (i + 1))).collect();
@@ -288,7 +286,7 @@ fn paged(ids: &[i64]) -> Vec<PagedMention> {
     ids.iter().map(|&id| PagedMention { id, step: 0, next_page_at: None }).collect()
 }
 
-    fn pages_due_within_group_wait_join_one_message(s: Store) {
+fn pages_due_within_group_wait_join_one_message(s: Store) {
     let ms: Vec<_> = (0..3).map(|i| mention(&i.to_string(), Class::Complaint, i)).collect();
     let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
     let wait = std::time::Duration::from_secs(30);
@@ -305,7 +303,7 @@ fn paged(ids: &[i64]) -> Vec<PagedMention> {
     assert_ne!(c, a);
 }
 
-    fn a_page_for_after_quiet_hours_waits_and_an_urgent_one_does_not_join_it(s: Store) {
+fn a_page_for_after_quiet_hours_waits_and_an_urgent_one_does_not_join_it(s: Store) {
     let ms: Vec<_> = (0..2).map(|i| mention(&i.to_string(), Class::Complaint, i)).collect();
     let ids = s.commit_page("q", t(0), &ms, &[], "c", t(1)).unwrap().inserted;
     let morning = t(36_000);
@@ -317,7 +315,7 @@ fn paged(ids: &[i64]) -> Vec<PagedMention> {
     assert_eq!(s.pending_outbox(morning).unwrap().len(), 2);
 }
 
-    fn a_silence_holds_a_mention_until_it_ends_or_is_lifted(s: Store) {
+fn a_silence_holds_a_mention_until_it_ends_or_is_lifted(s: Store) {
     let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
     let sil = s.add_silence("acme", Some("x"), None, t(7200), "outage", "ana", t(0)).unwrap();
     assert_eq!(s.active_silences(t(1800)).unwrap().len(), 1);
@@ -334,7 +332,7 @@ fn paged(ids: &[i64]) -> Vec<PagedMention> {
     assert!(s.active_silences(t(1900)).unwrap().is_empty());
 }
 
-    fn ack_all_acknowledges_only_the_brand_s_open_mentions(s: Store) {
+fn ack_all_acknowledges_only_the_brand_s_open_mentions(s: Store) {
     let mut other = mention("3", Class::Complaint, 0);
     other.brand = "other".into();
     let ids = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0), mention("2", Class::Escalation, 0), other], &[], "c", t(1)).unwrap().inserted;
@@ -345,7 +343,7 @@ fn paged(ids: &[i64]) -> Vec<PagedMention> {
     assert!(s.ack_all("acme", "ana", t(4)).unwrap().is_empty());
 }
 
-    fn deadlines_of_unpaged_complaints_can_be_moved(s: Store) {
+fn deadlines_of_unpaged_complaints_can_be_moved(s: Store) {
     let id = s.commit_page("q", t(0), &[mention("1", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
     let list = s.open_unpaged("acme").unwrap();
     assert_eq!(list, vec![(id, Class::Complaint, t(0), Some(t(1800)))]);
@@ -381,7 +379,7 @@ fn review_reply(id: &str, at: i64) -> Reply {
     Reply { platform: Platform::AppStore, platform_id: format!("{id}#reply"), conversation_id: None, ..reply("x", id, at) }
 }
 
-    fn an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page(s: Store) {
+fn an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page(s: Store) {
     let first = review("r1", Class::Complaint, 2, 0);
     let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[], "c1", t(1)).unwrap().inserted[0];
     assert_eq!(s.mention(id).unwrap().unwrap().rating, Some(2));
@@ -400,14 +398,21 @@ fn review_reply(id: &str, at: i64) -> Reply {
     assert!(s.due(t(100_000)).unwrap().is_empty());
 }
 
-    fn an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline(s: Store) {
+fn an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline(s: Store) {
     let first = review("r1", Class::Praise, 4, 0);
     let first = NewMention { deadline: None, ..first };
     let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[review_reply("r1", 60)], "c1", t(61)).unwrap().inserted[0];
     assert_eq!(s.mention(id).unwrap().unwrap().status, Status::Answered);
     // Edited to one star after the answer: the reply predates the new
     // text, so the source no longer sends it.
-    let edited = NewMention { text: "ya no funciona nada".into(), rating: Some(1), class: Class::Complaint, created_at: t(5000), deadline: Some(t(6800)), ..first.clone() };
+    let edited = NewMention {
+        text: "ya no funciona nada".into(),
+        rating: Some(1),
+        class: Class::Complaint,
+        created_at: t(5000),
+        deadline: Some(t(6800)),
+        ..first.clone()
+    };
     let out = s.commit_page("q", t(0), std::slice::from_ref(&edited), &[], "c2", t(5010)).unwrap();
     assert_eq!(out.reopened, vec![id]);
     let m = s.mention(id).unwrap().unwrap();
@@ -423,7 +428,7 @@ fn review_reply(id: &str, at: i64) -> Reply {
     assert_eq!(later.answered, vec![id]);
 }
 
-    fn an_answered_review_edited_without_a_drop_stays_answered(s: Store) {
+fn an_answered_review_edited_without_a_drop_stays_answered(s: Store) {
     let first = review("r1", Class::Complaint, 1, 0);
     let id = s.commit_page("q", t(0), std::slice::from_ref(&first), &[review_reply("r1", 60)], "c1", t(61)).unwrap().inserted[0];
     let edited = NewMention { text: "sigo esperando".into(), created_at: t(500), deadline: Some(t(2300)), ..first };
@@ -445,7 +450,6 @@ fn reopening_a_database_keeps_data_and_schema() {
     assert_eq!(s.mentions(&MentionFilter::default()).unwrap().len(), 1);
     assert!(s.ping());
 }
-
 
 fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store) {
     // Deadlines 30 min after creation: created 300 s later is due later.
@@ -498,7 +502,10 @@ fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store)
     assert!(s.add_note(id(0), "beto", "resuelto", t(700)).unwrap());
     assert!(!s.add_note(999_999, "ana", "x", t(700)).unwrap());
     let notes = s.notes(id(0)).unwrap();
-    assert_eq!(notes.iter().map(|n| (n.by.as_str(), n.at, n.text.as_str())).collect::<Vec<_>>(), [("ana", t(600), "llamé al cliente"), ("beto", t(700), "resuelto")]);
+    assert_eq!(
+        notes.iter().map(|n| (n.by.as_str(), n.at, n.text.as_str())).collect::<Vec<_>>(),
+        [("ana", t(600), "llamé al cliente"), ("beto", t(700), "resuelto")]
+    );
     assert_eq!(s.all_notes().unwrap()[&id(0)], notes);
 }
 
@@ -528,7 +535,10 @@ fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
     s.dead(Queue::Outbox, row, "550 no such user").unwrap();
     let list = s.deliveries().unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
-    assert_eq!((list[0].queue, list[0].state.as_str(), list[0].last_error.as_deref(), list[0].mention_ids.clone()), ("outbox", "dead", Some("550 no such user"), ids.clone()));
+    assert_eq!(
+        (list[0].queue, list[0].state.as_str(), list[0].last_error.as_deref(), list[0].mention_ids.clone()),
+        ("outbox", "dead", Some("550 no such user"), ids.clone())
+    );
     assert_eq!((list[1].queue, list[1].kind.as_str(), list[1].state.as_str()), ("notices", "notice", "pending"));
     assert!(s.redeliver(Queue::Outbox, row, t(20)).unwrap());
     assert!(!s.redeliver(Queue::Outbox, row, t(20)).unwrap(), "only a dead row comes back");

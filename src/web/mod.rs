@@ -80,7 +80,10 @@ fn html(status: StatusCode, body: String) -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
             (header::HeaderName::from_static("x-frame-options"), "DENY"),
-            (header::HeaderName::from_static("content-security-policy"), "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+            (
+                header::HeaderName::from_static("content-security-policy"),
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
         ],
         body,
     )
@@ -161,7 +164,11 @@ fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Res
         warn!(user = %sess.user, "inbox: POST refused: missing or wrong CSRF token, or another site's origin");
         return Err(Box::new(html(
             StatusCode::FORBIDDEN,
-            pages::message("Request refused", "This form was not sent from escucha's own page (its security token is missing or wrong). Reload the page and try again.", None),
+            pages::message(
+                "Request refused",
+                "This form was not sent from escucha's own page (its security token is missing or wrong). Reload the page and try again.",
+                None,
+            ),
         )));
     }
     Ok((id, sess))
@@ -191,10 +198,7 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
     if web.failures.blocked(&name_key, auth::MAX_FAILURES, now) || web.failures.blocked(&addr_key, auth::MAX_FAILURES_PER_ADDRESS, now) {
         warn!(login = %username, "inbox: login refused: too many wrong passwords");
         let minutes = auth::FAILURE_WINDOW.num_minutes();
-        return html(
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::login(Some(&format!("Too many wrong passwords. Wait {minutes} minutes and try again.")), &username),
-        );
+        return html(StatusCode::TOO_MANY_REQUESTS, pages::login(Some(&format!("Too many wrong passwords. Wait {minutes} minutes and try again.")), &username));
     }
     let hash = user.as_ref().map_or_else(|| auth::dummy_hash().to_string(), |u| u.password_hash.expose().to_string());
     // argon2 takes tens of milliseconds of CPU: off the async workers.
@@ -350,7 +354,12 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
     };
     let m = match s.store.mention(id) {
         Ok(Some(m)) => m,
-        Ok(None) => return html(StatusCode::NOT_FOUND, pages::message("Mention not found", "This mention is not in escucha's database.", Some((&sess.user, &sess.csrf)))),
+        Ok(None) => {
+            return html(
+                StatusCode::NOT_FOUND,
+                pages::message("Mention not found", "This mention is not in escucha's database.", Some((&sess.user, &sess.csrf))),
+            )
+        }
         Err(e) => return db_error(e),
     };
     let now = s.clock.now();
@@ -431,7 +440,10 @@ async fn assign(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path
     let to = field(&form, "user").map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = to {
         if !s.cfg.users.iter().any(|x| x.name == u) {
-            return html(StatusCode::BAD_REQUEST, pages::message("No such user", &format!("{u:?} is not a [[user]] in the config."), Some((&sess.user, &sess.csrf))));
+            return html(
+                StatusCode::BAD_REQUEST,
+                pages::message("No such user", &format!("{u:?} is not a [[user]] in the config."), Some((&sess.user, &sess.csrf))),
+            );
         }
     }
     match s.store.assign(id, to) {
@@ -468,7 +480,10 @@ async fn correct(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
         Err(r) => return *r,
     };
     let Some(class) = field(&form, "class").and_then(Class::parse) else {
-        return html(StatusCode::BAD_REQUEST, pages::message("Which class?", "Choose praise, complaint, escalation or neutral.", Some((&sess.user, &sess.csrf))));
+        return html(
+            StatusCode::BAD_REQUEST,
+            pages::message("Which class?", "Choose praise, complaint, escalation or neutral.", Some((&sess.user, &sess.csrf))),
+        );
     };
     // Exactly `escucha correct`: the same deadline, label and message.
     match crate::cli::correct(&s.cfg, &s.store, id, class, &sess.user, s.clock.now()) {

@@ -101,10 +101,7 @@ fn hidden_csrf(csrf: &str) -> String {
 
 /// `<option>`s for `values` (value, label), `selected` chosen.
 fn options(values: &[(String, String)], selected: &str) -> String {
-    values
-        .iter()
-        .map(|(v, l)| format!("<option value=\"{}\"{}>{}</option>", esc(v), if v == selected { " selected" } else { "" }, esc(l)))
-        .collect()
+    values.iter().map(|(v, l)| format!("<option value=\"{}\"{}>{}</option>", esc(v), if v == selected { " selected" } else { "" }, esc(l))).collect()
 }
 
 /// What the inbox list needs besides its rows.
@@ -157,8 +154,7 @@ pub fn inbox(v: &ListView, rows: &[Mention], brand_name: impl Fn(&str) -> String
     );
     let mut classes = vec![(String::new(), "complaints and escalations".to_string())];
     classes.extend([Class::Complaint, Class::Escalation, Class::Praise, Class::Neutral].iter().map(|c| (c.as_str().to_string(), c.as_str().to_string())));
-    let statuses: Vec<(String, String)> =
-        ["open", "acknowledged", "answered", "all"].iter().map(|s| (s.to_string(), s.to_string())).collect();
+    let statuses: Vec<(String, String)> = ["open", "acknowledged", "answered", "all"].iter().map(|s| (s.to_string(), s.to_string())).collect();
     let mut assigned = vec![(String::new(), "anyone".to_string()), ("me".to_string(), "me".to_string()), ("nobody".to_string(), "nobody".to_string())];
     assigned.extend(v.users.iter().filter(|u| u.as_str() != v.user).map(|u| (u.clone(), u.clone())));
     let assigned_sel = match &f.assigned {
@@ -334,14 +330,7 @@ pub fn mention(v: &MentionView) -> String {
     let silenced: String = v
         .silences
         .iter()
-        .map(|s| {
-            format!(
-                "<p class=\"overdue\">Alerts silenced until {} by {}: {}</p>",
-                when(s.until),
-                esc(&s.created_by),
-                esc(&s.reason)
-            )
-        })
+        .map(|s| format!("<p class=\"overdue\">Alerts silenced until {} by {}: {}</p>", when(s.until), esc(&s.created_by), esc(&s.reason)))
         .collect();
     let history = if v.history.is_empty() {
         String::new()

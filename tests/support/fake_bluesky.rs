@@ -210,7 +210,16 @@ impl FakeBluesky {
 
     /// Starts a post by this DID; finish with [`PostBuilder::send`].
     pub fn post(&self, author: &str) -> PostBuilder {
-        PostBuilder { state: self.state.clone(), author: author.to_string(), text: String::new(), reply_to: None, langs: vec![], created_at: None, reposts: 0, quotes: 0 }
+        PostBuilder {
+            state: self.state.clone(),
+            author: author.to_string(),
+            text: String::new(),
+            reply_to: None,
+            langs: vec![],
+            created_at: None,
+            reposts: 0,
+            quotes: 0,
+        }
     }
 
     /// `by` reposts the post at `uri`; returns the repost record's uri.
@@ -340,7 +349,12 @@ impl PostBuilder {
         if let Some((_, parent)) = &reply {
             let parent_author = did_of(parent);
             if !notified.contains(&parent_author) {
-                s.notifications.push(NotificationRec { recipient: parent_author.clone(), reason: "reply", post: uri.clone(), reason_subject: Some(parent.clone()) });
+                s.notifications.push(NotificationRec {
+                    recipient: parent_author.clone(),
+                    reason: "reply",
+                    post: uri.clone(),
+                    reason_subject: Some(parent.clone()),
+                });
                 notified.push(parent_author);
             }
         }
@@ -457,9 +471,8 @@ fn xrpc_error(status: u16, error: &str, message: &str) -> Response {
 }
 
 fn failure_response(f: &Failure) -> Response {
-    let raw = |status: StatusCode, ctype: &str, body: &'static str| {
-        Response::builder().status(status).header("content-type", ctype).body(Body::from(body)).unwrap()
-    };
+    let raw =
+        |status: StatusCode, ctype: &str, body: &'static str| Response::builder().status(status).header("content-type", ctype).body(Body::from(body)).unwrap();
     match f {
         Failure::RateLimited => {
             let mut r = xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded");
@@ -499,7 +512,12 @@ async fn handle(AxumState(state): AxumState<Shared>, method: Method, uri: Uri, h
     let nsid = uri.path().trim_start_matches("/xrpc/").to_string();
     let failure = {
         let mut s = state.lock().unwrap();
-        s.requests.push(RecordedRequest { method: method.to_string(), nsid: nsid.clone(), query: uri.query().map(str::to_string), authorization: authorization.clone() });
+        s.requests.push(RecordedRequest {
+            method: method.to_string(),
+            nsid: nsid.clone(),
+            query: uri.query().map(str::to_string),
+            authorization: authorization.clone(),
+        });
         s.failures.pop_front()
     };
     if let Some(Failure::Timeout(d)) = failure {

@@ -349,7 +349,9 @@ fn failure_response(f: &Failure, base: &str, path: &str) -> Response {
             .status(StatusCode::OK)
             .header("content-type", "application/atom+xml")
             // Cut short after the self link, which holds the private URL.
-            .body(Body::from(format!(r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><link href="{base}{path}" rel="self"/><entry><id>x</id><title>cut"#)))
+            .body(Body::from(format!(
+                r#"<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><link href="{base}{path}" rel="self"/><entry><id>x</id><title>cut"#
+            )))
             .unwrap(),
         Failure::EmptyBody => Response::builder().status(StatusCode::OK).header("content-type", "application/rss+xml").body(Body::empty()).unwrap(),
         Failure::Delay(_) => unreachable!("handled before answering"),
@@ -386,9 +388,7 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
     // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
     let not_modified = match (h("if-none-match"), h("if-modified-since")) {
         (Some(inm), _) if s.etag => inm.split(',').any(|t| t.trim() == etag),
-        (_, Some(ims)) if s.last_modified => {
-            DateTime::parse_from_rfc2822(&ims).map(|d| d.with_timezone(&Utc) >= feed.changed).unwrap_or(false)
-        }
+        (_, Some(ims)) if s.last_modified => DateTime::parse_from_rfc2822(&ims).map(|d| d.with_timezone(&Utc) >= feed.changed).unwrap_or(false),
         _ => false,
     };
     let mut r = if not_modified {

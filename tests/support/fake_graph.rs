@@ -79,7 +79,10 @@ pub struct Post {
 pub enum Failure {
     /// A throttle error with this code; the BUC header says to wait
     /// `regain_minutes`.
-    Throttled { code: i64, regain_minutes: u32 },
+    Throttled {
+        code: i64,
+        regain_minutes: u32,
+    },
     ServerError,
 }
 
@@ -524,7 +527,9 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri) -> Response {
                 };
                 error(StatusCode::BAD_REQUEST, graph_error(code, None, &message), &[("x-business-use-case-usage", buc(&owner, kind, 100, regain_minutes))])
             }
-            Failure::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, graph_error(2, None, "An unexpected error has occurred. Please retry your request later."), &[]),
+            Failure::ServerError => {
+                error(StatusCode::INTERNAL_SERVER_ERROR, graph_error(2, None, "An unexpected error has occurred. Please retry your request later."), &[])
+            }
         };
     }
     let edge_perm = s.missing_edge_permission.clone().filter(|(edge, _)| path.ends_with(&format!("/{edge}"))).map(|(_, p)| p);

@@ -489,11 +489,7 @@ fn render(s: &State, text: &str, mentions: &[String]) -> (String, Vec<String>) {
                 }
             } else if !word.is_empty() {
                 let tag = word.to_lowercase();
-                html.push_str(&format!(
-                    r#"<a href="{}/tags/{tag}" class="mention hashtag" rel="tag">#<span>{}</span></a>"#,
-                    s.base_url,
-                    escape(&word)
-                ));
+                html.push_str(&format!(r#"<a href="{}/tags/{tag}" class="mention hashtag" rel="tag">#<span>{}</span></a>"#, s.base_url, escape(&word)));
                 if !tags.contains(&tag) {
                     tags.push(tag);
                 }
@@ -547,10 +543,7 @@ impl State {
         let reblog = st.reblog_of.and_then(|of| self.statuses.iter().find(|x| x.id == of)).map(|x| self.status_json(x));
         let (uri, url) = match st.reblog_of {
             Some(_) => (format!("{}/users/{}/statuses/{}/activity", self.base_url, a.username, st.id), Value::Null),
-            None => (
-                format!("{}/users/{}/statuses/{}", self.base_url, a.username, st.id),
-                json!(format!("{}/@{}/{}", self.base_url, a.username, st.id)),
-            ),
+            None => (format!("{}/users/{}/statuses/{}", self.base_url, a.username, st.id), json!(format!("{}/@{}/{}", self.base_url, a.username, st.id))),
         };
         let mentions: Vec<Value> = st
             .mentions
@@ -560,8 +553,7 @@ impl State {
                 json!({"id": m.id, "username": m.username, "url": self.account_url(m), "acct": m.acct})
             })
             .collect();
-        let tags: Vec<Value> =
-            st.tags.iter().map(|t| json!({"name": t, "url": format!("{}/tags/{t}", self.base_url)})).collect();
+        let tags: Vec<Value> = st.tags.iter().map(|t| json!({"name": t, "url": format!("{}/tags/{t}", self.base_url)})).collect();
         let replies = self.statuses.iter().filter(|x| x.in_reply_to_id == Some(st.id)).count();
         json!({
             "id": st.id.to_string(),
@@ -666,11 +658,7 @@ fn link(base: &str, path: &str, raw_query: Option<&str>, ids: &[u64]) -> Option<
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(Body::from(body.to_string()))
-        .unwrap()
+    Response::builder().status(status).header("content-type", "application/json; charset=utf-8").body(Body::from(body.to_string())).unwrap()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -679,10 +667,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 fn invalid_token() -> Response {
     let mut r = error(StatusCode::UNAUTHORIZED, "The access token is invalid");
-    r.headers_mut().insert(
-        "www-authenticate",
-        r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid""#.parse().unwrap(),
-    );
+    r.headers_mut()
+        .insert("www-authenticate", r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="The access token is invalid""#.parse().unwrap());
     r
 }
 
@@ -693,10 +679,9 @@ fn failure_response(failure: &Failure) -> Response {
             r.headers_mut().insert("content-type", "application/json".parse().unwrap());
             r
         }
-        Failure::ServerError(code) => error(
-            StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "We're sorry, but something went wrong on our end.",
-        ),
+        Failure::ServerError(code) => {
+            error(StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "We're sorry, but something went wrong on our end.")
+        }
         Failure::Unavailable { retry_after } => Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)
             .header("content-type", "text/html; charset=utf-8")
@@ -743,11 +728,7 @@ async fn handle(AxumState(state): AxumState<Shared>, uri: Uri, headers: HeaderMa
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let failure = {
         let mut s = state.lock().unwrap();
-        s.requests.push(RecordedRequest {
-            path: uri.path().to_string(),
-            query: uri.query().map(str::to_string),
-            authorization: authorization.clone(),
-        });
+        s.requests.push(RecordedRequest { path: uri.path().to_string(), query: uri.query().map(str::to_string), authorization: authorization.clone() });
         s.failures.pop_front()
     };
     if let Some(Failure::Timeout(d)) = failure {
@@ -821,8 +802,7 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
         ["api", "v1", "notifications"] => {
             let Some(owner) = owner else { return invalid_token() };
             let types: Vec<&str> = params.iter().filter(|(k, _)| k == "types[]").map(|(_, v)| v.as_str()).collect();
-            let exclude: Vec<&str> =
-                params.iter().filter(|(k, _)| k == "exclude_types[]").map(|(_, v)| v.as_str()).collect();
+            let exclude: Vec<&str> = params.iter().filter(|(k, _)| k == "exclude_types[]").map(|(_, v)| v.as_str()).collect();
             let mine: Vec<&NotificationRec> = s
                 .notifications
                 .iter()
@@ -832,8 +812,7 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
                 .collect();
             let ids: Vec<u64> = mine.iter().map(|n| n.id).collect();
             let page = Paging::from(&params, 40, 80).apply(&ids);
-            let body: Vec<Value> =
-                page.iter().map(|id| s.notification_json(mine.iter().find(|n| n.id == *id).unwrap())).collect();
+            let body: Vec<Value> = page.iter().map(|id| s.notification_json(mine.iter().find(|n| n.id == *id).unwrap())).collect();
             paged(s, path, uri.query(), &page, body)
         }
         ["api", "v1", "timelines", "tag", tag] => {
@@ -841,8 +820,7 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
                 return error(StatusCode::UNAUTHORIZED, "This method requires an authenticated user");
             }
             let tag = percent_decode(tag).to_lowercase();
-            let tagged: Vec<u64> =
-                s.statuses.iter().filter(|st| st.reblog_of.is_none() && st.tags.contains(&tag)).map(|st| st.id).collect();
+            let tagged: Vec<u64> = s.statuses.iter().filter(|st| st.reblog_of.is_none() && st.tags.contains(&tag)).map(|st| st.id).collect();
             let page = Paging::from(&params, 20, 40).apply(&tagged);
             let body = statuses_json(s, &page);
             paged(s, path, uri.query(), &page, body)
@@ -856,19 +834,12 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
             // Full-text search of statuses needs Elasticsearch and a user.
             let searchable = s.full_text_search && owner.is_some() && kind.is_none_or(|k| k == "statuses");
             let found: Vec<u64> = if searchable {
-                s.statuses
-                    .iter()
-                    .filter(|st| st.reblog_of.is_none() && st.text.to_lowercase().contains(&q))
-                    .map(|st| st.id)
-                    .collect()
+                s.statuses.iter().filter(|st| st.reblog_of.is_none() && st.text.to_lowercase().contains(&q)).map(|st| st.id).collect()
             } else {
                 Vec::new()
             };
             let page = Paging::from(&params, 20, 40).apply(&found);
-            json_response(
-                StatusCode::OK,
-                &json!({"accounts": [], "statuses": statuses_json(s, &page), "hashtags": [], "collections": []}),
-            )
+            json_response(StatusCode::OK, &json!({"accounts": [], "statuses": statuses_json(s, &page), "hashtags": [], "collections": []}))
         }
         ["api", "v1", "accounts", "lookup"] => {
             let acct = params.iter().find(|(k, _)| k == "acct").map(|(_, v)| v.trim_start_matches('@').to_lowercase());
@@ -915,9 +886,7 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
                 }
             }
             descendants.sort_unstable();
-            let list = |ids: &[u64]| -> Vec<Value> {
-                ids.iter().map(|i| s.status_json(s.statuses.iter().find(|st| st.id == *i).unwrap())).collect()
-            };
+            let list = |ids: &[u64]| -> Vec<Value> { ids.iter().map(|i| s.status_json(s.statuses.iter().find(|st| st.id == *i).unwrap())).collect() };
             json_response(StatusCode::OK, &json!({"ancestors": list(&ancestors), "descendants": list(&descendants)}))
         }
         _ => error(StatusCode::NOT_FOUND, "Record not found"),

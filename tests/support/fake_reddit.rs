@@ -47,9 +47,13 @@ const JSON: &str = "application/json; charset=UTF-8";
 pub enum Failure {
     /// 429 `{"message": "Too Many Requests", "error": 429}`, remaining 0,
     /// reset in this many seconds.
-    RateLimited { reset_in_secs: u64 },
+    RateLimited {
+        reset_in_secs: u64,
+    },
     /// The same body with HTTP 200, as Reddit has been seen to send.
-    Throttled200 { reset_in_secs: u64 },
+    Throttled200 {
+        reset_in_secs: u64,
+    },
     /// 401 whatever the token (Reddit revoked it early).
     TokenRejected,
     /// 403 `{"message": "Forbidden", "error": 403}`.
@@ -80,14 +84,7 @@ pub struct NewPost {
 
 impl NewPost {
     pub fn new(author: &str, title: &str, selftext: &str) -> NewPost {
-        NewPost {
-            author: author.into(),
-            title: title.into(),
-            selftext: selftext.into(),
-            created_at: None,
-            indexed: true,
-            crossposts: 0,
-        }
+        NewPost { author: author.into(), title: title.into(), selftext: selftext.into(), created_at: None, indexed: true, crossposts: 0 }
     }
     pub fn at(mut self, t: DateTime<Utc>) -> Self {
         self.created_at = Some(t);
@@ -337,12 +334,7 @@ impl FakeReddit {
     /// held by the fake); returns its fullname.
     pub fn add_comment(&self, author: &str, body: &str, parent: &str) -> String {
         let mut s = self.inner.lock().unwrap();
-        let link_id = s
-            .things
-            .iter()
-            .find(|t| t.name == parent)
-            .map(|t| t.link_id.clone())
-            .unwrap_or_else(|| panic!("add_comment: no thing {parent}"));
+        let link_id = s.things.iter().find(|t| t.name == parent).map(|t| t.link_id.clone()).unwrap_or_else(|| panic!("add_comment: no thing {parent}"));
         let name = format!("t1_{}", next_id(&mut s));
         s.things.push(Thing {
             name: name.clone(),
@@ -392,13 +384,8 @@ fn base36(mut n: u64) -> String {
     String::from_utf8(out).unwrap()
 }
 
-
 fn respond(status: u16, content_type: &str, body: impl Into<Body>) -> Response {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap())
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body.into())
-        .unwrap()
+    Response::builder().status(StatusCode::from_u16(status).unwrap()).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap()
 }
 
 /// Reddit's error JSON.
@@ -450,11 +437,7 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: String) ->
         .and_then(base64_decode)
         .and_then(|b| String::from_utf8(b).ok());
     let authorized = creds.as_deref() == Some(&format!("{CLIENT_ID}:{}", s.client_secret));
-    let params: Vec<(String, String)> = body
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let params: Vec<(String, String)> = body.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     s.requests.push(RecordedRequest {
         method: "POST".into(),
         path: TOKEN_PATH.into(),
@@ -485,12 +468,7 @@ async fn search(State(inner): State<Shared>, headers: HeaderMap, Query(params): 
     api(inner, "/search".into(), headers, params, Listing::Search).await
 }
 
-async fn user_comments(
-    State(inner): State<Shared>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Response {
+async fn user_comments(State(inner): State<Shared>, Path(name): Path<String>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
     api(inner, format!("/user/{name}/comments"), headers, params, Listing::UserComments(name)).await
 }
 

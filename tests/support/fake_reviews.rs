@@ -314,7 +314,10 @@ fn google_error(status: u16, canonical: &str, message: &str) -> Response {
 const GOOGLE_401: &str = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 
 fn apple_error(status: u16, code: &str, title: &str, detail: &str) -> Response {
-    json_response(status, &json!({"errors": [{"id": "2f6b3c1e-6d7a-4f0e-8c2a-91b5d0a7e3f4", "status": status.to_string(), "code": code, "title": title, "detail": detail}]}))
+    json_response(
+        status,
+        &json!({"errors": [{"id": "2f6b3c1e-6d7a-4f0e-8c2a-91b5d0a7e3f4", "status": status.to_string(), "code": code, "title": title, "detail": detail}]}),
+    )
 }
 
 fn apple_401() -> Response {
@@ -329,7 +332,12 @@ fn failure_response(kind: Option<Kind>, f: &Failure) -> Response {
     match f {
         Failure::RateLimited { retry_after } => {
             let mut r = match kind {
-                Some(Kind::AppStore) => apple_error(429, "RATE_LIMIT_EXCEEDED", "The request rate limit has been reached.", "We've received too many requests for this API. Please wait and try again or slow down your request rate."),
+                Some(Kind::AppStore) => apple_error(
+                    429,
+                    "RATE_LIMIT_EXCEEDED",
+                    "The request rate limit has been reached.",
+                    "We've received too many requests for this API. Please wait and try again or slow down your request rate.",
+                ),
                 Some(Kind::Trustpilot) => trustpilot_fault(429, "Rate limit quota violation"),
                 _ => google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute'."),
             };
@@ -447,7 +455,10 @@ fn google_token(s: &mut State, headers: &axum::http::HeaderMap, body: &[u8]) -> 
                 return json_response(400, &json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}));
             }
             let (token, life) = issue(s, "google_refresh", "ya29.gbp");
-            json_response(200, &json!({"access_token": token, "expires_in": life, "scope": "https://www.googleapis.com/auth/business.manage", "token_type": "Bearer"}))
+            json_response(
+                200,
+                &json!({"access_token": token, "expires_in": life, "scope": "https://www.googleapis.com/auth/business.manage", "token_type": "Bearer"}),
+            )
         }
         "urn:ietf:params:oauth:grant-type:jwt-bearer" => {
             let claims = match verify_play_assertion(get("assertion")) {
@@ -484,7 +495,9 @@ fn verify_play_assertion(assertion: &str) -> Result<Value, String> {
     let exp = c["exp"].as_i64().unwrap_or(0);
     let now = Utc::now().timestamp();
     if exp - iat > 3600 || iat > now + 60 || exp < now {
-        return Err("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.".into());
+        return Err(
+            "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.".into(),
+        );
     }
     let aud = c["aud"].as_str().unwrap_or_default();
     // Google's constant, or the configured token URL (REFERENCE-reviews.md §3.1).
@@ -674,7 +687,9 @@ fn trustpilot_list(s: &State, base: &str, unit: &str, params: &HashMap<String, S
         .collect();
     let mut links = Vec::new();
     if page * per < all.len() {
-        links.push(json!({"href": format!("{base}/v1/private/business-units/{unit}/reviews?perPage={per}&page={}", page + 1), "method": "GET", "rel": "next-page"}));
+        links.push(
+            json!({"href": format!("{base}/v1/private/business-units/{unit}/reviews?perPage={per}&page={}", page + 1), "method": "GET", "rel": "next-page"}),
+        );
     }
     json_response(200, &json!({"links": links, "reviews": reviews}))
 }

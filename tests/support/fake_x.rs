@@ -401,7 +401,6 @@ impl FakeX {
     }
 }
 
-
 fn user_index(s: &mut Inner, username: &str, followers: Option<u64>) -> Option<usize> {
     let username = username.trim_start_matches('@');
     if username.is_empty() {
@@ -454,11 +453,7 @@ fn x_time(t: DateTime<Utc>) -> String {
 }
 
 fn respond(status: u16, content_type: &str, body: impl Into<Body>) -> Response {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap())
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body.into())
-        .unwrap()
+    Response::builder().status(StatusCode::from_u16(status).unwrap()).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap()
 }
 
 fn json_response(status: u16, content_type: &str, body: &Value) -> Response {
@@ -503,18 +498,11 @@ async fn not_found(uri: Uri, State(inner): State<Shared>) -> Response {
     problem(404, "Not Found Error")
 }
 
-async fn search(
-    State(inner): State<Shared>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Response {
+async fn search(State(inner): State<Shared>, uri: Uri, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
     let (failure, outcome) = {
         let mut s = inner.lock().unwrap();
-        let authorized = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.strip_prefix("Bearer ").is_some_and(|t| t == s.token));
+        let authorized =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.strip_prefix("Bearer ").is_some_and(|t| t == s.token));
         s.requests.push(RecordedRequest {
             path: uri.path().to_string(),
             params: params.clone(),
@@ -626,11 +614,7 @@ fn results(s: &Inner, params: &[(String, String)], now: DateTime<Utc>) -> Result
             return Err(Box::new(invalid_request(k, v, format!("The query parameter [{k}] is not one of [{known}]"))));
         }
         if seen.contains(&k.as_str()) {
-            return Err(Box::new(invalid_request(
-                k,
-                v,
-                format!("Duplicate parameters are not allowed: the `{k}` query parameter"),
-            )));
+            return Err(Box::new(invalid_request(k, v, format!("Duplicate parameters are not allowed: the `{k}` query parameter"))));
         }
         seen.push(k);
     }
@@ -640,23 +624,13 @@ fn results(s: &Inner, params: &[(String, String)], now: DateTime<Utc>) -> Result
         return Err(Box::new(invalid_request("query", query, "The `query` query parameter can not be empty".into())));
     }
     if query.chars().count() > 512 {
-        return Err(Box::new(invalid_request(
-            "query",
-            query,
-            format!("The `query` query parameter value [{query}] is not between 1 and 512 characters"),
-        )));
+        return Err(Box::new(invalid_request("query", query, format!("The `query` query parameter value [{query}] is not between 1 and 512 characters"))));
     }
     let max_results = match get("max_results") {
         None => 10,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (10..=100).contains(&n) => n,
-            _ => {
-                return Err(Box::new(invalid_request(
-                    "max_results",
-                    v,
-                    format!("The `max_results` query parameter value [{v}] is not between 10 and 100"),
-                )))
-            }
+            _ => return Err(Box::new(invalid_request("max_results", v, format!("The `max_results` query parameter value [{v}] is not between 10 and 100")))),
         },
     };
     if get("next_token").is_some() && get("pagination_token").is_some() {
@@ -678,11 +652,7 @@ fn results(s: &Inner, params: &[(String, String)], now: DateTime<Utc>) -> Result
         None => None,
         Some(v) => {
             let Some(n) = v.parse::<u64>().ok().filter(|_| v.len() <= 19) else {
-                return Err(Box::new(invalid_request(
-                    "since_id",
-                    v,
-                    format!("The `since_id` query parameter value [{v}] does not match ^[0-9]{{1,19}}$"),
-                )));
+                return Err(Box::new(invalid_request("since_id", v, format!("The `since_id` query parameter value [{v}] does not match ^[0-9]{{1,19}}$"))));
             };
             if snowflake_time(n) < oldest {
                 let floor = ((oldest.timestamp_millis() - SNOWFLAKE_EPOCH_MS) as u64) << 22;
@@ -703,13 +673,7 @@ fn results(s: &Inner, params: &[(String, String)], now: DateTime<Utc>) -> Result
         None => None,
         Some(t) => match t.strip_prefix(TOKEN_PREFIX).and_then(|h| u64::from_str_radix(h, 16).ok()) {
             Some(n) => Some(n),
-            None => {
-                return Err(Box::new(invalid_request(
-                    "next_token",
-                    t,
-                    format!("The `next_token` query parameter value [{t}] is not valid"),
-                )))
-            }
+            None => return Err(Box::new(invalid_request("next_token", t, format!("The `next_token` query parameter value [{t}] is not valid")))),
         },
     };
     let tweet_fields: Vec<&str> = get("tweet.fields").or(get("post.fields")).map(|f| f.split(',').collect()).unwrap_or_default();
@@ -815,12 +779,7 @@ fn tweet_json(s: &Inner, t: &StoredTweet, fields: &[&str]) -> Value {
 }
 
 /// `includes.users`: each expanded user once, in first-seen order.
-fn included_users<'a>(
-    s: &Inner,
-    tweets: impl Iterator<Item = &'a StoredTweet>,
-    expansions: &[&str],
-    fields: &[&str],
-) -> Vec<Value> {
+fn included_users<'a>(s: &Inner, tweets: impl Iterator<Item = &'a StoredTweet>, expansions: &[&str], fields: &[&str]) -> Vec<Value> {
     let mut ids: Vec<String> = Vec::new();
     let mut add = |id: &str| {
         if !ids.iter().any(|i| i == id) {

@@ -294,7 +294,8 @@ fn comments_list(s: &State, params: &[(String, String)], parts: &[&str]) -> Resp
             c
         })
         .collect();
-    let mut body = json!({"kind": "youtube#commentListResponse", "etag": "OGQ3ZjZhYjJhNWU0YjQ3ZGQ1M2Q", "pageInfo": {"totalResults": items.len(), "resultsPerPage": max}});
+    let mut body =
+        json!({"kind": "youtube#commentListResponse", "etag": "OGQ3ZjZhYjJhNWU0YjQ3ZGQ1M2Q", "pageInfo": {"totalResults": items.len(), "resultsPerPage": max}});
     if start + items.len() < t.replies.len() {
         body["nextPageToken"] = json!(format!("Q1JlcGx5{}", start + items.len()));
     }

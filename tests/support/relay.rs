@@ -27,8 +27,7 @@ pub async fn relay(mut client: tokio::net::TcpStream, upstream: std::net::Socket
     };
     // A GET has no body: the head is the whole request.
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut request: String =
-        head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
+    let mut request: String = head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(|l| format!("{l}\r\n")).collect();
     request.push_str("connection: close\r\n\r\n");
     let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else { return };
     let mut response = Vec::new();

@@ -181,9 +181,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 from = None;
                 to.clear();
                 let auth = if state.auth.lock().unwrap().is_some() { "250-AUTH PLAIN LOGIN\r\n" } else { "" };
-                format!(
-                    "250-escucha-test greets you\r\n{auth}250-8BITMIME\r\n250-SIZE {MAX_SIZE}\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n"
-                )
+                format!("250-escucha-test greets you\r\n{auth}250-8BITMIME\r\n250-SIZE {MAX_SIZE}\r\n250-PIPELINING\r\n250 SMTPUTF8\r\n")
             }
             "HELO" => {
                 from = None;
@@ -192,9 +190,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
             }
             "MAIL" => match path_arg(&cmd, "FROM:") {
                 None => "501 5.5.4 syntax: MAIL FROM:<address>\r\n".into(),
-                Some(_) if auth_user.is_none() && state.auth.lock().unwrap().is_some() => {
-                    "530 5.7.0 authentication required\r\n".into()
-                }
+                Some(_) if auth_user.is_none() && state.auth.lock().unwrap().is_some() => "530 5.7.0 authentication required\r\n".into(),
                 Some(_) if take_one(&state.temp_fail) => "451 4.3.0 try again later\r\n".into(),
                 Some(addr) => {
                     from = Some(addr);
@@ -219,12 +215,7 @@ async fn serve(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                 } else {
                     wr.write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n").await?;
                     let Some(data) = read_data(&mut rd).await? else { return Ok(()) };
-                    let msg = Received {
-                        from: from.take().unwrap_or_default(),
-                        to: std::mem::take(&mut to),
-                        data,
-                        auth_user: auth_user.clone(),
-                    };
+                    let msg = Received { from: from.take().unwrap_or_default(), to: std::mem::take(&mut to), data, auth_user: auth_user.clone() };
                     // Record before answering: once the client sees 250 the
                     // message must be visible to the test.
                     let n = {

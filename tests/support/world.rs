@@ -83,7 +83,11 @@ impl ConfigToml {
     /// The last `[daemon]` serves HTTP (and ack links) on localhost `port`,
     /// signing ack links with `ack_secret`.
     pub fn http_with_acks(self, port: u16, ack_secret: &str) -> ConfigToml {
-        self.set("daemon", "http", &format!("127.0.0.1:{port}")).set("daemon", "public_url", &format!("http://127.0.0.1:{port}")).set("daemon", "ack_secret", ack_secret)
+        self.set("daemon", "http", &format!("127.0.0.1:{port}")).set("daemon", "public_url", &format!("http://127.0.0.1:{port}")).set(
+            "daemon",
+            "ack_secret",
+            ack_secret,
+        )
     }
 
     /// `[[brand]]` with one term, paged to the `care` rota.
@@ -124,7 +128,10 @@ impl ConfigToml {
 
     /// `[source.bluesky]`, polled every second.
     pub fn bluesky(self, service: &str, identifier: &str, app_password: &str) -> ConfigToml {
-        self.section("[source.bluesky]", &format!("service = {}\nidentifier = {}\napp_password = {}\nevery = \"1s\"", q(service), q(identifier), q(app_password)))
+        self.section(
+            "[source.bluesky]",
+            &format!("service = {}\nidentifier = {}\napp_password = {}\nevery = \"1s\"", q(service), q(identifier), q(app_password)),
+        )
     }
 
     /// `[source.reddit]`, polled every second; `client` is (id, secret,
