@@ -7,7 +7,7 @@
 //! A `developerComment` answers the review.
 
 use super::http::Http;
-use super::reviews::{check, token_request, Listing, Review, TokenCache};
+use super::reviews::{get_authorized, token_request, Listing, Review, TokenCache};
 use super::SourceError;
 use crate::config::{GooglePlaySource, Secret};
 use chrono::{DateTime, TimeZone, Utc};
@@ -186,17 +186,7 @@ impl Api {
         if let Some(t) = page_token {
             params.push(("token", t.to_string()));
         }
-        let mut retried = false;
-        let resp = loop {
-            let token = self.access_token(http).await?;
-            let resp = http.exchange(http.client().get(&url).query(&params).bearer_auth(&token).header("accept", "application/json")).await?;
-            if resp.status.as_u16() == 401 && !retried {
-                self.token.clear();
-                retried = true;
-                continue;
-            }
-            break check(http, resp, &self.credential())?;
-        };
+        let resp = get_authorized(http, &url, &params, &self.token, || self.access_token(http), &self.credential()).await?;
         let body: ListResponse = resp.json("google_play: reviews.list")?;
         Ok(listing(package, body))
     }

@@ -5,7 +5,7 @@
 //! The windowing and the posts are `reviews`' work.
 
 use super::http::Http;
-use super::reviews::{check, time, token_request, Listing, Review, TokenCache};
+use super::reviews::{get_authorized, time, token_request, Listing, Review, TokenCache};
 use super::SourceError;
 use crate::config::{GoogleReviewsSource, Secret};
 use serde::Deserialize;
@@ -104,18 +104,7 @@ impl Api {
         if let Some(t) = page_token {
             params.push(("pageToken", t.to_string()));
         }
-        let mut retried = false;
-        let resp = loop {
-            let token = self.access_token(http).await?;
-            let resp = http.exchange(http.client().get(&url).query(&params).bearer_auth(&token).header("accept", "application/json")).await?;
-            // An access token can be revoked before it expires: one fresh try.
-            if resp.status.as_u16() == 401 && !retried {
-                self.token.clear();
-                retried = true;
-                continue;
-            }
-            break check(http, resp, CREDENTIAL)?;
-        };
+        let resp = get_authorized(http, &url, &params, &self.token, || self.access_token(http), CREDENTIAL).await?;
         let body: ListResponse = resp.json("google_reviews: reviews.list")?;
         Ok(Listing { reviews: body.reviews.into_iter().filter_map(|r| to_review(location, r)).collect(), next: body.next_page_token.filter(|t| !t.is_empty()) })
     }

@@ -334,6 +334,34 @@ pub async fn token_request(http: &Http, req: reqwest::RequestBuilder, credential
 
 /// A JSON API answer: 2xx passes; 401/403 name the `credential`; the rest
 /// as [`Http::check`] maps them.
+/// GET `url` with the source's bearer token. An access token can be
+/// revoked before it expires: a 401 drops the cached one and tries once
+/// more with a fresh token; then `check` decides.
+pub async fn get_authorized<F, Fut>(
+    http: &Http,
+    url: &str,
+    params: &[(&str, String)],
+    cache: &TokenCache,
+    token: F,
+    credential: &str,
+) -> Result<Response, SourceError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<String, SourceError>>,
+{
+    let mut retried = false;
+    loop {
+        let t = token().await?;
+        let resp = http.exchange(http.client().get(url).query(params).bearer_auth(&t).header("accept", "application/json")).await?;
+        if resp.status.as_u16() == 401 && !retried {
+            cache.clear();
+            retried = true;
+            continue;
+        }
+        return check(http, resp, credential);
+    }
+}
+
 pub fn check(http: &Http, resp: Response, credential: &str) -> Result<Response, SourceError> {
     match resp.status.as_u16() {
         401 | 403 => {

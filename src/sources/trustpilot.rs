@@ -5,7 +5,7 @@
 //! (100 hours). REFERENCE-reviews.md §4. A `companyReply` answers.
 
 use super::http::Http;
-use super::reviews::{check, time, token_request, Listing, Review, TokenCache};
+use super::reviews::{get_authorized, time, token_request, Listing, Review, TokenCache};
 use super::SourceError;
 use crate::config::{Secret, TrustpilotSource};
 use serde::Deserialize;
@@ -105,17 +105,7 @@ impl Api {
         let page: u32 = page.and_then(|p| p.parse().ok()).unwrap_or(1);
         let url = format!("{}/v1/private/business-units/{unit}/reviews", self.api_base);
         let params = [("perPage", PAGE_SIZE.to_string()), ("orderBy", "createdat.desc".to_string()), ("page", page.to_string())];
-        let mut retried = false;
-        let resp = loop {
-            let token = self.access_token(http).await?;
-            let resp = http.exchange(http.client().get(&url).query(&params).bearer_auth(&token).header("accept", "application/json")).await?;
-            if resp.status.as_u16() == 401 && !retried {
-                self.token.clear();
-                retried = true;
-                continue;
-            }
-            break check(http, resp, CREDENTIAL)?;
-        };
+        let resp = get_authorized(http, &url, &params, &self.token, || self.access_token(http), CREDENTIAL).await?;
         let body: ListResponse = resp.json("trustpilot: business unit reviews")?;
         // A full page may have a next one; a page past the end is empty.
         let next = (body.reviews.len() as u32 >= PAGE_SIZE).then(|| (page + 1).to_string());
