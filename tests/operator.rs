@@ -144,9 +144,12 @@ async fn metrics_pass_promtool_and_show_every_configured_source_and_channel() {
     std::fs::write(&cfg, text).unwrap();
     let mut d = daemon::Daemon::start(dir.path(), &cfg, &[]);
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let body = daemon::wait_for(std::time::Duration::from_secs(30), "a poll counted in /metrics", &d, || {
+    // The poll is counted when its page arrives, the round's success when its
+    // state is stored a moment later: wait for both.
+    let body = daemon::wait_for(std::time::Duration::from_secs(30), "a poll and its round's success in /metrics", &d, || {
         let body = tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(async { reqwest::get(&url).await.ok()?.text().await.ok() }))?;
-        body.contains("escucha_polls_total{source=\"hackernews\"} ").then_some(body).filter(|b| !b.contains("escucha_polls_total{source=\"hackernews\"} 0"))
+        let polled = body.contains("escucha_polls_total{source=\"hackernews\"} ") && !body.contains("escucha_polls_total{source=\"hackernews\"} 0");
+        (polled && body.contains("escucha_source_last_success_timestamp_seconds{source=\"hackernews\"}")).then_some(body)
     })
     .await;
     for want in [
