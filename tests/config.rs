@@ -261,6 +261,17 @@ from = "alerts@example.com"
     assert_eq!(config.daemon.log_format, LogFormat::Text);
     assert_eq!(config.daemon.group_wait, Duration::ZERO);
     assert!(config.daemon.http.is_none());
+    assert_eq!(config.daemon.language, escucha::config::Language::En, "English unless the config says otherwise");
+}
+
+#[test]
+fn language_is_en_or_es_for_the_daemon_and_each_person_and_user() {
+    let ok = format!("[daemon]\nlanguage = \"es\"\n{MINIMAL}\n[[person]]\naddress = \"ana@example.com\"\nlanguage = \"en\"\n");
+    let config = load_str(&ok, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.daemon.language, escucha::config::Language::Es);
+    assert_eq!(config.people[0].language, Some(escucha::config::Language::En));
+    let e = text_of(&errors(&format!("[daemon]\nlanguage = \"fr\"\n{MINIMAL}"), &Env::empty()));
+    assert!(e.contains("daemon.language") && e.contains("\"en\" or \"es\""), "{e}");
 }
 
 #[test]

@@ -182,6 +182,7 @@ mod tests {
             address: "ana@example.com".into(),
             timezone: Some(chrono_tz::Europe::Madrid),
             quiet: Some(crate::config::Quiet::parse("22:00-08:00").unwrap()),
+            language: None,
         });
         // 23:00 in Madrid (UTC+1 in November).
         let night = Utc.with_ymd_and_hms(2026, 11, 24, 22, 0, 0).unwrap();

@@ -326,8 +326,9 @@ impl Checker<'_> {
                 None
             }
         });
+        let language = language_key(&t);
         t.finish();
-        Some(User { name: name?, email: email?, password_hash: hash? })
+        Some(User { name: name?, email: email?, password_hash: hash?, language: language? })
     }
 
     fn daemon(&self, t: &Table) -> Option<Daemon> {
@@ -430,8 +431,10 @@ impl Checker<'_> {
         if matches!(trusted_user_header, Some(Some(_))) && trusted_proxies.is_empty() && !t_has(t, "trusted_proxies") {
             t.report("trusted_user_header", "needs trusted_proxies = [\"127.0.0.1\"]: the addresses of the proxies allowed to set it".to_string());
         }
+        let language = language_key(t);
         t.finish();
         Some(Daemon {
+            language: language?.unwrap_or_default(),
             trusted_user_header: trusted_user_header?,
             trusted_proxies,
             classifier: classifier?,
@@ -1156,8 +1159,9 @@ impl Checker<'_> {
             None => Some(None),
             Some(i) => i.parse("\"22:00-08:00\"", |s| super::Quiet::parse(s).map(Some)),
         };
+        let language = language_key(&t);
         t.finish();
-        Some(Person { address: address?, timezone: timezone?, quiet: quiet? })
+        Some(Person { address: address?, timezone: timezone?, quiet: quiet?, language: language? })
     }
 
     fn digest(&self, t: Table, default_tz: Tz, webhooks: &[String]) -> Option<Digest> {
@@ -1549,5 +1553,13 @@ mod tests {
         let env = Env::empty().with("SMTP_PASSWORD", "hunter2");
         let shown = format!("{env:?}");
         assert!(shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"), "{shown}");
+    }
+}
+
+/// An optional `language = "en" | "es"`.
+fn language_key(t: &Table) -> Option<Option<Language>> {
+    match t.get("language") {
+        None => Some(None),
+        Some(i) => i.parse("\"es\"", Language::parse).map(Some),
     }
 }

@@ -76,6 +76,9 @@ pub struct Daemon {
     /// `trusted_proxies`.
     pub trusted_user_header: Option<axum::http::HeaderName>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `language = "en" | "es"`: the inbox's and the alerts' language
+    /// unless a `[[user]]` or `[[person]]` says otherwise.
+    pub language: Language,
 }
 
 impl Daemon {
@@ -85,6 +88,30 @@ impl Daemon {
         match &self.database_url {
             Some(url) => crate::store::Location::Postgres(url.expose().to_string()),
             None => crate::store::Location::Sqlite(self.database.clone()),
+        }
+    }
+}
+
+/// The languages escucha's pages and alerts are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Es,
+}
+
+impl Language {
+    pub fn parse(s: &str) -> Result<Language, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" => Ok(Language::En),
+            "es" => Ok(Language::Es),
+            _ => Err(format!("{s:?} is not a language escucha speaks (use \"en\" or \"es\")")),
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Es => "es",
         }
     }
 }
@@ -501,6 +528,8 @@ pub struct User {
     pub email: String,
     /// An argon2 hash in PHC format (`escucha passwd`), checked at load.
     pub password_hash: Secret,
+    /// Overrides `[daemon] language` for this user's pages.
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, Clone)]
@@ -508,6 +537,8 @@ pub struct Person {
     pub address: String,
     pub timezone: Option<Tz>,
     pub quiet: Option<super::Quiet>,
+    /// Overrides `[daemon] language` for the alerts this person gets.
+    pub language: Option<Language>,
 }
 
 /// `[digest]`: a periodic summary email.
