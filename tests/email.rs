@@ -1,13 +1,20 @@
 //! Alert emails end to end: render a mention, send it with `Mailer` to the
 //! in-process SMTP server over TCP, and check what the server received.
 
+#[path = "support/daemon.rs"]
+mod daemon;
+#[path = "support/fake_x.rs"]
+mod fake_x;
 #[path = "support/smtp.rs"]
 mod smtp;
+#[path = "support/world.rs"]
+mod world;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use escucha::alert::email::{Mailer, NotifyError};
 use escucha::alert::render::{render_alert, AckHow, AlertContext, Rendered};
-use escucha::config::{Secret, Smtp, SmtpSecurity};
+use escucha::alert::templates::Templates;
+use escucha::config::{Language, Secret, Smtp, SmtpSecurity};
 use escucha::model::{Class, Mention, Platform, Status};
 use smtp::SmtpServer;
 
@@ -51,8 +58,13 @@ fn mention(id: i64, text: &str) -> Mention {
 }
 
 fn render(brand: &str, ms: &[Mention]) -> Rendered {
-    let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
-    render_alert(ms, &AlertContext { brand_name: brand, now: now(), ack: &ack, pending: 0 })
+    render_in(Language::En, brand, ms)
+}
+
+fn render_in(lang: Language, brand: &str, ms: &[Mention]) -> Rendered {
+    let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), ..Default::default() };
+    let templates = Templates::builtin();
+    render_alert(ms, &AlertContext { brand_name: brand, now: now(), ack: &ack, pending: 0, lang, tz: chrono_tz::UTC, templates: &templates })
 }
 
 fn mailer(port: u16) -> Mailer {
@@ -82,6 +94,8 @@ async fn a_rendered_alert_reaches_its_recipient_with_subject_and_text_in_both_pa
     assert_eq!(m.subject().as_deref(), Some("[escucha] complaint about Interjet on x, unanswered for 35m"));
     assert_eq!(m.header("To").as_deref(), Some("oncall@example.com"));
     assert!(m.header("Content-Type").unwrap().starts_with("multipart/alternative"));
+    let types: Vec<String> = m.parts().iter().map(|p| p.content_type()).collect();
+    assert_eq!(types, ["text/plain", "text/html"], "text first, then HTML (clients show the last they can)");
     let text = m.text_body().expect("a text/plain part");
     let html = m.html_body().expect("a text/html part");
     for body in [&text, &html] {
@@ -300,4 +314,128 @@ async fn a_server_that_wants_a_login_we_lack_is_retryable() {
     let err = mailer(server.port()).send("a@example.com", &render("Interjet", &[mention(1, "t")]), "alert-1").await;
 
     assert!(matches!(&err, Err(NotifyError::Retryable(m)) if m.contains("530")), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_spanish_alert_arrives_in_spanish_with_the_english_class_in_its_subject() {
+    let server = SmtpServer::start().await;
+    let msg = render_in(Language::Es, "Interjet", &[mention(21, "Llevo 3 meses sin respuesta")]);
+
+    mailer(server.port()).send("guardia@example.com", &msg, "alert-21").await.unwrap();
+
+    let got = server.wait_for(1, WAIT).await;
+    assert_eq!(got[0].subject().as_deref(), Some("[escucha] queja (complaint) sobre Interjet en x, sin respuesta desde hace 35m"));
+    let text = got[0].text_body().unwrap();
+    let html = got[0].html_body().unwrap();
+    assert!(text.contains("5321 seguidores") && text.contains("Lo atiendo: ejecuta `escucha ack 21`"), "{text}");
+    assert!(html.contains("<html lang=\"es\">") && html.contains("Por qué avisa escucha"), "{html}");
+}
+
+/// Untrusted text (a brand's display name from a shared config, a
+/// recipient taken from a list) never becomes a header of its own.
+#[tokio::test]
+async fn a_name_with_cr_lf_cannot_inject_headers_or_recipients() {
+    let server = SmtpServer::start().await;
+    let msg = render("Interjet\r\nBcc: evil@attacker.example\r\nX-Injected: 1", &[mention(31, "t")]);
+    assert!(!msg.subject.contains(['\r', '\n']), "{:?}", msg.subject);
+
+    mailer(server.port()).send("a@example.com", &msg, "alert-31").await.unwrap();
+    let err = mailer(server.port()).send("a@example.com\r\nBcc: evil@attacker.example", &msg, "alert-31").await;
+    assert!(matches!(err, Err(NotifyError::Rejected(_))), "{err:?}");
+
+    let got = server.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to, ["a@example.com"], "the envelope has only the real recipient");
+    assert_eq!(got[0].header("Bcc"), None);
+    assert_eq!(got[0].header("X-Injected"), None);
+    assert!(got[0].subject().unwrap().contains("Interjet  Bcc: evil@attacker.example  X-Injected: 1 on x"), "{:?}", got[0].subject());
+
+    // A From display name with a line break is refused (it names the key)
+    // or sent as one encoded word: never a second header.
+    let from = "Escucha\r\nBcc: evil@attacker.example <alerts@escucha.test>";
+    let cfg = Smtp { host: "127.0.0.1".into(), port: server.port(), security: SmtpSecurity::None, username: None, password: None, from: from.into() };
+    if let Ok(m) = Mailer::new(&cfg) {
+        m.send("b@example.com", &msg, "alert-32").await.unwrap();
+        let got = server.wait_for(2, WAIT).await;
+        assert_eq!(got[1].to, ["b@example.com"]);
+        assert_eq!(got[1].header("Bcc"), None, "{}", got[1].data);
+    }
+}
+
+/// The href of the button whose label is `label`, unescaped.
+fn button(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!(">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    let href = &html[start..];
+    Some(href[..href.find('"')?].replace("&amp;", "&"))
+}
+
+/// The real daemon: a complaint on X is mailed to a person who reads
+/// Spanish and to one who reads English; each gets one multipart message
+/// in their language, and the buttons work: Acknowledge acks (after the
+/// confirmation page, so a mail scanner's GET changes nothing), Not a
+/// complaint relabels, Open post is the post and Open in escucha is the
+/// inbox's page for the mention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_mails_each_person_in_their_language_and_the_buttons_work() {
+    const LONG: std::time::Duration = std::time::Duration::from_secs(30);
+    let (x, smtp) = (fake_x::FakeX::start().await, SmtpServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hash = escucha::web::auth::hash_password("pw-for-the-inbox").unwrap();
+    let cfg = world::ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "timezone", "UTC")
+        .http_with_acks(port, "email-test-secret")
+        .interjet("1s", "1s", &[("x", "Interjet_mx")])
+        .x(&x.base_url(), fake_x::DEFAULT_TOKEN)
+        .smtp(smtp.port())
+        .oncall(&["guardia@example.com", "ana@example.com"])
+        .section("[[person]]", "address = \"guardia@example.com\"\nlanguage = \"es\"")
+        .section("[[user]]", &format!("name = \"ana\"\nemail = \"ana@example.com\"\npassword_hash = {}", world::q(&hash)))
+        .write(dir.path());
+    let db = dir.path().join("escucha.db");
+    let d = daemon::Daemon::start(dir.path(), &cfg, &[]);
+    daemon::wait_for(LONG, "the first X poll", &d, || daemon::cursor(&db, "x:search:interjet")).await;
+
+    let lost = x.add_tweet(fake_x::NewTweet::new("maria_gz", "@Interjet_mx perdieron mi maleta y nadie responde, pésimo servicio").lang(Some("es")));
+    let mail = smtp.wait_for(2, LONG).await;
+    let m = daemon::mentions(&db).into_iter().find(|m| m.platform_id == lost).unwrap();
+    let to = |who: &str| mail.iter().find(|m| m.to == [who]).unwrap_or_else(|| panic!("a message to {who}"));
+    let (es, en) = (to("guardia@example.com"), to("ana@example.com"));
+    for msg in [es, en] {
+        let types: Vec<String> = msg.parts().iter().map(|p| p.content_type()).collect();
+        assert_eq!(types, ["text/plain", "text/html"]);
+    }
+    assert!(es.subject().unwrap().starts_with("[escucha] queja (complaint) sobre Interjet en x"), "{:?}", es.subject());
+    assert!(en.subject().unwrap().starts_with("[escucha] complaint about Interjet on x"), "{:?}", en.subject());
+    let (es_html, en_html) = (es.html_body().unwrap(), en.html_body().unwrap());
+    assert!(es.text_body().unwrap().contains("perdieron mi maleta") && es_html.contains("perdieron mi maleta"));
+    assert!(button(&es_html, "Acknowledge").is_none() && button(&en_html, "Lo atiendo").is_none());
+
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(button(&en_html, "Open post").unwrap(), m.url);
+    assert_eq!(button(&es_html, "Abrir publicación").unwrap(), m.url);
+    let inbox = button(&en_html, "Open in escucha").unwrap();
+    assert_eq!(inbox, format!("{base}/mentions/{}", m.id));
+    assert_eq!(button(&es_html, "Abrir en escucha").unwrap(), inbox);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(&inbox).send().await.unwrap();
+    assert!(page.status().is_redirection(), "the inbox asks who you are: {}", page.status());
+
+    // Acknowledge: the GET only shows a confirmation; the POST acks.
+    let ack = button(&en_html, "Acknowledge").unwrap();
+    assert!(ack.starts_with(&format!("{base}/ack/")), "{ack}");
+    assert_eq!(http.get(&ack).send().await.unwrap().status(), 200);
+    assert_eq!(daemon::mentions(&db).into_iter().find(|x| x.id == m.id).unwrap().acked_by, None, "a GET changes nothing");
+    assert_eq!(http.post(&ack).send().await.unwrap().status(), 200);
+    let acked = daemon::mentions(&db).into_iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!((acked.status, acked.acked_by.as_deref()), (Status::Acked, Some("ana@example.com")));
+
+    // Not a complaint, from the Spanish message: relabelled neutral.
+    let nc = button(&es_html, "No es una queja").unwrap();
+    assert!(nc.starts_with(&format!("{base}/not-a-complaint/")), "{nc}");
+    assert_eq!(http.post(&nc).send().await.unwrap().status(), 200);
+    let relabelled = daemon::mentions(&db).into_iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!((relabelled.class, relabelled.corrected_by.as_deref()), (Class::Neutral, Some("guardia@example.com")));
 }

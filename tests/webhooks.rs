@@ -226,8 +226,13 @@ async fn every_webhook_kind_receives_the_shape_its_service_documents() {
     assert!(v["text"].as_str().unwrap().contains("complaint about Interjet on x"), "{v}");
     assert_eq!(v["blocks"][0]["type"], "header");
     let buttons = v["blocks"].as_array().unwrap().iter().find(|b| b["type"] == "actions").expect("actions block");
-    assert_eq!(buttons["elements"][0]["url"], "https://x.com/maria/status/1799");
-    check_ack_link(buttons["elements"][1]["url"].as_str().unwrap(), id, "webhook:slack");
+    let by_label =
+        |label: &str| buttons["elements"].as_array().unwrap().iter().find(|b| b["text"]["text"] == label).map(|b| b["url"].as_str().unwrap().to_string());
+    assert_eq!(buttons["elements"][0]["text"]["text"], "Acknowledge", "the signed ack comes first");
+    check_ack_link(&by_label("Acknowledge").expect("an Acknowledge button"), id, "webhook:slack");
+    assert_eq!(by_label("Open post").as_deref(), Some("https://x.com/maria/status/1799"));
+    assert!(by_label("Not a complaint").unwrap().starts_with("https://escucha.example.com/not-a-complaint/"));
+    assert_eq!(by_label("Open in escucha"), None, "no [[user]]: the inbox is off, so no link to it");
 
     // Discord: content plus one embed with title, description, url, color, fields.
     let v = r.discord.received()[0].json();
@@ -237,12 +242,18 @@ async fn every_webhook_kind_receives_the_shape_its_service_documents() {
     assert!(e["description"].as_str().unwrap().contains("perdieron mi maleta"));
     assert_eq!(e["url"], "https://x.com/maria/status/1799");
     assert!(e["color"].is_u64() && e["fields"].as_array().unwrap().len() >= 4, "{e}");
+    let how = e["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Acknowledge").expect("an Acknowledge field")["value"].as_str().unwrap().to_string();
+    let link = how.split("**[Acknowledge](").nth(1).and_then(|r| r.split(')').next()).unwrap_or_else(|| panic!("a link: {how}"));
+    check_ack_link(link, id, "webhook:discord");
 
     // Teams: a message carrying one Adaptive Card.
     let v = r.teams.received()[0].json();
     assert_eq!(v["type"], "message");
     assert_eq!(v["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
     assert_eq!(v["attachments"][0]["content"]["type"], "AdaptiveCard");
+    let set = v["attachments"][0]["content"]["body"].as_array().unwrap().iter().find(|b| b["type"] == "ActionSet").cloned().expect("actions");
+    assert_eq!(set["actions"][0]["title"], "Acknowledge");
+    check_ack_link(set["actions"][0]["url"].as_str().unwrap(), id, "webhook:teams");
 
     // ntfy: JSON publishing to the server root, topic in the body.
     let n = &r.ntfy.received()[0];

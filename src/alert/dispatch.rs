@@ -207,7 +207,8 @@ impl Alerter {
     /// link when the daemon serves them (`http`, `public_url`, `ack_secret`).
     /// Links expire 7 days after the row was queued, so a retry carries the
     /// very same link (and a `json` retry the very same body).
-    /// Beside it, signed the same way, the "not a complaint" link.
+    /// Beside it, signed the same way, the "not a complaint" link, and the
+    /// mention's page in the web inbox when that is on.
     fn ack_how(&self, m: &Mention, recipient: &str, queued: DateTime<Utc>) -> AckHow {
         use crate::ack::{self, Purpose};
         let d = &self.cfg.daemon;
@@ -219,7 +220,7 @@ impl Alerter {
             }
             _ => (None, None),
         };
-        AckHow { command: format!("escucha ack {}", m.id), link, not_complaint }
+        AckHow { command: format!("escucha ack {}", m.id), link, not_complaint, inbox: super::inbox_link(&self.cfg, m.id) }
     }
 
     /// Sends a message rendered at enqueue time (source health notices).
@@ -345,7 +346,10 @@ impl Alerter {
         let ack = |m: &Mention| self.ack_how(m, &row.recipient, row.created_at);
         let open = self.store.open_complaints(&row.brand)? as usize;
         let pending = open.saturating_sub(mentions.iter().filter(|m| m.class.needs_answer()).count());
-        let rendered = render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack, pending });
+        let (lang, tz) = super::reader(&self.cfg, &row.recipient);
+        // The context borrows a closure that is not Sync: render before any await.
+        let rendered =
+            render_alert(&mentions, &AlertContext { brand_name: &brand_name, now, ack: &ack, pending, lang, tz, templates: &self.cfg.daemon.templates });
         let result = match self.route(&row.recipient) {
             Route::Log => {
                 log_alert(row, &rendered);
@@ -382,10 +386,8 @@ impl Alerter {
         };
         let now = self.clock.now();
         let brand_name = self.brand_name(&row.brand);
-        let items: Vec<Item> = mentions
-            .into_iter()
-            .map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None }, mention: m })
-            .collect();
+        let items: Vec<Item> =
+            mentions.into_iter().map(|m| Item { ack: AckHow { command: format!("escucha ack {}", m.id), ..Default::default() }, mention: m }).collect();
         let title = webhook::notice_title(row.kind.into(), &brand_name, &items);
         let out = Outbound { id: row.id, kind: row.kind.into(), brand: &row.brand };
         let result = self.send_webhook(&hook.id, &out, &brand_name, &title, &items, "", now).await;
@@ -412,7 +414,7 @@ impl Alerter {
             debug!(notice = out.id, webhook = %hook.id, "health notices are not sent to PagerDuty");
             return Ok(());
         }
-        let msg = Message { outbox_id: out.id, event: out.kind, brand_id: out.brand, brand_name, title, items, text, now };
+        let msg = Message { outbox_id: out.id, event: out.kind, brand_id: out.brand, brand_name, title, items, text, now, lang: self.cfg.daemon.language };
         let reqs = webhook::requests(hook, &msg).map_err(NotifyError::Rejected)?;
         self.webhooks.send(hook, &reqs).await
     }

@@ -1,15 +1,21 @@
 //! Turns mentions into the words of an alert: a subject, a plain-text body
-//! and an HTML body carrying the same content. Pure: no I/O, no clock (the
-//! caller passes `now`). Delivery lives in `alert::email`.
+//! and an HTML body carrying the same content, in the reader's language.
+//! Pure: no I/O, no clock (the caller passes `now`). The bodies come from
+//! templates (`alert::templates`); this module builds what they show.
+//! Delivery lives in `alert::email`.
 //!
 //! Contract (DESIGN.md "Alert content"): the subject names the class in
 //! English, the brand and the platform; the body has each mention's text,
 //! link, author, followers, age, reasons and how to acknowledge it.
 
+use super::templates::Templates;
+use super::words::{self, Words};
+use crate::config::Language;
 use crate::model::{Class, Mention};
 use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 /// An alert ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +35,15 @@ pub struct AlertContext<'a> {
     /// Other open complaints of this brand not in this message (a storm
     /// grouped into a few messages says how much is still waiting).
     pub pending: usize,
+    /// The reader's language (`[[person]] language`, else `[daemon] language`).
+    pub lang: Language,
+    /// The reader's time zone, for the times the message shows.
+    pub tz: Tz,
+    pub templates: &'a Templates,
 }
 
-/// How to acknowledge one mention.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to act on one mention from a message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AckHow {
     /// e.g. `escucha ack 42`.
     pub command: String,
@@ -42,6 +53,8 @@ pub struct AckHow {
     /// the recipient relabels the mention, which stops its alerts and
     /// teaches the classifier.
     pub not_complaint: Option<String>,
+    /// `{public_url}/mentions/{id}` when the web inbox is on.
+    pub inbox: Option<String>,
 }
 
 /// Renders one alert for one recipient: one or more mentions of one brand.
@@ -50,40 +63,219 @@ pub struct AckHow {
 pub fn render_alert(mentions: &[Mention], ctx: &AlertContext) -> Rendered {
     let mut ordered: Vec<&Mention> = mentions.iter().collect();
     ordered.sort_by_key(|m| (class_rank(m.class), m.created_at, m.id));
-
-    let subject = one_line(&subject(&ordered, ctx));
-    let mut text = String::new();
-    let mut html = String::new();
-    html.push_str("<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>");
-    html.push_str(&escape_html(&subject));
-    html.push_str("</title></head>\n<body style=\"font-family:sans-serif\">\n");
-    let _ = writeln!(text, "{subject}\n");
-    let _ = writeln!(html, "<h2>{}</h2>", escape_html(&subject));
-
-    for (i, m) in ordered.iter().enumerate() {
-        if i > 0 {
-            text.push_str("\n----------------------------------------\n\n");
-            html.push_str("<hr>\n");
-        }
-        render_text(&mut text, m, ctx);
-        render_html(&mut html, m, ctx);
+    let view = alert_view(&ordered, ctx);
+    let (text, e1) = ctx.templates.render("alert.txt", ctx.lang, &view);
+    let (html, e2) = ctx.templates.render("alert.html", ctx.lang, &view);
+    for e in [e1, e2].into_iter().flatten() {
+        // The built-in template was used instead: the page still goes out.
+        tracing::error!(error = %e, "alert template failed; sent with the built-in one (fix it and run `escucha check`)");
     }
+    Rendered { subject: view.subject, text, html }
+}
 
-    if ctx.pending > 0 {
-        let more = format!(
-            "{} more open complaint{} about {} {} waiting (escucha mentions --open --brand {}).",
-            ctx.pending,
-            if ctx.pending == 1 { "" } else { "s" },
-            ctx.brand_name,
-            if ctx.pending == 1 { "is" } else { "are" },
-            mentions.first().map(|m| m.brand.as_str()).unwrap_or_default()
-        );
-        let _ = writeln!(text, "\n{more}");
-        let _ = writeln!(html, "<p><b>{}</b></p>", escape_html(&more));
+/// What the alert templates see (documented in README.md "Templates").
+#[derive(Debug, Serialize)]
+pub struct AlertView {
+    pub t: &'static Words,
+    pub subject: String,
+    pub brand: BrandView,
+    pub mentions: Vec<MentionView>,
+    /// "7 more open complaints ... are waiting", or none.
+    pub pending: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrandView {
+    pub id: String,
+    pub name: String,
+}
+
+/// One mention as a message shows it; every string is plain text (HTML
+/// templates escape it).
+#[derive(Debug, Serialize)]
+pub struct MentionView {
+    pub id: i64,
+    /// `complaint`, `escalation`, ... (English, stable).
+    pub class: &'static str,
+    /// In the reader's language: `Complaint`, `Queja`.
+    pub class_label: &'static str,
+    pub class_bg: &'static str,
+    pub class_fg: &'static str,
+    pub platform: &'static str,
+    pub url: String,
+    /// Only http(s) URLs become links: a `javascript:` URL from a hostile
+    /// platform response stays inert text.
+    pub url_is_web: bool,
+    /// `@handle`, on one line.
+    pub author: String,
+    /// `1234 followers`, `followers unknown`.
+    pub followers: String,
+    /// A review's stars (1-5) and as text: `★★☆☆☆ 2/5`.
+    pub rating: Option<u8>,
+    pub stars: Option<String>,
+    /// The post as quoted (cut at [`MAX_QUOTED_CHARS`]).
+    pub text: String,
+    /// In the reader's time zone: `2025-03-01 12:25 CET`.
+    pub posted_at: String,
+    /// RFC 3339 UTC.
+    pub posted_at_utc: String,
+    /// How long it has waited: `35m`.
+    pub age: String,
+    pub posted_ago: String,
+    /// The time it was given (deadline minus posting): `30m`.
+    pub threshold: Option<String>,
+    /// `5m overdue` / `12m left`.
+    pub deadline_state: Option<String>,
+    pub overdue: bool,
+    /// Waited over threshold, in percent, 0-100 (for the bar).
+    pub progress: u32,
+    pub reasons: Vec<ReasonView>,
+    pub ack_command: String,
+    pub ack_link: Option<String>,
+    pub not_complaint_link: Option<String>,
+    pub inbox_link: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReasonView {
+    /// In the reader's words.
+    pub words: String,
+    /// As the classifier wrote it (`complaint:phrase:sin respuesta`).
+    pub code: String,
+}
+
+fn alert_view(ordered: &[&Mention], ctx: &AlertContext) -> AlertView {
+    let lang = ctx.lang;
+    let brand_id = ordered.first().map(|m| m.brand.clone()).unwrap_or_default();
+    let pending = (ctx.pending > 0).then(|| words::pending(lang, ctx.pending, ctx.brand_name, &brand_id));
+    AlertView {
+        t: words::words(lang),
+        subject: one_line(&subject(ordered, ctx)),
+        brand: BrandView { id: brand_id, name: ctx.brand_name.to_string() },
+        mentions: ordered.iter().map(|m| mention_view(m, ctx.now, lang, ctx.tz, &(ctx.ack)(m))).collect(),
+        pending,
     }
-    text.push_str("\n-- \nescucha: you receive this because you are on call for this brand.\n");
-    html.push_str("<p style=\"color:#666;font-size:small\">escucha: you receive this because you are on call for this brand.</p>\n</body>\n</html>\n");
-    Rendered { subject, text, html }
+}
+
+/// One mention as messages show it (email templates and chat cards).
+pub fn mention_view(m: &Mention, now: DateTime<Utc>, lang: Language, tz: Tz, ack: &AckHow) -> MentionView {
+    let age = format_age(now - m.created_at);
+    let (bg, fg) = words::class_colors(m.class);
+    let threshold = m.deadline.map(|d| d - m.created_at).filter(|d| *d > chrono::Duration::zero());
+    let (deadline_state, overdue) = match m.deadline {
+        Some(d) if now >= d => (Some(words::deadline_state(lang, true, &format_age(now - d))), true),
+        Some(d) => (Some(words::deadline_state(lang, false, &format_age(d - now))), false),
+        None => (None, false),
+    };
+    let progress = match threshold {
+        _ if overdue => 100,
+        Some(t) => ((now - m.created_at).num_seconds().max(0) * 100 / t.num_seconds().max(1)).clamp(0, 100) as u32,
+        None => 0,
+    };
+    MentionView {
+        id: m.id,
+        class: m.class.as_str(),
+        class_label: words::class_label(lang, m.class),
+        class_bg: bg,
+        class_fg: fg,
+        platform: m.platform.as_str(),
+        url: m.url.clone(),
+        url_is_web: is_web_link(&m.url),
+        author: author(m),
+        followers: words::followers(lang, m.author_followers),
+        rating: m.rating.map(|r| r.clamp(1, 5)),
+        stars: rating(m),
+        text: quoted_text(m).into_owned(),
+        posted_at: m.created_at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string(),
+        posted_at_utc: m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        posted_ago: words::posted_ago(lang, &age),
+        age,
+        threshold: threshold.map(format_age),
+        deadline_state,
+        overdue,
+        progress,
+        reasons: m.reasons.iter().map(|r| ReasonView { words: words::describe_reason(lang, r), code: r.clone() }).collect(),
+        ack_command: ack.command.clone(),
+        ack_link: ack.link.clone(),
+        not_complaint_link: ack.not_complaint.clone(),
+        inbox_link: ack.inbox.clone(),
+    }
+}
+
+/// A sample alert (an overdue complaint with every field set) for checking
+/// a team's templates at load time and for the docs' rendered examples.
+pub fn sample_context(lang: Language) -> AlertView {
+    let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 2, 10, 0, 0).unwrap();
+    let ms = sample_mentions(now);
+    let ack = sample_ack;
+    let t = Templates::builtin();
+    let ctx = AlertContext { brand_name: "Interjet", now, ack: &ack, pending: 3, lang, tz: chrono_tz::Europe::Madrid, templates: &t };
+    let refs: Vec<&Mention> = ms.iter().collect();
+    alert_view(&refs, &ctx)
+}
+
+/// The mentions of [`sample_context`].
+pub fn sample_mentions(now: DateTime<Utc>) -> Vec<Mention> {
+    let created = now - chrono::Duration::minutes(47);
+    vec![Mention {
+        brand: "interjet".into(),
+        platform: crate::model::Platform::X,
+        platform_id: "1897000000000000042".into(),
+        url: "https://x.com/maria_gz/status/1897000000000000042".into(),
+        author: "maria_gz".into(),
+        author_id: "77".into(),
+        author_followers: Some(5321),
+        text: "@Interjet_mx llevo 3 horas en el mostrador y nadie me dice nada de mi maleta. Pésimo servicio.".into(),
+        lang: Some("es".into()),
+        class: Class::Complaint,
+        score: 0.86,
+        reasons: vec!["complaint:phrase:pesimo".into(), "complaint:phrase:nadie me dice".into()],
+        deadline: Some(created + chrono::Duration::minutes(30)),
+        ..sample_mention(42, created)
+    }]
+}
+
+/// A plain open complaint, the base of the samples.
+pub fn sample_mention(id: i64, created: DateTime<Utc>) -> Mention {
+    Mention {
+        id,
+        brand: "interjet".into(),
+        platform: crate::model::Platform::X,
+        platform_id: id.to_string(),
+        url: String::new(),
+        author: "ana".into(),
+        author_id: "1".into(),
+        author_followers: None,
+        text: String::new(),
+        lang: None,
+        class: Class::Complaint,
+        score: 0.9,
+        reasons: vec![],
+        created_at: created,
+        seen_at: created,
+        deadline: None,
+        history: false,
+        status: crate::model::Status::Open,
+        answered_at: None,
+        acked_by: None,
+        acked_at: None,
+        alerted_at: None,
+        reposts: 0,
+        corrected_by: None,
+        corrected_at: None,
+        rating: None,
+        assigned_to: None,
+    }
+}
+
+/// Links as a daemon with `public_url` makes them (placeholders).
+pub fn sample_ack(m: &Mention) -> AckHow {
+    AckHow {
+        command: format!("escucha ack {}", m.id),
+        link: Some(format!("https://escucha.example.com/ack/{}", "0".repeat(16))),
+        not_complaint: Some(format!("https://escucha.example.com/not-a-complaint/{}", "0".repeat(16))),
+        inbox: Some(format!("https://escucha.example.com/mentions/{}", m.id)),
+    }
 }
 
 /// A short human age: `45s`, `12m`, `3h 5m`, `2d 4h`. Negative durations
@@ -108,29 +300,10 @@ pub fn format_age(d: chrono::Duration) -> String {
     }
 }
 
-/// A reason such as `complaint:phrase:sin respuesta` in words. The raw
-/// string is kept beside it by the callers so that it can be searched for.
+/// A reason such as `complaint:phrase:sin respuesta` in English words. The
+/// raw string is kept beside it by the callers so that it can be searched for.
 pub fn describe_reason(reason: &str) -> String {
-    let mut parts = reason.splitn(3, ':');
-    let (class, kind, detail) = (parts.next().unwrap_or(""), parts.next(), parts.next());
-    let Some(kind) = kind else { return reason.to_string() };
-    let detail = detail.unwrap_or("");
-    let what = match kind {
-        "phrase" => format!("says \"{detail}\""),
-        "executive" => format!("mentions executive {detail}"),
-        "reach" => format!("author's reach ({detail})"),
-        "viral" | "reposts" => format!("spreading ({detail})"),
-        "repeat" => format!("repeat complaint ({detail})"),
-        "corrected-by" => format!("corrected by {detail}"),
-        "legal" => format!("legal threat ({detail})"),
-        "churn" => format!("threatens to leave ({detail})"),
-        "safety" => format!("safety ({detail})"),
-        "campaign" => format!("public campaign ({detail})"),
-        "rating" => format!("{detail}-star review"),
-        _ if detail.is_empty() => kind.to_string(),
-        _ => format!("{kind}: {detail}"),
-    };
-    format!("{class}: {what}")
+    words::describe_reason(Language::En, reason)
 }
 
 /// How much of one mention's text an alert quotes, in characters. The
@@ -180,10 +353,22 @@ fn plural(class: Class, n: usize) -> String {
     }
 }
 
+/// The subject. English names the class in English (DESIGN.md); Spanish
+/// gives the Spanish word with the English one beside it, so that mail
+/// filters on `complaint` / `escalation` keep working for every reader.
 fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
     let brand = ctx.brand_name;
+    let es = ctx.lang == Language::Es;
     match ordered {
+        [] if es => format!("[escucha] nada sin respuesta sobre {brand}"),
         [] => format!("[escucha] nothing unanswered about {brand}"),
+        [m] if es => format!(
+            "[escucha] {} ({}) sobre {brand} en {}, sin respuesta desde hace {}",
+            words::class_label(Language::Es, m.class).to_lowercase(),
+            m.class,
+            m.platform,
+            format_age(ctx.now - m.created_at)
+        ),
         [m] => format!("[escucha] {} about {brand} on {}, unanswered for {}", m.class, m.platform, format_age(ctx.now - m.created_at)),
         many => {
             let platforms: BTreeSet<_> = many.iter().map(|m| m.platform).collect();
@@ -196,11 +381,15 @@ fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
                     _ => counts.push((m.class, 1)),
                 }
             }
+            if es {
+                let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{} ({})", words::class_count(Language::Es, *c, *n), plural(*c, *n))).collect();
+                return format!("[escucha] {} sin respuesta sobre {brand} ({})", join_with(&parts, "y"), platforms.join(", "));
+            }
             let what = match counts.as_slice() {
                 [(class, n)] => format!("{n} unanswered {}", plural(*class, *n)),
                 _ => {
                     let parts: Vec<String> = counts.iter().map(|(c, n)| format!("{n} {}", plural(*c, *n))).collect();
-                    format!("{} unanswered", join_and(&parts))
+                    format!("{} unanswered", join_with(&parts, "and"))
                 }
             };
             format!("[escucha] {what} about {brand} ({})", platforms.join(", "))
@@ -208,16 +397,16 @@ fn subject(ordered: &[&Mention], ctx: &AlertContext) -> String {
     }
 }
 
-fn join_and(parts: &[String]) -> String {
+fn join_with(parts: &[String], and: &str) -> String {
     match parts {
         [] => String::new(),
         [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
     }
 }
 
 /// Header values must stay on one line whatever a brand name contains.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
@@ -225,14 +414,6 @@ fn one_line(s: &str) -> String {
 /// make the next line of the body look like something escucha wrote.
 fn author(m: &Mention) -> String {
     one_line(&format!("@{}", m.author.trim_start_matches('@')))
-}
-
-fn followers(m: &Mention) -> String {
-    match m.author_followers {
-        Some(1) => "1 follower".to_string(),
-        Some(n) => format!("{n} followers"),
-        None => "followers unknown".to_string(),
-    }
 }
 
 /// A review's stars: `★☆☆☆☆ 1/5`.
@@ -244,90 +425,6 @@ fn rating(m: &Mention) -> Option<String> {
 fn is_web_link(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     lower.starts_with("https://") || lower.starts_with("http://")
-}
-
-fn render_text(out: &mut String, m: &Mention, ctx: &AlertContext) {
-    let ack = (ctx.ack)(m);
-    let age = format_age(ctx.now - m.created_at);
-    let _ = writeln!(out, "{} on {} (mention #{})", m.class.as_str().to_uppercase(), m.platform, m.id);
-    let _ = writeln!(out);
-    let _ = writeln!(out, "{}", quoted_text(m));
-    let _ = writeln!(out);
-    let _ = writeln!(out, "Author:  {} ({})", author(m), followers(m));
-    if let Some(r) = rating(m) {
-        let _ = writeln!(out, "Rating:  {r}");
-    }
-    let _ = writeln!(out, "Link:    {}", m.url);
-    let _ = writeln!(out, "Posted:  {} (posted {age} ago)", m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true));
-    if m.reasons.is_empty() {
-        let _ = writeln!(out, "Reasons: none given");
-    } else {
-        let _ = writeln!(out, "Reasons:");
-        for r in &m.reasons {
-            let _ = writeln!(out, "  - {} [{r}]", describe_reason(r));
-        }
-    }
-    let _ = writeln!(out, "Acknowledge: run `{}`", ack.command);
-    if let Some(link) = &ack.link {
-        let _ = writeln!(out, "             or open {link}");
-    }
-    if let Some(link) = &ack.not_complaint {
-        let _ = writeln!(out, "Not a complaint? Open {link}");
-    }
-}
-
-fn render_html(out: &mut String, m: &Mention, ctx: &AlertContext) {
-    let ack = (ctx.ack)(m);
-    let age = format_age(ctx.now - m.created_at);
-    let _ = writeln!(out, "<h3>{} on {} (mention #{})</h3>", escape_html(&m.class.as_str().to_uppercase()), escape_html(m.platform.as_str()), m.id);
-    let _ = writeln!(
-        out,
-        "<blockquote style=\"white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1em\">{}</blockquote>",
-        escape_html(&quoted_text(m))
-    );
-    out.push_str("<table>\n");
-    let _ = writeln!(out, "<tr><th align=\"left\">Author</th><td>{} ({})</td></tr>", escape_html(&author(m)), escape_html(&followers(m)));
-    if let Some(r) = rating(m) {
-        let _ = writeln!(out, "<tr><th align=\"left\">Rating</th><td>{}</td></tr>", escape_html(&r));
-    }
-    let _ = writeln!(out, "<tr><th align=\"left\">Link</th><td>{}</td></tr>", link_html(&m.url));
-    let _ = writeln!(
-        out,
-        "<tr><th align=\"left\">Posted</th><td>{} (posted {} ago)</td></tr>",
-        escape_html(&m.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        escape_html(&age)
-    );
-    out.push_str("<tr><th align=\"left\" valign=\"top\">Reasons</th><td>");
-    if m.reasons.is_empty() {
-        out.push_str("none given");
-    } else {
-        out.push_str("<ul>");
-        for r in &m.reasons {
-            let _ = write!(out, "<li>{} <code>[{}]</code></li>", escape_html(&describe_reason(r)), escape_html(r));
-        }
-        out.push_str("</ul>");
-    }
-    out.push_str("</td></tr>\n");
-    let _ = write!(out, "<tr><th align=\"left\">Acknowledge</th><td>run <code>{}</code>", escape_html(&ack.command));
-    if let Some(link) = &ack.link {
-        let _ = write!(out, " or open {}", link_html(link));
-    }
-    out.push_str("</td></tr>\n");
-    if let Some(link) = &ack.not_complaint {
-        let _ = writeln!(out, "<tr><th align=\"left\">Not a complaint?</th><td>open {}</td></tr>", link_html(link));
-    }
-    out.push_str("</table>\n");
-}
-
-/// Only http(s) addresses become anchors: a `javascript:` URL from a hostile
-/// platform response must stay inert text.
-fn link_html(url: &str) -> String {
-    let e = escape_html(url);
-    if is_web_link(url) {
-        format!("<a href=\"{e}\">{e}</a>")
-    } else {
-        e
-    }
 }
 
 #[cfg(test)]
@@ -364,11 +461,20 @@ mod tests {
             command: format!("escucha ack {}", m.id),
             link: Some(format!("https://escucha.example/ack?t=a&id={}", m.id)),
             not_complaint: Some(format!("https://escucha.example/not-a-complaint/nc{}", m.id)),
+            inbox: None,
         }
     }
 
+    fn ctx<'a>(brand_name: &'a str, ack: &'a dyn Fn(&Mention) -> AckHow, templates: &'a Templates) -> AlertContext<'a> {
+        AlertContext { brand_name, now: now(), ack, pending: 0, lang: Language::En, tz: chrono_tz::UTC, templates }
+    }
+
     fn render(ms: &[Mention]) -> Rendered {
-        render_alert(ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 0 })
+        render_alert(ms, &ctx("Interjet", &ack, &Templates::builtin()))
+    }
+
+    fn render_es(ms: &[Mention]) -> Rendered {
+        render_alert(ms, &AlertContext { lang: Language::Es, tz: chrono_tz::America::Mexico_City, ..ctx("Interjet", &ack, &Templates::builtin()) })
     }
 
     #[test]
@@ -417,15 +523,18 @@ mod tests {
             assert!(body.contains("@ana_g"), "{body}");
             assert!(body.contains("1234 followers"), "{body}");
             assert!(body.contains("https://x.com/ana_g/status/1742"), "{body}");
-            assert!(body.contains("2025-03-01T11:25:00Z"), "{body}");
+            assert!(body.contains("2025-03-01 11:25 UTC"), "{body}");
             assert!(body.contains("posted 35m ago"), "{body}");
+            assert!(body.contains("30m"), "the threshold: {body}");
+            assert!(body.contains("5m overdue"), "{body}");
             assert!(body.contains("complaint:phrase:sin respuesta"), "{body}");
             assert!(body.contains("escalation:reach:followers&gt;=10000") || body.contains("escalation:reach:followers>=10000"), "{body}");
             assert!(body.contains("escucha ack 42"), "{body}");
         }
+        assert!(r.text.contains("2025-03-01T11:25:00Z"), "the exact time in the text part");
         assert!(r.text.contains("https://escucha.example/ack?t=a&id=42"));
-        assert!(r.html.contains("<a href=\"https://escucha.example/ack?t=a&amp;id=42\">"));
-        assert!(r.html.contains("<a href=\"https://x.com/ana_g/status/1742\">"));
+        assert!(r.html.contains("href=\"https://escucha.example/ack?t=a&amp;id=42\""));
+        assert!(r.html.contains("href=\"https://x.com/ana_g/status/1742\""));
     }
 
     #[test]
@@ -434,7 +543,7 @@ mod tests {
         let link = "https://escucha.example/not-a-complaint/nc42";
         assert!(r.text.contains(&format!("Not a complaint? Open {link}")), "{}", r.text);
         assert!(r.text.find("escucha ack 42").unwrap() < r.text.find(link).unwrap());
-        assert!(r.html.contains(&format!("<a href=\"{link}\">{link}</a>")), "{}", r.html);
+        assert!(r.html.contains(&format!("href=\"{link}\"")), "{}", r.html);
         assert_eq!(describe_reason("praise:corrected-by:ana"), "praise: corrected by ana");
     }
 
@@ -495,11 +604,12 @@ mod tests {
 
     #[test]
     fn no_ack_link_means_only_the_command() {
-        let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
-        let r =
-            render_alert(&[mention(9, Class::Complaint, Platform::X, 1, "t")], &AlertContext { brand_name: "Interjet", now: now(), ack: &no_link, pending: 0 });
-        assert!(r.text.contains("escucha ack 9"));
+        let no_link = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), ..Default::default() };
+        let t = Templates::builtin();
+        let r = render_alert(&[mention(9, Class::Complaint, Platform::X, 1, "t")], &ctx("Interjet", &no_link, &t));
+        assert!(r.text.contains("Acknowledge: run `escucha ack 9`"), "{}", r.text);
         assert!(!r.text.contains("or open"));
+        assert!(!r.html.contains("class=\"btn\" href=\"https://escucha"), "no buttons without links: {}", r.html);
     }
 
     #[test]
@@ -511,11 +621,11 @@ mod tests {
 
     #[test]
     fn subject_never_spans_lines() {
-        let r = render_alert(
-            &[mention(7, Class::Complaint, Platform::X, 1, "t")],
-            &AlertContext { brand_name: "Inter\r\nBcc: x@y", now: now(), ack: &ack, pending: 0 },
-        );
-        assert!(!r.subject.contains('\n') && !r.subject.contains('\r'));
+        let t = Templates::builtin();
+        for lang in [Language::En, Language::Es] {
+            let r = render_alert(&[mention(7, Class::Complaint, Platform::X, 1, "t")], &AlertContext { lang, ..ctx("Inter\r\nBcc: x@y", &ack, &t) });
+            assert!(!r.subject.contains('\n') && !r.subject.contains('\r'), "{:?}", r.subject);
+        }
     }
 
     #[test]
@@ -549,12 +659,15 @@ mod tests {
 
     #[test]
     fn a_grouped_message_says_how_many_more_are_waiting() {
-        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), link: None, not_complaint: None };
+        let ack = |m: &Mention| AckHow { command: format!("escucha ack {}", m.id), ..Default::default() };
+        let t = Templates::builtin();
         let ms = [mention(1, Class::Complaint, Platform::X, 60, "nadie responde")];
-        let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 7 });
+        let r = render_alert(&ms, &AlertContext { pending: 7, ..ctx("Interjet", &ack, &t) });
         assert!(r.text.contains("7 more open complaints about Interjet are waiting"), "{}", r.text);
         assert!(r.html.contains("7 more open complaints"));
-        let r = render_alert(&ms, &AlertContext { brand_name: "Interjet", now: now(), ack: &ack, pending: 0 });
+        let r = render_alert(&ms, &AlertContext { pending: 7, lang: Language::Es, ..ctx("Interjet", &ack, &t) });
+        assert!(r.text.contains("7 quejas más sobre Interjet esperan respuesta"), "{}", r.text);
+        let r = render_alert(&ms, &ctx("Interjet", &ack, &t));
         assert!(!r.text.contains("more open complaint"));
     }
 
@@ -567,5 +680,112 @@ mod tests {
         assert!(r.html.contains("★★☆☆☆ 2/5"), "{}", r.html);
         let plain = render(&[mention(2, Class::Complaint, Platform::X, 5, "mal")]);
         assert!(!plain.text.contains("Rating"));
+    }
+
+    /// Every field a platform (or a stranger) controls, hostile at once.
+    fn hostile() -> Mention {
+        let mut m = mention(66, Class::Complaint, Platform::X, 40, "<script>alert(\"x\")</script> 'quoted' & <img src=x onerror=alert(1)>");
+        m.author = "eve\"><script>".into();
+        m.url = "https://x.com/eve/status/1?a=1&b=\"><script>".into();
+        m.reasons = vec!["complaint:phrase:<i>&\"'".into()];
+        m.brand = "inter<jet>".into();
+        m.rating = Some(1);
+        m
+    }
+
+    #[test]
+    fn every_mention_field_is_escaped_in_the_html_of_both_languages() {
+        let hostile_ack = |m: &Mention| AckHow {
+            command: format!("escucha ack {}<b>", m.id),
+            link: Some("https://e.example/ack/a\"b<c>&d".into()),
+            not_complaint: Some("https://e.example/not-a-complaint/'x'".into()),
+            inbox: Some("https://e.example/mentions/66?<y>".into()),
+        };
+        let t = Templates::builtin();
+        for lang in [Language::En, Language::Es] {
+            let r = render_alert(&[hostile()], &AlertContext { lang, pending: 2, ..ctx("Brand <b>&\"co\"", &hostile_ack, &t) });
+            for raw in ["<script", "<img", "<i>", "<b>", "<c>", "<y>", "<jet>", "'x'", "\"co\""] {
+                assert!(!r.html.contains(raw), "{raw} unescaped in {lang:?}:\n{}", r.html);
+            }
+            assert!(
+                r.html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;quoted&#39; &amp; &lt;img src=x onerror=alert(1)&gt;"),
+                "{}",
+                r.html
+            );
+            assert!(r.html.contains("@eve&quot;&gt;&lt;script&gt;"));
+            assert!(r.html.contains("href=\"https://x.com/eve/status/1?a=1&amp;b=&quot;&gt;&lt;script&gt;\""));
+            assert!(r.html.contains("href=\"https://e.example/ack/a&quot;b&lt;c&gt;&amp;d\""));
+            assert!(r.html.contains("Brand &lt;b&gt;&amp;&quot;co&quot;"));
+            // The text part is for people and keeps the words as written.
+            assert!(r.text.contains("<script>alert(\"x\")</script> 'quoted' &"), "{}", r.text);
+        }
+    }
+
+    #[test]
+    fn the_html_is_a_mail_client_friendly_dark_mode_safe_page_with_real_buttons() {
+        let mut m = mention(42, Class::Complaint, Platform::X, 35, "sin respuesta");
+        m.rating = Some(2);
+        let with_inbox = |m: &Mention| AckHow { inbox: Some(format!("https://escucha.example/mentions/{}", m.id)), ..ack(m) };
+        let t = Templates::builtin();
+        let r = render_alert(&[m], &ctx("Interjet", &with_inbox, &t));
+        for needle in [
+            "<meta name=\"color-scheme\" content=\"light dark\">",
+            "prefers-color-scheme: dark",
+            "name=\"viewport\"",
+            "role=\"presentation\"",
+            ">Acknowledge</a>",
+            ">Open post</a>",
+            ">Not a complaint</a>",
+            ">Open in escucha</a>",
+            "href=\"https://escucha.example/mentions/42\"",
+            "★★☆☆☆ 2/5",
+            ">Complaint</span>",
+            "#BF360C",
+        ] {
+            assert!(r.html.contains(needle), "{needle} not in\n{}", r.html);
+        }
+        // Acknowledge is the first button: what the reader should do first.
+        let pos = |s: &str| r.html.find(s).unwrap();
+        assert!(pos(">Acknowledge</a>") < pos(">Open post</a>") && pos(">Open post</a>") < pos(">Not a complaint</a>"));
+        assert!(r.text.contains("Open in escucha: https://escucha.example/mentions/42"), "{}", r.text);
+    }
+
+    #[test]
+    fn spanish_readers_get_spanish_with_the_english_class_in_the_subject() {
+        let r = render_es(&[mention(42, Class::Complaint, Platform::X, 35, "sin respuesta")]);
+        assert_eq!(r.subject, "[escucha] queja (complaint) sobre Interjet en x, sin respuesta desde hace 35m");
+        for needle in
+            [">Lo atiendo</a>", ">Abrir publicación</a>", ">No es una queja</a>", "Por qué avisa escucha", "1234 seguidores", "vencida hace 5m", "lang=\"es\""]
+        {
+            assert!(r.html.contains(needle), "{needle} not in\n{}", r.html);
+        }
+        assert!(r.text.contains("queja: dice \"sin respuesta\" [complaint:phrase:sin respuesta]"), "{}", r.text);
+        assert!(r.text.contains("2025-03-01 05:25 CST"), "times in the reader's zone: {}", r.text);
+        assert!(!r.html.contains("Acknowledge") && !r.html.contains("1234 followers"), "{}", r.html);
+        let many = render_es(&[
+            mention(1, Class::Escalation, Platform::X, 5, "a"),
+            mention(2, Class::Complaint, Platform::Mastodon, 9, "b"),
+            mention(3, Class::Complaint, Platform::X, 9, "c"),
+        ]);
+        assert_eq!(many.subject, "[escucha] 1 escalamiento (escalation) y 2 quejas (complaints) sin respuesta sobre Interjet (x, mastodon)");
+        let en = render(&[mention(42, Class::Complaint, Platform::X, 35, "sin respuesta")]);
+        assert!(en.html.contains("lang=\"en\"") && en.html.contains(">Acknowledge</a>"));
+    }
+
+    #[test]
+    fn a_mention_within_its_deadline_says_how_long_is_left() {
+        let r = render(&[mention(5, Class::Complaint, Platform::X, 12, "t")]);
+        assert!(r.text.contains("Waiting: 12m / Answer within 30m (18m left)"), "{}", r.text);
+        assert!(r.html.contains("18m left") && r.html.contains("width=\"40%\""), "{}", r.html);
+    }
+
+    #[test]
+    fn the_sample_renders_in_both_languages() {
+        for lang in [Language::En, Language::Es] {
+            let t = Templates::builtin();
+            let v = sample_context(lang);
+            assert!(t.render("alert.html", lang, &v).0.contains("Interjet"));
+            assert!(t.render("alert.txt", lang, &v).0.contains("maria_gz"));
+        }
     }
 }

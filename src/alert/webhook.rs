@@ -23,7 +23,7 @@
 //!  "mentions": [{"id", "dedup_key", "platform", "platform_id", "url", "author",
 //!    "author_followers", "text", "lang", "class", "score", "reasons", "created_at",
 //!    "status", "acked_by", "acked_at", "answered_at", "ack_url", "ack_command",
-//!    "not_complaint_url", "corrected_by", "corrected_at", "rating"}]}
+//!    "not_complaint_url", "inbox_url", "corrected_by", "corrected_at", "rating"}]}
 //! ```
 //!
 //! with `Idempotency-Key: <outbox row id>` (the same on every retry;
@@ -32,8 +32,9 @@
 //! HMAC-SHA256 of the exact body bytes>`.
 
 use super::email::NotifyError;
-use super::render::{describe_reason, format_age, AckHow};
-use crate::config::{Secret, Webhook, WebhookKind};
+use super::render::{format_age, AckHow};
+use super::words::{self, Words};
+use crate::config::{Language, Secret, Webhook, WebhookKind};
 use crate::model::{Class, Mention};
 use crate::store::OutboxKind;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -98,6 +99,8 @@ pub struct Message<'a> {
     /// Free text for `Event::Notice` (empty otherwise).
     pub text: &'a str,
     pub now: DateTime<Utc>,
+    /// The channel's language (`[daemon] language`).
+    pub lang: Language,
 }
 
 /// One HTTP request to make.
@@ -174,11 +177,13 @@ fn post(url: &str, body: &Value, mut headers: Vec<(&'static str, String)>) -> Ou
     Outgoing { url: url.to_string(), headers, body: serde_json::to_vec(body).expect("JSON values serialize") }
 }
 
-fn class_word(m: &Mention, event: Event) -> &'static str {
-    match event {
-        Event::Ack => "acknowledged",
-        Event::Resolve => "resolved",
-        Event::Alert | Event::Notice => m.class.as_str(),
+fn class_word(m: &Mention, event: Event, lang: Language) -> &'static str {
+    match (event, lang) {
+        (Event::Ack, Language::En) => "acknowledged",
+        (Event::Ack, Language::Es) => "atendida",
+        (Event::Resolve, Language::En) => "resolved",
+        (Event::Resolve, Language::Es) => "resuelta",
+        (Event::Alert | Event::Notice, _) => words::class_label(lang, m.class),
     }
 }
 
@@ -191,11 +196,11 @@ fn handle(m: &Mention) -> String {
     format!("@{}", m.author.trim_start_matches('@')).chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-fn reasons(m: &Mention) -> String {
+fn reasons(m: &Mention, lang: Language) -> String {
     if m.reasons.is_empty() {
-        return "none recorded".into();
+        return words::words(lang).none_given.into();
     }
-    m.reasons.iter().map(|r| format!("{} ({r})", describe_reason(r))).collect::<Vec<_>>().join("; ")
+    m.reasons.iter().map(|r| format!("{} ({r})", words::describe_reason(lang, r))).collect::<Vec<_>>().join("; ")
 }
 
 /// At most `max` characters, with an ellipsis when cut: every service
@@ -239,47 +244,89 @@ fn slack_url(url: &str) -> String {
     out
 }
 
-/// Slack: a header, then per mention a section (who, what, why) and the
-/// buttons. Block Kit allows 50 blocks; 3 per mention keeps 15 mentions.
+/// Slack: a header, then per mention a section (class, who, how long it
+/// waited against its threshold, the post, why) and the buttons, the
+/// signed Acknowledge link first. Block Kit allows 50 blocks; 3 per
+/// mention keeps 15 mentions.
 pub fn slack(msg: &Message) -> Value {
+    let w = words::words(msg.lang);
     let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": clip(msg.title, 150), "emoji": false}})];
     if !msg.text.is_empty() {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&slack_escape(msg.text), 3000)}}));
     }
     for it in msg.items.iter().take(15) {
         let m = &it.mention;
+        let v = view(msg, it);
         let who = if is_web_url(&m.url) { format!("<{}|{}>", slack_url(&m.url), slack_escape(&handle(m))) } else { slack_escape(&handle(m)) };
         let quoted: String = slack_escape(&m.text).lines().map(|l| format!(">{l}\n")).collect();
+        let stars = v.stars.as_deref().map(|s| format!("{s}\n")).unwrap_or_default();
         let text = format!(
-            "*{}* by {who} on {} ({} followers, {} old)\n{quoted}*Why:* {}",
-            class_word(m, msg.event),
+            "{} *{}* · {} · {}\n{who} ({}) · {}\n{stars}{quoted}*{}:* {}",
+            emoji(m, msg.event),
+            class_word(m, msg.event, msg.lang),
+            slack_escape(msg.brand_name),
             m.platform,
-            followers(m),
-            format_age(msg.now - m.created_at),
-            slack_escape(&reasons(m))
+            v.followers,
+            waited(&v, w),
+            w.reasons,
+            slack_escape(&reasons(m, msg.lang))
         );
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": clip(&text, 3000)}}));
         let mut buttons = Vec::new();
-        if is_web_url(&m.url) {
-            buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Open post"}, "url": slack_url(&m.url)}));
-        }
+        let button = |label: &str, url: &str| json!({"type": "button", "text": {"type": "plain_text", "text": label}, "url": slack_url(url)});
         if msg.event == Event::Alert {
             if let Some(link) = &it.ack.link {
-                buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "I'm on it"}, "url": link, "style": "primary"}));
+                let mut b = button(w.acknowledge, link);
+                b["style"] = json!("primary");
+                buttons.push(b);
             }
+        }
+        if is_web_url(&m.url) {
+            buttons.push(button(w.open_post, &m.url));
+        }
+        if msg.event == Event::Alert {
             if let Some(link) = &it.ack.not_complaint {
-                buttons.push(json!({"type": "button", "text": {"type": "plain_text", "text": "Not a complaint"}, "url": link}));
+                buttons.push(button(w.not_complaint, link));
             }
+        }
+        if let Some(link) = &it.ack.inbox {
+            buttons.push(button(w.open_in_escucha, link));
         }
         if !buttons.is_empty() {
             blocks.push(json!({"type": "actions", "elements": buttons}));
         }
         if msg.event == Event::Alert {
-            blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("or run `{}`", it.ack.command)}]}));
+            blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("{} `{}`", w.or_run, it.ack.command)}]}));
         }
     }
     // The fallback text is mrkdwn too (an acker's name is in some titles).
     json!({"text": clip(&slack_escape(msg.title), 3000), "blocks": blocks})
+}
+
+/// The mention as messages show it (labels in the message's language).
+fn view(msg: &Message, it: &Item) -> super::render::MentionView {
+    super::render::mention_view(&it.mention, msg.now, msg.lang, chrono_tz::UTC, &it.ack)
+}
+
+/// `Waiting 47m / answer within 30m (17m overdue)`.
+fn waited(v: &super::render::MentionView, w: &Words) -> String {
+    match (&v.threshold, &v.deadline_state) {
+        (Some(t), Some(state)) => format!("{} {} / {} {t} ({state})", w.waiting, v.age, w.answer_within.to_lowercase()),
+        _ => format!("{} {}", w.waiting, v.age),
+    }
+}
+
+/// A coloured mark for chat apps that have no colour of their own in a
+/// message (Slack blocks, Teams text).
+fn emoji(m: &Mention, event: Event) -> &'static str {
+    match (event, m.class) {
+        (Event::Resolve, _) => "✅",
+        (Event::Ack, _) => "👀",
+        (_, Class::Escalation) => "🔴",
+        (_, Class::Complaint) => "🟠",
+        (_, Class::Praise) => "🟢",
+        (_, Class::Neutral) => "⚪",
+    }
 }
 
 fn color(m: &Mention, event: Event) -> u32 {
@@ -291,32 +338,56 @@ fn color(m: &Mention, event: Event) -> u32 {
     }
 }
 
-/// Discord: the title as content, one embed per mention (10 at most).
+/// Discord: the title as content, one embed per mention (10 at most),
+/// coloured by class. Webhooks not owned by an application cannot carry
+/// buttons, so the actions are links in a field, Acknowledge first.
 pub fn discord(msg: &Message) -> Value {
+    let w = words::words(msg.lang);
     let embeds: Vec<Value> = msg
         .items
         .iter()
         .take(10)
         .map(|it| {
             let m = &it.mention;
+            let v = view(msg, it);
             let mut fields = vec![
-                json!({"name": "Author", "value": clip(&handle(m), 1024), "inline": true}),
-                json!({"name": "Followers", "value": followers(m), "inline": true}),
-                json!({"name": "Age", "value": format_age(msg.now - m.created_at), "inline": true}),
-                json!({"name": "Reasons", "value": clip(&reasons(m), 1024), "inline": false}),
+                json!({"name": w.author, "value": clip(&handle(m), 1024), "inline": true}),
+                json!({"name": followers_title(msg.lang), "value": followers(m), "inline": true}),
+                json!({"name": w.waiting, "value": clip(&waited(&v, w), 1024), "inline": true}),
             ];
+            if let Some(s) = &v.stars {
+                fields.push(json!({"name": w.rating, "value": s, "inline": true}));
+            }
+            fields.push(json!({"name": w.reasons, "value": clip(&reasons(m, msg.lang), 1024), "inline": false}));
+            let mut links = Vec::new();
             if msg.event == Event::Alert {
-                let mut how = match &it.ack.link {
-                    Some(l) => format!("[I'm on it]({l}) or `{}`", it.ack.command),
-                    None => format!("`{}`", it.ack.command),
-                };
-                if let Some(l) = &it.ack.not_complaint {
-                    how.push_str(&format!(" · [Not a complaint]({l})"));
+                if let Some(l) = &it.ack.link {
+                    links.push(format!("**[{}]({l})**", w.acknowledge));
                 }
-                fields.push(json!({"name": "Acknowledge", "value": clip(&how, 1024), "inline": false}));
+            }
+            if is_web_url(&m.url) {
+                links.push(format!("[{}]({})", w.open_post, m.url));
+            }
+            if msg.event == Event::Alert {
+                if let Some(l) = &it.ack.not_complaint {
+                    links.push(format!("[{}]({l})", w.not_complaint));
+                }
+            }
+            if let Some(l) = &it.ack.inbox {
+                links.push(format!("[{}]({l})", w.open_in_escucha));
+            }
+            if msg.event == Event::Alert {
+                let mut how = links.join(" · ");
+                if !how.is_empty() {
+                    how.push_str(" · ");
+                }
+                how.push_str(&format!("{} `{}`", w.or_run, it.ack.command));
+                fields.push(json!({"name": w.acknowledge, "value": clip(&how, 1024), "inline": false}));
+            } else if !links.is_empty() {
+                fields.push(json!({"name": w.link, "value": clip(&links.join(" · "), 1024), "inline": false}));
             }
             let mut e = json!({
-                "title": clip(&format!("{} by {} on {}", class_word(m, msg.event), handle(m), m.platform), 256),
+                "title": clip(&format!("{} · {} · {} · {}", class_word(m, msg.event, msg.lang), msg.brand_name, m.platform, handle(m)), 256),
                 "description": clip(&m.text, 4096),
                 "color": color(m, msg.event),
                 "fields": fields,
@@ -335,37 +406,66 @@ pub fn discord(msg: &Message) -> Value {
     json!({"content": clip(msg.title, 2000), "embeds": embeds, "allowed_mentions": {"parse": []}})
 }
 
+fn followers_title(lang: Language) -> &'static str {
+    match lang {
+        Language::En => "Followers",
+        Language::Es => "Seguidores",
+    }
+}
+
 /// Teams: an Adaptive Card (1.4) inside a `message` attachment, as the
-/// incoming-webhook and Workflows docs show.
+/// incoming-webhook and Workflows docs show. The class is a coloured word
+/// (`attention` red for escalations, `warning` for complaints); the
+/// actions open the signed links, Acknowledge first and marked positive.
 pub fn teams(msg: &Message) -> Value {
+    let w = words::words(msg.lang);
     let mut body = vec![json!({"type": "TextBlock", "text": msg.title, "weight": "Bolder", "size": "Medium", "wrap": true})];
     if !msg.text.is_empty() {
         body.push(json!({"type": "TextBlock", "text": msg.text, "wrap": true}));
     }
     for it in msg.items.iter().take(20) {
         let m = &it.mention;
+        let v = view(msg, it);
+        let tone = match (msg.event, m.class) {
+            (Event::Resolve, _) => "good",
+            (Event::Ack, _) => "accent",
+            (_, Class::Escalation) => "attention",
+            (_, Class::Complaint) => "warning",
+            _ => "default",
+        };
+        body.push(json!({"type": "TextBlock", "text": format!("{} {}", emoji(m, msg.event), class_word(m, msg.event, msg.lang).to_uppercase()),
+            "color": tone, "weight": "Bolder", "separator": true, "spacing": "Large"}));
         // Teams refuses cards over 28 KB: a long mention is cut, not the page.
-        body.push(json!({"type": "TextBlock", "text": clip(&m.text, 3000), "wrap": true, "separator": true}));
-        body.push(json!({"type": "FactSet", "facts": [
-            {"title": "Class", "value": class_word(m, msg.event)},
-            {"title": "Author", "value": handle(m)},
-            {"title": "Followers", "value": followers(m)},
-            {"title": "Platform", "value": m.platform.as_str()},
-            {"title": "Age", "value": format_age(msg.now - m.created_at)},
-            {"title": "Reasons", "value": reasons(m)},
-        ]}));
-        let mut actions = Vec::new();
-        if is_web_url(&m.url) {
-            actions.push(json!({"type": "Action.OpenUrl", "title": "Open post", "url": m.url}));
+        body.push(json!({"type": "TextBlock", "text": clip(&m.text, 3000), "wrap": true}));
+        let mut facts = vec![
+            json!({"title": w.author, "value": format!("{} ({})", handle(m), v.followers)}),
+            json!({"title": w.platform, "value": m.platform.as_str()}),
+            json!({"title": w.waiting, "value": waited(&v, w)}),
+        ];
+        if let Some(s) = &v.stars {
+            facts.push(json!({"title": w.rating, "value": s}));
         }
+        facts.push(json!({"title": w.reasons, "value": reasons(m, msg.lang)}));
+        body.push(json!({"type": "FactSet", "facts": facts}));
+        let mut actions = Vec::new();
         if msg.event == Event::Alert {
             if let Some(l) = &it.ack.link {
-                actions.push(json!({"type": "Action.OpenUrl", "title": "I'm on it", "url": l}));
+                actions.push(json!({"type": "Action.OpenUrl", "title": w.acknowledge, "url": l, "style": "positive"}));
             }
+        }
+        if is_web_url(&m.url) {
+            actions.push(json!({"type": "Action.OpenUrl", "title": w.open_post, "url": m.url}));
+        }
+        if msg.event == Event::Alert {
             if let Some(l) = &it.ack.not_complaint {
-                actions.push(json!({"type": "Action.OpenUrl", "title": "Not a complaint", "url": l}));
+                actions.push(json!({"type": "Action.OpenUrl", "title": w.not_complaint, "url": l}));
             }
-            body.push(json!({"type": "TextBlock", "text": format!("or run `{}`", it.ack.command), "isSubtle": true, "wrap": true}));
+        }
+        if let Some(l) = &it.ack.inbox {
+            actions.push(json!({"type": "Action.OpenUrl", "title": w.open_in_escucha, "url": l}));
+        }
+        if msg.event == Event::Alert {
+            body.push(json!({"type": "TextBlock", "text": format!("{} `{}`", w.or_run, it.ack.command), "isSubtle": true, "wrap": true}));
         }
         if !actions.is_empty() {
             body.push(json!({"type": "ActionSet", "actions": actions}));
@@ -422,7 +522,7 @@ pub fn ntfy(msg: &Message, topic: &str) -> Value {
         let m = &it.mention;
         text.push_str(&format!(
             "{} by {} on {} ({} followers, {} old): {}\n",
-            class_word(m, msg.event),
+            class_word(m, msg.event, msg.lang),
             handle(m),
             m.platform,
             followers(m),
@@ -430,7 +530,7 @@ pub fn ntfy(msg: &Message, topic: &str) -> Value {
             m.text
         ));
         if msg.event == Event::Alert {
-            text.push_str(&format!("Why: {}\nAck: {}\n", reasons(m), it.ack.command));
+            text.push_str(&format!("Why: {}\nAck: {}\n", reasons(m, msg.lang), it.ack.command));
         }
     }
     let mut v = json!({
@@ -446,7 +546,7 @@ pub fn ntfy(msg: &Message, topic: &str) -> Value {
         }
         if msg.event == Event::Alert {
             if let Some(l) = &first.ack.link {
-                v["actions"] = json!([{"action": "view", "label": "I'm on it", "url": l, "clear": true}]);
+                v["actions"] = json!([{"action": "view", "label": words::words(msg.lang).acknowledge, "url": l, "clear": true}]);
             }
         }
     }
@@ -474,10 +574,13 @@ pub fn pagerduty(msg: &Message, routing_key: &str) -> Vec<Value> {
                 links.push(json!({"href": m.url, "text": "The post"}));
             }
             if let Some(l) = &it.ack.link {
-                links.push(json!({"href": l, "text": "I'm on it (acknowledge in escucha)"}));
+                links.push(json!({"href": l, "text": "Acknowledge (I'm on it)"}));
             }
             if let Some(l) = &it.ack.not_complaint {
                 links.push(json!({"href": l, "text": "Not a complaint (relabel in escucha)"}));
+            }
+            if let Some(l) = &it.ack.inbox {
+                links.push(json!({"href": l, "text": "Open in escucha"}));
             }
             json!({
                 "routing_key": routing_key,
@@ -539,6 +642,7 @@ pub fn generic(msg: &Message) -> Value {
                 "ack_url": it.ack.link,
                 "ack_command": it.ack.command,
                 "not_complaint_url": it.ack.not_complaint,
+                "inbox_url": it.ack.inbox,
                 "corrected_by": m.corrected_by,
                 "corrected_at": t(m.corrected_at),
             })
@@ -615,6 +719,7 @@ mod tests {
             lang: Some("es".into()),
             class,
             reasons: vec!["complaint:phrase:nadie responde".into()],
+            deadline: Some(t + chrono::Duration::minutes(20)),
             ..Mention::example(42, t)
         }
     }
@@ -626,6 +731,7 @@ mod tests {
                 command: "escucha ack 42".into(),
                 link: Some("https://e.example.com/ack/ab.cd".into()),
                 not_complaint: Some("https://e.example.com/not-a-complaint/ef.01".into()),
+                inbox: Some("https://e.example.com/mentions/42".into()),
             },
         }]
     }
@@ -640,6 +746,7 @@ mod tests {
             items,
             text: "",
             now: Utc.with_ymd_and_hms(2026, 11, 24, 10, 30, 0).unwrap(),
+            lang: Language::En,
         }
     }
 
@@ -670,12 +777,16 @@ mod tests {
         assert!(section.contains("&lt;y&gt; nadie responde &amp;"), "{section}");
         assert!(section.contains("<https://x.com/maria/status/1799|@maria>"), "{section}");
         assert!(section.contains("complaint:phrase:nadie responde"), "{section}");
+        assert!(section.contains("Waiting 30m / answer within 20m (10m overdue)"), "{section}");
+        assert!(section.contains("🟠 *Complaint* · Interjet · x"), "{section}");
         let buttons = &v["blocks"][2]["elements"];
-        assert_eq!(buttons[0]["url"], "https://x.com/maria/status/1799");
-        assert_eq!(buttons[1]["url"], "https://e.example.com/ack/ab.cd");
-        assert_eq!(buttons[1]["text"]["text"], "I'm on it");
+        // The signed ack first, marked primary: what the reader should do.
+        assert_eq!((buttons[0]["url"].as_str(), buttons[0]["text"]["text"].as_str()), (Some("https://e.example.com/ack/ab.cd"), Some("Acknowledge")));
+        assert_eq!(buttons[0]["style"], "primary");
+        assert_eq!(buttons[1]["url"], "https://x.com/maria/status/1799");
         assert_eq!(buttons[2]["url"], "https://e.example.com/not-a-complaint/ef.01");
         assert_eq!(buttons[2]["text"]["text"], "Not a complaint");
+        assert_eq!((buttons[3]["url"].as_str(), buttons[3]["text"]["text"].as_str()), (Some("https://e.example.com/mentions/42"), Some("Open in escucha")));
         assert!(v["blocks"][3]["elements"][0]["text"].as_str().unwrap().contains("escucha ack 42"));
     }
 
@@ -689,8 +800,11 @@ mod tests {
         assert_eq!(e["color"], 0xD32F2F);
         assert!(e["description"].as_str().unwrap().contains("perdieron mi maleta"));
         let names: Vec<&str> = e["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["Author", "Followers", "Age", "Reasons", "Acknowledge"]);
-        assert!(e["fields"][4]["value"].as_str().unwrap().contains("(https://e.example.com/ack/ab.cd)"));
+        assert_eq!(names, ["Author", "Followers", "Waiting", "Why escucha paged", "Acknowledge"]);
+        let how = e["fields"][4]["value"].as_str().unwrap();
+        assert!(how.starts_with("**[Acknowledge](https://e.example.com/ack/ab.cd)**"), "{how}");
+        assert!(how.contains("[Not a complaint](https://e.example.com/not-a-complaint/ef.01)") && how.contains("[Open in escucha]("), "{how}");
+        assert!(e["title"].as_str().unwrap().starts_with("Escalation · Interjet · x · @maria"));
     }
 
     #[test]
@@ -703,7 +817,11 @@ mod tests {
         assert_eq!(a["content"]["type"], "AdaptiveCard");
         let body = a["content"]["body"].as_array().unwrap();
         let set = body.iter().find(|b| b["type"] == "ActionSet").unwrap();
-        assert_eq!(set["actions"][1]["url"], "https://e.example.com/ack/ab.cd");
+        assert_eq!((set["actions"][0]["url"].as_str(), set["actions"][0]["title"].as_str()), (Some("https://e.example.com/ack/ab.cd"), Some("Acknowledge")));
+        assert_eq!(set["actions"][0]["style"], "positive");
+        let titles: Vec<&str> = set["actions"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["Acknowledge", "Open post", "Not a complaint", "Open in escucha"]);
+        assert!(body.iter().any(|b| b["color"] == "warning" && b["text"].as_str().unwrap().contains("COMPLAINT")), "{body:?}");
     }
 
     #[test]
@@ -785,5 +903,30 @@ mod tests {
         it[0].mention.text = "a".repeat(5000);
         let v = discord(&msg(&it, Event::Alert));
         assert_eq!(v["embeds"][0]["description"].as_str().unwrap().chars().count(), 4096);
+    }
+
+    #[test]
+    fn chat_messages_speak_the_daemons_language() {
+        let it = items(Class::Complaint);
+        let mut m = msg(&it, Event::Alert);
+        m.lang = Language::Es;
+        let s = slack(&m);
+        let labels: Vec<&str> = s["blocks"][2]["elements"].as_array().unwrap().iter().map(|b| b["text"]["text"].as_str().unwrap()).collect();
+        assert_eq!(labels, ["Lo atiendo", "Abrir publicación", "No es una queja", "Abrir en escucha"]);
+        assert!(s["blocks"][1]["text"]["text"].as_str().unwrap().contains("*Queja*"));
+        let d = discord(&m);
+        assert!(d["embeds"][0]["fields"][4]["value"].as_str().unwrap().contains("[Lo atiendo](https://e.example.com/ack/ab.cd)"));
+        let t = teams(&m);
+        assert!(t.to_string().contains("\"title\":\"Lo atiendo\""), "{t}");
+    }
+
+    #[test]
+    fn a_review_shows_its_stars_in_chat() {
+        let mut it = items(Class::Complaint);
+        it[0].mention.rating = Some(1);
+        let m = msg(&it, Event::Alert);
+        assert!(slack(&m)["blocks"][1]["text"]["text"].as_str().unwrap().contains("★☆☆☆☆ 1/5"));
+        assert!(discord(&m)["embeds"][0]["fields"].as_array().unwrap().iter().any(|f| f["name"] == "Rating" && f["value"] == "★☆☆☆☆ 1/5"));
+        assert!(teams(&m).to_string().contains("★☆☆☆☆ 1/5"));
     }
 }

@@ -432,8 +432,19 @@ impl Checker<'_> {
             t.report("trusted_user_header", "needs trusted_proxies = [\"127.0.0.1\"]: the addresses of the proxies allowed to set it".to_string());
         }
         let language = language_key(t);
+        // Compiled (and tried on a sample) here, so a broken template is a
+        // config error naming its file, never a page that cannot be sent.
+        let templates = match t.get("templates") {
+            None => Some(std::sync::Arc::new(crate::alert::templates::Templates::builtin())),
+            Some(i) => i.parse("\"/etc/escucha/templates\"", |s| {
+                let p = PathBuf::from(s.trim());
+                let p = if p.is_absolute() { p } else { self.config_dir.join(p) };
+                crate::alert::templates::Templates::load(&p).map(std::sync::Arc::new).map_err(|errs| errs.join("; "))
+            }),
+        };
         t.finish();
         Some(Daemon {
+            templates: templates?,
             language: language?.unwrap_or_default(),
             trusted_user_header: trusted_user_header?,
             trusted_proxies,

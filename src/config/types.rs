@@ -79,6 +79,9 @@ pub struct Daemon {
     /// `language = "en" | "es"`: the inbox's and the alerts' language
     /// unless a `[[user]]` or `[[person]]` says otherwise.
     pub language: Language,
+    /// The alert and digest templates: built in, with the overrides from
+    /// `templates = "/etc/escucha/templates"` compiled and checked at load.
+    pub templates: std::sync::Arc<crate::alert::templates::Templates>,
 }
 
 impl Daemon {
