@@ -4,7 +4,8 @@
 //!     cargo run --example render_samples [-- DIR]
 //!
 //! The screenshots beside them are made from the HTML with headless
-//! chromium: `chromium --headless --screenshot=docs/alert-email.png --window-size=700,1100 docs/alert-email.html`.
+//! chromium: `chromium --headless --screenshot=docs/alert-email.png --window-size=680,660 docs/alert-email.html`
+//! (`--force-dark-mode` for the dark one).
 
 use escucha::alert::digest;
 use escucha::alert::render::{render_alert, sample_ack, sample_mentions, AlertContext};
