@@ -5,6 +5,7 @@
 //!
 //!     cargo bench --bench production                 # everything
 //!     cargo bench --bench production -- ingest       # one section
+//!     cargo bench --bench production -- render       # alert and digest templates
 //!
 //! Sections: ingest, alerts, memory (includes startup), stats, backends
 //! (ingest and alerts on SQLite and PostgreSQL), daemons (one daemon and
@@ -48,6 +49,41 @@ fn main() {
     }
     if want("daemons") {
         daemons();
+    }
+    if want("render") {
+        render();
+    }
+}
+
+/// What the templates cost per message: one alert (one mention, and a
+/// storm of 20 grouped), and one digest, in both languages, text and HTML.
+fn render() {
+    use escucha::alert::render::{render_alert, sample_ack, sample_mentions, AlertContext};
+    use escucha::alert::templates::Templates;
+    use escucha::config::Language;
+    let t = Templates::builtin();
+    let now = Utc::now();
+    let one = sample_mentions(now);
+    let many: Vec<_> = (0..20).map(|i| escucha::model::Mention { id: i, ..one[0].clone() }).collect();
+    for (lang, name) in [(Language::En, "en"), (Language::Es, "es")] {
+        let ctx = AlertContext { brand_name: "Interjet", now, ack: &sample_ack, pending: 3, lang, tz: chrono_tz::Europe::Madrid, templates: &t };
+        for (what, ms) in [("1 mention", &one), ("20 mentions", &many)] {
+            let n = 2_000;
+            let start = Instant::now();
+            let mut bytes = 0;
+            for _ in 0..n {
+                bytes += render_alert(ms, &ctx).html.len();
+            }
+            let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+            println!("render: alert {what} ({name}), text + HTML: {per:.0} µs per message ({} bytes of HTML)", bytes / n);
+        }
+        let (brands, p) = escucha::alert::digest::sample(lang, &t);
+        let n = 2_000;
+        let start = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(escucha::alert::digest::render(&brands, &p));
+        }
+        println!("render: digest, 1 brand, 12 mentions ({name}): {:.0} µs per digest", start.elapsed().as_secs_f64() * 1e6 / n as f64);
     }
 }
 

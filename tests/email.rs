@@ -348,17 +348,21 @@ async fn a_name_with_cr_lf_cannot_inject_headers_or_recipients() {
     assert_eq!(got[0].to, ["a@example.com"], "the envelope has only the real recipient");
     assert_eq!(got[0].header("Bcc"), None);
     assert_eq!(got[0].header("X-Injected"), None);
-    assert!(got[0].subject().unwrap().contains("Interjet  Bcc: evil@attacker.example  X-Injected: 1 on x"), "{:?}", got[0].subject());
+    let subject = got[0].subject().unwrap();
+    assert!(subject.starts_with("[escucha] complaint about Interjet") && subject.contains("X-Injected: 1 on x"), "one header: {subject:?}");
 
     // A From display name with a line break is refused (it names the key)
     // or sent as one encoded word: never a second header.
     let from = "Escucha\r\nBcc: evil@attacker.example <alerts@escucha.test>";
     let cfg = Smtp { host: "127.0.0.1".into(), port: server.port(), security: SmtpSecurity::None, username: None, password: None, from: from.into() };
-    if let Ok(m) = Mailer::new(&cfg) {
-        m.send("b@example.com", &msg, "alert-32").await.unwrap();
-        let got = server.wait_for(2, WAIT).await;
-        assert_eq!(got[1].to, ["b@example.com"]);
-        assert_eq!(got[1].header("Bcc"), None, "{}", got[1].data);
+    match Mailer::new(&cfg) {
+        Err(e) => assert!(format!("{e:#}").contains("smtp.from"), "{e:#}"),
+        Ok(m) => {
+            m.send("b@example.com", &msg, "alert-32").await.unwrap();
+            let got = server.wait_for(2, WAIT).await;
+            assert_eq!(got[1].to, ["b@example.com"]);
+            assert_eq!(got[1].header("Bcc"), None, "{}", got[1].data);
+        }
     }
 }
 

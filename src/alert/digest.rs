@@ -700,4 +700,22 @@ mod tests {
         assert!(n[1].text.contains("Mentions: 1") && n[1].text.contains("1 praise"), "{}", n[1].text);
         assert_eq!(store.digest_last_fire(KEY, t(40)).unwrap(), t(31));
     }
+
+    #[test]
+    fn each_digest_recipient_reads_it_in_their_language() {
+        let store = Store::open_in_memory().unwrap();
+        let mut cfg = crate::alert::plan::tests_support::config();
+        let mut d = digest("0 0 8 * * *");
+        d.to = vec!["equipo@example.com".into(), "jefa@example.com".into()];
+        cfg.digest = Some(d);
+        cfg.people.push(crate::config::Person { address: "Jefa@example.com".into(), timezone: None, quiet: None, language: Some(Language::Es) });
+        store.digest_last_fire(KEY, t(0)).unwrap();
+        store.commit_page("q", t(0), &[new_mention("1", Class::Complaint, t(1))], &[], "c", t(1)).unwrap();
+        assert!(fire(&store, &cfg, t(7), t(7)).unwrap());
+        let n = store.pending_notices(t(7)).unwrap();
+        let to = |who: &str| n.iter().find(|x| x.recipient == who).unwrap_or_else(|| panic!("a digest to {who}"));
+        assert!(to("equipo@example.com").subject.starts_with("[escucha] digest "), "{}", to("equipo@example.com").subject);
+        assert!(to("jefa@example.com").subject.starts_with("[escucha] resumen "), "{}", to("jefa@example.com").subject);
+        assert!(to("jefa@example.com").text.contains("Quejas sin respuesta más antiguas: 1"), "{}", to("jefa@example.com").text);
+    }
 }
