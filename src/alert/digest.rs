@@ -211,11 +211,7 @@ pub struct Repeat {
 }
 
 fn pct(part: u64, whole: u64) -> u32 {
-    if whole == 0 {
-        0
-    } else {
-        ((part * 100 + whole / 2) / whole).min(100) as u32
-    }
+    (part * 100 + whole / 2).checked_div(whole).map_or(0, |p| p.min(100) as u32)
 }
 
 fn rate(s: &Summary) -> String {
