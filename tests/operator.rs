@@ -34,6 +34,10 @@ async fn test_alert_goes_through_the_smtp_server_and_says_so_and_fails_loudly_wi
     assert!(out.contains("accepted the test alert for guardia@example.com"), "{out}");
     let got = smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
     assert_eq!(got[0].subject().as_deref(), Some("escucha: test alert"));
+    // What a page looks like, from the configured templates, marked as an example.
+    let (text, html) = (got[0].text_body().unwrap(), got[0].html_body().unwrap());
+    assert!(text.contains("an example page (not a real complaint") && text.contains("escucha ack 42"), "{text}");
+    assert!(html.contains(">Acknowledge</a>") && html.contains("an example page"), "{html}");
     assert!(!dir.path().join("escucha.db").exists(), "a test alert needs no database and makes none");
 
     // A refused recipient is reported with the server's words.

@@ -255,7 +255,19 @@ impl Alerter {
             "A test alert from escucha on {host}, sent {}. No complaint is waiting; this is what a page looks like when it reaches you.",
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        let html = format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;"));
+        // Below the note, an example page as this recipient would get it:
+        // their language, their time zone, the configured templates.
+        let (lang, tz) = super::reader(&self.cfg, to);
+        let example = render_alert(
+            &super::render::sample_mentions(now),
+            &AlertContext { brand_name: "Interjet", now, ack: &super::render::sample_ack, pending: 0, lang, tz, templates: &self.cfg.daemon.templates },
+        );
+        let note = format!("<p style=\"font-family:sans-serif;font-weight:bold\">{} Below, an example page (not a real complaint: its buttons lead to escucha.example.com).</p>", super::render::escape_html(&text));
+        let html = match example.html.find("<body").and_then(|b| example.html[b..].find('>').map(|e| b + e + 1)) {
+            Some(at) => format!("{}\n{note}{}", &example.html[..at], &example.html[at..]),
+            None => format!("{note}{}", example.html),
+        };
+        let mail_text = format!("{text}\n\nBelow, an example page (not a real complaint: its buttons lead to escucha.example.com).\n\n{}", example.text);
         let sent = match self.route(to) {
             Route::Log => return Err(format!("{to}: no [smtp] section, so alerts to addresses only go to the log")),
             Route::Webhook(id) => {
@@ -263,7 +275,7 @@ impl Alerter {
                 self.send_webhook(id, &out, "", &subject, &[], &text, now).await.map(|()| format!("webhook {id} accepted the test alert"))
             }
             Route::Email(mailer) => mailer
-                .send(to, &Rendered { subject: subject.clone(), text, html }, &format!("escucha-test-{}", now.timestamp_millis()))
+                .send(to, &Rendered { subject: subject.clone(), text: mail_text, html }, &format!("escucha-test-{}", now.timestamp_millis()))
                 .await
                 .map(|()| format!("the SMTP server accepted the test alert for {to}")),
         };
