@@ -366,7 +366,9 @@ pub fn discord(msg: &Message) -> Value {
                 }
             }
             if is_web_url(&m.url) {
-                links.push(format!("[{}]({})", w.open_post, m.url));
+                // The platform built this URL from a stranger's input: a `)`
+                // or a space would end the Markdown link early.
+                links.push(format!("[{}]({})", w.open_post, slack_url(&m.url).replace('(', "%28").replace(')', "%29")));
             }
             if msg.event == Event::Alert {
                 if let Some(l) = &it.ack.not_complaint {
@@ -928,5 +930,14 @@ mod tests {
         assert!(slack(&m)["blocks"][1]["text"]["text"].as_str().unwrap().contains("★☆☆☆☆ 1/5"));
         assert!(discord(&m)["embeds"][0]["fields"].as_array().unwrap().iter().any(|f| f["name"] == "Rating" && f["value"] == "★☆☆☆☆ 1/5"));
         assert!(teams(&m).to_string().contains("★☆☆☆☆ 1/5"));
+    }
+
+    #[test]
+    fn a_discord_link_cannot_be_closed_early_by_the_url() {
+        let mut it = items(Class::Complaint);
+        it[0].mention.url = "https://x.com/a)[pwned](https://evil.example/ x".into();
+        let v = discord(&msg(&it, Event::Alert));
+        let how = v["embeds"][0]["fields"].as_array().unwrap().iter().find(|f| f["name"] == "Acknowledge").unwrap()["value"].as_str().unwrap().to_string();
+        assert!(how.contains("[Open post](https://x.com/a%29[pwned]%28https://evil.example/%20x)"), "{how}");
     }
 }
