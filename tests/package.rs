@@ -29,15 +29,10 @@ use std::time::Duration;
 
 /// Builds the package of the binary under test with this Debian revision.
 fn build_deb(revision: u32, out: &Path) -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_escucha"));
-    // <target>/debug/escucha: build-deb.sh finds the binary and writes its
-    // generated files under the same target directory.
-    let target = bin.parent().and_then(Path::parent).unwrap();
     let deb = out.join(format!("escucha-{revision}.deb"));
     let status = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/build-deb.sh"))
-        .args(["--profile", "dev", "--no-build", "--deb-revision", &revision.to_string(), "--output"])
+        .args(["--binary", env!("CARGO_BIN_EXE_escucha"), "--fast", "--deb-revision", &revision.to_string(), "--output"])
         .arg(&deb)
-        .env("CARGO_TARGET_DIR", target)
         .status()
         .expect("running packaging/build-deb.sh");
     assert!(status.success(), "packaging/build-deb.sh failed ({status}); it needs cargo-deb: cargo install cargo-deb --locked --no-default-features");
@@ -65,11 +60,11 @@ async fn the_deb_installs_runs_and_upgrades_under_a_real_systemd() {
     let mastodon = fake_mastodon::FakeMastodon::start().await;
     let brand = mastodon.add_account("interjet", 5000);
     let token = mastodon.issue_token(&brand);
-    sb.put("/tmp/escucha-1.deb", &std::fs::read(&first).unwrap(), 0o644);
-    sb.put("/tmp/escucha-2.deb", &std::fs::read(&second).unwrap(), 0o644);
+    sb.put("/root/escucha-1.deb", &std::fs::read(&first).unwrap(), 0o644);
+    sb.put("/root/escucha-2.deb", &std::fs::read(&second).unwrap(), 0o644);
 
     // Install: everything in its place, nothing started.
-    let said = sb.ok(&["dpkg", "-i", "/tmp/escucha-1.deb"]);
+    let said = sb.ok(&["dpkg", "-i", "/root/escucha-1.deb"]);
     assert!(said.contains("not started") && said.contains("systemctl enable --now escucha"), "{said}");
     for path in [
         "/usr/bin/escucha",
@@ -105,7 +100,7 @@ async fn the_deb_installs_runs_and_upgrades_under_a_real_systemd() {
     let pid = sb.show("MainPID");
 
     // Upgrade with the config edited: kept as edited, service restarted.
-    let said = sb.ok(&["dpkg", "-i", "/tmp/escucha-2.deb"]);
+    let said = sb.ok(&["dpkg", "-i", "/root/escucha-2.deb"]);
     assert_eq!(sb.ok(&["cat", "/etc/escucha/escucha.toml"]), edited, "the upgrade changed the edited config; dpkg said:\n{said}");
     assert!(sb.ok(&["dpkg-query", "-W", "-f=${Version}", "escucha"]).ends_with("-2"));
     sb.wait("the service active again after the upgrade", Duration::from_secs(20), || sb.show("ActiveState") == "active");
@@ -116,7 +111,7 @@ async fn the_deb_installs_runs_and_upgrades_under_a_real_systemd() {
     // A config the new version refuses: dpkg finishes, says so, and the
     // running daemon is left alone rather than restarted into exit 78.
     sb.put("/etc/escucha/escucha.toml", format!("{edited}no_such_key = 1\n").as_bytes(), 0o644);
-    let (ok, said) = sb.run(&["dpkg", "-i", "/tmp/escucha-1.deb"]);
+    let (ok, said) = sb.run(&["dpkg", "-i", "/root/escucha-1.deb"]);
     assert!(ok, "dpkg failed: {said}");
     assert!(said.contains("NOT restarted") && said.contains("no_such_key"), "{said}");
     assert_eq!((sb.show("ActiveState"), sb.show("MainPID")), ("active".to_string(), upgraded), "{}", sb.journal());
