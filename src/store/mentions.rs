@@ -482,6 +482,24 @@ impl Store {
         self.read(|c| mentions_from(c.rows(&sql, &[&brand, &to_ms(from), &to_ms(to)])?))
     }
 
+    /// The conversations to follow on `platform`: the platform ids of the
+    /// mentions that began one (their own conversation) created at or
+    /// after `since`, once each however many brands they mention, with
+    /// their creation time; newest first.
+    pub fn conversation_roots(&self, platform: Platform, since: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT platform_id, MIN(created_at) FROM mentions
+                 WHERE platform = $1 AND created_at >= $2 AND conversation_id = platform_id
+                 GROUP BY platform_id ORDER BY 2 DESC, 1",
+                &[&platform.as_str(), &to_ms(since)],
+            )?
+            .iter()
+            .map(|r| Ok((r.get(0)?, from_ms(r.get(1)?))))
+            .collect()
+        })
+    }
+
     /// When escucha last stored a mention from this platform.
     pub fn newest_seen(&self, platform: Platform) -> Result<Option<DateTime<Utc>>> {
         let ms: Option<i64> = self.read(|c| db::one(c, "SELECT MAX(seen_at) FROM mentions WHERE platform = $1", &[&platform.as_str()]))?;
