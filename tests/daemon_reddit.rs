@@ -98,9 +98,12 @@ async fn comments_under_a_matched_post_in_a_subreddit_and_in_the_inbox_are_store
         .write(dir.path());
     let db = dir.path().join("escucha.db");
     let chilango = reddit.add_post(NewPost::new("someone", "¿Qué tal el aeropuerto?", "").in_sub("mexico").at(chrono::Utc::now() - chrono::Duration::hours(1)));
+    // Something for the brand's comment listing to hold before the start.
+    let old = reddit.add_post(NewPost::new("someone", "otro tema", "").at(chrono::Utc::now() - chrono::Duration::hours(2)));
+    reddit.add_comment("interjet_care", "hola", &old);
 
     let d = Daemon::start(dir.path(), &config, &[("REDDIT_USERNAME", "interjet_care"), ("REDDIT_PASSWORD", "contraseña segura")]);
-    first_polls(LONG, &d, &db, &["reddit:search:interjet", "reddit:subreddits:mexico", "reddit:mentions", "reddit:threads"]).await;
+    first_polls(LONG, &d, &db, &["reddit:search:interjet", "reddit:account:interjet", "reddit:subreddits:mexico", "reddit:mentions", "reddit:threads"]).await;
 
     // A post the search matches; its thread is followed from then on.
     let post = reddit.add_post(NewPost::new("carla_mx", "Interjet canceló mi vuelo", "¿a alguien más le pasó?"));
@@ -132,8 +135,13 @@ async fn comments_under_a_matched_post_in_a_subreddit_and_in_the_inbox_are_store
     assert!(i.url.starts_with(&in_mexico) && i.url.ends_with(&format!("/{}/", &mention[3..])), "{}", i.url);
 
     // `escucha mentions --json` shows the comment's permalink.
-    let (code, out, err) = daemon::escucha(&["mentions", "--json", "--config", config.to_str().unwrap()], None);
-    assert_eq!(code, 0, "{err}");
+    let run = std::process::Command::new(daemon::bin())
+        .args(["mentions", "--json", "--config", config.to_str().unwrap()])
+        .envs([("REDDIT_USERNAME", "interjet_care"), ("REDDIT_PASSWORD", "contraseña segura")])
+        .output()
+        .unwrap();
+    let (out, err) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{err}");
     let line = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|v| v["platform_id"] == comment.as_str()).expect("the comment");
     assert_eq!(line["url"], m.url.as_str());
     assert_eq!(line["status"], "answered");

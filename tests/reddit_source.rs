@@ -485,12 +485,6 @@ fn query(src: &RedditSource, key: &str) -> Query {
     src.queries().into_iter().find(|q| q.key == key).unwrap_or_else(|| panic!("no query {key}"))
 }
 
-fn texts(posts: &[Post]) -> Vec<String> {
-    let mut t: Vec<String> = posts.iter().map(|p| p.text.clone()).collect();
-    t.sort();
-    t
-}
-
 #[test]
 fn comment_queries_come_after_the_search_and_name_their_listing() {
     let fake_cfg = RedditConfig {
