@@ -8,7 +8,7 @@ mod fake_reddit;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use escucha::config::{Accounts, Brand, Escalate, RedditSource as RedditConfig, RespondWithin, Schedule, Secret};
-use escucha::model::{Platform, Post};
+use escucha::model::{ConversationRoot, Platform, Post};
 use escucha::sources::reddit::{Cursor, RedditSource, LIMIT};
 use escucha::sources::{Page, Query, QueryKind, SourceError};
 use fake_reddit::{Failure, FakeReddit, NewPost, CLIENT_ID, CLIENT_SECRET, TOKEN_PATH, USER_AGENT};
@@ -481,6 +481,11 @@ fn comment_source(fake: &FakeReddit, user: Option<RedditGrant>, clock: &ManualCl
     src
 }
 
+/// A matched post to follow, found live.
+fn root(id: &str, created: chrono::DateTime<Utc>) -> ConversationRoot {
+    ConversationRoot { platform_id: id.to_string(), created_at: created, history_seen_at: None }
+}
+
 fn query(src: &RedditSource, key: &str) -> Query {
     src.queries().into_iter().find(|q| q.key == key).unwrap_or_else(|| panic!("no query {key}"))
 }
@@ -524,7 +529,7 @@ async fn a_matched_posts_thread_is_read_whole_with_its_more_children_then_only_w
     let nested = fake.add_comment_at("beto_r", "a mí también, Interjet no responde", &top[0], t0 + ChronoDuration::minutes(5));
     // Two comments in the first tree; the other three in `more` stubs.
     fake.set_tree_limit(2);
-    src.follow(vec![(post.clone(), t0)]);
+    src.follow(vec![root(&post, t0)]);
 
     let first = src.fetch(&threads, None).await.unwrap();
     assert!(!first.more);
@@ -573,7 +578,7 @@ async fn deleted_and_removed_comments_are_skipped_but_replies_under_them_are_rea
     let threads = query(&src, "reddit:threads");
     let t0 = Utc::now() - ChronoDuration::minutes(10);
     let post = fake.add_post(NewPost::new("ana", "Interjet", "").at(t0));
-    src.follow(vec![(post.clone(), t0)]);
+    src.follow(vec![root(&post, t0)]);
     let first = src.fetch(&threads, None).await.unwrap();
     let gone = fake.add_comment("eva", "Interjet es lo peor", &post);
     let removed = fake.add_comment("eva", "Interjet estafa", &post);
@@ -595,7 +600,7 @@ async fn threads_are_read_less_often_as_their_post_ages_and_dropped_when_gone() 
     let young = fake.add_post(NewPost::new("ana", "Interjet hoy", "").at(now - ChronoDuration::minutes(20)));
     let old = fake.add_post(NewPost::new("ana", "Interjet ayer", "").at(now - ChronoDuration::hours(30)));
     let deleted = fake.add_post(NewPost::new("ana", "Interjet borrado", "").at(now - ChronoDuration::minutes(5)));
-    src.follow(vec![(young.clone(), now - ChronoDuration::minutes(20)), (old.clone(), now - ChronoDuration::hours(30)), (deleted.clone(), now)]);
+    src.follow(vec![root(&young, now - ChronoDuration::minutes(20)), root(&old, now - ChronoDuration::hours(30)), root(&deleted, now)]);
     let mut cursor = src.fetch(&threads, None).await.unwrap().cursor;
     let read_paths =
         |fake: &FakeReddit| -> Vec<String> { fake.api_requests().into_iter().filter(|r| r.path.starts_with("/comments/")).map(|r| r.path).collect() };
@@ -625,7 +630,7 @@ async fn threads_are_read_less_often_as_their_post_ages_and_dropped_when_gone() 
     assert_eq!(read, want, "31 minutes on, the day-old thread is due too; the gone one is never read again");
 
     // A thread no longer handed over (older than follow_threads) leaves the cursor.
-    src.follow(vec![(young.clone(), now - ChronoDuration::minutes(20))]);
+    src.follow(vec![root(&young, now - ChronoDuration::minutes(20))]);
     clock.advance(ChronoDuration::minutes(2));
     cursor = poll(&src, &threads, Some(cursor)).await.1;
     let state = ThreadsCursor::parse(&cursor).unwrap();
@@ -640,7 +645,7 @@ async fn a_thread_that_answers_garbage_fails_the_poll_and_loses_nothing() {
     let threads = query(&src, "reddit:threads");
     let t0 = Utc::now() - ChronoDuration::minutes(10);
     let post = fake.add_post(NewPost::new("ana", "Interjet", "").at(t0));
-    src.follow(vec![(post.clone(), t0)]);
+    src.follow(vec![root(&post, t0)]);
     let first = src.fetch(&threads, None).await.unwrap();
     let c = fake.add_comment("eva", "Interjet perdió mi maleta", &post);
     clock.advance(ChronoDuration::minutes(1));
@@ -670,7 +675,7 @@ async fn a_long_threads_more_children_are_fetched_a_hundred_a_call() {
         fake.add_comment_at("x", &format!("c{i}"), &post, t0 + ChronoDuration::seconds(i));
     }
     fake.set_tree_limit(20);
-    src.follow(vec![(post, t0)]);
+    src.follow(vec![root(&post, t0)]);
     let page = src.fetch(&threads, None).await.unwrap();
     assert_eq!(page.posts.len(), 250);
     let calls: Vec<usize> =
@@ -778,4 +783,23 @@ async fn a_refused_user_credential_is_unauthorized_naming_the_keys_and_no_secret
     let SourceError::Unauthorized(msg) = err else { panic!("{err:?}") };
     assert!(msg.contains("username_env and password_env") && msg.contains("invalid_grant"), "{msg}");
     assert!(!msg.contains("wrong-password"));
+}
+
+#[tokio::test]
+async fn a_thread_under_a_post_stored_as_history_returns_only_comments_newer_than_when_it_was_seen() {
+    let fake = FakeReddit::start().await;
+    let clock = ManualClock::new(Utc::now());
+    let src = comment_source(&fake, None, &clock);
+    let threads = query(&src, "reddit:threads");
+    // The threads query has polled before (a brand was added later, and its
+    // search's first poll stored this day-old post as history).
+    let first = src.fetch(&threads, None).await.unwrap();
+    let t0 = Utc::now() - ChronoDuration::hours(20);
+    let post = fake.add_post(NewPost::new("ana", "Interjet", "").at(t0));
+    fake.add_comment_at("eva", "Interjet me debe un reembolso", &post, t0 + ChronoDuration::hours(1));
+    let seen = Utc::now() - ChronoDuration::minutes(1);
+    let after = fake.add_comment("fer", "Interjet sigue sin responder", &post);
+    src.follow(vec![ConversationRoot { platform_id: post.clone(), created_at: t0, history_seen_at: Some(seen) }]);
+    let page = src.fetch(&threads, Some(&first.cursor)).await.unwrap();
+    assert_eq!(ids(&page.posts), vec![after], "comments as old as the history post are not news");
 }

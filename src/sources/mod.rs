@@ -202,9 +202,9 @@ impl Source {
             _ => None,
         }
     }
-    /// The conversations to follow now: (root post id, its creation time)
-    /// of the stored mentions that began one within [`Source::follows`].
-    pub fn follow(&self, roots: Vec<(String, DateTime<Utc>)>) {
+    /// The conversations to follow now: the stored mentions that began
+    /// one within [`Source::follows`].
+    pub fn follow(&self, roots: Vec<crate::model::ConversationRoot>) {
         if let Source::Reddit(r) = self {
             r.follow(roots)
         }

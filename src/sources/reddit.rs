@@ -34,7 +34,7 @@
 use super::http::{truncate_body, Http, RateLimit, Response};
 use super::{Page, Query, QueryKind, SourceError};
 use crate::config::{Brand, Secret};
-use crate::model::{Platform, Post};
+use crate::model::{ConversationRoot, Platform, Post};
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use serde::{Deserialize, Serialize};
@@ -104,13 +104,17 @@ pub struct RedditSource {
     /// Set when the API's remaining count falls under [`RESERVE`]: no
     /// request leaves before this instant.
     pause_until: Mutex<Option<DateTime<Utc>>>,
+    /// Boxed: the other sources' variants of [`super::Source`] are smaller.
+    auth: Box<Auth>,
+    follow_threads: Duration,
+    /// The threads to follow, as the daemon last handed them.
+    roots: Mutex<Vec<ConversationRoot>>,
+}
+
+struct Auth {
     grant: Grant,
     /// Where the user credentials are configured, for messages.
-    user_keys: String,
-    follow_threads: Duration,
-    /// The threads to follow, as the daemon last handed them: (post
-    /// fullname, its creation time).
-    roots: Mutex<Vec<(String, DateTime<Utc>)>>,
+    keys: String,
 }
 
 /// How the source gets its token.
@@ -172,8 +176,7 @@ impl RedditSource {
             Some((crate::config::RedditGrant::RefreshToken(t), keys)) => (Grant::Refresh(Mutex::new(t.clone())), keys.clone()),
         };
         RedditSource {
-            grant,
-            user_keys,
+            auth: Box::new(Auth { grant, keys: user_keys }),
             follow_threads: cfg.follow_threads,
             roots: Mutex::new(Vec::new()),
             http: Http::new("reddit"),
@@ -200,16 +203,19 @@ impl RedditSource {
     }
 
     /// The threads to follow from now on: the posts escucha stored as
-    /// mentions within `follow_threads` (fullname, created).
-    pub fn follow(&self, roots: Vec<(String, DateTime<Utc>)>) {
-        *self.roots.lock().unwrap() = roots.into_iter().filter(|(id, _)| id.starts_with("t3_") && id.len() > 3).collect();
+    /// mentions within `follow_threads`.
+    pub fn follow(&self, roots: Vec<ConversationRoot>) {
+        *self.roots.lock().unwrap() = roots.into_iter().filter(|r| r.platform_id.starts_with("t3_") && r.platform_id.len() > 3).collect();
     }
 
     /// `every`, or longer when one request per query each round would
     /// exceed [`PLANNED_PER_MINUTE`]: the schedule itself must never cause a
     /// 429.
     pub fn every(&self) -> Duration {
-        self.every.max(min_interval(self.queries.len()))
+        // The threads query reads only the threads due, each on its own
+        // slower schedule ([`thread_interval`]), paced like every request.
+        let single = self.queries.iter().filter(|q| q.kind != QueryKind::Threads).count();
+        self.every.max(min_interval(single))
     }
 
     /// Paces both clients (the API and the token endpoint) on `clock`.
@@ -272,32 +278,32 @@ impl RedditSource {
     async fn fetch_threads(&self, cursor: Option<&str>) -> Result<Page, SourceError> {
         let now = self.http.now();
         let roots = self.roots.lock().unwrap().clone();
-        let prev = match cursor.filter(|c| !c.trim().is_empty()) {
-            None => None,
-            Some(c) => Some(ThreadsCursor::parse(c).unwrap_or_else(|| {
+        let prev = cursor.filter(|c| !c.trim().is_empty()).map(|c| {
+            ThreadsCursor::parse(c).unwrap_or_else(|| {
                 tracing::warn!("unreadable Reddit threads cursor; reading every followed thread afresh");
                 ThreadsCursor::default()
-            })),
-        };
+            })
+        });
         // Threads no longer followed (older than follow_threads) drop out.
         let mut state: Vec<ThreadState> = prev.as_ref().map_or_else(Vec::new, |p| p.threads.clone());
-        state.retain(|t| roots.iter().any(|(id, _)| *id == t.id));
+        state.retain(|t| roots.iter().any(|r| r.platform_id == t.id));
         if prev.is_none() {
+            // The query's first poll: the daemon stores all of it as history.
             let mut posts = Vec::new();
-            for (id, _) in &roots {
-                let (mut read, st) = self.read_thread(id, None, now).await?;
+            for r in &roots {
+                let (mut read, st) = self.read_thread(&r.platform_id, None, None, now).await?;
                 posts.append(&mut read);
                 state.push(st);
             }
             return Ok(Page { posts, cursor: ThreadsCursor { threads: state }.encode(), more: false });
         }
         let every = self.every();
-        let due: Vec<&(String, DateTime<Utc>)> = {
-            let mut due: Vec<(&(String, DateTime<Utc>), i64)> = roots
+        let due: Vec<&ConversationRoot> = {
+            let mut due: Vec<(&ConversationRoot, i64)> = roots
                 .iter()
                 .filter_map(|root| {
-                    let last = state.iter().find(|t| t.id == root.0);
-                    let age = (now - root.1).to_std().unwrap_or(Duration::ZERO);
+                    let last = state.iter().find(|t| t.id == root.platform_id);
+                    let age = (now - root.created_at).to_std().unwrap_or(Duration::ZERO);
                     match last {
                         None => Some((root, i64::MIN)),
                         Some(t) if t.gone => None,
@@ -311,11 +317,12 @@ impl RedditSource {
             due.sort_by_key(|(_, read)| *read);
             due.into_iter().map(|(r, _)| r).collect()
         };
-        let Some((id, _)) = due.first() else {
+        let Some(root) = due.first() else {
             return Ok(Page { posts: Vec::new(), cursor: ThreadsCursor { threads: state }.encode(), more: false });
         };
+        let id = &root.platform_id;
         let before = state.iter().position(|t| t.id == *id);
-        let (posts, st) = self.read_thread(id, before.map(|i| &state[i]), now).await?;
+        let (posts, st) = self.read_thread(id, before.map(|i| &state[i]), root.history_seen_at, now).await?;
         match before {
             Some(i) => state[i] = st,
             None => state.push(st),
@@ -324,9 +331,16 @@ impl RedditSource {
     }
 
     /// Reads one thread: its tree, then the `more` children worth
-    /// expanding. Returns the comments not read before `prev` and the
-    /// thread's new state.
-    async fn read_thread(&self, id: &str, prev: Option<&ThreadState>, now: DateTime<Utc>) -> Result<(Vec<Post>, ThreadState), SourceError> {
+    /// expanding. Returns the comments not read before `prev` (on a first
+    /// read, none created before `history_before`) and the thread's new
+    /// state.
+    async fn read_thread(
+        &self,
+        id: &str,
+        prev: Option<&ThreadState>,
+        history_before: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Post>, ThreadState), SourceError> {
         let short = &id[3..];
         let (limit, depth) = (THREAD_LIMIT.to_string(), THREAD_DEPTH.to_string());
         let params = [("sort", "new"), ("limit", limit.as_str()), ("depth", depth.as_str()), ("raw_json", "1")];
@@ -381,7 +395,7 @@ impl RedditSource {
             pending.extend(more.more.into_iter().filter(|c| worth(c, &known) && !batch.contains(c)));
             newest_first(&mut pending);
         }
-        let (kept, st) = advance_thread(id, prev, &things, now);
+        let (kept, st) = advance_thread(id, prev, &things, history_before.map(|t| t.timestamp()), now);
         // A reply to a comment answers that comment's author (a customer
         // answering the brand's reply is a mention of the brand again).
         let authors: std::collections::HashMap<&str, &str> =
@@ -470,17 +484,17 @@ impl RedditSource {
 
     fn unauthorized(&self, status: u16, resp: &Response, endpoint: Endpoint<'_>) -> SourceError {
         let why = reason(status, resp);
-        if !matches!(self.grant, Grant::App) {
+        if !matches!(self.auth.grant, Grant::App) {
             return SourceError::Unauthorized(match endpoint {
                 Endpoint::Mentions => format!(
                     "Reddit refused to read the username mentions of the brand's user ({why}); check [source.reddit] {} (the token \
                      needs the privatemessages scope)",
-                    self.user_keys
+                    self.auth.keys
                 ),
                 _ => format!(
                     "Reddit refused the user token ({why}); check [source.reddit] {}, client_id and client_secret, and that \
                      user_agent is descriptive and unique",
-                    self.user_keys
+                    self.auth.keys
                 ),
             });
         }
@@ -523,20 +537,20 @@ impl RedditSource {
         let resp = self.token_http.exchange(req).await?;
         let app_fix = "check [source.reddit] client_id_env/client_id_file and client_secret_env/client_secret_file \
                    (the app must be a \"web app\" or \"script\", which have a secret) and token_url";
-        let fix = match &self.grant {
+        let fix = match &self.auth.grant {
             Grant::App => app_fix.to_string(),
             Grant::Password { .. } => format!(
                 "check [source.reddit] {} (the password grant works for a \"script\" app and the users listed as its \
                  developers), then client_id and client_secret",
-                self.user_keys
+                self.auth.keys
             ),
             Grant::Refresh(_) => format!(
                 "check [source.reddit] {} (a refresh token from an authorization with duration=permanent, for this \
                  client_id; it may have been revoked or have expired), then client_id and client_secret",
-                self.user_keys
+                self.auth.keys
             ),
         };
-        let what = if matches!(self.grant, Grant::App) { "the client credentials" } else { "the brand user's credentials" };
+        let what = if matches!(self.auth.grant, Grant::App) { "the client credentials" } else { "the brand user's credentials" };
         match resp.status.as_u16() {
             200..=299 => {}
             status @ (400 | 401 | 403) => return Err(SourceError::Unauthorized(format!("Reddit refused {what} ({}); {fix}", reason(status, &resp)))),
@@ -558,7 +572,7 @@ impl RedditSource {
         if let Some(kind) = body.token_type.as_deref().filter(|t| !t.eq_ignore_ascii_case("bearer")) {
             return Err(SourceError::Malformed(format!("reddit access token: token_type {kind:?} is not \"bearer\"")));
         }
-        if let (Grant::Refresh(current), Some(next)) = (&self.grant, body.refresh_token.filter(|t| !t.is_empty())) {
+        if let (Grant::Refresh(current), Some(next)) = (&self.auth.grant, body.refresh_token.filter(|t| !t.is_empty())) {
             // Rotation: the next refresh must use the new one. It lives in
             // memory only: after a restart the configured one is used again.
             *current.lock().unwrap() = Secret::new(next);
@@ -571,7 +585,7 @@ impl RedditSource {
     /// The token request's form body for this source's grant.
     fn grant_body(&self) -> String {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
-        match &self.grant {
+        match &self.auth.grant {
             Grant::App => form.append_pair("grant_type", "client_credentials"),
             Grant::Password { username, password } => {
                 form.append_pair("grant_type", "password").append_pair("username", &account_name(username.expose())).append_pair("password", password.expose())
@@ -767,9 +781,14 @@ impl ThreadsCursor {
 }
 
 /// Which comments of a thread read are new since `prev` (their indexes),
-/// and the thread's state after this read. Pure.
-pub fn advance_thread(id: &str, prev: Option<&ThreadState>, comments: &[Thing], now: DateTime<Utc>) -> (Vec<usize>, ThreadState) {
-    let floor = prev.and_then(|p| p.newest).map(|n| n.saturating_sub(THREAD_OVERLAP_SECS));
+/// and the thread's state after this read. A first read (no `prev`) of a
+/// thread whose post was history keeps nothing created before
+/// `history_before`: those comments are as old news as the post. Pure.
+pub fn advance_thread(id: &str, prev: Option<&ThreadState>, comments: &[Thing], history_before: Option<i64>, now: DateTime<Utc>) -> (Vec<usize>, ThreadState) {
+    let floor = match prev {
+        Some(p) => p.newest.map(|n| n.saturating_sub(THREAD_OVERLAP_SECS)),
+        None => history_before,
+    };
     let knows = |name: &str| prev.is_some_and(|p| p.seen.iter().any(|s| s.0 == name));
     let mut kept = Vec::new();
     for (i, t) in comments.iter().enumerate() {
@@ -1543,6 +1562,26 @@ mod tests {
         }
     }
 
+    /// The thread reads a followed post costs over `follow_threads`, by the
+    /// schedule alone (BENCHMARKS.md, "Reddit comments").
+    fn reads_over(follow: Duration, every: Duration) -> u64 {
+        let (mut t, mut reads) = (Duration::ZERO, 0);
+        while t < follow {
+            reads += 1;
+            t += thread_interval(t, every);
+        }
+        reads
+    }
+
+    #[test]
+    fn a_thread_followed_for_three_days_costs_288_reads_at_every_1m() {
+        let day = Duration::from_secs(86_400);
+        // 60 in the first hour, 60 until 6 h, 72 until a day, 96 until 3 days.
+        assert_eq!(reads_over(3 * day, Duration::from_secs(60)), 288);
+        assert_eq!(reads_over(day, Duration::from_secs(60)), 192);
+        assert_eq!(reads_over(3 * day, Duration::from_secs(300)), 12 + 60 + 72 + 96);
+    }
+
     #[test]
     fn a_thread_tree_flattens_nested_replies_and_collects_more_children() {
         let body = r#"[
@@ -1583,23 +1622,28 @@ mod tests {
     #[test]
     fn a_thread_read_returns_what_is_new_and_remembers_the_newest_and_highest() {
         let first = [Thing::at("t1_a", 100), Thing::at("t1_c", 300), Thing::at("t1_b", 200)];
-        let (kept, st) = advance_thread("t3_p", None, &first, now());
+        let (kept, st) = advance_thread("t3_p", None, &first, None, now());
         assert_eq!(kept, vec![0, 1, 2], "a first read returns everything");
         assert_eq!((st.newest, st.top.as_str(), st.read), (Some(300), "c", now().timestamp()));
         assert_eq!(st.seen, vec![Seen("t1_c".into(), 300)], "only what lies within the overlap of the newest");
 
         // Posted in the same second as the newest read: new. Older: not.
         let second = [Thing::at("t1_a", 100), Thing::at("t1_c", 300), Thing::at("t1_d", 300), Thing::at("t1_e", 280), Thing::at("t1_f", 400)];
-        let (kept, st2) = advance_thread("t3_p", Some(&st), &second, now());
+        let (kept, st2) = advance_thread("t3_p", Some(&st), &second, None, now());
         assert_eq!(kept, vec![2, 3, 4], "t1_e is below the newest but within the overlap and unseen");
         assert_eq!((st2.newest, st2.top.as_str()), (Some(400), "f"));
 
         // An empty read keeps the state.
-        let (kept, st3) = advance_thread("t3_p", Some(&st2), &[], now());
+        let (kept, st3) = advance_thread("t3_p", Some(&st2), &[], None, now());
         assert!(kept.is_empty());
         assert_eq!((st3.newest, st3.top, st3.seen), (st2.newest, st2.top, st2.seen));
+        // The first read of a thread under a post stored as history: only
+        // what came after the post was seen, but the state covers it all.
+        let (kept, st5) = advance_thread("t3_p", None, &first, Some(200), now());
+        assert_eq!(kept, vec![1, 2]);
+        assert_eq!(st5.newest, Some(300));
         // Base-36 ids compare by length first.
-        let (_, st4) = advance_thread("t3_p", None, &[Thing::at("t1_zz", 1), Thing::at("t1_100", 2)], now());
+        let (_, st4) = advance_thread("t3_p", None, &[Thing::at("t1_zz", 1), Thing::at("t1_100", 2)], None, now());
         assert_eq!(st4.top, "100");
     }
 

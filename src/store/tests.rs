@@ -565,9 +565,20 @@ fn conversation_roots_are_the_recent_mentions_that_began_a_conversation_once_eac
         at("9", "9", 200, "acme", Platform::X),
     ];
     s.commit_page("q", t(0), &page, &[], "c", t(500)).unwrap();
+    // A post stored as history on a first poll, for one brand only.
+    let old = NewMention { history: true, ..at("t3_h", "t3_h", 200, "acme", Platform::Reddit) };
+    s.commit_page("first", t(0), std::slice::from_ref(&old), &[], "c", t(600)).unwrap();
+    let root = |id: &str, created: i64, history: Option<i64>| crate::model::ConversationRoot {
+        platform_id: id.into(),
+        created_at: t(created),
+        history_seen_at: history.map(t),
+    };
     let roots = s.conversation_roots(Platform::Reddit, t(0)).unwrap();
-    assert_eq!(roots, vec![("t3_b".to_string(), t(300)), ("t3_a".to_string(), t(100))]);
+    assert_eq!(roots, vec![root("t3_b", 300, None), root("t3_h", 200, Some(600)), root("t3_a", 100, None)]);
     assert!(s.conversation_roots(Platform::Reddit, t(301)).unwrap().is_empty());
+    // Live for another brand: the thread's replies are news.
+    s.commit_page("q2", t(0), &[NewMention { history: false, brand: "other".into(), ..old }], &[], "c", t(700)).unwrap();
+    assert_eq!(s.conversation_roots(Platform::Reddit, t(0)).unwrap()[1], root("t3_h", 200, None));
 }
 
 on_both!(
