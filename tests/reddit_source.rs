@@ -649,7 +649,7 @@ async fn a_thread_that_answers_garbage_fails_the_poll_and_loses_nothing() {
     let first = src.fetch(&threads, None).await.unwrap();
     let c = fake.add_comment("eva", "Interjet perdió mi maleta", &post);
     clock.advance(ChronoDuration::minutes(1));
-    for failure in [Failure::HtmlErrorPage, Failure::MalformedJson, Failure::ServerError(503), Failure::RateLimited { reset_in_secs: 5 }] {
+    for failure in [Failure::HtmlErrorPage, Failure::MalformedJson, Failure::ServerError(503), Failure::RateLimited { reset_in_secs: 1 }] {
         fake.fail_next(failure.clone());
         let err = src.fetch(&threads, Some(&first.cursor)).await.unwrap_err();
         match (&failure, &err) {
@@ -802,4 +802,23 @@ async fn a_thread_under_a_post_stored_as_history_returns_only_comments_newer_tha
     src.follow(vec![ConversationRoot { platform_id: post.clone(), created_at: t0, history_seen_at: Some(seen) }]);
     let page = src.fetch(&threads, Some(&first.cursor)).await.unwrap();
     assert_eq!(ids(&page.posts), vec![after], "comments as old as the history post are not news");
+}
+
+#[tokio::test]
+async fn an_unreadable_threads_cursor_reads_every_thread_again_without_taking_old_comments_for_new() {
+    let fake = FakeReddit::start().await;
+    let clock = ManualClock::new(Utc::now());
+    let src = comment_source(&fake, None, &clock);
+    let threads = query(&src, "reddit:threads");
+    let t0 = Utc::now() - ChronoDuration::minutes(30);
+    let post = fake.add_post(NewPost::new("ana", "Interjet", "").at(t0));
+    fake.add_comment_at("eva", "Interjet perdió mi maleta", &post, t0 + ChronoDuration::minutes(1));
+    src.follow(vec![root(&post, t0)]);
+    let page = src.fetch(&threads, Some("{not json")).await.unwrap();
+    assert!(page.posts.is_empty() && !page.more, "{:?}", ids(&page.posts));
+    let state = ThreadsCursor::parse(&page.cursor).expect("a readable cursor again");
+    assert_eq!(state.threads.len(), 1);
+    let new = fake.add_comment("fer", "Interjet tampoco me responde", &post);
+    clock.advance(ChronoDuration::minutes(1));
+    assert_eq!(ids(&src.fetch(&threads, Some(&page.cursor)).await.unwrap().posts), vec![new]);
 }

@@ -278,25 +278,28 @@ impl RedditSource {
     async fn fetch_threads(&self, cursor: Option<&str>) -> Result<Page, SourceError> {
         let now = self.http.now();
         let roots = self.roots.lock().unwrap().clone();
-        let prev = cursor.filter(|c| !c.trim().is_empty()).map(|c| {
-            ThreadsCursor::parse(c).unwrap_or_else(|| {
-                tracing::warn!("unreadable Reddit threads cursor; reading every followed thread afresh");
-                ThreadsCursor::default()
-            })
-        });
-        // Threads no longer followed (older than follow_threads) drop out.
-        let mut state: Vec<ThreadState> = prev.as_ref().map_or_else(Vec::new, |p| p.threads.clone());
-        state.retain(|t| roots.iter().any(|r| r.platform_id == t.id));
+        let given = cursor.filter(|c| !c.trim().is_empty());
+        let prev = given.and_then(ThreadsCursor::parse);
         if prev.is_none() {
-            // The query's first poll: the daemon stores all of it as history.
-            let mut posts = Vec::new();
+            // The query's first poll: the daemon stores all of it as
+            // history. A cursor that cannot be read (hand-edited) is read
+            // afresh the same way, but what the threads already held is
+            // not news and not returned.
+            let afresh = given.is_some().then_some(now);
+            if afresh.is_some() {
+                tracing::warn!("unreadable Reddit threads cursor; reading every followed thread afresh");
+            }
+            let (mut posts, mut state) = (Vec::new(), Vec::new());
             for r in &roots {
-                let (mut read, st) = self.read_thread(&r.platform_id, None, None, now).await?;
+                let (mut read, st) = self.read_thread(&r.platform_id, None, afresh, now).await?;
                 posts.append(&mut read);
                 state.push(st);
             }
             return Ok(Page { posts, cursor: ThreadsCursor { threads: state }.encode(), more: false });
         }
+        // Threads no longer followed (older than follow_threads) drop out.
+        let mut state: Vec<ThreadState> = prev.map_or_else(Vec::new, |p| p.threads);
+        state.retain(|t| roots.iter().any(|r| r.platform_id == t.id));
         let every = self.every();
         let due: Vec<&ConversationRoot> = {
             let mut due: Vec<(&ConversationRoot, i64)> = roots
@@ -372,7 +375,7 @@ impl RedditSource {
         let mut calls = 0;
         while !pending.is_empty() {
             if calls == MAX_MORE_CALLS {
-                tracing::warn!(thread = %id, left = pending.len(), "Reddit thread too long to read whole this time; the oldest comments are skipped");
+                tracing::warn!(thread = %id, left = pending.len(), "Reddit thread too long to expand whole; its oldest folded comments are not read");
                 break;
             }
             calls += 1;
