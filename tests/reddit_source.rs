@@ -822,3 +822,20 @@ async fn an_unreadable_threads_cursor_reads_every_thread_again_without_taking_ol
     clock.advance(ChronoDuration::minutes(1));
     assert_eq!(ids(&src.fetch(&threads, Some(&page.cursor)).await.unwrap().posts), vec![new]);
 }
+
+#[tokio::test]
+async fn with_a_user_token_a_403_names_the_user_keys_and_a_refused_inbox_the_scope() {
+    let fake = FakeReddit::start().await;
+    fake.add_user("interjet_care", "pw");
+    let clock = ManualClock::new(Utc::now());
+    let grant = RedditGrant::Password { username: Secret::new("interjet_care"), password: Secret::new("pw") };
+    let src = comment_source(&fake, Some(grant), &clock);
+    fake.fail_next(Failure::Forbidden);
+    let err = src.fetch(&query(&src, "reddit:mentions"), None).await.unwrap_err();
+    let SourceError::Unauthorized(msg) = err else { panic!("{err:?}") };
+    assert!(msg.contains("username mentions") && msg.contains("privatemessages") && msg.contains("username_env and password_env"), "{msg}");
+    fake.fail_next(Failure::Forbidden);
+    let err = src.fetch(&query(&src, "reddit:search:interjet"), None).await.unwrap_err();
+    let SourceError::Unauthorized(msg) = err else { panic!("{err:?}") };
+    assert!(msg.contains("user token") && msg.contains("username_env and password_env"), "{msg}");
+}

@@ -487,7 +487,9 @@ impl RedditSource {
 
     fn unauthorized(&self, status: u16, resp: &Response, endpoint: Endpoint<'_>) -> SourceError {
         let why = reason(status, resp);
-        if !matches!(self.auth.grant, Grant::App) {
+        // A refused user listing is about the brand's account, whatever the token.
+        let user_token = !matches!(self.auth.grant, Grant::App);
+        if user_token && !matches!(endpoint, Endpoint::Account { .. }) {
             return SourceError::Unauthorized(match endpoint {
                 Endpoint::Mentions => format!(
                     "Reddit refused to read the username mentions of the brand's user ({why}); check [source.reddit] {} (the token \
