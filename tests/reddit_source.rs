@@ -839,3 +839,36 @@ async fn with_a_user_token_a_403_names_the_user_keys_and_a_refused_inbox_the_sco
     let SourceError::Unauthorized(msg) = err else { panic!("{err:?}") };
     assert!(msg.contains("user token") && msg.contains("username_env and password_env"), "{msg}");
 }
+
+#[tokio::test]
+async fn replies_deeper_than_the_tree_are_read_from_their_continue_this_thread_link_on_every_read() {
+    let fake = FakeReddit::start().await;
+    let clock = ManualClock::new(Utc::now());
+    let src = comment_source(&fake, None, &clock);
+    let threads = query(&src, "reddit:threads");
+    let t0 = Utc::now() - ChronoDuration::minutes(40);
+    let post = fake.add_post(NewPost::new("ana", "Interjet", "").at(t0));
+    // A chain of 12 replies: the tree (depth 10) stops at the tenth.
+    let mut chain = vec![post.clone()];
+    for i in 0..12 {
+        let parent = chain.last().unwrap().clone();
+        chain.push(fake.add_comment_at(if i % 2 == 0 { "eva" } else { "fer" }, &format!("respuesta {i}"), &parent, t0 + ChronoDuration::minutes(i)));
+    }
+    src.follow(vec![root(&post, t0)]);
+    let first = src.fetch(&threads, None).await.unwrap();
+    let mut got = ids(&first.posts);
+    got.sort();
+    let mut want = chain[1..].to_vec();
+    want.sort();
+    assert_eq!(got, want, "all twelve, the last two through the continue link");
+    let tenth = &chain[10][3..];
+    assert!(fake.api_requests().iter().any(|r| r.path == format!("/comments/{}/_/{tenth}", &post[3..])), "{:?}", fake.api_requests());
+
+    // A new reply at the bottom is found on the next read.
+    let deep = fake.add_comment("eva", "Interjet sigue sin responder", chain.last().unwrap());
+    clock.advance(ChronoDuration::minutes(1));
+    let page = src.fetch(&threads, Some(&first.cursor)).await.unwrap();
+    assert_eq!(ids(&page.posts), vec![deep]);
+    let e = &page.posts[0];
+    assert_eq!(e.in_reply_to_author.as_deref(), Some("fer"), "the parent's author, from the tree");
+}

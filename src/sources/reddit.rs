@@ -23,6 +23,9 @@
 //!   the children whose ID36 is above the highest comment read before
 //!   (Reddit assigns comment ids in increasing order), so that an old,
 //!   long thread costs one request per read, not one per hundred comments.
+//!   "Continue this thread" branches (deeper than [`THREAD_DEPTH`]) give no
+//!   ids, so each is read again on every read. Both share a cap of
+//!   [`MAX_MORE_CALLS`] extra requests a read.
 //! - Listings are newest-first and have no "since". A poll reads pages
 //!   newest-first (`after=<fullname>`) until it reaches items older than
 //!   the previous poll's newest `created_utc` minus [`OVERLAP_SECS`]; the
@@ -76,9 +79,9 @@ pub const THREAD_DEPTH: usize = 10;
 /// `/api/morechildren` takes at most 100 ids a call (dev/api).
 pub const MORE_BATCH: usize = 100;
 
-/// At most this many `/api/morechildren` calls per thread read: a
-/// thread of thousands of comments is read in part rather than spend the
-/// rate limit of every other query.
+/// At most this many extra requests (`/api/morechildren` calls and deep
+/// branches) per thread read: a thread of thousands of comments is read in
+/// part rather than spend the rate limit of every other query.
 pub const MAX_MORE_CALLS: usize = 10;
 
 /// Comments created this close below the newest one a thread read are
@@ -372,31 +375,50 @@ impl RedditSource {
         };
         let mut pending: Vec<String> = tree.more.iter().filter(|c| worth(c, &known)).cloned().collect();
         newest_first(&mut pending);
+        // Deep branches ("continue this thread") are read on every read,
+        // once each: nothing tells whether one grew.
+        let mut deeper = tree.deeper;
+        let mut visited: Vec<String> = Vec::new();
         let mut calls = 0;
-        while !pending.is_empty() {
+        while !pending.is_empty() || !deeper.is_empty() {
             if calls == MAX_MORE_CALLS {
-                tracing::warn!(thread = %id, left = pending.len(), "Reddit thread too long to expand whole; its oldest folded comments are not read");
+                tracing::warn!(thread = %id, left = pending.len() + deeper.len(), "Reddit thread too long to expand whole; its oldest folded comments are not read");
                 break;
             }
             calls += 1;
-            let batch: Vec<String> = pending.drain(..pending.len().min(MORE_BATCH)).collect();
-            let children = batch.join(",");
-            let params =
-                [("api_type", "json"), ("link_id", id), ("children", children.as_str()), ("sort", "new"), ("limit_children", "false"), ("raw_json", "1")];
-            let resp = match self.get(&["api", "morechildren"], &params, Endpoint::Thread).await {
-                Ok(resp) => resp,
-                // The post went away between the two requests.
-                Err(Gone(_)) => break,
-                Err(Failed(e)) => return Err(e),
+            let (found, batch) = if !pending.is_empty() {
+                let batch: Vec<String> = pending.drain(..pending.len().min(MORE_BATCH)).collect();
+                let children = batch.join(",");
+                let params =
+                    [("api_type", "json"), ("link_id", id), ("children", children.as_str()), ("sort", "new"), ("limit_children", "false"), ("raw_json", "1")];
+                match self.get(&["api", "morechildren"], &params, Endpoint::Thread).await {
+                    Ok(resp) => (parse_more_children(&resp, &self.api_base)?, batch),
+                    // The post went away between the two requests.
+                    Err(Gone(_)) => break,
+                    Err(Failed(e)) => return Err(e),
+                }
+            } else {
+                let parent = deeper.remove(0);
+                visited.push(parent.clone());
+                match self.get(&["comments", short, "_", &parent], &params, Endpoint::Thread).await {
+                    Ok(resp) => (parse_thread(&resp, &self.api_base)?, Vec::new()),
+                    // That comment was deleted meanwhile.
+                    Err(Gone(_)) => continue,
+                    Err(Failed(e)) => return Err(e),
+                }
             };
-            let more = parse_more_children(&resp, &self.api_base)?;
-            for t in more.comments {
+            for t in found.comments {
                 if known.insert(t.name.clone()) {
                     things.push(t);
                 }
             }
-            pending.extend(more.more.into_iter().filter(|c| worth(c, &known) && !batch.contains(c)));
+            pending.extend(found.more.into_iter().filter(|c| worth(c, &known) && !batch.contains(c)));
             newest_first(&mut pending);
+            for d in found.deeper {
+                if !visited.contains(&d) && !deeper.contains(&d) {
+                    deeper.push(d);
+                }
+            }
         }
         let (kept, st) = advance_thread(id, prev, &things, history_before.map(|t| t.timestamp()), now);
         // A reply to a comment answers that comment's author (a customer
@@ -681,6 +703,9 @@ fn check_body(resp: &Response, api_base: &str, what: &str) -> Result<(), SourceE
 pub struct Tree {
     pub comments: Vec<Thing>,
     pub more: Vec<String>,
+    /// ID36s of the comments whose replies go deeper than the tree
+    /// ("continue this thread"): read with `/comments/<post>/_/<id>`.
+    pub deeper: Vec<String>,
     pub post_author: Option<String>,
 }
 
@@ -727,11 +752,14 @@ fn walk(children: Vec<serde_json::Value>, tree: &mut Tree, what: &str) {
         match child.get("kind").and_then(|k| k.as_str()) {
             Some("more") => {
                 let ids = child.pointer("/data/children").and_then(|c| c.as_array()).cloned().unwrap_or_default();
-                // `count` 0, id `_`, no children: "continue this thread",
-                // replies deeper than the tree's depth; not expanded.
-                tree.more.extend(
-                    ids.iter().filter_map(|i| i.as_str()).filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric())).map(str::to_string),
-                );
+                let id36 = |i: &str| !i.is_empty() && i.len() <= 16 && i.bytes().all(|b| b.is_ascii_alphanumeric());
+                if ids.is_empty() {
+                    // `count` 0, id `_`, no children: "continue this thread",
+                    // the parent's replies are deeper than the tree's depth.
+                    let parent = child.pointer("/data/parent_id").and_then(|p| p.as_str()).and_then(|p| p.strip_prefix("t1_")).filter(|p| id36(p));
+                    tree.deeper.extend(parent.map(str::to_string));
+                }
+                tree.more.extend(ids.iter().filter_map(|i| i.as_str()).filter(|i| id36(i)).map(str::to_string));
             }
             Some("t1") => {
                 let replies = child.pointer_mut("/data/replies").map(serde_json::Value::take);
@@ -1600,7 +1628,8 @@ mod tests {
             {"kind":"more","data":{"count":2,"name":"t1_8","id":"8","parent_id":"t3_p","depth":0,"children":["8","9"]}}]}}]"#;
         let tree = parse_thread(&response(body), "api").unwrap();
         assert_eq!(tree.comments.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["t1_b", "t1_c", "t1_a"]);
-        assert_eq!(tree.more, vec!["8", "9"], "\"continue this thread\" stubs have no children to expand");
+        assert_eq!(tree.more, vec!["8", "9"]);
+        assert_eq!(tree.deeper, vec!["b"], "\"continue this thread\" under t1_b: read from /comments/p/_/b");
         assert_eq!(tree.post_author.as_deref(), Some("carla_mx"));
         let posts: Vec<Post> = tree.comments.iter().filter_map(Thing::to_post).collect();
         assert_eq!(posts.len(), 2, "the deleted comment is skipped");

@@ -244,6 +244,7 @@ impl FakeReddit {
             .route("/search", get(search))
             .route("/user/:name/comments", get(user_comments))
             .route("/comments/:article", get(thread))
+            .route("/comments/:article/:slug/:comment", get(focal_thread))
             .route("/api/morechildren", get(more_children).post(more_children_form))
             .route("/r/:subs/comments", get(subreddit_comments))
             .route("/message/mentions", get(mentions))
@@ -609,7 +610,18 @@ async fn user_comments(State(inner): State<Shared>, Path(name): Path<String>, he
 }
 
 async fn thread(State(inner): State<Shared>, Path(article): Path<String>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
-    api(inner, format!("/comments/{article}"), headers, params, Listing::Thread(format!("t3_{article}"))).await
+    api(inner, format!("/comments/{article}"), headers, params, Listing::Thread(format!("t3_{article}"), None)).await
+}
+
+/// `/comments/<post>/<slug or _>/<comment>`: the comment and its replies.
+async fn focal_thread(
+    State(inner): State<Shared>,
+    Path((article, slug, comment)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let path = format!("/comments/{article}/{slug}/{comment}");
+    api(inner, path, headers, params, Listing::Thread(format!("t3_{article}"), Some(format!("t1_{comment}")))).await
 }
 
 async fn more_children(State(inner): State<Shared>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
@@ -637,8 +649,8 @@ async fn mentions(State(inner): State<Shared>, headers: HeaderMap, Query(params)
 enum Listing {
     Search,
     UserComments(String),
-    /// A thread, by its post's fullname.
-    Thread(String),
+    /// A thread, by its post's fullname, from the top or from one comment.
+    Thread(String, Option<String>),
     MoreChildren,
     /// `a+b` as in the path.
     Subreddits(String),
@@ -748,13 +760,25 @@ fn answer(s: &mut Inner, caller: Caller, descriptive_ua: bool, params: &[(String
         r
     };
     match listing {
-        Listing::Thread(link) => {
+        Listing::Thread(link, focal) => {
             let Some(post) = s.things.iter().find(|t| t.name == *link) else { return rate(s, error(404, "Not Found")) };
             let limit = get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(200).min(s.tree_limit);
             let depth = get("depth").and_then(|d| d.parse::<usize>().ok()).unwrap_or(10).max(1);
             let newest_first = get("sort") == Some("new");
             let mut budget = limit;
-            let comments = tree(s, link, 0, depth, newest_first, &mut budget, raw_json);
+            let comments = match focal {
+                None => tree(s, link, 0, depth, newest_first, &mut budget, raw_json),
+                Some(c) => {
+                    let Some(top) = s.things.iter().find(|t| t.name == *c && t.link_id == *link) else { return rate(s, error(404, "Not Found")) };
+                    let mut j = thing_json(s, top, raw_json);
+                    j["data"]["depth"] = json!(0);
+                    let replies = tree(s, c, 1, depth, newest_first, &mut budget, raw_json);
+                    if !replies.is_empty() {
+                        j["data"]["replies"] = json!({"kind": "Listing", "data": {"after": null, "children": replies, "before": null}});
+                    }
+                    vec![j]
+                }
+            };
             let listing = |children: Vec<Value>| json!({"kind": "Listing", "data": {"after": null, "dist": children.len(), "modhash": null, "geo_filter": "", "children": children, "before": null}});
             let body = json!([listing(vec![thing_json(s, post, raw_json)]), listing(comments)]);
             return rate(s, respond(200, JSON, body.to_string()));
@@ -808,7 +832,7 @@ fn answer(s: &mut Inner, caller: Caller, descriptive_ua: bool, params: &[(String
             let needle = format!("u/{}", user.to_lowercase());
             s.things.iter().filter(|t| t.name.starts_with("t1_") && !t.author.eq_ignore_ascii_case(user) && t.text.to_lowercase().contains(&needle)).collect()
         }
-        Listing::Thread(_) | Listing::MoreChildren => unreachable!("answered above"),
+        Listing::Thread(..) | Listing::MoreChildren => unreachable!("answered above"),
     };
     // sort=new (the only order escucha asks for): newest first, ties by
     // the order added (later first).
