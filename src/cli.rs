@@ -185,8 +185,6 @@ pub enum Command {
         #[arg(long, value_name = "FILE.jsonl")]
         train: Option<PathBuf>,
     },
-    /// Copy the live database to FILE with SQLite's online backup (safe
-    /// while the daemon runs).
     /// Write a commented starter config for a first brand, then say what to
     /// run next. Never overwrites an existing file.
     Init {
@@ -207,6 +205,8 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Copy the live database to FILE with SQLite's online backup (safe
+    /// while the daemon runs).
     Backup {
         file: PathBuf,
         #[command(flatten)]
@@ -226,6 +226,14 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell) on stdout, e.g.
+    /// `escucha completions bash > /etc/bash_completion.d/escucha`.
+    Completions { shell: clap_complete::Shell },
+    /// Write one man page per command (escucha.1, escucha-run.1, ...) into
+    /// DIR, as the Debian package ships them.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
     /// Response rate and first-response times per brand and platform.
     Stats {
         #[command(flatten)]
@@ -286,6 +294,29 @@ pub enum TokenCommand {
     },
 }
 
+/// `escucha.1` for the program and `escucha-<command>.1` for each visible
+/// command (subcommands of subcommands too: `escucha-token-create.1`), the
+/// layout `git` and `cargo` use so `man escucha-check` works.
+fn man_pages(dir: &std::path::Path) -> anyhow::Result<usize> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    fn write(cmd: clap::Command, name: String, bin: String, dir: &std::path::Path, n: &mut usize) -> anyhow::Result<()> {
+        // NAME says escucha-check, SYNOPSIS what to type: escucha check.
+        let cmd = cmd.name(name.clone()).bin_name(bin.clone()).disable_help_subcommand(true);
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+        std::fs::write(dir.join(format!("{name}.1")), out)?;
+        *n += 1;
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write(sub.clone(), format!("{name}-{}", sub.get_name()), format!("{bin} {}", sub.get_name()), dir, n)?;
+        }
+        Ok(())
+    }
+    let mut n = 0;
+    write(Cli::command().disable_help_subcommand(true), "escucha".into(), "escucha".into(), dir, &mut n)?;
+    Ok(n)
+}
+
 /// `load` for the commands that watch (`run`, `check`): a config with no
 /// brand (an empty file, a stray `[daemon]`) would start and watch nothing
 /// in silence. Commands that only classify or store labels take it.
@@ -333,6 +364,16 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             let token = crate::web::auth::random_token();
             store.create_api_token(&crate::web::auth::session_id(&token), &user, chrono::Utc::now()).map_err(anyhow::Error::from)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "escucha", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { dir } => {
+            let written = man_pages(&dir).with_context(|| format!("writing man pages into {}", dir.display()))?;
+            println!("wrote {written} man pages into {}", dir.display());
             Ok(())
         }
         Command::Passwd => {

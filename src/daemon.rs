@@ -706,6 +706,12 @@ async fn poll_query(
         Some(r) => (Some(r.cursor), PollState { first_poll: false, first_polled_at: r.first_polled_at }),
         None => (None, PollState { first_poll: true, first_polled_at: shared.clock.now() }),
     };
+    if let (sources::QueryKind::Threads, Some(within)) = (&q.kind, source.follows()) {
+        // The threads to read: what this platform's stored mentions began.
+        let since = shared.clock.now() - chrono::Duration::from_std(within).unwrap_or(chrono::Duration::days(36_500));
+        let roots = store.conversation_roots(source.platform(), since).map_err(|e| SourceError::Transient(format!("reading the threads to follow: {e}")))?;
+        source.follow(roots);
+    }
     loop {
         // No wait here: the source's paced client holds every request until
         // the platform's published limit allows it, and answers

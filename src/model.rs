@@ -398,3 +398,15 @@ pub struct SourceHealth {
     /// When the "not working" notice went out for this failure.
     pub alerted_at: Option<DateTime<Utc>>,
 }
+
+/// A stored mention that began a conversation (a Reddit post): sources
+/// that follow conversations read the replies under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRoot {
+    pub platform_id: String,
+    pub created_at: DateTime<Utc>,
+    /// Set when every brand's copy was stored as history (found on a
+    /// query's first poll): replies posted before this moment, when it was
+    /// seen, are history too and not news.
+    pub history_seen_at: Option<DateTime<Utc>>,
+}

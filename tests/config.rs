@@ -695,3 +695,59 @@ fn a_private_feed_url_comes_from_the_environment_or_a_file_and_is_never_echoed()
     let both = errors(&format!("{MINIMAL}\n[[source.feed]]\nurl = \"{url}\"\nurl_env = \"ALERTS_FEED\"\nbrand = \"interjet\"\n"), &Env::empty()).to_string();
     assert!(both.contains("give only one of url, url_env, url_file"), "{both}");
 }
+
+const REDDIT: &str = "[source.reddit]\nclient_id = \"id\"\nclient_secret = \"secret\"\n";
+
+#[test]
+fn reddit_comment_keys_are_parsed_once_with_their_defaults() {
+    let plain = load_str(&format!("{MINIMAL}\n{REDDIT}"), Path::new("e.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    let r = plain.sources.reddit.unwrap();
+    assert_eq!(r.follow_threads, Duration::from_secs(3 * 86_400), "threads are followed for 3 days by default");
+    assert!(r.subreddits.is_empty() && r.user.is_none());
+
+    let toml = format!(
+        "{MINIMAL}[brand.accounts]\nreddit = \"u/Interjet_Care\"\n{REDDIT}follow_threads = \"12h\"\nsubreddits = [\"mexico\", \"r/Aviation\", \"/r/mexico/\"]\nusername_env = \"REDDIT_USERNAME\"\npassword_env = \"REDDIT_PASSWORD\"\n"
+    );
+    let env = Env::empty().with("REDDIT_USERNAME", "interjet_care").with("REDDIT_PASSWORD", "pw");
+    let config = load_str(&toml, Path::new("e.toml"), &env).unwrap_or_else(|e| panic!("{e}"));
+    let r = config.sources.reddit.unwrap();
+    assert_eq!(r.follow_threads, Duration::from_secs(12 * 3600));
+    assert_eq!(r.subreddits, vec!["mexico".to_string(), "aviation".to_string()], "lowercase, without r/, once each");
+    let user = r.user.unwrap();
+    assert_eq!(user.brands, vec!["interjet".to_string()]);
+    assert!(matches!(user.grant, escucha::config::RedditGrant::Password { .. }));
+    assert_eq!(user.keys, "username_env and password_env");
+
+    // One brand with a Reddit account: a refresh token is its user's.
+    let toml = format!("{MINIMAL}[brand.accounts]\nreddit = \"interjet_care\"\n{REDDIT}refresh_token_env = \"REDDIT_REFRESH_TOKEN\"\n");
+    let env = Env::empty().with("REDDIT_REFRESH_TOKEN", "r-123");
+    let r = load_str(&toml, Path::new("e.toml"), &env).unwrap_or_else(|e| panic!("{e}")).sources.reddit.unwrap();
+    let user = r.user.unwrap();
+    assert!(matches!(user.grant, escucha::config::RedditGrant::RefreshToken(_)));
+    assert_eq!((user.brands, user.keys.as_str()), (vec!["interjet".to_string()], "refresh_token_env"));
+}
+
+#[test]
+fn bad_reddit_comment_keys_are_refused_naming_each_key() {
+    let two = "[[brand]]\nid = \"acme\"\nterms = [\"acme\"]\n[brand.accounts]\nreddit = \"acme_help\"\n";
+    let toml = format!(
+        "{MINIMAL}[brand.accounts]\nreddit = \"interjet_care\"\n{two}{REDDIT}follow_threads = \"three days\"\nsubreddits = [\"mexico\", \"not a sub!\"]\nrefresh_token = \"r\"\n"
+    );
+    let text = text_of(&errors(&toml, &Env::empty()));
+    assert!(text.contains("source.reddit.follow_threads"), "{text}");
+    assert!(text.contains("source.reddit.subreddits[1]: \"not a sub!\" is not a subreddit name"), "{text}");
+    assert!(text.contains("source.reddit.refresh_token: several brands have a Reddit account (acme_help, interjet_care)"), "{text}");
+
+    let toml = format!("{MINIMAL}{REDDIT}username = \"somebody\"\npassword = \"pw\"\n");
+    let text = text_of(&errors(&toml, &Env::empty()));
+    assert!(text.contains("source.reddit.username: u/somebody is no brand's account"), "{text}");
+    assert!(!text.contains("pw"), "never the password: {text}");
+
+    let toml = format!("{MINIMAL}[brand.accounts]\nreddit = \"interjet_care\"\n{REDDIT}password_env = \"P\"\n");
+    let text = text_of(&errors(&toml, &Env::empty().with("P", "x")));
+    assert!(text.contains("source.reddit.username: is missing"), "{text}");
+
+    let toml = format!("{MINIMAL}[brand.accounts]\nreddit = \"interjet_care\"\n{REDDIT}username = \"interjet_care\"\n");
+    let text = text_of(&errors(&toml, &Env::empty()));
+    assert!(text.contains("source.reddit.username: needs password_env"), "{text}");
+}

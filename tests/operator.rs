@@ -203,3 +203,38 @@ fn init_writes_a_starter_config_that_checks_and_never_overwrites_one() {
     assert!(err.contains("exists") && err.contains("never overwrites"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "the first config is untouched");
 }
+
+/// Man pages and completions come from the same clap definition as the
+/// binary: a command added later appears in both without anyone editing
+/// them (the Debian package ships what these print).
+#[test]
+fn man_pages_and_completions_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = escucha(&["man", dir.path().to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, help, _) = escucha(&["--help"], None);
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .take_while(|w| !w.ends_with(':'))
+        .filter(|w| *w != "help")
+        .collect();
+    assert!(commands.len() >= 15, "{help}");
+    for c in &commands {
+        let page = std::fs::read_to_string(dir.path().join(format!("escucha-{c}.1"))).unwrap_or_else(|_| panic!("no man page for {c}"));
+        // roff writes a hyphen as \-.
+        assert!(page.contains(".SH SYNOPSIS") && page.contains(&format!("escucha {}", c.replace('-', "\\-"))), "{c}: {page}");
+    }
+    assert!(dir.path().join("escucha-outbox-retry.1").exists() && dir.path().join("escucha-token-create.1").exists());
+    assert!(!dir.path().join("escucha-man.1").exists(), "the hidden command has no page");
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, script, err) = escucha(&["completions", shell], None);
+        assert_eq!(code, 0, "{err}");
+        for c in &commands {
+            assert!(script.contains(c), "{shell} completions lack {c}");
+        }
+    }
+}

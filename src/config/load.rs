@@ -264,7 +264,14 @@ impl Checker<'_> {
         let oncall = collect(rota_tables.into_iter().map(|t| self.rota(t, tz, &webhook_ids)));
         let brands = collect(brand_tables.into_iter().map(|t| self.brand(t, tz, &rota_ids)));
 
-        let sources = self.sources(&root.section("source"), &brand_ids);
+        // (brand id, user name) of each brand's Reddit account: whose
+        // username mentions a Reddit user token reads.
+        let reddit_accounts: Vec<(String, String)> = brands
+            .iter()
+            .flatten()
+            .filter_map(|b| b.accounts.reddit.as_deref().map(|a| (b.id.clone(), crate::sources::reddit::account_name(a).to_lowercase())))
+            .collect();
+        let sources = self.sources(&root.section("source"), &brand_ids, &reddit_accounts);
         let smtp = root.table("smtp").map(|t| self.smtp(t));
         let people = collect(root.tables("person").into_iter().map(|t| self.person(t)));
         let mut seen = HashSet::new();
@@ -689,7 +696,7 @@ impl Checker<'_> {
         Some(Escalate { followers: followers?, reposts: reposts?, repeat: repeat?, window })
     }
 
-    fn sources(&self, t: &Table, brand_ids: &[String]) -> Option<Sources> {
+    fn sources(&self, t: &Table, brand_ids: &[String], reddit_accounts: &[(String, String)]) -> Option<Sources> {
         for name in t.keys() {
             if SOURCES.contains(&name) {
                 continue;
@@ -705,7 +712,7 @@ impl Checker<'_> {
         let x = t.table("x").map(|t| self.x(t));
         let mastodon = t.table("mastodon").map(|t| self.mastodon(t));
         let bluesky = t.table("bluesky").map(|b| self.bluesky(b));
-        let reddit = t.table("reddit").map(|r| self.reddit(r));
+        let reddit = t.table("reddit").map(|r| self.reddit(r, reddit_accounts));
         let hackernews = t.table("hackernews").map(|h| {
             let api_base = url_or_default(&h, "api_base", "https://hn.algolia.com");
             let schedule = self.schedule(&h);
@@ -787,7 +794,7 @@ impl Checker<'_> {
         Some(BlueskySource { service: service?, identifier: identifier?, app_password: app_password??, schedule: schedule? })
     }
 
-    fn reddit(&self, t: Table) -> Option<RedditSource> {
+    fn reddit(&self, t: Table, accounts: &[(String, String)]) -> Option<RedditSource> {
         let api_base = url_or_default(&t, "api_base", "https://oauth.reddit.com");
         let token_url = url_or_default(&t, "token_url", "https://www.reddit.com/api/v1/access_token");
         let client_id = self.secret(&t, "client_id", Some("REDDIT_CLIENT_ID"));
@@ -802,6 +809,12 @@ impl Checker<'_> {
                 other => other,
             },
         };
+        let follow_threads = match t.get("follow_threads") {
+            None => Some(Duration::from_secs(3 * 86_400)),
+            Some(i) => i.duration(),
+        };
+        let subreddits = self.subreddits(&t);
+        let user = self.reddit_user(&t, accounts);
         let schedule = self.schedule(&t);
         t.finish();
         Some(RedditSource {
@@ -811,7 +824,104 @@ impl Checker<'_> {
             client_secret: client_secret??,
             user_agent: user_agent?,
             schedule: schedule?,
+            follow_threads: follow_threads?,
+            subreddits: subreddits?,
+            user: user?,
         })
+    }
+
+    /// `subreddits = ["mexico", "r/aviation"]`: names as Reddit writes them
+    /// (3 to 21 letters, digits or `_`; a few older ones have 2), lowercase,
+    /// without `r/`, each once.
+    fn subreddits(&self, t: &Table) -> Option<Vec<String>> {
+        let Some(item) = t.get("subreddits") else { return Some(Vec::new()) };
+        let items = item.array("[\"mexico\", \"aviation\"]")?;
+        let mut out: Vec<String> = Vec::new();
+        let mut ok = true;
+        for i in items {
+            let name = i.parse("\"mexico\"", |s| {
+                let s = s.trim();
+                let s = s.strip_prefix("/r/").or_else(|| s.strip_prefix("r/")).unwrap_or(s).trim_end_matches('/');
+                if (2..=21).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    Ok(s.to_lowercase())
+                } else {
+                    Err(format!("{s:?} is not a subreddit name (letters, digits and _, e.g. \"mexico\" for r/mexico)"))
+                }
+            });
+            match name {
+                Some(n) if !out.contains(&n) => out.push(n),
+                Some(_) => {}
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// `username`/`password` (a script app's password grant) or
+    /// `refresh_token`: the brand's own user, whose username mentions are
+    /// read. `username` may name the account a refresh token belongs to;
+    /// it must then be the `[brand.accounts] reddit` of some brand.
+    fn reddit_user(&self, t: &Table, accounts: &[(String, String)]) -> Option<Option<RedditUser>> {
+        let has = |k: &str| [k.to_string(), format!("{k}_env"), format!("{k}_file")].iter().any(|k| t_has(t, k));
+        let (username, password, refresh) = (self.secret(t, "username", None), self.secret(t, "password", None), self.secret(t, "refresh_token", None));
+        let (username, password, refresh) = (username?, password?, refresh?);
+        let (grant, keys) = match (username.clone(), password, refresh) {
+            (None, None, None) => return Some(None),
+            (Some(u), Some(p), None) => {
+                (RedditGrant::Password { username: u, password: p }, format!("{} and {}", secret_key(t, "username"), secret_key(t, "password")))
+            }
+            (_, None, Some(r)) => (RedditGrant::RefreshToken(r), secret_key(t, "refresh_token")),
+            (_, Some(_), Some(_)) => {
+                t.report(&secret_key(t, "refresh_token"), format!("give either a refresh token or {} with username, not both", secret_key(t, "password")));
+                return None;
+            }
+            (None, Some(_), None) => {
+                t.report("username", format!("is missing: {} needs username_env = \"REDDIT_USERNAME\" (the brand's user)", secret_key(t, "password")));
+                return None;
+            }
+            (Some(_), None, None) => {
+                t.report(
+                    &secret_key(t, "username"),
+                    "needs password_env = \"REDDIT_PASSWORD\" (a script app's password grant) or refresh_token_env = \"REDDIT_REFRESH_TOKEN\"",
+                );
+                return None;
+            }
+        };
+        let user_key = secret_key(t, if has("username") { "username" } else { "refresh_token" });
+        let brands: Vec<String> = match &username {
+            Some(u) => {
+                let name = crate::sources::reddit::account_name(u.expose()).to_lowercase();
+                let brands: Vec<String> = accounts.iter().filter(|(_, a)| *a == name).map(|(b, _)| b.clone()).collect();
+                if brands.is_empty() {
+                    t.report(
+                        &user_key,
+                        format!("u/{name} is no brand's account: add reddit = \"{name}\" under the [brand.accounts] of the brand it speaks for"),
+                    );
+                    return None;
+                }
+                brands
+            }
+            None => {
+                let mut names: Vec<&str> = accounts.iter().map(|(_, a)| a.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                match names.as_slice() {
+                    [] => {
+                        t.report(&user_key, "belongs to the brand's own user: add reddit = \"<user name>\" under that brand's [brand.accounts]");
+                        return None;
+                    }
+                    [_] => accounts.iter().map(|(b, _)| b.clone()).collect(),
+                    _ => {
+                        t.report(
+                            &user_key,
+                            format!("several brands have a Reddit account ({}): add username = \"<user name>\" to say whose token this is", names.join(", ")),
+                        );
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Some(RedditUser { grant, brands, keys }))
     }
 
     fn feed(&self, t: Table, brand_ids: &[String]) -> Option<FeedSource> {

@@ -319,6 +319,35 @@ pub struct RedditSource {
     /// Sent on every request, as Reddit requires.
     pub user_agent: String,
     pub schedule: Schedule,
+    /// Comment threads of matched posts are read for this long after the
+    /// post (`follow_threads`, default 3 days); zero: not followed.
+    pub follow_threads: Duration,
+    /// Subreddits whose new comments are read and matched locally
+    /// (`subreddits`), lowercase, without `r/`.
+    pub subreddits: Vec<String>,
+    /// The brand's own Reddit user, logged in to read its username
+    /// mentions (`username`/`password` or `refresh_token`). All requests
+    /// then carry this user's token.
+    pub user: Option<RedditUser>,
+}
+
+/// A Reddit user token's grant: a script app's password grant, or a
+/// refresh token from an authorization with `duration=permanent`.
+#[derive(Debug, Clone)]
+pub enum RedditGrant {
+    Password { username: Secret, password: Secret },
+    RefreshToken(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct RedditUser {
+    pub grant: RedditGrant,
+    /// The brands whose `[brand.accounts] reddit` is this user: its
+    /// username mentions are their mentions.
+    pub brands: Vec<String>,
+    /// Which keys hold the credentials, for messages (`username_env and
+    /// password_env`, `refresh_token_file`).
+    pub keys: String,
 }
 
 #[derive(Debug, Clone)]

@@ -91,6 +91,13 @@ pub enum QueryKind {
     /// The reviews of one location, app, package or business unit (as
     /// configured under `[brand.accounts]`).
     Reviews { target: String },
+    /// New comments of these communities (Reddit subreddits, lowercase),
+    /// matched locally against every brand.
+    Communities { names: Vec<String> },
+    /// Replies under the conversations escucha stored a mention at the
+    /// root of (Reddit: comment threads of matched posts); the daemon hands
+    /// the source those roots before each poll ([`Source::follow`]).
+    Threads,
 }
 
 /// One page of a query's results.
@@ -185,6 +192,21 @@ impl Source {
             Source::Instagram(s) => s.not_before().max(s.http().not_before()),
             Source::YouTube(s) => s.not_before().max(s.http().not_before()),
             _ => each_source!(self, s => s.http().not_before()),
+        }
+    }
+    /// How long after a conversation's first post this source follows its
+    /// replies (Reddit `follow_threads`); None: it does not follow any.
+    pub fn follows(&self) -> Option<Duration> {
+        match self {
+            Source::Reddit(r) => r.follows(),
+            _ => None,
+        }
+    }
+    /// The conversations to follow now: the stored mentions that began
+    /// one within [`Source::follows`].
+    pub fn follow(&self, roots: Vec<crate::model::ConversationRoot>) {
+        if let Source::Reddit(r) = self {
+            r.follow(roots)
         }
     }
     /// `check --probe` for sources with a cheaper check of their

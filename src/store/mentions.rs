@@ -4,7 +4,7 @@
 use super::db::{self, Conn, Param, Row};
 use super::outbox::{enqueue_resolutions, OutboxKind};
 use super::{from_ms, to_ms, Result, Store};
-use crate::model::{Class, Mention, Platform, Status};
+use crate::model::{Class, ConversationRoot, Mention, Platform, Status};
 use chrono::{DateTime, Utc};
 
 /// How `commit_page` inserts a mention (parameters in column order); public
@@ -480,6 +480,31 @@ impl Store {
                AND class IN ('complaint', 'escalation') ORDER BY created_at, id"
         );
         self.read(|c| mentions_from(c.rows(&sql, &[&brand, &to_ms(from), &to_ms(to)])?))
+    }
+
+    /// The conversations to follow on `platform`: the platform ids of the
+    /// mentions that began one (their own conversation) created at or
+    /// after `since`, once each however many brands they mention, with
+    /// their creation time; newest first.
+    pub fn conversation_roots(&self, platform: Platform, since: DateTime<Utc>) -> Result<Vec<ConversationRoot>> {
+        self.read(|c| {
+            c.rows(
+                "SELECT platform_id, MIN(created_at), MIN(history), MIN(seen_at) FROM mentions
+                 WHERE platform = $1 AND created_at >= $2 AND conversation_id = platform_id
+                 GROUP BY platform_id ORDER BY 2 DESC, 1",
+                &[&platform.as_str(), &to_ms(since)],
+            )?
+            .iter()
+            .map(|r| {
+                let history: i64 = r.get(2)?;
+                Ok(ConversationRoot {
+                    platform_id: r.get(0)?,
+                    created_at: from_ms(r.get(1)?),
+                    history_seen_at: if history != 0 { Some(from_ms(r.get(3)?)) } else { None },
+                })
+            })
+            .collect()
+        })
     }
 
     /// When escucha last stored a mention from this platform.

@@ -547,7 +547,42 @@ fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
     assert_eq!(s.deliveries().unwrap().len(), 1, "sent rows are not listed");
 }
 
+fn conversation_roots_are_the_recent_mentions_that_began_a_conversation_once_each(s: Store) {
+    let at = |id: &str, conversation: &str, created: i64, brand: &str, platform: Platform| NewMention {
+        brand: brand.into(),
+        platform,
+        conversation_id: Some(conversation.into()),
+        ..mention(id, Class::Neutral, created)
+    };
+    let page = [
+        at("t3_a", "t3_a", 100, "acme", Platform::Reddit),
+        // The same post mentions a second brand: one root.
+        at("t3_a", "t3_a", 100, "other", Platform::Reddit),
+        at("t3_b", "t3_b", 300, "acme", Platform::Reddit),
+        // A comment is not a root; an old post and another platform's post are not followed.
+        at("t1_c", "t3_b", 400, "acme", Platform::Reddit),
+        at("t3_old", "t3_old", -1000, "acme", Platform::Reddit),
+        at("9", "9", 200, "acme", Platform::X),
+    ];
+    s.commit_page("q", t(0), &page, &[], "c", t(500)).unwrap();
+    // A post stored as history on a first poll, for one brand only.
+    let old = NewMention { history: true, ..at("t3_h", "t3_h", 200, "acme", Platform::Reddit) };
+    s.commit_page("first", t(0), std::slice::from_ref(&old), &[], "c", t(600)).unwrap();
+    let root = |id: &str, created: i64, history: Option<i64>| crate::model::ConversationRoot {
+        platform_id: id.into(),
+        created_at: t(created),
+        history_seen_at: history.map(t),
+    };
+    let roots = s.conversation_roots(Platform::Reddit, t(0)).unwrap();
+    assert_eq!(roots, vec![root("t3_b", 300, None), root("t3_h", 200, Some(600)), root("t3_a", 100, None)]);
+    assert!(s.conversation_roots(Platform::Reddit, t(301)).unwrap().is_empty());
+    // Live for another brand: the thread's replies are news.
+    s.commit_page("q2", t(0), &[NewMention { history: false, brand: "other".into(), ..old }], &[], "c", t(700)).unwrap();
+    assert_eq!(s.conversation_roots(Platform::Reddit, t(0)).unwrap()[1], root("t3_h", 200, None));
+}
+
 on_both!(
+    conversation_roots_are_the_recent_mentions_that_began_a_conversation_once_each,
     dead_letters_are_listed_with_their_error_and_can_be_put_back,
     a_mention_fetched_twice_is_stored_once,
     an_edited_post_keeps_its_newest_text_without_a_new_alert_or_status,

@@ -9,6 +9,18 @@
 //! User-Agent), a search index that can lag behind posting, and a queue of
 //! failures for the next API requests.
 //!
+//! Comments: threads (`GET /comments/<post>` with `sort`, `limit` and
+//! `depth`: a tree of at most `limit` comments, or [`FakeReddit::set_tree_limit`],
+//! the rest in `more` stubs listing their ID36s, "continue this thread"
+//! stubs below `depth`), `GET|POST /api/morechildren` (at most 100 ids, a
+//! flat `things` list; a non-JSON 400 beyond), subreddit comment listings
+//! (`GET /r/<a>+<b>/comments`, 404 when no subreddit exists), the user
+//! inbox's username mentions (`GET /message/mentions`, shaped like the
+//! 2025 recording: `context`, no `link_id` or `permalink`; 403 with an
+//! app-only token) and the password and refresh-token grants (script app
+//! users, refresh tokens that may rotate), deleted (`[deleted]`) and
+//! removed (`[removed]`) comments.
+//!
 //! Search matches a post when its title or text contains one of the
 //! query's `OR`-ed terms (case-insensitive; quotes dropped): enough of the
 //! query language for escucha's queries. Self-contained (axum, tokio,
@@ -80,11 +92,25 @@ pub struct NewPost {
     pub created_at: Option<DateTime<Utc>>,
     pub indexed: bool,
     pub crossposts: u64,
+    pub subreddit: String,
 }
 
 impl NewPost {
     pub fn new(author: &str, title: &str, selftext: &str) -> NewPost {
-        NewPost { author: author.into(), title: title.into(), selftext: selftext.into(), created_at: None, indexed: true, crossposts: 0 }
+        NewPost {
+            author: author.into(),
+            title: title.into(),
+            selftext: selftext.into(),
+            created_at: None,
+            indexed: true,
+            crossposts: 0,
+            subreddit: "test".into(),
+        }
+    }
+    /// Posted in r/`name` (default r/test).
+    pub fn in_sub(mut self, name: &str) -> Self {
+        self.subreddit = name.into();
+        self
     }
     pub fn at(mut self, t: DateTime<Utc>) -> Self {
         self.created_at = Some(t);
@@ -117,6 +143,9 @@ pub struct Thing {
     pub crossposts: u64,
     /// Set by [`FakeReddit::delete`]: the text reads `[deleted]`.
     pub deleted: bool,
+    /// Set by [`FakeReddit::remove`]: the text reads `[removed]`.
+    pub removed: bool,
+    pub subreddit: String,
 }
 
 /// One request as the fake received it (no credentials kept).
@@ -140,8 +169,17 @@ impl RecordedRequest {
 struct Inner {
     client_secret: String,
     expires_in: u64,
-    /// Issued tokens and when each expires.
-    tokens: Vec<(String, DateTime<Utc>)>,
+    /// Issued tokens, when each expires, and the user it acts for (None:
+    /// app-only).
+    tokens: Vec<(String, DateTime<Utc>, Option<String>)>,
+    /// Script app users (name, password) the password grant accepts.
+    users: Vec<(String, String)>,
+    /// Valid refresh tokens and their user.
+    refresh_tokens: Vec<(String, String)>,
+    /// Each refresh hands a new refresh token and revokes the one used.
+    rotate_refresh: bool,
+    /// Comments a thread request returns at most, whatever its `limit`.
+    tree_limit: usize,
     issued: u64,
     things: Vec<Thing>,
     next_id: u64,
@@ -184,6 +222,10 @@ impl FakeReddit {
             client_secret: CLIENT_SECRET.into(),
             expires_in: 86_400,
             tokens: Vec::new(),
+            users: Vec::new(),
+            refresh_tokens: Vec::new(),
+            rotate_refresh: false,
+            tree_limit: 500,
             issued: 0,
             things: Vec::new(),
             next_id: 36u64.pow(5),
@@ -201,6 +243,11 @@ impl FakeReddit {
             .route(TOKEN_PATH, post(token))
             .route("/search", get(search))
             .route("/user/:name/comments", get(user_comments))
+            .route("/comments/:article", get(thread))
+            .route("/comments/:article/:slug/:comment", get(focal_thread))
+            .route("/api/morechildren", get(more_children).post(more_children_form))
+            .route("/r/:subs/comments", get(subreddit_comments))
+            .route("/message/mentions", get(mentions))
             .fallback(not_found)
             .with_state(inner.clone());
         // The token endpoint (www.reddit.com) is served directly; the API
@@ -254,6 +301,28 @@ impl FakeReddit {
     /// Invalidates every token issued so far.
     pub fn revoke_tokens(&self) {
         self.inner.lock().unwrap().tokens.clear();
+    }
+
+    /// A user of the script app, for the password grant.
+    pub fn add_user(&self, name: &str, password: &str) {
+        self.inner.lock().unwrap().users.push((name.into(), password.into()));
+    }
+
+    /// A refresh token of `user`, for the refresh-token grant.
+    pub fn add_refresh_token(&self, token: &str, user: &str) {
+        self.inner.lock().unwrap().refresh_tokens.push((token.into(), user.into()));
+    }
+
+    /// From now on each refresh returns a new refresh token and revokes
+    /// the one it used.
+    pub fn rotate_refresh_tokens(&self) {
+        self.inner.lock().unwrap().rotate_refresh = true;
+    }
+
+    /// A thread request returns at most `n` comments; the rest come as
+    /// `more` stubs.
+    pub fn set_tree_limit(&self, n: usize) {
+        self.inner.lock().unwrap().tree_limit = n;
     }
 
     /// How many tokens the endpoint has issued.
@@ -316,6 +385,8 @@ impl FakeReddit {
         let mut s = self.inner.lock().unwrap();
         let name = format!("t3_{}", next_id(&mut s));
         s.things.push(Thing {
+            removed: false,
+            subreddit: p.subreddit,
             name: name.clone(),
             author: p.author,
             created_at: p.created_at.unwrap_or_else(Utc::now),
@@ -333,13 +404,25 @@ impl FakeReddit {
     /// Stores a comment replying to `parent` (a post or comment fullname
     /// held by the fake); returns its fullname.
     pub fn add_comment(&self, author: &str, body: &str, parent: &str) -> String {
+        self.add_comment_at(author, body, parent, Utc::now())
+    }
+
+    /// [`FakeReddit::add_comment`] created at `at`.
+    pub fn add_comment_at(&self, author: &str, body: &str, parent: &str, at: DateTime<Utc>) -> String {
         let mut s = self.inner.lock().unwrap();
-        let link_id = s.things.iter().find(|t| t.name == parent).map(|t| t.link_id.clone()).unwrap_or_else(|| panic!("add_comment: no thing {parent}"));
+        let (link_id, subreddit) = s
+            .things
+            .iter()
+            .find(|t| t.name == parent)
+            .map(|t| (t.link_id.clone(), t.subreddit.clone()))
+            .unwrap_or_else(|| panic!("add_comment: no thing {parent}"));
         let name = format!("t1_{}", next_id(&mut s));
         s.things.push(Thing {
+            removed: false,
+            subreddit,
             name: name.clone(),
             author: author.into(),
-            created_at: Utc::now(),
+            created_at: at,
             title: String::new(),
             text: body.into(),
             parent_id: Some(parent.into()),
@@ -364,6 +447,22 @@ impl FakeReddit {
         let mut s = self.inner.lock().unwrap();
         if let Some(t) = s.things.iter_mut().find(|t| t.name == fullname) {
             t.deleted = true;
+        }
+    }
+
+    /// Forgets a post and its comments: its thread answers 404, as
+    /// Reddit does for a post it no longer has.
+    pub fn forget(&self, fullname: &str) {
+        let mut s = self.inner.lock().unwrap();
+        s.things.retain(|t| t.name != fullname && t.link_id != fullname);
+    }
+
+    /// A moderator removes a thing: its text reads `[removed]`, its author
+    /// `[deleted]`.
+    pub fn remove(&self, fullname: &str) {
+        let mut s = self.inner.lock().unwrap();
+        if let Some(t) = s.things.iter_mut().find(|t| t.name == fullname) {
+            t.removed = true;
         }
     }
 }
@@ -437,7 +536,7 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: String) ->
         .and_then(base64_decode)
         .and_then(|b| String::from_utf8(b).ok());
     let authorized = creds.as_deref() == Some(&format!("{CLIENT_ID}:{}", s.client_secret));
-    let params: Vec<(String, String)> = body.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     s.requests.push(RecordedRequest {
         method: "POST".into(),
         path: TOKEN_PATH.into(),
@@ -453,15 +552,53 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: String) ->
         return error(401, "Unauthorized");
     }
     let form = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let grant = params.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str());
-    if !form.starts_with("application/x-www-form-urlencoded") || grant != Some("client_credentials") {
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if !form.starts_with("application/x-www-form-urlencoded") {
         return respond(200, JSON, json!({"error": "unsupported_grant_type"}).to_string());
     }
+    // Token errors come back as 200 with `error` (prawcore: "Why are these OKAY responses?").
+    let invalid = || respond(200, JSON, json!({"error": "invalid_grant"}).to_string());
+    let mut new_refresh = None;
+    let user = match param("grant_type").as_deref() {
+        Some("client_credentials") => None,
+        Some("password") => {
+            let (u, p) = (param("username").unwrap_or_default(), param("password").unwrap_or_default());
+            match s.users.iter().find(|(name, pass)| name.eq_ignore_ascii_case(&u) && *pass == p) {
+                Some((name, _)) => Some(name.clone()),
+                None => return invalid(),
+            }
+        }
+        Some("refresh_token") => {
+            let given = param("refresh_token").unwrap_or_default();
+            let Some(i) = s.refresh_tokens.iter().position(|(t, _)| *t == given) else { return invalid() };
+            let user = s.refresh_tokens[i].1.clone();
+            if s.rotate_refresh {
+                s.issued += 1;
+                let next = format!("fake-refresh-{}", s.issued);
+                s.refresh_tokens[i].0 = next.clone();
+                new_refresh = Some(next);
+            }
+            Some(user)
+        }
+        _ => return respond(200, JSON, json!({"error": "unsupported_grant_type"}).to_string()),
+    };
     s.issued += 1;
     let token = format!("fake-reddit-token-{}", s.issued);
     let expires_in = s.expires_in;
-    s.tokens.push((token.clone(), Utc::now() + chrono::Duration::seconds(expires_in as i64)));
-    respond(200, JSON, json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in, "scope": "*"}).to_string())
+    s.tokens.push((token.clone(), Utc::now() + chrono::Duration::seconds(expires_in as i64), user));
+    let mut body = json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in, "scope": "*"});
+    if let Some(r) = new_refresh {
+        body["refresh_token"] = json!(r);
+    }
+    respond(200, JSON, body.to_string())
+}
+
+/// What a token may read: the user it acts for, if any.
+#[derive(Clone)]
+enum Caller {
+    Nobody,
+    App,
+    User(String),
 }
 
 async fn search(State(inner): State<Shared>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
@@ -472,9 +609,52 @@ async fn user_comments(State(inner): State<Shared>, Path(name): Path<String>, he
     api(inner, format!("/user/{name}/comments"), headers, params, Listing::UserComments(name)).await
 }
 
+async fn thread(State(inner): State<Shared>, Path(article): Path<String>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
+    api(inner, format!("/comments/{article}"), headers, params, Listing::Thread(format!("t3_{article}"), None)).await
+}
+
+/// `/comments/<post>/<slug or _>/<comment>`: the comment and its replies.
+async fn focal_thread(
+    State(inner): State<Shared>,
+    Path((article, slug, comment)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let path = format!("/comments/{article}/{slug}/{comment}");
+    api(inner, path, headers, params, Listing::Thread(format!("t3_{article}"), Some(format!("t1_{comment}")))).await
+}
+
+async fn more_children(State(inner): State<Shared>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
+    api(inner, "/api/morechildren".into(), headers, params, Listing::MoreChildren).await
+}
+
+async fn more_children_form(State(inner): State<Shared>, headers: HeaderMap, Query(mut params): Query<Vec<(String, String)>>, body: String) -> Response {
+    params.extend(url::form_urlencoded::parse(body.as_bytes()).into_owned());
+    api(inner, "/api/morechildren".into(), headers, params, Listing::MoreChildren).await
+}
+
+async fn subreddit_comments(
+    State(inner): State<Shared>,
+    Path(subs): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    api(inner, format!("/r/{subs}/comments"), headers, params, Listing::Subreddits(subs)).await
+}
+
+async fn mentions(State(inner): State<Shared>, headers: HeaderMap, Query(params): Query<Vec<(String, String)>>) -> Response {
+    api(inner, "/message/mentions".into(), headers, params, Listing::Mentions).await
+}
+
 enum Listing {
     Search,
     UserComments(String),
+    /// A thread, by its post's fullname, from the top or from one comment.
+    Thread(String, Option<String>),
+    MoreChildren,
+    /// `a+b` as in the path.
+    Subreddits(String),
+    Mentions,
 }
 
 async fn api(inner: Shared, path: String, headers: HeaderMap, params: Vec<(String, String)>, listing: Listing) -> Response {
@@ -488,12 +668,17 @@ async fn api(inner: Shared, path: String, headers: HeaderMap, params: Vec<(Strin
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.to_string());
-        let authorized = bearer.is_some_and(|t| s.tokens.iter().any(|(k, exp)| *k == t && *exp > now));
+        let caller = match bearer.and_then(|t| s.tokens.iter().find(|(k, exp, _)| *k == t && *exp > now).map(|(_, _, u)| u.clone())) {
+            None => Caller::Nobody,
+            Some(None) => Caller::App,
+            Some(Some(u)) => Caller::User(u),
+        };
+        let authorized = !matches!(caller, Caller::Nobody);
         s.requests.push(RecordedRequest { method: "GET".into(), path, params: params.clone(), user_agent: ua.clone(), authorized, at: now });
         let failure = s.failures.pop_front();
         let outcome = match &failure {
             Some(f) if !matches!(f, Failure::Timeout(_) | Failure::TruncatedBody) => None,
-            _ => Some(answer(&mut s, authorized, descriptive(ua.as_deref()), &params, &listing)),
+            _ => Some(answer(&mut s, caller, descriptive(ua.as_deref()), &params, &listing)),
         };
         (failure, outcome)
     };
@@ -542,7 +727,8 @@ fn failed(f: Failure) -> Response {
 }
 
 /// Auth, User-Agent, the rate window, then the listing.
-fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(String, String)], listing: &Listing) -> Response {
+fn answer(s: &mut Inner, caller: Caller, descriptive_ua: bool, params: &[(String, String)], listing: &Listing) -> Response {
+    let authorized = !matches!(caller, Caller::Nobody);
     let now = s.clock.as_ref().map_or_else(Utc::now, |c| c());
     if now.timestamp() >= s.window_reset {
         s.window_reset = now.timestamp() + s.window_secs;
@@ -565,6 +751,53 @@ fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(Stri
     let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let raw_json = get("raw_json") == Some("1");
     let limit = get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(25).clamp(1, 100);
+    let rate = |s: &Inner, mut r: Response| {
+        let (remaining, reset) = match s.remaining_override {
+            Some((rem, secs)) => (rem, secs as i64),
+            None => ((s.rate_limit - s.used) as f64, reset),
+        };
+        rate_headers(&mut r, s.used, remaining, reset);
+        r
+    };
+    match listing {
+        Listing::Thread(link, focal) => {
+            let Some(post) = s.things.iter().find(|t| t.name == *link) else { return rate(s, error(404, "Not Found")) };
+            let limit = get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(200).min(s.tree_limit);
+            let depth = get("depth").and_then(|d| d.parse::<usize>().ok()).unwrap_or(10).max(1);
+            let newest_first = get("sort") == Some("new");
+            let mut budget = limit;
+            let comments = match focal {
+                None => tree(s, link, 0, depth, newest_first, &mut budget, raw_json),
+                Some(c) => {
+                    let Some(top) = s.things.iter().find(|t| t.name == *c && t.link_id == *link) else { return rate(s, error(404, "Not Found")) };
+                    let mut j = thing_json(s, top, raw_json);
+                    j["data"]["depth"] = json!(0);
+                    let replies = tree(s, c, 1, depth, newest_first, &mut budget, raw_json);
+                    if !replies.is_empty() {
+                        j["data"]["replies"] = json!({"kind": "Listing", "data": {"after": null, "children": replies, "before": null}});
+                    }
+                    vec![j]
+                }
+            };
+            let listing = |children: Vec<Value>| json!({"kind": "Listing", "data": {"after": null, "dist": children.len(), "modhash": null, "geo_filter": "", "children": children, "before": null}});
+            let body = json!([listing(vec![thing_json(s, post, raw_json)]), listing(comments)]);
+            return rate(s, respond(200, JSON, body.to_string()));
+        }
+        Listing::MoreChildren => {
+            let link = get("link_id").unwrap_or_default().to_string();
+            let ids: Vec<&str> = get("children").unwrap_or_default().split(',').filter(|c| !c.is_empty()).collect();
+            if ids.len() > 100 || get("api_type") != Some("json") {
+                return rate(s, respond(400, "text/plain; charset=utf-8", "Bad Request"));
+            }
+            let things: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| s.things.iter().find(|t| t.name == format!("t1_{id}") && t.link_id == link))
+                .map(|t| thing_json(s, t, raw_json))
+                .collect();
+            return rate(s, respond(200, JSON, json!({"json": {"errors": [], "data": {"things": things}}}).to_string()));
+        }
+        _ => {}
+    }
     let mut items: Vec<&Thing> = match listing {
         Listing::Search => {
             let q = get("q").unwrap_or_default();
@@ -587,6 +820,19 @@ fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(Stri
             }
             s.things.iter().filter(|t| t.name.starts_with("t1_") && t.author.eq_ignore_ascii_case(name)).collect()
         }
+        Listing::Subreddits(subs) => {
+            let subs: Vec<String> = subs.split('+').map(str::to_lowercase).collect();
+            if !s.things.iter().any(|t| subs.contains(&t.subreddit.to_lowercase())) {
+                return rate(s, error(404, "Not Found"));
+            }
+            s.things.iter().filter(|t| t.name.starts_with("t1_") && subs.contains(&t.subreddit.to_lowercase())).collect()
+        }
+        Listing::Mentions => {
+            let Caller::User(user) = &caller else { return rate(s, error(403, "Forbidden")) };
+            let needle = format!("u/{}", user.to_lowercase());
+            s.things.iter().filter(|t| t.name.starts_with("t1_") && !t.author.eq_ignore_ascii_case(user) && t.text.to_lowercase().contains(&needle)).collect()
+        }
+        Listing::Thread(..) | Listing::MoreChildren => unreachable!("answered above"),
     };
     // sort=new (the only order escucha asks for): newest first, ties by
     // the order added (later first).
@@ -618,7 +864,8 @@ fn answer(s: &mut Inner, authorized: bool, descriptive_ua: bool, params: &[(Stri
             (page.clone(), if more { page.last().map(|t| t.name.clone()) } else { None })
         }
     };
-    let children: Vec<Value> = page.iter().map(|t| thing_json(s, t, raw_json)).collect();
+    let mention = matches!(listing, Listing::Mentions);
+    let children: Vec<Value> = page.iter().map(|t| if mention { mention_json(s, t, raw_json) } else { thing_json(s, t, raw_json) }).collect();
     let body = json!({
         "kind": "Listing",
         "data": {"after": after, "dist": children.len(), "modhash": null, "geo_filter": "", "children": children, "before": null}
@@ -646,35 +893,108 @@ fn slug(title: &str) -> String {
     s.trim_matches('_').to_string()
 }
 
+/// The comment tree under `parent`, sorted newest first (`sort=new`) or
+/// oldest first, at most `budget` comments: the children beyond go into
+/// a `more` stub listing them and their descendants; replies below
+/// `depth` into a "continue this thread" stub.
+fn tree(s: &Inner, parent: &str, level: usize, depth: usize, newest_first: bool, budget: &mut usize, raw_json: bool) -> Vec<Value> {
+    let mut kids: Vec<&Thing> = s.things.iter().filter(|t| t.parent_id.as_deref() == Some(parent)).collect();
+    kids.sort_by_key(|t| t.created_at);
+    if newest_first {
+        kids.reverse();
+    }
+    let mut out = Vec::new();
+    for (i, k) in kids.iter().enumerate() {
+        if *budget == 0 {
+            let mut ids = Vec::new();
+            for rest in &kids[i..] {
+                ids.push(rest.name[3..].to_string());
+                descendants(s, &rest.name, &mut ids);
+            }
+            out.push(json!({"kind": "more", "data": {"count": ids.len(), "name": format!("t1_{}", ids[0]), "id": ids[0], "parent_id": parent, "depth": level, "children": ids}}));
+            break;
+        }
+        *budget -= 1;
+        let mut j = thing_json(s, k, raw_json);
+        j["data"]["depth"] = json!(level);
+        let has_replies = s.things.iter().any(|t| t.parent_id.as_deref() == Some(k.name.as_str()));
+        let replies = if level + 1 < depth {
+            tree(s, &k.name, level + 1, depth, newest_first, budget, raw_json)
+        } else if has_replies {
+            vec![json!({"kind": "more", "data": {"count": 0, "name": "t1__", "id": "_", "parent_id": k.name, "depth": level + 1, "children": []}})]
+        } else {
+            Vec::new()
+        };
+        if !replies.is_empty() {
+            j["data"]["replies"] =
+                json!({"kind": "Listing", "data": {"after": null, "dist": null, "modhash": null, "geo_filter": "", "children": replies, "before": null}});
+        }
+        out.push(j);
+    }
+    out
+}
+
+fn descendants(s: &Inner, parent: &str, ids: &mut Vec<String>) {
+    for t in s.things.iter().filter(|t| t.parent_id.as_deref() == Some(parent)) {
+        ids.push(t.name[3..].to_string());
+        descendants(s, &t.name, ids);
+    }
+}
+
+/// A comment as `/message/mentions` shows it (2025 recording): `context`
+/// instead of `permalink`, no `link_id`.
+fn mention_json(s: &Inner, t: &Thing, raw_json: bool) -> Value {
+    let mut j = thing_json(s, t, raw_json);
+    let d = j["data"].as_object_mut().unwrap();
+    let permalink = d.remove("permalink").and_then(|p| p.as_str().map(str::to_string)).unwrap_or_default();
+    d.remove("link_id");
+    d.remove("link_permalink");
+    d.remove("link_author");
+    d.insert("context".into(), json!(format!("{permalink}?context=3")));
+    d.insert("type".into(), json!("username_mention"));
+    d.insert("subject".into(), json!("username mention"));
+    d.insert("was_comment".into(), json!(true));
+    d.insert("new".into(), json!(true));
+    j
+}
+
 fn thing_json(s: &Inner, t: &Thing, raw_json: bool) -> Value {
     let id = &t.name[3..];
     let created = t.created_at.timestamp() as f64;
-    let author = if t.deleted { "[deleted]".to_string() } else { t.author.clone() };
+    let author = if t.deleted || t.removed { "[deleted]".to_string() } else { t.author.clone() };
     let post = s.things.iter().find(|p| p.name == t.link_id);
     let post_slug = post.map(|p| slug(&p.title)).unwrap_or_default();
     let link_short = &t.link_id[3..];
+    let sub = &t.subreddit;
+    let gone = if t.removed {
+        Some("[removed]")
+    } else if t.deleted {
+        Some("[deleted]")
+    } else {
+        None
+    };
     if t.name.starts_with("t3_") {
         json!({"kind": "t3", "data": {
             "id": id, "name": t.name, "title": text(&t.title, raw_json),
-            "selftext": if t.deleted { "[deleted]".to_string() } else { text(&t.text, raw_json) },
+            "selftext": gone.map_or_else(|| text(&t.text, raw_json), str::to_string),
             "author": author, "author_fullname": format!("t2_{}", slug(&t.author)),
-            "subreddit": "test", "subreddit_name_prefixed": "r/test",
-            "permalink": format!("/r/test/comments/{id}/{post_slug}/"),
-            "url": format!("https://www.reddit.com/r/test/comments/{id}/{post_slug}/"),
+            "subreddit": sub, "subreddit_name_prefixed": format!("r/{sub}"),
+            "permalink": format!("/r/{sub}/comments/{id}/{post_slug}/"),
+            "url": format!("https://www.reddit.com/r/{sub}/comments/{id}/{post_slug}/"),
             "created": created, "created_utc": created, "score": 1, "ups": 1, "num_comments": 0,
             "upvote_ratio": 1.0, "over_18": false, "is_self": true, "edited": false,
             "removed_by_category": null, "link_flair_text": null, "num_crossposts": t.crossposts
         }})
     } else {
         json!({"kind": "t1", "data": {
-            "id": id, "name": t.name, "body": if t.deleted { "[deleted]".to_string() } else { text(&t.text, raw_json) },
+            "id": id, "name": t.name, "body": gone.map_or_else(|| text(&t.text, raw_json), str::to_string),
             "author": author, "author_fullname": format!("t2_{}", slug(&t.author)),
             "parent_id": t.parent_id, "link_id": t.link_id,
             "link_title": post.map(|p| p.title.clone()).unwrap_or_default(),
             "link_author": post.map(|p| p.author.clone()).unwrap_or_default(),
-            "link_permalink": format!("https://www.reddit.com/r/test/comments/{link_short}/{post_slug}/"),
-            "permalink": format!("/r/test/comments/{link_short}/{post_slug}/{id}/"),
-            "subreddit": "test", "subreddit_name_prefixed": "r/test",
+            "link_permalink": format!("https://www.reddit.com/r/{sub}/comments/{link_short}/{post_slug}/"),
+            "permalink": format!("/r/{sub}/comments/{link_short}/{post_slug}/{id}/"),
+            "subreddit": sub, "subreddit_name_prefixed": format!("r/{sub}"),
             "created": created, "created_utc": created, "score": 1, "replies": "",
             "is_submitter": false, "distinguished": null, "edited": false
         }})
