@@ -230,6 +230,19 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     "#,
+    // 10 (the web inbox, second part): API tokens that expire or are
+    // revoked (`escucha token create --expires`, `token revoke`); wrong
+    // passwords counted here rather than in each daemon's memory, so that
+    // several daemons on one PostgreSQL share the login limit.
+    r#"
+    ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+    ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;
+    CREATE TABLE login_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        since INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.
