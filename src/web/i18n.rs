@@ -146,7 +146,7 @@ texts! {
     needing_answer: "To answer", "Por responder";
     daily_rate_chart: "answer rate per day, {what}", "tasa de respuesta por día, {what}";
     daily_time_chart: "first answer p50 and p90 per day, {what}", "primera respuesta p50 y p90 por día, {what}";
-    first_answer: "First answer (p50, p90)", "Primera respuesta (p50, p90)";
+    first_answer: "First answer", "Primera respuesta";
     back_to_inbox: "Back to the inbox", "Volver a la bandeja";
     // What the handlers say when something goes wrong.
     try_again: "Try again", "Inténtalo de nuevo";

@@ -515,7 +515,7 @@ fn daily_series(t: &Texts, s: &DailySeries, label: &str) -> String {
         )
     };
     format!(
-        "<h3>{}</h3><div class=\"series\"><div><p>{}</p>{}<p>{}</p>{}</div>\
+        "<h3>{}</h3><div class=\"series\"><div><p>{}</p>{}<p>{} <span style=\"color:#0550ae\">■ p50</span> <span style=\"color:#9ecbff\">■ p90</span></p>{}</div>\
          <table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>p50</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table></div>",
         esc(label),
         esc(t.answer_rate),
