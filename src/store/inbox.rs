@@ -124,7 +124,10 @@ impl InboxFilter {
         if let Some(p) = self.platform {
             arg(&mut sql, " AND platform = $?", Box::new(p.as_str().to_string()));
         }
+        // Written as the inbox indexes' WHERE, so that they serve a class
+        // filter too (SQLite matches a partial index by its terms).
         match self.class {
+            Some(c) if c.needs_answer() => arg(&mut sql, " AND class IN ('complaint', 'escalation') AND class = $?", Box::new(c.as_str().to_string())),
             Some(c) => arg(&mut sql, " AND class = $?", Box::new(c.as_str().to_string())),
             None => sql.push_str(" AND class IN ('complaint', 'escalation')"),
         }
@@ -156,7 +159,8 @@ impl InboxFilter {
 impl Store {
     /// One page of the inbox: mentions passing `f`, the nearest (or most
     /// overdue) deadline first, those without one last; and how many pass
-    /// in all.
+    /// in all. The order is `mentions_inbox`'s (false sorts before true on
+    /// both backends), so a page is read from the index in order.
     pub fn inbox(&self, f: &InboxFilter) -> Result<(Vec<Mention>, u64)> {
         self.inbox_page(f).map(|(rows, total, _)| (rows, total))
     }
@@ -168,7 +172,7 @@ impl Store {
         let params: Vec<&dyn Param> = args.iter().map(|a| a.as_ref()).collect();
         let list = format!(
             "SELECT {MENTION_COLUMNS} FROM mentions{clause}
-             ORDER BY CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline, created_at, id LIMIT {} OFFSET {}",
+             ORDER BY deadline IS NULL, deadline, created_at, id LIMIT {} OFFSET {}",
             f.limit.max(1),
             f.offset
         );

@@ -243,6 +243,18 @@ const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL
     );
     "#,
+    // 11: the inbox's list, in its own order (open, acknowledged or
+    // answered complaints, nearest deadline first, those without one
+    // last), all of it and per brand: a page of 50 reads 50 index entries
+    // instead of sorting every match. Partial: only complaints and
+    // escalations, the rest is never listed; `class` and `history` are
+    // columns too only so that SQLite counts the list from the index alone.
+    r#"
+    CREATE INDEX mentions_inbox ON mentions (status, (deadline IS NULL), deadline, created_at, id, class, history)
+        WHERE class IN ('complaint', 'escalation') AND history = 0;
+    CREATE INDEX mentions_inbox_brand ON mentions (brand, status, (deadline IS NULL), deadline, created_at, id, class, history)
+        WHERE class IN ('complaint', 'escalation') AND history = 0;
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.

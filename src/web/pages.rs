@@ -20,7 +20,7 @@ blockquote{background:#fff;border-left:4px solid #243447;margin:1em 0;padding:.5
 .actions form{display:inline-block;margin:0 .5em .5em 0}button{padding:.35em .8em;cursor:pointer}.error{color:#b00020}\
 .live{min-height:1.2em;color:#555;font-size:.9em}tr.fresh{background:#fff8c5}\
 .series{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start;margin-bottom:1.5em}.series table{width:auto;font-size:.85em}\
-svg{max-width:100%;height:auto}td.text{overflow-wrap:anywhere}\
+svg{max-width:100%;height:auto}td.text{overflow-wrap:anywhere}.scroll{overflow-x:auto}\
 @media (max-width:40em){.list,.list tbody,.list tr{display:block}.list thead{display:none}.list tr{border-bottom:1px solid #ddd;padding:.4em 0}\
 .list td{border:0;padding:.1em .4em;display:inline-block}.list td.text{display:block}.hide-narrow{display:none}}";
 
@@ -618,8 +618,8 @@ pub fn numbers(
         .collect();
     let per_day = if per_day.is_empty() { String::new() } else { format!("<h2>{}</h2>{per_day}", esc(t.per_day)) };
     let body = format!(
-        "<p>{periods}</p><h2>{}</h2>{overdue_list}{per_day}{chart}<h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{table}</tbody></table>",
+        "<p>{periods}</p><h2>{}</h2>{overdue_list}{per_day}{chart}<h2>{}</h2><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{table}</tbody></table></div>",
         esc(t.overdue_now),
         esc(t.totals),
         esc(t.brand),
