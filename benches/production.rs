@@ -9,7 +9,8 @@
 //!
 //! Sections: ingest, alerts, memory (includes startup), stats, backends
 //! (ingest and alerts on SQLite and PostgreSQL), daemons (one daemon and
-//! three on one PostgreSQL, polling the same API). The 1M-mention
+//! three on one PostgreSQL, polling the same API), inbox (the web inbox's
+//! pages over HTTP on the 1M-mention database). The 1M-mention
 //! database is generated once into target/bench-data/ and reused.
 
 #[path = "../tests/support/fake_hackernews.rs"]
@@ -49,6 +50,9 @@ fn main() {
     }
     if want("daemons") {
         daemons();
+    }
+    if want("inbox") {
+        inbox();
     }
     if want("render") {
         render();
@@ -563,4 +567,132 @@ fn stats() {
         "stats: escucha stats --since 365d over 1,000,000 mentions ({rows} brand/platform rows): median {:.0} ms of 5 (goal <= 1000 ms)",
         median(&mut times)
     );
+}
+
+/// One HTTP/1.1 request on a fresh connection: the status, the head and the
+/// body's length in bytes (the inbox answers with a Content-Length).
+fn http(port: u16, method: &str, path: &str, cookie: Option<&str>, form: Option<&str>) -> (u16, String, usize) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = form.unwrap_or("");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if form.is_some() {
+        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    c.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head, out.len() - split - 4)
+}
+
+/// The 1,000,000-mention database as a care team's would be: big_db's
+/// complaints are all answered, so a copy reopens one in ten (33,333 open,
+/// half of them assigned) and marks another 33,334 acknowledged. Made once,
+/// beside it; the other sections keep the original.
+fn inbox_db() -> PathBuf {
+    let path = data_dir().join("1m-inbox.db");
+    if path.exists() {
+        return path;
+    }
+    let partial = data_dir().join("1m-inbox.db.partial");
+    let source = rusqlite::Connection::open(big_db()).unwrap();
+    source.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    drop(source);
+    std::fs::copy(big_db(), &partial).unwrap();
+    let conn = rusqlite::Connection::open(&partial).unwrap();
+    conn.execute_batch(
+        "UPDATE mentions SET status = 'open', answered_at = NULL, answer_id = NULL, alerted_at = deadline
+           WHERE class IN ('complaint', 'escalation') AND id % 20 = 1;
+         UPDATE mentions SET assigned_to = 'bench' WHERE class IN ('complaint', 'escalation') AND id % 40 = 1;
+         UPDATE mentions SET status = 'acked', acked_by = 'bench', acked_at = deadline
+           WHERE class IN ('complaint', 'escalation') AND id % 20 = 3 AND status = 'answered';
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    drop(conn);
+    std::fs::rename(&partial, &path).unwrap();
+    path
+}
+
+/// The web inbox on the 1,000,000-mention database, through the daemon's
+/// own HTTP server (what a browser waits for): the list (open complaints
+/// and escalations, nearest deadline first, 50 a page), the same filtered
+/// by brand, a free-text search, a brand's every status, a deep page, the
+/// CSV export of a brand's list, the live check and the numbers page.
+fn inbox() {
+    let db = inbox_db();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &db, 50, None);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hash = escucha::web::auth::hash_password("bench-password").unwrap();
+    let toml = std::fs::read_to_string(&cfg).unwrap().replacen("[daemon]\n", &format!("[daemon]\nhttp = \"127.0.0.1:{port}\"\n"), 1)
+        + &format!("\n[[user]]\nname = \"bench\"\nemail = \"bench@example.com\"\npassword_hash = {hash:?}\n");
+    std::fs::write(&cfg, toml).unwrap();
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_escucha"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env("ESCUCHA_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(600), "the inbox did not open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("inbox: daemon serving after {:.1} s (includes any migration of the database)", start.elapsed().as_secs_f64());
+    let (status, head, _) = http(port, "POST", "/login", None, Some("username=bench&password=bench-password"));
+    assert_eq!(status, 303, "{head}");
+    let cookie =
+        head.lines().find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: "))).unwrap().split(';').next().unwrap().to_string();
+    // brand20 has open complaints (ids 1 mod 20); a month of the six the
+    // database covers.
+    let day = |ago: i64| (Utc::now() - CDuration::days(ago)).format("%Y-%m-%d").to_string();
+    let month = format!("/?status=all&from={}&to={}", day(90), day(61));
+    let pages = [
+        ("list (open, by deadline)", "/"),
+        ("list, page 100", "/?offset=4950"),
+        ("list, one brand", "/?brand=brand20"),
+        ("list, one brand, every status", "/?brand=brand20&status=all"),
+        ("list, escalations on x", "/?class=escalation&platform=x"),
+        ("search, open", "/?q=maleta"),
+        ("search, every status", "/?q=madrid&status=all"),
+        ("list, assigned to me", "/?assigned=me"),
+        ("list, every status, a month", &month),
+        ("CSV, one brand, every status", "/export.csv?brand=brand20&status=all"),
+        ("CSV, open", "/export.csv"),
+        ("live check", "/live"),
+        ("numbers, 7 days", "/numbers?since=7d"),
+        ("numbers, 30 days", "/numbers?since=30d"),
+        ("API, open, 100", "/api/v1/mentions?status=open"),
+    ];
+    for (what, path) in pages {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            let (status, head, n) = http(port, "GET", path, Some(&cookie), None);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(status, 200, "{path}: {head}");
+            bytes = n;
+        }
+        println!(
+            "inbox: {what:<34} GET {path:<44} median {:>6.0} ms of 5 (min {:.0}, max {:.0}), {} KB",
+            median(&mut times.clone()),
+            times.iter().cloned().fold(f64::MAX, f64::min),
+            times.iter().cloned().fold(0.0, f64::max),
+            bytes / 1024
+        );
+    }
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
 }

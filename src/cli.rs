@@ -289,9 +289,49 @@ pub enum TokenCommand {
         /// The [[user]]'s name.
         #[arg(long)]
         user: String,
+        /// How long the token is valid ("90d", "12h", "1y"); without it, until revoked.
+        #[arg(long, value_name = "DURATION", value_parser = parse_expires)]
+        expires: Option<std::time::Duration>,
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// List the tokens: id, user, created, expires, and whether each is
+    /// active, expired or revoked (never the tokens themselves).
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Revoke a token by the id `escucha token list` shows: requests with it
+    /// get 401 from then on.
+    Revoke {
+        /// The token's id (or its first 8 or more characters).
+        id: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+fn parse_expires(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.as_secs() > 0 => Ok(d),
+        Ok(_) => Err("a token must be valid for more than 0 seconds".into()),
+        Err(e) => Err(format!("{s:?} is not a duration ({e}); try \"90d\" or \"12h\"")),
+    }
+}
+
+/// `escucha token list`'s lines: a header, then one line per token.
+pub fn token_lines(tokens: &[crate::store::ApiToken], now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let day = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let mut out = vec![format!("{:<12}  {:<16}  {:<20}  {:<20}  {}", "ID", "USER", "CREATED", "EXPIRES", "STATE")];
+    for t in tokens {
+        let state = match (t.revoked_at, t.expires_at) {
+            (Some(at), _) => format!("revoked {}", day(at)),
+            (None, Some(at)) if at <= now => "expired".to_string(),
+            _ => "active".to_string(),
+        };
+        out.push(format!("{:<12}  {:<16}  {:<20}  {:<20}  {state}", t.public_id(), t.user, day(t.created_at), t.expires_at.map_or("never".to_string(), day)));
+    }
+    out
 }
 
 /// `escucha.1` for the program and `escucha-<command>.1` for each visible
@@ -355,16 +395,52 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Token(TokenCommand::Create { user, config }) => {
+        Command::Token(TokenCommand::Create { user, expires, config }) => {
             let cfg = load(&config)?;
             if !cfg.users.iter().any(|u| u.name == user) {
                 return Err(anyhow::anyhow!("--user {user}: no [[user]] with that name in {}", cfg.path.display()).into());
             }
+            let now = chrono::Utc::now();
+            let expires = match expires.map(chrono::Duration::from_std) {
+                None => None,
+                Some(Ok(d)) => now.checked_add_signed(d),
+                Some(Err(_)) => None,
+            };
             let store = open_store(&cfg)?;
             let token = crate::web::auth::random_token();
-            store.create_api_token(&crate::web::auth::session_id(&token), &user, chrono::Utc::now()).map_err(anyhow::Error::from)?;
+            let id = crate::web::auth::session_id(&token);
+            store.create_api_token(&id, &user, now, expires).map_err(anyhow::Error::from)?;
             println!("{token}");
+            let until = expires.map_or("until revoked".to_string(), |e| format!("until {}", e.to_rfc3339()));
+            eprintln!("token {} for {user}, valid {until} (only its hash is stored: keep it now)", &id[..12]);
             Ok(())
+        }
+        Command::Token(TokenCommand::List { config }) => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            let tokens = store.api_tokens().map_err(anyhow::Error::from)?;
+            for line in token_lines(&tokens, chrono::Utc::now()) {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id, config }) => {
+            let cfg = load(&config)?;
+            let store = open_store(&cfg)?;
+            match store.revoke_api_token(&id, chrono::Utc::now()).map_err(anyhow::Error::from)? {
+                crate::store::RevokeOutcome::Revoked(t) => {
+                    println!("token {} of {} revoked", t.public_id(), t.user);
+                    Ok(())
+                }
+                crate::store::RevokeOutcome::AlreadyRevoked(t) => {
+                    println!("token {} of {} was already revoked", t.public_id(), t.user);
+                    Ok(())
+                }
+                crate::store::RevokeOutcome::NotFound => {
+                    Err(anyhow::anyhow!("{id}: no such token (see `escucha token list`; give 8 or more characters of its id)").into())
+                }
+                crate::store::RevokeOutcome::Ambiguous(n) => Err(anyhow::anyhow!("{id}: matches {n} tokens; give more of its id").into()),
+            }
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -38,7 +38,8 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// `[[user]]` ana (hash from `escucha passwd`, as people make it) and beto.
+/// `[[user]]` ana (hash from `escucha passwd`, as people make it) and beto,
+/// who reads the inbox in Spanish.
 fn users(config: ConfigToml) -> ConfigToml {
     let (code, ana, err) = escucha(&["passwd"], Some(&format!("{ANA_PASSWORD}\n")));
     assert_eq!(code, 0, "{err}");
@@ -47,7 +48,7 @@ fn users(config: ConfigToml) -> ConfigToml {
     let beto = escucha::web::auth::hash_password(BETO_PASSWORD).unwrap();
     config
         .section("[[user]]", &format!("name = \"ana\"\nemail = \"ana@example.com\"\npassword_hash = {}", q(ana)))
-        .section("[[user]]", &format!("name = \"beto\"\nemail = \"beto@example.com\"\npassword_hash = {}", q(&beto)))
+        .section("[[user]]", &format!("name = \"beto\"\nemail = \"beto@example.com\"\nlanguage = \"es\"\npassword_hash = {}", q(&beto)))
 }
 
 /// A brand nobody is paged for, 30 minutes to answer anything.
@@ -206,6 +207,37 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     let numbers = web.get("/numbers?since=24h").await;
     assert_eq!(numbers.status, 200);
     assert!(numbers.body.contains("1 overdue") && numbers.body.contains("<svg") && numbers.body.contains("Globex &lt;Air&gt;"), "{}", numbers.body);
+    // Per day: today's complaints, none answered yet.
+    let today_row = format!("<tr><td>{}</td><td>2</td><td>0</td><td>0%</td>", Utc::now().format("%Y-%m-%d"));
+    assert!(numbers.body.contains("<h2>Per day</h2>") && numbers.body.contains(&today_row), "{}", numbers.body);
+
+    // Live updates: the open list polls /live with its filters; a mention
+    // stored meanwhile changes the answer, and the list then shows it.
+    let list = web.get("/?brand=interjet").await;
+    let sig_at = at(&list.body, "data-sig=\"") + "data-sig=\"".len();
+    let sig = list.body[sig_at..sig_at + list.body[sig_at..].find('"').unwrap()].to_string();
+    assert!(list.body.contains("data-live=\"/live?brand=interjet\""), "{}", list.body);
+    let live = web.get("/live?brand=interjet").await;
+    assert!(live.content_type.starts_with("application/json"), "{}", live.content_type);
+    let j: serde_json::Value = serde_json::from_str(&live.body).unwrap();
+    assert_eq!(j["sig"].as_str(), Some(sig.as_str()), "{j}");
+    Store::open(&db)
+        .unwrap()
+        .commit_page(
+            "seed",
+            Utc::now(),
+            &[seed("fresh", "interjet", Platform::X, "eva", "Me cobraron dos veces", Class::Complaint, Some(Minutes::minutes(25)))],
+            &[],
+            "c",
+            Utc::now(),
+        )
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_str(&web.get("/live?brand=interjet").await.body).unwrap();
+    assert_ne!(j["sig"].as_str(), Some(sig.as_str()), "{j}");
+    assert!(web.get("/?brand=interjet").await.body.contains("Me cobraron dos veces"));
+    let js = web.get("/live.js").await;
+    assert!(js.status == 200 && js.content_type.starts_with("text/javascript") && js.body.contains("data-live"), "{}", js.body);
+    assert_eq!(Web::new(&web.base).get("/live").await.status, 401, "not logged in");
 
     // A state-changing POST without the CSRF token, or with a wrong one, is refused.
     let r = web.post(&format!("/mentions/{soon}/ack"), &[]).await;
@@ -285,7 +317,7 @@ async fn the_inbox_logs_in_lists_by_deadline_filters_acts_and_logs_out() {
     let mut lines = csv.body.lines();
     assert!(lines.next().unwrap().starts_with("id,brand,platform,url,author,text,class,status,created_at"), "{}", csv.body);
     let rows: Vec<&str> = lines.collect();
-    assert_eq!(rows.len(), 2, "interjet's complaint and escalation: {}", csv.body);
+    assert_eq!(rows.len(), 3, "interjet's two complaints and escalation: {}", csv.body);
     assert!(
         rows.iter()
             .any(|r| r.starts_with(&format!("{soon},interjet,x,https://example.com/soon,maria,\"Perdieron mi maleta, nadie responde\",complaint,acked,"))),
@@ -471,6 +503,29 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     let (code, _, err) = escucha(&["token", "create", "--user", "mallory", "--config", cfg], None);
     assert_eq!(code, 1);
     assert!(err.contains("--user mallory: no [[user]]"), "{err}");
+    let (code, _, err) = escucha(&["token", "create", "--user", "ana", "--expires", "soon", "--config", cfg], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--expires") && err.contains("not a duration"), "{err}");
+    // A token for 90 days, and one that expired an hour ago (stored as
+    // `token create --expires` would have, 91 days back).
+    let (code, out, err) = escucha(&["token", "create", "--user", "beto", "--expires", "90d", "--config", cfg], None);
+    assert_eq!(code, 0, "{err}");
+    let beto_token = out.trim().to_string();
+    let beto_id = escucha::web::auth::session_id(&beto_token)[..12].to_string();
+    assert!(err.contains(&format!("token {beto_id} for beto, valid until")), "{err}");
+    let old = escucha::web::auth::random_token();
+    let created = Utc::now() - Minutes::days(91);
+    Store::open(&db).unwrap().create_api_token(&escucha::web::auth::session_id(&old), "ana", created, Some(created + Minutes::days(90))).unwrap();
+    let (code, out, err) = escucha(&["token", "list", "--config", cfg], None);
+    assert_eq!(code, 0, "{err}");
+    let line = |id: &str| out.lines().find(|l| l.starts_with(id)).unwrap_or_else(|| panic!("{id} not in\n{out}")).to_string();
+    let listed = line(&beto_id);
+    assert!(listed.contains("beto") && listed.ends_with("active"), "{out}");
+    let in_90_days = (Utc::now() + Minutes::days(90)).format("%Y-%m-%d").to_string();
+    assert!(listed.contains(&in_90_days), "{out}");
+    assert!(line(&escucha::web::auth::session_id(&token)[..12]).contains("never"), "{out}");
+    assert!(line(&escucha::web::auth::session_id(&old)[..12]).ends_with("expired"), "{out}");
+    assert!(!out.contains(&token) && !out.contains(&beto_token), "never the tokens themselves");
 
     let base = format!("http://127.0.0.1:{port}/api/v1");
     let http = reqwest::Client::new();
@@ -492,6 +547,23 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
 
     assert_eq!(call(Method::GET, "/mentions", None, None).await.0, 401);
     assert_eq!(call(Method::GET, "/mentions", None, Some("forged")).await.0, 401);
+    // Expired: 401, and the error says so.
+    let (status, e) = call(Method::GET, "/mentions", None, Some(&old)).await;
+    assert_eq!(status, 401);
+    assert!(e["error"].as_str().unwrap().contains("expired at"), "{e}");
+    // Valid until revoked; then 401 saying it was revoked.
+    assert_eq!(call(Method::GET, "/mentions", None, Some(&beto_token)).await.0, 200);
+    let (code, out, err) = escucha(&["token", "revoke", &beto_id, "--config", cfg], None);
+    assert_eq!((code, out.trim()), (0, format!("token {beto_id} of beto revoked").as_str()), "{err}");
+    let (status, e) = call(Method::POST, &format!("/mentions/{}/ack", ids[0]), None, Some(&beto_token)).await;
+    assert_eq!(status, 401);
+    assert!(e["error"].as_str().unwrap().contains("was revoked at"), "{e}");
+    assert_eq!(mention(&db, "a1").status, Status::Open, "a revoked token changes nothing");
+    let (code, out, _) = escucha(&["token", "list", "--config", cfg], None);
+    assert!(out.lines().any(|l| l.starts_with(&beto_id) && l.contains("revoked")), "{out}");
+    let (code2, _, err) = escucha(&["token", "revoke", "0000000000", "--config", cfg], None);
+    assert_eq!((code, code2), (0, 1));
+    assert!(err.contains("0000000000: no such token"), "{err}");
     let (status, list) = call(Method::GET, "/mentions?status=open&brand=interjet", None, Some(&token)).await;
     assert_eq!(status, 200);
     let listed: Vec<i64> = list.as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
@@ -538,7 +610,10 @@ async fn the_json_api_lists_and_acts_for_the_token_s_user() {
     // With the inbox's session cookie instead, a POST needs the CSRF header.
     let web = Web::new(&format!("http://127.0.0.1:{port}"));
     assert_eq!(web.login("beto", BETO_PASSWORD).await.status, 303);
-    let csrf = web.get("/").await.csrf();
+    // Beto's `language = "es"`: his inbox is in Spanish.
+    let page = web.get("/").await;
+    assert!(page.body.contains("<html lang=\"es\">") && page.body.contains("Bandeja de entrada") && page.body.contains("quedan "), "{}", page.body);
+    let csrf = page.csrf();
     let cookie = format!("escucha_session={}", web.session().unwrap());
     let g1 = format!("{base}/mentions/{}/ack", ids[2]);
     let r = http.post(&g1).header("cookie", &cookie).send().await.unwrap();

@@ -54,6 +54,48 @@ pub struct Session {
     pub csrf: String,
 }
 
+/// A bearer token for `/api/v1`, as stored (its hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// SHA-256 of the token, hex.
+    pub id: String,
+    pub user: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiToken {
+    /// The id `escucha token list` shows and `escucha token revoke` takes:
+    /// the hash's first 12 hex digits (the hash of a random token says
+    /// nothing about it).
+    pub fn public_id(&self) -> &str {
+        &self.id[..self.id.len().min(12)]
+    }
+}
+
+/// What `revoke_api_token` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(ApiToken),
+    AlreadyRevoked(ApiToken),
+    NotFound,
+    /// The id given matches this many tokens.
+    Ambiguous(usize),
+}
+
+const TOKEN_COLUMNS: &str = "id, user_name, created_at, expires_at, revoked_at";
+
+fn token_from_row(r: &db::Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        created_at: from_ms(r.get(2)?),
+        expires_at: r.get::<Option<i64>>(3)?.map(from_ms),
+        revoked_at: r.get::<Option<i64>>(4)?.map(from_ms),
+    })
+}
+
 /// `LIKE` pattern matching `s` literally anywhere (`\` escapes).
 fn contains_pattern(s: &str) -> String {
     let mut p = String::from("%");
@@ -82,7 +124,10 @@ impl InboxFilter {
         if let Some(p) = self.platform {
             arg(&mut sql, " AND platform = $?", Box::new(p.as_str().to_string()));
         }
+        // Written as the inbox indexes' WHERE, so that they serve a class
+        // filter too (SQLite matches a partial index by its terms).
         match self.class {
+            Some(c) if c.needs_answer() => arg(&mut sql, " AND class IN ('complaint', 'escalation') AND class = $?", Box::new(c.as_str().to_string())),
             Some(c) => arg(&mut sql, " AND class = $?", Box::new(c.as_str().to_string())),
             None => sql.push_str(" AND class IN ('complaint', 'escalation')"),
         }
@@ -114,21 +159,40 @@ impl InboxFilter {
 impl Store {
     /// One page of the inbox: mentions passing `f`, the nearest (or most
     /// overdue) deadline first, those without one last; and how many pass
-    /// in all.
+    /// in all. The order is `mentions_inbox`'s (false sorts before true on
+    /// both backends), so a page is read from the index in order.
     pub fn inbox(&self, f: &InboxFilter) -> Result<(Vec<Mention>, u64)> {
+        self.inbox_page(f).map(|(rows, total, _)| (rows, total))
+    }
+
+    /// [`Store::inbox`], and the highest id passing `f` (with the total, what
+    /// tells an open page that its list changed).
+    pub fn inbox_page(&self, f: &InboxFilter) -> Result<(Vec<Mention>, u64, Option<i64>)> {
         let (clause, args) = f.sql();
         let params: Vec<&dyn Param> = args.iter().map(|a| a.as_ref()).collect();
         let list = format!(
             "SELECT {MENTION_COLUMNS} FROM mentions{clause}
-             ORDER BY CASE WHEN deadline IS NULL THEN 1 ELSE 0 END, deadline, created_at, id LIMIT {} OFFSET {}",
+             ORDER BY deadline IS NULL, deadline, created_at, id LIMIT {} OFFSET {}",
             f.limit.max(1),
             f.offset
         );
-        let count = format!("SELECT COUNT(*) FROM mentions{clause}");
+        let count = format!("SELECT COUNT(*), MAX(id) FROM mentions{clause}");
         self.read(|c| {
             let rows = c.rows(&list, &params)?;
-            let total: u64 = db::one(c, &count, &params)?;
-            Ok((rows.iter().map(mention_from_row).collect::<Result<_>>()?, total))
+            let r = c.row(&count, &params)?.ok_or_else(|| super::StoreError::Type("COUNT(*) returned no row".into()))?;
+            Ok((rows.iter().map(mention_from_row).collect::<Result<_>>()?, r.get(0)?, r.get(1)?))
+        })
+    }
+
+    /// How many mentions pass `f`, and the highest id among them: what the
+    /// open inbox polls to learn that its list changed.
+    pub fn inbox_signature(&self, f: &InboxFilter) -> Result<(u64, Option<i64>)> {
+        let (clause, args) = f.sql();
+        let params: Vec<&dyn Param> = args.iter().map(|a| a.as_ref()).collect();
+        let count = format!("SELECT COUNT(*), MAX(id) FROM mentions{clause}");
+        self.read(|c| {
+            let r = c.row(&count, &params)?.ok_or_else(|| super::StoreError::Type("COUNT(*) returned no row".into()))?;
+            Ok((r.get(0)?, r.get(1)?))
         })
     }
 
@@ -256,17 +320,78 @@ impl Store {
         })
     }
 
-    /// Stores an API token under `id` (the hash of the token) for `user`.
-    pub fn create_api_token(&self, id: &str, user: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Stores an API token under `id` (the hash of the token) for `user`,
+    /// valid until `expires` (None: until revoked).
+    pub fn create_api_token(&self, id: &str, user: &str, now: DateTime<Utc>, expires: Option<DateTime<Utc>>) -> Result<()> {
         self.write(|c| {
-            c.exec("INSERT INTO api_tokens (id, user_name, created_at) VALUES ($1, $2, $3)", &[&id, &user, &to_ms(now)])?;
+            c.exec("INSERT INTO api_tokens (id, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4)", &[&id, &user, &to_ms(now), &expires.map(to_ms)])?;
             Ok(())
         })
     }
 
-    /// The user an API token (by its hash) belongs to.
-    pub fn api_token_user(&self, id: &str) -> Result<Option<String>> {
-        self.read(|c| db::one(c, "SELECT MAX(user_name) FROM api_tokens WHERE id = $1", &[&id]))
+    /// The API token stored under `id` (the hash of the token), whatever its state.
+    pub fn api_token(&self, id: &str) -> Result<Option<ApiToken>> {
+        self.read(|c| c.row(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1"), &[&id])?.map(|r| token_from_row(&r)).transpose())
+    }
+
+    /// Every API token, oldest first.
+    pub fn api_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.read(|c| c.rows(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"), &[])?.iter().map(token_from_row).collect())
+    }
+
+    /// Revokes the API token whose public id ([`ApiToken::public_id`]) is
+    /// `public_id` (or starts with it: at least 8 characters, and only one
+    /// token may match).
+    pub fn revoke_api_token(&self, public_id: &str, now: DateTime<Utc>) -> Result<RevokeOutcome> {
+        let prefix = public_id.trim().to_ascii_lowercase();
+        if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(RevokeOutcome::NotFound);
+        }
+        self.write(|c| {
+            let rows = c.rows(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id LIKE $1"), &[&format!("{prefix}%")])?;
+            let tokens: Vec<ApiToken> = rows.iter().map(token_from_row).collect::<Result<_>>()?;
+            match tokens.as_slice() {
+                [] => Ok(RevokeOutcome::NotFound),
+                [t] if t.revoked_at.is_some() => Ok(RevokeOutcome::AlreadyRevoked(t.clone())),
+                [t] => {
+                    c.exec("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1", &[&t.id, &to_ms(now)])?;
+                    Ok(RevokeOutcome::Revoked(ApiToken { revoked_at: Some(now), ..t.clone() }))
+                }
+                many => Ok(RevokeOutcome::Ambiguous(many.len())),
+            }
+        })
+    }
+
+    /// True when `key` (a login name or a client address) has had `max`
+    /// wrong passwords since `window_start`. In the database, so that
+    /// several daemons on one PostgreSQL count together.
+    pub fn login_blocked(&self, key: &str, max: u32, window_start: DateTime<Utc>) -> Result<bool> {
+        self.read(|c| {
+            let n: Option<i64> = db::one(c, "SELECT MAX(failures) FROM login_failures WHERE key = $1 AND since > $2", &[&key, &to_ms(window_start)])?;
+            Ok(n.unwrap_or(0) >= i64::from(max))
+        })
+    }
+
+    /// Counts a wrong password for `key`: a new count when the last one
+    /// began at or before `window_start`. Forgets counts whose window is over.
+    pub fn login_failed(&self, key: &str, now: DateTime<Utc>, window_start: DateTime<Utc>) -> Result<()> {
+        self.write(|c| {
+            c.exec("DELETE FROM login_failures WHERE since <= $1", &[&to_ms(window_start)])?;
+            c.exec(
+                "INSERT INTO login_failures (key, failures, since) VALUES ($1, 1, $2)
+                 ON CONFLICT (key) DO UPDATE SET failures = login_failures.failures + 1",
+                &[&key, &to_ms(now)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets `key`'s wrong passwords (a right one was given).
+    pub fn login_succeeded(&self, key: &str) -> Result<()> {
+        self.write(|c| {
+            c.exec("DELETE FROM login_failures WHERE key = $1", &[&key])?;
+            Ok(())
+        })
     }
 
     /// Ends a session (logout). True when there was one.

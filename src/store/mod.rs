@@ -60,14 +60,14 @@ pub use crate::model::{Due, Notice, PagedMention, PlannedPage, Silence, SourceHe
 pub use cursors::{CursorRow, PollState};
 pub use db::Backend;
 use db::{Conn, Db, Lock};
-pub use inbox::{InboxFilter, Note, PageSent, Session};
+pub use inbox::{ApiToken, InboxFilter, Note, PageSent, RevokeOutcome, Session};
 pub use labels::CorrectOutcome;
 pub use leases::Lease;
 pub use mentions::{MentionFilter, NewMention, PageOutcome, Reply, Unpaged, INSERT_MENTION};
 pub use migrate::Copied;
 pub use outbox::{AckOutcome, Delivery, OutboxKind, OutboxRow, Queue};
 pub use purge::Purged;
-pub use stats::{percentile, StatsRow};
+pub use stats::{per_day, percentile, Answerable, DailySeries, DayFigures, StatsRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -230,6 +230,31 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     "#,
+    // 10 (the web inbox, second part): API tokens that expire or are
+    // revoked (`escucha token create --expires`, `token revoke`); wrong
+    // passwords counted here rather than in each daemon's memory, so that
+    // several daemons on one PostgreSQL share the login limit.
+    r#"
+    ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+    ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;
+    CREATE TABLE login_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        since INTEGER NOT NULL
+    );
+    "#,
+    // 11: the inbox's list, in its own order (open, acknowledged or
+    // answered complaints, nearest deadline first, those without one
+    // last), all of it and per brand: a page of 50 reads 50 index entries
+    // instead of sorting every match. Partial: only complaints and
+    // escalations, the rest is never listed; `class` and `history` are
+    // columns too only so that SQLite counts the list from the index alone.
+    r#"
+    CREATE INDEX mentions_inbox ON mentions (status, (deadline IS NULL), deadline, created_at, id, class, history)
+        WHERE class IN ('complaint', 'escalation') AND history = 0;
+    CREATE INDEX mentions_inbox_brand ON mentions (brand, status, (deadline IS NULL), deadline, created_at, id, class, history)
+        WHERE class IN ('complaint', 'escalation') AND history = 0;
+    "#,
 ];
 
 /// How many migrations this escucha knows: the schema version it writes.

@@ -123,3 +123,104 @@ impl Store {
         Ok(rows)
     }
 }
+
+/// One day of a brand's complaints and escalations on one platform: how
+/// many were posted that day, how many of those the brand has answered, and
+/// how long the first answer took.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DayFigures {
+    pub day: chrono::NaiveDate,
+    pub needing_answer: u64,
+    pub answered: u64,
+    pub p50_first_answer_secs: Option<i64>,
+    pub p90_first_answer_secs: Option<i64>,
+}
+
+/// Per-day figures of one brand on one platform, every day of the period
+/// (days without complaints included, so charts line up).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DailySeries {
+    pub brand: String,
+    pub platform: String,
+    pub days: Vec<DayFigures>,
+}
+
+/// One complaint or escalation, as the per-day figures count it.
+pub struct Answerable {
+    pub brand: String,
+    pub platform: String,
+    pub created_at: DateTime<Utc>,
+    pub answered: bool,
+    pub first_answer_secs: Option<i64>,
+}
+
+/// Buckets complaints into the days (in `tz`) from `first` to `last`
+/// inclusive, per brand and platform (sorted). Mentions outside those days
+/// are left out.
+pub fn per_day(rows: impl IntoIterator<Item = Answerable>, tz: chrono_tz::Tz, first: chrono::NaiveDate, last: chrono::NaiveDate) -> Vec<DailySeries> {
+    use std::collections::BTreeMap;
+    let days: Vec<chrono::NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+    // Per (brand, platform), per day: complaints, answered, first-answer times.
+    type Days = Vec<(u64, u64, Vec<i64>)>;
+    let mut groups: BTreeMap<(String, String), Days> = BTreeMap::new();
+    for r in rows {
+        let day = r.created_at.with_timezone(&tz).date_naive();
+        let Some(i) = days.binary_search(&day).ok() else { continue };
+        let g = groups.entry((r.brand, r.platform)).or_insert_with(|| vec![(0, 0, Vec::new()); days.len()]);
+        g[i].0 += 1;
+        if r.answered {
+            g[i].1 += 1;
+        }
+        if let Some(t) = r.first_answer_secs {
+            g[i].2.push(t);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((brand, platform), g)| DailySeries {
+            brand,
+            platform,
+            days: g
+                .into_iter()
+                .zip(&days)
+                .map(|((needing_answer, answered, mut times), day)| {
+                    times.sort_unstable();
+                    DayFigures {
+                        day: *day,
+                        needing_answer,
+                        answered,
+                        p50_first_answer_secs: percentile(&times, 0.5),
+                        p90_first_answer_secs: percentile(&times, 0.9),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+impl Store {
+    /// Per brand, platform and day (in `tz`), from the day of `from` to the
+    /// day of `until`: complaints and escalations posted, answered, and the
+    /// first answer's p50 and p90. History included, as in [`Store::stats`].
+    pub fn daily_answers(&self, from: DateTime<Utc>, until: DateTime<Utc>, tz: chrono_tz::Tz) -> Result<Vec<DailySeries>> {
+        // A range on `mentions_created`: a week is a few thousand rows,
+        // not the whole stats index.
+        let sql = "SELECT brand, platform, created_at, status, (answered_at - created_at) / 1000 FROM mentions
+                   WHERE created_at >= $1 AND created_at < $2 AND class IN ('complaint', 'escalation')";
+        let mut rows = Vec::new();
+        self.read(|c| {
+            c.each(sql, &[&to_ms(from), &to_ms(until)], &mut |r| {
+                rows.push(Answerable {
+                    brand: r.str(0).to_string(),
+                    platform: r.str(1).to_string(),
+                    created_at: super::from_ms(r.get(2)?),
+                    answered: r.str(3) == "answered",
+                    first_answer_secs: r.get::<Option<i64>>(4)?,
+                });
+                Ok(())
+            })
+        })?;
+        let (first, last) = (from.with_timezone(&tz).date_naive(), until.with_timezone(&tz).date_naive());
+        Ok(per_day(rows, tz, first, last))
+    }
+}

@@ -522,9 +522,104 @@ fn sessions_expire_and_end_at_logout(s: Store) {
     let sso = s.session_or_create("sso:ana", "ana", "first", t(0), t(100)).unwrap();
     assert_eq!(s.session_or_create("sso:ana", "ana", "second", t(50), t(150)).unwrap(), sso, "the same token on every daemon");
     assert_eq!(s.session_or_create("sso:ana", "ana", "third", t(100), t(200)).unwrap().csrf, "third", "a new one once expired");
-    s.create_api_token("th", "ana", t(0)).unwrap();
-    assert_eq!(s.api_token_user("th").unwrap().as_deref(), Some("ana"));
-    assert_eq!(s.api_token_user("other").unwrap(), None);
+    // Wrong passwords: counted per key within the window, in the database
+    // so that every daemon on it sees them; a right password forgets them.
+    let window = |now: i64| t(now - 900);
+    for i in 0..3 {
+        assert!(!s.login_blocked("name:ana", 3, window(i)).unwrap());
+        s.login_failed("name:ana", t(i), window(i)).unwrap();
+    }
+    assert!(s.login_blocked("name:ana", 3, window(10)).unwrap());
+    assert!(!s.login_blocked("name:ana", 4, window(10)).unwrap());
+    assert!(!s.login_blocked("name:beto", 3, window(10)).unwrap());
+    assert!(!s.login_blocked("name:ana", 3, window(900)).unwrap(), "the window is over");
+    s.login_failed("name:ana", t(901), window(901)).unwrap();
+    assert!(!s.login_blocked("name:ana", 2, window(902)).unwrap(), "a new count began after the window");
+    s.login_failed("name:ana", t(902), window(902)).unwrap();
+    assert!(s.login_blocked("name:ana", 2, window(903)).unwrap());
+    s.login_succeeded("name:ana").unwrap();
+    assert!(!s.login_blocked("name:ana", 1, window(903)).unwrap());
+}
+
+fn api_tokens_expire_and_are_revoked_by_their_public_id(s: Store) {
+    let (forever, week) = ("a1b2c3d4e5f60718".repeat(4), "a1b2c3d4ffff0000".repeat(4));
+    s.create_api_token(&forever, "ana", t(0), None).unwrap();
+    s.create_api_token(&week, "beto", t(10), Some(t(10 + 7 * 86_400))).unwrap();
+    let ana = s.api_token(&forever).unwrap().unwrap();
+    assert_eq!((ana.user.as_str(), ana.created_at, ana.expires_at, ana.revoked_at), ("ana", t(0), None, None));
+    assert_eq!(ana.public_id(), "a1b2c3d4e5f6");
+    assert_eq!(s.api_token(&week).unwrap().unwrap().expires_at, Some(t(10 + 7 * 86_400)));
+    assert_eq!(s.api_token("other").unwrap(), None);
+    assert_eq!(s.api_tokens().unwrap().iter().map(|t| t.user.as_str()).collect::<Vec<_>>(), ["ana", "beto"]);
+    // An id must name one token, with at least 8 characters.
+    assert_eq!(s.revoke_api_token("a1b2c3d4", t(20)).unwrap(), RevokeOutcome::Ambiguous(2));
+    assert_eq!(s.revoke_api_token("a1b2c3", t(20)).unwrap(), RevokeOutcome::NotFound);
+    assert_eq!(s.revoke_api_token("a1b2%", t(20)).unwrap(), RevokeOutcome::NotFound, "no LIKE patterns");
+    assert_eq!(s.revoke_api_token("ffffffffffff", t(20)).unwrap(), RevokeOutcome::NotFound);
+    let RevokeOutcome::Revoked(r) = s.revoke_api_token("A1B2C3D4FFFF", t(20)).unwrap() else { panic!("not revoked") };
+    assert_eq!((r.user.as_str(), r.revoked_at), ("beto", Some(t(20))));
+    assert_eq!(s.api_token(&week).unwrap().unwrap().revoked_at, Some(t(20)));
+    assert!(matches!(s.revoke_api_token("a1b2c3d4ffff", t(30)).unwrap(), RevokeOutcome::AlreadyRevoked(_)));
+    assert_eq!(s.api_token(&week).unwrap().unwrap().revoked_at, Some(t(20)), "the first revocation's time stays");
+    assert_eq!(s.api_token(&forever).unwrap().unwrap().revoked_at, None);
+}
+
+fn numbers_per_day_count_answers_and_first_answer_times_in_the_daemon_s_timezone(s: Store) {
+    // Mexico City is UTC-6: 2026-12-05 03:00 UTC is still the 4th there.
+    let tz: chrono_tz::Tz = "America/Mexico_City".parse().unwrap();
+    let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap();
+    let complaint = |id: &str, class: Class, created: DateTime<Utc>| NewMention {
+        created_at: created,
+        deadline: Some(created + Duration::minutes(30)),
+        ..mention(id, class, 0)
+    };
+    let mut other_platform = complaint("m", Class::Complaint, at(5, 18));
+    other_platform.platform = Platform::Mastodon;
+    let ms = [
+        complaint("late-4th", Class::Complaint, at(5, 3)),
+        complaint("a", Class::Complaint, at(5, 12)),
+        complaint("b", Class::Escalation, at(5, 13)),
+        complaint("c", Class::Complaint, at(5, 14)),
+        complaint("praise", Class::Praise, at(5, 15)),
+        complaint("d", Class::Complaint, at(7, 12)),
+        complaint("before", Class::Complaint, at(1, 12)),
+        other_platform,
+    ];
+    s.commit_page("q", at(8, 0), &ms, &[], "c", at(8, 0)).unwrap();
+    let answer = |id: &str, to: &str, when: DateTime<Utc>| Reply { created_at: when, ..reply(id, to, 0) };
+    // a: 10 min, b: 1 h, late-4th: 2 min; c never; d: 30 min.
+    let replies = [
+        answer("ra", "a", at(5, 12) + Duration::minutes(10)),
+        answer("rb", "b", at(5, 14)),
+        answer("rl", "late-4th", at(5, 3) + Duration::minutes(2)),
+        answer("rd", "d", at(7, 12) + Duration::minutes(30)),
+    ];
+    s.commit_page("q", at(8, 0), &[], &replies, "c", at(8, 0)).unwrap();
+    // The numbers page on the 8th at 10:00 local, over the last 4 days.
+    let now = tz.with_ymd_and_hms(2026, 12, 8, 10, 0, 0).unwrap().with_timezone(&Utc);
+    let from = tz.with_ymd_and_hms(2026, 12, 5, 0, 0, 0).unwrap().with_timezone(&Utc);
+    let daily = s.daily_answers(from, now, tz).unwrap();
+    let days: Vec<String> = daily[0].days.iter().map(|d| d.day.to_string()).collect();
+    assert_eq!(days, ["2026-12-05", "2026-12-06", "2026-12-07", "2026-12-08"]);
+    assert_eq!(daily.iter().map(|d| (d.brand.as_str(), d.platform.as_str())).collect::<Vec<_>>(), [("acme", "mastodon"), ("acme", "x")]);
+    let x: Vec<(u64, u64, Option<i64>, Option<i64>)> =
+        daily[1].days.iter().map(|d| (d.needing_answer, d.answered, d.p50_first_answer_secs, d.p90_first_answer_secs)).collect();
+    // The 4th's complaint (local time) and the 1st's are outside; praise is not counted.
+    assert_eq!(x, [(3, 2, Some(600), Some(3600)), (0, 0, None, None), (1, 1, Some(1800), Some(1800)), (0, 0, None, None)]);
+    assert_eq!((daily[0].days[0].needing_answer, daily[0].days[0].answered), (1, 0));
+}
+
+fn the_inbox_signature_changes_when_a_mention_comes_or_goes(s: Store) {
+    let open = InboxFilter { status: Some(Status::Open), limit: 50, ..Default::default() };
+    assert_eq!(s.inbox_signature(&open).unwrap(), (0, None));
+    let first = s.commit_page("q", t(0), &[mention("a", Class::Complaint, 0)], &[], "c", t(1)).unwrap().inserted[0];
+    assert_eq!(s.inbox_signature(&open).unwrap(), (1, Some(first)));
+    let second = s.commit_page("q", t(0), &[mention("b", Class::Complaint, 5)], &[], "c", t(6)).unwrap().inserted[0];
+    assert_eq!(s.inbox_signature(&open).unwrap(), (2, Some(second)));
+    assert_eq!(s.inbox_page(&open).unwrap().1, 2);
+    assert_eq!(s.inbox_page(&open).unwrap().2, Some(second));
+    s.ack(first, "ana", t(10)).unwrap();
+    assert_eq!(s.inbox_signature(&open).unwrap(), (1, Some(second)));
 }
 
 fn dead_letters_are_listed_with_their_error_and_can_be_put_back(s: Store) {
@@ -605,6 +700,9 @@ on_both!(
     deadlines_of_unpaged_complaints_can_be_moved,
     the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging,
     sessions_expire_and_end_at_logout,
+    api_tokens_expire_and_are_revoked_by_their_public_id,
+    numbers_per_day_count_answers_and_first_answer_times_in_the_daemon_s_timezone,
+    the_inbox_signature_changes_when_a_mention_comes_or_goes,
     an_edited_review_keeps_its_newest_text_and_rating_without_a_second_page,
     an_answered_review_whose_rating_drops_to_one_or_two_is_open_again_with_a_new_deadline,
     an_answered_review_edited_without_a_drop_stays_answered,

@@ -1,6 +1,7 @@
 //! `/api/v1`: the inbox's list and actions as JSON, for scripts and other
 //! tools. A request is someone's: `Authorization: Bearer TOKEN` (from
-//! `escucha token create --user NAME`), or the inbox's session cookie, in
+//! `escucha token create --user NAME`; a revoked or expired token gets 401
+//! with a JSON `error` saying which and when), or the inbox's session cookie, in
 //! which case a POST must also carry the session's CSRF token in the
 //! `X-CSRF-Token` header. Mentions are the objects `escucha mentions
 //! --json` prints; the actions are the inbox's own.
@@ -49,9 +50,22 @@ fn db_error(e: crate::store::StoreError) -> Response {
 fn user(s: &Shared, headers: &HeaderMap, post: bool) -> Result<String, Box<Response>> {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
     if let Some(token) = bearer {
-        return match s.store.api_token_user(&auth::session_id(token)) {
-            Ok(Some(u)) if s.cfg.users.iter().any(|x| x.name == u) => Ok(u),
-            Ok(_) => Err(Box::new(problem(StatusCode::UNAUTHORIZED, "unknown bearer token (make one with `escucha token create --user NAME`)"))),
+        let now = s.clock.now();
+        let refuse = |why: String| Err(Box::new(problem(StatusCode::UNAUTHORIZED, &why)));
+        return match s.store.api_token(&auth::session_id(token)) {
+            Ok(None) => refuse("unknown bearer token (make one with `escucha token create --user NAME`)".into()),
+            Ok(Some(t)) => match (t.revoked_at, t.expires_at) {
+                (Some(at), _) => {
+                    refuse(format!("this bearer token ({}) was revoked at {}; make a new one with `escucha token create`", t.public_id(), at.to_rfc3339()))
+                }
+                (None, Some(at)) if at <= now => {
+                    refuse(format!("this bearer token ({}) expired at {}; make a new one with `escucha token create`", t.public_id(), at.to_rfc3339()))
+                }
+                _ if !s.cfg.users.iter().any(|x| x.name == t.user) => {
+                    refuse(format!("this bearer token belongs to {:?}, who is no longer a [[user]] in the config", t.user))
+                }
+                _ => Ok(t.user),
+            },
             Err(e) => Err(Box::new(db_error(e))),
         };
     }

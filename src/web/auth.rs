@@ -4,17 +4,16 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "escucha_session";
 /// How long a session lasts without logging in again.
 pub const SESSION_LIFETIME: Duration = Duration::days(7);
 /// Wrong passwords allowed per login name within [`FAILURE_WINDOW`]; after
-/// that every attempt for the name is refused until the window ends.
+/// that every attempt for the name is refused until the window ends. The
+/// counts are in the database (`Store::login_failed`), shared by daemons.
 pub const MAX_FAILURES: u32 = 5;
 /// The same per client address, higher: a team may share one address.
 pub const MAX_FAILURES_PER_ADDRESS: u32 = 20;
@@ -86,31 +85,6 @@ pub fn set_cookie(token: Option<&str>, secure: bool) -> String {
     }
 }
 
-/// Wrong passwords by key (a login name or a client address): how many, and
-/// since when. In memory: each daemon counts its own.
-#[derive(Default)]
-pub struct Failures(Mutex<HashMap<String, (u32, DateTime<Utc>)>>);
-
-impl Failures {
-    /// True when `key` has used up its `max` wrong passwords for now.
-    pub fn blocked(&self, key: &str, max: u32, now: DateTime<Utc>) -> bool {
-        let map = self.0.lock().unwrap();
-        map.get(key).is_some_and(|(n, since)| *n >= max && now - *since < FAILURE_WINDOW)
-    }
-
-    pub fn failed(&self, key: &str, now: DateTime<Utc>) {
-        let mut map = self.0.lock().unwrap();
-        // Keep the map small: forget windows that are over.
-        map.retain(|_, (_, since)| now - *since < FAILURE_WINDOW);
-        let e = map.entry(key.to_string()).or_insert((0, now));
-        e.0 += 1;
-    }
-
-    pub fn succeeded(&self, key: &str) {
-        self.0.lock().unwrap().remove(key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,22 +111,6 @@ mod tests {
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.ends_with("; Secure"), "{c}");
         assert!(!set_cookie(Some("t"), false).contains("Secure"));
         assert!(set_cookie(None, false).contains("Max-Age=0"));
-    }
-
-    #[test]
-    fn wrong_passwords_block_a_key_for_the_window() {
-        let f = Failures::default();
-        let t0 = chrono::Utc::now();
-        for _ in 0..MAX_FAILURES {
-            assert!(!f.blocked("ana", MAX_FAILURES, t0));
-            f.failed("ana", t0);
-        }
-        assert!(f.blocked("ana", MAX_FAILURES, t0));
-        assert!(!f.blocked("ana", MAX_FAILURES_PER_ADDRESS, t0));
-        assert!(!f.blocked("beto", MAX_FAILURES, t0));
-        assert!(!f.blocked("ana", MAX_FAILURES, t0 + FAILURE_WINDOW));
-        f.succeeded("ana");
-        assert!(!f.blocked("ana", MAX_FAILURES, t0));
     }
 
     #[test]

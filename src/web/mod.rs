@@ -8,10 +8,14 @@
 //! hidden `csrf` field; a POST whose `Origin` is another site is refused as
 //! well. The actions reuse the store's (and `escucha correct`'s) code, so a
 //! click does exactly what the command line does. Pages: `pages.rs`;
-//! passwords, tokens and cookies: `auth.rs`.
+//! passwords, tokens and cookies: `auth.rs`; words in English and
+//! Spanish: `i18n.rs`. `live.js` (a few lines, no build step) polls
+//! `/live` and refreshes the open list when it changed; without
+//! JavaScript the pages work the same, by reloading.
 
 pub mod api;
 pub mod auth;
+pub mod i18n;
 pub mod pages;
 
 use crate::daemon::Shared;
@@ -32,12 +36,22 @@ pub const PAGE_SIZE: usize = 50;
 /// The most rows one CSV export holds.
 const EXPORT_LIMIT: usize = 100_000;
 
-/// What the inbox keeps in memory (the rest is in the database).
+/// What the inbox keeps in memory: nothing today. Sessions, API tokens
+/// and the count of wrong passwords are in the database, shared by every
+/// daemon on it.
 #[derive(Default)]
-pub struct WebState {
-    /// Wrong passwords by login name and by client address.
-    pub failures: auth::Failures,
+pub struct WebState {}
+
+/// The words of `user`'s pages: their `[[user]] language`, else
+/// `[daemon] language` (also for pages before logging in).
+fn texts(s: &Shared, user: Option<&str>) -> &'static i18n::Texts {
+    let lang = user.and_then(|u| s.cfg.users.iter().find(|x| x.name == u)).and_then(|u| u.language).unwrap_or(s.cfg.daemon.language);
+    i18n::texts(lang)
 }
+
+/// What `live.js` is: served from here, so the page's CSP allows only
+/// this origin's scripts.
+const LIVE_JS: &str = include_str!("live.js");
 
 /// The inbox's routes (none when no `[[user]]` is configured).
 pub fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
@@ -51,6 +65,8 @@ pub fn router(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/ack", post(bulk_ack))
         .route("/export.csv", get(export))
         .route("/numbers", get(numbers))
+        .route("/live", get(live))
+        .route("/live.js", get(live_js))
         .route("/mentions/:id", get(mention_page))
         .route("/mentions/:id/ack", post(ack))
         .route("/mentions/:id/assign", post(assign))
@@ -82,7 +98,7 @@ fn html(status: StatusCode, body: String) -> Response {
             (header::HeaderName::from_static("x-frame-options"), "DENY"),
             (
                 header::HeaderName::from_static("content-security-policy"),
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
             ),
         ],
         body,
@@ -94,9 +110,9 @@ fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response()
 }
 
-fn db_error(e: crate::store::StoreError) -> Response {
+fn db_error(t: &i18n::Texts, e: crate::store::StoreError) -> Response {
     error!(error = %e, "inbox: database error");
-    html(StatusCode::SERVICE_UNAVAILABLE, pages::message("Try again", "escucha cannot reach its database right now. Try again in a minute.", None))
+    html(StatusCode::SERVICE_UNAVAILABLE, pages::message(t, t.try_again, t.db_down, None))
 }
 
 /// Form or query fields, in order (repeated names kept: `id=1&id=2`).
@@ -123,7 +139,7 @@ fn session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Session)>,
         // A user removed from the config is logged out at once.
         Ok(Some(sess)) if s.cfg.users.iter().any(|u| u.name == sess.user) => Ok(Some((id, sess))),
         Ok(_) => proxy_session(s, headers),
-        Err(e) => Err(Box::new(db_error(e))),
+        Err(e) => Err(Box::new(db_error(texts(s, None), e))),
     }
 }
 
@@ -137,7 +153,7 @@ fn proxy_session(s: &Shared, headers: &HeaderMap) -> Result<Option<(String, Sess
     let now = s.clock.now();
     match s.store.session_or_create(&id, &user.name, &auth::random_token(), now, now + auth::SESSION_LIFETIME) {
         Ok(sess) => Ok(Some((id, sess))),
-        Err(e) => Err(Box::new(db_error(e))),
+        Err(e) => Err(Box::new(db_error(texts(s, Some(&user.name)), e))),
     }
 }
 
@@ -157,19 +173,14 @@ fn foreign_origin(s: &Shared, headers: &HeaderMap) -> bool {
 /// token; or the response refusing it.
 fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Result<(String, Session), Box<Response>> {
     let Some((id, sess)) = session(s, headers)? else {
-        return Err(Box::new(html(StatusCode::UNAUTHORIZED, pages::message("Log in again", "Your session has ended: log in again.", None))));
+        let t = texts(s, None);
+        return Err(Box::new(html(StatusCode::UNAUTHORIZED, pages::message(t, t.log_in_again, t.session_ended, None))));
     };
     let token_ok = field(form, "csrf").is_some_and(|t| auth::same(t, &sess.csrf));
     if !token_ok || foreign_origin(s, headers) {
         warn!(user = %sess.user, "inbox: POST refused: missing or wrong CSRF token, or another site's origin");
-        return Err(Box::new(html(
-            StatusCode::FORBIDDEN,
-            pages::message(
-                "Request refused",
-                "This form was not sent from escucha's own page (its security token is missing or wrong). Reload the page and try again.",
-                None,
-            ),
-        )));
+        let t = texts(s, Some(&sess.user));
+        return Err(Box::new(html(StatusCode::FORBIDDEN, pages::message(t, t.refused, t.csrf_refused, None))));
     }
     Ok((id, sess))
 }
@@ -177,7 +188,7 @@ fn authorized(s: &Shared, headers: &HeaderMap, form: &[(String, String)]) -> Res
 async fn login_page(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match session(&s, &headers) {
         Ok(Some(_)) => see_other("/"),
-        Ok(None) => html(StatusCode::OK, pages::login(None, "")),
+        Ok(None) => html(StatusCode::OK, pages::login(texts(&s, None), None, "")),
         Err(r) => *r,
     }
 }
@@ -186,34 +197,47 @@ async fn login(State(s): State<Arc<Shared>>, connect: Option<ConnectInfo<SocketA
     let form = fields(&body);
     let username = field(&form, "username").unwrap_or("").trim().to_string();
     let password = field(&form, "password").unwrap_or("").to_string();
+    let t = texts(&s, None);
     if foreign_origin(&s, &headers) {
-        return html(StatusCode::FORBIDDEN, pages::login(Some("Log in from escucha's own page."), &username));
+        return html(StatusCode::FORBIDDEN, pages::login(t, Some(t.login_own_page), &username));
     }
     let now = s.clock.now();
+    let window_start = now - auth::FAILURE_WINDOW;
     let user = s.cfg.user(&username).cloned();
     // One count per person, whether they type their name or their email.
     let name_key = format!("name:{}", user.as_ref().map_or_else(|| username.to_lowercase(), |u| u.name.clone()));
     let addr_key = format!("addr:{}", connect.map(|c| c.0.ip().to_string()).unwrap_or_default());
-    let web = &s.web;
-    if web.failures.blocked(&name_key, auth::MAX_FAILURES, now) || web.failures.blocked(&addr_key, auth::MAX_FAILURES_PER_ADDRESS, now) {
-        warn!(login = %username, "inbox: login refused: too many wrong passwords");
-        let minutes = auth::FAILURE_WINDOW.num_minutes();
-        return html(StatusCode::TOO_MANY_REQUESTS, pages::login(Some(&format!("Too many wrong passwords. Wait {minutes} minutes and try again.")), &username));
+    let blocked = s
+        .store
+        .login_blocked(&name_key, auth::MAX_FAILURES, window_start)
+        .and_then(|by_name| Ok(by_name || s.store.login_blocked(&addr_key, auth::MAX_FAILURES_PER_ADDRESS, window_start)?));
+    match blocked {
+        Ok(false) => {}
+        Ok(true) => {
+            warn!(login = %username, "inbox: login refused: too many wrong passwords");
+            let minutes = auth::FAILURE_WINDOW.num_minutes().to_string();
+            return html(StatusCode::TOO_MANY_REQUESTS, pages::login(t, Some(&i18n::fill(t.too_many_failures, &[("n", &minutes)])), &username));
+        }
+        Err(e) => return db_error(t, e),
     }
     let hash = user.as_ref().map_or_else(|| auth::dummy_hash().to_string(), |u| u.password_hash.expose().to_string());
     // argon2 takes tens of milliseconds of CPU: off the async workers.
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
-        web.failures.failed(&name_key, now);
-        web.failures.failed(&addr_key, now);
+        if let Err(e) = s.store.login_failed(&name_key, now, window_start).and_then(|()| s.store.login_failed(&addr_key, now, window_start)) {
+            return db_error(t, e);
+        }
         warn!(login = %username, "inbox: wrong name or password");
-        return html(StatusCode::UNAUTHORIZED, pages::login(Some("Wrong name or password."), &username));
+        return html(StatusCode::UNAUTHORIZED, pages::login(t, Some(t.wrong_password), &username));
     };
-    web.failures.succeeded(&name_key);
     let token = auth::random_token();
     let csrf = auth::random_token();
-    if let Err(e) = s.store.create_session(&auth::session_id(&token), &user.name, &csrf, now, now + auth::SESSION_LIFETIME) {
-        return db_error(e);
+    let started = s
+        .store
+        .login_succeeded(&name_key)
+        .and_then(|()| s.store.create_session(&auth::session_id(&token), &user.name, &csrf, now, now + auth::SESSION_LIFETIME));
+    if let Err(e) = started {
+        return db_error(t, e);
     }
     info!(user = %user.name, "inbox: logged in");
     let mut r = see_other("/");
@@ -227,7 +251,7 @@ async fn logout(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
         Err(r) => return *r,
     };
     if let Err(e) = s.store.end_session(&id) {
-        return db_error(e);
+        return db_error(texts(&s, Some(&sess.user)), e);
     }
     info!(user = %sess.user, "inbox: logged out");
     let mut r = see_other("/login");
@@ -293,10 +317,11 @@ async fn inbox(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query)
         Ok(None) => return see_other("/login"),
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let (f, q) = filter(&s, &sess.user, query.as_deref());
-    let (rows, total) = match s.store.inbox(&f) {
+    let (rows, total, latest) = match s.store.inbox_page(&f) {
         Ok(x) => x,
-        Err(e) => return db_error(e),
+        Err(e) => return db_error(t, e),
     };
     let view = pages::ListView {
         user: &sess.user,
@@ -308,9 +333,40 @@ async fn inbox(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query)
         from: date_param(query.as_deref(), "from"),
         to: date_param(query.as_deref(), "to"),
         total,
+        signature: signature(total, latest),
         now: s.clock.now(),
     };
-    html(StatusCode::OK, pages::inbox(&view, &rows, |id| brand_name(&s, id)))
+    html(StatusCode::OK, pages::inbox(t, &view, &rows, |id| brand_name(&s, id)))
+}
+
+/// What changes when a mention enters or leaves a filtered list: how many
+/// pass the filter, and the newest of them.
+fn signature(total: u64, latest: Option<i64>) -> String {
+    format!("{total}-{}", latest.unwrap_or(0))
+}
+
+/// `/live?<the list's filters>`: the list's signature as JSON, for
+/// `live.js` to compare with the one its page was drawn with.
+async fn live(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let json =
+        |status: StatusCode, body: String| (status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response();
+    let sess = match session(&s, &headers) {
+        Ok(Some((_, sess))) => sess,
+        Ok(None) => return json(StatusCode::UNAUTHORIZED, serde_json::json!({ "error": "not logged in" }).to_string()),
+        Err(r) => return *r,
+    };
+    let (f, _) = filter(&s, &sess.user, query.as_deref());
+    match s.store.inbox_signature(&f) {
+        Ok((total, latest)) => json(StatusCode::OK, serde_json::json!({ "sig": signature(total, latest), "total": total, "latest": latest }).to_string()),
+        Err(e) => {
+            error!(error = %e, "inbox: database error");
+            json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "the database does not answer" }).to_string())
+        }
+    }
+}
+
+async fn live_js() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], LIVE_JS).into_response()
 }
 
 fn brand_name(s: &Shared, id: &str) -> String {
@@ -328,7 +384,7 @@ async fn export(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query
     f.limit = EXPORT_LIMIT;
     let rows = match s.store.inbox(&f) {
         Ok((rows, _)) => rows,
-        Err(e) => return db_error(e),
+        Err(e) => return db_error(texts(&s, Some(&sess.user)), e),
     };
     let mut csv = String::from(pages::CSV_HEADER);
     for m in &rows {
@@ -352,15 +408,11 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
         Ok(None) => return see_other("/login"),
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let m = match s.store.mention(id) {
         Ok(Some(m)) => m,
-        Ok(None) => {
-            return html(
-                StatusCode::NOT_FOUND,
-                pages::message("Mention not found", "This mention is not in escucha's database.", Some((&sess.user, &sess.csrf))),
-            )
-        }
-        Err(e) => return db_error(e),
+        Ok(None) => return not_found(t, &sess),
+        Err(e) => return db_error(t, e),
     };
     let now = s.clock.now();
     let read = || -> crate::store::Result<_> {
@@ -369,7 +421,7 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
     };
     let (notes, pages_sent, history, silences) = match read() {
         Ok(x) => x,
-        Err(e) => return db_error(e),
+        Err(e) => return db_error(t, e),
     };
     let view = pages::MentionView {
         user: &sess.user,
@@ -383,11 +435,11 @@ async fn mention_page(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id)
         silences: &silences,
         now,
     };
-    html(StatusCode::OK, pages::mention(&view))
+    html(StatusCode::OK, pages::mention(t, &view))
 }
 
-fn not_found(sess: &Session) -> Response {
-    html(StatusCode::NOT_FOUND, pages::message("Mention not found", "This mention is not in escucha's database.", Some((&sess.user, &sess.csrf))))
+fn not_found(t: &i18n::Texts, sess: &Session) -> Response {
+    html(StatusCode::NOT_FOUND, pages::message(t, t.not_found_title, t.not_found, Some((&sess.user, &sess.csrf))))
 }
 
 async fn ack(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<i64>, body: Bytes) -> Response {
@@ -395,8 +447,9 @@ async fn ack(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<i6
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     match s.store.ack(id, &sess.user, s.clock.now()) {
-        Ok(AckOutcome::NotFound) => not_found(&sess),
+        Ok(AckOutcome::NotFound) => not_found(t, &sess),
         Ok(outcome) => {
             if outcome == AckOutcome::Acked {
                 info!(mention = id, by = %sess.user, "mention acknowledged in the inbox");
@@ -405,7 +458,7 @@ async fn ack(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<i6
             }
             see_other(&format!("/mentions/{id}"))
         }
-        Err(e) => db_error(e),
+        Err(e) => db_error(t, e),
     }
 }
 
@@ -421,7 +474,7 @@ async fn bulk_ack(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes)
         match s.store.ack(id, &sess.user, now) {
             Ok(AckOutcome::Acked) => acked += 1,
             Ok(_) => {}
-            Err(e) => return db_error(e),
+            Err(e) => return db_error(texts(&s, Some(&sess.user)), e),
         }
     }
     if acked > 0 {
@@ -437,12 +490,13 @@ async fn assign(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let to = field(&form, "user").map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = to {
         if !s.cfg.users.iter().any(|x| x.name == u) {
             return html(
                 StatusCode::BAD_REQUEST,
-                pages::message("No such user", &format!("{u:?} is not a [[user]] in the config."), Some((&sess.user, &sess.csrf))),
+                pages::message(t, t.no_such_user_title, &i18n::fill(t.no_such_user, &[("user", &format!("{u:?}"))]), Some((&sess.user, &sess.csrf))),
             );
         }
     }
@@ -451,8 +505,8 @@ async fn assign(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path
             info!(mention = id, to = to.unwrap_or("nobody"), by = %sess.user, "mention assigned in the inbox");
             see_other(&format!("/mentions/{id}"))
         }
-        Ok(false) => not_found(&sess),
-        Err(e) => db_error(e),
+        Ok(false) => not_found(t, &sess),
+        Err(e) => db_error(t, e),
     }
 }
 
@@ -462,14 +516,15 @@ async fn add_note(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pa
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let text = field(&form, "text").map(str::trim).unwrap_or("");
     if text.is_empty() {
         return see_other(&format!("/mentions/{id}"));
     }
     match s.store.add_note(id, &sess.user, text, s.clock.now()) {
         Ok(true) => see_other(&format!("/mentions/{id}")),
-        Ok(false) => not_found(&sess),
-        Err(e) => db_error(e),
+        Ok(false) => not_found(t, &sess),
+        Err(e) => db_error(t, e),
     }
 }
 
@@ -479,11 +534,9 @@ async fn correct(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let Some(class) = field(&form, "class").and_then(Class::parse) else {
-        return html(
-            StatusCode::BAD_REQUEST,
-            pages::message("Which class?", "Choose praise, complaint, escalation or neutral.", Some((&sess.user, &sess.csrf))),
-        );
+        return html(StatusCode::BAD_REQUEST, pages::message(t, t.which_class_title, t.which_class, Some((&sess.user, &sess.csrf))));
     };
     // Exactly `escucha correct`: the same deadline, label and message.
     match crate::cli::correct(&s.cfg, &s.store, id, class, &sess.user, s.clock.now()) {
@@ -492,7 +545,7 @@ async fn correct(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
             s.wake.notify_one();
             see_other(&format!("/mentions/{id}"))
         }
-        Err(e) => html(StatusCode::NOT_FOUND, pages::message("Not corrected", &format!("{e:#}"), Some((&sess.user, &sess.csrf)))),
+        Err(e) => html(StatusCode::NOT_FOUND, pages::message(t, t.not_corrected, &format!("{e:#}"), Some((&sess.user, &sess.csrf)))),
     }
 }
 
@@ -504,16 +557,17 @@ async fn silence(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let user = Some((sess.user.as_str(), sess.csrf.as_str()));
     let m = match s.store.mention(id) {
         Ok(Some(m)) => m,
-        Ok(None) => return not_found(&sess),
-        Err(e) => return db_error(e),
+        Ok(None) => return not_found(t, &sess),
+        Err(e) => return db_error(t, e),
     };
     let reason = field(&form, "reason").map(str::trim).unwrap_or("");
-    let duration = field(&form, "for").filter(|f| pages::SILENCE_FOR.iter().any(|(v, _)| v == f)).and_then(|f| humantime::parse_duration(f).ok());
+    let duration = field(&form, "for").filter(|f| pages::SILENCE_FOR.contains(f)).and_then(|f| humantime::parse_duration(f).ok());
     let (Some(duration), false) = (duration, reason.is_empty()) else {
-        return html(StatusCode::BAD_REQUEST, pages::message("Not silenced", "Choose how long, and say why so the others know.", user));
+        return html(StatusCode::BAD_REQUEST, pages::message(t, t.not_silenced_title, t.not_silenced, user));
     };
     let (platform, author) = match field(&form, "scope") {
         Some("brand") => (None, None),
@@ -526,23 +580,34 @@ async fn silence(State(s): State<Arc<Shared>>, headers: HeaderMap, Path(id): Pat
             info!(silence, mention = id, brand = %m.brand, by = %sess.user, "silence set in the inbox");
             see_other(&format!("/mentions/{id}"))
         }
-        Err(e) => db_error(e),
+        Err(e) => db_error(t, e),
     }
 }
 
+/// Totals over the period, and per-day figures for the days it covers
+/// (in `[daemon] timezone`, ending today).
 async fn numbers(State(s): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    use chrono::TimeZone as _;
     let sess = match session(&s, &headers) {
         Ok(Some((_, sess))) => sess,
         Ok(None) => return see_other("/login"),
         Err(r) => return *r,
     };
+    let t = texts(&s, Some(&sess.user));
     let q = fields(query.unwrap_or_default().as_bytes());
-    let since = field(&q, "since").filter(|p| pages::PERIODS.iter().any(|(v, _)| v == p)).unwrap_or("7d");
+    let (since, days) = field(&q, "since").and_then(|p| pages::PERIODS.iter().find(|(v, _)| *v == p)).copied().unwrap_or(pages::PERIODS[1]);
     let now = s.clock.now();
     let from = now - humantime::parse_duration(since).ok().and_then(|d| chrono::Duration::from_std(d).ok()).unwrap_or_default();
-    let (rows, overdue) = match (s.store.stats(from), s.store.overdue_counts(now)) {
-        (Ok(r), Ok(o)) => (r, o),
-        (Err(e), _) | (_, Err(e)) => return db_error(e),
+    let tz = s.cfg.daemon.timezone;
+    let first_day = now.with_timezone(&tz).date_naive() - chrono::Days::new(u64::from(days) - 1);
+    let day_from = tz
+        .from_local_datetime(&first_day.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map_or(now - chrono::Duration::days(i64::from(days)), |d| d.with_timezone(&chrono::Utc));
+    let read = || -> crate::store::Result<_> { Ok((s.store.stats(from)?, s.store.daily_answers(day_from, now, tz)?, s.store.overdue_counts(now)?)) };
+    let (rows, daily, overdue) = match read() {
+        Ok(x) => x,
+        Err(e) => return db_error(t, e),
     };
-    html(StatusCode::OK, pages::numbers((&sess.user, &sess.csrf), since, &rows, &overdue, |b| brand_name(&s, b)))
+    html(StatusCode::OK, pages::numbers(t, (&sess.user, &sess.csrf), since, &rows, &daily, &overdue, |b| brand_name(&s, b)))
 }
