@@ -112,6 +112,7 @@ pub(crate) mod tests_support {
                 classifier: crate::config::ClassifierKind::Rules,
                 trusted_user_header: None,
                 trusted_proxies: vec![],
+                language: crate::config::Language::En,
             },
             brands: vec![brand],
             sources: Sources::default(),
