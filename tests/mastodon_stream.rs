@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 const FAST: Timeouts = Timeouts { connect: Duration::from_secs(1), idle: Duration::from_secs(3) };
 
-fn brand() -> Brand {
+fn interjet() -> Brand {
     Brand {
         id: "interjet".into(),
         name: "Interjet".into(),
@@ -54,7 +54,7 @@ async fn world(token: Option<&str>) -> World {
         stream: true,
         schedule: Schedule { every: Duration::from_secs(60), unhealthy_after: Duration::from_secs(1800), expect_within: None },
     };
-    let source = MastodonSource::new(&cfg, &[brand()]);
+    let source = MastodonSource::new(&cfg, &[interjet()]);
     World { fake, source, ana, brand }
 }
 
@@ -81,8 +81,8 @@ fn only_notifications_and_tags_are_streamed_and_only_when_asked() {
         stream,
         schedule: Schedule { every: Duration::from_secs(60), unhealthy_after: Duration::from_secs(1800), expect_within: None },
     };
-    assert!(MastodonSource::new(&cfg(false), &[brand()]).stream_plans().is_empty());
-    let plans = MastodonSource::new(&cfg(true), &[brand()]).stream_plans();
+    assert!(MastodonSource::new(&cfg(false), &[interjet()]).stream_plans().is_empty());
+    let plans = MastodonSource::new(&cfg(true), &[interjet()]).stream_plans();
     let covered: Vec<&str> = plans.iter().flat_map(|p| p.covers.iter().map(|q| q.key.as_str())).collect();
     assert_eq!(covered, ["mastodon:notifications", "mastodon:tag:interjet"], "search and the brand's own statuses stay polled");
 }
