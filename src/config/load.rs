@@ -1467,6 +1467,14 @@ pub(crate) fn parse_id(s: &str) -> Result<String, String> {
     }
 }
 
+/// An optional `language = "en" | "es"`.
+fn language_key(t: &Table) -> Option<Option<Language>> {
+    match t.get("language") {
+        None => Some(None),
+        Some(i) => i.parse("\"es\"", Language::parse).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1567,13 +1575,5 @@ mod tests {
         let env = Env::empty().with("SMTP_PASSWORD", "hunter2");
         let shown = format!("{env:?}");
         assert!(shown.contains("SMTP_PASSWORD") && !shown.contains("hunter2"), "{shown}");
-    }
-}
-
-/// An optional `language = "en" | "es"`.
-fn language_key(t: &Table) -> Option<Option<Language>> {
-    match t.get("language") {
-        None => Some(None),
-        Some(i) => i.parse("\"es\"", Language::parse).map(Some),
     }
 }

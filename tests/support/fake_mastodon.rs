@@ -1114,9 +1114,7 @@ async fn serve_stream(mut sock: tokio::net::TcpStream, state: Shared, ctl: Arc<S
     };
     let token = header("authorization").and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_string())).or_else(|| param("access_token"));
     let owner = token.as_deref().and_then(|t| state.lock().unwrap().tokens.get(t).cloned());
-    let refusal: Option<(u16, &str)> = if websocket && path != "/api/v1/streaming" {
-        Some((404, "Not Found"))
-    } else if !websocket && mode == StreamingMode::WebSocketOnly {
+    let refusal: Option<(u16, &str)> = if (websocket && path != "/api/v1/streaming") || (!websocket && mode == StreamingMode::WebSocketOnly) {
         Some((404, "Not Found"))
     } else if token.is_none() {
         Some((401, "Missing access token"))

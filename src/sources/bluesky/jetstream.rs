@@ -68,7 +68,14 @@ impl BlueskySource {
         let ws = st::connect_ws(&format!("bluesky jetstream {base}"), &url, &[], timeouts).await?;
         tracing::info!(jetstream = %base, cursor = ?replay, "jetstream connected");
         Ok((
-            Jetstream { what: format!("bluesky jetstream {base}"), ws, idle: timeouts.idle, oversized: 0, last_page: Instant::now(), last_time: stored },
+            Jetstream {
+                what: format!("bluesky jetstream {base}"),
+                ws: Box::new(ws),
+                idle: timeouts.idle,
+                oversized: 0,
+                last_page: Instant::now(),
+                last_time: stored,
+            },
             catch_up,
         ))
     }
@@ -161,7 +168,7 @@ impl BlueskySource {
 /// An open Jetstream connection.
 pub struct Jetstream {
     what: String,
-    ws: WsStream,
+    ws: Box<WsStream>,
     idle: Duration,
     /// Frames skipped for their size.
     pub oversized: u64,

@@ -90,7 +90,7 @@ impl MastodonSource {
         let status = resp.status().as_u16();
         let sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
         let transport = match status {
-            200 if sse => Transport::Sse { resp, parser: SseParser::new(st::MAX_EVENT_BYTES), queue: VecDeque::new() },
+            200 if sse => Transport::Sse { resp: Box::new(resp), parser: SseParser::new(st::MAX_EVENT_BYTES), queue: VecDeque::new() },
             200 => return Err(StreamError::Down(format!("{what}: the answer is not an event stream"))),
             // No SSE here (GoToSocial serves WebSocket only): try that.
             404 | 405 | 501 => {
@@ -106,7 +106,7 @@ impl MastodonSource {
                     ws_url.query_pairs_mut().append_pair(k, v);
                 }
                 let ws = st::connect_ws(&what, ws_url.as_str(), &[("authorization", format!("Bearer {}", token.expose()))], timeouts).await?;
-                Transport::Ws { ws, oversized: 0 }
+                Transport::Ws { ws: Box::new(ws), oversized: 0 }
             }
             500..=599 => return Err(StreamError::Down(format!("{what}: server error {status}"))),
             _ => {
@@ -165,8 +165,8 @@ fn join(base: &Url, path: &[&str], params: &[(&str, String)]) -> Url {
 }
 
 enum Transport {
-    Sse { resp: reqwest::Response, parser: SseParser, queue: VecDeque<st::SseEvent> },
-    Ws { ws: WsStream, oversized: u64 },
+    Sse { resp: Box<reqwest::Response>, parser: SseParser, queue: VecDeque<st::SseEvent> },
+    Ws { ws: Box<WsStream>, oversized: u64 },
 }
 
 /// An open Mastodon stream.
