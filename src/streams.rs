@@ -27,6 +27,8 @@ pub const REFUSED_RETRY: Duration = Duration::from_secs(15 * 60);
 /// How long one connection may go without beating the heartbeat: a
 /// catch-up poll and the idle limit (a few missed keepalives).
 const STREAM_PROMISE: Duration = Duration::from_secs(20 * 60);
+/// How often a stream waiting for its next page tells the watchdog it is alive.
+const KEEPALIVE_BEAT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy)]
 enum State {
@@ -215,9 +217,19 @@ async fn read(
     let mut cursor = row.map(|r| r.cursor);
     loop {
         hb.beat(shared.clock.now(), STREAM_PROMISE);
-        let next = tokio::select! {
-            _ = cancel.cancelled() => return Ended::Closed,
-            n = source.next_page(conn, cursor.as_deref()) => n,
+        // A quiet stream (keepalives only) can go hours without a page: the
+        // loop is alive as long as the connection is, which the idle limit
+        // checks; keep telling the watchdog so.
+        let next = {
+            let next = source.next_page(conn, cursor.as_deref());
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ended::Closed,
+                    n = &mut next => break n,
+                    _ = tokio::time::sleep(KEEPALIVE_BEAT) => hb.beat(shared.clock.now(), STREAM_PROMISE),
+                }
+            }
         };
         let page = match next {
             Ok(Some(page)) => page,

@@ -185,6 +185,8 @@ async fn serve(mut sock: tokio::net::TcpStream, ctl: Arc<Ctl>) {
     }
     loop {
         tokio::select! {
+            // A cut wins over an event that arrives at the same moment.
+            biased;
             _ = cut.changed() => return,
             incoming = ws.next() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,

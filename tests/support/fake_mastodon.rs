@@ -1163,6 +1163,8 @@ async fn serve_stream(mut sock: tokio::net::TcpStream, state: Shared, ctl: Arc<S
         let Ok(mut ws) = tokio_tungstenite::accept_async(sock).await else { return };
         loop {
             tokio::select! {
+                // A cut wins over an event that arrives at the same moment.
+                biased;
                 _ = cut.changed() => return,
                 incoming = ws.next() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
@@ -1213,6 +1215,8 @@ async fn serve_stream(mut sock: tokio::net::TcpStream, state: Shared, ctl: Arc<S
     let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
+            // A cut wins over an event that arrives at the same moment.
+            biased;
             _ = cut.changed() => return,
             _ = heartbeat.tick() => {
                 if sock.write_all(chunk(":thump\n").as_bytes()).await.is_err() {

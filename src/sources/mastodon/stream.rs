@@ -34,7 +34,8 @@ impl MastodonSource {
             return Vec::new();
         }
         let tag_token = self.any_token().0.is_some();
-        self.queries
+        let plans: Vec<Plan> = self
+            .queries
             .iter()
             .filter(|q| match &q.kind {
                 QueryKind::MastodonNotifications { .. } => true,
@@ -42,7 +43,13 @@ impl MastodonSource {
                 _ => false,
             })
             .map(|q| Plan { name: q.key.replacen("mastodon:", "mastodon:stream:", 1), query: q.clone(), covers: vec![q.clone()] })
-            .collect()
+            .collect();
+        if plans.is_empty() {
+            tracing::warn!(
+                "[source.mastodon] stream = true, but every stream needs an access token (access_token_env, or a brand's mastodon_token_env); polling instead"
+            );
+        }
+        plans
     }
 
     /// Opens the stream of `plan`: SSE, or WebSocket when the instance has
