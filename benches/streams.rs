@@ -104,6 +104,19 @@ async fn rows(db: &Path, ids: &[(String, DateTime<Utc>)]) -> BTreeMap<String, Da
     }
 }
 
+/// For the streams: how long after posting the row can be read (polled
+/// every millisecond, for at most 3 s), which includes the commit that
+/// `seen_at` precedes.
+async fn visible(store: &Store, id: &str, posted: Instant) -> Option<f64> {
+    while posted.elapsed() < Duration::from_secs(3) {
+        if store.mentions(&MentionFilter::default()).ok()?.iter().any(|m| m.platform_id == id) {
+            return Some(posted.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    None
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -156,10 +169,16 @@ async fn run(mode: Mode, window: Duration) {
             fake.clear_requests();
             let before = streaming.requests().len();
             let started = Instant::now();
+            let reader = Store::open(&db).unwrap();
+            let mut shown = Vec::new();
             for (i, gap) in gaps.iter().enumerate() {
                 tokio::time::sleep(*gap).await;
                 let at = Utc::now();
+                let t = Instant::now();
                 let id = fake.post_status(&ana).text(&format!("@interjet pregunta número {i} sobre mi reserva")).mention(&brand).send();
+                if stream {
+                    shown.extend(visible(&reader, &id, t).await);
+                }
                 posted.push((id, at));
             }
             measured = started.elapsed();
@@ -180,7 +199,7 @@ async fn run(mode: Mode, window: Duration) {
             }
             requests = by;
             let seen = rows(&db, &posted).await;
-            report(mode, &posted, &seen, &requests, measured);
+            report(mode, &posted, &seen, &requests, measured, shown);
         }
         Mode::BlueskyPoll | Mode::Jetstream => {
             let fake = fake_bluesky::FakeBluesky::start().await;
@@ -202,13 +221,19 @@ async fn run(mode: Mode, window: Duration) {
             fake.clear_requests();
             let connections = jet.requests().len();
             let started = Instant::now();
+            let reader = Store::open(&db).unwrap();
+            let mut shown = Vec::new();
             for (i, gap) in gaps.iter().enumerate() {
                 tokio::time::sleep(*gap).await;
                 let at = Utc::now();
+                let t = Instant::now();
                 let uri = fake.post(&ana).text(&format!("@interjet.bsky.social pregunta número {i} sobre mi reserva")).send();
                 // Jetstream sees every post of the network; the fake's
                 // search index has it from the same moment.
                 jet.publish(fake.commit_event(&uri));
+                if mode == Mode::Jetstream {
+                    shown.extend(visible(&reader, &uri, t).await);
+                }
                 posted.push((uri, at));
             }
             measured = started.elapsed();
@@ -223,12 +248,19 @@ async fn run(mode: Mode, window: Duration) {
             }
             requests = by;
             let seen = rows(&db, &posted).await;
-            report(mode, &posted, &seen, &requests, measured);
+            report(mode, &posted, &seen, &requests, measured, shown);
         }
     }
 }
 
-fn report(mode: Mode, posted: &[(String, DateTime<Utc>)], seen: &BTreeMap<String, DateTime<Utc>>, requests: &BTreeMap<String, usize>, window: Duration) {
+fn report(
+    mode: Mode,
+    posted: &[(String, DateTime<Utc>)],
+    seen: &BTreeMap<String, DateTime<Utc>>,
+    requests: &BTreeMap<String, usize>,
+    window: Duration,
+    mut shown: Vec<f64>,
+) {
     let mut ms: Vec<f64> = posted.iter().filter_map(|(id, at)| seen.get(id).map(|s| (*s - *at).num_milliseconds() as f64)).collect();
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let per_hour = |n: usize| n as f64 * 3600.0 / window.as_secs_f64();
@@ -246,4 +278,16 @@ fn report(mode: Mode, posted: &[(String, DateTime<Utc>)], seen: &BTreeMap<String
         detail.join(", "),
         window.as_secs_f64()
     );
+    if !shown.is_empty() {
+        shown.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "{}: post → row readable by another connection (commit included): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} of {})",
+            mode.name(),
+            percentile(&shown, 0.5),
+            percentile(&shown, 0.99),
+            shown.last().unwrap(),
+            shown.len(),
+            posted.len()
+        );
+    }
 }
