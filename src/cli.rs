@@ -1147,6 +1147,10 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
         for q in s.queries() {
             writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
         }
+        for p in s.stream_plans() {
+            let covers: Vec<&str> = p.covers.iter().map(|q| q.key.as_str()).collect();
+            writeln!(out, "  stream {}: replaces polling of {} while it is connected", p.name, covers.join(", "))?;
+        }
         if let Some(within) = cfg.sources.respond_within.get(s.name()) {
             let show = |d: Option<std::time::Duration>| d.map_or("the brand's".to_string(), |d| humantime::format_duration(d).to_string());
             writeln!(out, "  respond_within: complaint {}, escalation {}", show(within.complaint), show(within.escalation))?;

@@ -433,9 +433,15 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
     // 429 (see `sources::http::Bucket::earliest`).
     source.pace_with(shared.clock.clone());
     let lease = format!("source:{name}");
+    // Streams run beside the poll loop, under the same lease; the queries a
+    // live stream stands in for are left out of the poll rounds.
+    let plans = source.stream_plans();
+    let coverage = crate::streams::Coverage::default();
+    let stream_hbs: Vec<Arc<Heartbeat>> = plans.iter().map(|p| shared.heartbeat(&format!("stream {}", p.name))).collect();
     loop {
         let Some(held) = shared.leases.hold(&lease, &cancel, &hb).await else { return };
-        poll_source(&source, &shared, &hb, &held.token).await;
+        let streams = crate::streams::run_all(&source, &plans, &stream_hbs, &coverage, &shared, &held.token);
+        tokio::join!(poll_source(&source, &shared, &hb, &held.token, &coverage), streams);
         if cancel.is_cancelled() {
             held.release().await;
             return;
@@ -493,7 +499,7 @@ fn resume_at(states: &[PollStateRow], now: chrono::DateTime<Utc>) -> Option<chro
 /// or its lease on the source is lost). The schedule (next poll, failures,
 /// rate limit) is kept in the database, so a restart, or another daemon
 /// taking the source over, resumes it.
-async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, cancel: &CancellationToken) {
+async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, cancel: &CancellationToken, coverage: &crate::streams::Coverage) {
     let name = source.name();
     let queries = source.queries();
     let matchers = Arc::new(Matchers::new(&shared.cfg, source.platform()));
@@ -531,7 +537,7 @@ async fn poll_source(source: &Source, shared: &Arc<Shared>, hb: &Heartbeat, canc
         let mut failed: Option<String> = disabled.clone();
         let mut rate_limited_until = None;
         let order = (0..queries.len()).map(|i| (first + i) % queries.len());
-        for (i, q) in order.map(|i| (i, &queries[i])).filter(|_| disabled.is_none()) {
+        for (i, q) in order.map(|i| (i, &queries[i])).filter(|_| disabled.is_none()).filter(|(_, q)| !coverage.skip(&q.key)) {
             match poll_query(source, q, &matchers, shared, hb, cancel).await {
                 Ok(()) => {}
                 Err(SourceError::Unauthorized(msg)) => {
@@ -692,7 +698,7 @@ fn backoff_with(every: Duration, failures: u32, jitter: f64) -> Duration {
 
 /// Reads one query until its source says there is nothing more, committing
 /// every page with its cursor.
-async fn poll_query(
+pub(crate) async fn poll_query(
     source: &Source,
     q: &Query,
     matchers: &Arc<Matchers>,
@@ -724,10 +730,34 @@ async fn poll_query(
         crate::metrics::global().observe("escucha_poll_duration_seconds", source.name(), asked.elapsed().as_secs_f64());
         let page = page?;
         crate::metrics::global().inc("escucha_polls_total", source.name());
-        // A database that cannot take writes (locked by another process,
-        // disk full) keeps this page here, and its cursor with it, until it
-        // can: refetching would cost the platform's rate limit, and moving
-        // on would lose the page. The store logs the outage's start and end.
+        let Some(page) = store_page(source, q, page, matchers, state, shared, hb, cancel).await? else { return Ok(()) };
+        state.first_poll = false;
+        if !page.more {
+            return Ok(());
+        }
+        cursor = Some(page.cursor);
+    }
+}
+
+/// Commits one page (polled or streamed) with its cursor and says what it
+/// brought. A database that cannot take writes (locked by another process,
+/// disk full) keeps the page here, and its cursor with it, until it can:
+/// refetching would cost the platform's rate limit, and moving on would
+/// lose the page. The store logs the outage's start and end. Returns the
+/// page, or None when `cancel` fired first (nothing committed).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn store_page(
+    source: &Source,
+    q: &Query,
+    page: sources::Page,
+    matchers: &Arc<Matchers>,
+    state: PollState,
+    shared: &Shared,
+    hb: &Heartbeat,
+    cancel: &CancellationToken,
+) -> Result<Option<sources::Page>, SourceError> {
+    let store = &shared.store;
+    {
         let mut warned: Option<std::time::Instant> = None;
         let mut page = page;
         let out = loop {
@@ -756,7 +786,7 @@ async fn poll_query(
                     // The same promise as a round's start: later queries may still wait.
                     hb.beat(shared.clock.now(), POLL_PROMISE.saturating_mul(source.queries().len() as u32 + 1));
                     tokio::select! {
-                        _ = cancel.cancelled() => return Ok(()),
+                        _ = cancel.cancelled() => return Ok(None),
                         _ = tokio::time::sleep(STORE_RETRY) => {}
                     }
                 }
@@ -770,11 +800,7 @@ async fn poll_query(
             info!(source = source.name(), query = %q.key, new = out.inserted.len(), answered = out.answered.len(), reopened = out.reopened.len(), "page stored");
             shared.wake.notify_one();
         }
-        state.first_poll = false;
-        if !page.more {
-            return Ok(());
-        }
-        cursor = Some(page.cursor);
+        Ok(Some(page))
     }
 }
 

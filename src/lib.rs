@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod sources;
 pub mod store;
+pub mod streams;
 pub mod systemd;
 pub mod text;
 pub mod web;

@@ -19,6 +19,9 @@ pub const COUNTERS: &[(&str, &[&str], &str)] = &[
     ("escucha_alerts_failed_total", &["channel"], "Delivery attempts that failed and will be retried."),
     ("escucha_alerts_dead_lettered_total", &["channel"], "Deliveries refused for good (dead-lettered)."),
     ("escucha_mentions_ingested_total", &["brand", "platform", "class"], "Mentions stored since the process started, by class when stored."),
+    ("escucha_stream_pages_total", &["source"], "Pages with posts that a stream (Mastodon streaming, Jetstream) brought."),
+    ("escucha_stream_reconnects_total", &["source"], "Times a stream connection failed or ended and was opened again."),
+    ("escucha_stream_refusals_total", &["source"], "Times a server refused to stream, so its queries were polled instead."),
 ];
 
 /// Histogram families: name, label name, help. Seconds.

@@ -43,6 +43,7 @@ fn config(service: &str, password: &str) -> BlueskyConfig {
         service: service.to_string(),
         identifier: "interjet.bsky.social".into(),
         app_password: Secret::new(password),
+        jetstream: None,
         schedule: Schedule { every: Duration::from_secs(60), unhealthy_after: Duration::from_secs(1800), expect_within: None },
     }
 }

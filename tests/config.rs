@@ -751,3 +751,27 @@ fn bad_reddit_comment_keys_are_refused_naming_each_key() {
     let text = text_of(&errors(&toml, &Env::empty()));
     assert!(text.contains("source.reddit.username: needs password_env"), "{text}");
 }
+
+#[test]
+fn streaming_keys_are_a_boolean_for_mastodon_and_a_websocket_base_for_bluesky() {
+    let ok = format!(
+        "{MINIMAL}[source.mastodon]\ninstance = \"https://mastodon.social\"\nstream = true\n\
+         [source.bluesky]\nidentifier = \"interjet.bsky.social\"\napp_password = \"p\"\njetstream = \"wss://jetstream2.us-east.bsky.network/subscribe/\"\n"
+    );
+    let config = load_str(&ok, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.sources.mastodon.as_ref().unwrap().stream);
+    assert_eq!(config.sources.bluesky.as_ref().unwrap().jetstream.as_deref(), Some("wss://jetstream2.us-east.bsky.network"), "a copied /subscribe is dropped");
+
+    let off = format!("{MINIMAL}[source.mastodon]\ninstance = \"https://mastodon.social\"\n[source.bluesky]\nidentifier = \"i\"\napp_password = \"p\"\n");
+    let config = load_str(&off, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!config.sources.mastodon.as_ref().unwrap().stream, "polling unless asked");
+    assert!(config.sources.bluesky.as_ref().unwrap().jetstream.is_none());
+
+    let bad = format!(
+        "{MINIMAL}[source.mastodon]\ninstance = \"https://mastodon.social\"\nstream = \"yes\"\n\
+         [source.bluesky]\nidentifier = \"i\"\napp_password = \"p\"\njetstream = \"https://jetstream2.us-east.bsky.network\"\n"
+    );
+    let text = text_of(&errors(&bad, &Env::empty()));
+    assert!(text.contains("source.mastodon.stream"), "{text}");
+    assert!(text.contains("source.bluesky.jetstream") && text.contains("ws://"), "{text}");
+}

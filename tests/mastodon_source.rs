@@ -36,6 +36,7 @@ fn config(instance: &str, token: Option<&str>) -> MastodonConfig {
     MastodonConfig {
         instance: instance.to_string(),
         access_token: token.map(Secret::new),
+        stream: false,
         schedule: Schedule { every: Duration::from_secs(60), unhealthy_after: Duration::from_secs(1800), expect_within: None },
     }
 }

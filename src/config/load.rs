@@ -778,9 +778,10 @@ impl Checker<'_> {
     fn mastodon(&self, t: Table) -> Option<MastodonSource> {
         let instance = t.required("instance", "\"https://mastodon.social\"").and_then(|i| i.parse("\"https://mastodon.social\"", parse_http_url));
         let access_token = self.secret(&t, "access_token", None);
+        let stream = t.bool("stream", false);
         let schedule = self.schedule(&t);
         t.finish();
-        Some(MastodonSource { instance: instance?, access_token: access_token?, schedule: schedule? })
+        Some(MastodonSource { instance: instance?, access_token: access_token?, stream, schedule: schedule? })
     }
 
     fn bluesky(&self, t: Table) -> Option<BlueskySource> {
@@ -789,9 +790,10 @@ impl Checker<'_> {
             .required("identifier", "\"interjet.bsky.social\"")
             .and_then(|i| i.str("\"interjet.bsky.social\"").map(|s| s.trim().trim_start_matches('@').to_string()));
         let app_password = self.secret(&t, "app_password", Some("BSKY_APP_PASSWORD"));
+        let jetstream = t.optional("jetstream", "\"wss://jetstream2.us-east.bsky.network\"", parse_ws_url);
         let schedule = self.schedule(&t);
         t.finish();
-        Some(BlueskySource { service: service?, identifier: identifier?, app_password: app_password??, schedule: schedule? })
+        Some(BlueskySource { service: service?, identifier: identifier?, app_password: app_password??, jetstream: jetstream?, schedule: schedule? })
     }
 
     fn reddit(&self, t: Table, accounts: &[(String, String)]) -> Option<RedditSource> {
@@ -1544,6 +1546,18 @@ pub(crate) fn parse_http_url(s: &str) -> Result<String, String> {
     match url::Url::parse(s.trim()) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(s.trim().trim_end_matches('/').to_string()),
         _ => Err(format!("{s:?} is not an http(s) URL (e.g. \"https://mastodon.social\")")),
+    }
+}
+
+/// A ws(s) URL (Jetstream's base), returned without its trailing `/` and
+/// without a `/subscribe` the operator may have copied from the docs.
+pub(crate) fn parse_ws_url(s: &str) -> Result<String, String> {
+    match url::Url::parse(s.trim()) {
+        Ok(u) if matches!(u.scheme(), "ws" | "wss") && u.host().is_some() && u.query().is_none() => {
+            let trimmed = s.trim().trim_end_matches('/');
+            Ok(trimmed.strip_suffix("/subscribe").unwrap_or(trimmed).to_string())
+        }
+        _ => Err(format!("{s:?} is not a ws:// or wss:// base URL (e.g. \"wss://jetstream2.us-east.bsky.network\")")),
     }
 }
 

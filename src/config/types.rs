@@ -295,6 +295,10 @@ pub struct MastodonSource {
     /// Without trailing slash, e.g. `https://mastodon.social`.
     pub instance: String,
     pub access_token: Option<Secret>,
+    /// `stream = true`: the notification and hashtag queries are read from
+    /// the instance's streaming API, with a poll from the cursor on every
+    /// (re)connect; polling stays the fallback.
+    pub stream: bool,
     pub schedule: Schedule,
 }
 
@@ -305,6 +309,10 @@ pub struct BlueskySource {
     /// The brand account's handle or DID.
     pub identifier: String,
     pub app_password: Secret,
+    /// `jetstream = "wss://..."`: the Jetstream base URL (no trailing `/`)
+    /// whose `/subscribe` replaces polling; search stays the fallback and
+    /// reads a brand's history on its first run.
+    pub jetstream: Option<String>,
     pub schedule: Schedule,
 }
 

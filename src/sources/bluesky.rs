@@ -31,6 +31,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod jetstream;
+
 /// Items per request: the maximum of searchPosts, listNotifications and
 /// getAuthorFeed.
 pub const LIMIT: usize = 100;
@@ -59,6 +61,14 @@ pub struct BlueskySource {
     terms: HashMap<String, Vec<String>>,
     session: Mutex<Option<Session>>,
     profiles: Mutex<HashMap<String, Profile>>,
+    /// `jetstream`, the base URL without trailing `/`.
+    jetstream: Option<String>,
+    /// The brands, to pick out of Jetstream what concerns them.
+    matchers: Vec<crate::matcher::BrandMatcher>,
+    /// The brands' Bluesky handles, normalized.
+    brand_handles: Vec<String>,
+    /// Their DIDs, once resolved: DID → handle.
+    brand_dids: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Clone)]
@@ -87,6 +97,15 @@ impl BlueskySource {
             terms,
             session: Mutex::new(None),
             profiles: Mutex::new(HashMap::new()),
+            jetstream: cfg.jetstream.clone(),
+            matchers: brands.iter().map(|b| crate::matcher::BrandMatcher::new(b, Platform::Bluesky, None)).collect(),
+            brand_handles: {
+                let mut h: Vec<String> = brands.iter().filter_map(|b| b.accounts.bluesky.as_deref().map(handle)).filter(|h| !h.is_empty()).collect();
+                h.sort();
+                h.dedup();
+                h
+            },
+            brand_dids: Mutex::new(HashMap::new()),
         }
     }
 

@@ -17,6 +17,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 use url::Url;
 
+pub mod stream;
+
 /// Items asked for per request: the maximum of the tag timeline and search
 /// (notifications allow 80, but one limit keeps `more` simple).
 pub const LIMIT: usize = 40;
@@ -37,6 +39,10 @@ pub struct MastodonSource {
     queries: Vec<Query>,
     /// Account ids learnt from `accounts/lookup`, by configured acct.
     account_ids: Mutex<HashMap<String, String>>,
+    /// `stream = true`.
+    stream: bool,
+    /// The streaming server's base URL, once learnt (see `stream`).
+    streaming: Mutex<Option<Url>>,
 }
 
 impl MastodonSource {
@@ -54,6 +60,8 @@ impl MastodonSource {
             brand_tokens,
             queries,
             account_ids: Mutex::new(HashMap::new()),
+            stream: cfg.stream,
+            streaming: Mutex::new(None),
         }
     }
 
@@ -586,6 +594,7 @@ mod tests {
         let cfg = crate::config::MastodonSource {
             instance: "http://localhost:3000/".into(),
             access_token: None,
+            stream: false,
             schedule: crate::config::Schedule { every: Duration::from_secs(60), unhealthy_after: Duration::from_secs(1800), expect_within: None },
         };
         MastodonSource::new(&cfg, &[])

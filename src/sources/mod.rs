@@ -16,6 +16,7 @@ pub mod instagram;
 pub mod mastodon;
 pub mod reddit;
 pub mod reviews;
+pub mod stream;
 pub mod trustpilot;
 pub mod x;
 pub mod youtube;
@@ -98,6 +99,8 @@ pub enum QueryKind {
     /// root of (Reddit: comment threads of matched posts); the daemon hands
     /// the source those roots before each poll ([`Source::follow`]).
     Threads,
+    /// A push stream's own cursor (Bluesky Jetstream): never polled.
+    Stream,
 }
 
 /// One page of a query's results.
@@ -218,6 +221,49 @@ impl Source {
             Source::Instagram(s) => Some(s.probe().await),
             Source::YouTube(s) => Some(s.probe().await),
             _ => None,
+        }
+    }
+}
+
+/// A stream a source opened (see [`Source::open_stream`]).
+pub enum Opened {
+    Mastodon(mastodon::stream::MastodonStream),
+    Jetstream(bluesky::jetstream::Jetstream),
+}
+
+impl Source {
+    /// The streams this source runs beside (or instead of) polling: none
+    /// unless the config turns them on.
+    pub fn stream_plans(&self) -> Vec<stream::Plan> {
+        match self {
+            Source::Mastodon(m) => m.stream_plans(),
+            Source::Bluesky(b) => b.stream_plans(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Opens `plan`'s stream from the stored `cursor` of `plan.query`, and
+    /// says which covered queries to poll before reading it.
+    pub async fn open_stream(
+        &self,
+        plan: &stream::Plan,
+        cursor: Option<&str>,
+        timeouts: stream::Timeouts,
+    ) -> Result<(Opened, stream::CatchUp), stream::StreamError> {
+        match self {
+            Source::Mastodon(m) => m.open_stream(plan, timeouts).await.map(|(s, c)| (Opened::Mastodon(s), c)),
+            Source::Bluesky(b) => b.open_jetstream(cursor, timeouts).await.map(|(s, c)| (Opened::Jetstream(s), c)),
+            _ => Err(stream::StreamError::Refused(format!("{} has no stream", self.name()))),
+        }
+    }
+
+    /// The next page of an open stream, its cursor continuing `cursor`.
+    /// Ok(None): the server closed the stream.
+    pub async fn next_page(&self, opened: &mut Opened, cursor: Option<&str>) -> Result<Option<Page>, stream::StreamError> {
+        match (self, opened) {
+            (_, Opened::Mastodon(s)) => s.next(cursor).await,
+            (Source::Bluesky(b), Opened::Jetstream(s)) => s.next(b).await,
+            _ => Err(stream::StreamError::Refused(format!("{}: a stream of another source", self.name()))),
         }
     }
 }

@@ -285,6 +285,17 @@ impl FakeBluesky {
     pub fn clear_requests(&self) {
         self.state.lock().unwrap().requests.clear();
     }
+
+    /// The Jetstream `commit` event that announces the post at `uri`
+    /// (`time_us`: when the fake indexed it), for `FakeJetstream::publish`.
+    pub fn commit_event(&self, uri: &str) -> Value {
+        let s = self.state.lock().unwrap();
+        let p = s.posts.iter().find(|p| p.uri == uri).expect("post exists");
+        let rkey = uri.rsplit('/').next().unwrap();
+        json!({"did": p.author, "time_us": p.indexed_at.timestamp_micros(), "kind": "commit",
+               "commit": {"rev": format!("rev{rkey}"), "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
+                          "record": s.record_json(p), "cid": p.cid}})
+    }
 }
 
 pub struct PostBuilder {

@@ -126,6 +126,20 @@ struct State {
     /// With `enforce_limits_on`: the paging throttle (requests with
     /// `max_id`/`min_id`/`since_id`), remaining and reset.
     paging: Option<(u32, DateTime<Utc>)>,
+    /// Every status and notification as the streaming server publishes it.
+    events: tokio::sync::broadcast::Sender<StreamMsg>,
+    /// `configuration.urls.streaming` of `/api/v2/instance`, once a
+    /// streaming server runs (see `start_streaming`).
+    streaming_url: Option<String>,
+}
+
+/// One event for the streaming server's subscribers: its Redis-like
+/// channel (`user:<account id>`, `hashtag:<tag>`), name and payload.
+#[derive(Debug, Clone)]
+pub struct StreamMsg {
+    pub channel: String,
+    pub event: String,
+    pub payload: String,
 }
 
 /// Paging requests: 300 per 15 minutes per user (`rack_attack.rb`,
@@ -176,6 +190,8 @@ impl FakeMastodon {
             clock: None,
             refused: 0,
             paging: None,
+            events: tokio::sync::broadcast::channel(1024).0,
+            streaming_url: None,
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -431,6 +447,13 @@ impl StatusBuilder {
             reblog_of: None,
             created_at,
         });
+        {
+            let st = s.statuses.last().unwrap();
+            let payload = s.status_json(st).to_string();
+            for tag in &st.tags {
+                let _ = s.events.send(StreamMsg { channel: format!("hashtag:{tag}"), event: "update".into(), payload: payload.clone() });
+            }
+        }
         for recipient in mentions.iter().filter(|m| **m != self.author) {
             let nid = s.next_notification;
             s.next_notification += 1;
@@ -442,6 +465,8 @@ impl StatusBuilder {
                 status_id: Some(id),
                 created_at,
             });
+            let payload = s.notification_json(s.notifications.last().unwrap()).to_string();
+            let _ = s.events.send(StreamMsg { channel: format!("user:{recipient}"), event: "notification".into(), payload });
         }
         id.to_string()
     }
@@ -841,6 +866,12 @@ fn route(s: &State, uri: &Uri, authorization: Option<&str>) -> Response {
             let page = Paging::from(&params, 20, 40).apply(&found);
             json_response(StatusCode::OK, &json!({"accounts": [], "statuses": statuses_json(s, &page), "hashtags": [], "collections": []}))
         }
+        ["api", "v2", "instance"] => match &s.streaming_url {
+            Some(url) => {
+                json_response(StatusCode::OK, &json!({"domain": s.host, "title": "fake", "version": "4.5.0", "configuration": {"urls": {"streaming": url}}}))
+            }
+            None => error(StatusCode::NOT_FOUND, "Record not found"),
+        },
         ["api", "v1", "accounts", "lookup"] => {
             let acct = params.iter().find(|(k, _)| k == "acct").map(|(_, v)| v.trim_start_matches('@').to_lowercase());
             let local = |a: &Account| format!("{}@{}", a.acct, s.host).to_lowercase();
@@ -907,4 +938,311 @@ fn paged(s: &State, path: &str, raw_query: Option<&str>, ids: &[u64], body: Vec<
 
 fn percent_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+// ---- the streaming server (REFERENCE-streaming.md section 1) ----
+
+/// What the streaming server offers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StreamingMode {
+    /// Server-sent events and WebSocket, as Mastodon's streaming server.
+    Both,
+    /// WebSocket only (GoToSocial): the SSE paths answer 404.
+    WebSocketOnly,
+    /// No streaming API: the health check answers 404.
+    Refused,
+}
+
+/// A trick the next event written to each open stream plays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trick {
+    /// Half of the next event, then the connection closes.
+    CutMidEvent,
+    /// An event whose payload is not JSON, before the next one.
+    Malformed,
+    /// An event of this many bytes, before the next one.
+    Oversized(usize),
+}
+
+struct StreamCtl {
+    mode: Mutex<StreamingMode>,
+    /// Bumped to close every open stream.
+    cut: tokio::sync::watch::Sender<u64>,
+    /// Connections are closed as soon as they are accepted.
+    down: std::sync::atomic::AtomicBool,
+    /// Connections are accepted and never answered.
+    silent: std::sync::atomic::AtomicBool,
+    tricks: Mutex<VecDeque<Trick>>,
+    /// "GET <path?query> [ws]" of each request, in order.
+    requests: Mutex<Vec<String>>,
+}
+
+/// The fake's streaming server on its own port (as mastodon.social's
+/// `streaming.mastodon.social`), announced by `/api/v2/instance`.
+pub struct Streaming {
+    ctl: Arc<StreamCtl>,
+    server: tokio::task::JoinHandle<()>,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.ctl.cut.send_modify(|g| *g += 1);
+    }
+}
+
+impl Streaming {
+    pub fn set_mode(&self, mode: StreamingMode) {
+        *self.ctl.mode.lock().unwrap() = mode;
+    }
+    /// Closes every open stream now.
+    pub fn cut(&self) {
+        self.ctl.cut.send_modify(|g| *g += 1);
+    }
+    /// While down, connections are closed as soon as they are accepted.
+    pub fn set_down(&self, down: bool) {
+        self.ctl.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+    /// While silent, connections are accepted and never answered.
+    pub fn set_silent(&self, silent: bool) {
+        self.ctl.silent.store(silent, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn trick(&self, t: Trick) {
+        self.ctl.tricks.lock().unwrap().push_back(t);
+    }
+    /// Every request so far: "GET /path?query" with " ws" for upgrades.
+    pub fn requests(&self) -> Vec<String> {
+        self.ctl.requests.lock().unwrap().clone()
+    }
+    /// Stream subscriptions made so far (health checks left out).
+    pub fn subscriptions(&self) -> Vec<String> {
+        self.requests().into_iter().filter(|r| !r.contains("/health")).collect()
+    }
+}
+
+impl FakeMastodon {
+    /// Starts a streaming server and announces it in `/api/v2/instance`.
+    pub async fn start_streaming(&self, mode: StreamingMode) -> Streaming {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        self.state.lock().unwrap().streaming_url = Some(format!("ws://{addr}"));
+        let ctl = Arc::new(StreamCtl {
+            mode: Mutex::new(mode),
+            cut: tokio::sync::watch::channel(0).0,
+            down: Default::default(),
+            silent: Default::default(),
+            tricks: Mutex::new(VecDeque::new()),
+            requests: Mutex::new(Vec::new()),
+        });
+        let (state, c) = (self.state.clone(), ctl.clone());
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let (state, c) = (state.clone(), c.clone());
+                tokio::spawn(async move { serve_stream(sock, state, c).await });
+            }
+        });
+        Streaming { ctl, server, addr }
+    }
+}
+
+/// The request head, read without consuming it (a WebSocket upgrade is
+/// handed to tungstenite whole): (head length, method and target, headers).
+async fn peek_head(sock: &tokio::net::TcpStream) -> Option<(usize, String, Vec<(String, String)>)> {
+    let mut buf = vec![0u8; 16 * 1024];
+    for _ in 0..200 {
+        let n = sock.peek(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(end) = buf[..n].windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let mut lines = head.split("\r\n");
+            let first = lines.next()?.to_string();
+            let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+            return Some((end + 4, first, headers));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    None
+}
+
+async fn serve_stream(mut sock: tokio::net::TcpStream, state: Shared, ctl: Arc<StreamCtl>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if ctl.down.load(std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    if ctl.silent.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut cut = ctl.cut.subscribe();
+        let _ = cut.changed().await;
+        return;
+    }
+    let Some((len, first, headers)) = peek_head(&sock).await else { return };
+    let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let target = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let (path, query) = target.split_once('?').map_or((target.clone(), None), |(p, q)| (p.to_string(), Some(q.to_string())));
+    let params = parse_query(query.as_deref());
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let websocket = header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    ctl.requests.lock().unwrap().push(format!("GET {target}{}", if websocket { " ws" } else { "" }));
+    let mode = *ctl.mode.lock().unwrap();
+    let raw = |status: &str, ctype: &str, body: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    };
+    let mut head = vec![0u8; len];
+    if path == "/api/v1/streaming/health" {
+        let _ = sock.read_exact(&mut head).await;
+        let reply = if mode == StreamingMode::Refused { raw("404 Not Found", "text/html", "<h1>Not Found</h1>") } else { raw("200 OK", "text/plain", "OK") };
+        let _ = sock.write_all(reply.as_bytes()).await;
+        return;
+    }
+    if mode == StreamingMode::Refused {
+        let _ = sock.read_exact(&mut head).await;
+        let _ = sock.write_all(raw("404 Not Found", "text/html", "<h1>Not Found</h1>").as_bytes()).await;
+        return;
+    }
+    // Which channel, as `channelNameFromPath` / the `stream` parameter.
+    let stream_name = if websocket {
+        param("stream").unwrap_or_default()
+    } else {
+        match path.as_str() {
+            "/api/v1/streaming/user/notification" => "user:notification".into(),
+            "/api/v1/streaming/hashtag" => "hashtag".into(),
+            _ => String::new(),
+        }
+    };
+    let token = header("authorization").and_then(|a| a.strip_prefix("Bearer ").map(|t| t.trim().to_string())).or_else(|| param("access_token"));
+    let owner = token.as_deref().and_then(|t| state.lock().unwrap().tokens.get(t).cloned());
+    let refusal: Option<(u16, &str)> = if (websocket && path != "/api/v1/streaming") || (!websocket && mode == StreamingMode::WebSocketOnly) {
+        Some((404, "Not Found"))
+    } else if token.is_none() {
+        Some((401, "Missing access token"))
+    } else if owner.is_none() {
+        Some((401, "Invalid access token"))
+    } else if stream_name.is_empty() || (!websocket && !path.starts_with("/api/v1/streaming/")) {
+        Some((400, "Unknown channel requested"))
+    } else if stream_name == "hashtag" && param("tag").is_none() {
+        Some((400, "Missing tag name parameter"))
+    } else {
+        None
+    };
+    if let Some((code, message)) = refusal {
+        let _ = sock.read_exact(&mut head).await;
+        let status = format!(
+            "{code} {}",
+            if code == 401 {
+                "Unauthorized"
+            } else if code == 404 {
+                "Not Found"
+            } else {
+                "Bad Request"
+            }
+        );
+        let reply = if websocket {
+            format!("HTTP/1.1 {status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nX-Error-Message: {message}\r\n\r\n")
+        } else {
+            raw(&status, "application/json", &json!({ "error": message }).to_string())
+        };
+        let _ = sock.write_all(reply.as_bytes()).await;
+        return;
+    }
+    let owner = owner.unwrap();
+    let tag = param("tag").map(|t| t.trim_start_matches('#').to_lowercase());
+    let channel = match stream_name.as_str() {
+        "user:notification" => format!("user:{owner}"),
+        _ => format!("hashtag:{}", tag.clone().unwrap_or_default()),
+    };
+    let ws_stream: Value = if stream_name == "hashtag" { json!(["hashtag", tag.clone().unwrap_or_default()]) } else { json!([stream_name]) };
+    let mut events = state.lock().unwrap().events.subscribe();
+    let mut cut = ctl.cut.subscribe();
+    let next_trick = || ctl.tricks.lock().unwrap().pop_front();
+    if websocket {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let Ok(mut ws) = tokio_tungstenite::accept_async(sock).await else { return };
+        loop {
+            tokio::select! {
+                // A cut wins over an event that arrives at the same moment.
+                biased;
+                _ = cut.changed() => return,
+                incoming = ws.next() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => {}
+                },
+                msg = events.recv() => {
+                    let Ok(msg) = msg else { return };
+                    if msg.channel != channel {
+                        continue;
+                    }
+                    match next_trick() {
+                        Some(Trick::CutMidEvent) => {
+                            // Half a frame on the wire, then the connection ends.
+                            let frame = json!({"stream": ws_stream, "event": msg.event, "payload": msg.payload}).to_string();
+                            let mut bytes = vec![0x81u8, 126];
+                            bytes.extend_from_slice(&(frame.len() as u16).to_be_bytes());
+                            bytes.extend_from_slice(&frame.as_bytes()[..frame.len() / 2]);
+                            let mut sock = ws.into_inner();
+                            let _ = sock.write_all(&bytes).await;
+                            let _ = sock.shutdown().await;
+                            return;
+                        }
+                        Some(Trick::Malformed) => {
+                            let _ = ws.send(Message::text(r#"{"stream":["user"],"event":"notification","payload":"{not json"}"#)).await;
+                        }
+                        Some(Trick::Oversized(n)) => {
+                            let big = json!({"stream": ws_stream, "event": msg.event, "payload": "x".repeat(n)}).to_string();
+                            let _ = ws.send(Message::text(big)).await;
+                        }
+                        None => {}
+                    }
+                    let frame = json!({"stream": ws_stream, "event": msg.event, "payload": msg.payload}).to_string();
+                    if ws.send(Message::text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    // Server-sent events, chunked, as `streamToHttp` writes them.
+    let _ = sock.read_exact(&mut head).await;
+    let chunk = |data: &str| format!("{:x}\r\n{data}\r\n", data.len());
+    let start =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nTransfer-Encoding: chunked\r\n\r\n".to_string() + &chunk(":)\n");
+    if sock.write_all(start.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            // A cut wins over an event that arrives at the same moment.
+            biased;
+            _ = cut.changed() => return,
+            _ = heartbeat.tick() => {
+                if sock.write_all(chunk(":thump\n").as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+            msg = events.recv() => {
+                let Ok(msg) = msg else { return };
+                if msg.channel != channel {
+                    continue;
+                }
+                let event = format!("event: {}\ndata: {}\n\n", msg.event, msg.payload);
+                let extra = match next_trick() {
+                    Some(Trick::CutMidEvent) => {
+                        let _ = sock.write_all(chunk(&event[..event.len() / 2]).as_bytes()).await;
+                        let _ = sock.shutdown().await;
+                        return;
+                    }
+                    Some(Trick::Malformed) => chunk(&format!("event: {}\ndata: {{not json\n\n", msg.event)),
+                    Some(Trick::Oversized(n)) => chunk(&format!("event: {}\ndata: {}\n\n", msg.event, "x".repeat(n))),
+                    None => String::new(),
+                };
+                if sock.write_all(format!("{extra}{}", chunk(&event)).as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
