@@ -1094,11 +1094,18 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "config {} is valid", cfg.path.display())?;
     match cfg.daemon.location() {
         l @ crate::store::Location::Sqlite(_) => writeln!(out, "database: {l}")?,
-        l @ crate::store::Location::Postgres(_) => writeln!(
-            out,
-            "database: {l} (PostgreSQL; daemons sharing it split the sources and page once, leases of {})",
-            humantime::format_duration(cfg.daemon.lease)
-        )?,
+        crate::store::Location::Postgres(url) => {
+            writeln!(
+                out,
+                "database: {} (PostgreSQL; daemons sharing it split the sources and page once, leases of {})",
+                crate::store::db::redact(&url),
+                humantime::format_duration(cfg.daemon.lease)
+            )?;
+            // The config's loader parsed it already.
+            if let Ok(u) = crate::store::pgtls::PgUrl::parse(&url) {
+                writeln!(out, "database connection: {}", u.describe())?;
+            }
+        }
     }
     match cfg.daemon.classifier {
         crate::config::ClassifierKind::Rules => writeln!(out, "classifier: the rules alone (learned stage off)")?,

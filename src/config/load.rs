@@ -357,10 +357,17 @@ impl Checker<'_> {
                 t.report(&secret_key(t, "database_url"), "is not a PostgreSQL URL (postgres://user@host:5432/escucha)".to_string());
                 None
             }
-            Some(u) if u.expose().parse::<tokio_postgres::Config>().is_err() => {
-                t.report(&secret_key(t, "database_url"), "is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha)".to_string());
-                None
-            }
+            Some(u) => match crate::store::pgtls::PgUrl::parse(u.expose()) {
+                Ok(_) => Some(Some(u)),
+                // The reasons name a parameter, never the URL (it may hold a password).
+                Err(why) => {
+                    t.report(
+                        &secret_key(t, "database_url"),
+                        format!("is not a PostgreSQL URL escucha can read (postgres://user:password@host:5432/escucha): {why}"),
+                    );
+                    None
+                }
+            },
             u => Some(u),
         });
         let lease = t.duration("lease", Duration::from_secs(30));

@@ -446,6 +446,8 @@ pub struct PgPool {
     /// Where, for messages: the URL without its password.
     pub target: String,
     idle: Mutex<Vec<PgClient>>,
+    /// None when the URL says sslmode=disable.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     /// Drives the connections' sockets. Always Some until dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -465,7 +467,10 @@ const POOL_IDLE: usize = 4;
 
 impl PgPool {
     pub fn new(url: &str) -> Result<PgPool> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open { path: redact(url), source: Box::new(e) })?;
+        let open = |e: String| StoreError::Open { path: redact(url), source: e.into() };
+        let parsed = super::pgtls::PgUrl::parse(url).map_err(open)?;
+        let tls = parsed.connector().map_err(open)?;
+        let mut config = parsed.config;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -481,18 +486,36 @@ impl PgPool {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Open { path: redact(url), source: Box::new(e) })?;
-        Ok(PgPool { config, target: redact(url), idle: Mutex::new(Vec::new()), runtime: Some(runtime) })
+        Ok(PgPool { config, target: redact(url), idle: Mutex::new(Vec::new()), tls, runtime: Some(runtime) })
     }
 
     fn connect(&self) -> Result<PgClient> {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let handle = self.rt().spawn(async move {
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!(error = %e, "postgres connection ended");
+            fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+            where
+                S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+                T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+            {
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "postgres connection ended");
+                    }
+                });
+            }
+            let client = match tls {
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    drive(connection);
+                    client
                 }
-            });
+                None => {
+                    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                    drive(connection);
+                    client
+                }
+            };
             Ok::<_, tokio_postgres::Error>(client)
         });
         let joined = {

@@ -47,6 +47,7 @@ mod mentions;
 mod migrate;
 mod notices;
 mod outbox;
+pub mod pgtls;
 mod purge;
 mod schema;
 mod silences;

@@ -61,7 +61,8 @@ impl Cluster {
         Cluster::start_with(true)
     }
 
-    fn start_with(durable: bool) -> Cluster {
+    /// initdb, not started.
+    fn init(durable: bool) -> Cluster {
         let bin = bindir();
         let base = std::env::temp_dir().join(format!("escucha-pg-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&base);
@@ -74,6 +75,33 @@ impl Cluster {
         let cluster = Cluster { dir: base, bin, port: free_port(), run_as, durable };
         let data = cluster.dir.join("data");
         cluster.run("initdb", &["-D", data.to_str().unwrap(), "-U", "escucha", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        cluster
+    }
+
+    fn start_with(durable: bool) -> Cluster {
+        let cluster = Cluster::init(durable);
+        cluster.start_server();
+        cluster
+    }
+
+    /// A cluster that takes TCP connections over TLS only (`hostssl`),
+    /// serving this certificate and key (PEM).
+    pub fn start_tls(cert: &Path, key: &Path) -> Cluster {
+        let cluster = Cluster::init(false);
+        let data = cluster.dir.join("data");
+        std::fs::copy(cert, data.join("server.pem")).expect("server certificate");
+        std::fs::copy(key, data.join("server.key")).expect("server key");
+        // PostgreSQL refuses a key others may read.
+        let status = Command::new("chmod").arg("600").arg(data.join("server.key")).status().expect("chmod");
+        assert!(status.success());
+        if let Some(user) = &cluster.run_as {
+            let status = Command::new("chown").arg(format!("{user}:")).arg(data.join("server.pem")).arg(data.join("server.key")).status().expect("chown");
+            assert!(status.success());
+        }
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("postgresql.conf");
+        conf.push_str("\nssl = on\nssl_cert_file = 'server.pem'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), conf).expect("postgresql.conf");
+        std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhostssl all all 127.0.0.1/32 trust\n").expect("pg_hba.conf");
         cluster.start_server();
         cluster
     }
