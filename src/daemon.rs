@@ -298,6 +298,9 @@ fn start(
         sources = %sources.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
         "escucha started"
     );
+    // Daemons sharing a database split the sources between them (see `leases`).
+    leases.set_sources(sources.iter().filter(|s| !s.queries().is_empty()).count());
+    tasks.spawn(leases.clone().membership(cancel.clone()));
     for source in sources {
         let shared = shared.clone();
         let cancel = cancel.clone();
@@ -446,7 +449,8 @@ pub async fn run_source(source: Source, shared: Arc<Shared>, cancel: Cancellatio
             held.release().await;
             return;
         }
-        warn!(source = name, "this daemon no longer holds the source's lease; polling stops until it takes it back");
+        // Why (lost, unrenewable, or handed to balance the daemons) was logged with the lease.
+        info!(source = name, "polling stopped with the source's lease; waiting to hold it again");
     }
 }
 

@@ -4,10 +4,13 @@
 //! counts requests answered at once), every complaint is paged exactly once
 //! through a `kill -9` of the daemon polling the source and a stop of the
 //! database, and the source passes to another daemon within `lease` +
-//! `every` of the kill. One scenario, run once: it takes about a minute.
+//! `every` of the kill. A second source (a feed) shows the sources spread
+//! over the daemons. One scenario, run once: it takes about a minute.
 
 #[path = "support/daemon.rs"]
 mod daemon;
+#[path = "support/fake_feed.rs"]
+mod fake_feed;
 #[path = "support/fake_hackernews.rs"]
 mod fake_hackernews;
 #[path = "support/smtp.rs"]
@@ -72,6 +75,8 @@ async fn three_daemons_on_one_postgres_poll_once_and_page_each_complaint_once_th
     // Long enough that two daemons polling at once would overlap.
     hn.set_latency(Duration::from_millis(150));
     let smtp = SmtpServer::start().await;
+    let feeds = fake_feed::FakeFeed::start().await;
+    let feed_url = feeds.add_feed(fake_feed::Kind::GoogleAlerts, "AcmeCoffee");
     let dir = tempfile::tempdir().unwrap();
     let ports = [free_port(), free_port(), free_port()];
     // The same config on every "host"; only the HTTP port differs, since
@@ -88,6 +93,7 @@ async fn three_daemons_on_one_postgres_poll_once_and_page_each_complaint_once_th
                 .brand("acme", "AcmeCoffee", "acmecoffee", "4s", "3s")
                 .accounts(&[("hackernews", "AcmeCoffeeHQ")])
                 .hackernews(&hn.base_url())
+                .feed(&feed_url, "acme")
                 .smtp(smtp.port())
                 .oncall(&["guardia@example.com"])
                 .render();
@@ -101,6 +107,14 @@ async fn three_daemons_on_one_postgres_poll_once_and_page_each_complaint_once_th
     let store = Store::open_postgres(&url).unwrap();
     let keys = ["hackernews:search:acme", "hackernews:account:acme"];
     until(Duration::from_secs(60), "the first polls", &daemons, || keys.iter().all(|k| store.cursor(k).ok().flatten().is_some()).then_some(())).await;
+    // Two sources, three daemons: each source on its own daemon, whichever
+    // started first (a daemon that took both hands one over once it sees
+    // the others).
+    until(Duration::from_secs(20), "the two sources on two daemons", &daemons, || {
+        let (a, b) = (holder_pid(&store, "source:hackernews")?, holder_pid(&store, "source:feed")?);
+        (a != b).then_some(())
+    })
+    .await;
     let story = hn.story("pg", "Ask HN: which coffee subscription?", None);
 
     // Three complaints: each paged once, by whichever daemon pages.
