@@ -277,8 +277,12 @@ pub fn main() -> ExitCode {
 }
 
 fn load(arg: &ConfigArg) -> Result<Config, Failure> {
+    load_in(arg, &config::Env::process())
+}
+
+fn load_in(arg: &ConfigArg, env: &config::Env) -> Result<Config, Failure> {
     let path = config::default_path(arg.config.as_deref());
-    config::load(&path).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
+    config::load_with(&path, env).map_err(|e| Failure { code: EXIT_CONFIG, error: anyhow::anyhow!("{e}") })
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,7 +365,11 @@ fn man_pages(dir: &std::path::Path) -> anyhow::Result<usize> {
 /// brand (an empty file, a stray `[daemon]`) would start and watch nothing
 /// in silence. Commands that only classify or store labels take it.
 fn load_to_watch(arg: &ConfigArg) -> Result<Config, Failure> {
-    let cfg = load(arg)?;
+    load_to_watch_in(arg, &config::Env::process())
+}
+
+fn load_to_watch_in(arg: &ConfigArg, env: &config::Env) -> Result<Config, Failure> {
+    let cfg = load_in(arg, env)?;
     if cfg.brands.is_empty() {
         return Err(Failure {
             code: EXIT_CONFIG,
@@ -380,11 +388,8 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Check { config, probe, reload } => {
-            if reload {
-                // Read by the config loader (see its secrets).
-                std::env::set_var("ESCUCHA_CHECK_RELOAD", "1");
-            }
-            let cfg = load_to_watch(&config)?;
+            let env = if reload { config::Env::process().for_reload_check() } else { config::Env::process() };
+            let cfg = load_to_watch_in(&config, &env)?;
             check(&cfg, &mut std::io::stdout().lock())?;
             if probe {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(anyhow::Error::from)?;

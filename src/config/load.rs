@@ -37,6 +37,9 @@ pub const SYSTEM_PATH: &str = "/etc/escucha/escucha.toml";
 #[derive(Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+    /// `escucha check --reload` (what `systemctl reload` runs): a
+    /// credential file it may not read counts as present.
+    reload_check: bool,
 }
 
 impl Env {
@@ -55,6 +58,12 @@ impl Env {
         self
     }
 
+    /// This environment, as `escucha check --reload` reads the config.
+    pub fn for_reload_check(mut self) -> Env {
+        self.reload_check = true;
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
@@ -69,7 +78,7 @@ impl Env {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Env {
-        Env { vars: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Env { vars: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), reload_check: false }
     }
 }
 
@@ -1369,9 +1378,7 @@ impl Checker<'_> {
                 // `systemctl reload` checks the config in a process that
                 // may not read the service's credentials: that the file is
                 // there is what it can check; the daemon reads it.
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && self.env.get("ESCUCHA_CHECK_RELOAD") == Some("1") => {
-                    Some(Some(Secret::new(UNREAD_AT_RELOAD)))
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && self.env.reload_check => Some(Some(Secret::new(UNREAD_AT_RELOAD))),
                 Err(e) => {
                     i.report(format!("cannot read {}: {e}", full.display()));
                     None
