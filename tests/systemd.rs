@@ -55,12 +55,24 @@ impl NotifySocket {
 
     /// The next datagram, or None after `timeout`.
     fn recv(&self, timeout: Duration) -> Option<String> {
-        self.sock.set_read_timeout(Some(timeout)).unwrap();
+        let deadline = Instant::now() + timeout;
         let mut buf = [0u8; 4096];
-        match self.sock.recv(&mut buf) {
-            Ok(n) => Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => None,
-            Err(e) => panic!("reading the notify socket: {e}"),
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.sock.set_read_timeout(Some(left)).unwrap();
+            match self.sock.recv(&mut buf) {
+                Ok(n) => return Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+                // A socket with a read timeout is never restarted after a
+                // signal handler ran (signal(7)), whatever SA_RESTART says:
+                // another test's child exiting (SIGCHLD, handled by tokio)
+                // lands here. Wait out the rest of the timeout.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("reading the notify socket: {e}"),
+            }
         }
     }
 
