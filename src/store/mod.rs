@@ -233,6 +233,7 @@ impl Store {
     }
 
     fn setup_sqlite(conn: rusqlite::Connection, path: &str) -> Result<Store> {
+        unicode_lower(&conn)?;
         let conn = schema::migrate_sqlite(conn, path)?;
         Ok(Store { db: Db::Sqlite { conn: Mutex::new(conn) }, path: path.to_string(), unavailable: Mutex::new(None) })
     }
@@ -349,4 +350,28 @@ impl Store {
         backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
         Ok(())
     }
+}
+
+/// SQLite's own LOWER folds ASCII only: "PÉSIMO" stays "pÉsimo", and an
+/// inbox search for "pésimo" would miss the post written in capitals, as
+/// angry posts often are. PostgreSQL's LOWER is Unicode; this makes
+/// SQLite's the same. No index is built on LOWER, so replacing the
+/// built-in changes no stored order.
+fn unicode_lower(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::{Value, ValueRef};
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("lower", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(b) => match std::str::from_utf8(b) {
+                Ok(s) if s.is_ascii() => Value::Text(s.to_ascii_lowercase()),
+                Ok(s) => Value::Text(s.to_lowercase()),
+                Err(_) => Value::Text(String::from_utf8_lossy(b).to_lowercase()),
+            },
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Text(i.to_string()),
+            ValueRef::Real(r) => Value::Text(r.to_string()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        })
+    })
 }

@@ -457,6 +457,7 @@ fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store)
     late.text = "Perdieron mi MALETA 50%".into();
     let mut urgent = mention("urgent", Class::Escalation, 0);
     urgent.deadline = Some(t(60));
+    urgent.text = "PÉSIMO SERVICIO, NI UNA DISCULPA DE LA ÑOÑA AEROLÍNEA".into();
     let mut other = mention("other", Class::Complaint, 100);
     other.brand = "globex".into();
     other.platform = Platform::Mastodon;
@@ -484,6 +485,10 @@ fn the_inbox_lists_open_complaints_by_deadline_with_filters_and_paging(s: Store)
     assert_eq!(ids(&InboxFilter { search: Some("maleta 50%".into()), ..open.clone() }).0, ["late"]);
     assert_eq!(ids(&InboxFilter { search: Some("50_".into()), ..open.clone() }).0, Vec::<String>::new(), "_ is no wildcard");
     assert_eq!(ids(&InboxFilter { search: Some("BETO".into()), ..open.clone() }).0, ["other"], "the author too");
+    // Capitals beyond ASCII fold on both backends (SQLite's own LOWER does not).
+    for q in ["pésimo", "PÉSIMO", "Pésimo servicio", "ñoña aerolínea"] {
+        assert_eq!(ids(&InboxFilter { search: Some(q.into()), ..open.clone() }).0, ["urgent"], "{q}");
+    }
     assert_eq!(ids(&InboxFilter { status: Some(Status::Acked), ..open.clone() }).0, ["acked"]);
     assert_eq!(ids(&InboxFilter { status: None, ..open.clone() }).1, 5, "all: acked and history too");
     assert_eq!(ids(&InboxFilter { limit: 2, offset: 1, ..open.clone() }), (vec!["other".to_string(), "late".into()], 3));
