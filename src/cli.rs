@@ -1094,6 +1094,25 @@ every = "2m"
     )
 }
 
+/// What `check` adds to a query whose key alone does not say what it reads.
+fn query_note(s: &crate::sources::Source, q: &crate::sources::Query) -> String {
+    use crate::sources::QueryKind;
+    match (&q.kind, s.platform()) {
+        (QueryKind::Threads, _) => match s.follows() {
+            Some(d) => {
+                let span = if d.as_secs() % 86_400 == 0 { format!("{} days", d.as_secs() / 86_400) } else { humantime::format_duration(d).to_string() };
+                format!(": the comments under every matched post, for {span} after it was posted (read less often as it ages)")
+            }
+            None => String::new(),
+        },
+        (QueryKind::Communities { names }, _) => {
+            format!(": new comments of {}, matched against every brand", names.iter().map(|n| format!("r/{n}")).collect::<Vec<_>>().join(", "))
+        }
+        (QueryKind::Notifications, crate::model::Platform::Reddit) => ": the brand user's username mentions (its inbox, with its token)".to_string(),
+        _ => String::new(),
+    }
+}
+
 /// `escucha check`: what the config means, in words.
 pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "config {} is valid", cfg.path.display())?;
@@ -1157,7 +1176,7 @@ pub fn check(cfg: &Config, out: &mut impl Write) -> anyhow::Result<()> {
             )?;
         }
         for q in s.queries() {
-            writeln!(out, "  {} (brands: {})", q.key, q.brands.join(", "))?;
+            writeln!(out, "  {} (brands: {}){}", q.key, q.brands.join(", "), query_note(&s, &q))?;
         }
         for p in s.stream_plans() {
             let covers: Vec<&str> = p.covers.iter().map(|q| q.key.as_str()).collect();

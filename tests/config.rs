@@ -775,3 +775,18 @@ fn streaming_keys_are_a_boolean_for_mastodon_and_a_websocket_base_for_bluesky() 
     assert!(text.contains("source.mastodon.stream"), "{text}");
     assert!(text.contains("source.bluesky.jetstream") && text.contains("ws://"), "{text}");
 }
+
+#[test]
+fn check_says_what_each_reddit_comment_query_reads() {
+    let toml = format!(
+        "{MINIMAL}[brand.accounts]\nreddit = \"interjet_care\"\n{REDDIT}follow_threads = \"3d\"\nsubreddits = [\"mexico\", \"aviation\"]\nusername = \"interjet_care\"\npassword = \"pw\"\n"
+    );
+    let config = load_str(&toml, Path::new("/srv/escucha/escucha.toml"), &Env::empty()).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    escucha::cli::check(&config, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("reddit:threads (brands: interjet): the comments under every matched post, for 3 days after it was posted"), "{text}");
+    assert!(text.contains("reddit:subreddits:aviation+mexico (brands: interjet): new comments of r/aviation, r/mexico, matched against every brand"), "{text}");
+    assert!(text.contains("reddit:mentions (brands: interjet): the brand user's username mentions"), "{text}");
+    assert!(!text.contains("pw"), "{text}");
+}
