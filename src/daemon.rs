@@ -56,6 +56,11 @@ pub struct Shared {
     pub leases: Arc<Leases>,
     /// The web inbox's in-memory state (wrong-password counts).
     pub web: crate::web::WebState,
+    /// When this config began running. A query polled for the first time
+    /// takes what was posted before this as history, not what was posted
+    /// since: its first poll may come a while later (sources pace their
+    /// queries), and a complaint made meanwhile must still be paged.
+    pub started: chrono::DateTime<Utc>,
 }
 
 impl Shared {
@@ -266,6 +271,7 @@ fn start(
         classifier: classifier.clone(),
         leases: leases.clone(),
         web: Default::default(),
+        started: clock.now(),
     });
     let alerter = Alerter::new(store.clone(), cfg.clone(), clock.clone())?;
     let listener = cfg.daemon.http.as_deref().map(crate::http::bind).transpose()?;
@@ -714,7 +720,7 @@ pub(crate) async fn poll_query(
     let row = store.cursor(&q.key).map_err(|e| SourceError::Transient(format!("reading cursor: {e}")))?;
     let (mut cursor, mut state) = match row {
         Some(r) => (Some(r.cursor), PollState { first_poll: false, first_polled_at: r.first_polled_at }),
-        None => (None, PollState { first_poll: true, first_polled_at: shared.clock.now() }),
+        None => (None, PollState { first_poll: true, first_polled_at: shared.started.min(shared.clock.now()) }),
     };
     if let (sources::QueryKind::Threads, Some(within)) = (&q.kind, source.follows()) {
         // The threads to read: what this platform's stored mentions began.

@@ -137,3 +137,40 @@ async fn a_complaint_in_the_brands_feed_is_a_mention_and_emailed_once() {
     assert!(!d.log().contains("04175468913983673025"), "the private feed URL never reaches the log");
     assert!(w.feeds.requests().iter().skip(1).any(|r| r.if_none_match.is_some()), "later polls are conditional");
 }
+
+/// A query polled for the first time a while after the daemon started
+/// (its source paces its queries, here a slow API) takes what was posted
+/// since the start as news, not history: the complaint is paged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_posted_after_the_start_but_before_its_querys_first_poll_is_paged() {
+    let w = World::new().await;
+    let story = w.hn.story("pg", "Ask HN: parcel delivery horror stories", None);
+    // Each answer takes 2 s: globex's query is first polled about 4 s after the start.
+    w.hn.set_latency(Duration::from_secs(2));
+    let path = ConfigToml::new()
+        .daemon("escucha.db")
+        .set("daemon", "timezone", "UTC")
+        .brand("acme", "AcmeCoffee", "acmecoffee", "1s", "1s")
+        .brand("globex", "Globex", "globex", "1s", "1s")
+        .hackernews(&w.hn.base_url())
+        .smtp(w.smtp.port())
+        .oncall(&["guardia@example.com"])
+        .write(w.dir.path());
+    let started = std::time::Instant::now();
+    let d = Daemon::start(w.dir.path(), &path, &[]);
+    wait_for(LONG, "the first HN request", &d, || (!w.hn.requests().is_empty()).then_some(())).await;
+    // HN stamps whole seconds: be a second past the start.
+    tokio::time::sleep(Duration::from_millis(1200).saturating_sub(started.elapsed())).await;
+    let db = w.db();
+    assert!(
+        escucha::store::Store::open(&db).unwrap().cursor("hackernews:search:globex").unwrap().is_none(),
+        "the globex query has not been polled yet (else this tests nothing)"
+    );
+    let id = w.hn.comment("dora", &story, "Globex lost my parcel two weeks ago and nobody answers, terrible service");
+
+    let m = wait_for(LONG, "the complaint stored", &d, || mentions(&db).into_iter().find(|m| m.platform_id == id)).await;
+    assert!(!m.history, "posted after the start: news, even on its query's first poll");
+    assert!(m.deadline.is_some());
+    let mail = w.smtp.wait_for(1, LONG).await;
+    assert!(mail[0].text_body().unwrap().contains("lost my parcel"));
+}

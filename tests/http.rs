@@ -64,6 +64,7 @@ terms = ["interjet"]
             disabled: Default::default(),
             classifier: Arc::new(escucha::learning::Live::new(escucha::classify::Classifier::rules_only(), (0, 0))),
             web: Default::default(),
+            started: clock.now(),
         });
         let listener = escucha::http::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -89,7 +89,11 @@ async fn scenario(log_format: &str) -> String {
     x.add_tweet(NewTweet::new("maria", "@Interjet_mx perdieron mi maleta y nadie responde, pésimo servicio").lang(Some("es")));
     let author = mastodon.add_account("jorge", 10);
     mastodon.post_status(&author).text("@interjet my flight was cancelled and nobody answers, terrible service").mention(&brand).language("en").send();
-    let mail = smtp.wait_for(2, Duration::from_secs(60)).await;
+    let mail = wait_for(Duration::from_secs(60), "two alerts", &d, || {
+        let m = smtp.messages();
+        (m.len() >= 2).then_some(m)
+    })
+    .await;
     assert!(mail.iter().all(|m| m.auth_user.as_deref() == Some(SMTP_USER)), "every message went through an authenticated session");
     assert!(d.log().contains("alert delivery failed; will retry"), "the 451 was retried (and logged):\n{}", d.log());
     assert_eq!(mentions(&db).len(), 2);
