@@ -4,7 +4,10 @@
 //! and its filters, CSRF refusals, assign / note / correct / acknowledge
 //! from the page (an ack stops the page chain, a correction stores a
 //! label), the CSV export, and logout ending the session. And once, a
-//! real headless Chromium: log in, the inbox, acknowledge.
+//! real headless Chromium through the whole day's work: a wrong password
+//! refused, log in, two complaints the daemon stored from the fake X,
+//! acknowledge one, assign it, correct the other, export CSV, a forged POST
+//! without the CSRF token refused, log out.
 
 #[path = "support/daemon.rs"]
 mod daemon;
@@ -417,41 +420,50 @@ fn a_user_whose_hash_is_not_argon2_is_a_config_error() {
 /// chromedriver, logs in with the form, sees the complaint in the inbox,
 /// opens it and presses Acknowledge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
+async fn a_real_browser_logs_in_acts_on_complaints_from_a_platform_exports_and_logs_out() {
     let dir = tempfile::tempdir().unwrap();
     let x = FakeX::start().await;
     let port = free_port();
     let config = ConfigToml::new().daemon("escucha.db").set("daemon", "timezone", "UTC").http_with_acks(port, "inbox-test-secret");
     let config = users(quiet_brand(config, "interjet", "Interjet").x(&x.base_url(), fake_x::DEFAULT_TOKEN)).write(dir.path());
     let db = dir.path().join("escucha.db");
-    let text = "Perdieron mi maleta en el vuelo 123 y nadie responde";
-    let id = Store::open(&db)
-        .unwrap()
-        .commit_page(
-            "seed",
-            Utc::now(),
-            &[seed("b1", "interjet", Platform::X, "maria", text, Class::Complaint, Some(Minutes::minutes(20)))],
-            &[],
-            "c",
-            Utc::now(),
-        )
-        .unwrap()
-        .inserted[0];
     let d = Daemon::start(dir.path(), &config, &[]);
     http_up(&d, port).await;
+    wait_for(LONG, "the first X poll", &d, || cursor(&db, "x:search:interjet")).await;
+    // Two complaints the daemon stores from the (fake) platform.
+    let text = "Perdieron mi maleta en el vuelo 123 y nadie responde";
+    let lost = x.add_tweet(NewTweet::new("maria", &format!("@interjet {text}")).lang(Some("es")));
+    let other_text = "interjet: my flight was moved twice and nobody answers, terrible service";
+    let other = x.add_tweet(NewTweet::new("jorge", other_text).lang(Some("en")));
+    let id = wait_for(LONG, "the complaints stored", &d, || {
+        let all = mentions(&db);
+        let lost = all.iter().find(|m| m.platform_id == lost)?;
+        all.iter().any(|m| m.platform_id == other).then_some(lost.id)
+    })
+    .await;
+    let other_id = mention(&db, &other).id;
     let base = format!("http://127.0.0.1:{port}");
 
     let browser = webdriver::Browser::start().await;
     browser.goto(&format!("{base}/")).await;
     assert_eq!(browser.url().await, format!("{base}/login"));
+    // A wrong password: refused, still at the form.
+    browser.type_into("input[name=username]", "ana").await;
+    browser.type_into("input[name=password]", "not her password").await;
+    let submit = browser.find("form[action='/login'] button[type=submit]").await;
+    browser.click(&submit).await;
+    browser.wait_text("Wrong name or password.").await;
+    assert!(browser.url().await.starts_with(&format!("{base}/login")));
+    // The right one.
     browser.type_into("input[name=username]", "ana").await;
     browser.type_into("input[name=password]", ANA_PASSWORD).await;
     let submit = browser.find("form[action='/login'] button[type=submit]").await;
     browser.click(&submit).await;
     browser.wait_url(&format!("{base}/")).await;
     let page = browser.wait_text(text).await;
-    assert!(page.contains("min left"), "{page}");
+    assert!(page.contains("min left") && page.contains(other_text), "{page}");
 
+    // Acknowledge it from its page.
     let link = browser.find(&format!("a[href='/mentions/{id}']")).await;
     browser.click(&link).await;
     browser.wait_url(&format!("{base}/mentions/{id}")).await;
@@ -459,8 +471,49 @@ async fn a_real_browser_logs_in_sees_the_inbox_and_acknowledges() {
     let ack = browser.find_xpath("//button[starts-with(normalize-space(.), 'Acknowledge')]").await;
     browser.click(&ack).await;
     browser.wait_text("acknowledged by ana").await;
-    let m = mention(&db, "b1");
+    let m = mention(&db, &lost);
     assert_eq!((m.status, m.acked_by.as_deref()), (Status::Acked, Some("ana")));
+
+    // Assign it to beto.
+    browser.goto(&format!("{base}/mentions/{id}")).await;
+    browser.wait_text("Timeline").await;
+    let beto = browser.find_xpath(&format!("//form[@action='/mentions/{id}/assign']//option[@value='beto']")).await;
+    browser.click(&beto).await;
+    let assign = browser.find_xpath(&format!("//form[@action='/mentions/{id}/assign']//button[starts-with(normalize-space(.), 'Assign')]")).await;
+    browser.click(&assign).await;
+    wait_for(LONG, "the assignment stored", &d, || (mention(&db, &lost).assigned_to.as_deref() == Some("beto")).then_some(())).await;
+
+    // Correct the other one: not a complaint.
+    browser.goto(&format!("{base}/mentions/{other_id}")).await;
+    browser.wait_text("Timeline").await;
+    let not = browser.find_xpath("//button[starts-with(normalize-space(.), 'Not a complaint')]").await;
+    browser.click(&not).await;
+    wait_for(LONG, "the correction stored", &d, || (mention(&db, &other).corrected_by.as_deref() == Some("ana")).then_some(())).await;
+    assert!(!mention(&db, &other).class.needs_answer(), "{:?}", mention(&db, &other).class);
+
+    // The CSV export, fetched by the page with its session.
+    let csv = browser.run_async("fetch('/export.csv?status=all').then(r => r.text().then(t => done([r.status, r.headers.get('content-type'), t])))").await;
+    assert_eq!(csv[0], 200, "{csv}");
+    assert!(csv[1].as_str().unwrap_or_default().starts_with("text/csv"), "{csv}");
+    let body = csv[2].as_str().unwrap();
+    assert!(body.lines().next().unwrap().contains("id,brand,platform,url,author,text,class,status,created_at"), "{body}");
+    assert!(body.contains("Perdieron mi maleta"), "{body}");
+
+    // A forged POST (the session cookie, no CSRF token) is refused and changes nothing.
+    let forged = browser
+        .run_async(&format!(
+            "fetch('/mentions/{id}/assign', {{method: 'POST', headers: {{'Content-Type': 'application/x-www-form-urlencoded'}}, body: 'user=ana'}}).then(r => done(r.status))"
+        ))
+        .await;
+    assert_eq!(forged, 403, "a POST without the CSRF token");
+    assert_eq!(mention(&db, &lost).assigned_to.as_deref(), Some("beto"));
+
+    // Log out: the session ends.
+    let logout = browser.find("form[action='/logout'] button[type=submit]").await;
+    browser.click(&logout).await;
+    browser.wait_url(&format!("{base}/login")).await;
+    browser.goto(&format!("{base}/")).await;
+    assert_eq!(browser.url().await, format!("{base}/login"), "logged out: the inbox asks again");
     browser.quit().await;
 }
 

@@ -172,13 +172,23 @@ impl Browser {
         v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {xpath}: {v}")).to_string()
     }
 
+    /// Types into the first match of `css`, after clearing what it held
+    /// (a form shown again keeps the name typed before).
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
+        self.call(reqwest::Method::POST, &self.at(&format!("/element/{e}/clear")), Some(json!({}))).await;
         self.call(reqwest::Method::POST, &self.at(&format!("/element/{e}/value")), Some(json!({"text": text}))).await;
     }
 
     pub async fn click(&self, element: &str) {
         self.call(reqwest::Method::POST, &self.at(&format!("/element/{element}/click")), Some(json!({}))).await;
+    }
+
+    /// Runs `script` in the page as an async function body (WebDriver's
+    /// execute/async: it calls `arguments[0]` with its answer); the answer.
+    pub async fn run_async(&self, script: &str) -> Value {
+        let body = format!("const done = arguments[arguments.length - 1]; {script}");
+        self.call(reqwest::Method::POST, &self.at("/execute/async"), Some(json!({"script": body, "args": []}))).await
     }
 
     pub async fn quit(&self) {
