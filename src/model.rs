@@ -235,12 +235,11 @@ pub struct Mention {
     pub assigned_to: Option<String>,
 }
 
-/// The mention unit tests start from: an open complaint "mal" by ana on X
-/// for interjet, created, seen and due at `t`. Tests override what they are
-/// about with struct update syntax.
-#[cfg(test)]
 impl Mention {
-    pub(crate) fn example(id: i64, t: DateTime<Utc>) -> Mention {
+    /// A plain open complaint by ana on X for interjet, created and seen at
+    /// `created`, no deadline: the base of the example alerts and digests
+    /// (`escucha test-alert`, the docs' screenshots, the render bench).
+    pub fn sample(id: i64, created: DateTime<Utc>) -> Mention {
         Mention {
             id,
             brand: "interjet".into(),
@@ -250,14 +249,14 @@ impl Mention {
             author: "ana".into(),
             author_id: "1".into(),
             author_followers: None,
-            text: "mal".into(),
+            text: String::new(),
             lang: None,
             class: Class::Complaint,
             score: 0.9,
             reasons: vec![],
-            created_at: t,
-            seen_at: t,
-            deadline: Some(t),
+            created_at: created,
+            seen_at: created,
+            deadline: None,
             history: false,
             status: Status::Open,
             answered_at: None,
@@ -270,6 +269,14 @@ impl Mention {
             rating: None,
             assigned_to: None,
         }
+    }
+
+    /// The mention unit tests start from: [`Mention::sample`] saying "mal",
+    /// due at `t`. Tests override what they are about with struct update
+    /// syntax.
+    #[cfg(test)]
+    pub(crate) fn example(id: i64, t: DateTime<Utc>) -> Mention {
+        Mention { text: "mal".into(), deadline: Some(t), ..Mention::sample(id, t) }
     }
 }
 

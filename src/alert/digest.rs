@@ -410,7 +410,7 @@ pub fn sample(lang: Language, templates: &Templates) -> (Vec<BrandPeriod<'static
             class,
             status,
             answered_at: answer_min.map(|a| created + chrono::Duration::minutes(a)),
-            ..super::render::sample_mention(id, created)
+            ..crate::model::Mention::sample(id, created)
         }
     };
     let mut mentions = vec![

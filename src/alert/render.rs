@@ -231,41 +231,8 @@ pub fn sample_mentions(now: DateTime<Utc>) -> Vec<Mention> {
         score: 0.86,
         reasons: vec!["complaint:phrase:pesimo".into(), "complaint:phrase:nadie me dice".into()],
         deadline: Some(created + chrono::Duration::minutes(30)),
-        ..sample_mention(42, created)
+        ..Mention::sample(42, created)
     }]
-}
-
-/// A plain open complaint, the base of the samples.
-pub fn sample_mention(id: i64, created: DateTime<Utc>) -> Mention {
-    Mention {
-        id,
-        brand: "interjet".into(),
-        platform: crate::model::Platform::X,
-        platform_id: id.to_string(),
-        url: String::new(),
-        author: "ana".into(),
-        author_id: "1".into(),
-        author_followers: None,
-        text: String::new(),
-        lang: None,
-        class: Class::Complaint,
-        score: 0.9,
-        reasons: vec![],
-        created_at: created,
-        seen_at: created,
-        deadline: None,
-        history: false,
-        status: crate::model::Status::Open,
-        answered_at: None,
-        acked_by: None,
-        acked_at: None,
-        alerted_at: None,
-        reposts: 0,
-        corrected_by: None,
-        corrected_at: None,
-        rating: None,
-        assigned_to: None,
-    }
 }
 
 /// Links as a daemon with `public_url` makes them (placeholders).
