@@ -6,12 +6,14 @@
 //! by a dropped connection, a frame that is not JSON, an oversized frame, a
 //! server that never answers.
 
+#[path = "support/brands.rs"]
+mod brands;
 #[path = "support/fake_bluesky.rs"]
 mod fake_bluesky;
 #[path = "support/fake_jetstream.rs"]
 mod fake_jetstream;
 
-use escucha::config::{Accounts, BlueskySource as BlueskyConfig, Brand, Escalate, RespondWithin, Schedule, Secret};
+use escucha::config::{Accounts, BlueskySource as BlueskyConfig, Brand, Schedule, Secret};
 use escucha::sources::bluesky::jetstream::Jetstream;
 use escucha::sources::bluesky::BlueskySource;
 use escucha::sources::stream::{CatchUp, StreamError, Timeouts};
@@ -25,22 +27,7 @@ const PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 const FAST: Timeouts = Timeouts { connect: Duration::from_secs(1), idle: Duration::from_secs(5) };
 
 fn interjet() -> Brand {
-    Brand {
-        id: "interjet".into(),
-        name: "Interjet".into(),
-        terms: vec!["Interjet".into()],
-        exclude: Vec::new(),
-        executives: Vec::new(),
-        respond_within: RespondWithin { complaint: Duration::from_secs(1800), escalation: Duration::from_secs(300) },
-        oncall: None,
-        accounts: Accounts { bluesky: Some("interjet.bsky.social".into()), ..Accounts::default() },
-        escalate: Escalate::default(),
-        backfill: Duration::ZERO,
-        timezone: chrono_tz::UTC,
-        business_hours: None,
-        holidays: Vec::new(),
-        classify: Default::default(),
-    }
+    brands::interjet(Accounts { bluesky: Some("interjet.bsky.social".into()), ..Accounts::default() })
 }
 
 struct World {

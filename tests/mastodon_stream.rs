@@ -5,10 +5,12 @@
 //! connection, a payload that is not JSON, an oversized event, an instance
 //! without streaming, a refused token, a server that never answers.
 
+#[path = "support/brands.rs"]
+mod brands;
 #[path = "support/fake_mastodon.rs"]
 mod fake_mastodon;
 
-use escucha::config::{Accounts, Brand, Escalate, MastodonSource as MastodonConfig, RespondWithin, Schedule, Secret};
+use escucha::config::{Accounts, Brand, MastodonSource as MastodonConfig, Schedule, Secret};
 use escucha::sources::mastodon::MastodonSource;
 use escucha::sources::stream::{CatchUp, Plan, StreamError, Timeouts};
 use escucha::sources::Page;
@@ -18,22 +20,7 @@ use std::time::{Duration, Instant};
 const FAST: Timeouts = Timeouts { connect: Duration::from_secs(1), idle: Duration::from_secs(3) };
 
 fn interjet() -> Brand {
-    Brand {
-        id: "interjet".into(),
-        name: "Interjet".into(),
-        terms: vec!["Interjet".into()],
-        exclude: Vec::new(),
-        executives: Vec::new(),
-        respond_within: RespondWithin { complaint: Duration::from_secs(1800), escalation: Duration::from_secs(300) },
-        oncall: None,
-        accounts: Accounts { mastodon: Some("interjet".into()), ..Accounts::default() },
-        escalate: Escalate::default(),
-        backfill: Duration::ZERO,
-        timezone: chrono_tz::UTC,
-        business_hours: None,
-        holidays: Vec::new(),
-        classify: Default::default(),
-    }
+    brands::interjet(Accounts { mastodon: Some("interjet".into()), ..Accounts::default() })
 }
 
 struct World {
