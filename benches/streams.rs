@@ -117,6 +117,26 @@ async fn visible(store: &Store, id: &str, posted: Instant) -> Option<f64> {
     None
 }
 
+/// Posts one mention after each gap with `post` (which returns its id),
+/// measuring for a stream how soon each row can be read. The posts with
+/// their moments, those read times (ms), and how long posting took.
+async fn post_all(gaps: &[Duration], db: &Path, streamed: bool, mut post: impl FnMut(usize) -> String) -> (Vec<(String, DateTime<Utc>)>, Vec<f64>, Duration) {
+    let started = Instant::now();
+    let reader = Store::open(db).unwrap();
+    let (mut posted, mut shown) = (Vec::new(), Vec::new());
+    for (i, gap) in gaps.iter().enumerate() {
+        tokio::time::sleep(*gap).await;
+        let at = Utc::now();
+        let t = Instant::now();
+        let id = post(i);
+        if streamed {
+            shown.extend(visible(&reader, &id, t).await);
+        }
+        posted.push((id, at));
+    }
+    (posted, shown, started.elapsed())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -138,7 +158,6 @@ fn config(dir: &Path, source: &str) -> std::path::PathBuf {
 async fn run(mode: Mode, window: Duration) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("escucha.db");
-    let mut posted: Vec<(String, DateTime<Utc>)> = Vec::new();
     let n = (window.as_secs() / 2).max(5) as usize;
     // Random moments in the window, so polls and posts do not line up.
     let mut gaps: Vec<Duration> = (0..n).map(|_| Duration::from_millis(fastrand::u64(200..3800))).collect();
@@ -146,7 +165,6 @@ async fn run(mode: Mode, window: Duration) {
     let scale = window.as_secs_f64() / total.as_secs_f64();
     gaps.iter_mut().for_each(|g| *g = g.mul_f64(scale));
     let requests: BTreeMap<String, usize>;
-    let measured: Duration;
     match mode {
         Mode::MastodonPoll | Mode::MastodonStream => {
             let fake = fake_mastodon::FakeMastodon::start().await;
@@ -168,20 +186,10 @@ async fn run(mode: Mode, window: Duration) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             fake.clear_requests();
             let before = streaming.requests().len();
-            let started = Instant::now();
-            let reader = Store::open(&db).unwrap();
-            let mut shown = Vec::new();
-            for (i, gap) in gaps.iter().enumerate() {
-                tokio::time::sleep(*gap).await;
-                let at = Utc::now();
-                let t = Instant::now();
-                let id = fake.post_status(&ana).text(&format!("@interjet pregunta número {i} sobre mi reserva")).mention(&brand).send();
-                if stream {
-                    shown.extend(visible(&reader, &id, t).await);
-                }
-                posted.push((id, at));
-            }
-            measured = started.elapsed();
+            let (posted, shown, measured) = post_all(&gaps, &db, stream, |i| {
+                fake.post_status(&ana).text(&format!("@interjet pregunta número {i} sobre mi reserva")).mention(&brand).send()
+            })
+            .await;
             let mut by: BTreeMap<String, usize> = BTreeMap::new();
             for r in fake.requests() {
                 let kind = match r.path.as_str() {
@@ -220,23 +228,14 @@ async fn run(mode: Mode, window: Duration) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             fake.clear_requests();
             let connections = jet.requests().len();
-            let started = Instant::now();
-            let reader = Store::open(&db).unwrap();
-            let mut shown = Vec::new();
-            for (i, gap) in gaps.iter().enumerate() {
-                tokio::time::sleep(*gap).await;
-                let at = Utc::now();
-                let t = Instant::now();
+            let (posted, shown, measured) = post_all(&gaps, &db, mode == Mode::Jetstream, |i| {
                 let uri = fake.post(&ana).text(&format!("@interjet.bsky.social pregunta número {i} sobre mi reserva")).send();
                 // Jetstream sees every post of the network; the fake's
                 // search index has it from the same moment.
                 jet.publish(fake.commit_event(&uri));
-                if mode == Mode::Jetstream {
-                    shown.extend(visible(&reader, &uri, t).await);
-                }
-                posted.push((uri, at));
-            }
-            measured = started.elapsed();
+                uri
+            })
+            .await;
             let mut by: BTreeMap<String, usize> = BTreeMap::new();
             for r in fake.requests() {
                 let kind = r.nsid.rsplit('.').next().unwrap_or("other").to_string();
